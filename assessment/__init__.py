@@ -1,0 +1,91 @@
+"""The evaluation platform's Flask application (机关职能运行监管评价平台)."""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .extensions import csrf, db, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config=None):
+    """Build the app: defaults, instance/config.py, ASSESSMENT_* variables, then the test mapping."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("ASSESSMENT_INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        SQLALCHEMY_DATABASE_URI="sqlite:///" + os.path.join(app.instance_path, "assessment.db"),
+        SQLALCHEMY_ENGINE_OPTIONS={},
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        IMPORT_MAX_ERRORS_SHOWN=200,
+        API_BATCH_LIMIT=1000,
+        SQLITE_BUSY_TIMEOUT_MS=30000,
+    )
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("ASSESSMENT")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    if app.config.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from . import models  # noqa: F401  (registers the tables)
+    from .api import bp as api_bp
+    from .office import bp as office_bp
+    from .web import bp as web_bp
+    from .errors import register_error_handlers
+    from .templating import register_template_helpers
+
+    app.register_blueprint(office_bp)
+    app.register_blueprint(web_bp)
+    app.register_blueprint(api_bp)
+    register_error_handlers(app)
+    register_template_helpers(app)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _instance_secret(instance_path):
+    """Read the secret key kept in instance/ (never committed), creating it on first run."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker created it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """WAL and a busy timeout let several workers write to SQLite; foreign keys are off by default there."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

@@ -1,0 +1,7 @@
+"""The office console (编办工作台)."""
+
+from flask import Blueprint
+
+bp = Blueprint("office", __name__, url_prefix="/office")
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,28 @@
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Regexp
+
+from ..services.imports import KIND_LABELS
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=64)])
+    password = PasswordField("密码", validators=[DataRequired("请输入密码")])
+
+
+class ImportForm(FlaskForm):
+    kind = SelectField("数据类型", choices=list(KIND_LABELS.items()))
+    period = StringField(
+        "评价周期",
+        validators=[DataRequired("请填写评价周期"), Length(max=32), Regexp(r"^[\w\-]+$", message="周期名称只能包含字母、数字")],
+    )
+    code_system = SelectField(
+        "满意度编码（仅好差评）",
+        choices=[("standard", "5=非常满意（本平台）"), ("gbt39046", "1=非常满意（GB/T 39046）")],
+        default="standard",
+    )
+    file = FileField(
+        "文件（CSV 或 XLSX）",
+        validators=[FileRequired("请选择文件"), FileAllowed(["csv", "xlsx"], "只接受 CSV 或 XLSX 文件")],
+    )

@@ -1,0 +1,58 @@
+"""Periods (评价周期): creation and the draft → open → closed → published workflow."""
+
+import re
+from datetime import date
+
+from ..extensions import db
+from ..models import Period, PeriodState
+from . import audit
+
+
+class NotFound(LookupError):
+    """A named object does not exist; the message says which, in English (CLI) — pages translate."""
+
+
+def default_dates(name: str):
+    """A period named by a year runs over that calendar year, judged as of 31 December."""
+    match = re.fullmatch(r"(\d{4})", name.strip())
+    year = int(match.group(1)) if match else date.today().year
+    return date(year, 1, 1), date(year, 12, 31)
+
+
+def get_period(name: str) -> Period:
+    """The period called `name`, or NotFound with a clear message."""
+    period = db.session.execute(db.select(Period).filter_by(name=str(name))).scalar_one_or_none()
+    if period is None:
+        raise NotFound(f"period '{name}' does not exist")
+    return period
+
+
+def get_or_create_period(name: str, actor: str = "system") -> Period:
+    """The period called `name`, created as a draft over its calendar year when it is new."""
+    name = str(name).strip()
+    if not name:
+        raise ValueError("period name is empty")
+    period = db.session.execute(db.select(Period).filter_by(name=name)).scalar_one_or_none()
+    if period is None:
+        starts, ends = default_dates(name)
+        period = Period(name=name, starts_on=starts, ends_on=ends, as_of=ends, state=PeriodState.DRAFT)
+        db.session.add(period)
+        db.session.flush()
+        audit.record(actor, "period.create", "period", period.id, name=name)
+    return period
+
+
+def move_period(name: str, target: str, actor: str = "system") -> Period:
+    """Move a period to `target` (open / close / publish), refusing moves the workflow does not allow."""
+    period = get_period(name)
+    state = {"open": PeriodState.OPEN, "close": PeriodState.CLOSED, "publish": PeriodState.PUBLISHED}.get(
+        target
+    ) or PeriodState(target)
+    before = period.state
+    period.move_to(state)
+    audit.record(actor, "period.move", "period", period.id, before=before.value, after=state.value)
+    return period
+
+
+def list_periods():
+    return db.session.execute(db.select(Period).order_by(Period.name.desc())).scalars().all()

@@ -1,0 +1,51 @@
+"""Office accounts."""
+
+from datetime import datetime, timezone
+
+from ..extensions import db
+from ..models import Role, Unit, User
+from . import audit
+
+MIN_PASSWORD_LENGTH = 8
+
+
+class UserError(ValueError):
+    pass
+
+
+def create_user(username: str, password: str, role: str, display_name: str = "", unit_code=None,
+                actor: str = "cli") -> User:
+    """Create an office account with a hashed password; refuses short passwords and taken names."""
+    username = (username or "").strip()
+    if not username:
+        raise UserError("user name is empty")
+    try:
+        role_enum = Role(role)
+    except ValueError:
+        raise UserError(f"unknown role '{role}' (expected one of: {', '.join(r.value for r in Role)})") from None
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise UserError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if db.session.execute(db.select(User.id).filter_by(username=username)).first():
+        raise UserError(f"user '{username}' already exists")
+    unit_id = None
+    if role_enum is Role.UNIT_LIAISON:
+        unit = db.session.execute(db.select(Unit).filter_by(code=unit_code)).scalar_one_or_none()
+        if unit is None:
+            raise UserError("a unit liaison needs an existing unit code")
+        unit_id = unit.id
+    user = User(username=username, display_name=display_name or username, role=role_enum, unit_id=unit_id)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    audit.record(actor, "user.create", "user", user.id, username=username, role=role_enum.value)
+    return user
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with this name and password, or None (same answer for unknown name or bad password)."""
+    user = db.session.execute(db.select(User).filter_by(username=(username or "").strip())).scalar_one_or_none()
+    if user is None or not user.active or not user.check_password(password or ""):
+        return None
+    user.last_login_at = datetime.now(timezone.utc)
+    audit.record(user.username, "user.login", "user", user.id)
+    return user

@@ -1,0 +1,7 @@
+"""Pages for raters, informants and linkage departments."""
+
+from flask import Blueprint
+
+bp = Blueprint("web", __name__)
+
+from . import views  # noqa: E402,F401

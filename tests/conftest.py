@@ -1,0 +1,142 @@
+"""Fixtures shared by the app tests: a migrated database per test, on SQLite or PostgreSQL.
+
+Set ASSESSMENT_TEST_DATABASE_URL (e.g. postgresql+psycopg://assessment:assessment@127.0.0.1/assessment_test)
+to run the whole suite against PostgreSQL; SQLite files under pytest's tmp dir are the default.
+"""
+
+import os
+import shutil
+
+import pytest
+import sqlalchemy as sa
+
+from assessment import create_app
+from assessment.extensions import db
+
+PG_URL = os.environ.get("ASSESSMENT_TEST_DATABASE_URL")
+BACKEND = "postgresql" if PG_URL else "sqlite"
+
+
+def _migrate(url, instance_path):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test"})
+    app.instance_path = str(instance_path)
+    with app.app_context():
+        from assessment.services.database import init_db
+
+        init_db()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory):
+    """Run the migrations once per session: into a SQLite file to copy, or into the PostgreSQL test database."""
+    base = tmp_path_factory.mktemp("db")
+    if PG_URL:
+        engine = sa.create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+        _migrate(PG_URL, base)
+        return PG_URL
+    path = base / "template.db"
+    _migrate(f"sqlite:///{path}", base)
+    return path
+
+
+def _truncate_postgres(url):
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                sa.text("SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'")
+            )
+        ]
+        conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(migrated_template, tmp_path):
+    """A fresh, migrated, empty database for one test."""
+    if PG_URL:
+        _truncate_postgres(PG_URL)
+        return PG_URL
+    path = tmp_path / "assessment.db"
+    shutil.copy(migrated_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    instance = tmp_path / "instance"
+    instance.mkdir(exist_ok=True)
+    os.environ["ASSESSMENT_INSTANCE_PATH"] = str(instance)
+    try:
+        app = create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": database_url,
+                "SECRET_KEY": "test-secret",
+                "WTF_CSRF_ENABLED": False,
+            }
+        )
+    finally:
+        del os.environ["ASSESSMENT_INSTANCE_PATH"]
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for tests that call services directly."""
+    with app.app_context():
+        yield
+        db.session.rollback()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create an office account: make_user("alice", role="operator") -> password."""
+
+    def _make(username="office", role="admin", password="correct-horse-1", unit_code=None):
+        from assessment.services.users import create_user
+
+        with app.app_context():
+            create_user(username, password, role, unit_code=unit_code, actor="test")
+            db.session.commit()
+        return password
+
+    return _make
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username="office", password="correct-horse-1"):
+        """Sign in through the real form (CSRF is off in TESTING unless a test turns it on)."""
+        return self._client.post(
+            "/office/login", data={"username": username, "password": password}, follow_redirects=False
+        )
+
+    def logout(self):
+        return self._client.post("/office/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
