@@ -20,6 +20,7 @@ def create_app(test_config=None):
         instance_path=os.environ.get("ASSESSMENT_INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
         instance_relative_config=True,
         template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(

@@ -1,5 +1,6 @@
 """The `assessment` command line: thin click commands that call services."""
 
+import os
 import sys
 
 import click
@@ -45,6 +46,29 @@ def create_user_command(name, role, unit_code, password_stdin):
         _fail(str(exc))
     db.session.commit()
     click.echo(f"User {name} ({role}) created.")
+
+
+@click.command("ensure-admin")
+@click.option("--username", default="office", show_default=True)
+@with_appcontext
+def ensure_admin_command(username):
+    """Create a first admin account with a random password when there is no account yet, and say how to sign in."""
+    from flask import current_app
+
+    from .services.users import ensure_first_admin
+
+    password_file = os.path.join(current_app.instance_path, "initial_admin_password")
+    created = ensure_first_admin(username, password_file)
+    db.session.commit()
+    if created:
+        click.echo(f"Office login created: user '{username}', password in {password_file}:")
+        with open(password_file) as fh:
+            click.echo(f"    {fh.read().strip()}")
+    elif os.path.exists(password_file):
+        with open(password_file) as fh:
+            click.echo(f"Office login: user '{username}', password {fh.read().strip()} (from {password_file}).")
+    else:
+        click.echo("Office accounts exist; sign in with yours (assessment create-user adds more).")
 
 
 @click.group("period")
@@ -146,14 +170,18 @@ def import_command(kind, file, period_name, code_system):
 @click.option("--seed", default=2026, show_default=True, type=int)
 @click.option("--ratings", "n_ratings", default=100_000, show_default=True, type=int)
 @click.option("--period", "period_name", default="2026", show_default=True)
+@click.option("--if-empty", is_flag=True, help="do nothing (and succeed) when the database already has data")
 @with_appcontext
-def demo_data_command(seed, n_ratings, period_name):
+def demo_data_command(seed, n_ratings, period_name, if_empty):
     """Load a realistic demo city into an empty database (same seed, same city)."""
     from .services.demo import DemoRefused, load_demo
 
     try:
         counts = load_demo(seed=seed, n_ratings=n_ratings, period_name=period_name, progress=_Progress())
     except DemoRefused as exc:
+        if if_empty:
+            click.echo(f"Demo city not loaded: {exc}.")
+            return
         _fail(str(exc))
     click.echo("Demo city loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
@@ -162,6 +190,7 @@ def register_commands(app):
     for command in (
         init_db_command,
         create_user_command,
+        ensure_admin_command,
         period_group,
         instruments_command,
         import_command,

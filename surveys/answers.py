@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
+from collections.abc import Mapping
 
 #: Raw answers meaning "don't know" (不了解); compared after strip() and lower().
 NA_TOKENS = frozenset({"na", "n/a", "不了解"})

@@ -13,12 +13,13 @@ import csv
 import difflib
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
-from typing import IO, Any, Iterable, Mapping
+from typing import IO, Any
 
 import yaml
 
@@ -448,7 +449,7 @@ def _check_scales(c: _Checker, data: Mapping) -> dict[str, Scale]:
     return scales
 
 
-def _check_questions(c: _Checker, data: Mapping, key: str | None, themes: Mapping[str, str],
+def _check_questions(c: _Checker, data: Mapping, themes: Mapping[str, str],
                      scales: Mapping[str, Scale], themes_ok: bool, scales_ok: bool) -> list[Question]:
     if data.get("questions") is None:
         c.add("questions", "missing")
@@ -546,7 +547,7 @@ def load_definition(text_or_mapping: str | bytes | Mapping[str, Any], source: st
     n = len(c.problems)
     scales = _check_scales(c, data)
     scales_ok = len(c.problems) == n
-    questions = _check_questions(c, data, key, themes, scales, themes_ok, scales_ok)
+    questions = _check_questions(c, data, themes, scales, themes_ok, scales_ok)
 
     if c.problems:
         raise DefinitionError(c.problems)

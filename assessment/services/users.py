@@ -1,5 +1,7 @@
 """Office accounts."""
 
+import os
+import secrets
 from datetime import datetime, timezone
 
 from ..extensions import db
@@ -49,3 +51,19 @@ def authenticate(username: str, password: str) -> User | None:
     user.last_login_at = datetime.now(timezone.utc)
     audit.record(user.username, "user.login", "user", user.id)
     return user
+
+
+def ensure_first_admin(username: str, password_file: str) -> bool:
+    """On a new installation (no account at all), create an admin with a random password.
+
+    The password is written to `password_file` (mode 0600, under instance/, never committed) so the person
+    who ran `make run` can read it; returns True when the account was created.
+    """
+    if db.session.execute(db.select(User.id).limit(1)).first():
+        return False
+    password = secrets.token_urlsafe(12)
+    create_user(username, password, Role.ADMIN.value, display_name="编办管理员", actor="setup")
+    fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(password + "\n")
+    return True

@@ -1,0 +1,111 @@
+"""Signing in to the office console and what each page shows."""
+
+import re
+
+from assessment.extensions import db
+from assessment.models import Rater, RaterGroup, Town, Unit, UnitKind
+
+
+def test_console_needs_sign_in(client):
+    """Does an anonymous visitor get sent to the login page?"""
+    response = client.get("/office/")
+    assert response.status_code == 302
+    assert "/office/login" in response.headers["Location"]
+
+
+def test_sign_in_and_out(client, auth, make_user):
+    make_user("office", role="operator")
+    response = auth.login()
+    assert response.status_code == 302
+    page = client.get("/office/")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "工作台" in text and "退出" in text
+    auth.logout()
+    assert client.get("/office/").status_code == 302
+
+
+def test_wrong_password_is_refused_in_chinese(client, auth, make_user):
+    make_user("office")
+    response = auth.login(password="wrong-password")
+    assert response.status_code == 200
+    assert "用户名或密码错误" in response.get_data(as_text=True)
+    assert client.get("/office/").status_code == 302
+
+
+def test_password_is_stored_hashed(app, make_user):
+    password = make_user("office")
+    with app.app_context():
+        stored = db.session.execute(db.text("SELECT password_hash FROM users")).scalar_one()
+    assert password not in stored
+    assert stored.startswith(("scrypt:", "pbkdf2:"))
+
+
+def test_next_parameter_cannot_leave_the_site(client, auth, make_user):
+    make_user("office")
+    response = client.post(
+        "/office/login?next=//evil.example/", data={"username": "office", "password": "correct-horse-1"}
+    )
+    assert response.headers["Location"].endswith("/office/")
+
+
+def test_unit_liaison_cannot_open_the_console(app, client, auth, make_user):
+    with app.app_context():
+        db.session.add(Unit(code="U1", name="市医疗保障局", kind=UnitKind.GOVERNMENT, category="政府部门"))
+        db.session.commit()
+    make_user("liaison", role="unit_liaison", unit_code="U1")
+    auth.login("liaison")
+    assert client.get("/office/units").status_code == 403
+    assert client.get("/office/imports").status_code == 403
+
+
+def test_viewer_cannot_import(client, auth, make_user):
+    make_user("reader", role="viewer")
+    auth.login("reader")
+    assert client.get("/office/units").status_code == 200
+    assert client.get("/office/imports").status_code == 403
+
+
+def test_pages_list_units_and_raters(app, client, auth, make_user):
+    with app.app_context():
+        town = Town(code="T01", name="密州街道")
+        unit = Unit(code="U001", name="市行政审批服务局", kind=UnitKind.GOVERNMENT, category="政府部门",
+                    establishment=40, actual_staff=43)
+        db.session.add_all([town, unit])
+        db.session.flush()
+        db.session.add(Rater(code="G0001", name="王芳", group=RaterGroup.GRASSROOTS, town_id=town.id))
+        db.session.commit()
+    make_user("office")
+    auth.login()
+    units = client.get("/office/units").get_data(as_text=True)
+    assert "市行政审批服务局" in units and "超编" in units
+    raters = client.get("/office/raters?group=grassroots").get_data(as_text=True)
+    assert "王芳" in raters and "密州街道" in raters
+    assert client.get("/office/raters?group=nonsense").status_code == 400
+
+
+def test_csrf_is_enforced_on_forms(app, make_user):
+    """With CSRF on (as in production), is a login post without the token refused?"""
+    app.config["WTF_CSRF_ENABLED"] = True
+    make_user("office")
+    client = app.test_client()
+    response = client.post("/office/login", data={"username": "office", "password": "correct-horse-1"})
+    assert response.status_code == 400
+    page = client.get("/office/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post(
+        "/office/login", data={"username": "office", "password": "correct-horse-1", "csrf_token": token}
+    )
+    assert response.status_code == 302
+
+
+def test_health(client):
+    response = client.get("/api/v1/health")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_api_errors_are_json(client):
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
