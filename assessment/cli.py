@@ -79,10 +79,12 @@ def period_group():
 def _period_move(name, target):
     from .models import PeriodStateError
     from .services.periods import NotFound, move_period
+    from .services.scoring import ScoringError
 
     try:
         period = move_period(name, target, actor="cli")
-    except (NotFound, PeriodStateError) as exc:
+    except (NotFound, PeriodStateError, ScoringError) as exc:
+        db.session.rollback()
         _fail(str(exc))
     db.session.commit()
     click.echo(f"Period {period.name} is now {period.state.value}.")
@@ -186,6 +188,75 @@ def demo_data_command(seed, n_ratings, period_name, if_empty):
     click.echo("Demo city loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
+@click.command("score")
+@click.option("--period", "period_name", required=True)
+@with_appcontext
+def score_command(period_name):
+    """Compute a new result version with the period's scheme and print the ranked table."""
+    from .services.periods import NotFound
+    from .services.scoring import ScoringError, ordered_rows, score_period
+
+    try:
+        run = score_period(period_name, actor="cli", progress=_Progress())
+    except (NotFound, ScoringError) as exc:
+        db.session.rollback()
+        _fail(str(exc))
+    db.session.commit()
+    result = run.result
+    click.echo(f"Result version {result.version} of period {period_name} (data {result.data_fingerprint[:12]}).")
+    category = None
+    for row in ordered_rows(result):
+        if row.category != category:
+            category = row.category
+            click.echo(f"\n[{category}]")
+            click.echo(f"{'rank':>4}  {'code':<8} {'composite':>9} {'grade':<9} {'action':<8} {'susp':<5} name")
+        flag = " *review" if row.review_flag else ""
+        if row.composite is None:
+            click.echo(f"{'-':>4}  {row.unit_code:<8} {'no data':>9} {'':<9} {'':<8} {'':<5} {row.unit_name}")
+            continue
+        click.echo(
+            f"{row.rank:>4}  {row.unit_code:<8} {row.composite:>9.2f} {row.grade:<9} "
+            f"{row.establishment_action:<8} {'yes' if row.approvals_suspended else '':<5} {row.unit_name}{flag}"
+        )
+    flagged = sum(1 for r in result.rows if r.review_flag)
+    if flagged:
+        click.echo(f"\n{flagged} unit(s) flagged for review (grade kept in < 80% of sensitivity draws).")
+    if run.changes:
+        click.echo(f"\nChanges against the published version: {len(run.changes)} unit(s)")
+        for c in run.changes:
+            click.echo(f"  {c['unit']} {c['name']}: rank {c['rank_before']} -> {c['rank_after']}, "
+                       f"grade {c['grade_before']} -> {c['grade_after']}")
+
+
+@click.command("export")
+@click.option("--period", "period_name", required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "pdf"]), required=True)
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True))
+@click.option("--version", "version", type=int, help="a result version (default: the latest)")
+@with_appcontext
+def export_command(period_name, fmt, out_path, version):
+    """Write the period's results as CSV (xlsx and pdf come with the reporting work)."""
+    from .services import exports
+    from .services.periods import NotFound, get_period
+    from .services.scoring import latest_result
+
+    try:
+        period = get_period(period_name)
+    except NotFound as exc:
+        _fail(str(exc))
+    result = latest_result(period, version)
+    if result is None:
+        _fail(f"period {period_name} has no result{' version ' + str(version) if version else ''}: "
+              f"run `assessment score --period {period_name}` first")
+    builders = {"csv": exports.build_csv}
+    if fmt not in builders:
+        _fail(f"export format {fmt} is not available yet")
+    data = builders[fmt](result)
+    with open(out_path, "wb") as fh:
+        fh.write(data)
+    click.echo(f"Wrote {out_path} (result version {result.version}, {len(result.rows)} units).")
+
+
 def register_commands(app):
     for command in (
         init_db_command,
@@ -195,8 +266,13 @@ def register_commands(app):
         instruments_command,
         import_command,
         demo_data_command,
+        score_command,
+        export_command,
     ):
         app.cli.add_command(command)
+    from .cli_ratings import register_rating_commands
+
+    register_rating_commands(app)
 
 
 def _create_app(*args, **kwargs):

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 
-from . import views  # noqa: E402,F401
+from . import results_views, views  # noqa: E402,F401

@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from ..services.imports import KIND_LABELS
@@ -26,3 +26,16 @@ class ImportForm(FlaskForm):
         "文件（CSV 或 XLSX）",
         validators=[FileRequired("请选择文件"), FileAllowed(["csv", "xlsx"], "只接受 CSV 或 XLSX 文件")],
     )
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class ReviewForm(FlaskForm):
+    note = TextAreaField("复核意见", validators=[DataRequired("请填写复核意见"), Length(max=2000)])
+
+
+class SchemeForm(FlaskForm):
+    text = TextAreaField("评分方案（YAML）", validators=[DataRequired("方案不能为空")])
+    note = StringField("修改说明", validators=[Length(max=500)])

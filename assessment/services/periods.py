@@ -49,7 +49,13 @@ def move_period(name: str, target: str, actor: str = "system") -> Period:
         target
     ) or PeriodState(target)
     before = period.state
-    period.move_to(state)
+    if state is PeriodState.PUBLISHED:
+        period.move_to(state)  # refuse a wrong move before touching results
+        from .scoring import publish_result
+
+        publish_result(period, actor)
+    else:
+        period.move_to(state)
     audit.record(actor, "period.move", "period", period.id, before=before.value, after=state.value)
     return period
 

@@ -31,10 +31,12 @@ def test_period_moves_through_its_states(runner, app):
     result = runner.invoke(args=["period", "publish", "2026"])
     assert result.exit_code != 0 and "cannot move from open to published" in result.output
     assert runner.invoke(args=["period", "close", "2026"]).exit_code == 0
-    assert runner.invoke(args=["period", "publish", "2026"]).exit_code == 0
+    result = runner.invoke(args=["period", "publish", "2026"])
+    assert result.exit_code != 0 and "no result yet" in result.output
+    assert runner.invoke(args=["period", "open", "2026"]).exit_code == 0  # re-opened before publication
     with app.app_context():
         period = db.session.scalars(sa.select(Period)).one()
-        assert period.state.value == "published"
+        assert period.state.value == "open"
         assert str(period.as_of) == "2026-12-31"
         actions = db.session.scalars(sa.select(AuditEntry.action)).all()
     assert actions.count("period.move") == 3

@@ -1,0 +1,229 @@
+"""Results in the console: ranked tables, a page per unit, the scheme, scoring and publishing."""
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func
+
+import scoring
+
+from ..extensions import db
+from ..models import PeriodStateError, Problem, Result, ResultRow, ResultState, Unit
+from ..services import exports
+from ..services import scoring as scoring_service
+from ..services.periods import NotFound, get_period, move_period
+from . import bp
+from .auth import OFFICE, WRITERS, roles_required
+from .forms import ActionForm, ReviewForm, SchemeForm
+
+GRADE_LABELS = {"excellent": "优秀", "good": "良好", "fair": "一般", "poor": "较差"}
+ACTION_LABELS = {"priority": "优先保障", "maintain": "维持", "restrict": "从严控制"}
+
+
+def _period_or_404(name):
+    try:
+        return get_period(name)
+    except NotFound:
+        abort(404)
+
+
+def _result_or_404(period, version=None):
+    result = scoring_service.latest_result(period, version)
+    if result is None and version is not None:
+        abort(404)
+    return result
+
+
+@bp.route("/periods/<name>/results")
+@roles_required(*OFFICE)
+def results(name):
+    period = _period_or_404(name)
+    version = request.args.get("version", type=int)
+    result = _result_or_404(period, version)
+    versions = db.session.execute(
+        db.select(Result.version, Result.state, Result.computed_at).filter_by(period_id=period.id)
+        .order_by(Result.version.desc())
+    ).all()
+    by_category = {}
+    changes = []
+    leaves = []
+    if result is not None:
+        for row in scoring_service.ordered_rows(result):
+            by_category.setdefault(row.category, []).append(row)
+        changes = scoring_service.compare_with_published(result)
+        leaves = scoring.load_scheme(result.scheme.text).leaves
+    return render_template(
+        "office/results.html",
+        period=period,
+        result=result,
+        versions=versions,
+        by_category=by_category,
+        changes=changes,
+        leaves=leaves,
+        grade_labels=GRADE_LABELS,
+        action_labels=ACTION_LABELS,
+        form=ActionForm(),
+        can_write=current_user.has_role(*WRITERS),
+    )
+
+
+@bp.route("/periods/<name>/score", methods=["POST"])
+@roles_required(*WRITERS)
+def score(name):
+    period = _period_or_404(name)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        run = scoring_service.score_period(period.name, actor=current_user.username)
+    except (scoring_service.ScoringError, scoring.SchemeError) as exc:
+        db.session.rollback()
+        flash(f"无法计算：{exc}", "error")
+        return redirect(url_for("office.results", name=period.name))
+    db.session.commit()
+    message = f"已生成第 {run.result.version} 版评价结果。"
+    if run.changes:
+        message += f"与已发布版本相比，{len(run.changes)} 个单位的得分、排名或等次有变化。"
+    flash(message, "success")
+    return redirect(url_for("office.results", name=period.name))
+
+
+@bp.route("/periods/<name>/publish", methods=["POST"])
+@roles_required(*WRITERS)
+def publish(name):
+    period = _period_or_404(name)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        move_period(period.name, "publish", actor=current_user.username)
+    except (scoring_service.ScoringError, PeriodStateError) as exc:
+        db.session.rollback()
+        flash(f"无法发布：{_publish_reason_zh(exc)}", "error")
+        return redirect(url_for("office.results", name=period.name))
+    db.session.commit()
+    flash("评价结果已发布并冻结。之后如再计算，将生成新的版本。", "success")
+    return redirect(url_for("office.results", name=period.name))
+
+
+def _publish_reason_zh(exc):
+    text = str(exc)
+    if "flagged for review" in text:
+        return "有单位的等次在敏感性分析中不稳定（保持率低于80%），需先逐一复核确认。" + text
+    if "no result" in text:
+        return "尚未计算评价结果。"
+    if "cannot move" in text:
+        return "周期需先截止（关闭采集）后才能发布。"
+    return text
+
+
+@bp.route("/periods/<name>/results/<int:version>/units/<code>", methods=["GET", "POST"])
+@roles_required(*OFFICE)
+def result_unit(name, version, code):
+    period = _period_or_404(name)
+    result = _result_or_404(period, version)
+    row = db.session.execute(
+        db.select(ResultRow).filter_by(result_id=result.id, unit_code=code)
+    ).scalar_one_or_none()
+    if row is None:
+        abort(404)
+    form = ReviewForm()
+    if form.validate_on_submit():
+        if not current_user.has_role(*WRITERS):
+            abort(403)
+        try:
+            scoring_service.acknowledge_review(row, current_user.username, form.note.data)
+        except scoring_service.ScoringError:
+            db.session.rollback()
+            flash("已发布的结果不能修改。", "error")
+        else:
+            db.session.commit()
+            flash("已记录复核意见。", "success")
+        return redirect(url_for("office.result_unit", name=name, version=version, code=code))
+    scheme = scoring.load_scheme(result.scheme.text)
+    category_size = db.session.scalar(
+        db.select(func.count()).select_from(ResultRow).filter_by(result_id=result.id, category=row.category)
+    )
+    problems = db.session.execute(
+        db.select(Problem).join(Unit, Problem.unit_id == Unit.id)
+        .where(Problem.period_id == period.id, Unit.code == code).order_by(Problem.found_on)
+    ).scalars().all()
+    public = next((p for p in (result.extras or {}).get("public", []) if p.get("unit") == code), None)
+    leaf_rows = [(leaf, row.leaves.get(leaf.id) or {}) for leaf in scheme.leaves]
+    chart = _contribution_chart([(leaf.name, data.get("contribution")) for leaf, data in leaf_rows
+                                 if not leaf.is_deduction])
+    return render_template(
+        "office/result_unit.html",
+        period=period,
+        result=result,
+        row=row,
+        leaf_rows=leaf_rows,
+        names={leaf.id: leaf.name for leaf in scheme.leaves},
+        category_size=category_size,
+        problems=problems,
+        public=public,
+        chart=chart,
+        form=form,
+        as_of=period.as_of,
+        grade_labels=GRADE_LABELS,
+        action_labels=ACTION_LABELS,
+        can_write=current_user.has_role(*WRITERS) and result.state is not ResultState.PUBLISHED,
+    )
+
+
+def _contribution_chart(items):
+    """Horizontal bars around zero: how far each leaf lifts or sinks the unit against its category (points)."""
+    items = [(label, value) for label, value in items if value is not None]
+    if not items:
+        return None
+    span = max(abs(v) for _, v in items) or 1.0
+    bar_h, gap, label_w, half = 22, 6, 150, 170
+    bars = []
+    for i, (label, value) in enumerate(items):
+        y = i * (bar_h + gap)
+        width = abs(value) / span * half
+        x = label_w + half if value >= 0 else label_w + half - width
+        bars.append({"label": label, "value": value, "y": y, "x": x, "w": max(width, 1), "h": bar_h,
+                     "positive": value >= 0, "text_x": label_w + half + (width + 4 if value >= 0 else -width - 4)})
+    return {"bars": bars, "height": len(items) * (bar_h + gap), "zero": label_w + half,
+            "width": label_w + 2 * half + 60}
+
+
+@bp.route("/periods/<name>/results.csv")
+@roles_required(*OFFICE)
+def results_csv(name):
+    period = _period_or_404(name)
+    result = _result_or_404(period, request.args.get("version", type=int))
+    if result is None:
+        abort(404)
+    return Response(
+        exports.build_csv(result),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename=results_{period.name}_v{result.version}.csv"},
+    )
+
+
+@bp.route("/periods/<name>/scheme", methods=["GET", "POST"])
+@roles_required(*OFFICE)
+def scheme(name):
+    period = _period_or_404(name)
+    current = scoring_service.current_scheme(period, actor=current_user.username)
+    db.session.commit()
+    form = SchemeForm()
+    problems = []
+    if request.method == "GET":
+        form.text.data = current.text
+    elif form.validate_on_submit():
+        if not current_user.has_role(*WRITERS):
+            abort(403)
+        try:
+            saved = scoring_service.save_scheme(period, form.text.data.replace("\r\n", "\n"),
+                                                current_user.username, note=form.note.data)
+        except scoring.SchemeError as exc:
+            db.session.rollback()
+            problems = exc.messages
+        else:
+            db.session.commit()
+            flash(f"评分方案已保存为第 {saved.version} 版；重新计算后生效。", "success")
+            return redirect(url_for("office.scheme", name=period.name))
+    return render_template("office/scheme.html", period=period, scheme=current, form=form, problems=problems,
+                           can_write=current_user.has_role(*WRITERS))

@@ -1,0 +1,410 @@
+"""Scoring a period: gather frames from the database, run `scoring/`, store a result version.
+
+Heavy aggregation happens in the database (ratings are counted per unit, level and default flag with GROUP BY),
+so millions of ratings never travel into Python one by one. Only the latest submitted version of each response
+is read. A result version keeps the scheme it used and a fingerprint of its input data; a published version is
+never changed: scoring again makes a new version.
+"""
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import pandas as pd
+from sqlalchemy import func
+
+import scoring
+
+from ..extensions import db
+from ..models import (
+    Answer,
+    Assignment,
+    BonusItem,
+    CheckPoint,
+    InstitutionScore,
+    Instrument,
+    Period,
+    PeriodState,
+    Problem,
+    PublicRating,
+    Question,
+    Rater,
+    Response,
+    ResponseVersion,
+    Result,
+    ResultRow,
+    ResultState,
+    Scheme,
+    Town,
+    Unit,
+)
+from . import audit
+from .periods import get_period
+
+
+class ScoringError(Exception):
+    """Scoring or publishing refused, with a message for the office."""
+
+
+# ---------------------------------------------------------------- schemes
+
+
+def current_scheme(period: Period, actor: str = "system") -> Scheme:
+    """The period's newest scheme version, created from the shipped default when the period has none."""
+    scheme = db.session.execute(
+        db.select(Scheme).filter_by(period_id=period.id).order_by(Scheme.version.desc()).limit(1)
+    ).scalar_one_or_none()
+    if scheme is None:
+        scheme = _add_scheme(period, scoring.default_scheme_text(), actor, note="默认方案")
+    return scheme
+
+
+def save_scheme(period: Period, text: str, actor: str, note: str | None = None) -> Scheme:
+    """Validate `text` and store it as the period's next scheme version (SchemeError lists every problem)."""
+    scoring.load_scheme(text)
+    latest = current_scheme(period, actor)
+    if latest.text == text:
+        return latest
+    return _add_scheme(period, text, actor, note=note)
+
+
+def _add_scheme(period, text, actor, note=None):
+    version = (
+        db.session.scalar(db.select(func.max(Scheme.version)).filter_by(period_id=period.id)) or 0
+    ) + 1
+    scheme = Scheme(
+        period_id=period.id,
+        version=version,
+        text=text,
+        fingerprint=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        created_by=actor,
+        note=note,
+    )
+    db.session.add(scheme)
+    db.session.flush()
+    audit.record(actor, "scheme.save", "scheme", scheme.id, period=period.name, version=version)
+    return scheme
+
+
+# ---------------------------------------------------------------- gathering
+
+
+def _frame(query, columns):
+    rows = db.session.execute(query).all()
+    return pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(
+        {c: pd.Series(dtype=object) for c in columns}
+    )
+
+
+def gather_inputs(period: Period) -> scoring.Inputs:
+    """The period's input frames in the engine's contract (see scoring/inputs.py)."""
+    units = _frame(
+        db.select(Unit.code, Unit.name, Unit.kind, Unit.category, Unit.establishment, Unit.actual_staff)
+        .where(Unit.active.is_(True))
+        .order_by(Unit.code),
+        ["code", "name", "kind", "category", "establishment", "actual_staff"],
+    )
+    units["kind"] = [getattr(k, "value", k) for k in units["kind"]]
+
+    # Questions of the newest version of each instrument (a question keeps its id across versions).
+    newest = (
+        db.select(Instrument.key, func.max(Instrument.version).label("version"))
+        .group_by(Instrument.key)
+        .subquery()
+    )
+    questions = _frame(
+        db.select(Instrument.key, Question.qid, Question.theme, Question.type, Question.weight)
+        .join(Instrument, Question.instrument_id == Instrument.id)
+        .join(newest, (newest.c.key == Instrument.key) & (newest.c.version == Instrument.version))
+        .order_by(Instrument.key, Question.position),
+        ["instrument", "question", "theme", "type", "weight"],
+    )
+
+    answers = _frame(
+        db.select(Rater.code, Rater.group, Instrument.key, Unit.code, Answer.question, Answer.value)
+        .select_from(Answer)
+        .join(ResponseVersion, Answer.version_id == ResponseVersion.id)
+        .join(Response, (ResponseVersion.response_id == Response.id)
+              & (ResponseVersion.version == Response.current_version))
+        .join(Assignment, Response.assignment_id == Assignment.id)
+        .join(Rater, Assignment.rater_id == Rater.id)
+        .join(Unit, Assignment.unit_id == Unit.id)
+        .join(Instrument, Assignment.instrument_id == Instrument.id)
+        .where(Assignment.period_id == period.id, Unit.active.is_(True)),
+        ["rater", "group", "instrument", "unit", "question", "answer"],
+    )
+    answers["group"] = [getattr(g, "value", g) for g in answers["group"]]
+    answers["answer"] = pd.to_numeric(answers["answer"], errors="coerce").astype(float)
+
+    ratings = _frame(
+        db.select(Unit.code, PublicRating.level, PublicRating.is_default, func.count())
+        .join(Unit, PublicRating.unit_id == Unit.id)
+        .where(PublicRating.period_id == period.id, PublicRating.excluded.is_(False), Unit.active.is_(True))
+        .group_by(Unit.code, PublicRating.level, PublicRating.is_default),
+        ["unit", "level", "is_default", "n"],
+    )
+    ratings["is_default"] = ratings["is_default"].astype(bool)
+
+    def per_unit(model, *columns, names):
+        return _frame(
+            db.select(Unit.code, *columns)
+            .join(Unit, model.unit_id == Unit.id)
+            .where(model.period_id == period.id, Unit.active.is_(True)),
+            ["unit", *names],
+        )
+
+    checkpoints = per_unit(CheckPoint, CheckPoint.status, names=["status"])
+    checkpoints["status"] = [getattr(s, "value", s) for s in checkpoints["status"]]
+    problems = per_unit(Problem, Problem.severity, Problem.deadline, Problem.closed_on,
+                        names=["severity", "deadline", "closed_on"])
+    problems["severity"] = [getattr(s, "value", s) for s in problems["severity"]]
+    bonuses = per_unit(BonusItem, BonusItem.points, names=["points"])
+    institution = per_unit(InstitutionScore, InstitutionScore.score, names=["score"])
+
+    assignments = _frame(
+        db.select(Rater.code, Rater.group, Town.name, Instrument.key, Unit.code, Response.current_version)
+        .select_from(Assignment)
+        .join(Rater, Assignment.rater_id == Rater.id)
+        .outerjoin(Town, Rater.town_id == Town.id)
+        .join(Unit, Assignment.unit_id == Unit.id)
+        .join(Instrument, Assignment.instrument_id == Instrument.id)
+        .outerjoin(Response, Response.assignment_id == Assignment.id)
+        .where(Assignment.period_id == period.id, Unit.active.is_(True)),
+        ["rater", "group", "town", "instrument", "unit", "submitted"],
+    )
+    assignments["group"] = [getattr(g, "value", g) for g in assignments["group"]]
+    assignments["submitted"] = pd.to_numeric(assignments["submitted"]).fillna(0).astype(int) > 0
+
+    return scoring.Inputs(
+        units=units,
+        as_of=period.as_of,
+        questions=questions,
+        answers=answers,
+        ratings=ratings,
+        checkpoints=checkpoints,
+        problems=problems,
+        bonuses=bonuses,
+        institution=institution,
+        assignments=assignments,
+    )
+
+
+def data_fingerprint(inputs: scoring.Inputs) -> str:
+    """sha256 over every input frame in a canonical order, so the same data always gives the same print."""
+    digest = hashlib.sha256()
+    digest.update(str(inputs.as_of).encode())
+    for name in ("units", "questions", "answers", "ratings", "checkpoints", "problems", "bonuses",
+                 "institution"):
+        frame = getattr(inputs, name)
+        frame = frame.reindex(sorted(frame.columns), axis=1)
+        if len(frame):
+            frame = frame.sort_values(list(frame.columns), na_position="first", kind="mergesort")
+        digest.update(name.encode())
+        digest.update(frame.to_csv(index=False, na_rep="").encode("utf-8"))
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- storing
+
+
+@dataclass
+class ScoreRun:
+    result: Result
+    engine: scoring.Result
+    changes: list  # rank/grade moves against the last published version
+
+
+def score_period(period_name: str, actor: str = "system", progress=None) -> ScoreRun:
+    """Compute a new result version for the period with its current scheme and store it (caller commits)."""
+    step = progress or (lambda done, total, label="": None)
+    period = get_period(period_name)
+    if period.state is PeriodState.DRAFT:
+        raise ScoringError(f"period {period.name} is a draft: open it and collect data first")
+    step(0, 4, "gather")
+    inputs = gather_inputs(period)
+    if inputs.units.empty:
+        raise ScoringError("there are no units to score")
+    step(1, 4, "score")
+    scheme_row = current_scheme(period, actor)
+    scheme = scoring.load_scheme(scheme_row.text)
+    engine_result = scoring.compute(inputs, scheme)
+    step(2, 4, "store")
+    fingerprint = data_fingerprint(inputs)
+    version = (db.session.scalar(db.select(func.max(Result.version)).filter_by(period_id=period.id)) or 0) + 1
+    result = Result(
+        period_id=period.id,
+        version=version,
+        scheme_id=scheme_row.id,
+        data_fingerprint=fingerprint,
+        computed_by=actor,
+        extras=_extras(engine_result),
+    )
+    db.session.add(result)
+    db.session.flush()
+    _store_rows(result, engine_result)
+    step(3, 4, "compare")
+    changes = compare_with_published(result)
+    audit.record(actor, "result.compute", "result", result.id, period=period.name, version=version,
+                 data=fingerprint[:12], scheme=scheme_row.version)
+    step(4, 4, "done")
+    return ScoreRun(result=result, engine=engine_result, changes=changes)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    out = []
+    for row in frame.to_dict("records"):
+        clean = {}
+        for key, value in row.items():
+            if isinstance(value, (list, tuple)):
+                clean[key] = list(value)
+            elif isinstance(value, bool) or value is None or isinstance(value, str):
+                clean[key] = value
+            elif hasattr(value, "item"):
+                value = value.item()
+                clean[key] = None if isinstance(value, float) and math.isnan(value) else value
+            elif isinstance(value, float):
+                clean[key] = None if math.isnan(value) else value
+            else:
+                clean[key] = value if isinstance(value, int) else str(value)
+        out.append(clean)
+    return out
+
+
+def _extras(res: scoring.Result) -> dict:
+    return {
+        "public": _records(res.public),
+        "quality": {name: _records(frame) for name, frame in res.quality.items()},
+        "scheme_fingerprint": res.scheme_fingerprint,
+    }
+
+
+def _store_rows(result: Result, res: scoring.Result):
+    unit_ids = dict(db.session.execute(db.select(Unit.code, Unit.id)).all())
+    leaves_by_unit: dict[str, dict] = {}
+    for row in _records(res.leaves):
+        leaves_by_unit.setdefault(row["unit"], {})[row["leaf"]] = {
+            "value": row["value"],
+            "raw": row.get("raw"),
+            "n": row["n"],
+            "weight": row["weight"],
+            "contribution": row["contribution"],
+            "suppressed": bool(row.get("suppressed") or False),
+        }
+    strengths = {row["unit"]: row for row in _records(res.strengths)}
+    rows = []
+    for u in _records(res.units):
+        code = u["unit"]
+        rows.append(
+            ResultRow(
+                result_id=result.id,
+                unit_id=unit_ids[code],
+                unit_code=code,
+                unit_name=u["name"],
+                category=u["category"],
+                base=u["base"],
+                composite=u["composite"],
+                rank=None if u["rank"] is None else int(u["rank"]),
+                grade=u["grade"],
+                assessment_points=u["assessment_points"],
+                establishment_action=u["establishment_action"],
+                suggested_reduction=int(u["suggested_reduction"] or 0),
+                approvals_suspended=bool(u["approvals_suspended"]),
+                coverage=u["coverage"] or 0.0,
+                deduction=u["deduction"] or 0.0,
+                bonus=u["bonus"] or 0.0,
+                leaves=leaves_by_unit.get(code, {}),
+                review_flag=bool(u["review_flag"]),
+                detail={
+                    "problems_points": u["problems_points"],
+                    "overdue_points": u["overdue_points"],
+                    "low_coverage": bool(u["low_coverage"]),
+                    "rank_median": u["rank_median"],
+                    "rank_p05": u["rank_p05"],
+                    "rank_p95": u["rank_p95"],
+                    "grade_keep_prob": u["grade_keep_prob"],
+                    "strongest": strengths.get(code, {}).get("strongest", []),
+                    "weakest": strengths.get(code, {}).get("weakest", []),
+                },
+            )
+        )
+    db.session.add_all(rows)
+    db.session.flush()
+
+
+# ---------------------------------------------------------------- reading, comparing, publishing
+
+
+def latest_result(period: Period, version: int | None = None) -> Result | None:
+    """The newest result version of the period (or the given version)."""
+    query = db.select(Result).filter_by(period_id=period.id)
+    if version is not None:
+        return db.session.execute(query.filter_by(version=version)).scalar_one_or_none()
+    return db.session.execute(query.order_by(Result.version.desc()).limit(1)).scalar_one_or_none()
+
+
+def ordered_rows(result: Result) -> list[ResultRow]:
+    """The result's rows by category, then rank (units without a composite last, by code).
+
+    Sorted in Python, by code point: database collations order Chinese category names differently.
+    """
+    return sorted(result.rows, key=lambda r: (r.category, r.rank is None, r.rank or 0, r.unit_code))
+
+
+def published_result(period: Period) -> Result | None:
+    return db.session.execute(
+        db.select(Result)
+        .filter_by(period_id=period.id, state=ResultState.PUBLISHED)
+        .order_by(Result.version.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def compare_with_published(result: Result) -> list[dict]:
+    """Rank and grade moves of each unit against the period's last published version (empty if none)."""
+    published = published_result(db.session.get(Period, result.period_id))
+    if published is None or published.id == result.id:
+        return []
+    before = {row.unit_code: row for row in published.rows}
+    moves = []
+    for row in result.rows:
+        old = before.get(row.unit_code)
+        if old is None:
+            moves.append({"unit": row.unit_code, "name": row.unit_name, "rank_before": None, "rank_after": row.rank,
+                          "grade_before": None, "grade_after": row.grade})
+        elif old.rank != row.rank or old.grade != row.grade or round(old.composite, 2) != round(row.composite, 2):
+            moves.append({"unit": row.unit_code, "name": row.unit_name, "rank_before": old.rank,
+                          "rank_after": row.rank, "grade_before": old.grade, "grade_after": row.grade,
+                          "composite_before": old.composite, "composite_after": row.composite})
+    return moves
+
+
+def acknowledge_review(row: ResultRow, actor: str, note: str):
+    """The office has looked at a unit whose grade is unstable (kept in < 80% of draws) and accepts it."""
+    if row.result.state is ResultState.PUBLISHED:
+        raise ScoringError("a published result cannot be changed")
+    if not (note or "").strip():
+        raise ScoringError("a review note is required")
+    row.reviewed_by = actor
+    row.reviewed_at = datetime.now(timezone.utc)
+    row.review_note = note.strip()
+    audit.record(actor, "result.review", "result_row", row.id, unit=row.unit_code, note=note.strip())
+
+
+def publish_result(period: Period, actor: str) -> Result:
+    """Freeze the period's latest result version; refused while flagged units are not acknowledged."""
+    result = latest_result(period)
+    if result is None:
+        raise ScoringError(f"period {period.name} has no result yet: run `assessment score --period {period.name}`")
+    if result.state is ResultState.PUBLISHED:
+        return result
+    pending = [row.unit_code for row in result.rows if row.review_flag and not row.reviewed_at]
+    if pending:
+        raise ScoringError(
+            f"{len(pending)} unit(s) flagged for review are not acknowledged yet: {', '.join(pending[:10])}"
+        )
+    result.state = ResultState.PUBLISHED
+    result.published_at = datetime.now(timezone.utc)
+    result.published_by = actor
+    audit.record(actor, "result.publish", "result", result.id, period=period.name, version=result.version)
+    return result
