@@ -40,6 +40,8 @@ TRIM_METHODS: tuple[str, ...] = ("one_each", "proportion", "none")
 PUBLIC_METHODS: tuple[str, ...] = ("bayes", "wilson")
 GRADES: tuple[str, ...] = ("excellent", "good", "fair", "poor")
 
+#: (answer - 1) x 25: 1 -> 0 ... 5 -> 100.
+_LIKERT_POINTS = {1: 0.0, 2: 25.0, 3: 50.0, 4: 75.0, 5: 100.0}
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -62,17 +64,21 @@ class Leaf:
     source: str
     #: Share of the composite in points of 100; 0 for deduction leaves, which have no weight.
     weight: float
-    #: Question theme the leaf is limited to (questionnaire leaves only); None = all the instrument's questions.
+    #: Question theme the leaf is limited to (questionnaire leaves only); None: all the instrument's
+    #: questions.
     theme: str | None = None
-    #: Option (Zibo): replace the score by rank-step points within the category (100, 100-step, ..., floor 60).
+    #: Option (Zibo): replace the score by rank-step points within the category (100, 100 - step, ...,
+    #: floor 60).
     rank_step: float | None = None
 
     @property
     def is_questionnaire(self) -> bool:
+        """Scored from questionnaire answers (its source is an instrument)."""
         return self.source in INSTRUMENT_GROUP
 
     @property
     def is_deduction(self) -> bool:
+        """A deduction leaf (problems, overdue): points taken off the composite, no weight."""
         return self.source in DEDUCTION_SOURCES
 
 
@@ -80,8 +86,8 @@ class Leaf:
 class Trimming:
     """How rater scores are trimmed before averaging (去掉一个最高分、一个最低分)."""
 
-    #: ``one_each``: drop one highest and one lowest when n >= from_n; ``proportion``: drop floor(proportion*n)
-    #: from each end; ``none``: plain mean.
+    #: ``one_each``: drop one highest and one lowest when n >= from_n; ``proportion``: drop
+    #: floor(proportion x n) from each end; ``none``: plain mean.
     method: str = "one_each"
     from_n: int = 5
     proportion: float = 0.1
@@ -98,7 +104,7 @@ class PublicSettings:
     #: Count system-default ratings (默认好评) like real ones (off: they are left out).
     count_defaults: bool = False
     #: Rating level -> points (5 = 非常满意 very satisfied).
-    level_points: dict[int, float] = field(default_factory=lambda: {1: 0.0, 2: 25.0, 3: 50.0, 4: 75.0, 5: 100.0})
+    level_points: dict[int, float] = field(default_factory=lambda: dict(_LIKERT_POINTS))
 
 
 @dataclass(frozen=True)
@@ -142,7 +148,7 @@ class Scheme:
     name: str = ""
     themes: tuple[str, ...] = DEFAULT_THEMES
     #: likert5 answer -> points; score100 answers are points already.
-    answer_points: dict[int, float] = field(default_factory=lambda: {1: 0.0, 2: 25.0, 3: 50.0, 4: 75.0, 5: 100.0})
+    answer_points: dict[int, float] = field(default_factory=lambda: dict(_LIKERT_POINTS))
     #: Fewest counted raters for a questionnaire leaf to have a value, per instrument.
     min_n: dict[str, int] = field(
         default_factory=lambda: {"grassroots": 5, "leader": 1, "peer": 3, "self": 1, "deputy": 3, "expert": 3}
@@ -162,11 +168,6 @@ class Scheme:
     #: Straight-lining: at least this many answers, all equal.
     straight_line_min: int = 8
     sensitivity: SensitivitySettings = field(default_factory=SensitivitySettings)
-
-    @property
-    def positive_leaves(self) -> tuple[Leaf, ...]:
-        """Leaves that carry weight in the composite (not deductions), in scheme order."""
-        return tuple(leaf for leaf in self.leaves if not leaf.is_deduction)
 
     def leaf(self, leaf_id: str) -> Leaf:
         """The leaf with this id (KeyError if none)."""
@@ -208,8 +209,8 @@ def load_scheme(text: str) -> Scheme:
     """Parse and validate a scheme YAML document.
 
     Why: the office edits schemes by hand and every result stores the scheme it used, so a scheme is checked
-    completely before use. Raises ``SchemeError`` listing every problem; settings left out take the defaults of
-    the scoring.md method.
+    completely before use. Raises ``SchemeError`` listing every problem; settings left out take the defaults
+    of the scoring.md method.
     """
     try:
         data = yaml.safe_load(text)
@@ -370,7 +371,8 @@ class _Reader:
     def themes(self, value: Any) -> tuple[str, ...]:
         if value is None:
             return DEFAULT_THEMES
-        if not isinstance(value, list) or not value or not all(isinstance(t, str) and _ID.match(t) for t in value):
+        if not isinstance(value, list) or not value or not all(isinstance(t, str) and _ID.match(t)
+                                                                for t in value):
             self.error("themes: must be a list of lower-case ids")
             return DEFAULT_THEMES
         if len(set(value)) != len(value):
@@ -416,8 +418,10 @@ class _Reader:
         for key in points:
             if key not in SEVERITIES:
                 self.error(f"deduction.points: unknown severity '{key}' (expected {', '.join(SEVERITIES)})")
-        table = {s: self.number(points, s, f"deduction.points.{s}", d.points[s], minimum=0) for s in SEVERITIES}
-        return DeductionSettings(points=table, cap=self.number(data, "cap", "deduction.cap", d.cap, minimum=0))
+        table = {s: self.number(points, s, f"deduction.points.{s}", d.points[s], minimum=0)
+                 for s in SEVERITIES}
+        cap = self.number(data, "cap", "deduction.cap", d.cap, minimum=0)
+        return DeductionSettings(points=table, cap=cap)
 
     def grades(self, data: dict) -> GradeSettings:
         d = GradeSettings()
@@ -425,7 +429,8 @@ class _Reader:
         return GradeSettings(
             excellent_share=self.number(data, "excellent_share", "grades.excellent_share", d.excellent_share,
                                         minimum=0, maximum=1),
-            poor_share=self.number(data, "poor_share", "grades.poor_share", d.poor_share, minimum=0, maximum=1),
+            poor_share=self.number(data, "poor_share", "grades.poor_share", d.poor_share, minimum=0,
+                                   maximum=1),
             poor_below=self.number(data, "poor_below", "grades.poor_below", d.poor_below, minimum=0,
                                    maximum=100),
             good_from=self.number(data, "good_from", "grades.good_from", d.good_from, minimum=0, maximum=100),
@@ -467,7 +472,8 @@ class _Reader:
             if not isinstance(item, dict):
                 self.error(f"{path}: must be a mapping")
                 continue
-            self.keys(item, {"id", "name", "level1", "level2", "source", "weight", "theme", "rank_step"}, path)
+            self.keys(item, {"id", "name", "level1", "level2", "source", "weight", "theme", "rank_step"},
+                      path)
             leaf_id = self.text(item, "id", f"{path}.id", None)
             if leaf_id is not None:
                 if not _ID.match(leaf_id):
