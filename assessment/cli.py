@@ -235,7 +235,7 @@ def score_command(period_name):
 @click.option("--version", "version", type=int, help="a result version (default: the latest)")
 @with_appcontext
 def export_command(period_name, fmt, out_path, version):
-    """Write the period's results as CSV (xlsx and pdf come with the reporting work)."""
+    """Write the period's results as CSV, an xlsx workbook, or the printed PDF report."""
     from .services import exports
     from .services.periods import NotFound, get_period
     from .services.scoring import latest_result
@@ -248,7 +248,7 @@ def export_command(period_name, fmt, out_path, version):
     if result is None:
         _fail(f"period {period_name} has no result{' version ' + str(version) if version else ''}: "
               f"run `assessment score --period {period_name}` first")
-    builders = {"csv": exports.build_csv}
+    builders = {"csv": exports.build_csv, "xlsx": exports.build_xlsx, "pdf": exports.build_pdf}
     if fmt not in builders:
         _fail(f"export format {fmt} is not available yet")
     data = builders[fmt](result)

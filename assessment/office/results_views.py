@@ -6,6 +6,7 @@ from sqlalchemy import func
 
 import scoring
 
+from ..charts import diverging_bars
 from ..extensions import db
 from ..models import PeriodStateError, Problem, Result, ResultRow, ResultState, Unit
 from ..services import exports
@@ -149,8 +150,8 @@ def result_unit(name, version, code):
     ).scalars().all()
     public = next((p for p in (result.extras or {}).get("public", []) if p.get("unit") == code), None)
     leaf_rows = [(leaf, row.leaves.get(leaf.id) or {}) for leaf in scheme.leaves]
-    chart = _contribution_chart([(leaf.name, data.get("contribution")) for leaf, data in leaf_rows
-                                 if not leaf.is_deduction])
+    chart = diverging_bars([(leaf.name, data.get("contribution")) for leaf, data in leaf_rows
+                            if not leaf.is_deduction])
     return render_template(
         "office/result_unit.html",
         period=period,
@@ -168,24 +169,6 @@ def result_unit(name, version, code):
         action_labels=ACTION_LABELS,
         can_write=current_user.has_role(*WRITERS) and result.state is not ResultState.PUBLISHED,
     )
-
-
-def _contribution_chart(items):
-    """Horizontal bars around zero: how far each leaf lifts or sinks the unit against its category (points)."""
-    items = [(label, value) for label, value in items if value is not None]
-    if not items:
-        return None
-    span = max(abs(v) for _, v in items) or 1.0
-    bar_h, gap, label_w, half = 22, 6, 150, 170
-    bars = []
-    for i, (label, value) in enumerate(items):
-        y = i * (bar_h + gap)
-        width = abs(value) / span * half
-        x = label_w + half if value >= 0 else label_w + half - width
-        bars.append({"label": label, "value": value, "y": y, "x": x, "w": max(width, 1), "h": bar_h,
-                     "positive": value >= 0, "text_x": label_w + half + (width + 4 if value >= 0 else -width - 4)})
-    return {"bars": bars, "height": len(items) * (bar_h + gap), "zero": label_w + half,
-            "width": label_w + 2 * half + 60}
 
 
 @bp.route("/periods/<name>/results.csv")

@@ -77,3 +77,222 @@ def build_csv(result: Result) -> bytes:
     writer.writerow(header)
     writer.writerows(rows)
     return buffer.getvalue().encode("utf-8")
+
+
+# ---------------------------------------------------------------- xlsx
+
+def _sheet_frames(result: Result) -> dict:
+    """The frames of the xlsx workbook, sheet name -> DataFrame (numbers unrounded except the results sheet)."""
+    import pandas as pd
+
+    from ..models import BadRatingCase, Problem, PublicRating, Unit
+
+    header, rows = result_table(result)
+    leaves = leaf_ids(result)
+    table = pd.DataFrame(rows, columns=header)
+    # In the workbook numbers are numbers (shown with two decimals), not text.
+    for column in ["composite", "assessment_points", "coverage", *leaves, "deduction", "bonus"]:
+        table[column] = pd.to_numeric(table[column].replace("", None)).astype(float)
+    for column in ["rank", "suggested_reduction"]:
+        table[column] = pd.to_numeric(table[column].replace("", None)).astype("Int64")
+    frames = {"results": table}
+    ordered = ordered_rows(result)
+    frames["sample_sizes"] = pd.DataFrame(
+        [[r.unit_code, r.unit_name] + [(r.leaves.get(l) or {}).get("n") for l in leaves] for r in ordered],
+        columns=["unit_code", "unit_name"] + leaves,
+    )
+    scheme = scoring.load_scheme(result.scheme.text)
+    frames["leaf_scores_by_source"] = pd.DataFrame(
+        [
+            {
+                "unit_code": r.unit_code,
+                "unit_name": r.unit_name,
+                "leaf": leaf.id,
+                "name": leaf.name,
+                "level1": leaf.level1,
+                "level2": leaf.level2,
+                "source": leaf.source,
+                "weight": leaf.weight,
+                "value": (r.leaves.get(leaf.id) or {}).get("value"),
+                "n": (r.leaves.get(leaf.id) or {}).get("n"),
+                "contribution": (r.leaves.get(leaf.id) or {}).get("contribution"),
+            }
+            for r in ordered
+            for leaf in scheme.leaves
+        ]
+    )
+    frames["sensitivity"] = pd.DataFrame(
+        [
+            {
+                "unit_code": r.unit_code,
+                "unit_name": r.unit_name,
+                "category": r.category,
+                "rank": r.rank,
+                "grade": r.grade,
+                "rank_median": (r.detail or {}).get("rank_median"),
+                "rank_p05": (r.detail or {}).get("rank_p05"),
+                "rank_p95": (r.detail or {}).get("rank_p95"),
+                "grade_keep_prob": (r.detail or {}).get("grade_keep_prob"),
+                "review_flag": r.review_flag,
+                "reviewed_by": r.reviewed_by,
+                "review_note": safe_text(r.review_note) if r.review_note else None,
+            }
+            for r in ordered
+        ]
+    )
+    problems = db.session.execute(
+        db.select(Problem, Unit.code, Unit.name).join(Unit, Problem.unit_id == Unit.id)
+        .where(Problem.period_id == result.period_id).order_by(Unit.code, Problem.found_on, Problem.id)
+    ).all()
+    period = db.session.get(Period, result.period_id)
+    frames["problem_ledger"] = pd.DataFrame(
+        [
+            {
+                "unit_code": code,
+                "unit_name": name,
+                "title": safe_text(p.title),
+                "source": p.source.value,
+                "category": safe_text(p.category) if p.category else None,
+                "severity": p.severity.value,
+                "found_on": p.found_on,
+                "deadline": p.deadline,
+                "closed_on": p.closed_on,
+                "overdue": p.is_overdue(period.as_of),
+                "responsible": safe_text(p.responsible) if p.responsible else None,
+                "state": p.state.value,
+            }
+            for p, code, name in problems
+        ],
+        columns=["unit_code", "unit_name", "title", "source", "category", "severity", "found_on", "deadline",
+                 "closed_on", "overdue", "responsible", "state"],
+    )
+    cases = db.session.execute(
+        db.select(BadRatingCase, Unit.code, Unit.name, PublicRating.level, PublicRating.rated_at,
+                  PublicRating.channel)
+        .join(Unit, BadRatingCase.unit_id == Unit.id)
+        .join(PublicRating, BadRatingCase.rating_id == PublicRating.id)
+        .where(PublicRating.period_id == result.period_id)
+        .order_by(Unit.code, BadRatingCase.id)
+    ).all()
+    frames["bad_rating_cases"] = pd.DataFrame(
+        [
+            {
+                "unit_code": code,
+                "unit_name": name,
+                "level": level,
+                "channel": channel.value,
+                "rated_at": rated_at.strftime("%Y-%m-%d %H:%M"),
+                "state": case.state.value,
+                "classification": case.classification.value if case.classification else None,
+                "due_on": case.due_on,
+                "called_back": case.called_back_at is not None,
+                "closed_at": case.closed_at.strftime("%Y-%m-%d %H:%M") if case.closed_at else None,
+            }
+            for case, code, name, level, rated_at, channel in cases
+        ],
+        columns=["unit_code", "unit_name", "level", "channel", "rated_at", "state", "classification", "due_on",
+                 "called_back", "closed_at"],
+    )
+    rates = (result.extras or {}).get("quality", {}).get("response_rates", [])
+    frames["response_rates"] = pd.DataFrame(rates)
+    frames["scheme"] = pd.DataFrame({"scheme_yaml": result.scheme.text.splitlines()})
+    return frames
+
+
+def build_xlsx(result: Result) -> bytes:
+    """The results workbook: sheet "results" (the CSV's table) plus the explanation sheets of interfaces.md."""
+    import pandas as pd
+    from openpyxl.styles import Font
+
+    frames = _sheet_frames(result)
+    TWO_DECIMALS = {"composite", "assessment_points", "coverage", "deduction", "bonus", *leaf_ids(result)}
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, frame in frames.items():
+            frame.to_excel(writer, sheet_name=name, index=False)
+            sheet = writer.sheets[name]
+            for cell in sheet[1]:
+                cell.font = Font(bold=True)
+            for column in sheet.columns:
+                width = max((len(str(c.value)) if c.value is not None else 0) for c in column[:200])
+                sheet.column_dimensions[column[0].column_letter].width = min(max(10, width * 1.6), 60)
+            sheet.freeze_panes = "A2"
+            if name == "results":
+                for column in sheet.iter_cols(min_row=2):
+                    if frame.columns[column[0].column - 1] in TWO_DECIMALS:
+                        for cell in column:
+                            cell.number_format = "0.00"
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------- pdf
+
+GRADE_ZH = {"excellent": "优秀", "good": "良好", "fair": "一般", "poor": "较差"}
+ACTION_ZH = {"priority": "优先保障", "maintain": "维持", "restrict": "从严控制"}
+
+
+def report_context(result: Result) -> dict:
+    """What the printed report shows: the city-wide summary and one section per unit."""
+    from ..charts import diverging_bars, score_bars
+    from ..models import Problem, Unit
+
+    period = db.session.get(Period, result.period_id)
+    scheme = scoring.load_scheme(result.scheme.text)
+    rows = ordered_rows(result)
+    categories = {}
+    for row in rows:
+        categories.setdefault(row.category, []).append(row)
+    grade_counts = {g: sum(1 for r in rows if r.grade == g) for g in GRADE_ZH}
+    category_charts = {
+        name: score_bars([(r.unit_name, r.composite, r.grade or "none") for r in members])
+        for name, members in categories.items()
+    }
+    problems = {}
+    for problem, code in db.session.execute(
+        db.select(Problem, Unit.code).join(Unit, Problem.unit_id == Unit.id)
+        .where(Problem.period_id == period.id).order_by(Problem.found_on, Problem.id)
+    ).all():
+        problems.setdefault(code, []).append(problem)
+    units = []
+    for row in rows:
+        leaf_rows = [(leaf, row.leaves.get(leaf.id) or {}) for leaf in scheme.leaves]
+        units.append({
+            "row": row,
+            "leaf_rows": leaf_rows,
+            "size": len(categories[row.category]),
+            "chart": diverging_bars(
+                [(leaf.name, data.get("contribution")) for leaf, data in leaf_rows if not leaf.is_deduction],
+                label_width=130, half=150, bar_height=12, gap=3,
+            ),
+            "problems": problems.get(row.unit_code, []),
+        })
+    return {
+        "period": period,
+        "result": result,
+        "scheme": scheme,
+        "categories": categories,
+        "category_charts": category_charts,
+        "grade_counts": grade_counts,
+        "units": units,
+        "names": {leaf.id: leaf.name for leaf in scheme.leaves},
+        "suspended": [r for r in rows if r.approvals_suspended],
+        "flagged": [r for r in rows if r.review_flag],
+        "low_coverage": [r for r in rows if (r.detail or {}).get("low_coverage")],
+        "grade_zh": GRADE_ZH,
+        "action_zh": ACTION_ZH,
+        "bar_colors": {"excellent": "#2f7d32", "good": "#5b8def", "fair": "#e0a100", "poor": "#b3261e"},
+    }
+
+
+def render_pdf(html: str) -> bytes:
+    """HTML to PDF with WeasyPrint (fonts: Noto Sans CJK SC from fonts-noto-cjk)."""
+    from weasyprint import HTML
+
+    return HTML(string=html).write_pdf()
+
+
+def build_pdf(result: Result) -> bytes:
+    """The printed report for leaders: a city-wide summary with charts, then one page per unit."""
+    from flask import render_template
+
+    return render_pdf(render_template("report/report.html", **report_context(result)))

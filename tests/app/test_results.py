@@ -217,3 +217,48 @@ def test_csv_neutralises_formulas_in_names(runner, app, city, tmp_path):
     assert runner.invoke(args=["export", "--period", city, "--format", "csv", "--out", str(out)]).exit_code == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert rows[0]["unit_name"] == "'=HYPERLINK(1)"
+
+
+def test_xlsx_export_has_the_results_sheet_and_the_explanations(runner, city, tmp_path):
+    """Does the workbook carry the CSV's table as numbers, and the sheets interfaces.md lists?"""
+    import pandas as pd
+
+    assert runner.invoke(args=["score", "--period", city]).exit_code == 0
+    out = tmp_path / "results.xlsx"
+    result = runner.invoke(args=["export", "--period", city, "--format", "xlsx", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    sheets = pd.read_excel(out, sheet_name=None)
+    assert list(sheets) == ["results", "sample_sizes", "leaf_scores_by_source", "sensitivity", "problem_ledger",
+                            "bad_rating_cases", "response_rates", "scheme"]
+    results = sheets["results"]
+    expected = pd.read_csv(io.StringIO(EXPECTED_CSV))
+    assert list(results.columns) == list(expected.columns)
+    assert results["unit_code"].tolist() == ["U1", "U2", "U4", "U5", "U3"]
+    assert results["composite"].tolist() == [100.0, 75.0, 75.0, 50.0, 46.0]
+    assert results["assessment_points"].tolist() == [4.0, 3.0, 3.0, 2.0, 1.84]
+    assert sheets["problem_ledger"]["title"].tolist() == ["推诿扯皮"]
+    assert bool(sheets["problem_ledger"]["overdue"].iloc[0]) is True
+    assert sheets["sample_sizes"].set_index("unit_code").loc["U2", "checkpoints"] == 4
+
+
+def test_pdf_report_names_every_unit_in_chinese(runner, city, tmp_path):
+    """Is the printed report a PDF whose text (not boxes) names the units, grades and suspension?"""
+    import shutil
+    import subprocess
+
+    assert runner.invoke(args=["score", "--period", city]).exit_code == 0
+    out = tmp_path / "report.pdf"
+    result = runner.invoke(args=["export", "--period", city, "--format", "pdf", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF")
+    if shutil.which("pdftotext") is None:
+        pytest.fail("pdftotext (poppler-utils) is not installed; make test installs it")
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert "2026 年度市直机关事业单位职能运行监管评价结果" in text
+    for code in CITY:
+        assert f"单位{code}（{code}）" in text
+    assert "暂停受理机构编制事项申请" in text and "优秀" in text and "较差" in text
+    pages = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    import re
+
+    assert int(re.search(r"Pages:\s+(\d+)", pages).group(1)) == 6  # summary + one page per unit
