@@ -1,14 +1,16 @@
 """Composite score, ranks, grades, assessment points and establishment actions.
 
 The functions work on numpy arrays with an optional leading axis of draws, so the sensitivity analysis reuses
-exactly the code of the main result. Rounding (``round(x, 2)`` in scoring.md) is numpy's, as pandas'
-``Series.round``: half to even on the scaled value.
+exactly the code of the main result. Rounding (``round(x, 2)`` in scoring.md) is 四舍五入 on the decimal value
+(``rounding.round_half_up``); base and composite are snapped to 1e-9 so that float noise never moves a unit
+across a threshold (60, 80) or a rounding tie.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .rounding import round_half_up, snap
 from .scheme import Scheme
 
 def _floor(x):
@@ -34,12 +36,12 @@ def base_scores(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np
     total = np.einsum("...k,...kn->...n", weights, filled)
     with np.errstate(divide="ignore", invalid="ignore"):
         base = np.where(weight_sum > 0, total / weight_sum, np.nan)
-    return base, weight_sum
+    return snap(base), weight_sum
 
 
 def composite_scores(base: np.ndarray, deduction: np.ndarray, bonus: np.ndarray) -> np.ndarray:
     """composite = clip(base - deduction + bonus, 0, 100), points; NaN where base is NaN."""
-    return np.clip(base - deduction + bonus, 0.0, 100.0)
+    return np.clip(snap(base - deduction + bonus), 0.0, 100.0)
 
 
 def rank_within(composite: np.ndarray, base: np.ndarray, categories: np.ndarray, codes: np.ndarray):
@@ -55,8 +57,8 @@ def rank_within(composite: np.ndarray, base: np.ndarray, categories: np.ndarray,
     cat_id = np.unique(categories.astype(str), return_inverse=True)[1].reshape(-1)
     code_id = np.unique(codes.astype(str), return_inverse=True)[1].reshape(-1)
     scored = ~np.isnan(composite)
-    key_c = np.where(scored, -np.round(composite, 2), np.inf)
-    key_b = np.where(np.isnan(base), np.inf, -np.round(base, 2))
+    key_c = np.where(scored, -round_half_up(composite, 2), np.inf)
+    key_b = np.where(np.isnan(base), np.inf, -round_half_up(base, 2))
     shape = composite.shape
     keys = (np.broadcast_to(code_id, shape), key_b, key_c, np.broadcast_to(cat_id, shape))  # last key first
     order = np.lexsort(keys, axis=-1)
@@ -85,7 +87,7 @@ def grade_codes(rank: np.ndarray, composite: np.ndarray, n_in_category: np.ndarr
 
 def assessment_points(composite: np.ndarray, scheme: Scheme) -> np.ndarray:
     """The unit's points in the city's comprehensive assessment (4% share): round(4 x composite / 100, 2)."""
-    return np.round(scheme.assessment_share * composite / 100.0, 2)
+    return round_half_up(scheme.assessment_share * composite / 100.0, 2)
 
 
 def establishment_actions(grades: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ import csv
 import io
 
 import scoring
+from scoring.rounding import round_half_up
 
 from ..extensions import db
 from ..models import Period, Result
@@ -23,10 +24,10 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def two(value) -> str:
-    """A number as exported: two decimals, empty when there is none."""
+    """A number as exported: two decimals (四舍五入, as the engine ranks), empty when there is none."""
     if value is None:
         return ""
-    return f"{float(value):.2f}"
+    return f"{round_half_up(float(value), 2):.2f}"
 
 
 def safe_text(value) -> str:

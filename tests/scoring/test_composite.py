@@ -148,3 +148,15 @@ def test_wide_leaves_in_scheme_order(make_inputs, scheme):
     wide = scoring.wide_leaves(result)
     assert list(wide.columns) == [leaf.id for leaf in scheme.leaves]
     assert wide.loc["B", "institution"] == 88 and np.isnan(wide.loc["A", "institution"])
+
+
+def test_rounding_is_si_she_wu_ru_on_the_decimal_value():
+    """Does round(x, 2) round half up on the value the office typed, not on its binary float?"""
+    from scoring.rounding import round_half_up
+
+    # 4 x 54.375 / 100 = 2.175 exactly; the float is 2.17499999... and numpy's round gives 2.17.
+    assert round_half_up(4 * 54.375 / 100) == 2.18
+    # 4 x 49.125 / 100 = 1.965: half up gives 1.97 (half-even would give 1.96).
+    assert round_half_up(4 * 49.125 / 100) == 1.97
+    assert round_half_up(60.374999999999986) == 60.38  # float noise of an exact 60.375
+    assert round_half_up(60.3749) == 60.37
