@@ -1,6 +1,7 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
 from ..services.imports import KIND_LABELS
@@ -12,14 +13,14 @@ class LoginForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    kind = SelectField("数据类型", choices=list(KIND_LABELS.items()))
+    kind = SelectField("数据类型", choices=[SelectChoice(k, label) for k, label in KIND_LABELS.items()])
     period = StringField(
         "评价周期",
         validators=[DataRequired("请填写评价周期"), Length(max=32), Regexp(r"^[\w\-]+$", message="周期名称只能包含字母、数字")],
     )
     code_system = SelectField(
         "满意度编码（仅好差评）",
-        choices=[("standard", "5=非常满意（本平台）"), ("gbt39046", "1=非常满意（GB/T 39046）")],
+        choices=[SelectChoice("standard", "5=非常满意（本平台）"), SelectChoice("gbt39046", "1=非常满意（GB/T 39046）")],
         default="standard",
     )
     file = FileField(
