@@ -1,9 +1,45 @@
-from flask import jsonify
+"""The device API: ratings in, one answer per rating out. Views parse, call services and render."""
+
+from flask import current_app, jsonify, request
 from sqlalchemy import text
 
 from ..errors import api_error
 from ..extensions import db
+from ..services import devices, ratings
 from . import bp
+from .openapi import document
+from .ratelimit import TokenBuckets
+
+#: Defaults of the settings the API reads (override them in instance/config.py or ASSESSMENT_* variables).
+DEFAULTS = {
+    "API_BATCH_LIMIT": 1000,
+    #: Per device: a sustained rate of requests a second, and the burst a device may send at once.
+    "API_RATE_PER_SECOND": 5.0,
+    "API_RATE_BURST": 60.0,
+    #: A 1000-rating batch with long comments is a few MB; anything much larger is not a batch of ratings.
+    "API_MAX_BODY_BYTES": 8 * 1024 * 1024,
+    #: How long a worker trusts a key it has checked (a disabled key stops working everywhere within this).
+    "API_AUTH_CACHE_SECONDS": 2.0,
+}
+
+
+def _setting(name):
+    return current_app.config.get(name, DEFAULTS[name])
+
+
+def _buckets() -> TokenBuckets:
+    buckets = current_app.extensions.get("rating_buckets")
+    if buckets is None:
+        buckets = current_app.extensions.setdefault(
+            "rating_buckets", TokenBuckets(float(_setting("API_RATE_PER_SECOND")), float(_setting("API_RATE_BURST")))
+        )
+    return buckets
+
+
+def _too_many(wait):
+    response, status = api_error(429, "rate_limited", f"this device sends too fast; retry in {wait} s")
+    response.headers["Retry-After"] = str(wait)
+    return response, status
 
 
 @bp.get("/health")
@@ -14,3 +50,53 @@ def health():
         db.session.rollback()
         return api_error(503, "database_unavailable", "the database does not answer")
     return jsonify(status="ok")
+
+
+@bp.get("/ping")
+def ping():
+    return jsonify(pong=True)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document(int(_setting("API_BATCH_LIMIT"))))
+
+
+@bp.post("/ratings")
+def post_ratings():
+    try:
+        device = devices.authenticate(
+            request.headers.get("Authorization"),
+            cache=current_app.extensions.setdefault("device_auth", {}),
+            ttl=float(_setting("API_AUTH_CACHE_SECONDS")),
+        )
+    except devices.AuthError as exc:
+        response, status = api_error(401, exc.code, exc.message)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="ratings"'
+        return response, status
+    buckets = _buckets()
+    # A device that is already over its rate is refused before its body is even read.
+    wait = buckets.retry_after(device.id)
+    if wait:
+        return _too_many(wait)
+    limit = int(_setting("API_BATCH_LIMIT"))
+    max_body = int(_setting("API_MAX_BODY_BYTES"))
+    if (request.content_length or 0) > max_body:
+        return api_error(413, "body_too_large", f"the body is larger than {max_body} bytes")
+    raw = request.get_data(cache=False)
+    if len(raw) > max_body:
+        return api_error(413, "body_too_large", f"the body is larger than {max_body} bytes")
+    try:
+        posted = ratings.parse_body(raw, limit)
+    except ratings.TooManyRatings as exc:
+        return api_error(413, "batch_too_large", str(exc), limit=exc.limit)
+    except ratings.BodyError as exc:
+        return api_error(400, exc.code, exc.message, field=exc.field)
+    wait = buckets.take(device.id, 1 + max(0, len(posted) - 1) / 100)
+    if wait:
+        return _too_many(wait)
+    answers = ratings.submit(device, posted)
+    counts = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0}
+    for answer in answers:
+        counts[answer["status"]] += 1
+    return jsonify(results=answers, **counts)

@@ -1,6 +1,7 @@
 """All tables; importing this package registers them with the metadata."""
 
 from .audit import AuditEntry
+from .calendar import CalendarDay, Setting
 from .ledger import (
     BonusItem,
     CheckPoint,
@@ -29,10 +30,10 @@ from .surveys import (
 )
 
 __all__ = [
-    "Answer", "Assignment", "AssignmentState", "AuditEntry", "BadRatingCase", "BonusItem", "CaseClass",
+    "Answer", "Assignment", "AssignmentState", "AuditEntry", "BadRatingCase", "BonusItem", "CalendarDay", "CaseClass",
     "CaseState", "Channel", "CheckPoint", "CheckPointStatus", "CodeSystem", "Device", "InstitutionScore",
     "Instrument", "Participant", "ParticipantKind", "Period", "PeriodState", "PeriodStateError", "Problem",
     "ProblemSource", "ProblemState", "PublicRating", "Question", "Rater", "RaterGroup", "Response",
-    "ResponseSource", "ResponseVersion", "Result", "ResultRow", "ResultState", "Role", "Scheme", "Severity",
+    "ResponseSource", "ResponseVersion", "Result", "ResultRow", "ResultState", "Role", "Scheme", "Setting", "Severity",
     "Suggestion", "SuggestionStatus", "Town", "Unit", "UnitKind", "User",
 ]

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    false,
     Date,
     ForeignKey,
     Index,
@@ -67,6 +68,16 @@ class Device(db.Model):
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    key_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: What the device has posted since it was registered, by answer (a device that retries blindly shows many
+    #: duplicates; one with a wrong clock or a closed period shows rejections).
+    n_accepted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    n_duplicate: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    n_conflict: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    n_rejected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: The last rejection's reason, so the office can tell a device with a wrong clock from one in a closed period.
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     unit = relationship("Unit")
 
@@ -106,6 +117,10 @@ class PublicRating(db.Model):
     content_hash: Mapped[str] = mapped_column(String(64))
     #: Suspicion flags (burst, odd hour …) for the office to look at; flags never drop a rating.
     flags: Mapped[list | None] = mapped_column(JSON)
+    #: True when a suspicion flag other than "default" is set (burst, odd_hour …): what the office reviews.
+    flagged: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: 实名评价: the person can be called back (100% callback for real-name bad ratings).
+    real_name: Mapped[bool] = mapped_column(default=False, server_default=false())
     excluded: Mapped[bool] = mapped_column(default=False)
     excluded_reason: Mapped[str | None] = mapped_column(Text)
 
@@ -118,6 +133,10 @@ class PublicRating(db.Model):
         CheckConstraint("level BETWEEN 1 AND 5", name="level_range"),
         CheckConstraint("raw_code BETWEEN 1 AND 5", name="raw_code_range"),
         Index("ix_public_ratings_period_unit_level", "period_id", "unit_id", "level", "is_default"),
+        #: Burst detection looks at one device's, or one staff member's, top ratings around a moment.
+        Index("ix_public_ratings_origin_rated_at", "origin", "rated_at"),
+        Index("ix_public_ratings_staff_rated_at", "staff_code", "rated_at"),
+        Index("ix_public_ratings_period_flagged", "period_id", "flagged"),
     )
 
 
@@ -160,6 +179,24 @@ class BadRatingCase(db.Model):
     review_result: Mapped[str | None] = mapped_column(Text)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Whether the callback reached the person (a callback that did not is still recorded, with a note).
+    callback_reached: Mapped[bool | None] = mapped_column()
+    classified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the rectification (整改) or, for a rating not judged reasonable, the explanation (情况说明) was filed.
+    rectified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: What the person was told (反馈); the deadline counts to this step.
+    feedback_note: Mapped[str | None] = mapped_column(Text)
+    appealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: 申诉复核: true when the office upheld the unit's appeal (the rating is then excluded, with the reason).
+    review_upheld: Mapped[bool | None] = mapped_column()
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
 
     rating = relationship("PublicRating")
     unit = relationship("Unit")
+
+    __table_args__ = (
+        Index("ix_bad_rating_cases_unit_state", "unit_id", "state"),
+        Index("ix_bad_rating_cases_due_on", "due_on"),
+    )

@@ -5,3 +5,4 @@ from flask import Blueprint
 bp = Blueprint("office", __name__, url_prefix="/office")
 
 from . import results_views, views  # noqa: E402,F401
+from . import ratings_views  # noqa: E402,F401

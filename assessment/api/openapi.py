@@ -1,0 +1,165 @@
+"""The OpenAPI 3 document of the device API, built from the same limits the code enforces."""
+
+from ..models import Channel
+from ..services.ratings import EVENT_ID_MAX, REASONS, TEXT_LIMITS
+
+#: No control characters (they cannot be stored in every engine and no device needs them).
+_PLAIN = r"^[^\u0000-\u001f\u007f]*$"
+_TEXT = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"
+
+
+def _text(limit, description, pattern=_PLAIN):
+    return {"type": ["string", "null"], "maxLength": limit, "pattern": pattern, "description": description}
+
+
+def document(batch_limit: int) -> dict:
+    """The OpenAPI document; `batch_limit` is the most ratings one request may carry."""
+    rating = {
+        "type": "object",
+        "required": ["event_id", "level", "rated_at"],
+        "properties": {
+            "event_id": {
+                "type": "string", "minLength": 1, "maxLength": EVENT_ID_MAX, "pattern": _PLAIN,
+                "description": "Unique per device; a retry sends the same event_id with the same content.",
+            },
+            "level": {
+                "type": "integer", "minimum": 1, "maximum": 5,
+                "description": "5 = 非常满意 … 1 = 非常不满意 (a key registered with code system gbt39046 sends "
+                               "1 = 非常满意; the platform keeps the raw code and maps it).",
+            },
+            "rated_at": {
+                "type": "string", "format": "date-time",
+                "description": "When the person rated, ISO 8601 with a UTC offset. Its China date picks the "
+                               "evaluation period, which must be open.",
+            },
+            "case_no": _text(TEXT_LIMITS["case_no"], "办件编号: one rating per case and stage."),
+            "stage": _text(TEXT_LIMITS["stage"], "The stage of the case that was rated (default empty)."),
+            "service_item": _text(TEXT_LIMITS["service_item"], "The service (事项) that was rated."),
+            "staff_code": _text(TEXT_LIMITS["staff_code"], "The code of the staff member who served."),
+            "comment": _text(TEXT_LIMITS["comment"], "What the person wrote.", _TEXT),
+            "is_default": {"type": ["boolean", "null"],
+                           "description": "A system-default rating (默认好评): kept and flagged, not scored."},
+            "real_name": {"type": ["boolean", "null"],
+                          "description": "The person can be called back (default: true when case_no is given)."},
+            "unit_code": _text(TEXT_LIMITS["unit_code"],
+                               "Integration keys only: the unit rated. A device key's unit comes from its "
+                               "registration; naming another unit is rejected."),
+            "channel": {
+                "type": ["string", "null"], "enum": [c.value for c in Channel] + [None],
+                "description": "Integration keys only (default: the key's channel).",
+            },
+        },
+    }
+    error = {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            }
+        },
+    }
+
+    def error_response(description):
+        return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "机关职能运行监管评价平台 — device API",
+            "version": "1.0.0",
+            "description": "Rating devices at service windows, the online platform and the 12345 hotline post "
+                           "the public's ratings (好差评). Exactly once per device and event_id; a retry of a "
+                           "batch changes nothing.",
+        },
+        "servers": [{"url": "/"}],
+        "components": {
+            "securitySchemes": {"deviceKey": {"type": "http", "scheme": "bearer",
+                                              "description": "The device key shown once at registration."}},
+            "schemas": {
+                "Rating": rating,
+                "Batch": {
+                    "type": "object",
+                    "required": ["ratings"],
+                    "properties": {"ratings": {"type": "array", "maxItems": batch_limit,
+                                               "items": {"$ref": "#/components/schemas/Rating"}}},
+                },
+                "Answer": {
+                    "type": "object",
+                    "required": ["event_id", "status"],
+                    "properties": {
+                        "event_id": {"type": "string"},
+                        "status": {"type": "string", "enum": ["accepted", "duplicate", "conflict", "rejected"]},
+                        "reason": {"type": "string", "enum": sorted(REASONS),
+                                   "description": "Why a rating was rejected."},
+                        "message": {"type": "string"},
+                    },
+                },
+                "Error": error,
+            },
+        },
+        "paths": {
+            "/api/v1/ratings": {
+                "post": {
+                    "operationId": "postRatings",
+                    "summary": "Post one rating, or a batch of up to %d" % batch_limit,
+                    "security": [{"deviceKey": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {
+                            "oneOf": [{"$ref": "#/components/schemas/Batch"},
+                                      {"allOf": [{"$ref": "#/components/schemas/Rating"},
+                                                 {"not": {"required": ["ratings"]}}]}],
+                        }}},
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "One answer per rating, in the order sent.",
+                            "content": {"application/json": {"schema": {
+                                "type": "object",
+                                "required": ["results", "accepted", "duplicate", "conflict", "rejected"],
+                                "properties": {
+                                    "results": {"type": "array", "items": {"$ref": "#/components/schemas/Answer"}},
+                                    "accepted": {"type": "integer"},
+                                    "duplicate": {"type": "integer"},
+                                    "conflict": {"type": "integer"},
+                                    "rejected": {"type": "integer"},
+                                },
+                            }}},
+                        },
+                        "400": error_response("The body is not JSON or not of this shape (the message names the "
+                                              "field and index, e.g. ratings[3].level)."),
+                        "401": error_response("Missing, unknown or disabled device key."),
+                        "413": error_response("More than %d ratings, or a body too large." % batch_limit),
+                        "429": {
+                            **error_response("This device sends too fast; retry after the Retry-After seconds."),
+                            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                        },
+                    },
+                }
+            },
+            "/api/v1/health": {
+                "get": {
+                    "operationId": "health",
+                    "summary": "200 when the database answers",
+                    "responses": {
+                        "200": {"description": "Healthy", "content": {"application/json": {"schema": {
+                            "type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}},
+                        }}}},
+                        "503": error_response("The database does not answer."),
+                    },
+                }
+            },
+            "/api/v1/ping": {
+                "get": {
+                    "operationId": "ping",
+                    "summary": "Answers without touching the database",
+                    "responses": {"200": {"description": "Alive", "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["pong"], "properties": {"pong": {"type": "boolean"}},
+                    }}}}},
+                }
+            },
+        },
+    }

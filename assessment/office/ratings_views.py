@@ -1,0 +1,370 @@
+"""Console pages for public ratings (好差评): figures, flagged ratings, bad-rating cases, devices, calendar."""
+
+from datetime import date
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import CaseClass, CaseState, Channel, Period, Role, Unit
+from ..services import cases as case_service
+from ..services import devices as device_service
+from ..services import ratings as rating_service
+from ..services import workdays
+from . import bp
+from .auth import OFFICE, WRITERS, roles_required
+
+#: Unit liaisons see the cases of their own unit, nothing else.
+CASE_VIEWERS = OFFICE + (Role.UNIT_LIAISON,)
+LEVEL_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+
+
+@bp.app_template_filter("cst")
+def cst(moment, fmt="%Y-%m-%d %H:%M"):
+    """An aware moment in China time, for display."""
+    if moment is None:
+        return "—"
+    return moment.astimezone(workdays.CST).strftime(fmt)
+
+
+@bp.app_template_filter("ratio")
+def ratio(pair):
+    """(numerator, denominator) as 'x / y（z%）'."""
+    num, den = pair
+    if not den:
+        return f"{num} / {den}（—）"
+    return f"{num} / {den}（{100 * num / den:.1f}%）"
+
+
+def _is_writer():
+    return current_user.has_role(*WRITERS)
+
+
+def _is_liaison():
+    return current_user.role is Role.UNIT_LIAISON
+
+
+def _period():
+    name = request.args.get("period")
+    if name:
+        period = db.session.execute(select(Period).filter_by(name=name)).scalar_one_or_none()
+        if period is None:
+            abort(404)
+        return period
+    return rating_service.default_period()
+
+
+def _periods():
+    return db.session.execute(select(Period).order_by(Period.starts_on.desc())).scalars().all()
+
+
+def _unit_arg():
+    code = request.args.get("unit")
+    if not code:
+        return None
+    unit = db.session.execute(select(Unit).filter_by(code=code)).scalar_one_or_none()
+    if unit is None:
+        abort(404)
+    return unit
+
+
+def _back(default):
+    target = request.form.get("next") or ""
+    if not target.startswith("/") or target.startswith("//"):
+        target = default
+    return redirect(target)
+
+
+def trend_chart(series, width=720, height=260):
+    """Geometry of the monthly trend chart (inline SVG, drawn by the template): bars for counted ratings on
+    the left axis, the good rate as a line with its 95% interval on the right axis."""
+    left, right, top, bottom = 48, 56, 16, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step = plot_w / max(1, len(series))
+    max_n = max([m["n"] for m in series] + [1])
+    # A round top for the count axis.
+    magnitude = 10 ** (len(str(max_n)) - 1)
+    top_n = next(k * magnitude for k in (1, 2, 2.5, 5, 10) if k * magnitude >= max_n)
+    lows = [m["interval"][0] for m in series if m["interval"]]
+    floor = max(0.0, min([0.9] + [int(lo * 20) / 20 for lo in lows]))
+
+    def y_rate(value):
+        return top + plot_h * (1 - (value - floor) / (1 - floor))
+
+    bars, points, whiskers, labels = [], [], [], []
+    for i, m in enumerate(series):
+        x = left + step * i + step / 2
+        bar_h = plot_h * m["n"] / top_n
+        bars.append({"x": x - step * 0.3, "y": top + plot_h - bar_h, "w": step * 0.6, "h": bar_h, "n": m["n"],
+                     "month": m["month"]})
+        labels.append({"x": x, "text": f"{m['month'].month}月"})
+        if m["rate"] is not None:
+            points.append({"x": x, "y": y_rate(m["rate"]), "rate": m["rate"], "n": m["n"], "month": m["month"]})
+            lo, hi = m["interval"]
+            whiskers.append({"x": x, "y1": y_rate(max(lo, floor)), "y2": y_rate(hi)})
+    count_ticks = [{"y": top + plot_h * (1 - k / 4), "text": f"{top_n * k / 4:g}"} for k in range(5)]
+    rate_ticks = [{"y": y_rate(floor + (1 - floor) * k / 4), "text": f"{100 * (floor + (1 - floor) * k / 4):.0f}%"}
+                  for k in range(5)]
+    line = " ".join(f"{p['x']:.1f},{p['y']:.1f}" for p in points)
+    return {
+        "width": width, "height": height, "left": left, "right": width - right, "top": top,
+        "bottom": top + plot_h, "bars": bars, "points": points, "whiskers": whiskers, "labels": labels,
+        "count_ticks": count_ticks, "rate_ticks": rate_ticks, "line": line,
+        "empty": not any(m["n"] for m in series),
+    }
+
+
+# --- figures ------------------------------------------------------------------------------------------------
+
+
+@bp.route("/ratings")
+@roles_required(*OFFICE)
+def ratings():
+    period = _period()
+    unit = _unit_arg()
+    context = {"period": period, "periods": _periods(), "unit": unit, "level_labels": LEVEL_LABELS}
+    if period is not None:
+        unit_id = unit.id if unit else None
+        trend = rating_service.monthly_trend(period, unit_id)
+        context.update(
+            summary=rating_service.summary(period, unit_id),
+            trend=trend,
+            chart=trend_chart(trend),
+            rates=case_service.case_rates(period.id, unit_id),
+            table=None if unit else rating_service.unit_table(period),
+            case_counts=None if unit else case_service.counts_by_unit(period.id),
+        )
+    return render_template("office/ratings/overview.html", **context)
+
+
+@bp.route("/ratings/flagged")
+@roles_required(*OFFICE)
+def flagged_ratings():
+    period = _period()
+    unit = _unit_arg()
+    flag = request.args.get("flag") or None
+    if flag is not None and flag not in rating_service.FLAG_LABELS:
+        abort(400)
+    show = request.args.get("show", "open")
+    if show not in ("open", "excluded", "all"):
+        abort(400)
+    page = None
+    if period is not None:
+        page = rating_service.flagged_ratings(period, unit.id if unit else None, flag, show,
+                                              page=request.args.get("page", 1, type=int))
+    units = db.session.execute(select(Unit).order_by(Unit.code)).scalars().all()
+    return render_template(
+        "office/ratings/flagged.html", period=period, periods=_periods(), unit=unit, units=units, flag=flag,
+        show=show, page=page, flag_labels=rating_service.FLAG_LABELS, level_labels=LEVEL_LABELS,
+        can_write=_is_writer(),
+    )
+
+
+@bp.route("/ratings/<int:rating_id>/exclusion", methods=["POST"])
+@roles_required(*WRITERS)
+def rating_exclusion(rating_id):
+    excluded = request.form.get("action") == "exclude"
+    try:
+        rating_service.set_excluded(rating_id, excluded, request.form.get("reason", ""), current_user.username)
+    except rating_service.RatingError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash("已剔除该评价，不再计分。" if excluded else "已恢复该评价，重新计分。", "success")
+    return _back(url_for("office.flagged_ratings"))
+
+
+# --- devices ------------------------------------------------------------------------------------------------
+
+
+@bp.route("/devices")
+@roles_required(*OFFICE)
+def devices():
+    units = db.session.execute(select(Unit).where(Unit.active.is_(True)).order_by(Unit.code)).scalars().all()
+    return render_template("office/ratings/devices.html", rows=device_service.device_rows(), units=units,
+                           channels=list(Channel), can_write=_is_writer(), form=request.form)
+
+
+def _key_page(device, key, rotated):
+    response = render_template("office/ratings/device_key.html", device=device, key=key, rotated=rotated,
+                               api_url=url_for("api.post_ratings", _external=True))
+    return response, 200, {"Cache-Control": "no-store"}
+
+
+@bp.route("/devices", methods=["POST"])
+@roles_required(*WRITERS)
+def register_device():
+    form = request.form
+    integration = form.get("kind") == "integration"
+    try:
+        device, key = device_service.register_device(
+            form.get("unit_code") or None, form.get("window"), actor=current_user.username,
+            location=form.get("location"), integration=integration, channel=form.get("channel") or None,
+            code_system=form.get("code_system") or "standard",
+        )
+    except device_service.DeviceError as exc:
+        db.session.rollback()
+        flash(exc.message_zh, "error")
+        return devices(), 400
+    db.session.commit()
+    return _key_page(device, key, rotated=False)
+
+
+@bp.route("/devices/<int:device_id>/rotate", methods=["POST"])
+@roles_required(*WRITERS)
+def rotate_device_key(device_id):
+    try:
+        device, key = device_service.rotate_key(device_id, current_user.username)
+    except device_service.DeviceError:
+        abort(404)
+    db.session.commit()
+    return _key_page(device, key, rotated=True)
+
+
+@bp.route("/devices/<int:device_id>/enabled", methods=["POST"])
+@roles_required(*WRITERS)
+def set_device_enabled(device_id):
+    enabled = request.form.get("enabled") == "1"
+    try:
+        device_service.set_enabled(device_id, enabled, current_user.username)
+    except device_service.DeviceError:
+        abort(404)
+    db.session.commit()
+    flash(f"设备{device_id}已{'启用' if enabled else '停用'}。", "success")
+    return redirect(url_for("office.devices"))
+
+
+# --- bad-rating cases ---------------------------------------------------------------------------------------
+
+
+@bp.route("/cases")
+@roles_required(*CASE_VIEWERS)
+def cases():
+    period = _period()
+    if _is_liaison():
+        unit = db.session.get(Unit, current_user.unit_id) if current_user.unit_id else None
+        if unit is None:
+            abort(403)
+    else:
+        unit = _unit_arg()
+    state = request.args.get("state") or None
+    if state is not None:
+        try:
+            state = CaseState(state)
+        except ValueError:
+            abort(400)
+    overdue = request.args.get("overdue") == "1"
+    period_id = period.id if period else None
+    unit_id = unit.id if unit else None
+    page = case_service.list_cases(period_id, unit_id, state, overdue, page=request.args.get("page", 1, type=int))
+    return render_template(
+        "office/ratings/cases.html", period=period, periods=_periods(), unit=unit, state=state, overdue=overdue,
+        page=page, rates=case_service.case_rates(period_id, unit_id),
+        units=[] if _is_liaison() else case_service.units_with_cases(), states=list(CaseState),
+        state_labels=case_service.STATE_LABELS, class_labels=case_service.CLASS_LABELS,
+        level_labels=LEVEL_LABELS, today=workdays.china_today(), liaison=_is_liaison(),
+        working_days=workdays.case_working_days(),
+    )
+
+
+def _visible_case(case_id):
+    case = case_service.get_case(case_id)
+    if case is None or not case_service.may_see(current_user, case):
+        abort(404)
+    return case
+
+
+@bp.route("/cases/<int:case_id>")
+@roles_required(*CASE_VIEWERS)
+def case_detail(case_id):
+    case = _visible_case(case_id)
+    steps = [s for s in case_service.next_steps(case) if case_service.may_take(current_user, case, s)]
+    return render_template(
+        "office/ratings/case.html", case=case, steps=steps, state_labels=case_service.STATE_LABELS,
+        class_labels=case_service.CLASS_LABELS, step_labels=case_service.STEP_LABELS, classes=list(CaseClass),
+        level_labels=LEVEL_LABELS, overdue=case_service.is_overdue(case), liaison=_is_liaison(),
+    )
+
+
+@bp.route("/cases/<int:case_id>/<step>", methods=["POST"])
+@roles_required(*CASE_VIEWERS)
+def case_step(case_id, step):
+    case = _visible_case(case_id)
+    if step not in case_service.STEP_LABELS:
+        abort(404)
+    try:
+        case_service.take_step(case, step, request.form, current_user)
+    except case_service.CaseError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(f"工单{case_id}：{case_service.STEP_LABELS[step]}已完成。", "success")
+    return redirect(url_for("office.case_detail", case_id=case_id))
+
+
+# --- working-day calendar -----------------------------------------------------------------------------------
+
+
+@bp.route("/calendar")
+@roles_required(*OFFICE)
+def calendar():
+    year = request.args.get("year", workdays.china_today().year, type=int)
+    days = workdays.list_days(year)
+    return render_template(
+        "office/ratings/calendar.html", year=year, days=days, working_days=workdays.case_working_days(),
+        can_write=_is_writer(), weekdays="一二三四五六日", max_days=workdays.MAX_CASE_DAYS,
+    )
+
+
+def _form_date(name):
+    try:
+        return date.fromisoformat(request.form.get(name, ""))
+    except ValueError:
+        return None
+
+
+@bp.route("/calendar/day", methods=["POST"])
+@roles_required(*WRITERS)
+def calendar_day():
+    day = _form_date("day")
+    if day is None:
+        flash("请填写正确的日期。", "error")
+    elif request.form.get("action") == "remove":
+        removed = workdays.remove_day(day, current_user.username)
+        db.session.commit()
+        flash(f"{day} 已恢复为按星期计算。" if removed else f"{day} 不是特殊日期。", "success" if removed else "info")
+    else:
+        is_workday = request.form.get("kind") == "workday"
+        workdays.set_day(day, is_workday, request.form.get("name", ""), current_user.username)
+        db.session.commit()
+        flash(f"{day} 已设为{'调休工作日' if is_workday else '节假日'}。", "success")
+    return redirect(url_for("office.calendar", year=day.year if day else None))
+
+
+@bp.route("/calendar/setting", methods=["POST"])
+@roles_required(*WRITERS)
+def calendar_setting():
+    try:
+        n = int(request.form.get("working_days", ""))
+        workdays.set_case_working_days(n, current_user.username)
+    except (ValueError, workdays.CalendarError) as exc:
+        db.session.rollback()
+        flash(str(exc) if isinstance(exc, workdays.CalendarError) else "请填写整数。", "error")
+    else:
+        db.session.commit()
+        flash(f"差评工单办理时限已设为{n}个工作日（新开工单生效）。", "success")
+    return redirect(url_for("office.calendar"))
+
+
+@bp.route("/calendar/defaults", methods=["POST"])
+@roles_required(*WRITERS)
+def calendar_defaults():
+    added = workdays.install_defaults(current_user.username)
+    db.session.commit()
+    flash(f"已补充默认节假日安排 {added} 天（已修改的日期保持不变）。", "success")
+    return redirect(url_for("office.calendar", year=2026))
+
+
