@@ -8,6 +8,7 @@ import scoring
 
 from ..charts import diverging_bars
 from ..extensions import db
+from ..labels import ACTION_ZH, GRADE_ZH
 from ..models import PeriodStateError, Problem, Result, ResultRow, ResultState, Unit
 from ..services import exports
 from ..services import scoring as scoring_service
@@ -16,8 +17,6 @@ from . import bp
 from .auth import OFFICE, WRITERS, roles_required
 from .forms import ActionForm, ReviewForm, SchemeForm
 
-GRADE_LABELS = {"excellent": "优秀", "good": "良好", "fair": "一般", "poor": "较差"}
-ACTION_LABELS = {"priority": "优先保障", "maintain": "维持", "restrict": "从严控制"}
 
 
 def _period_or_404(name):
@@ -60,8 +59,8 @@ def results(name):
         by_category=by_category,
         changes=changes,
         leaves=leaves,
-        grade_labels=GRADE_LABELS,
-        action_labels=ACTION_LABELS,
+        grade_labels=GRADE_ZH,
+        action_labels=ACTION_ZH,
         form=ActionForm(),
         can_write=current_user.has_role(*WRITERS),
     )
@@ -165,8 +164,8 @@ def result_unit(name, version, code):
         chart=chart,
         form=form,
         as_of=period.as_of,
-        grade_labels=GRADE_LABELS,
-        action_labels=ACTION_LABELS,
+        grade_labels=GRADE_ZH,
+        action_labels=ACTION_ZH,
         can_write=current_user.has_role(*WRITERS) and result.state is not ResultState.PUBLISHED,
     )
 

@@ -12,6 +12,7 @@ import scoring
 from scoring.rounding import round_half_up
 
 from ..extensions import db
+from ..labels import ACTION_ZH, GRADE_ZH
 from ..models import Period, Result
 from .scoring import ordered_rows
 
@@ -228,8 +229,6 @@ def build_xlsx(result: Result) -> bytes:
 
 # ---------------------------------------------------------------- pdf
 
-GRADE_ZH = {"excellent": "优秀", "good": "良好", "fair": "一般", "poor": "较差"}
-ACTION_ZH = {"priority": "优先保障", "maintain": "维持", "restrict": "从严控制"}
 
 
 def report_context(result: Result) -> dict:
