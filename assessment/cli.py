@@ -127,17 +127,25 @@ def instruments_command(fmt):
 
 
 class _Progress:
-    """Progress on stderr for long jobs: `progress(done, total, label)`."""
+    """Progress on stderr for long jobs: `progress(done, total, label)`.
+
+    On a terminal one line is rewritten in place; in a log (CI, cron) a line is written per 10% step.
+    """
 
     def __init__(self):
         self._last = None
+        self._tty = sys.stderr.isatty()
 
     def __call__(self, done, total, label=""):
         pct = int(100 * done / total) if total else 100
-        key = (label, pct)
-        if key != self._last:
-            self._last = key
+        key = (label, pct if self._tty else pct // 10)
+        if key == self._last:
+            return
+        self._last = key
+        if self._tty:
             click.echo(f"\r{label} {done}/{total} ({pct}%)", nl=(done >= total), err=True)
+        else:
+            click.echo(f"{label} {done}/{total} ({pct}%)", err=True)
 
 
 @click.command("import")

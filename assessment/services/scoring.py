@@ -91,10 +91,16 @@ def _add_scheme(period, text, actor, note=None):
 
 
 def _frame(query, columns):
-    rows = db.session.execute(query).all()
+    # Plain tuples: building a frame from SQLAlchemy Row objects is several times slower.
+    rows = [tuple(row) for row in db.session.execute(query)]
     return pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(
         {c: pd.Series(dtype=object) for c in columns}
     )
+
+
+def _values(series):
+    """Enum members to their string values, looking each distinct value up once."""
+    return series.map({v: getattr(v, "value", v) for v in series.dropna().unique()})
 
 
 def gather_inputs(period: Period) -> scoring.Inputs:
@@ -105,7 +111,7 @@ def gather_inputs(period: Period) -> scoring.Inputs:
         .order_by(Unit.code),
         ["code", "name", "kind", "category", "establishment", "actual_staff"],
     )
-    units["kind"] = [getattr(k, "value", k) for k in units["kind"]]
+    units["kind"] = _values(units["kind"])
 
     # Questions of the newest version of each instrument (a question keeps its id across versions).
     newest = (
@@ -121,27 +127,49 @@ def gather_inputs(period: Period) -> scoring.Inputs:
         ["instrument", "question", "theme", "type", "weight"],
     )
 
-    answers = _frame(
-        db.select(Rater.code, Rater.group, Instrument.key, Unit.code, Answer.question, Answer.value)
+    # Who answered what comes from the (few) assignments; the (many) answers carry only the assignment id.
+    assignments = _frame(
+        db.select(Assignment.id, Rater.code, Rater.group, Town.name, Instrument.key, Unit.code,
+                  Response.current_version)
+        .select_from(Assignment)
+        .join(Rater, Assignment.rater_id == Rater.id)
+        .outerjoin(Town, Rater.town_id == Town.id)
+        .join(Unit, Assignment.unit_id == Unit.id)
+        .join(Instrument, Assignment.instrument_id == Instrument.id)
+        .outerjoin(Response, Response.assignment_id == Assignment.id)
+        .where(Assignment.period_id == period.id, Unit.active.is_(True)),
+        ["assignment", "rater", "group", "town", "instrument", "unit", "submitted"],
+    )
+    assignments["group"] = _values(assignments["group"])
+    assignments["submitted"] = pd.to_numeric(assignments["submitted"]).fillna(0).astype(int) > 0
+
+    answer_rows = _frame(
+        db.select(Assignment.id, Answer.question, Answer.value)
         .select_from(Answer)
         .join(ResponseVersion, Answer.version_id == ResponseVersion.id)
         .join(Response, (ResponseVersion.response_id == Response.id)
               & (ResponseVersion.version == Response.current_version))
         .join(Assignment, Response.assignment_id == Assignment.id)
-        .join(Rater, Assignment.rater_id == Rater.id)
-        .join(Unit, Assignment.unit_id == Unit.id)
-        .join(Instrument, Assignment.instrument_id == Instrument.id)
-        .where(Assignment.period_id == period.id, Unit.active.is_(True)),
-        ["rater", "group", "instrument", "unit", "question", "answer"],
+        .where(Assignment.period_id == period.id),
+        ["assignment", "question", "answer"],
     )
-    answers["group"] = [getattr(g, "value", g) for g in answers["group"]]
+    answers = answer_rows.merge(
+        assignments[["assignment", "rater", "group", "instrument", "unit"]], on="assignment", how="inner"
+    )[["rater", "group", "instrument", "unit", "question", "answer"]]
     answers["answer"] = pd.to_numeric(answers["answer"], errors="coerce").astype(float)
 
+    # Millions of ratings are counted in the database; units are joined to the few grouped rows.
+    counts = (
+        db.select(PublicRating.unit_id, PublicRating.level, PublicRating.is_default,
+                  func.count().label("n"))
+        .where(PublicRating.period_id == period.id, PublicRating.excluded.is_(False))
+        .group_by(PublicRating.unit_id, PublicRating.level, PublicRating.is_default)
+        .subquery()
+    )
     ratings = _frame(
-        db.select(Unit.code, PublicRating.level, PublicRating.is_default, func.count())
-        .join(Unit, PublicRating.unit_id == Unit.id)
-        .where(PublicRating.period_id == period.id, PublicRating.excluded.is_(False), Unit.active.is_(True))
-        .group_by(Unit.code, PublicRating.level, PublicRating.is_default),
+        db.select(Unit.code, counts.c.level, counts.c.is_default, counts.c.n)
+        .join(counts, counts.c.unit_id == Unit.id)
+        .where(Unit.active.is_(True)),
         ["unit", "level", "is_default", "n"],
     )
     ratings["is_default"] = ratings["is_default"].astype(bool)
@@ -155,26 +183,14 @@ def gather_inputs(period: Period) -> scoring.Inputs:
         )
 
     checkpoints = per_unit(CheckPoint, CheckPoint.status, names=["status"])
-    checkpoints["status"] = [getattr(s, "value", s) for s in checkpoints["status"]]
+    checkpoints["status"] = _values(checkpoints["status"])
     problems = per_unit(Problem, Problem.severity, Problem.deadline, Problem.closed_on,
                         names=["severity", "deadline", "closed_on"])
-    problems["severity"] = [getattr(s, "value", s) for s in problems["severity"]]
+    problems["severity"] = _values(problems["severity"])
     bonuses = per_unit(BonusItem, BonusItem.points, names=["points"])
     institution = per_unit(InstitutionScore, InstitutionScore.score, names=["score"])
 
-    assignments = _frame(
-        db.select(Rater.code, Rater.group, Town.name, Instrument.key, Unit.code, Response.current_version)
-        .select_from(Assignment)
-        .join(Rater, Assignment.rater_id == Rater.id)
-        .outerjoin(Town, Rater.town_id == Town.id)
-        .join(Unit, Assignment.unit_id == Unit.id)
-        .join(Instrument, Assignment.instrument_id == Instrument.id)
-        .outerjoin(Response, Response.assignment_id == Assignment.id)
-        .where(Assignment.period_id == period.id, Unit.active.is_(True)),
-        ["rater", "group", "town", "instrument", "unit", "submitted"],
-    )
-    assignments["group"] = [getattr(g, "value", g) for g in assignments["group"]]
-    assignments["submitted"] = pd.to_numeric(assignments["submitted"]).fillna(0).astype(int) > 0
+    assignments = assignments.drop(columns=["assignment"])
 
     return scoring.Inputs(
         units=units,
@@ -191,21 +207,30 @@ def gather_inputs(period: Period) -> scoring.Inputs:
 
 
 def data_fingerprint(inputs: scoring.Inputs) -> str:
-    """sha256 over every input frame in a canonical order, so the same data always gives the same print."""
+    """sha256 over every input frame in a canonical order, so the same data always gives the same print.
+
+    Rows are sorted; numbers are hashed as IEEE float64 bytes and everything else as text, which keeps the
+    print independent of library versions and fast on a million answers.
+    """
     digest = hashlib.sha256()
     digest.update(str(inputs.as_of).encode())
     for name in ("units", "questions", "answers", "ratings", "checkpoints", "problems", "bonuses",
                  "institution"):
         frame = getattr(inputs, name)
-        frame = frame.reindex(sorted(frame.columns), axis=1)
+        columns = sorted(frame.columns)
+        frame = frame[columns]
         if len(frame):
-            frame = frame.sort_values(list(frame.columns), na_position="first", kind="mergesort")
-        digest.update(name.encode())
-        digest.update(frame.to_csv(index=False, na_rep="").encode("utf-8"))
+            frame = frame.sort_values(columns, na_position="first", kind="mergesort")
+        digest.update(f"{name}:{len(frame)}:{','.join(columns)}".encode())
+        for column in columns:
+            values = frame[column]
+            if pd.api.types.is_bool_dtype(values):
+                digest.update(values.to_numpy(dtype="uint8").tobytes())
+            elif pd.api.types.is_numeric_dtype(values):
+                digest.update(values.to_numpy(dtype="float64", na_value=float("nan")).tobytes())
+            else:
+                digest.update("\x1f".join("" if pd.isna(v) else str(v) for v in values).encode("utf-8"))
     return digest.hexdigest()
-
-
-# ---------------------------------------------------------------- storing
 
 
 @dataclass
