@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import func
 
@@ -207,10 +208,10 @@ def gather_inputs(period: Period) -> scoring.Inputs:
 
 
 def data_fingerprint(inputs: scoring.Inputs) -> str:
-    """sha256 over every input frame in a canonical order, so the same data always gives the same print.
+    """sha256 over every input frame, independent of row order: the same data always gives the same print.
 
-    Rows are sorted; numbers are hashed as IEEE float64 bytes and everything else as text, which keeps the
-    print independent of library versions and fast on a million answers.
+    Each row is hashed (pandas' fixed-key row hash), the row hashes are sorted and fed to sha256 with the
+    frame's name and columns. It identifies data; it is not part of any score.
     """
     digest = hashlib.sha256()
     digest.update(str(inputs.as_of).encode())
@@ -218,18 +219,11 @@ def data_fingerprint(inputs: scoring.Inputs) -> str:
                  "institution"):
         frame = getattr(inputs, name)
         columns = sorted(frame.columns)
-        frame = frame[columns]
-        if len(frame):
-            frame = frame.sort_values(columns, na_position="first", kind="mergesort")
         digest.update(f"{name}:{len(frame)}:{','.join(columns)}".encode())
-        for column in columns:
-            values = frame[column]
-            if pd.api.types.is_bool_dtype(values):
-                digest.update(values.to_numpy(dtype="uint8").tobytes())
-            elif pd.api.types.is_numeric_dtype(values):
-                digest.update(values.to_numpy(dtype="float64", na_value=float("nan")).tobytes())
-            else:
-                digest.update("\x1f".join("" if pd.isna(v) else str(v) for v in values).encode("utf-8"))
+        if len(frame):
+            canonical = frame[columns].astype(object).where(frame[columns].notna(), None).astype(str)
+            rows = np.sort(pd.util.hash_pandas_object(canonical, index=False).to_numpy())
+            digest.update(rows.tobytes())
     return digest.hexdigest()
 
 
