@@ -36,6 +36,8 @@ test: test-deps venv
 
 bench: venv
 	$(BIN)/python bench/score.py
+	$(BIN)/python bench/score_db.py
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

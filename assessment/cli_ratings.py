@@ -11,7 +11,8 @@ def _fail(message):
 
 
 def _show_key(device, key):
-    click.echo(f"Device {device.id} registered" if device.key_rotated_at is None else f"Device {device.id}: new key")
+    rotated = device.key_rotated_at is not None
+    click.echo(f"Device {device.id}: new key" if rotated else f"Device {device.id} registered")
     click.echo("Key (shown once, only its hash is stored):")
     click.echo(f"    {key}")
     click.echo("Post ratings with:  Authorization: Bearer <key>  to  POST /api/v1/ratings")
@@ -25,7 +26,8 @@ def _show_key(device, key):
               help="an integration key (online platform, 12345 hotline) that names unit_code per rating")
 @click.option("--channel", type=click.Choice(["window", "online", "app", "hotline", "sms"]),
               help="default: window for a device, online for an integration key")
-@click.option("--code-system", default="standard", show_default=True, type=click.Choice(["standard", "gbt39046"]),
+@click.option("--code-system", default="standard", show_default=True,
+              type=click.Choice(["standard", "gbt39046"]),
               help="how the source numbers levels (gbt39046: 1 = 非常满意)")
 @with_appcontext
 def device_add_command(unit_code, window, location, integration, channel, code_system):
@@ -33,8 +35,8 @@ def device_add_command(unit_code, window, location, integration, channel, code_s
     from .services.devices import DeviceError, register_device
 
     try:
-        device, key = register_device(unit_code, window, actor="cli", location=location, integration=integration,
-                                      channel=channel, code_system=code_system)
+        device, key = register_device(unit_code, window, actor="cli", location=location,
+                                      integration=integration, channel=channel, code_system=code_system)
     except DeviceError as exc:
         db.session.rollback()
         _fail(str(exc))
@@ -56,7 +58,8 @@ def device_list_command():
         seen = d.last_seen_at.astimezone(CST).strftime("%Y-%m-%d %H:%M") if d.last_seen_at else "never"
         click.echo(
             f"{d.id:>4}  {'integration' if d.is_integration else 'device':<11} "
-            f"{row['unit'].code if row['unit'] else '-':<8} {(d.window or '-')[:16]:<16} {d.channel.value:<8} "
+            f"{row['unit'].code if row['unit'] else '-':<8} {(d.window or '-')[:16]:<16} "
+            f"{d.channel.value:<8} "
             f"{'enabled' if d.enabled else 'disabled':<8} {seen:<17} {row['stored']:>7} {d.n_duplicate:>5} "
             f"{d.n_conflict:>5} {d.n_rejected:>5}"
         )
@@ -108,7 +111,7 @@ def device_rotate_command(device_id):
 @click.option("--period", "period_name", required=True)
 @with_appcontext
 def ratings_flag_command(period_name):
-    """Flag a period's ratings again (night-time window ratings, bursts of top ratings), e.g. after an import."""
+    """Flag a period's ratings again (window ratings at night, bursts of top ratings), e.g. after imports."""
     from .services.periods import NotFound, get_period
     from .services.ratings import rescan_flags
 

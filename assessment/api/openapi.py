@@ -6,15 +6,31 @@ from ..services.ratings import EVENT_ID_MAX, REASONS, TEXT_LIMITS
 #: No control characters (they cannot be stored in every engine and no device needs them).
 _PLAIN = r"^[^\u0000-\u001f\u007f]*$"
 _TEXT = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"
+_STATUSES = ["accepted", "duplicate", "conflict", "rejected"]
 
 
 def _text(limit, description, pattern=_PLAIN):
     return {"type": ["string", "null"], "maxLength": limit, "pattern": pattern, "description": description}
 
 
-def document(batch_limit: int) -> dict:
-    """The OpenAPI document; `batch_limit` is the most ratings one request may carry."""
-    rating = {
+def _json(schema):
+    return {"application/json": {"schema": schema}}
+
+
+def _ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _error(description, **extra):
+    return {"description": description, "content": _json(_ref("Error")), **extra}
+
+
+def _object(required, **properties):
+    return {"type": "object", "required": list(required), "properties": properties}
+
+
+def _rating_schema() -> dict:
+    return {
         "type": "object",
         "required": ["event_id", "level", "rated_at"],
         "properties": {
@@ -24,8 +40,8 @@ def document(batch_limit: int) -> dict:
             },
             "level": {
                 "type": "integer", "minimum": 1, "maximum": 5,
-                "description": "5 = 非常满意 … 1 = 非常不满意 (a key registered with code system gbt39046 sends "
-                               "1 = 非常满意; the platform keeps the raw code and maps it).",
+                "description": "5 = 非常满意 … 1 = 非常不满意 (a key registered with code system gbt39046 "
+                               "sends 1 = 非常满意; the platform keeps the raw code and maps it).",
             },
             "rated_at": {
                 "type": "string", "format": "date-time",
@@ -40,7 +56,7 @@ def document(batch_limit: int) -> dict:
             "is_default": {"type": ["boolean", "null"],
                            "description": "A system-default rating (默认好评): kept and flagged, not scored."},
             "real_name": {"type": ["boolean", "null"],
-                          "description": "The person can be called back (default: true when case_no is given)."},
+                          "description": "The person can be called back (default: true with a case_no)."},
             "unit_code": _text(TEXT_LIMITS["unit_code"],
                                "Integration keys only: the unit rated. A device key's unit comes from its "
                                "registration; naming another unit is rejected."),
@@ -50,116 +66,78 @@ def document(batch_limit: int) -> dict:
             },
         },
     }
-    error = {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["code", "message"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-            }
+
+
+def document(batch_limit: int) -> dict:
+    """The OpenAPI document; `batch_limit` is the most ratings one request may carry."""
+    answer = _object(
+        ["event_id", "status"],
+        event_id={"type": "string"},
+        status={"type": "string", "enum": _STATUSES},
+        reason={"type": "string", "enum": sorted(REASONS), "description": "Why a rating was rejected."},
+        message={"type": "string"},
+    )
+    answers = _object(
+        ["results", *_STATUSES],
+        results={"type": "array", "items": _ref("Answer")},
+        **{status: {"type": "integer"} for status in _STATUSES},
+    )
+    error = _object(["error"], error=_object(["code", "message"], code={"type": "string"},
+                                             message={"type": "string"}))
+    body = {"oneOf": [_ref("Batch"), {"allOf": [_ref("Rating"), {"not": {"required": ["ratings"]}}]}]}
+    ratings = {
+        "operationId": "postRatings",
+        "summary": f"Post one rating, or a batch of up to {batch_limit}",
+        "security": [{"deviceKey": []}],
+        "requestBody": {"required": True, "content": _json(body)},
+        "responses": {
+            "200": {"description": "One answer per rating, in the order sent.", "content": _json(answers)},
+            "400": _error("The body is not JSON or not of this shape (the message names the field and "
+                          "index, e.g. ratings[3].level)."),
+            "401": _error("Missing, unknown or disabled device key."),
+            "413": _error(f"More than {batch_limit} ratings, or a body too large."),
+            "429": _error("This device sends too fast; retry after Retry-After seconds.",
+                          headers={"Retry-After": {"schema": {"type": "integer"}}}),
         },
     }
-
-    def error_response(description):
-        return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-
+    health = {
+        "operationId": "health",
+        "summary": "200 when the database answers",
+        "responses": {
+            "200": {"description": "Healthy", "content": _json(_object(["status"], status={"const": "ok"}))},
+            "503": _error("The database does not answer."),
+        },
+    }
+    ping = {
+        "operationId": "ping",
+        "summary": "Answers without touching the database",
+        "responses": {"200": {"description": "Alive",
+                              "content": _json(_object(["pong"], pong={"type": "boolean"}))}},
+    }
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "机关职能运行监管评价平台 — device API",
             "version": "1.0.0",
-            "description": "Rating devices at service windows, the online platform and the 12345 hotline post "
-                           "the public's ratings (好差评). Exactly once per device and event_id; a retry of a "
-                           "batch changes nothing.",
+            "description": "Rating devices at service windows, the online platform and the 12345 hotline "
+                           "post the public's ratings (好差评). Exactly once per device and event_id; a retry "
+                           "of a batch changes nothing.",
         },
         "servers": [{"url": "/"}],
         "components": {
             "securitySchemes": {"deviceKey": {"type": "http", "scheme": "bearer",
                                               "description": "The device key shown once at registration."}},
             "schemas": {
-                "Rating": rating,
-                "Batch": {
-                    "type": "object",
-                    "required": ["ratings"],
-                    "properties": {"ratings": {"type": "array", "maxItems": batch_limit,
-                                               "items": {"$ref": "#/components/schemas/Rating"}}},
-                },
-                "Answer": {
-                    "type": "object",
-                    "required": ["event_id", "status"],
-                    "properties": {
-                        "event_id": {"type": "string"},
-                        "status": {"type": "string", "enum": ["accepted", "duplicate", "conflict", "rejected"]},
-                        "reason": {"type": "string", "enum": sorted(REASONS),
-                                   "description": "Why a rating was rejected."},
-                        "message": {"type": "string"},
-                    },
-                },
+                "Rating": _rating_schema(),
+                "Batch": _object(["ratings"], ratings={"type": "array", "maxItems": batch_limit,
+                                                       "items": _ref("Rating")}),
+                "Answer": answer,
                 "Error": error,
             },
         },
         "paths": {
-            "/api/v1/ratings": {
-                "post": {
-                    "operationId": "postRatings",
-                    "summary": "Post one rating, or a batch of up to %d" % batch_limit,
-                    "security": [{"deviceKey": []}],
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": {
-                            "oneOf": [{"$ref": "#/components/schemas/Batch"},
-                                      {"allOf": [{"$ref": "#/components/schemas/Rating"},
-                                                 {"not": {"required": ["ratings"]}}]}],
-                        }}},
-                    },
-                    "responses": {
-                        "200": {
-                            "description": "One answer per rating, in the order sent.",
-                            "content": {"application/json": {"schema": {
-                                "type": "object",
-                                "required": ["results", "accepted", "duplicate", "conflict", "rejected"],
-                                "properties": {
-                                    "results": {"type": "array", "items": {"$ref": "#/components/schemas/Answer"}},
-                                    "accepted": {"type": "integer"},
-                                    "duplicate": {"type": "integer"},
-                                    "conflict": {"type": "integer"},
-                                    "rejected": {"type": "integer"},
-                                },
-                            }}},
-                        },
-                        "400": error_response("The body is not JSON or not of this shape (the message names the "
-                                              "field and index, e.g. ratings[3].level)."),
-                        "401": error_response("Missing, unknown or disabled device key."),
-                        "413": error_response("More than %d ratings, or a body too large." % batch_limit),
-                        "429": {
-                            **error_response("This device sends too fast; retry after the Retry-After seconds."),
-                            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-                        },
-                    },
-                }
-            },
-            "/api/v1/health": {
-                "get": {
-                    "operationId": "health",
-                    "summary": "200 when the database answers",
-                    "responses": {
-                        "200": {"description": "Healthy", "content": {"application/json": {"schema": {
-                            "type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}},
-                        }}}},
-                        "503": error_response("The database does not answer."),
-                    },
-                }
-            },
-            "/api/v1/ping": {
-                "get": {
-                    "operationId": "ping",
-                    "summary": "Answers without touching the database",
-                    "responses": {"200": {"description": "Alive", "content": {"application/json": {"schema": {
-                        "type": "object", "required": ["pong"], "properties": {"pong": {"type": "boolean"}},
-                    }}}}},
-                }
-            },
+            "/api/v1/ratings": {"post": ratings},
+            "/api/v1/health": {"get": health},
+            "/api/v1/ping": {"get": ping},
         },
     }

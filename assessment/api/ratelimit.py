@@ -1,14 +1,15 @@
 """A per-device token bucket, kept in each server process.
 
 Why in the process and not in the database: the limit exists so that one broken device cannot crowd out the
-others, and the cheapest way to refuse a flood is before it touches the database at all — a bucket in the database
-would add a write (and a lock on the device's row) to every request, including the ones it refuses. The price is
-that each server process keeps its own buckets: with N gunicorn workers a device may get up to N times the rate,
-and a restart refills the buckets. That bounds a flood well enough; exact metering is not the goal.
+others, and the cheapest way to refuse a flood is before it touches the database at all — a bucket in the
+database would add a write (and a lock on the device's row) to every request, including the ones it refuses.
+The price is that each server process keeps its own buckets: with N gunicorn workers a device may get up to N
+times the rate, and a restart refills the buckets. That bounds a flood well enough; exact metering is not the
+goal.
 
-A request costs 1 + (n - 1)/100 tokens for n ratings, so a device that comes back online with a buffer of several
-thousand ratings can send its 1000-rating batches quickly, while one that resends single ratings in a loop is
-stopped. Buckets of devices idle for a while are dropped, to keep memory bounded.
+A request costs 1 + (n - 1)/100 tokens for n ratings, so a device that comes back online with a buffer of
+several thousand ratings can send its 1000-rating batches quickly, while one that resends single ratings in a
+loop is stopped. Buckets of devices idle for a while are dropped, to keep memory bounded.
 """
 
 import math

@@ -1,5 +1,7 @@
 """The device API: ratings in, one answer per rating out. Views parse, call services and render."""
 
+import json
+
 from flask import current_app, jsonify, request
 from sqlalchemy import text
 
@@ -23,16 +25,16 @@ DEFAULTS = {
 }
 
 
-def _setting(name):
-    return current_app.config.get(name, DEFAULTS[name])
+def _setting(name, app=None):
+    return (app or current_app).config.get(name, DEFAULTS[name])
 
 
-def _buckets() -> TokenBuckets:
-    buckets = current_app.extensions.get("rating_buckets")
+def _buckets(app) -> TokenBuckets:
+    buckets = app.extensions.get("rating_buckets")
     if buckets is None:
-        buckets = current_app.extensions.setdefault(
-            "rating_buckets", TokenBuckets(float(_setting("API_RATE_PER_SECOND")), float(_setting("API_RATE_BURST")))
-        )
+        buckets = app.extensions.setdefault("rating_buckets", TokenBuckets(
+            float(_setting("API_RATE_PER_SECOND", app)), float(_setting("API_RATE_BURST", app))
+        ))
     return buckets
 
 
@@ -64,23 +66,24 @@ def openapi():
 
 @bp.post("/ratings")
 def post_ratings():
+    app = current_app._get_current_object()  # looked up once: this runs for every rating a device sends
     try:
         device = devices.authenticate(
             request.headers.get("Authorization"),
-            cache=current_app.extensions.setdefault("device_auth", {}),
-            ttl=float(_setting("API_AUTH_CACHE_SECONDS")),
+            cache=app.extensions.setdefault("device_auth", {}),
+            ttl=float(_setting("API_AUTH_CACHE_SECONDS", app)),
         )
     except devices.AuthError as exc:
         response, status = api_error(401, exc.code, exc.message)
         response.headers["WWW-Authenticate"] = 'Bearer realm="ratings"'
         return response, status
-    buckets = _buckets()
+    buckets = _buckets(app)
     # A device that is already over its rate is refused before its body is even read.
     wait = buckets.retry_after(device.id)
     if wait:
         return _too_many(wait)
-    limit = int(_setting("API_BATCH_LIMIT"))
-    max_body = int(_setting("API_MAX_BODY_BYTES"))
+    limit = int(_setting("API_BATCH_LIMIT", app))
+    max_body = int(_setting("API_MAX_BODY_BYTES", app))
     if (request.content_length or 0) > max_body:
         return api_error(413, "body_too_large", f"the body is larger than {max_body} bytes")
     raw = request.get_data(cache=False)
@@ -99,4 +102,5 @@ def post_ratings():
     counts = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0}
     for answer in answers:
         counts[answer["status"]] += 1
-    return jsonify(results=answers, **counts)
+    body = json.dumps({"results": answers, **counts}, ensure_ascii=False, separators=(",", ":"))
+    return app.response_class(body, mimetype="application/json")

@@ -136,7 +136,6 @@ class PublicRating(db.Model):
         #: Burst detection looks at one device's, or one staff member's, top ratings around a moment.
         Index("ix_public_ratings_origin_rated_at", "origin", "rated_at"),
         Index("ix_public_ratings_staff_rated_at", "staff_code", "rated_at"),
-        Index("ix_public_ratings_period_flagged", "period_id", "flagged"),
     )
 
 

@@ -100,12 +100,13 @@ def trend_chart(series, width=720, height=260):
                      "month": m["month"]})
         labels.append({"x": x, "text": f"{m['month'].month}月"})
         if m["rate"] is not None:
-            points.append({"x": x, "y": y_rate(m["rate"]), "rate": m["rate"], "n": m["n"], "month": m["month"]})
+            points.append({"x": x, "y": y_rate(m["rate"]), "rate": m["rate"], "n": m["n"],
+                           "month": m["month"]})
             lo, hi = m["interval"]
             whiskers.append({"x": x, "y1": y_rate(max(lo, floor)), "y2": y_rate(hi)})
     count_ticks = [{"y": top + plot_h * (1 - k / 4), "text": f"{top_n * k / 4:g}"} for k in range(5)]
-    rate_ticks = [{"y": y_rate(floor + (1 - floor) * k / 4), "text": f"{100 * (floor + (1 - floor) * k / 4):.0f}%"}
-                  for k in range(5)]
+    rate_values = [floor + (1 - floor) * k / 4 for k in range(5)]
+    rate_ticks = [{"y": y_rate(v), "text": f"{100 * v:.0f}%"} for v in rate_values]
     line = " ".join(f"{p['x']:.1f},{p['y']:.1f}" for p in points)
     return {
         "width": width, "height": height, "left": left, "right": width - right, "top": top,
@@ -115,7 +116,7 @@ def trend_chart(series, width=720, height=260):
     }
 
 
-# --- figures ------------------------------------------------------------------------------------------------
+# --- figures ----------------------------------------------------------------------------------------------
 
 
 @bp.route("/ratings")
@@ -166,7 +167,8 @@ def flagged_ratings():
 def rating_exclusion(rating_id):
     excluded = request.form.get("action") == "exclude"
     try:
-        rating_service.set_excluded(rating_id, excluded, request.form.get("reason", ""), current_user.username)
+        reason = request.form.get("reason", "")
+        rating_service.set_excluded(rating_id, excluded, reason, current_user.username)
     except rating_service.RatingError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -176,7 +178,7 @@ def rating_exclusion(rating_id):
     return _back(url_for("office.flagged_ratings"))
 
 
-# --- devices ------------------------------------------------------------------------------------------------
+# --- devices ----------------------------------------------------------------------------------------------
 
 
 @bp.route("/devices")
@@ -236,7 +238,7 @@ def set_device_enabled(device_id):
     return redirect(url_for("office.devices"))
 
 
-# --- bad-rating cases ---------------------------------------------------------------------------------------
+# --- bad-rating cases -------------------------------------------------------------------------------------
 
 
 @bp.route("/cases")
@@ -258,10 +260,11 @@ def cases():
     overdue = request.args.get("overdue") == "1"
     period_id = period.id if period else None
     unit_id = unit.id if unit else None
-    page = case_service.list_cases(period_id, unit_id, state, overdue, page=request.args.get("page", 1, type=int))
+    number = request.args.get("page", 1, type=int)
+    page = case_service.list_cases(period_id, unit_id, state, overdue, page=number)
     return render_template(
-        "office/ratings/cases.html", period=period, periods=_periods(), unit=unit, state=state, overdue=overdue,
-        page=page, rates=case_service.case_rates(period_id, unit_id),
+        "office/ratings/cases.html", period=period, periods=_periods(), unit=unit, state=state,
+        overdue=overdue, page=page, rates=case_service.case_rates(period_id, unit_id),
         units=[] if _is_liaison() else case_service.units_with_cases(), states=list(CaseState),
         state_labels=case_service.STATE_LABELS, class_labels=case_service.CLASS_LABELS,
         level_labels=LEVEL_LABELS, today=workdays.china_today(), liaison=_is_liaison(),
@@ -305,7 +308,7 @@ def case_step(case_id, step):
     return redirect(url_for("office.case_detail", case_id=case_id))
 
 
-# --- working-day calendar -----------------------------------------------------------------------------------
+# --- working-day calendar ---------------------------------------------------------------------------------
 
 
 @bp.route("/calendar")

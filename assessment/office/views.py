@@ -1,11 +1,11 @@
 """Office console pages: sign-in, overview, units, raters, imports."""
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func
 
 from ..extensions import db
-from ..models import Rater, RaterGroup, Town, Unit
+from ..models import Rater, RaterGroup, Role, Town, Unit
 from ..services import imports as import_service
 from ..services import overview
 from ..services.users import authenticate
@@ -27,7 +27,7 @@ def login():
             login_user(user)
             target = request.args.get("next")
             if not target or not target.startswith("/") or target.startswith("//"):
-                target = url_for("office.index")
+                target = url_for("office.home")
             return redirect(target)
     return render_template("office/login.html", form=form)
 
@@ -37,6 +37,15 @@ def logout():
     logout_user()
     flash("已退出登录。", "info")
     return redirect(url_for("office.login"))
+
+
+@bp.route("/home")
+@login_required
+def home():
+    """Where a signed-in user lands: unit liaisons work their unit's bad-rating cases, the office its overview."""
+    if current_user.role is Role.UNIT_LIAISON:
+        return redirect(url_for("office.cases"))
+    return redirect(url_for("office.index"))
 
 
 @bp.route("/")

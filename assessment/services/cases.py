@@ -2,9 +2,9 @@
 
 Every non-default rating at level 1-2 opens a case for the unit that served the person (谁办理谁负责). The unit
 assigns a handler, calls the person back (回访; required for real-name ratings), classifies the rating
-(reasonable / mistaken 误评 / malicious 恶意 / out of scope), rectifies or explains, and feeds back to the person —
-within the office's deadline in working days. A unit that judged the rating unfounded may appeal (申诉); the office
-reviews (复核): an upheld appeal excludes the rating from scoring, with the reason, and closes the case.
+(reasonable / mistaken 误评 / malicious 恶意 / out of scope), rectifies or explains, and feeds back to the person
+— within the office's deadline in working days. A unit that judged the rating unfounded may appeal (申诉); the
+office reviews (复核): an upheld appeal excludes the rating from scoring, with the reason, and closes the case.
 """
 
 from datetime import date, datetime, timedelta, timezone
@@ -48,20 +48,21 @@ UNIT_STEPS = ("assign", "callback", "classify", "rectify", "feedback", "appeal")
 OFFICE_STEPS = ("review", "close")
 #: Classifications that say the bad rating is unfounded, so the unit may appeal.
 APPEALABLE = (CaseClass.MISTAKEN, CaseClass.MALICIOUS, CaseClass.OUT_OF_SCOPE)
-FINISHED = (CaseState.FED_BACK, CaseState.APPEALED, CaseState.CLOSED)
 
 
 class CaseError(ValueError):
     """A step that cannot be taken now; the message is in Chinese (console)."""
 
 
-# --- opening ----------------------------------------------------------------------------------------------------
+# --- opening ----------------------------------------------------------------------------------------------
 
 
-def due_on(opened: date, working_days: int | None = None, calendar=None) -> date:
-    """The deadline of a case opened on `opened` (China date): that many working days later (default: setting)."""
-    n = case_working_days() if working_days is None else working_days
-    calendar = calendar or calendar_around(opened, n)
+def due_on(opened: date, working_days: int | None = None, calendar=None, connection=None) -> date:
+    """The deadline of a case opened on `opened` (China date): that many working days later (default:
+    setting).
+    """
+    n = case_working_days(connection) if working_days is None else working_days
+    calendar = calendar or calendar_around(opened, n, connection)
     return calendar.add_workdays(opened, n)
 
 
@@ -82,10 +83,10 @@ def _insert(rows: list[dict], connection=None) -> int:
 def insert_cases(ratings: list[tuple[int, int]], opened_at: datetime, connection=None) -> int:
     """Open cases for freshly stored (rating id, unit id) pairs, all opened at `opened_at`, in one statement
     on `connection` (the ratings' own transaction; default: the session's)."""
-    n = case_working_days()
-    due = due_on(china_date(opened_at), n)
+    due = due_on(china_date(opened_at), connection=connection)
     return _insert([
-        {"rating_id": rating_id, "unit_id": unit_id, "state": CaseState.OPEN, "due_on": due, "opened_at": opened_at}
+        {"rating_id": rating_id, "unit_id": unit_id, "state": CaseState.OPEN, "due_on": due,
+         "opened_at": opened_at}
         for rating_id, unit_id in ratings
     ], connection)
 
@@ -94,10 +95,10 @@ def open_cases_for_ratings(rating_ids, opened_at: datetime | None = None, from_r
     """Open the bad-rating cases of stored ratings (for imports and the demo city), in bulk; returns how many.
 
     Only non-default ratings at level 1-2 get a case; a rating that already has one is skipped (so calling it
-    twice is harmless). A case is opened at `opened_at` (default now) — or, with `from_rated_at`, at the time of
-    its rating, for history loaded after the fact — and is due the setting's number of working days (default 5)
-    later by the office's holiday calendar. Runs in the caller's transaction (call it in the one that stored the
-    ratings).
+    twice is harmless). A case is opened at `opened_at` (default now) — or, with `from_rated_at`, at the time
+    of its rating, for history loaded after the fact — and is due the setting's number of working days
+    (default 5) later by the office's holiday calendar. Runs in the caller's transaction (call it in the one
+    that stored the ratings).
     """
     ids = list(rating_ids)
     if not ids:
@@ -127,7 +128,7 @@ def open_cases_for_ratings(rating_ids, opened_at: datetime | None = None, from_r
     return _insert(rows)
 
 
-# --- the workflow -----------------------------------------------------------------------------------------------
+# --- the workflow -----------------------------------------------------------------------------------------
 
 
 def may_see(user, case: BadRatingCase) -> bool:
@@ -213,7 +214,8 @@ def record_callback(case: BadRatingCase, reached: bool, note: str, actor: str) -
 
 
 def classify(case: BadRatingCase, classification: CaseClass | str, actor: str) -> BadRatingCase:
-    """定性: reasonable, mistaken (误评), malicious (恶意) or out of scope; real-name ratings need a callback first."""
+    """定性: reasonable, mistaken (误评), malicious (恶意) or out of scope; a real-name rating needs its callback
+    first."""
     _require(case, "classify")
     try:
         classification = CaseClass(classification)
@@ -257,7 +259,8 @@ def appeal(case: BadRatingCase, text: str, actor: str) -> BadRatingCase:
 
 
 def review(case: BadRatingCase, upheld: bool, result: str, actor: str) -> BadRatingCase:
-    """复核: the office decides an appeal and closes the case; upheld, the rating is excluded with the reason."""
+    """复核: the office decides an appeal and closes the case; if upheld, the rating is excluded, with the
+    reason."""
     result = _require(case, "review", result, "复核意见")
     now = _now()
     case.review_upheld = bool(upheld)
@@ -292,7 +295,8 @@ def take_step(case: BadRatingCase, step: str, form: dict, user) -> BadRatingCase
     if step == "assign":
         result = assign(case, form.get("assignee"), actor)
     elif step == "callback":
-        result = record_callback(case, form.get("reached") in ("1", "true", "on", True), form.get("note"), actor)
+        reached = form.get("reached") in ("1", "true", "on", True)
+        result = record_callback(case, reached, form.get("note"), actor)
     elif step == "classify":
         result = classify(case, form.get("classification") or "", actor)
     elif step == "rectify":
@@ -313,12 +317,16 @@ def take_step(case: BadRatingCase, step: str, form: dict, user) -> BadRatingCase
     return result
 
 
-# --- lists and rates --------------------------------------------------------------------------------------------
+# --- lists and rates --------------------------------------------------------------------------------------
+
+
+#: States in which a case is no longer waiting for the unit (it fed back, or the office settled the case).
+SETTLED = (CaseState.FED_BACK, CaseState.APPEALED, CaseState.CLOSED)
 
 
 def is_overdue(case: BadRatingCase, today: date | None = None) -> bool:
-    """Not yet fed back to the person and past its due date (China date)."""
-    return case.fed_back_at is None and case.due_on < (today or china_today())
+    """Still waiting for the unit's feedback to the person and past its due date (China date)."""
+    return case.fed_back_at is None and case.state not in SETTLED and case.due_on < (today or china_today())
 
 
 def case_query(period_id=None, unit_id=None, state=None, overdue=False, today=None):
@@ -331,7 +339,8 @@ def case_query(period_id=None, unit_id=None, state=None, overdue=False, today=No
     if state is not None:
         query = query.where(BadRatingCase.state == state)
     if overdue:
-        query = query.where(BadRatingCase.fed_back_at.is_(None), BadRatingCase.due_on < (today or china_today()))
+        query = query.where(BadRatingCase.fed_back_at.is_(None), BadRatingCase.state.not_in(SETTLED),
+                            BadRatingCase.due_on < (today or china_today()))
     return query
 
 
@@ -349,7 +358,7 @@ def case_rates(period_id=None, unit_id=None, today: date | None = None) -> dict:
     - callback (回访率): real-name cases called back / real-name cases (the rule is 100%);
     - rectification (整改率): cases rectified / cases not judged unfounded (unclassified ones count as due);
     - on_time (按时办结率): cases fed back by their due date / cases fed back or past due;
-    - overdue: not fed back and past due; open: not closed; total.
+    - overdue: still waiting for the unit's feedback and past due; open: not closed; total.
     """
     today = today or china_today()
     query = (
@@ -379,7 +388,7 @@ def case_rates(period_id=None, unit_id=None, today: date | None = None) -> dict:
             on_time[0] += china_date(fed_back_at) <= due
         elif due < today:
             on_time[1] += 1
-            overdue += 1
+            overdue += state not in SETTLED
         still_open += state is not CaseState.CLOSED
     return {
         "callback": tuple(callback), "rectification": tuple(rectification), "on_time": tuple(on_time),
@@ -400,7 +409,7 @@ def counts_by_unit(period_id, today: date | None = None) -> dict:
         row = out.setdefault(unit_id, {"total": 0, "open": 0, "overdue": 0})
         row["total"] += 1
         row["open"] += state is not CaseState.CLOSED
-        row["overdue"] += fed_back_at is None and due < today
+        row["overdue"] += fed_back_at is None and state not in SETTLED and due < today
     return out
 
 

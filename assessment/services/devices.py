@@ -1,8 +1,8 @@
 """Rating devices and integration keys (评价器 / 接口密钥): registration, keys, authentication.
 
-A key is "dk" + 12 hex characters of lookup prefix + 64 hex characters (256 random bits). It is shown once; the
-database keeps only the prefix (to find the row) and the sha256 of the whole key. A fast hash is enough because the
-key is random, not a password someone chose.
+A key is "dk" + 12 hex characters of lookup prefix + 64 hex characters (256 random bits). It is shown once;
+the database keeps only the prefix (to find the row) and the sha256 of the whole key. A fast hash is enough
+because the key is random, not a password someone chose.
 """
 
 import hashlib
@@ -87,9 +87,9 @@ def register_device(
 ) -> tuple[Device, str]:
     """Register a device at a unit's window, or an integration key; returns (device, key) — the key only now.
 
-    An integration key (online platform, 12345 hotline) may name unit_code and channel per rating, so its unit is
-    optional (a default when given); a window device needs a unit and a window. `code_system` says how the source
-    numbers levels (standard: 5 = 非常满意; gbt39046: 1 = 非常满意).
+    An integration key (online platform, 12345 hotline) may name unit_code and channel per rating, so its unit
+    is optional (a default when given); a window device needs a unit and a window. `code_system` says how the
+    source numbers levels (standard: 5 = 非常满意; gbt39046: 1 = 非常满意).
     """
     window = (window or "").strip() or None
     location = (location or "").strip() or None
@@ -113,8 +113,8 @@ def register_device(
     )
     db.session.add(device)
     db.session.flush()
-    audit.record(actor, "device.register", "device", device.id, unit=unit.code if unit else None, window=window,
-                 integration=integration, channel=chan.value, code_system=system.value)
+    audit.record(actor, "device.register", "device", device.id, unit=unit.code if unit else None,
+                 window=window, integration=integration, channel=chan.value, code_system=system.value)
     return device, key
 
 
@@ -157,14 +157,15 @@ _AUTH_QUERY = (
 )
 
 
-#: A device that posts often is looked up at most every AUTH_CACHE_SECONDS per process: a disabled or rotated key
-#: stops working in every worker within that time, and at once in the process that made the change.
+#: A device that posts often is looked up at most every AUTH_CACHE_SECONDS per process: a disabled or rotated
+#: key stops working in every worker within that time, and at once in the process that made the change.
 DEFAULT_AUTH_CACHE_SECONDS = 2.0
 #: Bumped whenever this process writes a device or a unit.
 _generation = [0]
 
 
-def authenticate(header: str | None, cache: dict | None = None, ttl: float = DEFAULT_AUTH_CACHE_SECONDS) -> DeviceAuth:
+def authenticate(header: str | None, cache: dict | None = None,
+                 ttl: float = DEFAULT_AUTH_CACHE_SECONDS) -> DeviceAuth:
     """The device whose key is in an `Authorization: Bearer <key>` header, or AuthError (401).
 
     Missing, malformed, unknown and disabled keys are told apart in the error code so that whoever maintains
@@ -185,7 +186,9 @@ def authenticate(header: str | None, cache: dict | None = None, ttl: float = DEF
         hit = cache.get(digest)
         if hit is not None and hit[1] == _generation[0] and now - hit[2] <= ttl:
             return hit[0]
-    row = db.session.connection().execute(_AUTH_QUERY, {"prefix": key[:KEY_PREFIX_LEN]}).first()
+    # A connection of its own, given back at once: the API's unit of work takes another (see ratings.submit).
+    with db.engine.connect() as connection:
+        row = connection.execute(_AUTH_QUERY, {"prefix": key[:KEY_PREFIX_LEN]}).first()
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         raise AuthError("invalid_key", "unknown device key")
     if not row.enabled:

@@ -1,22 +1,30 @@
 """Public ratings (好差评): what devices and integrations post, the suspicion flags, exclusion, and the figures.
 
-Exactly once is the database's job: UNIQUE(origin, event_id) (origin "d<device id>") and UNIQUE(case_no, stage).
-A batch is inserted with one bulk INSERT … ON CONFLICT DO NOTHING RETURNING; the rows it skipped are then told
-apart by reading what is stored: same content hash → duplicate, other content → conflict, no such event → the
-case number was taken (rejected). Level 1-2 ratings open their bad-rating case in the same transaction.
+Exactly once is the database's job: UNIQUE(origin, event_id) (origin "d<device id>") and UNIQUE(case_no,
+stage). A batch is inserted with one bulk INSERT … ON CONFLICT DO NOTHING RETURNING; the rows it skipped are
+then told apart by reading what is stored: same content hash → duplicate, other content → conflict, no such
+event → the case number was taken (rejected). Level 1-2 ratings open their bad-rating case in the same
+transaction.
 """
 
 import hashlib
 import json
 import math
+import os
 import re
 import threading
 import time
 from collections import namedtuple
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from typing import Callable
+
+try:
+    import fcntl
+except ImportError:  # not on Unix: the threads of each process still take turns
+    fcntl = None
 
 from flask import current_app
 from sqlalchemy import (
@@ -37,7 +45,7 @@ from sqlalchemy import (
     event,
     func,
     select,
-    union,
+    union_all,
     update,
 )
 from sqlalchemy import Enum as SAEnum
@@ -46,8 +54,8 @@ from sqlalchemy.exc import OperationalError
 
 from ..extensions import db
 from ..models import Channel, Device, Period, PeriodState, PublicRating, Unit
-from . import audit
 from ..models.base import UTCDateTime
+from . import audit
 from .devices import DeviceAuth
 from .workdays import CST
 
@@ -56,11 +64,13 @@ DEFAULT_CLOCK_SKEW = 300
 #: A burst: at least BURST_MIN top ratings (level 5) from one device or one staff code within BURST_SECONDS.
 DEFAULT_BURST_MIN = 5
 DEFAULT_BURST_SECONDS = 120
-#: Ratings at a window device between these China-time hours are flagged (the halls are closed).
+#: Window ratings (channel "window") between these China-time hours are flagged: the halls are closed.
 ODD_HOURS = (0, 6)
 
 #: Longest accepted text per field (characters); the columns are at least this long.
-TEXT_LIMITS = {"case_no": 64, "stage": 32, "service_item": 200, "staff_code": 64, "comment": 1000, "unit_code": 32}
+TEXT_LIMITS = {
+    "case_no": 64, "stage": 32, "service_item": 200, "staff_code": 64, "comment": 1000, "unit_code": 32,
+}
 EVENT_ID_MAX = 64
 
 #: Why a rating was rejected: code -> English explanation (the API answers code and message).
@@ -85,7 +95,7 @@ FLAG_LABELS = {
 
 
 class BodyError(ValueError):
-    """The body is not JSON or not of the documented shape (400); `field` names where, e.g. ratings[3].level."""
+    """The body is not JSON or not of the documented shape (400); `field` names where (ratings[3].level)."""
 
     def __init__(self, field, message, code="invalid_body"):
         super().__init__(f"{field}: {message}" if field else message)
@@ -102,7 +112,7 @@ class TooManyRatings(ValueError):
         self.n, self.limit = n, limit
 
 
-# --- parsing ----------------------------------------------------------------------------------------------------
+# --- parsing ----------------------------------------------------------------------------------------------
 
 _MOMENT = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
@@ -203,7 +213,8 @@ def _parse_item(obj, where):
         try:
             channel = Channel(channel)
         except (ValueError, TypeError):
-            raise BodyError(f"{where}channel", "must be one of " + ", ".join(c.value for c in Channel)) from None
+            choices = ", ".join(c.value for c in Channel)
+            raise BodyError(f"{where}channel", f"must be one of {choices}") from None
     return {
         "event_id": event_id,
         "raw_code": level,
@@ -223,8 +234,8 @@ def _parse_item(obj, where):
 def parse_body(raw: bytes, limit: int) -> list[dict]:
     """The ratings of a request body: one rating object or {"ratings": [...]} with at most `limit`.
 
-    Raises BodyError (400) naming the field and index of the first problem, TooManyRatings (413) over the limit.
-    Unknown fields are ignored, so that firmware may send more than the platform keeps.
+    Raises BodyError (400) naming the field and index of the first problem, TooManyRatings (413) over the
+    limit. Unknown fields are ignored, so that firmware may send more than the platform keeps.
     """
     try:
         data = json.loads(raw)
@@ -242,11 +253,11 @@ def parse_body(raw: bytes, limit: int) -> list[dict]:
     return [_parse_item(data, "")]
 
 
-# --- storing ----------------------------------------------------------------------------------------------------
+# --- storing ----------------------------------------------------------------------------------------------
 
 
-def content_hash(event_id, unit_code, level, channel, rated_at, case_no=None, service_item=None, staff_code=None,
-                 comment=None, is_default=False, stage="", real_name=None) -> str:
+def content_hash(event_id, unit_code, level, channel, rated_at, case_no=None, service_item=None,
+                 staff_code=None, comment=None, is_default=False, stage="", real_name=None) -> str:
     """sha256 of a rating's canonical text, to tell a duplicate retry from a reuse of an event id (conflict).
 
     The fields joined by "|", rated_at in UTC ISO 8601 (so +08:00 and Z spellings of one moment agree); stage
@@ -292,9 +303,14 @@ _TOP = select(_R.c.id, _R.c.origin, _R.c.event_id, _R.c.unit_id, _R.c.staff_code
 _Top = namedtuple("_Top", "key origin event_id unit_id staff_code rated_at")
 _BY_DEVICE = _TOP.where(_R.c.origin == bindparam("origin"))
 _BY_STAFF = _TOP.where(_R.c.staff_code.in_(bindparam("staff", expanding=True)))
-#: A UNION, not an OR: each arm then searches its own index by key and time range (an OR would read every
-#: rating of the device and of the staff member).
-_NEIGHBOURS = {(True, False): _BY_DEVICE, (False, True): _BY_STAFF, (True, True): union(_BY_DEVICE, _BY_STAFF)}
+_BY_ONE_STAFF = _TOP.where(_R.c.staff_code == bindparam("one_staff"))  # the usual single rating: no IN list
+#: Two arms, not an OR: each then searches its own index by key and time range (an OR would read every rating
+#: of the device and of the staff member). A rating found by both arms is counted once (see _neighbours).
+#: Keyed by (device arm?, staff codes: 0, 1 or more).
+_NEIGHBOURS = {
+    (True, 0): _BY_DEVICE, (False, 1): _BY_ONE_STAFF, (False, 2): _BY_STAFF,
+    (True, 1): union_all(_BY_DEVICE, _BY_ONE_STAFF), (True, 2): union_all(_BY_DEVICE, _BY_STAFF),
+}
 _ADD_FLAGS = update(_R).where(_R.c.id == bindparam("b_id")).values(flags=bindparam("b_flags"), flagged=True)
 _SET_FLAGS = update(_R).where(_R.c.id == bindparam("b_id")).values(flags=bindparam("b_flags"),
                                                                      flagged=bindparam("b_flagged"))
@@ -303,9 +319,15 @@ _INSERTS = {}
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite
 
 
-def _plain_type(column_type):
-    """The type SQLite binds a column with in the batch insert: the driver-level value the row already holds."""
-    if isinstance(column_type, (UTCDateTime, SAEnum)):
+def _plain_type(column_type, dialect_name):
+    """The type a VALUES insert binds a column with: the driver-level value the row already holds."""
+    if isinstance(column_type, SAEnum):
+        return String()
+    if dialect_name != "sqlite":
+        if isinstance(column_type, UTCDateTime):
+            return DateTime(timezone=True)
+        return JSON(none_as_null=True) if isinstance(column_type, JSON) else column_type
+    if isinstance(column_type, UTCDateTime):
         return String()
     if isinstance(column_type, JSON):
         return Text()
@@ -328,45 +350,58 @@ def _array_of(column_type):
 _INSERTED = [c.name for c in _R.c if c.name != "id"]
 
 
-def _insert_ratings():
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id, event_id, in the engine's dialect (SQLite ≥ 3.35, PostgreSQL).
+def _unnest(column):
+    return func.unnest(bindparam(column.name, type_=_array_of(column.type)))
+
+
+#: Below this many rows PostgreSQL gets a plain VALUES insert (short enough for the driver to keep parsed).
+_PG_UNNEST_FROM = 20
+
+
+def _insert_ratings(n_rows: int = 1):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, event_id, in the engine's dialect (SQLite ≥ 3.35,
+    PostgreSQL).
 
     Built once per dialect so that a batch costs little per row: on SQLite an executemany whose rows
     `_insert_params` has already converted to driver values (UTC text times, enum values, JSON text); on
-    PostgreSQL one statement that inserts from unnest() of one array per column (a 1000-row VALUES list would be
-    re-parsed by the driver on every batch).
+    PostgreSQL one statement that inserts from unnest() of one array per column (a 1000-row VALUES list would
+    be re-parsed by the driver on every batch).
     """
     name = _dialect_name()
+    if name == "postgresql" and n_rows < _PG_UNNEST_FROM:
+        name = "postgresql-values"
     statement = _INSERTS.get(name)
     if statement is None:
         if name == "postgresql":
             source = select(*(
-                cast(func.unnest(bindparam(c.name, type_=_array_of(c.type))), JSON) if isinstance(c.type, JSON)
-                else func.unnest(bindparam(c.name, type_=_array_of(c.type)))
+                cast(_unnest(c), JSON) if isinstance(c.type, JSON) else _unnest(c)
                 for c in _R.c if c.name != "id"
             ))
             statement = postgresql.insert(_R).from_select(_INSERTED, source)
             returning = (_R.c.id, _R.c.event_id)
         else:
             table = Table(_R.name, MetaData(), *(
-                Column(c.name, _plain_type(c.type), primary_key=c.primary_key) for c in _R.c
+                Column(c.name, _plain_type(c.type, name), primary_key=c.primary_key) for c in _R.c
             ))
-            statement = sqlite.insert(table)
+            statement = (sqlite.insert if name == "sqlite" else postgresql.insert)(table)
             returning = (table.c.id, table.c.event_id)
         statement = _INSERTS[name] = statement.on_conflict_do_nothing().returning(*returning)
     return statement
 
 
 def _insert_params(rows: list[dict], now: datetime):
-    """The rows as `_insert_ratings` binds them: a list of driver-level rows (SQLite), arrays by column (PG)."""
+    """The rows as `_insert_ratings` binds them: driver-level rows (SQLite), arrays by column (PostgreSQL)."""
     if _dialect_name() == "sqlite":
         received = now.astimezone(timezone.utc).strftime(_SQLITE_TIME)
         return [
             {**row, "rated_at": row["rated_at"].astimezone(timezone.utc).strftime(_SQLITE_TIME),
-             "received_at": received, "code_system": row["code_system"].value, "channel": row["channel"].value,
-             "flags": json.dumps(row["flags"]) if row["flags"] else None}
+             "received_at": received, "code_system": row["code_system"].value,
+             "channel": row["channel"].value, "flags": json.dumps(row["flags"]) if row["flags"] else None}
             for row in rows
         ]
+    if len(rows) < _PG_UNNEST_FROM:
+        return [{**row, "code_system": row["code_system"].value, "channel": row["channel"].value}
+                for row in rows]
     columns = {name: [row[name] for row in rows] for name in _INSERTED}
     columns["code_system"] = [value.value for value in columns["code_system"]]
     columns["channel"] = [value.value for value in columns["channel"]]
@@ -376,6 +411,8 @@ def _insert_params(rows: list[dict], now: datetime):
 
 #: The connection of the API's unit of work (see submit); elsewhere the session's.
 _connection = ContextVar("ratings_connection", default=None)
+#: What to do once the unit of work has committed (in-process bookkeeping that must not run on a rollback).
+_after_commit = ContextVar("ratings_after_commit")
 
 
 def _run(statement, params=None):
@@ -389,16 +426,17 @@ def _dialect_name():
 
 
 #: Periods change a few times a year; each process reads them at most every API_PERIOD_CACHE_SECONDS (a period
-#: closed by the office is seen by every worker within that time, as if the office had clicked that much later;
-#: a change made in this process is seen at once).
+#: closed by the office is seen by every worker within that time, as if the office had clicked that much
+#: later; a change made in this process is seen at once).
 DEFAULT_PERIOD_CACHE_SECONDS = 2.0
 #: Bumped whenever this process writes a period, so that its own change is seen at once.
 _period_generation = [0]
 
 
 def _open_periods():
-    ttl = current_app.config.get("API_PERIOD_CACHE_SECONDS", DEFAULT_PERIOD_CACHE_SECONDS)
-    cache = current_app.extensions.setdefault("rating_periods", {})
+    app = current_app._get_current_object()
+    ttl = app.config.get("API_PERIOD_CACHE_SECONDS", DEFAULT_PERIOD_CACHE_SECONDS)
+    cache = app.extensions.setdefault("rating_periods", {})
     now = time.monotonic()
     if cache.get("generation") != _period_generation[0] or now - cache.get("at", -math.inf) > ttl:
         cache.update(rows=_run(_PERIODS).all(), at=now, generation=_period_generation[0])
@@ -445,11 +483,33 @@ def ingest(device: DeviceAuth, ratings: list[dict], now: datetime | None = None)
     """Store what a device posted and answer one status per rating, in order; the caller commits.
 
     Status is `accepted`, `duplicate` (this device sent this event_id before with the same content),
-    `conflict` (same event_id, other content; the stored rating is kept) or `rejected` with a reason code and an
-    English message. Rejections (a future date, no open period, a unit or channel the key may not post for, a
-    case already rated) never stop the other ratings. Accepted level 1-2 ratings that are not system defaults
-    open their bad-rating case here, in the same transaction.
+    `conflict` (same event_id, other content; the stored rating is kept) or `rejected` with a reason code and
+    an English message. Rejections (a future date, no open period, a unit or channel the key may not post for,
+    a case already rated) never stop the other ratings. Accepted level 1-2 ratings that are not system
+    defaults open their bad-rating case here, in the same transaction. (The API goes through submit(), which
+    commits.)
     """
+    return _write(_prepare(device, ratings, now))
+
+
+@dataclass
+class _Plan:
+    """What _prepare decided without writing, for _write to store."""
+
+    device: DeviceAuth
+    now: datetime
+    items: list
+    rows: list
+    top: list
+    neighbours: list
+    marked: set
+    burst_origin: str | None
+    burst_min: int
+    burst_window: timedelta
+
+
+def _prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> _Plan:
+    """Validate, classify and flag the ratings, reading (never writing) what that needs."""
     now = now or datetime.now(timezone.utc)
     skew, burst_min, burst_window = _settings()
     origin = device.origin
@@ -457,7 +517,9 @@ def ingest(device: DeviceAuth, ratings: list[dict], now: datetime | None = None)
     periods = _open_periods()
     units = {}
     if device.is_integration:
-        codes = {r["unit_code"] for r in ratings if r["unit_code"]} | ({device.unit_code} if device.unit_code else set())
+        codes = {r["unit_code"] for r in ratings if r["unit_code"]}
+        if device.unit_code:
+            codes.add(device.unit_code)
         if codes:
             units = {u.code: u for u in _run(_UNITS, {"codes": sorted(codes)})}
 
@@ -489,8 +551,8 @@ def ingest(device: DeviceAuth, ratings: list[dict], now: datetime | None = None)
         rated_at = r["rated_at"]
         item.hash = content_hash(
             r["event_id"], unit_code or r["unit_code"], level, channel.value,
-            rated_at or datetime(1, 1, 1, tzinfo=timezone.utc), r["case_no"], r["service_item"], r["staff_code"],
-            r["comment"], r["is_default"], r["stage"], r["real_name"],
+            rated_at or datetime(1, 1, 1, tzinfo=timezone.utc), r["case_no"], r["service_item"],
+            r["staff_code"], r["comment"], r["is_default"], r["stage"], r["real_name"],
         )
         earlier = first.get(r["event_id"])
         if earlier is not None:
@@ -535,9 +597,10 @@ def ingest(device: DeviceAuth, ratings: list[dict], now: datetime | None = None)
             flags.append("odd_hour")
         rows.append({
             "period_id": period.id, "unit_id": unit_id, "device_id": device.id, "origin": origin,
-            "event_id": r["event_id"], "level": level, "raw_code": r["raw_code"], "code_system": device.code_system,
-            "channel": channel, "window": device.window, "service_item": r["service_item"],
-            "staff_code": r["staff_code"], "case_no": r["case_no"], "stage": r["stage"], "comment": r["comment"],
+            "event_id": r["event_id"], "level": level, "raw_code": r["raw_code"],
+            "code_system": device.code_system, "channel": channel, "window": device.window,
+            "service_item": r["service_item"], "staff_code": r["staff_code"], "case_no": r["case_no"],
+            "stage": r["stage"], "comment": r["comment"],
             "rated_at": rated_at, "received_at": now, "is_default": r["is_default"],
             "content_hash": item.hash, "flags": flags or None,
             "flagged": any(f != "default" for f in flags),
@@ -556,20 +619,32 @@ def ingest(device: DeviceAuth, ratings: list[dict], now: datetime | None = None)
             row["flags"] = (row["flags"] or []) + ["burst"]
             row["flagged"] = True
 
+    return _Plan(device, now, items, rows, top, neighbours, marked, burst_origin, burst_min, burst_window)
+
+
+def _write(plan: _Plan) -> list[dict]:
+    """Store a prepared batch: the bulk insert, the answers to what it skipped, cases, flags, the device."""
+    device, now, items, rows, top = plan.device, plan.now, plan.items, plan.rows, plan.top
+    origin = device.origin
     inserted = {}
     if rows:
         # Sorted by event id so that concurrent overlapping batches take their index locks in one order.
         rows.sort(key=lambda row: row["event_id"])
-        inserted = {event_id: rating_id for rating_id, event_id in _run(_insert_ratings(), _insert_params(rows, now))}
+        params = _insert_params(rows, now)
+        if isinstance(params, list) and len(params) == 1:
+            params = params[0]  # one row: a plain execute, not an executemany
+        inserted = {event_id: rating_id for rating_id, event_id in _run(_insert_ratings(len(rows)), params)}
 
     leftovers = [it for it in items if it.same_as is None and it.status in (None, "rejected")
                  and it.data["event_id"] not in inserted]
     if leftovers:
-        stored = dict(_run(_STORED, {"origin": origin, "events": [it.data["event_id"] for it in leftovers]}).all())
+        events = [it.data["event_id"] for it in leftovers]
+        stored = dict(_run(_STORED, {"origin": origin, "events": events}).all())
         for it in leftovers:
             found = stored.get(it.data["event_id"])
             if found is not None:
-                it.status, it.reason, it.message = ("duplicate" if found == it.hash else "conflict"), None, None
+                it.status = "duplicate" if found == it.hash else "conflict"
+                it.reason = it.message = None
             elif it.status is None:
                 it.status, it.reason = "rejected", "case_taken"
     for it in items:
@@ -584,7 +659,8 @@ def ingest(device: DeviceAuth, ratings: list[dict], now: datetime | None = None)
     accepted_rows = [row for row in rows if row["event_id"] in inserted]
     for row in accepted_rows:
         row["id"] = inserted[row["event_id"]]
-    bad = [(row["id"], row["unit_id"]) for row in accepted_rows if row["level"] <= 2 and not row["is_default"]]
+    bad = [(row["id"], row["unit_id"]) for row in accepted_rows
+           if row["level"] <= 2 and not row["is_default"]]
     if bad:
         from .cases import insert_cases
 
@@ -593,7 +669,8 @@ def ingest(device: DeviceAuth, ratings: list[dict], now: datetime | None = None)
         stored_top = [row for row in top if row["event_id"] in inserted]
         if len(stored_top) != len(top):
             # Some were retries or rejected: decide again with what was stored, and correct the new flags.
-            marked = _bursts(stored_top, neighbours, origin, burst_origin, burst_min, burst_window)
+            marked = _bursts(stored_top, plan.neighbours, origin, plan.burst_origin, plan.burst_min,
+                             plan.burst_window)
             fixes = []
             for row in stored_top:
                 has, should = "burst" in (row["flags"] or []), ("new", row["event_id"]) in marked
@@ -603,9 +680,16 @@ def ingest(device: DeviceAuth, ratings: list[dict], now: datetime | None = None)
                                   "b_flagged": any(f != "default" for f in flags)})
             if fixes:
                 _run(_SET_FLAGS, fixes)
+        else:
+            marked = plan.marked
         _flag_bursts({key for key in marked if not isinstance(key, tuple)})
 
-    _record_answers(device, items, now)
+    committed = _record_answers(device, items, now)
+    callbacks = _after_commit.get(None)
+    if callbacks is None:
+        committed()  # not in submit(): the caller commits, soon
+    else:
+        callbacks.append(committed)
     return [_answer(it) for it in items]
 
 
@@ -619,19 +703,47 @@ def _answer(item: _Item) -> dict:
     return answer
 
 
-def _record_answers(device: DeviceAuth, items, now):
-    """Last contact and answer counters on the device row (last, to hold its row lock briefly)."""
+#: A device's last contact and accepted count are written at most every DEFAULT_TOUCH_SECONDS per server
+#: process (the write, and on PostgreSQL the lock on the device's row, would otherwise come with every single
+#: rating); duplicates, conflicts and rejections are written at once. Accepted ratings not yet counted on the
+#: device row are added with its next write from the same process; the console counts stored ratings from the
+#: ratings.
+DEFAULT_TOUCH_SECONDS = 10.0
+_touch_lock = threading.Lock()
+
+
+def _record_answers(device: DeviceAuth, items, now) -> Callable[[], None]:
+    """Write the device's last contact and answer counters when due; returns what to do once committed."""
     counts = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0}
     last_error = None
     for it in items:
         counts[it.status] += 1
         if it.status == "rejected":
             last_error = f"{it.reason}: {it.message or REASONS[it.reason]}"[:200]
-    params = {"device": device.id, "now": now, **counts}
-    if last_error:
-        _run(_TOUCH_ERROR, {**params, "error": last_error})
-    else:
-        _run(_TOUCH, params)
+    app = current_app._get_current_object()
+    interval = app.config.get("API_DEVICE_TOUCH_SECONDS", DEFAULT_TOUCH_SECONDS)
+    state = app.extensions.setdefault("device_touch", {})
+    moment = time.monotonic()
+    with _touch_lock:
+        entry = state.setdefault(device.id, [-math.inf, 0])
+        due = counts["duplicate"] or counts["conflict"] or counts["rejected"] or moment - entry[0] >= interval
+        taken = entry[1] if due else 0
+    accepted = counts["accepted"]
+    if due:
+        params = {"device": device.id, "now": now, **counts, "accepted": accepted + taken}
+        if last_error:
+            _run(_TOUCH_ERROR, {**params, "error": last_error})
+        else:
+            _run(_TOUCH, params)
+
+    def committed():
+        with _touch_lock:
+            if due:
+                entry[0], entry[1] = moment, entry[1] - taken
+            else:
+                entry[1] += accepted
+
+    return committed
 
 
 def _in_bursts(groups, need: int, window: timedelta) -> set:
@@ -673,8 +785,11 @@ def _neighbours(top: list[dict], burst_origin: str | None, window: timedelta) ->
     if burst_origin is None and not staff:
         return []
     times = [row["rated_at"] for row in top]
-    params = {"lo": min(times) - window, "hi": max(times) + window, "origin": burst_origin, "staff": staff}
-    return [_Top(*row) for row in _run(_NEIGHBOURS[burst_origin is not None, bool(staff)], params)]
+    params = {"lo": min(times) - window, "hi": max(times) + window, "origin": burst_origin, "staff": staff,
+              "one_staff": staff[0] if staff else None}
+    query = _NEIGHBOURS[burst_origin is not None, min(len(staff), 2)]
+    found = {row[0]: row for row in _run(query, params)}
+    return [_Top(*row) for row in found.values()]
 
 
 def _bursts(top: list[dict], neighbours: list, origin: str, burst_origin: str | None, need: int,
@@ -685,7 +800,8 @@ def _bursts(top: list[dict], neighbours: list, origin: str, burst_origin: str | 
     stored = {(n.origin, n.event_id) for n in neighbours}
     staff = {(row["unit_id"], row["staff_code"]) for row in top if row["staff_code"]}
     rows = list(neighbours) + [
-        _Top(("new", row["event_id"]), origin, row["event_id"], row["unit_id"], row["staff_code"], row["rated_at"])
+        _Top(("new", row["event_id"]), origin, row["event_id"], row["unit_id"], row["staff_code"],
+             row["rated_at"])
         for row in top if (origin, row["event_id"]) not in stored
     ]
     groups = {}
@@ -711,7 +827,8 @@ def rescan_flags(period: Period) -> dict:
     changes = [
         {"b_id": row.id, "b_flags": (row.flags or []) + ["odd_hour"]}
         for row in rows
-        if ODD_HOURS[0] <= row.rated_at.astimezone(CST).hour < ODD_HOURS[1] and "odd_hour" not in (row.flags or [])
+        if ODD_HOURS[0] <= row.rated_at.astimezone(CST).hour < ODD_HOURS[1]
+        and "odd_hour" not in (row.flags or [])
     ]
     if changes:
         _run(_ADD_FLAGS, changes)
@@ -740,9 +857,37 @@ def _integration_origins() -> set:
     return {f"d{i}" for i in ids}
 
 
-#: SQLite lets one transaction write at a time and makes the others sleep and retry (a millisecond at least);
-#: the threads of one process take turns here instead. Other processes still meet at SQLite's lock.
-_SQLITE_WRITER = threading.Lock()
+class _SQLiteWriters:
+    """Writers to one SQLite file take turns here: threads on a lock, server processes on a file lock beside
+    the database. SQLite allows one writing transaction at a time and makes the others sleep and retry (1 ms,
+    then longer); a waiter on these locks instead wakes as soon as the writer before it is done."""
+
+    def __init__(self):
+        self._thread_lock = threading.Lock()
+        self._files = {}
+
+    @contextmanager
+    def __call__(self, database: str | None):
+        with self._thread_lock:
+            handle = self._file(database)
+            if handle is not None:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if handle is not None:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _file(self, database):
+        if fcntl is None or not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        handle = self._files.get(database)
+        if handle is None:  # kept open for the life of the process, one per database file
+            handle = self._files[database] = os.open(database + ".writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        return handle
+
+
+_SQLITE_WRITERS = _SQLiteWriters()
 
 
 def submit(device: DeviceAuth, ratings: list[dict], attempts: int = 3) -> list[dict]:
@@ -750,15 +895,25 @@ def submit(device: DeviceAuth, ratings: list[dict], attempts: int = 3) -> list[d
     retrying when the database picks this transaction as a deadlock victim or times out waiting for a lock
     (nothing was stored then, so a retry is safe)."""
     engine = db.engine
-    lock = _SQLITE_WRITER if engine.dialect.name == "sqlite" else nullcontext()
+    sqlite_file = (engine.url.database or "") if engine.dialect.name == "sqlite" else None
     for attempt in range(attempts):
         try:
-            with lock, engine.begin() as connection:
-                token = _connection.set(connection)
+            callbacks = []
+            with engine.connect() as connection:
+                token, later = _connection.set(connection), _after_commit.set(callbacks)
                 try:
-                    return ingest(device, ratings)
+                    plan = _prepare(device, ratings, None)
+                    # Only the writing takes turns (SQLite has one writer at a time); preparing runs in
+                    # parallel.
+                    with _SQLITE_WRITERS(sqlite_file) if sqlite_file is not None else nullcontext():
+                        answers = _write(plan)
+                        connection.commit()
                 finally:
                     _connection.reset(token)
+                    _after_commit.reset(later)
+            for callback in callbacks:
+                callback()
+            return answers
         except OperationalError as exc:
             code = getattr(getattr(exc, "orig", None), "sqlstate", None)
             retryable = code in ("40P01", "40001") or "database is locked" in str(exc)
@@ -768,7 +923,7 @@ def submit(device: DeviceAuth, ratings: list[dict], attempts: int = 3) -> list[d
     raise AssertionError("unreachable")
 
 
-# --- exclusion --------------------------------------------------------------------------------------------------
+# --- exclusion --------------------------------------------------------------------------------------------
 
 
 class RatingError(ValueError):
@@ -776,7 +931,7 @@ class RatingError(ValueError):
 
 
 def set_excluded(rating_id: int, excluded: bool, reason: str, actor: str) -> PublicRating:
-    """Exclude a rating from scoring, or count it again, with a reason (audited); a rating is never deleted."""
+    """Exclude a rating from scoring, or count it again, with a reason (audited); nothing is ever deleted."""
     reason = (reason or "").strip()
     if not reason:
         raise RatingError("请填写理由")
@@ -793,11 +948,13 @@ def set_excluded(rating_id: int, excluded: bool, reason: str, actor: str) -> Pub
     return rating
 
 
-# --- figures for the console ------------------------------------------------------------------------------------
+# --- figures for the console ------------------------------------------------------------------------------
 
 
 def wilson_interval(good: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
-    """Wilson score interval (0-1) of the proportion good/n at normal quantile z (95% by default); None if n = 0."""
+    """Wilson score interval (0-1) of the proportion good/n at normal quantile z (95% by default); None if n =
+    0.
+    """
     if n <= 0:
         return None
     p = good / n
@@ -810,7 +967,8 @@ def wilson_interval(good: int, n: int, z: float = 1.96) -> tuple[float, float] |
 
 def default_period() -> Period | None:
     """The period the console shows first: the open one, else the newest."""
-    periods = db.session.execute(select(Period).order_by(Period.starts_on.desc(), Period.id.desc())).scalars().all()
+    query = select(Period).order_by(Period.starts_on.desc(), Period.id.desc())
+    periods = db.session.execute(query).scalars().all()
     for period in periods:
         if period.state is PeriodState.OPEN:
             return period
@@ -825,7 +983,8 @@ def _scope(query, period_id, unit_id):
 
 
 def summary(period: Period, unit_id: int | None = None) -> dict:
-    """Counts by level and channel, the good rate (levels 4-5 among counted ratings) with its 95% Wilson interval.
+    """Counts by level and channel, the good rate (levels 4-5 among counted ratings) with its 95% Wilson
+    interval.
 
     Counted ratings are those not excluded and not system defaults (默认好评: kept, shown apart, not scored).
     Returns {"levels": {level: {channel: n}}, "channels": [...], "counted", "good", "bad", "defaults",
@@ -875,7 +1034,9 @@ def _month_starts(period: Period) -> list[date]:
 
 
 def monthly_trend(period: Period, unit_id: int | None = None) -> list[dict]:
-    """Per month of the period (China time): counted ratings, good and bad ones, good rate and Wilson interval."""
+    """Per month of the period (China time): counted ratings, good and bad ones, good rate and Wilson
+    interval.
+    """
     months = _month_starts(period)
     bounds = [datetime(m.year, m.month, 1, tzinfo=CST) for m in months[1:]]
     bucket = case(*[(PublicRating.rated_at < b, i) for i, b in enumerate(bounds)], else_=len(bounds))
@@ -900,18 +1061,16 @@ def monthly_trend(period: Period, unit_id: int | None = None) -> list[dict]:
 def unit_table(period: Period) -> list[dict]:
     """One row per unit with ratings in the period: counted, good rate and interval, bad, defaults, flagged,
     excluded; ordered by the lower bound of the interval (weakest evidence of good service first)."""
+    scored = and_(PublicRating.excluded.is_(False), PublicRating.is_default.is_(False))
+
+    def n(condition):
+        return func.sum(case((condition, 1), else_=0))
+
     query = (
         select(
-            PublicRating.unit_id,
-            func.count(),
-            func.sum(case((and_(PublicRating.excluded.is_(False), PublicRating.is_default.is_(False)), 1), else_=0)),
-            func.sum(case((and_(PublicRating.excluded.is_(False), PublicRating.is_default.is_(False),
-                                PublicRating.level >= 4), 1), else_=0)),
-            func.sum(case((and_(PublicRating.excluded.is_(False), PublicRating.is_default.is_(False),
-                                PublicRating.level <= 2), 1), else_=0)),
-            func.sum(case((PublicRating.is_default.is_(True), 1), else_=0)),
-            func.sum(case((PublicRating.flagged.is_(True), 1), else_=0)),
-            func.sum(case((PublicRating.excluded.is_(True), 1), else_=0)),
+            PublicRating.unit_id, func.count(), n(scored), n(and_(scored, PublicRating.level >= 4)),
+            n(and_(scored, PublicRating.level <= 2)), n(PublicRating.is_default.is_(True)),
+            n(PublicRating.flagged.is_(True)), n(PublicRating.excluded.is_(True)),
         )
         .where(PublicRating.period_id == period.id)
         .group_by(PublicRating.unit_id)
@@ -921,8 +1080,8 @@ def unit_table(period: Period) -> list[dict]:
     for unit_id, total, counted, good, bad, defaults, flagged, excluded in db.session.execute(query):
         interval = wilson_interval(good or 0, counted or 0)
         rows.append({
-            "unit": units[unit_id], "total": total, "counted": counted or 0, "good": good or 0, "bad": bad or 0,
-            "defaults": defaults or 0, "flagged": flagged or 0, "excluded": excluded or 0,
+            "unit": units[unit_id], "total": total, "counted": counted or 0, "good": good or 0,
+            "bad": bad or 0, "defaults": defaults or 0, "flagged": flagged or 0, "excluded": excluded or 0,
             "good_rate": (good / counted) if counted else None, "interval": interval,
         })
     rows.sort(key=lambda r: (r["interval"][0] if r["interval"] else 2.0, r["unit"].code))

@@ -8,6 +8,8 @@ days even on a weekend. China has no daylight saving time, so China time is a fi
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
+from sqlalchemy import select
+
 from ..extensions import db
 from ..models import CalendarDay, Setting
 from . import audit
@@ -99,17 +101,20 @@ class WorkCalendar:
         return count
 
 
-def load_calendar(start: date, end: date) -> WorkCalendar:
-    """The calendar between two dates (inclusive), read once for a batch of deadline computations."""
-    rows = db.session.execute(
-        db.select(CalendarDay.day, CalendarDay.is_workday).where(CalendarDay.day.between(start, end))
-    ).all()
+_C, _S = CalendarDay.__table__, Setting.__table__
+
+
+def load_calendar(start: date, end: date, connection=None) -> WorkCalendar:
+    """The calendar between two dates (inclusive), read once for a batch of deadline computations (on
+    `connection` when given, e.g. the API's transaction; else the session's)."""
+    query = select(_C.c.day, _C.c.is_workday).where(_C.c.day.between(start, end))
+    rows = (connection or db.session.connection()).execute(query).all()
     return WorkCalendar({day: bool(is_workday) for day, is_workday in rows})
 
 
-def calendar_around(start: date, n: int) -> WorkCalendar:
-    """A calendar wide enough to count `n` working days from `start` (a long holiday adds at most ~10 days)."""
-    return load_calendar(start, start + timedelta(days=2 * n + 40))
+def calendar_around(start: date, n: int, connection=None) -> WorkCalendar:
+    """A calendar wide enough to count `n` working days from `start` (long holidays add at most ~10 days)."""
+    return load_calendar(start, start + timedelta(days=2 * n + 40), connection)
 
 
 def add_workdays(start: date, n: int) -> date:
@@ -117,13 +122,14 @@ def add_workdays(start: date, n: int) -> date:
     return calendar_around(start, n).add_workdays(start, n)
 
 
-def case_working_days() -> int:
+def case_working_days(connection=None) -> int:
     """The bad-rating case deadline in working days (setting `case_working_days`, default 5)."""
-    value = db.session.get(Setting, CASE_DAYS_KEY)
+    query = select(_S.c.value).where(_S.c.key == CASE_DAYS_KEY)
+    value = (connection or db.session.connection()).execute(query).scalar()
     if value is None:
         return DEFAULT_CASE_DAYS
     try:
-        return int(value.value)
+        return int(value)
     except ValueError:
         return DEFAULT_CASE_DAYS
 
@@ -184,7 +190,9 @@ def remove_day(day: date, actor: str) -> bool:
 
 
 def install_defaults(actor: str = "system") -> int:
-    """Add the shipped default days that the calendar lacks (days the office edited are kept); returns how many."""
+    """Add the shipped default days that the calendar lacks (days the office edited are kept); returns how
+    many.
+    """
     present = set(db.session.execute(db.select(CalendarDay.day)).scalars())
     added = 0
     for day, is_workday, name in default_days():

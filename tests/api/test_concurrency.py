@@ -20,7 +20,8 @@ from tests.api.helpers import daytime, rating
 @pytest.fixture
 def server(app):
     """The app served by a threaded server on a free loopback port."""
-    app.config.update(API_RATE_PER_SECOND=10_000, API_RATE_BURST=10_000)
+    # Every request writes the device's counters here, so that they can be checked against the ratings.
+    app.config.update(API_RATE_PER_SECOND=10_000, API_RATE_BURST=10_000, API_DEVICE_TOUCH_SECONDS=0)
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

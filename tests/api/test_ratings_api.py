@@ -440,3 +440,24 @@ def test_ratings_flag_rescans_a_period_for_night_ratings_and_bursts(app, runner,
     again = runner.invoke(args=["ratings-flag", "--period", "P1"])
     assert "0 at impossible hours, 0 in bursts" in again.output
     assert runner.invoke(args=["ratings-flag", "--period", "NOPE"]).exit_code != 0
+
+
+def test_device_counters_are_written_when_due_and_never_lost(app, make_device, post):
+    """Is last contact written at first contact, accepted counts carried to the next write, and every
+    duplicate or rejection counted at once?"""
+    app.config["API_DEVICE_TOUCH_SECONDS"] = 3600
+    device_id, key = make_device()
+    post(key, rating("a1"))
+    with app.app_context():
+        first = db.session.get(Device, device_id)
+        seen, accepted = first.last_seen_at, first.n_accepted
+    assert seen is not None and accepted == 1
+    post(key, rating("a2"))
+    post(key, rating("a3"))
+    with app.app_context():
+        device = db.session.get(Device, device_id)
+        assert (device.last_seen_at, device.n_accepted) == (seen, 1)  # not due yet
+    post(key, {"ratings": [rating("a1"), rating("a4")]})  # a duplicate makes the write due
+    with app.app_context():
+        device = db.session.get(Device, device_id)
+        assert (device.n_accepted, device.n_duplicate) == (4, 1) and device.last_seen_at > seen

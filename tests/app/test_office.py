@@ -46,7 +46,7 @@ def test_next_parameter_cannot_leave_the_site(client, auth, make_user):
     response = client.post(
         "/office/login?next=//evil.example/", data={"username": "office", "password": "correct-horse-1"}
     )
-    assert response.headers["Location"].endswith("/office/")
+    assert response.headers["Location"].endswith("/office/home")
 
 
 def test_unit_liaison_cannot_open_the_console(app, client, auth, make_user):
@@ -54,7 +54,8 @@ def test_unit_liaison_cannot_open_the_console(app, client, auth, make_user):
         db.session.add(Unit(code="U1", name="市医疗保障局", kind=UnitKind.GOVERNMENT, category="政府部门"))
         db.session.commit()
     make_user("liaison", role="unit_liaison", unit_code="U1")
-    auth.login("liaison")
+    landing = client.get(auth.login("liaison").headers["Location"])
+    assert landing.headers["Location"].endswith("/office/cases")
     assert client.get("/office/units").status_code == 403
     assert client.get("/office/imports").status_code == 403
 

@@ -55,6 +55,7 @@ def test_rotating_and_disabling_keys(ctx, unit):
     assert refused.value.code == "invalid_key"
     assert devices.authenticate(f"Bearer {new}").id == device.id
     devices.set_enabled(device.id, False, actor="test")
+    db.session.commit()
     with pytest.raises(devices.AuthError) as refused:
         devices.authenticate(f"bearer {new}")
     assert refused.value.code == "disabled_key"
