@@ -9,7 +9,7 @@ import scoring
 from ..charts import diverging_bars
 from ..extensions import db
 from ..labels import ACTION_ZH, GRADE_ZH
-from ..models import PeriodStateError, Problem, Result, ResultRow, ResultState, Unit
+from ..models import PeriodStateError, Problem, Result, ResultRow, ResultState, Role, Unit
 from ..services import exports
 from ..services import scoring as scoring_service
 from ..services.periods import NotFound, get_period, move_period
@@ -53,6 +53,7 @@ def results(name):
         leaves = scoring.load_scheme(result.scheme.text).leaves
     return render_template(
         "office/results.html",
+        quality=_quality(result),
         period=period,
         result=result,
         versions=versions,
@@ -64,6 +65,49 @@ def results(name):
         form=ActionForm(),
         can_write=current_user.has_role(*WRITERS),
     )
+
+
+INSTRUMENT_ZH = {"grassroots": "镇街评议", "leader": "领导点评", "peer": "部门互评", "self": "内部自评",
+                 "deputy": "两代表一委员", "expert": "专家评价"}
+
+
+def _quality(result):
+    """Data quality of a result for the page: response rates, agreement, straight-lining.
+
+    Straight-liners are counted per instrument for everyone; the list of rater codes (which, with the answer
+    they repeated, ties a rater to answers) is shown only to data administrators.
+    """
+    if result is None:
+        return None
+    quality = (result.extras or {}).get("quality") or {}
+    rates = {}
+    for row in quality.get("response_rates", []):
+        entry = rates.setdefault(row["instrument"], {"assigned": 0, "submitted": 0, "towns": []})
+        entry["assigned"] += row["assigned"] or 0
+        entry["submitted"] += row["submitted"] or 0
+        if row.get("town"):
+            entry["towns"].append(row)
+    alpha = {row["instrument"]: row["alpha"] for row in quality.get("alpha", [])}
+    liners = quality.get("straight_liners", [])
+    counts = {}
+    for row in liners:
+        counts[row["instrument"]] = counts.get(row["instrument"], 0) + 1
+    return {
+        "instruments": [
+            {
+                "key": key,
+                "name": INSTRUMENT_ZH.get(key, key),
+                "assigned": rates.get(key, {}).get("assigned", 0),
+                "submitted": rates.get(key, {}).get("submitted", 0),
+                "alpha": alpha.get(key),
+                "straight": counts.get(key, 0),
+            }
+            for key in INSTRUMENT_ZH
+            if key in rates or key in alpha
+        ],
+        "towns": sorted(rates.get("grassroots", {}).get("towns", []), key=lambda r: r["rate"] or 0),
+        "straight_liners": liners if current_user.has_role(Role.DATA_ADMIN) else None,
+    }
 
 
 @bp.route("/periods/<name>/score", methods=["POST"])

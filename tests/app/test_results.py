@@ -262,3 +262,31 @@ def test_pdf_report_names_every_unit_in_chinese(runner, city, tmp_path):
     import re
 
     assert int(re.search(r"Pages:\s+(\d+)", pages).group(1)) == 6  # summary + one page per unit
+
+
+def test_data_quality_names_straight_liners_only_to_data_admins(app, client, auth, make_user, runner, city):
+    """Are straight-lining raters counted for all, but named (with their repeated answer) only to data admins?"""
+    from assessment.models import Result
+
+    assert runner.invoke(args=["score", "--period", city]).exit_code == 0
+    with app.app_context():
+        result = db.session.scalars(sa.select(Result)).one()
+        extras = dict(result.extras)
+        extras["quality"] = {
+            "response_rates": [{"instrument": "grassroots", "town": "密州街道", "group": "grassroots",
+                                "assigned": 10, "submitted": 8, "rate": 0.8}],
+            "alpha": [{"instrument": "grassroots", "alpha": 0.61}],
+            "straight_liners": [{"rater": "G0007", "instrument": "grassroots", "n_answers": 16, "value": 5.0}],
+        }
+        result.extras = extras
+        db.session.commit()
+    make_user("viewer", role="viewer")
+    make_user("steward", role="data_admin")
+    auth.login("viewer")
+    page = client.get("/office/periods/2026/results").get_data(as_text=True)
+    assert "数据质量" in page and "8 / 10" in page and "80.0%" in page and "0.61" in page
+    assert "G0007" not in page
+    auth.logout()
+    auth.login("steward")
+    page = client.get("/office/periods/2026/results").get_data(as_text=True)
+    assert "G0007" in page
