@@ -30,6 +30,9 @@ def create_app(test_config=None):
         IMPORT_MAX_ERRORS_SHOWN=200,
         API_BATCH_LIMIT=1000,
         SQLITE_BUSY_TIMEOUT_MS=30000,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
     )
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("ASSESSMENT")
@@ -46,6 +49,9 @@ def create_app(test_config=None):
     login_manager.init_app(app)
 
     from . import models  # noqa: F401  (registers the tables)
+    from .urls import IdConverter
+
+    app.url_map.converters["id"] = IdConverter
     from .api import bp as api_bp
     from .office import bp as office_bp
     from .web import bp as web_bp

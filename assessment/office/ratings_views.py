@@ -12,6 +12,7 @@ from ..services import cases as case_service
 from ..services import devices as device_service
 from ..services import ratings as rating_service
 from ..services import workdays
+from ..urls import calendar_year, positive_int, safe_next
 from . import bp
 from .auth import OFFICE, WRITERS, roles_required
 
@@ -70,10 +71,7 @@ def _unit_arg():
 
 
 def _back(default):
-    target = request.form.get("next") or ""
-    if not target.startswith("/") or target.startswith("//"):
-        target = default
-    return redirect(target)
+    return redirect(safe_next(request.form.get("next"), default))
 
 
 def trend_chart(series, width=720, height=260):
@@ -153,7 +151,7 @@ def flagged_ratings():
     page = None
     if period is not None:
         page = rating_service.flagged_ratings(period, unit.id if unit else None, flag, show,
-                                              page=request.args.get("page", 1, type=int))
+                                              page=request.args.get("page", 1, type=positive_int))
     units = db.session.execute(select(Unit).order_by(Unit.code)).scalars().all()
     return render_template(
         "office/ratings/flagged.html", period=period, periods=_periods(), unit=unit, units=units, flag=flag,
@@ -162,7 +160,7 @@ def flagged_ratings():
     )
 
 
-@bp.route("/ratings/<int:rating_id>/exclusion", methods=["POST"])
+@bp.route("/ratings/<id:rating_id>/exclusion", methods=["POST"])
 @roles_required(*WRITERS)
 def rating_exclusion(rating_id):
     excluded = request.form.get("action") == "exclude"
@@ -214,7 +212,7 @@ def register_device():
     return _key_page(device, key, rotated=False)
 
 
-@bp.route("/devices/<int:device_id>/rotate", methods=["POST"])
+@bp.route("/devices/<id:device_id>/rotate", methods=["POST"])
 @roles_required(*WRITERS)
 def rotate_device_key(device_id):
     try:
@@ -225,7 +223,7 @@ def rotate_device_key(device_id):
     return _key_page(device, key, rotated=True)
 
 
-@bp.route("/devices/<int:device_id>/enabled", methods=["POST"])
+@bp.route("/devices/<id:device_id>/enabled", methods=["POST"])
 @roles_required(*WRITERS)
 def set_device_enabled(device_id):
     enabled = request.form.get("enabled") == "1"
@@ -260,7 +258,7 @@ def cases():
     overdue = request.args.get("overdue") == "1"
     period_id = period.id if period else None
     unit_id = unit.id if unit else None
-    number = request.args.get("page", 1, type=int)
+    number = request.args.get("page", 1, type=positive_int)
     page = case_service.list_cases(period_id, unit_id, state, overdue, page=number)
     return render_template(
         "office/ratings/cases.html", period=period, periods=_periods(), unit=unit, state=state,
@@ -279,7 +277,7 @@ def _visible_case(case_id):
     return case
 
 
-@bp.route("/cases/<int:case_id>")
+@bp.route("/cases/<id:case_id>")
 @roles_required(*CASE_VIEWERS)
 def case_detail(case_id):
     case = _visible_case(case_id)
@@ -291,7 +289,7 @@ def case_detail(case_id):
     )
 
 
-@bp.route("/cases/<int:case_id>/<step>", methods=["POST"])
+@bp.route("/cases/<id:case_id>/<step>", methods=["POST"])
 @roles_required(*CASE_VIEWERS)
 def case_step(case_id, step):
     case = _visible_case(case_id)
@@ -314,7 +312,7 @@ def case_step(case_id, step):
 @bp.route("/calendar")
 @roles_required(*OFFICE)
 def calendar():
-    year = request.args.get("year", workdays.china_today().year, type=int)
+    year = request.args.get("year", workdays.china_today().year, type=calendar_year)
     days = workdays.list_days(year)
     return render_template(
         "office/ratings/calendar.html", year=year, days=days, working_days=workdays.case_working_days(),

@@ -13,6 +13,7 @@ from ..models import PeriodStateError, Problem, Result, ResultRow, ResultState, 
 from ..services import exports
 from ..services import scoring as scoring_service
 from ..services.periods import NotFound, get_period, move_period
+from ..urls import positive_int
 from . import bp
 from .auth import OFFICE, WRITERS, roles_required
 from .forms import ActionForm, ReviewForm, SchemeForm
@@ -37,7 +38,7 @@ def _result_or_404(period, version=None):
 @roles_required(*OFFICE)
 def results(name):
     period = _period_or_404(name)
-    version = request.args.get("version", type=int)
+    version = request.args.get("version", type=positive_int)
     result = _result_or_404(period, version)
     versions = db.session.execute(
         db.select(Result.version, Result.state, Result.computed_at).filter_by(period_id=period.id)
@@ -106,7 +107,7 @@ def _quality(result):
             if key in rates or key in alpha
         ],
         "towns": sorted(rates.get("grassroots", {}).get("towns", []), key=lambda r: r["rate"] or 0),
-        "straight_liners": liners if current_user.has_role(Role.DATA_ADMIN) else None,
+        "straight_liners": liners if current_user.role is Role.DATA_ADMIN else None,
     }
 
 
@@ -160,7 +161,7 @@ def _publish_reason_zh(exc):
     return text
 
 
-@bp.route("/periods/<name>/results/<int:version>/units/<code>", methods=["GET", "POST"])
+@bp.route("/periods/<name>/results/<id:version>/units/<code>", methods=["GET", "POST"])
 @roles_required(*OFFICE)
 def result_unit(name, version, code):
     period = _period_or_404(name)
@@ -218,7 +219,7 @@ def result_unit(name, version, code):
 @roles_required(*OFFICE)
 def results_csv(name):
     period = _period_or_404(name)
-    result = _result_or_404(period, request.args.get("version", type=int))
+    result = _result_or_404(period, request.args.get("version", type=positive_int))
     if result is None:
         abort(404)
     return Response(
@@ -232,12 +233,11 @@ def results_csv(name):
 @roles_required(*OFFICE)
 def scheme(name):
     period = _period_or_404(name)
-    current = scoring_service.current_scheme(period, actor=current_user.username)
-    db.session.commit()
+    current = scoring_service.stored_scheme(period)  # None until the period's first save or score
     form = SchemeForm()
     problems = []
     if request.method == "GET":
-        form.text.data = current.text
+        form.text.data = current.text if current else scoring.default_scheme_text()
     elif form.validate_on_submit():
         if not current_user.has_role(*WRITERS):
             abort(403)

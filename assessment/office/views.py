@@ -9,6 +9,7 @@ from ..models import Rater, RaterGroup, Role, Town, Unit
 from ..services import imports as import_service
 from ..services import overview
 from ..services.users import authenticate
+from ..urls import positive_int, safe_next
 from . import bp
 from .auth import OFFICE, WRITERS, roles_required
 from .forms import ImportForm, LoginForm
@@ -25,10 +26,7 @@ def login():
         else:
             db.session.commit()
             login_user(user)
-            target = request.args.get("next")
-            if not target or not target.startswith("/") or target.startswith("//"):
-                target = url_for("office.home")
-            return redirect(target)
+            return redirect(safe_next(request.args.get("next"), url_for("office.home")))
     return render_template("office/login.html", form=form)
 
 
@@ -71,7 +69,7 @@ def raters():
             query = query.filter(Rater.group == RaterGroup(group))
         except ValueError:
             abort(400)
-    page = db.paginate(query, per_page=100, error_out=False)
+    page = db.paginate(query, page=request.args.get("page", 1, type=positive_int), per_page=100, error_out=False)
     counts = dict(
         db.session.execute(db.select(Rater.group, func.count()).group_by(Rater.group)).all()
     )

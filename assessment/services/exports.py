@@ -213,6 +213,10 @@ def build_xlsx(result: Result) -> bytes:
         for name, frame in frames.items():
             frame.to_excel(writer, sheet_name=name, index=False)
             sheet = writer.sheets[name]
+            for row in sheet.iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":  # text that looks like a formula stays text, never runs
+                        cell.data_type = "s"
             for cell in sheet[1]:
                 cell.font = Font(bold=True)
             for column in sheet.columns:

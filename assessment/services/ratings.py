@@ -239,7 +239,7 @@ def parse_body(raw: bytes, limit: int) -> list[dict]:
     """
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BodyError(None, "the body is not valid JSON", "invalid_json") from None
     if not isinstance(data, dict):
         raise BodyError(None, 'the body must be a rating object or {"ratings": [...]}')

@@ -51,19 +51,39 @@ class ScoringError(Exception):
 # ---------------------------------------------------------------- schemes
 
 
-def current_scheme(period: Period, actor: str = "system") -> Scheme:
-    """The period's newest scheme version, created from the shipped default when the period has none."""
-    scheme = db.session.execute(
+#: Anonymity floor (scoring.md "min_n by group"): a scheme may raise these, never lower them, so no group result
+#: of fewer raters is ever shown.
+MIN_N_FLOOR = {"grassroots": 5, "peer": 3, "deputy": 3, "expert": 3, "leader": 1, "self": 1}
+
+
+def stored_scheme(period: Period) -> Scheme | None:
+    """The period's newest stored scheme version, or None before its first save or score."""
+    return db.session.execute(
         db.select(Scheme).filter_by(period_id=period.id).order_by(Scheme.version.desc()).limit(1)
     ).scalar_one_or_none()
+
+
+def current_scheme(period: Period, actor: str = "system") -> Scheme:
+    """The period's newest scheme version, created from the shipped default when the period has none."""
+    scheme = stored_scheme(period)
     if scheme is None:
         scheme = _add_scheme(period, scoring.default_scheme_text(), actor, note="默认方案")
     return scheme
 
 
 def save_scheme(period: Period, text: str, actor: str, note: str | None = None) -> Scheme:
-    """Validate `text` and store it as the period's next scheme version (SchemeError lists every problem)."""
-    scoring.load_scheme(text)
+    """Validate `text` and store it as the period's next scheme version (SchemeError lists every problem).
+
+    Besides the engine's checks, a saved scheme may not lower a group's minimum sample below MIN_N_FLOOR.
+    """
+    parsed = scoring.load_scheme(text)
+    too_low = [
+        f"min_n.{key}: must be at least {floor} (anonymity: no group result of fewer raters is shown)"
+        for key, floor in MIN_N_FLOOR.items()
+        if parsed.min_n.get(key, floor) < floor
+    ]
+    if too_low:
+        raise scoring.SchemeError(too_low)
     latest = current_scheme(period, actor)
     if latest.text == text:
         return latest

@@ -194,18 +194,17 @@ def test_scheme_page_validates_and_versions(client, auth, make_user, app, city):
     make_user("office", role="operator")
     auth.login()
     page = client.get("/office/periods/2026/scheme").get_data(as_text=True)
-    assert "第 1 版" in page and "checkpoints" in page
-    with app.app_context():
-        from assessment.models import Scheme
+    assert "默认方案（尚未保存）" in page and "checkpoints" in page
+    import scoring
 
-        text = db.session.scalars(sa.select(Scheme.text)).one()
+    text = scoring.default_scheme_text()
     bad = text.replace("source: checkpoints, weight: 25", "source: checkpoints, weight: 20")
     page = client.post("/office/periods/2026/scheme", data={"text": bad, "note": ""}).get_data(as_text=True)
     assert "未保存" in page and "100" in page
     good = text.replace("review_below: 0.8", "review_below: 0.75")
     page = client.post("/office/periods/2026/scheme", data={"text": good, "note": "放宽复核线"},
                        follow_redirects=True).get_data(as_text=True)
-    assert "第 2 版" in page
+    assert "第 2 版" in page  # version 1 is the default the edit started from
 
 
 def test_csv_neutralises_formulas_in_names(runner, app, city, tmp_path):
