@@ -210,6 +210,8 @@ class ImportReport:
             )
             if c.get("cases"):
                 text += f" {c['cases']} bad-rating cases opened."
+            if c.get("flagged"):
+                text += f" {c['flagged']} ratings flagged for the office to look at."
             return text
         noun = self.kind.replace("_", " ")
         if self.kind == "responses":
@@ -227,6 +229,8 @@ class ImportReport:
             text = f"已导入{label}{self.rows}条（评价周期{self.period}）：新增{c['created']}条，重复跳过{c['duplicates']}条。"
             if c.get("cases"):
                 text += f"生成差评工单{c['cases']}件。"
+            if c.get("flagged"):
+                text += f"{c['flagged']}条评价被标记为存疑，请在“存疑评价”中查看。"
             return text
         if self.kind == "responses":
             return (
@@ -1191,6 +1195,13 @@ class _Ratings(_Kind):
         open_cases_for_ratings(bad_ids, opened_at=now)
         # Every one of these ratings is new, so each got its case (psycopg's executemany rowcount is -1).
         self.counts["cases"] = len(bad_ids)
+        if self.counts["created"]:
+            # The same suspicion flags as ratings posted by devices (odd hours, bursts): flags, not drops.
+            from .ratings import rescan_flags
+
+            flagged = sum(rescan_flags(self.period).values())
+            if flagged:
+                self.counts["flagged"] = flagged
 
 
 @dataclass

@@ -455,6 +455,20 @@ def test_ratings_good(city, tmp_path):
     assert default.is_default and default.flags == ["default"] and not default.flagged
 
 
+def test_imported_ratings_get_the_same_flags_as_device_ratings(city, tmp_path):
+    """Is a window rating at 3 a.m. China time flagged (not dropped) when it arrives by import?"""
+    report = imported("ratings", tmp_path, [
+        RATINGS_HEADER,
+        "n1,U01,5,window,2026-03-01T03:10:00+08:00,0,,,,",
+        "n2,U01,5,window,2026-03-01T10:10:00+08:00,0,,,,",
+    ])
+    assert report.counts["flagged"] == 1 and "1 ratings flagged" in report.summary()
+    night = db.session.execute(select(PublicRating).filter_by(event_id="n1")).scalar_one()
+    day = db.session.execute(select(PublicRating).filter_by(event_id="n2")).scalar_one()
+    assert "odd_hour" in night.flags and not night.excluded
+    assert not day.flags
+
+
 def test_ratings_reimport_skips_duplicates(city, tmp_path):
     """Does importing the same ratings again skip every one as a duplicate?"""
     imported("ratings", tmp_path, RATINGS_OK)
