@@ -6,6 +6,7 @@ to run the whole suite against PostgreSQL; SQLite files under pytest's tmp dir a
 
 import os
 import shutil
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -96,6 +97,21 @@ def app(database_url, tmp_path):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served by a threaded server on a free loopback port; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
 
 
 @pytest.fixture

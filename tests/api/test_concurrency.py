@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 from assessment.extensions import db
 from assessment.models import BadRatingCase, Device, PublicRating
@@ -18,18 +17,10 @@ from tests.api.helpers import daytime, rating
 
 
 @pytest.fixture
-def server(app):
-    """The app served by a threaded server on a free loopback port."""
-    # Every request writes the device's counters here, so that they can be checked against the ratings.
+def server(app, live_server):
+    """The app on a loopback server, with every request writing the device's counters (to check them)."""
     app.config.update(API_RATE_PER_SECOND=10_000, API_RATE_BURST=10_000, API_DEVICE_TOUCH_SECONDS=0)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
+    return live_server
 
 
 def send(url, key, body):
