@@ -27,7 +27,7 @@ run: system-deps venv
 	$(BIN)/assessment demo-data --if-empty
 	$(BIN)/assessment ensure-admin
 	@echo "Serving on http://$(HOST):$(PORT)/office/  (Ctrl-C to stop)"
-	$(BIN)/gunicorn --workers 2 --threads 4 --bind $(HOST):$(PORT) --access-logfile - 'assessment:create_app()'
+	$(BIN)/gunicorn --workers 2 --threads 4 --timeout 180 --bind $(HOST):$(PORT) --access-logfile - 'assessment:create_app()'
 
 test: test-deps venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider

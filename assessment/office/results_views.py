@@ -215,17 +215,28 @@ def result_unit(name, version, code):
     )
 
 
-@bp.route("/periods/<name>/results.csv")
+EXPORTS = {
+    "csv": (exports.build_csv, "text/csv; charset=utf-8"),
+    "xlsx": (exports.build_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "pdf": (exports.build_pdf, "application/pdf"),
+}
+
+
+@bp.route("/periods/<name>/results.<fmt>")
 @roles_required(*OFFICE)
-def results_csv(name):
+def results_export(name, fmt):
+    """The download buttons: the results CSV, the xlsx workbook, or the printed PDF report."""
+    if fmt not in EXPORTS:
+        abort(404)
     period = _period_or_404(name)
     result = _result_or_404(period, request.args.get("version", type=positive_int))
     if result is None:
         abort(404)
+    build, mimetype = EXPORTS[fmt]
     return Response(
-        exports.build_csv(result),
-        mimetype="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f"attachment; filename=results_{period.name}_v{result.version}.csv"},
+        build(result),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f"attachment; filename=results_{period.name}_v{result.version}.{fmt}"},
     )
 
 

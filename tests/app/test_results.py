@@ -186,6 +186,10 @@ def test_results_pages(client, auth, make_user, runner, city):
     download = client.get("/office/periods/2026/results.csv")
     assert download.status_code == 200
     assert download.get_data().decode("utf-8") == EXPECTED_CSV
+    workbook = client.get("/office/periods/2026/results.xlsx?version=1")
+    assert workbook.status_code == 200 and workbook.get_data()[:2] == b"PK"
+    assert client.get("/office/periods/2026/results.pdf").get_data()[:4] == b"%PDF"
+    assert client.get("/office/periods/2026/results.doc").status_code == 404
     assert client.post("/office/periods/2026/score").status_code == 403
     assert client.get("/office/periods/2099/results").status_code == 404
 
