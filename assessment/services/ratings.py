@@ -157,6 +157,16 @@ def parse_moment(text: str) -> datetime | None:
         return None
 
 
+def _check_text(value: str, field: str, control=_CONTROL) -> None:
+    """Refuse control characters and lone surrogates (which cannot be stored as UTF-8)."""
+    if control.search(value):
+        raise BodyError(field, "must not contain control characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BodyError(field, "is not valid Unicode text") from exc
+
+
 def _text(obj, name, where, limit, control=_CONTROL):
     value = obj.get(name)
     if value is None:
@@ -165,12 +175,7 @@ def _text(obj, name, where, limit, control=_CONTROL):
         raise BodyError(f"{where}{name}", "must be a string")
     if len(value) > limit:
         raise BodyError(f"{where}{name}", f"must be at most {limit} characters")
-    if control.search(value):
-        raise BodyError(f"{where}{name}", "must not contain control characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise BodyError(f"{where}{name}", "is not valid Unicode text") from exc
+    _check_text(value, f"{where}{name}", control)
     value = value.strip()
     return value or None
 
@@ -190,12 +195,7 @@ def _parse_item(obj, where):
         raise BodyError(f"{where}event_id", "is required and must be a string")
     if not 1 <= len(event_id) <= EVENT_ID_MAX:
         raise BodyError(f"{where}event_id", f"must be 1-{EVENT_ID_MAX} characters")
-    if _CONTROL.search(event_id):
-        raise BodyError(f"{where}event_id", "must not contain control characters")
-    try:
-        event_id.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise BodyError(f"{where}event_id", "is not valid Unicode text") from exc
+    _check_text(event_id, f"{where}event_id")
     level = obj.get("level")
     if type(level) is float and level.is_integer():
         level = int(level)  # JSON Schema counts 5.0 as an integer, and so do we

@@ -461,3 +461,11 @@ def test_device_counters_are_written_when_due_and_never_lost(app, make_device, p
     with app.app_context():
         device = db.session.get(Device, device_id)
         assert (device.n_accepted, device.n_duplicate) == (4, 1) and device.last_seen_at > seen
+
+
+def test_deeply_nested_json_is_a_bad_request_not_a_crash(make_device, post):
+    """Does a body nested thousands of levels deep (RecursionError in the parser) answer 400 invalid_json?"""
+    _, key = make_device()
+    response = post(key, '{"a":' * 5000)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_json"

@@ -44,13 +44,6 @@ def test_huge_or_odd_numbers_are_not_server_errors(app, signed_in):
         assert signed_in.get(f"/office/calendar?year={year}").status_code == 200
 
 
-def test_deeply_nested_json_is_a_bad_request(client):
-    response = client.post("/api/v1/ratings", data='{"a":' * 5000, content_type="application/json",
-                           headers={"Authorization": "Bearer nothing"})
-    assert response.status_code in (400, 401)
-    assert response.get_json()["error"]["code"] in ("invalid_json", "invalid_key", "missing_key")
-
-
 def test_xlsx_never_holds_a_formula(app, runner, tmp_path):
     """Is a unit named like a formula written as text in every sheet of the workbook?"""
     with app.app_context():
