@@ -43,3 +43,43 @@ def score_bars(items, label_width=170, length=360, bar_height=16, gap=4, low=0.0
         return None
     return {"bars": bars, "height": len(bars) * (bar_height + gap), "width": label_width + length + 50,
             "x0": label_width}
+
+
+def trend_chart(series, width=720, height=260):
+    """Geometry of the monthly trend chart (inline SVG, drawn by the template): bars for counted ratings on
+    the left axis, the good rate as a line with its 95% interval on the right axis."""
+    left, right, top, bottom = 48, 56, 16, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step = plot_w / max(1, len(series))
+    max_n = max([m["n"] for m in series] + [1])
+    # A round top for the count axis.
+    magnitude = 10 ** (len(str(max_n)) - 1)
+    top_n = next(k * magnitude for k in (1, 2, 2.5, 5, 10) if k * magnitude >= max_n)
+    lows = [m["interval"][0] for m in series if m["interval"]]
+    floor = max(0.0, min([0.9] + [int(lo * 20) / 20 for lo in lows]))
+
+    def y_rate(value):
+        return top + plot_h * (1 - (value - floor) / (1 - floor))
+
+    bars, points, whiskers, labels = [], [], [], []
+    for i, m in enumerate(series):
+        x = left + step * i + step / 2
+        bar_h = plot_h * m["n"] / top_n
+        bars.append({"x": x - step * 0.3, "y": top + plot_h - bar_h, "w": step * 0.6, "h": bar_h, "n": m["n"],
+                     "month": m["month"]})
+        labels.append({"x": x, "text": f"{m['month'].month}月"})
+        if m["rate"] is not None:
+            points.append({"x": x, "y": y_rate(m["rate"]), "rate": m["rate"], "n": m["n"],
+                           "month": m["month"]})
+            lo, hi = m["interval"]
+            whiskers.append({"x": x, "y1": y_rate(max(lo, floor)), "y2": y_rate(hi)})
+    count_ticks = [{"y": top + plot_h * (1 - k / 4), "text": f"{top_n * k / 4:g}"} for k in range(5)]
+    rate_values = [floor + (1 - floor) * k / 4 for k in range(5)]
+    rate_ticks = [{"y": y_rate(v), "text": f"{100 * v:.0f}%"} for v in rate_values]
+    line = " ".join(f"{p['x']:.1f},{p['y']:.1f}" for p in points)
+    return {
+        "width": width, "height": height, "left": left, "right": width - right, "top": top,
+        "bottom": top + plot_h, "bars": bars, "points": points, "whiskers": whiskers, "labels": labels,
+        "count_ticks": count_ticks, "rate_ticks": rate_ticks, "line": line,
+        "empty": not any(m["n"] for m in series),
+    }

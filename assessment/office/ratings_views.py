@@ -6,7 +6,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..charts import trend_chart
 from ..extensions import db
+from ..labels import LEVEL_LABELS
 from ..models import CaseClass, CaseState, Channel, Period, Role, Unit
 from ..services import cases as case_service
 from ..services import devices as device_service
@@ -18,7 +20,6 @@ from .auth import OFFICE, WRITERS, roles_required
 
 #: Unit liaisons see the cases of their own unit, nothing else.
 CASE_VIEWERS = OFFICE + (Role.UNIT_LIAISON,)
-LEVEL_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 
 
 @bp.app_template_filter("cst")
@@ -72,46 +73,6 @@ def _unit_arg():
 
 def _back(default):
     return redirect(safe_next(request.form.get("next"), default))
-
-
-def trend_chart(series, width=720, height=260):
-    """Geometry of the monthly trend chart (inline SVG, drawn by the template): bars for counted ratings on
-    the left axis, the good rate as a line with its 95% interval on the right axis."""
-    left, right, top, bottom = 48, 56, 16, 34
-    plot_w, plot_h = width - left - right, height - top - bottom
-    step = plot_w / max(1, len(series))
-    max_n = max([m["n"] for m in series] + [1])
-    # A round top for the count axis.
-    magnitude = 10 ** (len(str(max_n)) - 1)
-    top_n = next(k * magnitude for k in (1, 2, 2.5, 5, 10) if k * magnitude >= max_n)
-    lows = [m["interval"][0] for m in series if m["interval"]]
-    floor = max(0.0, min([0.9] + [int(lo * 20) / 20 for lo in lows]))
-
-    def y_rate(value):
-        return top + plot_h * (1 - (value - floor) / (1 - floor))
-
-    bars, points, whiskers, labels = [], [], [], []
-    for i, m in enumerate(series):
-        x = left + step * i + step / 2
-        bar_h = plot_h * m["n"] / top_n
-        bars.append({"x": x - step * 0.3, "y": top + plot_h - bar_h, "w": step * 0.6, "h": bar_h, "n": m["n"],
-                     "month": m["month"]})
-        labels.append({"x": x, "text": f"{m['month'].month}月"})
-        if m["rate"] is not None:
-            points.append({"x": x, "y": y_rate(m["rate"]), "rate": m["rate"], "n": m["n"],
-                           "month": m["month"]})
-            lo, hi = m["interval"]
-            whiskers.append({"x": x, "y1": y_rate(max(lo, floor)), "y2": y_rate(hi)})
-    count_ticks = [{"y": top + plot_h * (1 - k / 4), "text": f"{top_n * k / 4:g}"} for k in range(5)]
-    rate_values = [floor + (1 - floor) * k / 4 for k in range(5)]
-    rate_ticks = [{"y": y_rate(v), "text": f"{100 * v:.0f}%"} for v in rate_values]
-    line = " ".join(f"{p['x']:.1f},{p['y']:.1f}" for p in points)
-    return {
-        "width": width, "height": height, "left": left, "right": width - right, "top": top,
-        "bottom": top + plot_h, "bars": bars, "points": points, "whiskers": whiskers, "labels": labels,
-        "count_ticks": count_ticks, "rate_ticks": rate_ticks, "line": line,
-        "empty": not any(m["n"] for m in series),
-    }
 
 
 # --- figures ----------------------------------------------------------------------------------------------
@@ -366,6 +327,6 @@ def calendar_defaults():
     added = workdays.install_defaults(current_user.username)
     db.session.commit()
     flash(f"已补充默认节假日安排 {added} 天（已修改的日期保持不变）。", "success")
-    return redirect(url_for("office.calendar", year=2026))
+    return redirect(url_for("office.calendar", year=workdays.DEFAULT_CALENDAR_YEAR))
 
 

@@ -8,7 +8,7 @@ import scoring
 
 from ..charts import diverging_bars
 from ..extensions import db
-from ..labels import ACTION_ZH, GRADE_ZH
+from ..labels import ACTION_ZH, GRADE_ZH, INSTRUMENT_ZH
 from ..models import PeriodStateError, Problem, Result, ResultRow, ResultState, Role, Unit
 from ..services import exports
 from ..services import scoring as scoring_service
@@ -68,10 +68,6 @@ def results(name):
     )
 
 
-INSTRUMENT_ZH = {"grassroots": "镇街评议", "leader": "领导点评", "peer": "部门互评", "self": "内部自评",
-                 "deputy": "两代表一委员", "expert": "专家评价"}
-
-
 def _quality(result):
     """Data quality of a result for the page: response rates, agreement, straight-lining.
 
@@ -122,7 +118,7 @@ def score(name):
         run = scoring_service.score_period(period.name, actor=current_user.username)
     except (scoring_service.ScoringError, scoring.SchemeError) as exc:
         db.session.rollback()
-        flash(f"无法计算：{exc}", "error")
+        flash(f"无法计算：{getattr(exc, 'message_zh', None) or exc}", "error")
         return redirect(url_for("office.results", name=period.name))
     db.session.commit()
     message = f"已生成第 {run.result.version} 版评价结果。"
@@ -151,14 +147,9 @@ def publish(name):
 
 
 def _publish_reason_zh(exc):
-    text = str(exc)
-    if "flagged for review" in text:
-        return "有单位的等次在敏感性分析中不稳定（保持率低于80%），需先逐一复核确认。" + text
-    if "no result" in text:
-        return "尚未计算评价结果。"
-    if "cannot move" in text:
+    if isinstance(exc, PeriodStateError):
         return "周期需先截止（关闭采集）后才能发布。"
-    return text
+    return exc.message_zh
 
 
 @bp.route("/periods/<name>/results/<id:version>/units/<code>", methods=["GET", "POST"])
@@ -177,9 +168,9 @@ def result_unit(name, version, code):
             abort(403)
         try:
             scoring_service.acknowledge_review(row, current_user.username, form.note.data)
-        except scoring_service.ScoringError:
+        except scoring_service.ScoringError as exc:
             db.session.rollback()
-            flash("已发布的结果不能修改。", "error")
+            flash(exc.message_zh, "error")
         else:
             db.session.commit()
             flash("已记录复核意见。", "success")

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import ClassVar
-from zoneinfo import ZoneInfo
 
 import yaml
 from flask import current_app
@@ -70,6 +69,7 @@ from ..models import (
 )
 from . import audit
 from .periods import get_or_create_period
+from .workdays import CST
 
 #: kind -> (required columns, optional columns), exactly as interfaces.md lists them.
 COLUMNS = {
@@ -112,7 +112,6 @@ CHUNK = 5000
 #: Validated rows kept in memory before the spool moves them to a temporary file.
 SPILL_ROWS = 50_000
 #: Times without an offset are Beijing time.
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -586,7 +585,7 @@ class _Row:
             )
             return None
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=SHANGHAI)
+            parsed = parsed.replace(tzinfo=CST)
         return parsed.astimezone(timezone.utc)
 
     def flag(self, column):
@@ -1018,7 +1017,7 @@ class _Ratings(_Kind):
         channel = row.choice("channel", Channel)
         rated_at = row.moment("rated_at")
         if rated_at is not None:
-            local = rated_at.astimezone(SHANGHAI).date()
+            local = rated_at.astimezone(CST).date()
             if not self.starts <= local <= self.ends:
                 row.bad(
                     "rated_at",

@@ -45,7 +45,11 @@ from .periods import get_period
 
 
 class ScoringError(Exception):
-    """Scoring or publishing refused, with a message for the office."""
+    """Scoring or publishing refused: `str()` in English (CLI), `message_zh` for the console."""
+
+    def __init__(self, message: str, message_zh: str):
+        super().__init__(message)
+        self.message_zh = message_zh
 
 
 # ---------------------------------------------------------------- schemes
@@ -259,11 +263,12 @@ def score_period(period_name: str, actor: str = "system", progress=None) -> Scor
     step = progress or (lambda done, total, label="": None)
     period = get_period(period_name)
     if period.state is PeriodState.DRAFT:
-        raise ScoringError(f"period {period.name} is a draft: open it and collect data first")
+        raise ScoringError(f"period {period.name} is a draft: open it and collect data first",
+                           f"评价周期 {period.name} 仍是草稿，请先开启并采集数据。")
     step(0, 4, "gather")
     inputs = gather_inputs(period)
     if inputs.units.empty:
-        raise ScoringError("there are no units to score")
+        raise ScoringError("there are no units to score", "没有可评价的单位。")
     step(1, 4, "score")
     scheme_row = current_scheme(period, actor)
     scheme = scoring.load_scheme(scheme_row.text)
@@ -421,9 +426,9 @@ def compare_with_published(result: Result) -> list[dict]:
 def acknowledge_review(row: ResultRow, actor: str, note: str):
     """The office has looked at a unit whose grade is unstable (kept in < 80% of draws) and accepts it."""
     if row.result.state is ResultState.PUBLISHED:
-        raise ScoringError("a published result cannot be changed")
+        raise ScoringError("a published result cannot be changed", "已发布的结果不能修改。")
     if not (note or "").strip():
-        raise ScoringError("a review note is required")
+        raise ScoringError("a review note is required", "请填写复核意见。")
     row.reviewed_by = actor
     row.reviewed_at = datetime.now(timezone.utc)
     row.review_note = note.strip()
@@ -434,13 +439,16 @@ def publish_result(period: Period, actor: str) -> Result:
     """Freeze the period's latest result version; refused while flagged units are not acknowledged."""
     result = latest_result(period)
     if result is None:
-        raise ScoringError(f"period {period.name} has no result yet: run `assessment score --period {period.name}`")
+        raise ScoringError(f"period {period.name} has no result yet: run `assessment score --period {period.name}`",
+                           "尚未计算评价结果。")
     if result.state is ResultState.PUBLISHED:
         return result
     pending = [row.unit_code for row in result.rows if row.review_flag and not row.reviewed_at]
     if pending:
         raise ScoringError(
-            f"{len(pending)} unit(s) flagged for review are not acknowledged yet: {', '.join(pending[:10])}"
+            f"{len(pending)} unit(s) flagged for review are not acknowledged yet: {', '.join(pending[:10])}",
+            f"有 {len(pending)} 个单位的等次在敏感性分析中不稳定（保持率低于80%），需先逐一复核确认："
+            f"{'、'.join(pending[:10])}",
         )
     result.state = ResultState.PUBLISHED
     result.published_at = datetime.now(timezone.utc)

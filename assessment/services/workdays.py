@@ -42,6 +42,8 @@ WORKDAYS_2026 = [
     (date(2026, 9, 20), "国庆节调休上班"),
     (date(2026, 10, 10), "国庆节调休上班"),
 ]
+#: The year the shipped calendar covers (the console opens it after installing the defaults).
+DEFAULT_CALENDAR_YEAR = HOLIDAYS_2026[0][0].year
 
 
 class CalendarError(ValueError):
@@ -90,15 +92,6 @@ class WorkCalendar:
             if self.is_workday(day):
                 left -= 1
         return day
-
-    def workdays_between(self, start: date, end: date) -> int:
-        """Working days after `start` up to and including `end` (0 when end <= start)."""
-        count = 0
-        day = start
-        while day < end:
-            day += timedelta(days=1)
-            count += self.is_workday(day)
-        return count
 
 
 _C, _S = CalendarDay.__table__, Setting.__table__

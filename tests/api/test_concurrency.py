@@ -72,6 +72,7 @@ def test_overlapping_batches_from_many_threads_store_each_rating_once(app, serve
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a posting thread hung"
     assert not failures
     accepted = Counter((d, e) for d, e, s in answers if s == "accepted")
     assert set(s for _, _, s in answers) <= {"accepted", "duplicate", "rejected"}

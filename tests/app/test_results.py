@@ -204,7 +204,11 @@ def test_scheme_page_validates_and_versions(client, auth, make_user, app, city):
     text = scoring.default_scheme_text()
     bad = text.replace("source: checkpoints, weight: 25", "source: checkpoints, weight: 20")
     page = client.post("/office/periods/2026/scheme", data={"text": bad, "note": ""}).get_data(as_text=True)
-    assert "未保存" in page and "100" in page
+    assert "处错误，未保存" in page and "positive weights add up to 95, expected 100" in page
+    with app.app_context():
+        from assessment.models import Scheme
+
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Scheme)) == 0
     good = text.replace("review_below: 0.8", "review_below: 0.75")
     page = client.post("/office/periods/2026/scheme", data={"text": good, "note": "放宽复核线"},
                        follow_redirects=True).get_data(as_text=True)

@@ -38,10 +38,17 @@ def test_huge_or_odd_numbers_are_not_server_errors(app, signed_in):
     assert signed_in.get(f"/office/cases/{big}").status_code == 404
     assert signed_in.get("/office/cases/2147483648").status_code == 404
     assert signed_in.get(f"/office/periods/2026/results/{big}/units/U1").status_code == 404
-    assert signed_in.get(f"/office/periods/2026/results?version={big}").status_code == 200
-    assert signed_in.get(f"/office/raters?page={big}").status_code == 200
+    # Out-of-range query numbers fall back to the default: the latest result, page 1, this year's calendar.
+    page = signed_in.get(f"/office/periods/2026/results?version={big}")
+    assert page.status_code == 200 and "尚未计算评价结果" in page.get_data(as_text=True)
+    page = signed_in.get(f"/office/raters?page={big}")
+    assert page.status_code == 200 and "<h1>评价人</h1>" in page.get_data(as_text=True)
+    from assessment.services.workdays import china_today
+
+    this_year = f"工作日历 · {china_today().year}年"
     for year in ("0", "-5", "10000", "abc"):
-        assert signed_in.get(f"/office/calendar?year={year}").status_code == 200
+        page = signed_in.get(f"/office/calendar?year={year}")
+        assert page.status_code == 200 and this_year in page.get_data(as_text=True)
 
 
 def test_xlsx_never_holds_a_formula(app, runner, tmp_path):
