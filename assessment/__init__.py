@@ -63,6 +63,9 @@ def create_app(test_config=None):
     app.register_blueprint(api_bp)
     register_error_handlers(app)
     register_template_helpers(app)
+    from .transactions import register_commit_point
+
+    register_commit_point(app)
 
     from .cli import register_commands
 

@@ -60,6 +60,8 @@ from ..models import (
 )
 from . import audit
 from . import demo_names as names
+from .bulk import bulk_insert
+from .bulk import insert_new_ids as _insert_ids
 from .instruments import current_instruments, sync_instruments
 from .ratings import content_hash
 from .workdays import CST, case_working_days, load_calendar
@@ -126,68 +128,6 @@ def load_demo(seed: int = 2026, n_ratings: int = 100_000, period_name: str = "20
         db.session.rollback()
         raise
     return counts
-
-
-def bulk_insert(model, rows: list[dict]):
-    """Insert many rows fast, in order: COPY on PostgreSQL, one executemany on SQLite.
-
-    Every row has the same keys. Values go through the columns' own bind conversions (enums, UTC times, JSON),
-    so they are stored exactly as the ORM stores them; None is SQL NULL (also for JSON columns).
-    """
-    if not rows:
-        return
-    table = model.__table__
-    columns = list(rows[0])
-    conn = db.session.connection()
-    dialect = conn.dialect
-    converters = []
-    for i, name in enumerate(columns):
-        conv = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if conv is not None and isinstance(table.c[name].type, Enum):
-            conv = _memoized(conv)  # a handful of values, a million rows
-        if conv is not None:
-            converters.append((i, conv))
-    tuples = []
-    for row in rows:
-        values = [row[name] for name in columns]
-        for i, conv in converters:
-            if values[i] is not None:
-                values[i] = conv(values[i])
-        tuples.append(tuple(values))
-    quote = dialect.identifier_preparer
-    target = f"{quote.format_table(table)} ({', '.join(quote.quote(name) for name in columns)})"
-    if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        with conn.connection.driver_connection.cursor() as cursor:
-            with cursor.copy(f"COPY {target} FROM STDIN") as copy:
-                for values in tuples:
-                    copy.write_row(values)
-    elif dialect.name == "sqlite":
-        conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({', '.join('?' * len(columns))})", tuples)
-    else:
-        conn.execute(table.insert(), rows)
-
-
-def _memoized(conv):
-    cache = {}
-
-    def convert(value):
-        try:
-            return cache[value]
-        except KeyError:
-            cache[value] = result = conv(value)
-            return result
-
-    return convert
-
-
-def _insert_ids(model, rows: list[dict]) -> list[int]:
-    """bulk_insert, then the new rows' ids in the order of `rows` (ids grow in insertion order)."""
-    before = db.session.scalar(db.select(func.coalesce(func.max(model.id), 0)))
-    bulk_insert(model, rows)
-    ids = db.session.scalars(db.select(model.id).where(model.id > before).order_by(model.id)).all()
-    if len(ids) != len(rows):
-        raise RuntimeError(f"{model.__tablename__}: rows were added by someone else during the demo load")
-    return ids
 
 
 def _refuse_unless_empty():

@@ -68,6 +68,8 @@ from ..models import (
     UnitKind,
 )
 from . import audit
+from .bulk import bulk_update as _bulk_update
+from .bulk import insert_ids as _insert_ids
 from .periods import get_or_create_period
 from .workdays import CST
 
@@ -1562,29 +1564,6 @@ def _stored_instruments():
         )
         result[key] = _StoredInstrument(row.id, key, row.rater_group, row.targets, allow_na, questions)
     return result
-
-
-def _insert_ids(model, rows, key):
-    """Insert rows in bulk and return their new ids in the rows' order, found again by the unique `key`.
-
-    (RETURNING in parameter order would make SQLite insert one row per statement.)
-    """
-    table = model.__table__
-    ids = []
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
-        db.session.execute(insert(table), chunk)
-        query = select(table.c.id, *(table.c[k] for k in key)).where(
-            table.c[key[0]].in_({r[key[0]] for r in chunk})
-        )
-        found = {tuple(r[1:]): r[0] for r in db.session.execute(query)}
-        ids.extend(found[tuple(r[k] for k in key)] for r in chunk)
-    return ids
-
-
-def _bulk_update(model, rows):
-    for start in range(0, len(rows), CHUNK):
-        db.session.execute(update(model), rows[start : start + CHUNK])
 
 
 _KINDS = {

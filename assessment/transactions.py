@@ -1,0 +1,52 @@
+"""The one commit point: a request, or a command, commits once at its end or rolls back.
+
+Services only flush (STYLE.md); whoever called them decides. A request commits when its response is not an
+error (status < 400) and rolls back otherwise, so a form that failed validation after a service flushed leaves
+nothing behind. A command run through `transactional` does the same: commit when it returns, roll back when
+it raises (including click's exits with a non-zero code).
+"""
+
+import functools
+
+import click
+
+from .extensions import db
+
+
+def register_commit_point(app):
+    """Commit or roll back the request's session once, after the view has built its response."""
+
+    @app.after_request
+    def _commit_or_roll_back(response):
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.teardown_request
+    def _roll_back_on_error(exc):
+        if exc is not None:
+            db.session.rollback()
+
+
+def transactional(func):
+    """Decorate a CLI command: commit once when it returns normally, roll back when it fails or exits non-zero."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            result = func(*args, **kwargs)
+        except click.exceptions.Exit as exc:
+            if exc.exit_code:
+                db.session.rollback()
+            else:
+                db.session.commit()
+            raise
+        except BaseException:
+            db.session.rollback()
+            raise
+        db.session.commit()
+        return result
+
+    return wrapper
