@@ -615,9 +615,10 @@ def test_ratings_xlsx_datetime_cells_are_beijing_time(city):
 def test_ratings_chunked_checks(city, tmp_path, monkeypatch):
     """Do duplicates and conflicts still show when a file spans several chunks and the spool spills?"""
     from assessment.services import imports
+    from assessment.services.imports import spool
 
     monkeypatch.setattr(imports, "CHUNK", 7)
-    monkeypatch.setattr(imports, "SPILL_ROWS", 10)
+    monkeypatch.setattr(spool, "SPILL_ROWS", 10)
     lines = [RATINGS_HEADER] + [
         f"c{i},U0{i % 3 + 1},{i % 5 + 1},window,2026-05-01T08:{i % 60:02d}:00+08:00" for i in range(50)
     ]

@@ -1,0 +1,142 @@
+"""Imports of CSV and XLSX files (interfaces.md "Import files").
+
+Contract (used by the CLI and the console):
+- KINDS, KIND_LABELS, COLUMNS: the import kinds, their Chinese names, and their columns (required first).
+- run_import(kind, source, period_name, actor, progress=None, filename=None, options=None) -> ImportReport
+  validates every row first and raises ImportFailed (nothing written) when any row is bad.
+- template_bytes(kind, fmt) -> bytes: an empty template with the header row (csv or xlsx).
+
+How a file is read:
+- CSV must be UTF-8, with or without a BOM (Excel's "CSV UTF-8"); XLSX is read from its first sheet.
+- The first row is the header: names are trimmed and compared in lower case; column order is free; unknown,
+  missing required and repeated columns are errors. Blank rows are skipped. Line numbers are those the user
+  sees: the header is line 1, the first data row line 2 (for CSV, one line per record).
+- Dates are YYYY-MM-DD (YYYY/M/D, as Excel writes them in a Chinese locale, is accepted too) or XLSX date
+  cells.
+- ``rated_at`` is ISO 8601; a time without an offset (or an XLSX date-time cell) is Beijing time
+  (Asia/Shanghai), the time zone the platform serves.
+
+The whole file is checked before anything is written, so one bad row leaves the database as it was; the rows
+that pass are kept in a spool (spilled to a temporary file past SPILL_ROWS) and written in bulk. Everything
+runs in the caller's transaction: the caller commits after run_import returns and rolls back on ImportFailed.
+
+The package, by concern: ``columns`` (kinds, labels, columns, templates), ``reading`` (files, header, cells as
+text), ``cells`` (one row's typed cell checks), ``report`` (errors and the report), ``spool`` (rows between the
+two phases), ``kinds/`` (one module per family of kinds: org, ledger, ratings, responses; ``base`` holds what
+they share). This module is the contract above plus the registry of kinds and the run itself.
+"""
+
+from flask import current_app
+
+from ...extensions import db
+from ...models import PeriodState
+from .. import audit
+from ..periods import get_or_create_period
+from .cells import Row
+from .columns import COLUMNS, KIND_LABELS, KINDS, template_bytes
+from .kinds.ledger import Bonuses, CheckPoints, InstitutionScores, Problems
+from .kinds.org import Raters, Towns, Units
+from .kinds.ratings import Ratings
+from .kinds.responses import Responses
+from .reading import Table, read_columns
+from .report import Errors, ImportFailed, ImportReport, RowError, file_error
+from .spool import CHUNK, Spool
+
+__all__ = [
+    "COLUMNS",
+    "KINDS",
+    "KIND_LABELS",
+    "ImportFailed",
+    "ImportReport",
+    "RowError",
+    "run_import",
+    "template_bytes",
+]
+
+#: kind -> the class that checks and writes its rows; the same kinds, in the same order, as COLUMNS.
+HANDLERS = {
+    "units": Units,
+    "towns": Towns,
+    "raters": Raters,
+    "responses": Responses,
+    "ratings": Ratings,
+    "checkpoints": CheckPoints,
+    "problems": Problems,
+    "bonuses": Bonuses,
+    "institution_scores": InstitutionScores,
+}
+
+
+def run_import(kind, source, period_name, actor="system", progress=None, filename=None, options=None):
+    """Import one CSV or XLSX file of `kind` into the period called `period_name` (created if new).
+
+    `source` is a path or a binary stream (then `filename` gives its extension). `options`: for ratings,
+    ``code_system`` is "standard" (5 = 非常满意, the default) or "gbt39046" (1 = 非常满意). `progress(done, total,
+    label)` is called while checking and while writing. Every row is checked before anything is written: if
+    any is bad, ImportFailed lists the problems (the first IMPORT_MAX_ERRORS_SHOWN, the rest counted) and
+    nothing is written. Re-importing a file changes nothing. Flushes but does not commit: the caller commits.
+    """
+    if kind not in HANDLERS:
+        file_error(
+            f"unknown import kind '{kind}' (expected one of: {', '.join(KINDS)})", f"未知的导入类型“{kind}”"
+        )
+    report_progress = progress or (lambda done, total, label: None)
+    period = get_or_create_period(period_name, actor=actor)
+    if period.state is PeriodState.PUBLISHED:
+        file_error(
+            f"period {period.name} is published: its data are frozen and cannot be imported into",
+            f"评价周期{period.name}已发布，数据已冻结，不能再导入",
+        )
+    errors = Errors(current_app.config.get("IMPORT_MAX_ERRORS_SHOWN", 200))
+    table = Table(source, filename)
+    filename = filename or table.name
+    spool = Spool()
+    try:
+        cols = read_columns(kind, table.header)
+        handler = HANDLERS[kind](period, cols, errors, actor, filename, options)
+        handler.prepare()
+        total, rows, batch = table.total, 0, []
+        report_progress(0, total, "Checking")
+        for line, cells in table.rows():
+            row = Row(line, cells, cols, errors)
+            if len(cells) > len(cols) and any(c != "" for c in cells[len(cols) :]):
+                row.bad(
+                    None,
+                    next(c for c in cells[len(cols) :] if c != ""),
+                    "value '{v}' is outside the header's columns",
+                    "“{v}”所在的列没有表头",
+                )
+            record = handler.check(row)
+            rows += 1
+            if record is not None and row.ok:
+                batch.append(record)
+            if len(batch) >= CHUNK:
+                _keep(spool, handler.check_chunk(batch), errors)
+                batch = []
+            if rows % CHUNK == 0:
+                report_progress(rows, max(total, rows), "Checking")
+        if batch:
+            _keep(spool, handler.check_chunk(batch), errors)
+        handler.finish()
+        report_progress(rows, rows, "Checking")
+        if errors:
+            errors.fail()
+
+        report_progress(0, spool.count, "Writing")
+        handler.write(spool, lambda done: report_progress(min(done, spool.count), spool.count, "Writing"))
+        report_progress(spool.count, spool.count, "Writing")
+    finally:
+        spool.close()
+        table.close()
+    audit.record(actor, "import", "period", period.id, kind=kind, file=filename, rows=rows, **handler.counts)
+    db.session.flush()
+    return ImportReport(
+        kind=kind, period=period.name, filename=filename, rows=rows, counts=dict(handler.counts)
+    )
+
+
+def _keep(spool, records, errors):
+    # Once a row is bad nothing will be written: keep checking, stop keeping.
+    if not errors:
+        spool.extend(records)
+

@@ -1,0 +1,92 @@
+"""The organisation kinds: units (被评价单位), towns (镇街) and raters (评价人), keyed by their codes."""
+
+from typing import ClassVar
+
+from ....models import Rater, RaterGroup, Town, Unit, UnitKind
+from ..cells import column_length
+from .base import Upsert
+
+
+class Units(Upsert):
+    model = Unit
+    key = ("code",)
+    key_column = "code"
+    period_scoped = False
+    fields: ClassVar[dict] = {
+        "name": None,
+        "kind": None,
+        "category": None,
+        "establishment": "establishment",
+        "actual_staff": "actual_staff",
+        "leader_posts": "leader_posts",
+        "leaders_in_post": "leaders_in_post",
+    }
+    duplicate_en, duplicate_zh = "unit code '{v}'", "单位编码“{v}”"
+
+    def parse(self, row):
+        record = {
+            "code": row.text("code", True, column_length(Unit, "code")),
+            "name": row.text("name", True, column_length(Unit, "name")),
+            "kind": row.choice("kind", UnitKind),
+            "category": row.text("category", True, column_length(Unit, "category")),
+        }
+        for column in ("establishment", "actual_staff", "leader_posts", "leaders_in_post"):
+            if column in self.cols:
+                record[column] = row.integer(column, 0)
+        return record
+
+
+class Towns(Upsert):
+    model = Town
+    key = ("code",)
+    key_column = "code"
+    period_scoped = False
+    fields: ClassVar[dict] = {"name": None}
+    duplicate_en, duplicate_zh = "town code '{v}'", "镇街编码“{v}”"
+
+    def parse(self, row):
+        return {
+            "code": row.text("code", True, column_length(Town, "code")),
+            "name": row.text("name", True, column_length(Town, "name")),
+        }
+
+
+class Raters(Upsert):
+    model = Rater
+    key = ("code",)
+    key_column = "code"
+    period_scoped = False
+    fields: ClassVar[dict] = {"name": None, "group": None, "town_id": "town_code", "unit_id": "unit_code", "phone": "phone"}
+    duplicate_en, duplicate_zh = "rater code '{v}'", "评价人编码“{v}”"
+
+    def prepare(self):
+        super().prepare()
+        self.towns = self.code_map(Town)
+        self.units = self.code_map(Unit)
+
+    def parse(self, row):
+        record = {
+            "code": row.text("code", True, column_length(Rater, "code")),
+            "name": row.text("name", True, column_length(Rater, "name")),
+            "group": row.choice("group", RaterGroup),
+        }
+        if "town_code" in self.cols:
+            record["town_id"] = self.lookup(
+                row, "town_code", self.towns, "town code", "镇街编码", required=False
+            )
+        if "unit_code" in self.cols:
+            record["unit_id"] = self.lookup(
+                row, "unit_code", self.units, "unit code", "单位编码", required=False
+            )
+        if "phone" in self.cols:
+            record["phone"] = row.text("phone", max_len=column_length(Rater, "phone"))
+        # A department rater rates for its unit (and never rates it in peer review); a grassroots rater
+        # belongs to a town.
+        if record["group"] is RaterGroup.DEPARTMENT and row.raw("unit_code") == "":
+            row.bad("unit_code", "", "a department rater needs a unit_code", "部门评价人须填写所属单位编码")
+        if record["group"] is RaterGroup.GRASSROOTS and row.raw("town_code") == "":
+            row.bad(
+                "town_code", "", "a grassroots rater needs a town_code", "镇街干部评价人须填写所属镇街编码"
+            )
+        return record
+

@@ -1,0 +1,239 @@
+"""好差评 ratings imported from a file: stored exactly once by event_id, as the device API stores them; a bad
+rating opens its case (差评工单), and the period's suspicion flags are scanned again."""
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select
+
+from ....extensions import db
+from ....models import Channel, CodeSystem, PublicRating, Unit
+from ...cases import open_cases_for_ratings
+from ...ratings import rescan_flags
+from ...workdays import CST
+from ..cells import column_length
+from ..report import file_error
+from .base import Kind
+
+
+class Ratings(Kind):
+    """好差评 ratings: exactly once by event_id (origin "import"); a level 1-2 rating opens a bad-rating case."""
+
+    def prepare(self):
+        self.counts = {"created": 0, "duplicates": 0, "cases": 0}
+        try:
+            self.code_system = CodeSystem(self.options.get("code_system") or "standard")
+        except ValueError:
+            file_error(
+                f"unknown code system '{self.options.get('code_system')}' (standard or gbt39046)",
+                "未知的等级编码方式（应为standard或gbt39046）",
+            )
+        self.units = self.code_map(Unit)
+        self.inactive = set(db.session.execute(select(Unit.code).where(Unit.active.is_(False))).scalars())
+        #: event_id -> first 16 bytes of its content hash, for duplicates within the file.
+        self.seen = {}
+        #: case_no -> event_id, for one rating per case within the file.
+        self.cases = {}
+        self.starts, self.ends = self.period.starts_on, self.period.ends_on
+        self.max = {
+            c: column_length(PublicRating, c)
+            for c in ("event_id", "case_no", "window", "service_item", "staff_code")
+        }
+
+    def check(self, row):
+        event_id = row.text("event_id", True, self.max["event_id"])
+        unit_code = row.text("unit_code", True)
+        unit_id = None
+        if unit_code is not None:
+            unit_id = self.units.get(unit_code)
+            if unit_id is None:
+                row.bad("unit_code", unit_code, "unknown unit code '{v}'", "单位编码“{v}”不存在")
+            elif unit_code in self.inactive:
+                row.bad("unit_code", unit_code, "unit '{v}' is inactive", "单位“{v}”已停用")
+        raw = row.integer("level", 1, 5, True, "'{v}' is not a level 1-5", "“{v}”不是1-5的等级")
+        channel = row.choice("channel", Channel)
+        rated_at = row.moment("rated_at")
+        if rated_at is not None:
+            local = rated_at.astimezone(CST).date()
+            if not self.starts <= local <= self.ends:
+                row.bad(
+                    "rated_at",
+                    row.raw("rated_at"),
+                    f"'{{v}}' is outside period {self.period.name} ({self.starts} to {self.ends})",
+                    f"“{{v}}”不在评价周期{self.period.name}内（{self.starts}至{self.ends}）",
+                )
+        is_default = row.flag("is_default")
+        case_no = row.text("case_no", max_len=self.max["case_no"])
+        window = row.text("window", max_len=self.max["window"])
+        service_item = row.text("service_item", max_len=self.max["service_item"])
+        staff_code = row.text("staff_code", max_len=self.max["staff_code"])
+        if not row.ok:
+            return None
+        level = self.code_system.to_level(raw)
+        utc_text = rated_at.isoformat()
+        canonical = json.dumps(
+            [
+                unit_code,
+                level,
+                channel.value,
+                utc_text,
+                is_default,
+                case_no,
+                window,
+                service_item,
+                staff_code,
+            ],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        digest = hashlib.sha256(canonical.encode("utf-8")).digest()
+        before = self.seen.get(event_id)
+        if before is not None:
+            if before == digest[:16]:
+                self.counts["duplicates"] += 1
+                return None
+            row.bad(
+                "event_id",
+                event_id,
+                "event_id '{v}' appears earlier in the file with different content",
+                "事件编号“{v}”在文件前面已出现且内容不同",
+            )
+            return None
+        self.seen[event_id] = digest[:16]
+        if case_no is not None:
+            other = self.cases.get(case_no)
+            if other is not None:
+                row.bad(
+                    "case_no",
+                    case_no,
+                    f"case '{{v}}' already has a rating earlier in the file (event_id '{other}'); "
+                    "one rating per case",
+                    f"办件编号“{{v}}”在文件前面已有评价（事件编号“{other}”），每个办件只能评价一次",
+                )
+                return None
+            self.cases[case_no] = event_id
+        return {
+            "line": row.line,
+            "event_id": event_id,
+            "unit_id": unit_id,
+            "level": level,
+            "raw_code": raw,
+            "channel": channel,
+            "rated_at": rated_at,
+            "is_default": is_default,
+            "case_no": case_no,
+            "window": window,
+            "service_item": service_item,
+            "staff_code": staff_code,
+            "content_hash": digest.hex(),
+        }
+
+    def check_chunk(self, records):
+        stored = {
+            r.event_id: r
+            for r in db.session.execute(
+                select(PublicRating.event_id, PublicRating.content_hash, PublicRating.period_id).where(
+                    PublicRating.origin == "import",
+                    PublicRating.event_id.in_([r["event_id"] for r in records]),
+                )
+            )
+        }
+        kept = []
+        for record in records:
+            found = stored.get(record["event_id"])
+            if found is None:
+                kept.append(record)
+            elif found.content_hash == record["content_hash"] and found.period_id == self.period.id:
+                self.counts["duplicates"] += 1
+            elif found.period_id != self.period.id:
+                self._bad(
+                    record,
+                    "event_id",
+                    record["event_id"],
+                    "event_id '{v}' was imported into another period before; a rating is never moved",
+                    "事件编号“{v}”此前已导入其他评价周期，已导入的评价不会被移动",
+                )
+            else:
+                self._bad(
+                    record,
+                    "event_id",
+                    record["event_id"],
+                    "event_id '{v}' was imported before with different content (conflict); "
+                    "a rating is never overwritten",
+                    "事件编号“{v}”此前已导入且内容不同（冲突），已导入的评价不会被覆盖",
+                )
+        with_case = [r for r in kept if r["case_no"] is not None]
+        if with_case:
+            taken = set(
+                db.session.execute(
+                    select(PublicRating.case_no).where(
+                        PublicRating.stage == "", PublicRating.case_no.in_([r["case_no"] for r in with_case])
+                    )
+                ).scalars()
+            )
+            if taken:
+                for record in with_case:
+                    if record["case_no"] in taken:
+                        self._bad(
+                            record,
+                            "case_no",
+                            record["case_no"],
+                            "case '{v}' already has a rating; one rating per case",
+                            "办件编号“{v}”已有评价，每个办件只能评价一次",
+                        )
+                kept = [r for r in kept if r["case_no"] not in taken]
+        return kept
+
+    def _bad(self, record, column, value, en, zh):
+        self.errors.add(record["line"], column, value, en.replace("{v}", value), zh.replace("{v}", value))
+
+    def write(self, spool, tick):
+        """Insert the ratings in bulk, then open the cases (差评工单) of level 1-2 ratings that are not defaults.
+
+        Rows are stored as the device API stores them: a default rating carries the "default" flag (not a
+        suspicion: `flagged` stays false), and a rating with a case number is real-name (it can be called
+        back). Cases are opened now, due the office's number of working days later (services.cases): a unit
+        cannot call back before it learns of the rating.
+        """
+        now = datetime.now(UTC)
+        period_id = self.period.id
+        table = PublicRating.__table__
+        done = 0
+        bad_ids = []
+        for chunk in spool.chunks():
+            for record in chunk:
+                del record["line"]
+                record.update(
+                    period_id=period_id,
+                    origin="import",
+                    device_id=None,
+                    code_system=self.code_system,
+                    stage="",
+                    received_at=now,
+                    flags=["default"] if record["is_default"] else None,
+                    flagged=False,
+                    real_name=record["case_no"] is not None,
+                    excluded=False,
+                )
+            # A Core insert as before the split, not bulk_insert (COPY): that would store flags None as SQL
+            # NULL where this stores JSON null.
+            db.session.execute(insert(table), chunk)
+            bad = [r["event_id"] for r in chunk if r["level"] <= 2 and not r["is_default"]]
+            if bad:
+                bad_ids.extend(
+                    db.session.execute(
+                        select(table.c.id).where(table.c.origin == "import", table.c.event_id.in_(bad))
+                    ).scalars()
+                )
+            self.counts["created"] += len(chunk)
+            done += len(chunk)
+            tick(done)
+        open_cases_for_ratings(bad_ids, opened_at=now)
+        # Every one of these ratings is new, so each got its case (psycopg's executemany rowcount is -1).
+        self.counts["cases"] = len(bad_ids)
+        if self.counts["created"]:
+            # The same suspicion flags as ratings posted by devices (odd hours, bursts): flags, not drops.
+            flagged = sum(rescan_flags(self.period).values())
+            if flagged:
+                self.counts["flagged"] = flagged

@@ -1,0 +1,193 @@
+"""Reading an import file: CSV or XLSX rows with the line numbers the user sees, the header checked against the
+kind's columns, and cells normalised to trimmed text (XLSX dates and times stay objects)."""
+
+import csv
+import io
+from datetime import date, datetime, time
+from pathlib import Path
+
+from .columns import COLUMNS
+from .report import ImportFailed, RowError, file_error
+
+
+def norm(value):
+    """A cell as text (trimmed), except dates and times from XLSX cells, which stay objects."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, (datetime, date, time)):
+        return value
+    return str(value).strip()
+
+
+def as_text(value) -> str:
+    return value.isoformat() if isinstance(value, (datetime, date, time)) else str(value)
+
+
+def show(value) -> str:
+    text = as_text(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class Table:
+    """The rows of a CSV or XLSX file: `header` (raw), then `rows()` yields (line, cells)."""
+
+    def __init__(self, source, filename):
+        self._owned = None
+        if isinstance(source, (str, Path)):
+            path = Path(source)
+            self.name = filename or path.name
+            try:
+                fh = open(path, "rb")  # noqa: SIM115 (closed by close(), the table outlives this call)
+            except OSError as exc:
+                file_error(f"cannot open {path}: {exc.strerror}", f"无法打开文件 {path}")
+            self._owned = fh
+        else:
+            fh = source
+            self.name = filename or getattr(source, "name", None) or "upload"
+            if not (hasattr(fh, "seekable") and fh.seekable()):
+                fh = io.BytesIO(fh.read())
+        self.fh = fh
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self):
+        fh = self.fh
+        ext = Path(str(self.name)).suffix.lower()
+        if ext not in (".csv", ".xlsx", ".xlsm"):
+            if ext and ext not in (".txt",):
+                file_error(
+                    f"unsupported file type '{ext}': save the sheet as CSV UTF-8 or XLSX",
+                    f"不支持的文件类型“{ext}”：请另存为“CSV UTF-8”或XLSX格式",
+                )
+            start = fh.tell()
+            magic = fh.read(4)
+            fh.seek(start)
+            ext = ".xlsx" if magic == b"PK\x03\x04" else ".csv"
+        self.is_xlsx = ext != ".csv"
+        self.total = 0
+        if self.is_xlsx:
+            self._open_xlsx()
+        else:
+            self._open_csv()
+
+    # CSV ----------------------------------------------------------------------------------------------------
+    def _open_csv(self):
+        start = self.fh.tell()
+        newlines = 0
+        while block := self.fh.read(1 << 20):
+            newlines += block.count(b"\n")
+            last = block
+        if newlines and not last.endswith(b"\n"):
+            newlines += 1
+        self.fh.seek(start)
+        self.total = max(newlines - 1, 0)
+        self._text = io.TextIOWrapper(self.fh, encoding="utf-8-sig", newline="")
+        self._reader = csv.reader(self._text)
+        self._line = 0
+        self.header = self._next_csv()
+
+    def _next_csv(self):
+        try:
+            cells = next(self._reader)
+        except StopIteration:
+            return None
+        except UnicodeDecodeError:
+            file_error(
+                "file is not UTF-8 encoded: in Excel choose Save As → 'CSV UTF-8', or import the XLSX file",
+                "文件不是UTF-8编码：请在Excel中“另存为”→“CSV UTF-8（逗号分隔）”，或直接导入XLSX文件",
+                line=self._line + 1,
+            )
+        except csv.Error as exc:
+            file_error(f"not a readable CSV file ({exc})", "不是有效的CSV文件", line=self._line + 1)
+        self._line += 1
+        return cells
+
+    # XLSX ---------------------------------------------------------------------------------------------------
+    def _open_xlsx(self):
+        import zipfile
+
+        from openpyxl import load_workbook
+        from openpyxl.utils.exceptions import InvalidFileException
+
+        try:
+            self._wb = load_workbook(self.fh, read_only=True, data_only=True)
+            sheet = self._wb.worksheets[0]
+        except (zipfile.BadZipFile, InvalidFileException, KeyError, IndexError, OSError, ValueError):
+            file_error("not a readable XLSX file", "不是有效的XLSX文件")
+        self.total = max((sheet.max_row or 1) - 1, 0)
+        self._iter = enumerate(sheet.iter_rows(values_only=True), start=1)
+        first = next(self._iter, None)
+        self.header = None if first is None else list(first[1])
+
+    # --------------------------------------------------------------------------------------------------------
+    def rows(self):
+        """(line, list of normalised cells) for each non-blank data row."""
+        if self.is_xlsx:
+            for line, values in self._iter:
+                cells = [norm(v) for v in values]
+                if any(c != "" for c in cells):
+                    yield line, cells
+            return
+        while (cells := self._next_csv()) is not None:
+            cells = [c.strip() for c in cells]
+            if any(cells):
+                yield self._line, cells
+
+    def close(self):
+        if getattr(self, "_wb", None) is not None:
+            self._wb.close()
+        if getattr(self, "_text", None) is not None:
+            self._text.detach()
+        if self._owned is not None:
+            self._owned.close()
+
+
+def read_columns(kind, raw_header) -> dict:
+    """Check the header row; return column name -> cell index."""
+    if raw_header is None:
+        file_error("the file is empty: a header row is required", "文件为空：第一行须为表头", line=1)
+    names = [as_text(norm(c)).lstrip("\ufeff").strip().lower() for c in raw_header]
+    while names and names[-1] == "":
+        names.pop()
+    required, optional = COLUMNS[kind]
+    problems = []
+    if not names:
+        file_error("the header row is empty", "表头行为空", line=1)
+    blank = [str(i + 1) for i, n in enumerate(names) if n == ""]
+    if blank:
+        problems.append((f"columns {', '.join(blank)} have no name", f"第{'、'.join(blank)}列没有列名"))
+    seen, twice = set(), []
+    for n in names:
+        if n and n in seen and n not in twice:
+            twice.append(n)
+        seen.add(n)
+    if twice:
+        problems.append((f"repeated columns: {', '.join(twice)}", f"列名重复：{'、'.join(twice)}"))
+    unknown = [n for n in dict.fromkeys(names) if n and n not in required and n not in optional]
+    if unknown:
+        problems.append(
+            (
+                f"unknown columns: {', '.join(unknown)} (allowed: {', '.join(required + optional)})",
+                f"未知的列：{'、'.join(unknown)}（允许的列：{'、'.join(required + optional)}）",
+            )
+        )
+    missing = [n for n in required if n not in seen]
+    if missing:
+        problems.append(
+            (f"missing required columns: {', '.join(missing)}", f"缺少必填列：{'、'.join(missing)}")
+        )
+    if problems:
+        raise ImportFailed([RowError(1, None, None, en, zh) for en, zh in problems])
+    return {n: i for i, n in enumerate(names)}
+
