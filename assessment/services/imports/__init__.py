@@ -20,10 +20,10 @@ The whole file is checked before anything is written, so one bad row leaves the 
 that pass are kept in a spool (spilled to a temporary file past SPILL_ROWS) and written in bulk. Everything
 runs in the caller's transaction: the caller commits after run_import returns and rolls back on ImportFailed.
 
-The package, by concern: ``columns`` (kinds, labels, columns, templates), ``reading`` (files, header, cells as
-text), ``cells`` (one row's typed cell checks), ``report`` (errors and the report), ``spool`` (rows between the
-two phases), ``kinds/`` (one module per family of kinds: org, ledger, ratings, responses; ``base`` holds what
-they share). This module is the contract above plus the registry of kinds and the run itself.
+The package, by concern: ``columns`` (kinds, labels, columns, templates), ``reading`` (files, header, cells
+as text), ``cells`` (one row's typed cell checks), ``report`` (errors and the report), ``spool`` (rows between
+the two phases), ``kinds/`` (one module per family of kinds: org, ledger, ratings, responses; ``base`` holds
+what they share). This module is the contract above plus the registry of kinds and the run itself.
 """
 
 from flask import current_app
@@ -71,10 +71,11 @@ def run_import(kind, source, period_name, actor="system", progress=None, filenam
     """Import one CSV or XLSX file of `kind` into the period called `period_name` (created if new).
 
     `source` is a path or a binary stream (then `filename` gives its extension). `options`: for ratings,
-    ``code_system`` is "standard" (5 = 非常满意, the default) or "gbt39046" (1 = 非常满意). `progress(done, total,
-    label)` is called while checking and while writing. Every row is checked before anything is written: if
-    any is bad, ImportFailed lists the problems (the first IMPORT_MAX_ERRORS_SHOWN, the rest counted) and
-    nothing is written. Re-importing a file changes nothing. Flushes but does not commit: the caller commits.
+    ``code_system`` is "standard" (5 = 非常满意, the default) or "gbt39046" (1 = 非常满意).
+    `progress(done, total, label)` is called while checking and while writing. Every row is checked before
+    anything is written: if any is bad, ImportFailed lists the problems (the first IMPORT_MAX_ERRORS_SHOWN,
+    the rest counted) and nothing is written. Re-importing a file changes nothing. Flushes but does not
+    commit: the caller commits.
     """
     if kind not in HANDLERS:
         file_error(
@@ -139,4 +140,3 @@ def _keep(spool, records, errors):
     # Once a row is bad nothing will be written: keep checking, stop keeping.
     if not errors:
         spool.extend(records)
-

@@ -37,12 +37,14 @@ class Row:
         self.errors.add(self.line, column, shown, en.replace("{v}", shown), zh.replace("{v}", shown))
 
     def raw(self, column):
+        """The cell of `column` as read (text, or an XLSX date/time object); "" when absent or blank."""
         i = self.cols.get(column)
         if i is None or i >= len(self.cells):
             return ""
         return self.cells[i]
 
     def text(self, column, required=False, max_len=None):
+        """The cell as text, or None when blank (an error when `required`, or when longer than `max_len`)."""
         value = self.raw(column)
         if not isinstance(value, str):
             value = as_text(value)
@@ -58,6 +60,7 @@ class Row:
         return value
 
     def choice(self, column, enum_cls, required=True):
+        """The enum member named by the cell (any case), or None with an error listing the allowed values."""
         value = self.text(column, required)
         if value is None:
             return None
@@ -69,6 +72,7 @@ class Row:
             return None
 
     def integer(self, column, low=0, high=None, required=False, en=None, zh=None):
+        """A whole number in [low, high] ("3.0" counts as 3), or None; `en`/`zh` replace the range message."""
         value = self.text(column, required)
         if value is None:
             return None
@@ -93,6 +97,7 @@ class Row:
         return number
 
     def number(self, column, low, high, low_open=False, required=True):
+        """A finite number in [low, high] (or (low, high] when `low_open`), or None with an error."""
         value = self.text(column, required)
         if value is None:
             return None
@@ -116,6 +121,7 @@ class Row:
         return number
 
     def date(self, column, required=True):
+        """A date from YYYY-MM-DD, YYYY/M/D or an XLSX date cell, or None with an error."""
         value = self.raw(column)
         if isinstance(value, datetime):
             return value.date()
@@ -166,6 +172,7 @@ class Row:
         return parsed.astimezone(UTC)
 
     def flag(self, column):
+        """True for 1, False for 0 or blank, None (with an error) for anything else."""
         value = self.text(column)
         if value is None or value == "0":
             return False

@@ -1,5 +1,5 @@
-"""Reading an import file: CSV or XLSX rows with the line numbers the user sees, the header checked against the
-kind's columns, and cells normalised to trimmed text (XLSX dates and times stay objects)."""
+"""Reading an import file: CSV or XLSX rows with the line numbers the user sees, the header checked against
+the kind's columns, and cells normalised to trimmed text (XLSX dates and times stay objects)."""
 
 import csv
 import io
@@ -28,10 +28,12 @@ def norm(value):
 
 
 def as_text(value) -> str:
+    """A normalised cell as text (dates and times in ISO 8601)."""
     return value.isoformat() if isinstance(value, (datetime, date, time)) else str(value)
 
 
 def show(value) -> str:
+    """A cell as shown in an error message: text, cut to 80 characters."""
     text = as_text(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -145,6 +147,7 @@ class Table:
                 yield self._line, cells
 
     def close(self):
+        """Close the workbook or detach the text reader, and close the file when this table opened it."""
         if getattr(self, "_wb", None) is not None:
             self._wb.close()
         if getattr(self, "_text", None) is not None:
@@ -190,4 +193,3 @@ def read_columns(kind, raw_header) -> dict:
     if problems:
         raise ImportFailed([RowError(1, None, None, en, zh) for en, zh in problems])
     return {n: i for i, n in enumerate(names)}
-

@@ -1,4 +1,4 @@
-"""What an import tells its caller: the problems found (RowError, ImportFailed) and what it did (ImportReport)."""
+"""The outcome of an import: the problems found (RowError, ImportFailed), or what it did (ImportReport)."""
 
 from dataclasses import dataclass, field
 
@@ -57,6 +57,7 @@ class Errors:
         self.truncated = 0
 
     def add(self, line, column, value, en, zh):
+        """Record one problem, or only count it once `limit` problems are kept."""
         if len(self.items) < self.limit:
             self.items.append(RowError(line, column, value, en, zh))
         else:
@@ -66,6 +67,7 @@ class Errors:
         return bool(self.items) or self.truncated > 0
 
     def fail(self):
+        """Raise ImportFailed with the kept problems in file order (line, then column)."""
         ordered = sorted(self.items, key=lambda e: (e.line or 0, e.column or ""))
         raise ImportFailed(ordered, self.truncated)
 
@@ -112,7 +114,10 @@ class ImportReport:
         c = self.counts
         label = KIND_LABELS[self.kind]
         if self.kind == "ratings":
-            text = f"已导入{label}{self.rows}条（评价周期{self.period}）：新增{c['created']}条，重复跳过{c['duplicates']}条。"
+            text = (
+                f"已导入{label}{self.rows}条（评价周期{self.period}）："
+                f"新增{c['created']}条，重复跳过{c['duplicates']}条。"
+            )
             if c.get("cases"):
                 text += f"生成差评工单{c['cases']}件。"
             if c.get("flagged"):

@@ -18,6 +18,7 @@ class Spool:
         self.count = 0
 
     def extend(self, records):
+        """Keep validated records; past SPILL_ROWS in memory, move them to the temporary file."""
         self.buffer.extend(records)
         self.count += len(records)
         if len(self.buffer) >= SPILL_ROWS:
@@ -38,6 +39,7 @@ class Spool:
         yield from self.buffer
 
     def chunks(self, size=CHUNK):
+        """The records in their order, `size` at a time."""
         chunk = []
         for record in self:
             chunk.append(record)
@@ -48,5 +50,6 @@ class Spool:
             yield chunk
 
     def close(self):
+        """Remove the temporary file, if any."""
         if self.file is not None:
             self.file.close()

@@ -39,10 +39,12 @@ class Kind:
         """Checks that need the whole file."""
 
     def write(self, spool: Spool, tick: Callable[[int], None]):
+        """Write the spooled records (flush only); call `tick(done)` now and then for progress."""
         raise NotImplementedError
 
     # helpers ------------------------------------------------------------------------------------------------
     def code_map(self, model):
+        """code -> id of every row of `model` (units, towns …)."""
         return dict(db.session.execute(select(model.code, model.id)).all())
 
     def lookup(self, row, column, mapping, en_what, zh_what, required=True):
@@ -101,6 +103,7 @@ class Upsert(Kind):
         return record
 
     def write(self, spool, tick):
+        """Write the spooled records (flush only); call `tick(done)` now and then for progress."""
         model = self.model
         names = list(self.field_names)
         query = select(model.id, *(getattr(model, k) for k in self.key), *(getattr(model, f) for f in names))
@@ -108,7 +111,8 @@ class Upsert(Kind):
             query = query.where(model.period_id == self.period.id)
         nkey = len(self.key)
         existing = {
-            tuple(r[1 : 1 + nkey]): (r[0], dict(zip(names, r[1 + nkey :]))) for r in db.session.execute(query)
+            tuple(r[1 : 1 + nkey]): (r[0], dict(zip(names, r[1 + nkey :], strict=True)))
+            for r in db.session.execute(query)
         }
         new, changed = [], []
         done = 0

@@ -1,5 +1,5 @@
-"""The ledger kinds of a period, keyed by the unit: check points (问效点), problems (问题台账), bonuses (加分项) and
-institution scores (事业单位绩效考核得分)."""
+"""The ledger kinds of a period, keyed by the unit: check points (问效点), problems (问题台账),
+bonuses (加分项) and institution scores (事业单位绩效考核得分)."""
 
 from typing import ClassVar
 
@@ -26,10 +26,13 @@ class UnitScoped(Upsert):
         self.units = self.code_map(Unit)
 
     def unit_id(self, row):
+        """The id of the row's unit_code, or None with an error when it is unknown."""
         return self.lookup(row, "unit_code", self.units, "unit code", "单位编码")
 
 
 class CheckPoints(UnitScoped):
+    """问效点: one per (period, unit, item); the file sets the due date and the status."""
+
     model = CheckPoint
     key = ("unit_id", "item")
     key_column = "item"
@@ -46,6 +49,8 @@ class CheckPoints(UnitScoped):
 
 
 class Problems(UnitScoped):
+    """问题台账: one per (period, unit, title, found_on); a closing date closes (销号) the problem."""
+
     model = Problem
     key = ("unit_id", "title", "found_on")
     key_column = "title"
@@ -110,6 +115,8 @@ class Problems(UnitScoped):
 
 
 class Bonuses(UnitScoped):
+    """加分项: one per (period, unit, reason), points in (0, 100]."""
+
     model = BonusItem
     key = ("unit_id", "reason")
     key_column = "reason"
@@ -125,6 +132,8 @@ class Bonuses(UnitScoped):
 
 
 class InstitutionScores(UnitScoped):
+    """事业单位绩效考核得分: one score 0-100 per (period, unit)."""
+
     model = InstitutionScore
     key = ("unit_id",)
     key_column = "unit_code"
@@ -133,4 +142,3 @@ class InstitutionScores(UnitScoped):
 
     def parse(self, row):
         return {"unit_id": self.unit_id(row), "score": row.number("score", 0, 100)}
-

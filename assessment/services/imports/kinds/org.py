@@ -8,6 +8,8 @@ from .base import Upsert
 
 
 class Units(Upsert):
+    """被评价单位 by code; the staffing columns are written only when the file has them."""
+
     model = Unit
     key = ("code",)
     key_column = "code"
@@ -37,6 +39,8 @@ class Units(Upsert):
 
 
 class Towns(Upsert):
+    """镇街 by code."""
+
     model = Town
     key = ("code",)
     key_column = "code"
@@ -52,11 +56,19 @@ class Towns(Upsert):
 
 
 class Raters(Upsert):
+    """评价人 by code: a department rater needs a unit, a grassroots rater a town."""
+
     model = Rater
     key = ("code",)
     key_column = "code"
     period_scoped = False
-    fields: ClassVar[dict] = {"name": None, "group": None, "town_id": "town_code", "unit_id": "unit_code", "phone": "phone"}
+    fields: ClassVar[dict] = {
+        "name": None,
+        "group": None,
+        "town_id": "town_code",
+        "unit_id": "unit_code",
+        "phone": "phone",
+    }
     duplicate_en, duplicate_zh = "rater code '{v}'", "评价人编码“{v}”"
 
     def prepare(self):
@@ -89,4 +101,3 @@ class Raters(Upsert):
                 "town_code", "", "a grassroots rater needs a town_code", "镇街干部评价人须填写所属镇街编码"
             )
         return record
-

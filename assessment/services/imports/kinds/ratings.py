@@ -18,7 +18,7 @@ from .base import Kind
 
 
 class Ratings(Kind):
-    """好差评 ratings: exactly once by event_id (origin "import"); a level 1-2 rating opens a bad-rating case."""
+    """好差评 ratings: exactly once by event_id (origin "import"); a level 1-2 rating opens a case."""
 
     def prepare(self):
         self.counts = {"created": 0, "duplicates": 0, "cases": 0}
@@ -42,6 +42,7 @@ class Ratings(Kind):
         }
 
     def check(self, row):
+        """Check one rating; a row repeating an earlier event_id with the same content is a duplicate."""
         event_id = row.text("event_id", True, self.max["event_id"])
         unit_code = row.text("unit_code", True)
         unit_id = None
@@ -130,6 +131,7 @@ class Ratings(Kind):
         }
 
     def check_chunk(self, records):
+        """Skip ratings stored before with this content; refuse conflicts, moves and taken case numbers."""
         stored = {
             r.event_id: r
             for r in db.session.execute(
@@ -189,7 +191,7 @@ class Ratings(Kind):
         self.errors.add(record["line"], column, value, en.replace("{v}", value), zh.replace("{v}", value))
 
     def write(self, spool, tick):
-        """Insert the ratings in bulk, then open the cases (差评工单) of level 1-2 ratings that are not defaults.
+        """Insert the ratings in bulk, then open the cases (差评工单) of level 1-2 ratings, defaults aside.
 
         Rows are stored as the device API stores them: a default rating carries the "default" flag (not a
         suspicion: `flagged` stays false), and a rating with a case number is real-name (it can be called

@@ -30,6 +30,8 @@ from .base import Kind
 
 @dataclass
 class _StoredInstrument:
+    """What a response row is checked against: an instrument's newest stored version."""
+
     id: int
     key: str
     rater_group: str
@@ -57,6 +59,7 @@ class Responses(Kind):
         self.first_line = {}
 
     def check(self, row):
+        """Check one answer row: rater, instrument, unit, question known; pairing allowed; answer valid."""
         rater_code = row.text("rater_code", True)
         rater = None
         if rater_code is not None:
@@ -200,6 +203,7 @@ class Responses(Kind):
         return True
 
     def finish(self):
+        """Every response must answer every question of its instrument."""
         for group in self.groups.values():
             rater_code, key, unit_code = group["codes"]
             missing = [q for q in self.instruments[key].questions if q not in group["answered"]]
@@ -285,7 +289,7 @@ class Responses(Kind):
             ],
             key=("rater_id", "period_id", "instrument_id", "unit_id"),
         )
-        for p, assignment_id in zip(fresh, ids):
+        for p, assignment_id in zip(fresh, ids, strict=True):
             p.assignment_id = assignment_id
         for p in pending:
             if p.assignment is not None:
@@ -306,7 +310,7 @@ class Responses(Kind):
             [{"assignment_id": p.assignment_id, "current_version": 1} for p in fresh],
             key=("assignment_id",),
         )
-        for p, response_id in zip(fresh, ids):
+        for p, response_id in zip(fresh, ids, strict=True):
             p.response_id, p.version = response_id, 1
         for p in pending:
             if p.response is not None:
@@ -334,7 +338,7 @@ class Responses(Kind):
             key=("response_id", "version"),
         )
         rows, done = [], 0
-        for p, version_id in zip(pending, version_ids):
+        for p, version_id in zip(pending, version_ids, strict=True):
             rows.extend({"version_id": version_id, "question": q, "value": v} for q, v in p.answers.items())
             if len(rows) >= CHUNK:
                 bulk_insert(Answer, rows)
@@ -385,4 +389,3 @@ def _stored_instruments():
         )
         result[key] = _StoredInstrument(row.id, key, row.rater_group, row.targets, allow_na, questions)
     return result
-
