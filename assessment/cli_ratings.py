@@ -32,7 +32,7 @@ def _show_key(device, key):
 @with_appcontext
 def device_add_command(unit_code, window, location, integration, channel, code_system):
     """Register a rating device (or an integration key) and print its key, once."""
-    from .services.devices import DeviceError, register_device
+    from .services.ratings.devices import DeviceError, register_device
 
     try:
         device, key = register_device(unit_code, window, actor="cli", location=location,
@@ -48,7 +48,7 @@ def device_add_command(unit_code, window, location, integration, channel, code_s
 @with_appcontext
 def device_list_command():
     """List devices: id, unit, window, channel, state, last contact, stored ratings and answer counts."""
-    from .services.devices import device_rows
+    from .services.ratings.devices import device_rows
     from .services.workdays import CST
 
     click.echo(f"{'id':>4}  {'kind':<11} {'unit':<8} {'window':<16} {'channel':<8} {'state':<8} "
@@ -66,7 +66,7 @@ def device_list_command():
 
 
 def _toggle(device_id, enabled):
-    from .services.devices import DeviceError, set_enabled
+    from .services.ratings.devices import DeviceError, set_enabled
 
     try:
         device = set_enabled(device_id, enabled, actor="cli")
@@ -97,7 +97,7 @@ def device_enable_command(device_id):
 @with_appcontext
 def device_rotate_command(device_id):
     """Give a device a new key and print it once; the old key stops working at once."""
-    from .services.devices import DeviceError, rotate_key
+    from .services.ratings.devices import DeviceError, rotate_key
 
     try:
         device, key = rotate_key(device_id, actor="cli")
@@ -113,7 +113,7 @@ def device_rotate_command(device_id):
 def ratings_flag_command(period_name):
     """Flag a period's ratings again (window ratings at night, bursts of top ratings), e.g. after imports."""
     from .services.periods import NotFound, get_period
-    from .services.ratings import rescan_flags
+    from .services.ratings.flags import rescan_flags
 
     try:
         period = get_period(period_name)
