@@ -49,8 +49,7 @@ def _too_many(wait):
 def health():
     try:
         db.session.execute(text("SELECT 1"))
-    except Exception:  # any database failure means "not healthy"
-        db.session.rollback()
+    except Exception:  # any database failure means "not healthy" (the 503 rolls the session back)
         return api_error(503, "database_unavailable", "the database does not answer")
     return jsonify(status="ok")
 
