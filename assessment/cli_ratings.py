@@ -1,9 +1,13 @@
-"""Command-line commands for rating devices and public ratings (device-add …)."""
+"""Command-line commands for rating devices and public ratings (device-add …).
+
+Each command that writes runs as one transaction (`transactional`): it commits when it returns and rolls
+back when it fails.
+"""
 
 import click
 from flask.cli import with_appcontext
 
-from .extensions import db
+from .transactions import transactional
 
 
 def _fail(message):
@@ -30,17 +34,16 @@ def _show_key(device, key):
               type=click.Choice(["standard", "gbt39046"]),
               help="how the source numbers levels (gbt39046: 1 = 非常满意)")
 @with_appcontext
+@transactional
 def device_add_command(unit_code, window, location, integration, channel, code_system):
     """Register a rating device (or an integration key) and print its key, once."""
-    from .services.devices import DeviceError, register_device
+    from .services.ratings.devices import DeviceError, register_device
 
     try:
         device, key = register_device(unit_code, window, actor="cli", location=location,
                                       integration=integration, channel=channel, code_system=code_system)
     except DeviceError as exc:
-        db.session.rollback()
         _fail(str(exc))
-    db.session.commit()
     _show_key(device, key)
 
 
@@ -48,7 +51,7 @@ def device_add_command(unit_code, window, location, integration, channel, code_s
 @with_appcontext
 def device_list_command():
     """List devices: id, unit, window, channel, state, last contact, stored ratings and answer counts."""
-    from .services.devices import device_rows
+    from .services.ratings.devices import device_rows
     from .services.workdays import CST
 
     click.echo(f"{'id':>4}  {'kind':<11} {'unit':<8} {'window':<16} {'channel':<8} {'state':<8} "
@@ -66,19 +69,19 @@ def device_list_command():
 
 
 def _toggle(device_id, enabled):
-    from .services.devices import DeviceError, set_enabled
+    from .services.ratings.devices import DeviceError, set_enabled
 
     try:
         device = set_enabled(device_id, enabled, actor="cli")
     except DeviceError as exc:
         _fail(str(exc))
-    db.session.commit()
     click.echo(f"Device {device.id} is now {'enabled' if enabled else 'disabled'}.")
 
 
 @click.command("device-disable")
 @click.argument("device_id", type=int)
 @with_appcontext
+@transactional
 def device_disable_command(device_id):
     """Disable a device: its key gets 401 from now on."""
     _toggle(device_id, False)
@@ -87,6 +90,7 @@ def device_disable_command(device_id):
 @click.command("device-enable")
 @click.argument("device_id", type=int)
 @with_appcontext
+@transactional
 def device_enable_command(device_id):
     """Enable a disabled device again."""
     _toggle(device_id, True)
@@ -95,44 +99,44 @@ def device_enable_command(device_id):
 @click.command("device-rotate")
 @click.argument("device_id", type=int)
 @with_appcontext
+@transactional
 def device_rotate_command(device_id):
     """Give a device a new key and print it once; the old key stops working at once."""
-    from .services.devices import DeviceError, rotate_key
+    from .services.ratings.devices import DeviceError, rotate_key
 
     try:
         device, key = rotate_key(device_id, actor="cli")
     except DeviceError as exc:
         _fail(str(exc))
-    db.session.commit()
     _show_key(device, key)
 
 
 @click.command("ratings-flag")
 @click.option("--period", "period_name", required=True)
 @with_appcontext
+@transactional
 def ratings_flag_command(period_name):
     """Flag a period's ratings again (window ratings at night, bursts of top ratings), e.g. after imports."""
     from .services.periods import NotFound, get_period
-    from .services.ratings import rescan_flags
+    from .services.ratings.flags import rescan_flags
 
     try:
         period = get_period(period_name)
     except NotFound as exc:
         _fail(str(exc))
     counts = rescan_flags(period)
-    db.session.commit()
     click.echo(f"Period {period_name}: newly flagged {counts['odd_hour']} at impossible hours, "
                f"{counts['burst']} in bursts of top ratings.")
 
 
 @click.command("calendar-defaults")
 @with_appcontext
+@transactional
 def calendar_defaults_command():
     """Add the shipped 2026 holidays and adjusted working days the calendar lacks (edited days are kept)."""
     from .services.workdays import install_defaults
 
     n = install_defaults(actor="cli")
-    db.session.commit()
     click.echo(f"{n} calendar day(s) added.")
 
 

@@ -70,7 +70,7 @@ def prepare_database(url: str | None, folder: Path) -> tuple[str, list[str]]:
     from assessment.extensions import db
     from assessment.models import Period, PeriodState, Unit, UnitKind
     from assessment.services.database import init_db
-    from assessment.services.devices import register_device
+    from assessment.services.ratings.devices import register_device
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     with app.app_context():

@@ -15,6 +15,7 @@ import pandas as pd
 
 from .inputs import Inputs
 from .scheme import Leaf, Scheme
+from .wilson import wilson_bounds
 
 #: Iterations and tolerance (points) of the rater-effect fit.
 _ALS_MAX_ITER = 500
@@ -243,15 +244,7 @@ def _rating_tallies(ratings: pd.DataFrame, scheme: Scheme) -> tuple[pd.DataFrame
 
 def wilson_lower(good: np.ndarray, n: np.ndarray, z: float) -> np.ndarray:
     """Wilson score lower bound of the proportion good/n (0-1) at normal quantile ``z``; NaN when n = 0."""
-    good = np.asarray(good, dtype=float)
-    n = np.asarray(n, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = good / n
-        z2 = z * z
-        centre = p + z2 / (2 * n)
-        margin = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-        out = (centre - margin) / (1 + z2 / n)
-    return np.where(n > 0, out, np.nan)
+    return wilson_bounds(good, n, z)[0]
 
 
 def public_values(prep: Prepared, scheme: Scheme, m: float) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,8 @@
 """The OpenAPI 3 document of the device API, built from the same limits the code enforces."""
 
 from ..models import Channel
-from ..services.ratings import EVENT_ID_MAX, REASONS, TEXT_LIMITS
+from ..services.ratings.ingest import REASONS
+from .parsing import EVENT_ID_MAX, TEXT_LIMITS
 
 #: No control characters (they cannot be stored in every engine and no device needs them).
 _PLAIN = r"^[^\u0000-\u001f\u007f]*$"

@@ -7,9 +7,10 @@ from sqlalchemy import text
 
 from ..errors import api_error
 from ..extensions import db
-from ..services import devices, ratings
+from ..services.ratings import devices, ingest
 from . import bp
 from .openapi import document
+from .parsing import BodyError, TooManyRatings, parse_body
 from .ratelimit import TokenBuckets
 
 #: Defaults of the settings the API reads (override them in instance/config.py or ASSESSMENT_* variables).
@@ -48,8 +49,7 @@ def _too_many(wait):
 def health():
     try:
         db.session.execute(text("SELECT 1"))
-    except Exception:  # any database failure means "not healthy"
-        db.session.rollback()
+    except Exception:  # any database failure means "not healthy" (the 503 rolls the session back)
         return api_error(503, "database_unavailable", "the database does not answer")
     return jsonify(status="ok")
 
@@ -90,15 +90,15 @@ def post_ratings():
     if len(raw) > max_body:
         return api_error(413, "body_too_large", f"the body is larger than {max_body} bytes")
     try:
-        posted = ratings.parse_body(raw, limit)
-    except ratings.TooManyRatings as exc:
+        posted = parse_body(raw, limit)
+    except TooManyRatings as exc:
         return api_error(413, "batch_too_large", str(exc), limit=exc.limit)
-    except ratings.BodyError as exc:
+    except BodyError as exc:
         return api_error(400, exc.code, exc.message, field=exc.field)
     wait = buckets.take(device.id, 1 + max(0, len(posted) - 1) / 100)
     if wait:
         return _too_many(wait)
-    answers = ratings.submit(device, posted)
+    answers = ingest.submit(device, posted)
     counts = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0}
     for answer in answers:
         counts[answer["status"]] += 1

@@ -10,10 +10,10 @@ from ..charts import trend_chart
 from ..extensions import db
 from ..labels import LEVEL_LABELS
 from ..models import CaseClass, CaseState, Channel, Period, Role, Unit
-from ..services import cases as case_service
-from ..services import devices as device_service
-from ..services import ratings as rating_service
 from ..services import workdays
+from ..services.ratings import cases as case_service
+from ..services.ratings import devices as device_service
+from ..services.ratings import exclusions, flags, stats
 from ..urls import calendar_year, positive_int, safe_next
 from . import bp
 from .auth import OFFICE, WRITERS, roles_required
@@ -54,7 +54,7 @@ def _period():
         if period is None:
             abort(404)
         return period
-    return rating_service.default_period()
+    return stats.default_period()
 
 
 def _periods():
@@ -86,13 +86,13 @@ def ratings():
     context = {"period": period, "periods": _periods(), "unit": unit, "level_labels": LEVEL_LABELS}
     if period is not None:
         unit_id = unit.id if unit else None
-        trend = rating_service.monthly_trend(period, unit_id)
+        trend = stats.monthly_trend(period, unit_id)
         context.update(
-            summary=rating_service.summary(period, unit_id),
+            summary=stats.summary(period, unit_id),
             trend=trend,
             chart=trend_chart(trend),
             rates=case_service.case_rates(period.id, unit_id),
-            table=None if unit else rating_service.unit_table(period),
+            table=None if unit else stats.unit_table(period),
             case_counts=None if unit else case_service.counts_by_unit(period.id),
         )
     return render_template("office/ratings/overview.html", **context)
@@ -104,19 +104,19 @@ def flagged_ratings():
     period = _period()
     unit = _unit_arg()
     flag = request.args.get("flag") or None
-    if flag is not None and flag not in rating_service.FLAG_LABELS:
+    if flag is not None and flag not in flags.FLAG_LABELS:
         abort(400)
     show = request.args.get("show", "open")
     if show not in ("open", "excluded", "all"):
         abort(400)
     page = None
     if period is not None:
-        page = rating_service.flagged_ratings(period, unit.id if unit else None, flag, show,
+        page = stats.flagged_ratings(period, unit.id if unit else None, flag, show,
                                               page=request.args.get("page", 1, type=positive_int))
     units = db.session.execute(select(Unit).order_by(Unit.code)).scalars().all()
     return render_template(
         "office/ratings/flagged.html", period=period, periods=_periods(), unit=unit, units=units, flag=flag,
-        show=show, page=page, flag_labels=rating_service.FLAG_LABELS, level_labels=LEVEL_LABELS,
+        show=show, page=page, flag_labels=flags.FLAG_LABELS, level_labels=LEVEL_LABELS,
         can_write=_is_writer(),
     )
 
@@ -127,8 +127,8 @@ def rating_exclusion(rating_id):
     excluded = request.form.get("action") == "exclude"
     try:
         reason = request.form.get("reason", "")
-        rating_service.set_excluded(rating_id, excluded, reason, current_user.username)
-    except rating_service.RatingError as exc:
+        exclusions.set_excluded(rating_id, excluded, reason, current_user.username)
+    except exclusions.RatingError as exc:
         db.session.rollback()
         flash(str(exc), "error")
     else:

@@ -33,7 +33,7 @@ def make_device(app, city):
     """Register a device: make_device("U01", window="1号窗口", integration=False, ...) -> (device id, key)."""
 
     def _make(unit_code="U01", window="1号窗口", **options):
-        from assessment.services.devices import register_device
+        from assessment.services.ratings.devices import register_device
 
         with app.app_context():
             device, key = register_device(unit_code, window, actor="test", **options)

@@ -299,7 +299,7 @@ def test_401_for_a_missing_unknown_or_disabled_key(app, client, make_device, pos
     response = post(None, rating("e"))
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     with app.app_context():
-        from assessment.services.devices import set_enabled
+        from assessment.services.ratings.devices import set_enabled
 
         set_enabled(device_id, False, "test")
         db.session.commit()
@@ -311,7 +311,7 @@ def test_a_rotated_key_replaces_the_old_one(app, make_device, post):
     """After a key rotation, does the old key get 401 and the new one work?"""
     device_id, old = make_device()
     with app.app_context():
-        from assessment.services.devices import rotate_key
+        from assessment.services.ratings.devices import rotate_key
 
         _, new = rotate_key(device_id, "test")
         db.session.commit()

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from assessment.extensions import db
 from assessment.models import AuditEntry, PublicRating
-from assessment.services.ratings import wilson_interval
+from assessment.services.ratings.stats import wilson_interval
 from tests.api.helpers import daytime, rating
 
 

@@ -21,7 +21,8 @@ from assessment.models import (
     UnitKind,
     User,
 )
-from assessment.services import cases, workdays
+from assessment.services import workdays
+from assessment.services.ratings import cases
 
 CST = workdays.CST
 

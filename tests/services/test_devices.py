@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from assessment.extensions import db
 from assessment.models import AuditEntry, Device, Unit, UnitKind
-from assessment.services import devices
+from assessment.services.ratings import devices
 
 
 @pytest.fixture

@@ -1,0 +1,178 @@
+"""Suspicion flags on public ratings: system defaults, window ratings at night, bursts of top ratings.
+
+A flag never removes a rating: the console lists flagged ratings and the office decides (exclusions.py). The
+ingest path flags what it stores as it stores it; `rescan_flags` flags a whole period again for ratings that
+escaped that (imported files, the demo city, bursts posted concurrently by several workers).
+"""
+
+from collections import namedtuple
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import bindparam, select, union_all, update
+
+from ...extensions import db
+from ...models import Channel, Device, Period, PublicRating
+from ..workdays import CST
+from .connection import run
+
+#: A burst: at least BURST_MIN top ratings (level 5) from one device or one staff code within BURST_SECONDS.
+DEFAULT_BURST_MIN = 5
+DEFAULT_BURST_SECONDS = 120
+#: Window ratings (channel "window") between these China-time hours are flagged: the halls are closed.
+ODD_HOURS = (0, 6)
+
+#: The flags a rating can carry, as the console names them.
+FLAG_LABELS = {
+    "default": "默认好评",
+    "burst": "短时集中好评",
+    "odd_hour": "非办公时段（0-6时）",
+}
+
+_R = PublicRating.__table__
+_TOP = select(_R.c.id, _R.c.origin, _R.c.event_id, _R.c.unit_id, _R.c.staff_code, _R.c.rated_at).where(
+    _R.c.level == 5, _R.c.is_default.is_(False), _R.c.rated_at.between(bindparam("lo"), bindparam("hi")),
+)
+#: A top rating in burst detection: `key` is its id when stored, ("new", event_id) for one being posted.
+TopRating = namedtuple("TopRating", "key origin event_id unit_id staff_code rated_at")
+_BY_DEVICE = _TOP.where(_R.c.origin == bindparam("origin"))
+_BY_STAFF = _TOP.where(_R.c.staff_code.in_(bindparam("staff", expanding=True)))
+_BY_ONE_STAFF = _TOP.where(_R.c.staff_code == bindparam("one_staff"))  # the usual single rating: no IN list
+#: Two arms, not an OR: each then searches its own index by key and time range (an OR would read every rating
+#: of the device and of the staff member). A rating found by both arms is counted once
+#: (see stored_neighbours).
+#: Keyed by (device arm?, staff codes: 0, 1 or more).
+_NEIGHBOURS = {
+    (True, 0): _BY_DEVICE, (False, 1): _BY_ONE_STAFF, (False, 2): _BY_STAFF,
+    (True, 1): union_all(_BY_DEVICE, _BY_ONE_STAFF), (True, 2): union_all(_BY_DEVICE, _BY_STAFF),
+}
+_ADD_FLAGS = update(_R).where(_R.c.id == bindparam("b_id")).values(flags=bindparam("b_flags"), flagged=True)
+_SET_FLAGS = update(_R).where(_R.c.id == bindparam("b_id")).values(flags=bindparam("b_flags"),
+                                                                     flagged=bindparam("b_flagged"))
+_FLAGS_OF = select(_R.c.id, _R.c.flags).where(_R.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def burst_settings() -> tuple[int, timedelta]:
+    """(ratings that make a burst, the window they must fall in), from the app's settings."""
+    config = current_app.config
+    return (
+        config.get("RATING_BURST_MIN", DEFAULT_BURST_MIN),
+        timedelta(seconds=config.get("RATING_BURST_SECONDS", DEFAULT_BURST_SECONDS)),
+    )
+
+
+def _in_bursts(groups, need: int, window: timedelta) -> set:
+    """Keys of the rows that lie in a run of `need` or more within `window`, per group (sliding window)."""
+    marked = set()
+    for members in groups.values():
+        if len(members) < need:
+            continue
+        members.sort(key=lambda row: row.rated_at)
+        start = 0
+        for end in range(len(members)):
+            while members[end].rated_at - members[start].rated_at > window:
+                start += 1
+            if end - start + 1 >= need:
+                marked.update(row.key for row in members[start:end + 1])
+    return marked
+
+
+def flag_bursts(marked: set) -> int:
+    """Add the burst flag to the stored ratings with these ids that lack it; returns how many got it."""
+    if not marked:
+        return 0
+    flags = {}
+    ids = sorted(marked)
+    for start in range(0, len(ids), 5000):
+        flags.update(run(_FLAGS_OF, {"ids": ids[start:start + 5000]}).all())
+    changes = [
+        {"b_id": rid, "b_flags": (flags.get(rid) or []) + ["burst"]}
+        for rid in ids
+        if "burst" not in (flags.get(rid) or [])
+    ]
+    if changes:
+        run(_ADD_FLAGS, changes)
+    return len(changes)
+
+
+def stored_neighbours(top: list[dict], burst_origin: str | None, window: timedelta) -> list:
+    """Stored top ratings near the new ones in time, of the same device (when it is one) or staff codes."""
+    staff = sorted({row["staff_code"] for row in top if row["staff_code"]})
+    if burst_origin is None and not staff:
+        return []
+    times = [row["rated_at"] for row in top]
+    params = {"lo": min(times) - window, "hi": max(times) + window, "origin": burst_origin, "staff": staff,
+              "one_staff": staff[0] if staff else None}
+    query = _NEIGHBOURS[burst_origin is not None, min(len(staff), 2)]
+    found = {row[0]: row for row in run(query, params)}
+    return [TopRating(*row) for row in found.values()]
+
+
+def set_flags(changes: list[dict]) -> None:
+    """Replace the flags of stored ratings: rows of {"b_id", "b_flags", "b_flagged"} (one executemany)."""
+    run(_SET_FLAGS, changes)
+
+
+def bursts_among(top: list[dict], neighbours: list, origin: str, burst_origin: str | None, need: int,
+            window: timedelta) -> set:
+    """Which new (("new", event_id)) and stored (id) top ratings are in a burst: `need` or more within
+    `window` from one device (burst_origin; None for an integration, whose ratings come from many people) or
+    one staff code of a unit. A new rating already stored (a retry) is counted once, as the stored one."""
+    stored = {(n.origin, n.event_id) for n in neighbours}
+    staff = {(row["unit_id"], row["staff_code"]) for row in top if row["staff_code"]}
+    rows = list(neighbours) + [
+        TopRating(("new", row["event_id"]), origin, row["event_id"], row["unit_id"], row["staff_code"],
+             row["rated_at"])
+        for row in top if (origin, row["event_id"]) not in stored
+    ]
+    groups = {}
+    for row in rows:
+        if burst_origin is not None and row.origin == burst_origin:
+            groups.setdefault(("d", burst_origin), []).append(row)
+        if row.staff_code and (row.unit_id, row.staff_code) in staff:
+            groups.setdefault(("s", row.unit_id, row.staff_code), []).append(row)
+    return _in_bursts(groups, need, window)
+
+
+def rescan_flags(period: Period) -> dict:
+    """Flag a whole period again: window ratings at impossible hours and bursts of top ratings.
+
+    For ratings that escaped the checks at arrival: imported files, the demo city, bursts posted concurrently.
+    Flags are only ever added (the office may have excluded or kept a rating after looking at it); returns the
+    number of ratings newly flagged, by flag. Reads the period's window and top ratings once.
+    """
+    rows = run(
+        select(_R.c.id, _R.c.rated_at, _R.c.flags)
+        .where(_R.c.period_id == period.id, _R.c.channel == Channel.WINDOW)
+    ).all()
+    changes = [
+        {"b_id": row.id, "b_flags": (row.flags or []) + ["odd_hour"]}
+        for row in rows
+        if ODD_HOURS[0] <= row.rated_at.astimezone(CST).hour < ODD_HOURS[1]
+        and "odd_hour" not in (row.flags or [])
+    ]
+    if changes:
+        run(_ADD_FLAGS, changes)
+    return {"odd_hour": len(changes), "burst": rescan_bursts(period)}
+
+
+def rescan_bursts(period: Period) -> int:
+    """Look for bursts again over a whole period; returns how many ratings were newly flagged."""
+    need, window = burst_settings()
+    integrations = _integration_origins()
+    top = [TopRating(*row) for row in run(
+        select(_R.c.id, _R.c.origin, _R.c.event_id, _R.c.unit_id, _R.c.staff_code, _R.c.rated_at)
+        .where(_R.c.period_id == period.id, _R.c.level == 5, _R.c.is_default.is_(False))
+    )]
+    groups = {}
+    for row in top:
+        if row.origin.startswith("d") and row.origin not in integrations:
+            groups.setdefault(("d", row.origin), []).append(row)
+        if row.staff_code:
+            groups.setdefault(("s", row.unit_id, row.staff_code), []).append(row)
+    return flag_bursts(_in_bursts(groups, need, window))
+
+
+def _integration_origins() -> set:
+    ids = db.session.execute(select(Device.id).where(Device.is_integration.is_(True))).scalars()
+    return {f"d{i}" for i in ids}

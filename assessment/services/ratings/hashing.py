@@ -1,0 +1,30 @@
+"""The content hash of a rating: one function for the device API, the demo city and (later) imports.
+
+A retry of an event id with the same content is a duplicate; with other content it is a conflict. What counts
+as "the same content" is this hash, so every path that stores ratings must compute it here.
+"""
+
+import hashlib
+from datetime import timezone
+
+
+def content_hash(event_id, unit_code, level, channel, rated_at, case_no=None, service_item=None,
+                 staff_code=None, comment=None, is_default=False, stage="", real_name=None,
+                 window=None) -> str:
+    """sha256 of a rating's canonical text, to tell a duplicate retry from a reuse of an event id (conflict).
+
+    The fields joined by "|", rated_at in UTC ISO 8601 (so +08:00 and Z spellings of one moment agree); stage,
+    an explicit real_name and a window are appended only when given, so the text matches the demo city's and
+    the hashes the API stored before `window` existed (window=None hashes exactly as before).
+    """
+    text = "|".join((
+        event_id, unit_code or "", str(level), channel, rated_at.astimezone(timezone.utc).isoformat(),
+        case_no or "", service_item or "", staff_code or "", comment or "", "1" if is_default else "0",
+    ))
+    if stage:
+        text += "|stage=" + stage
+    if real_name is not None:
+        text += "|real_name=" + ("1" if real_name else "0")
+    if window is not None:
+        text += "|window=" + window
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,0 +1,119 @@
+"""The ratings package's seams: one content hash, one Wilson formula, modules that import one way."""
+
+import ast
+import importlib
+import pkgutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assessment.services import ratings
+from assessment.services.ratings.hashing import content_hash
+from assessment.services.ratings.stats import wilson_interval
+from scoring.leaves import wilson_lower
+
+CST = timezone(timedelta(hours=8))
+SERVICES = Path(ratings.__file__).resolve().parents[1]
+
+
+def test_a_rating_without_window_hashes_as_the_api_stored_it():
+    """Does content_hash with window=None give the hashes the API stored before `window` existed (pinned)?"""
+    at = datetime(2026, 3, 5, 9, 30, tzinfo=CST)
+    assert content_hash("e1", "U01", 5, "window", at) == (
+        "3917ba26eae205df2a5344c08e0bb17018cbbda311b7daa56a5b78c13ce93e47"
+    )
+    full = content_hash("e2", "U02", 1, "hotline", at, "C001", "办证", "S01", "态度差", False, "受理", True)
+    assert full == (
+        "201d87cfe7e95d0e56059a7c1d6968d6119e877df011364a6ba49d8e3f0b3ded"
+    )
+    assert content_hash("e1", "U01", 5, "window", at.astimezone(timezone.utc)) == content_hash(
+        "e1", "U01", 5, "window", at
+    )
+
+
+def test_the_window_is_part_of_the_content_when_given():
+    """Do two ratings that differ only in their window get different hashes (and an empty window counts)?"""
+    at = datetime(2026, 3, 5, 9, 30, tzinfo=CST)
+    plain = content_hash("e1", "U01", 5, "window", at)
+    first = content_hash("e1", "U01", 5, "window", at, window="1号窗口")
+    assert len({plain, first, content_hash("e1", "U01", 5, "window", at, window="2号窗口"),
+                content_hash("e1", "U01", 5, "window", at, window="")}) == 4
+
+
+@pytest.mark.parametrize(("good", "n"), [(8, 11), (0, 7), (7, 7), (1, 1), (2, 3), (9_871, 10_000)])
+def test_the_console_interval_uses_the_engines_wilson_bound(good, n):
+    """Is the console's lower bound exactly the engine's (one formula), and the upper bound its mirror?"""
+    low, high = wilson_interval(good, n)
+    engine = float(wilson_lower(np.array([good]), np.array([n]), 1.96)[0])
+    assert low == max(0.0, engine)
+    mirrored = 1 - float(wilson_lower(np.array([n - good]), np.array([n]), 1.96)[0])
+    assert high == pytest.approx(min(1.0, mirrored), abs=1e-12)
+    assert wilson_interval(0, 0) is None
+
+
+def test_no_reexported_name_hides_a_submodule():
+    """Is every submodule of services.ratings reachable as a module (a re-exported `ingest` would hide it)?"""
+    for info in pkgutil.iter_modules(ratings.__path__):
+        module = importlib.import_module(f"assessment.services.ratings.{info.name}")
+        assert getattr(ratings, info.name) is module, info.name
+
+
+def test_the_old_module_paths_hand_out_the_moved_objects():
+    """Do services.cases and services.devices give callers the very functions of their new homes?"""
+    from assessment.services import cases as old_cases
+    from assessment.services import devices as old_devices
+    from assessment.services.ratings import cases, devices
+
+    assert old_cases.open_cases_for_ratings is cases.open_cases_for_ratings
+    assert old_cases.__all__
+    assert all(getattr(old_cases, n) is getattr(cases, n) for n in old_cases.__all__)
+    assert old_devices.__all__
+    assert all(getattr(old_devices, n) is getattr(devices, n) for n in old_devices.__all__)
+
+
+def _imports(path: Path, package: str) -> set[str]:
+    """The assessment modules a file imports at module level or in functions (absolute dotted names)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            found.add(target)
+            found.update(f"{target}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name.startswith("assessment")}
+
+
+def test_services_never_import_the_api_and_ratings_modules_import_one_way():
+    """Does no service import assessment.api, and is there no import cycle among the ratings modules?"""
+    for path in SERVICES.rglob("*.py"):
+        package = "assessment." + ".".join(path.relative_to(SERVICES.parent).parent.parts)
+        assert not any(name.startswith("assessment.api") for name in _imports(path, package)), path
+    folder = SERVICES / "ratings"
+    names = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+    graph = {
+        name: {n for n in names if f"assessment.services.ratings.{n}" in
+               _imports(folder / f"{name}.py", "assessment.services.ratings")}
+        for name in names
+    }
+    assert graph["ingest"] >= {"cases", "flags", "hashing", "insert", "devices"}  # the check sees imports
+    visiting, done = set(), set()
+
+    def visit(name, trail):
+        assert name not in visiting, " -> ".join(trail + [name])
+        if name in done:
+            return
+        visiting.add(name)
+        for other in graph[name]:
+            visit(other, trail + [name])
+        visiting.discard(name)
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
