@@ -1,16 +1,15 @@
 """好差评 ratings imported from a file: stored exactly once by event_id, as the device API stores them; a bad
 rating opens its case (差评工单), and the period's suspicion flags are scanned again."""
 
-import hashlib
-import json
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
 
 from ....extensions import db
 from ....models import Channel, CodeSystem, PublicRating, Unit
-from ...cases import open_cases_for_ratings
-from ...ratings import rescan_flags
+from ...ratings.cases import open_cases_for_ratings
+from ...ratings.flags import rescan_flags
+from ...ratings.hashing import content_hash
 from ...workdays import CST
 from ..cells import column_length
 from ..report import file_error
@@ -72,23 +71,12 @@ class Ratings(Kind):
         if not row.ok:
             return None
         level = self.code_system.to_level(raw)
-        utc_text = rated_at.isoformat()
-        canonical = json.dumps(
-            [
-                unit_code,
-                level,
-                channel.value,
-                utc_text,
-                is_default,
-                case_no,
-                window,
-                service_item,
-                staff_code,
-            ],
-            ensure_ascii=False,
-            separators=(",", ":"),
+        digest = bytes.fromhex(
+            content_hash(
+                event_id, unit_code, level, channel.value, rated_at, case_no=case_no, service_item=service_item,
+                staff_code=staff_code, is_default=is_default, window=window,
+            )
         )
-        digest = hashlib.sha256(canonical.encode("utf-8")).digest()
         before = self.seen.get(event_id)
         if before is not None:
             if before == digest[:16]:
