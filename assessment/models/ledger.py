@@ -107,10 +107,10 @@ class Problem(db.Model):
     )
 
     def is_overdue(self, as_of: date) -> bool:
-        """Overdue as scoring.md says: open past the deadline, or closed after it."""
-        if self.closed_on is None:
-            return self.deadline < as_of
-        return self.closed_on > self.deadline
+        """Overdue as scoring.md says: open past the deadline, or closed after it (`scoring.problem_flags`)."""
+        from scoring import problem_flags
+
+        return bool(problem_flags([self.deadline], [self.closed_on], as_of)[0].iloc[0])
 
 
 class SuggestionStatus(enum.Enum):
