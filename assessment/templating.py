@@ -4,37 +4,15 @@ Numbers are rounded by the engine's rule (四舍五入, `scoring.rounding`), so 
 never disagree on a digit; times go through `timefmt` (China time); labels come from `labels`.
 """
 
-from scoring.rounding import round_half_up
+from scoring.rounding import format_half_up
 
 from . import labels
 from .timefmt import format_cst
 
 
-def _number(value):
-    """A float, or None for no value (None, NaN, text that is not a number)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if number != number else number
-
-
-def decimals(value, digits: int = 2, sign: bool = False, empty: str = "—") -> str:
-    """``value`` with ``digits`` decimals, rounded 四舍五入 as the engine ranks (54.125 -> 54.13)."""
-    number = _number(value)
-    if number is None:
-        return empty if value is None or _is_nan(value) else str(value)
-    rounded = round_half_up(number, digits) + 0.0  # + 0.0: no "-0.00"
-    return f"{rounded:+.{digits}f}" if sign else f"{rounded:.{digits}f}"
-
-
-def _is_nan(value) -> bool:
-    try:
-        return value != value
-    except Exception:  # noqa: BLE001 - anything odd is simply not NaN
-        return False
+def decimals(value, digits: int = 2, sign: bool = False) -> str:
+    """``value`` with ``digits`` decimals, rounded 四舍五入 as the engine ranks (54.125 -> 54.13); a dash if none."""
+    return format_half_up(value, digits, sign=sign, empty="—")
 
 
 def fmt2(value):
@@ -49,10 +27,8 @@ def signed2(value):
 
 def pct(value, digits=1):
     """A share 0-1 as a percentage with ``digits`` decimals (四舍五入); a dash when there is no value."""
-    number = _number(value)
-    if number is None:
-        return "—"
-    return f"{decimals(100 * number, digits)}%"
+    text = decimals(value, 6)
+    return text if text == "—" or isinstance(value, str) else f"{decimals(100 * float(value), digits)}%"
 
 
 def cst(moment, fmt="%Y-%m-%d %H:%M"):
@@ -60,12 +36,35 @@ def cst(moment, fmt="%Y-%m-%d %H:%M"):
     return format_cst(moment, fmt)
 
 
+def rank_text(row) -> str:
+    """A result row's rank as shown: 无数据 for a unit without data (no composite, no rank)."""
+    if row.composite is None or row.rank is None:
+        return labels.NO_DATA_ZH
+    return str(row.rank)
+
+
+def grade_text(row) -> str:
+    """A result row's grade in Chinese (优秀 …); a dash without data."""
+    return labels.label(row.grade if row.composite is not None else None, labels.GRADE_ZH)
+
+
+def action_text(row) -> str:
+    """A result row's establishment action in Chinese; none (a dash) for a unit without data."""
+    return labels.label(row.establishment_action if row.composite is not None else None, labels.ACTION_ZH)
+
+
 def register_template_helpers(app):
+    from .office.auth import navigation  # the console's sections; imported late: office imports services
+
     app.jinja_env.filters["fmt2"] = fmt2
     app.jinja_env.filters["signed2"] = signed2
     app.jinja_env.filters["pct"] = pct
     app.jinja_env.filters["cst"] = cst
+    app.jinja_env.filters["rank_text"] = rank_text
+    app.jinja_env.filters["grade_text"] = grade_text
+    app.jinja_env.filters["action_text"] = action_text
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.globals["label"] = labels.label
+    app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

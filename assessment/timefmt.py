@@ -1,6 +1,6 @@
 """China time for people: every stored moment is UTC; whatever a person reads is shown in UTC+8 (北京时间)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 #: China Standard Time, UTC+8 (no daylight saving).
 CST = timezone(timedelta(hours=8), "CST")
@@ -11,7 +11,7 @@ def china_time(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(CST)
 
 
