@@ -41,47 +41,60 @@ CASE_VIEWERS = OFFICE + (Role.UNIT_LIAISON,)
 
 @dataclass(frozen=True)
 class Section:
-    """A part of the console: its navigation label, the page the label opens, and who may open it."""
+    """A part of the console: its navigation label and its pages, each page with the roles that may open it.
 
-    key: str
+    The label opens the first page the user may open (好差评: the figures for the office, the cases of their
+    own unit for a unit liaison); a user who may open none of them does not see the label.
+    """
+
     label: str
-    endpoint: str
-    roles: tuple[Role, ...]
-    #: Endpoint names (the part after "office.") or prefixes that highlight this label.
+    #: (route key in ROUTE_ROLES, endpoint) in order of preference.
+    pages: tuple[tuple[str, str], ...]
+    #: Endpoint names (the part after "office.") or their prefixes that mark this label as the current one.
     active: tuple[str, ...] = ()
 
 
-#: The console's sections, in navigation order. The navigation shows a role only what it may open, and the
-#: routes check the same roles (`section_required`), so a link never answers 403.
+#: Who may open each route of the console; the routes check it (`section_required`) and the navigation reads it,
+#: so a link never answers 403.
+ROUTE_ROLES = {
+    "overview": OFFICE,
+    "units": OFFICE,
+    "raters": OFFICE,
+    "imports": WRITERS,
+    "results": OFFICE,
+    "results_write": WRITERS,
+    "ratings": OFFICE,
+    "cases": CASE_VIEWERS,
+}
+
+#: The console's navigation, in order.
 SECTIONS = (
-    Section("overview", "工作台", "office.index", OFFICE, ("index", "results", "result_unit", "scheme")),
-    Section("units", "被评价单位", "office.units", OFFICE, ("units",)),
-    Section("raters", "评价人", "office.raters", OFFICE, ("raters",)),
-    Section("imports", "数据导入", "office.imports", WRITERS, ("imports", "import_template")),
-    Section("ratings", "好差评", "office.ratings", OFFICE,
-            ("rating", "flagged", "device", "register_device", "rotate_device", "set_device", "calendar")),
-    Section("cases", "差评工单", "office.cases", CASE_VIEWERS, ("case",)),
+    Section("工作台", (("overview", "office.index"),), ("index", "results", "result_unit", "scheme")),
+    Section("被评价单位", (("units", "office.units"),), ("units",)),
+    Section("评价人", (("raters", "office.raters"),), ("raters",)),
+    Section("数据导入", (("imports", "office.imports"),), ("imports", "import_template")),
+    Section("好差评", (("ratings", "office.ratings"), ("cases", "office.cases")),
+            ("rating", "flagged", "case", "device", "register_device", "rotate_device", "set_device", "calendar")),
 )
-SECTION_ROLES = {section.key: section.roles for section in SECTIONS}
-#: Sections without a navigation label of their own, reached from another page.
-SECTION_ROLES.update({"results": OFFICE, "results_write": WRITERS, "scheme": OFFICE})
 
 
 def may_open(user, key: str) -> bool:
-    """May this signed-in user open the section `key`?"""
-    return bool(getattr(user, "is_authenticated", False)) and user.has_role(*SECTION_ROLES[key])
+    """May this signed-in user open the routes of `key` (see ROUTE_ROLES)?"""
+    return bool(getattr(user, "is_authenticated", False)) and user.has_role(*ROUTE_ROLES[key])
 
 
 def section_required(key: str):
-    """The route check of a section: signed in and one of its roles (see SECTIONS)."""
-    return roles_required(*SECTION_ROLES[key])
+    """The route check of `key`: signed in and one of its roles (see ROUTE_ROLES)."""
+    return roles_required(*ROUTE_ROLES[key])
 
 
 def navigation(user, endpoint: str | None) -> list[dict]:
-    """The navigation links this user may open, with the current one marked active."""
+    """The navigation links this user may open, each to the first page of its section they may open."""
     name = (endpoint or "").rpartition(".")[2]
-    return [
-        {"label": s.label, "endpoint": s.endpoint, "active": name.startswith(s.active) if s.active else False}
-        for s in SECTIONS
-        if may_open(user, s.key)
-    ]
+    links = []
+    for section in SECTIONS:
+        target = next((ep for key, ep in section.pages if may_open(user, key)), None)
+        if target is not None:
+            links.append({"label": section.label, "endpoint": target,
+                          "active": bool(section.active) and name.startswith(section.active)})
+    return links
