@@ -133,7 +133,7 @@ def test_unit_without_data_shows_no_data_and_no_action(app, client, office, runn
         row = db.session.scalars(sa.select(ResultRow).filter_by(unit_code="T3")).one()
         assert row.composite is None and row.rank is None and row.establishment_action is None
     page = client.get("/office/periods/2026/results").get_data(as_text=True)
-    line = re.search(r"<tr>\s*<td class=\"num\">([^<]*)</td>\s*<td><a[^>]*>单位T3</a>.*?</tr>", page, re.S)
+    line = re.search(r"<tr>\s*<td class=\"num\">([^<]*)</td>\s*<td><a[^>]*>单位T3</a>.*?</tr>", page, re.DOTALL)
     assert line is not None and line.group(1) == "无数据"
     assert "维持" not in line.group(0) and "None" not in page
     unit_page = client.get("/office/periods/2026/results/1/units/T3").get_data(as_text=True)
@@ -214,7 +214,7 @@ def test_navigation_shows_each_role_only_what_it_may_open(app, client, auth, mak
     make_user("someone", role=role, unit_code="T1" if role == "unit_liaison" else None)
     landing = auth.login("someone").headers["Location"]
     page = client.get(landing, follow_redirects=True).get_data(as_text=True)
-    nav = re.search(r"<nav>(.*?)</nav>", page, re.S).group(1)
+    nav = re.search(r"<nav>(.*?)</nav>", page, re.DOTALL).group(1)
     links = re.findall(r'href="([^"]+)"', nav)
     assert links
     for href in links:
