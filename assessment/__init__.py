@@ -27,8 +27,23 @@ def create_app(test_config=None):
         SQLALCHEMY_DATABASE_URI="sqlite:///" + os.path.join(app.instance_path, "assessment.db"),
         SQLALCHEMY_ENGINE_OPTIONS={},
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        #: Imports: bad rows listed in full (the rest are counted).
         IMPORT_MAX_ERRORS_SHOWN=200,
+        #: Device API: ratings per batch, requests a second and burst per device, largest body, how long a
+        #: checked key / the open period / a device's last contact is trusted before the database is asked again.
         API_BATCH_LIMIT=1000,
+        API_RATE_PER_SECOND=5.0,
+        API_RATE_BURST=60.0,
+        API_MAX_BODY_BYTES=8 * 1024 * 1024,
+        API_AUTH_CACHE_SECONDS=2.0,
+        API_PERIOD_CACHE_SECONDS=2.0,
+        API_DEVICE_TOUCH_SECONDS=10.0,
+        #: Ratings dated later than the server's clock by more than this (seconds) are refused (clocks drift).
+        API_CLOCK_SKEW_SECONDS=300,
+        #: Suspicion flag "burst": at least RATING_BURST_MIN top ratings from one device or staff code within
+        #: RATING_BURST_SECONDS.
+        RATING_BURST_MIN=5,
+        RATING_BURST_SECONDS=120,
         SQLITE_BUSY_TIMEOUT_MS=30000,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SAMESITE="Lax",

@@ -7,6 +7,7 @@ import click
 from flask.cli import FlaskGroup, with_appcontext
 
 from .extensions import db
+from .transactions import transactional
 
 
 def _fail(message):
@@ -201,6 +202,8 @@ def demo_data_command(seed, n_ratings, period_name, if_empty):
 @with_appcontext
 def score_command(period_name):
     """Compute a new result version with the period's scheme and print the ranked table."""
+    from scoring.rounding import format_half_up
+
     from .services.periods import NotFound
     from .services.scoring import ScoringError, ordered_rows, score_period
 
@@ -223,7 +226,7 @@ def score_command(period_name):
             click.echo(f"{'-':>4}  {row.unit_code:<8} {'no data':>9} {'':<9} {'':<8} {'':<5} {row.unit_name}")
             continue
         click.echo(
-            f"{row.rank:>4}  {row.unit_code:<8} {row.composite:>9.2f} {row.grade:<9} "
+            f"{row.rank:>4}  {row.unit_code:<8} {format_half_up(row.composite):>9} {row.grade:<9} "
             f"{row.establishment_action:<8} {'yes' if row.approvals_suspended else '':<5} {row.unit_name}{flag}"
         )
     flagged = sum(1 for r in result.rows if r.review_flag)
@@ -234,6 +237,25 @@ def score_command(period_name):
         for c in run.changes:
             click.echo(f"  {c['unit']} {c['name']}: rank {c['rank_before']} -> {c['rank_after']}, "
                        f"grade {c['grade_before']} -> {c['grade_after']}")
+
+
+@click.command("review")
+@click.option("--period", "period_name", required=True)
+@click.option("--unit", "unit_code", required=True, help="the code of a unit flagged for review")
+@click.option("--note", required=True, help="the review note kept with the result (复核意见)")
+@with_appcontext
+@transactional
+def review_command(period_name, unit_code, note):
+    """Acknowledge a unit flagged for review in the latest result version, as the console's review form does."""
+    from .services.periods import NotFound
+    from .services.scoring import ScoringError, review_unit
+
+    try:
+        row = review_unit(period_name, unit_code, note, actor="cli")
+    except (NotFound, ScoringError) as exc:
+        _fail(str(exc))
+    click.echo(f"Unit {row.unit_code} ({row.unit_name}) reviewed in result version {row.result.version} of "
+               f"period {period_name}: {row.review_note}")
 
 
 @click.command("export")
@@ -275,6 +297,7 @@ def register_commands(app):
         import_command,
         demo_data_command,
         score_command,
+        review_command,
         export_command,
     ):
         app.cli.add_command(command)

@@ -1,7 +1,69 @@
-"""Chinese labels of codes (grades, actions, satisfaction levels, instruments), shared by pages and reports."""
+"""The Chinese labels of every code the platform shows people: one place, used by pages, reports and exports.
 
+Keys are the codes as stored and exported (an enum's ``value``, a grade or action code of the engine), so this
+module imports nothing and anything may import it: the models' ``label`` properties, the services, the templates
+(as the ``label`` Jinja filter / the ``labels`` global) and the exports.
+"""
+
+# ---------------------------------------------------------------- results (the engine's codes)
+
+#: 等次.
 GRADE_ZH = {"excellent": "优秀", "good": "良好", "fair": "一般", "poor": "较差"}
+#: 编制挂钩 (establishment action); a unit without data has none.
 ACTION_ZH = {"priority": "优先保障", "maintain": "维持", "restrict": "从严控制"}
-LEVEL_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+#: Shown instead of a rank, grade or action for a unit without any data.
+NO_DATA_ZH = "无数据"
+RESULT_STATE_ZH = {"draft": "待发布", "published": "已发布"}
+
+# ---------------------------------------------------------------- questionnaires and raters
+
 INSTRUMENT_ZH = {"grassroots": "镇街评议", "leader": "领导点评", "peer": "部门互评", "self": "内部自评",
                  "deputy": "两代表一委员", "expert": "专家评价"}
+RATER_GROUP_ZH = {"grassroots": "镇街干部", "leader": "市级领导", "department": "部门", "deputy": "两代表一委员",
+                  "expert": "专家"}
+PARTICIPANT_KIND_ZH = {"informant": "信息员", "linkage": "联动部门"}
+ASSIGNMENT_STATE_ZH = {"not_opened": "未开始", "in_progress": "填写中", "submitted": "已提交"}
+
+# ---------------------------------------------------------------- organisation and people
+
+PERIOD_STATE_ZH = {"draft": "草稿", "open": "采集中", "closed": "已截止", "published": "已发布"}
+UNIT_KIND_ZH = {"party": "党委部门", "government": "政府部门", "institution": "事业单位"}
+ROLE_ZH = {"admin": "系统管理员", "data_admin": "数据管理员", "operator": "业务经办", "viewer": "查阅",
+           "unit_liaison": "单位联络员"}
+
+# ---------------------------------------------------------------- public ratings (好差评) and cases
+
+#: Satisfaction levels, 5 = 非常满意.
+LEVEL_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+CHANNEL_ZH = {"window": "窗口评价器", "online": "网上平台", "app": "移动端", "hotline": "12345热线", "sms": "短信"}
+RATING_FLAG_ZH = {"default": "默认好评", "burst": "短时集中好评", "odd_hour": "非办公时段（0-6时）"}
+CASE_STATE_ZH = {"open": "待分派", "assigned": "待回访", "called_back": "已回访", "classified": "已定性",
+                 "rectified": "已整改", "fed_back": "已反馈", "appealed": "申诉中", "closed": "已办结"}
+CASE_CLASS_ZH = {"reasonable": "合理差评", "mistaken": "误评", "malicious": "恶意差评",
+                 "out_of_scope": "不属于受理范围"}
+CASE_STEP_ZH = {"assign": "分派", "callback": "回访", "classify": "定性", "rectify": "整改/说明", "feedback": "反馈",
+                "appeal": "申诉", "review": "复核", "close": "办结"}
+
+# ---------------------------------------------------------------- ledger (check points, problems, suggestions)
+
+CHECKPOINT_STATUS_ZH = {"on_time": "按时完成", "late": "逾期完成", "not_done": "未完成", "waived": "免于考核"}
+PROBLEM_SOURCE_ZH = {"supervision": "日常监管", "linkage": "联动部门", "informant": "信息员", "expert": "专家",
+                     "evaluation": "评价发现", "audit": "审计", "inspection": "巡察", "petition": "信访", "other": "其他"}
+SEVERITY_ZH = {"general": "一般", "serious": "较重", "grave": "严重"}
+PROBLEM_STATE_ZH = {"open": "待整改", "rectifying": "整改中", "closed": "已销号"}
+SUGGESTION_STATUS_ZH = {"pending": "待甄别", "valid": "有效", "invalid": "无效"}
+#: Shown instead of a problem's state when it is overdue on the period's as_of date.
+OVERDUE_ZH = "超期"
+
+# ---------------------------------------------------------------- imports
+
+IMPORT_KIND_ZH = {"units": "被评价单位", "towns": "镇街", "raters": "评价人", "responses": "纸质问卷答案",
+                  "ratings": "好差评记录", "checkpoints": "问效点", "problems": "问题台账", "bonuses": "加分项",
+                  "institution_scores": "事业单位绩效考核得分"}
+
+
+def label(code, table: dict, default: str = "—") -> str:
+    """The Chinese label of ``code`` (an enum member or its value) in ``table``; ``default`` when it has none."""
+    if code is None:
+        return default
+    return table.get(getattr(code, "value", code), default)

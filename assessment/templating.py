@@ -1,26 +1,70 @@
-"""Jinja filters shared by the pages and the printed report."""
+"""Jinja filters and globals shared by the pages and the printed report.
+
+Numbers are rounded by the engine's rule (四舍五入, `scoring.rounding`), so a page, the PDF, the xlsx and the CSV
+never disagree on a digit; times go through `timefmt` (China time); labels come from `labels`.
+"""
+
+from scoring.rounding import format_half_up
+
+from . import labels
+from .timefmt import format_cst
+
+
+def decimals(value, digits: int = 2, sign: bool = False) -> str:
+    """``value`` with ``digits`` decimals, rounded 四舍五入 as the engine ranks (54.125 -> 54.13); a dash if none."""
+    return format_half_up(value, digits, sign=sign, empty="—")
 
 
 def fmt2(value):
     """Two decimals, as every displayed score is written; a dash when there is no value."""
-    if value is None:
-        return "—"
-    try:
-        if value != value:  # NaN
-            return "—"
-        return f"{float(value):.2f}"
-    except (TypeError, ValueError):
-        return str(value)
+    return decimals(value, 2)
+
+
+def signed2(value):
+    """Two decimals with a sign (a contribution: +1.25 / -0.50)."""
+    return decimals(value, 2, sign=True)
 
 
 def pct(value, digits=1):
-    if value is None or value != value:
-        return "—"
-    return f"{100 * float(value):.{digits}f}%"
+    """A share 0-1 as a percentage with ``digits`` decimals (四舍五入); a dash when there is no value."""
+    text = decimals(value, 6)
+    return text if text == "—" or isinstance(value, str) else f"{decimals(100 * float(value), digits)}%"
+
+
+def cst(moment, fmt="%Y-%m-%d %H:%M"):
+    """A stored (UTC) moment in China time, for display."""
+    return format_cst(moment, fmt)
+
+
+def rank_text(row) -> str:
+    """A result row's rank as shown: 无数据 for a unit without data (no composite, no rank)."""
+    if row.composite is None or row.rank is None:
+        return labels.NO_DATA_ZH
+    return str(row.rank)
+
+
+def grade_text(row) -> str:
+    """A result row's grade in Chinese (优秀 …); a dash without data."""
+    return labels.label(row.grade if row.composite is not None else None, labels.GRADE_ZH)
+
+
+def action_text(row) -> str:
+    """A result row's establishment action in Chinese; none (a dash) for a unit without data."""
+    return labels.label(row.establishment_action if row.composite is not None else None, labels.ACTION_ZH)
 
 
 def register_template_helpers(app):
+    from .office.auth import navigation  # the console's sections; imported late: office imports services
+
     app.jinja_env.filters["fmt2"] = fmt2
+    app.jinja_env.filters["signed2"] = signed2
     app.jinja_env.filters["pct"] = pct
+    app.jinja_env.filters["cst"] = cst
+    app.jinja_env.filters["rank_text"] = rank_text
+    app.jinja_env.filters["grade_text"] = grade_text
+    app.jinja_env.filters["action_text"] = action_text
+    app.jinja_env.globals["labels"] = labels
+    app.jinja_env.globals["label"] = labels.label
+    app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -6,6 +6,7 @@ a ``Result``; the method is spec/scoring.md, every choice in it a setting of the
 
 from .engine import LEAF_COLUMNS, UNIT_COLUMNS, Result, compute, wide_leaves
 from .inputs import COLUMNS, InputError, Inputs, empty_frame
+from .leaves import problem_flags
 from .scheme import Scheme, SchemeError, default_scheme, default_scheme_text, load_scheme
 
 __all__ = [
@@ -22,5 +23,6 @@ __all__ = [
     "default_scheme_text",
     "empty_frame",
     "load_scheme",
+    "problem_flags",
     "wide_leaves",
 ]

@@ -9,9 +9,11 @@ across a threshold (60, 80) or a rounding tie.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from .rounding import round_half_up, snap
 from .scheme import Scheme
+
 
 def _floor(x):
     """floor() that is not fooled by binary fractions (0.2 x 35 = 7.000000000000001)."""
@@ -91,8 +93,11 @@ def assessment_points(composite: np.ndarray, scheme: Scheme) -> np.ndarray:
 
 
 def establishment_actions(grades: np.ndarray) -> np.ndarray:
-    """挂钩编制管理: ``priority`` for excellent, ``restrict`` for poor, otherwise ``maintain``."""
-    return np.where(grades == "excellent", "priority", np.where(grades == "poor", "restrict", "maintain"))
+    """挂钩编制管理: ``priority`` for excellent, ``restrict`` for poor, otherwise ``maintain``; None for a unit
+    without a grade (no data: the office cannot link an establishment decision to a score it does not have)."""
+    grades = np.asarray(grades, dtype=object)
+    actions = np.where(grades == "excellent", "priority", np.where(grades == "poor", "restrict", "maintain"))
+    return np.where(pd.isna(grades), None, actions.astype(object))
 
 
 def suggested_reductions(actions: np.ndarray, establishment: np.ndarray, actual_staff: np.ndarray,

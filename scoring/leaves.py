@@ -298,6 +298,26 @@ def checkpoint_scores(checkpoints: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"value": value, "n": n})
 
 
+def problem_flags(deadline, closed_on, as_of) -> tuple[pd.Series, pd.Series]:
+    """The overdue test (超期) and approval suspension (审批联动) of each problem, as scoring.md says.
+
+    - overdue: open (closed_on empty) with its deadline before ``as_of``, or closed after its deadline;
+    - suspends approvals: still open on ``as_of`` past its deadline (deadline < as_of and closed_on empty or
+      after ``as_of``).
+    A problem without a deadline is neither. ``deadline`` and ``closed_on`` are sequences of dates (None/NaT
+    for none); returns two boolean Series in their order. The one source of this rule: the engine's deductions,
+    the console pages, the report and the exports all use it.
+    """
+    as_of = pd.Timestamp(as_of)
+    deadline = pd.to_datetime(pd.Series(deadline))
+    closed_on = pd.to_datetime(pd.Series(closed_on).set_axis(deadline.index))
+    late_deadline = deadline < as_of
+    open_now = closed_on.isna()
+    overdue = (open_now & late_deadline) | (closed_on > deadline)
+    suspended = late_deadline & (open_now | (closed_on > as_of))
+    return overdue, suspended
+
+
 def problem_points(problems: pd.DataFrame, as_of, scheme: Scheme) -> pd.DataFrame:
     """Per unit: problems and overdue deduction points, counts, and approval suspension.
 
@@ -308,13 +328,9 @@ def problem_points(problems: pd.DataFrame, as_of, scheme: Scheme) -> pd.DataFram
       (closed_on empty or closed_on > as_of). A problem closed after ``as_of`` counts as open on ``as_of``, so
       re-running the period later gives the same answer.
     """
-    as_of = pd.Timestamp(as_of)
     p = problems
     points = p["severity"].map(scheme.deduction.points).astype(float)
-    late_deadline = p["deadline"] < as_of
-    open_now = p["closed_on"].isna()
-    overdue = (open_now & late_deadline) | (p["closed_on"] > p["deadline"])
-    suspended = late_deadline & (open_now | (p["closed_on"] > as_of))
+    overdue, suspended = problem_flags(p["deadline"], p["closed_on"], as_of)
     frame = pd.DataFrame({
         "unit": p["unit"],
         "problems": points,

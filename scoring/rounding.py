@@ -25,3 +25,20 @@ def round_half_up(x, digits: int = 2):
     scaled = np.round(np.abs(arr) * scale, SNAP_DIGITS - digits)
     out = np.sign(arr) * np.floor(scaled + 0.5) / scale
     return out if isinstance(x, np.ndarray) or np.ndim(x) else float(out)
+
+
+def format_half_up(value, digits: int = 2, sign: bool = False, empty: str = "") -> str:
+    """A number written with ``digits`` decimals after 四舍五入 (54.125 -> "54.13"): the one way every page,
+    report, export and command writes a score. ``empty`` for None / NaN / infinity; other text is kept."""
+    if isinstance(value, str):
+        return value
+    if value is None or isinstance(value, bool):
+        return empty
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not np.isfinite(number):
+        return empty
+    rounded = round_half_up(number, digits) + 0.0  # + 0.0: no "-0.00"
+    return f"{rounded:+.{digits}f}" if sign else f"{rounded:.{digits}f}"

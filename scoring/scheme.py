@@ -14,6 +14,7 @@ import math
 import re
 from dataclasses import asdict, dataclass, field
 from importlib import resources
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -41,7 +42,9 @@ PUBLIC_METHODS: tuple[str, ...] = ("bayes", "wilson")
 GRADES: tuple[str, ...] = ("excellent", "good", "fair", "poor")
 
 #: (answer - 1) x 25: 1 -> 0 ... 5 -> 100.
-_LIKERT_POINTS = {1: 0.0, 2: 25.0, 3: 50.0, 4: 75.0, 5: 100.0}
+#: Points 0-100 of a five-level answer (likert5 question, public rating level) in the default method: (level - 1) x 25.
+#: The one source of this rule; surveys' answer types and a scheme's default tables read it.
+LIKERT_POINTS = MappingProxyType({1: 0.0, 2: 25.0, 3: 50.0, 4: 75.0, 5: 100.0})
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -104,7 +107,7 @@ class PublicSettings:
     #: Count system-default ratings (默认好评) like real ones (off: they are left out).
     count_defaults: bool = False
     #: Rating level -> points (5 = 非常满意 very satisfied).
-    level_points: dict[int, float] = field(default_factory=lambda: dict(_LIKERT_POINTS))
+    level_points: dict[int, float] = field(default_factory=lambda: dict(LIKERT_POINTS))
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,7 @@ class Scheme:
     name: str = ""
     themes: tuple[str, ...] = DEFAULT_THEMES
     #: likert5 answer -> points; score100 answers are points already.
-    answer_points: dict[int, float] = field(default_factory=lambda: dict(_LIKERT_POINTS))
+    answer_points: dict[int, float] = field(default_factory=lambda: dict(LIKERT_POINTS))
     #: Fewest counted raters for a questionnaire leaf to have a value, per instrument.
     min_n: dict[str, int] = field(
         default_factory=lambda: {"grassroots": 5, "leader": 1, "peer": 3, "self": 1, "deputy": 3, "expert": 3}

@@ -8,9 +8,11 @@ the question gives no points and is left out of the rater's leaf score (scoring.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from collections.abc import Mapping
+
+from scoring.scheme import LIKERT_POINTS
 
 #: Raw answers meaning "don't know" (不了解); compared after strip() and lower().
 NA_TOKENS = frozenset({"na", "n/a", "不了解"})
@@ -29,6 +31,8 @@ class AnswerType:
     whole: bool
     #: Default choice labels (value → label), highest first; empty for a free number.
     default_labels: Mapping[int, str]
+    #: Points 0-100 of each whole answer in the default method (the engine's table); None: the answer is points.
+    points_table: Mapping[int, float] | None = None
 
     def parse(self, raw: object) -> float | None:
         """Parse one raw answer (import cell, form value) into a float, or None for 不了解.
@@ -68,8 +72,12 @@ class AnswerType:
         return value
 
     def points(self, value: float) -> float:
-        """Points 0-100 for a parsed answer: likert5 ``(answer − 1) × 25``, score100 the answer itself."""
-        return (value - self.min) * 100.0 / (self.max - self.min)
+        """Points 0-100 for a parsed answer in the default method: likert5 through the engine's table
+        (``scoring.scheme.LIKERT_POINTS``, (answer − 1) × 25), score100 the answer itself. A period's scheme may
+        change the likert table; the engine applies it when scoring."""
+        if self.points_table is None:
+            return float(value)
+        return self.points_table[int(value)]
 
 
 LIKERT5 = AnswerType(
@@ -79,6 +87,7 @@ LIKERT5 = AnswerType(
     max=5,
     whole=True,
     default_labels=MappingProxyType({5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}),
+    points_table=LIKERT_POINTS,
 )
 SCORE100 = AnswerType(
     name="score100",

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import labels
 from ..extensions import db
 from .base import UTCDateTime, str_enum, utcnow
 
@@ -18,7 +19,7 @@ class CheckPointStatus(enum.Enum):
 
     @property
     def label(self):
-        return {"on_time": "按时完成", "late": "逾期完成", "not_done": "未完成", "waived": "免于考核"}[self.value]
+        return labels.CHECKPOINT_STATUS_ZH[self.value]
 
 
 class CheckPoint(db.Model):
@@ -52,17 +53,7 @@ class ProblemSource(enum.Enum):
 
     @property
     def label(self):
-        return {
-            "supervision": "日常监管",
-            "linkage": "联动部门",
-            "informant": "信息员",
-            "expert": "专家",
-            "evaluation": "评价发现",
-            "audit": "审计",
-            "inspection": "巡察",
-            "petition": "信访",
-            "other": "其他",
-        }[self.value]
+        return labels.PROBLEM_SOURCE_ZH[self.value]
 
 
 class Severity(enum.Enum):
@@ -72,7 +63,7 @@ class Severity(enum.Enum):
 
     @property
     def label(self):
-        return {"general": "一般", "serious": "较重", "grave": "严重"}[self.value]
+        return labels.SEVERITY_ZH[self.value]
 
 
 class ProblemState(enum.Enum):
@@ -82,7 +73,7 @@ class ProblemState(enum.Enum):
 
     @property
     def label(self):
-        return {"open": "待整改", "rectifying": "整改中", "closed": "已销号"}[self.value]
+        return labels.PROBLEM_STATE_ZH[self.value]
 
 
 class Problem(db.Model):
@@ -116,10 +107,10 @@ class Problem(db.Model):
     )
 
     def is_overdue(self, as_of: date) -> bool:
-        """Overdue as scoring.md says: open past the deadline, or closed after it."""
-        if self.closed_on is None:
-            return self.deadline < as_of
-        return self.closed_on > self.deadline
+        """Overdue as scoring.md says: open past the deadline, or closed after it (`scoring.problem_flags`)."""
+        from scoring import problem_flags
+
+        return bool(problem_flags([self.deadline], [self.closed_on], as_of)[0].iloc[0])
 
 
 class SuggestionStatus(enum.Enum):
@@ -129,7 +120,7 @@ class SuggestionStatus(enum.Enum):
 
     @property
     def label(self):
-        return {"pending": "待甄别", "valid": "有效", "invalid": "无效"}[self.value]
+        return labels.SUGGESTION_STATUS_ZH[self.value]
 
 
 class Suggestion(db.Model):

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import labels
 from ..extensions import db
 from .base import UTCDateTime, str_enum, utcnow
 
@@ -20,7 +21,7 @@ class PeriodState(enum.Enum):
 
     @property
     def label(self):
-        return {"draft": "草稿", "open": "采集中", "closed": "已截止", "published": "已发布"}[self.value]
+        return labels.PERIOD_STATE_ZH[self.value]
 
 
 #: Allowed moves between period states (re-opening a closed period is allowed before publication).
@@ -82,7 +83,7 @@ class UnitKind(enum.Enum):
 
     @property
     def label(self):
-        return {"party": "党委部门", "government": "政府部门", "institution": "事业单位"}[self.value]
+        return labels.UNIT_KIND_ZH[self.value]
 
 
 class Unit(db.Model):

@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import labels
 from ..extensions import db
 from .base import UTCDateTime, str_enum, utcnow
 
@@ -23,13 +24,7 @@ class Role(enum.Enum):
 
     @property
     def label(self):
-        return {
-            "admin": "系统管理员",
-            "data_admin": "数据管理员",
-            "operator": "业务经办",
-            "viewer": "查阅",
-            "unit_liaison": "单位联络员",
-        }[self.value]
+        return labels.ROLE_ZH[self.value]
 
 
 class User(UserMixin, db.Model):
@@ -71,13 +66,7 @@ class RaterGroup(enum.Enum):
 
     @property
     def label(self):
-        return {
-            "grassroots": "镇街干部",
-            "leader": "市级领导",
-            "department": "部门",
-            "deputy": "两代表一委员",
-            "expert": "专家",
-        }[self.value]
+        return labels.RATER_GROUP_ZH[self.value]
 
 
 class Rater(db.Model):
@@ -107,7 +96,7 @@ class ParticipantKind(enum.Enum):
 
     @property
     def label(self):
-        return {"informant": "信息员", "linkage": "联动部门"}[self.value]
+        return labels.PARTICIPANT_KIND_ZH[self.value]
 
 
 class Participant(db.Model):

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import labels
 from ..extensions import db
 from .base import UTCDateTime, str_enum, utcnow
 
@@ -31,9 +32,7 @@ class Channel(enum.Enum):
 
     @property
     def label(self):
-        return {"window": "窗口评价器", "online": "网上平台", "app": "移动端", "hotline": "12345热线", "sms": "短信"}[
-            self.value
-        ]
+        return labels.CHANNEL_ZH[self.value]
 
 
 class CodeSystem(enum.Enum):

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import labels
 from ..extensions import db
 from .base import UTCDateTime, str_enum, utcnow
 
@@ -33,7 +34,7 @@ class ResultState(enum.Enum):
 
     @property
     def label(self):
-        return {"draft": "待发布", "published": "已发布"}[self.value]
+        return labels.RESULT_STATE_ZH[self.value]
 
 
 class Result(db.Model):

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import labels
 from ..extensions import db
 from .base import UTCDateTime, str_enum, utcnow
 
@@ -63,7 +64,7 @@ class AssignmentState(enum.Enum):
 
     @property
     def label(self):
-        return {"not_opened": "未开始", "in_progress": "填写中", "submitted": "已提交"}[self.value]
+        return labels.ASSIGNMENT_STATE_ZH[self.value]
 
 
 class Assignment(db.Model):

@@ -1,5 +1,6 @@
-"""Who may see what in the console."""
+"""Who may see what in the console: one table of sections and roles, used by the navigation and the routes."""
 
+from dataclasses import dataclass
 from functools import wraps
 
 from flask import abort
@@ -34,3 +35,66 @@ def roles_required(*roles: Role):
 OFFICE = (Role.DATA_ADMIN, Role.OPERATOR, Role.VIEWER)
 #: Those who change data.
 WRITERS = (Role.DATA_ADMIN, Role.OPERATOR)
+#: Unit liaisons see the bad-rating cases of their own unit, nothing else.
+CASE_VIEWERS = OFFICE + (Role.UNIT_LIAISON,)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the console: its navigation label and its pages, each page with the roles that may open it.
+
+    The label opens the first page the user may open (好差评: the figures for the office, the cases of their
+    own unit for a unit liaison); a user who may open none of them does not see the label.
+    """
+
+    label: str
+    #: (route key in ROUTE_ROLES, endpoint) in order of preference.
+    pages: tuple[tuple[str, str], ...]
+    #: Endpoint names (the part after "office.") or their prefixes that mark this label as the current one.
+    active: tuple[str, ...] = ()
+
+
+#: Who may open each route of the console; the routes check it (`section_required`) and the navigation reads it,
+#: so a link never answers 403.
+ROUTE_ROLES = {
+    "overview": OFFICE,
+    "units": OFFICE,
+    "raters": OFFICE,
+    "imports": WRITERS,
+    "results": OFFICE,
+    "results_write": WRITERS,
+    "ratings": OFFICE,
+    "cases": CASE_VIEWERS,
+}
+
+#: The console's navigation, in order.
+SECTIONS = (
+    Section("工作台", (("overview", "office.index"),), ("index", "results", "result_unit", "scheme")),
+    Section("被评价单位", (("units", "office.units"),), ("units",)),
+    Section("评价人", (("raters", "office.raters"),), ("raters",)),
+    Section("数据导入", (("imports", "office.imports"),), ("imports", "import_template")),
+    Section("好差评", (("ratings", "office.ratings"), ("cases", "office.cases")),
+            ("rating", "flagged", "case", "device", "register_device", "rotate_device", "set_device", "calendar")),
+)
+
+
+def may_open(user, key: str) -> bool:
+    """May this signed-in user open the routes of `key` (see ROUTE_ROLES)?"""
+    return bool(getattr(user, "is_authenticated", False)) and user.has_role(*ROUTE_ROLES[key])
+
+
+def section_required(key: str):
+    """The route check of `key`: signed in and one of its roles (see ROUTE_ROLES)."""
+    return roles_required(*ROUTE_ROLES[key])
+
+
+def navigation(user, endpoint: str | None) -> list[dict]:
+    """The navigation links this user may open, each to the first page of its section they may open."""
+    name = (endpoint or "").rpartition(".")[2]
+    links = []
+    for section in SECTIONS:
+        target = next((ep for key, ep in section.pages if may_open(user, key)), None)
+        if target is not None:
+            links.append({"label": section.label, "endpoint": target,
+                          "active": bool(section.active) and name.startswith(section.active)})
+    return links

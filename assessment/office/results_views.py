@@ -2,22 +2,19 @@
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func
 
 import scoring
 
-from ..charts import diverging_bars
 from ..extensions import db
-from ..labels import ACTION_ZH, GRADE_ZH, INSTRUMENT_ZH
-from ..models import PeriodStateError, Problem, Result, ResultRow, ResultState, Role, Unit
-from ..services import exports
+from ..labels import INSTRUMENT_ZH
+from ..models import PeriodStateError, Result, ResultRow, ResultState, Role
+from ..services import exports, reports
 from ..services import scoring as scoring_service
 from ..services.periods import NotFound, get_period, move_period
 from ..urls import positive_int
 from . import bp
-from .auth import OFFICE, WRITERS, roles_required
+from .auth import may_open, section_required
 from .forms import ActionForm, ReviewForm, SchemeForm
-
 
 
 def _period_or_404(name):
@@ -35,7 +32,7 @@ def _result_or_404(period, version=None):
 
 
 @bp.route("/periods/<name>/results")
-@roles_required(*OFFICE)
+@section_required("results")
 def results(name):
     period = _period_or_404(name)
     version = request.args.get("version", type=positive_int)
@@ -61,10 +58,8 @@ def results(name):
         by_category=by_category,
         changes=changes,
         leaves=leaves,
-        grade_labels=GRADE_ZH,
-        action_labels=ACTION_ZH,
         form=ActionForm(),
-        can_write=current_user.has_role(*WRITERS),
+        can_write=may_open(current_user, "results_write"),
     )
 
 
@@ -108,7 +103,7 @@ def _quality(result):
 
 
 @bp.route("/periods/<name>/score", methods=["POST"])
-@roles_required(*WRITERS)
+@section_required("results_write")
 def score(name):
     period = _period_or_404(name)
     form = ActionForm()
@@ -120,7 +115,6 @@ def score(name):
         db.session.rollback()
         flash(f"无法计算：{getattr(exc, 'message_zh', None) or exc}", "error")
         return redirect(url_for("office.results", name=period.name))
-    db.session.commit()
     message = f"已生成第 {run.result.version} 版评价结果。"
     if run.changes:
         message += f"与已发布版本相比，{len(run.changes)} 个单位的得分、排名或等次有变化。"
@@ -129,7 +123,7 @@ def score(name):
 
 
 @bp.route("/periods/<name>/publish", methods=["POST"])
-@roles_required(*WRITERS)
+@section_required("results_write")
 def publish(name):
     period = _period_or_404(name)
     form = ActionForm()
@@ -141,7 +135,6 @@ def publish(name):
         db.session.rollback()
         flash(f"无法发布：{_publish_reason_zh(exc)}", "error")
         return redirect(url_for("office.results", name=period.name))
-    db.session.commit()
     flash("评价结果已发布并冻结。之后如再计算，将生成新的版本。", "success")
     return redirect(url_for("office.results", name=period.name))
 
@@ -153,7 +146,7 @@ def _publish_reason_zh(exc):
 
 
 @bp.route("/periods/<name>/results/<id:version>/units/<code>", methods=["GET", "POST"])
-@roles_required(*OFFICE)
+@section_required("results")
 def result_unit(name, version, code):
     period = _period_or_404(name)
     result = _result_or_404(period, version)
@@ -164,7 +157,7 @@ def result_unit(name, version, code):
         abort(404)
     form = ReviewForm()
     if form.validate_on_submit():
-        if not current_user.has_role(*WRITERS):
+        if not may_open(current_user, "results_write"):
             abort(403)
         try:
             scoring_service.acknowledge_review(row, current_user.username, form.note.data)
@@ -172,37 +165,15 @@ def result_unit(name, version, code):
             db.session.rollback()
             flash(exc.message_zh, "error")
         else:
-            db.session.commit()
             flash("已记录复核意见。", "success")
         return redirect(url_for("office.result_unit", name=name, version=version, code=code))
-    scheme = scoring.load_scheme(result.scheme.text)
-    category_size = db.session.scalar(
-        db.select(func.count()).select_from(ResultRow).filter_by(result_id=result.id, category=row.category)
-    )
-    problems = db.session.execute(
-        db.select(Problem).join(Unit, Problem.unit_id == Unit.id)
-        .where(Problem.period_id == period.id, Unit.code == code).order_by(Problem.found_on)
-    ).scalars().all()
-    public = next((p for p in (result.extras or {}).get("public", []) if p.get("unit") == code), None)
-    leaf_rows = [(leaf, row.leaves.get(leaf.id) or {}) for leaf in scheme.leaves]
-    chart = diverging_bars([(leaf.name, data.get("contribution")) for leaf, data in leaf_rows
-                            if not leaf.is_deduction])
     return render_template(
         "office/result_unit.html",
         period=period,
         result=result,
-        row=row,
-        leaf_rows=leaf_rows,
-        names={leaf.id: leaf.name for leaf in scheme.leaves},
-        category_size=category_size,
-        problems=problems,
-        public=public,
-        chart=chart,
         form=form,
-        as_of=period.as_of,
-        grade_labels=GRADE_ZH,
-        action_labels=ACTION_ZH,
-        can_write=current_user.has_role(*WRITERS) and result.state is not ResultState.PUBLISHED,
+        can_write=may_open(current_user, "results_write") and result.state is not ResultState.PUBLISHED,
+        **reports.unit_page(result, row),
     )
 
 
@@ -214,7 +185,7 @@ EXPORTS = {
 
 
 @bp.route("/periods/<name>/results.<fmt>")
-@roles_required(*OFFICE)
+@section_required("results")
 def results_export(name, fmt):
     """The download buttons: the results CSV, the xlsx workbook, or the printed PDF report."""
     if fmt not in EXPORTS:
@@ -232,7 +203,7 @@ def results_export(name, fmt):
 
 
 @bp.route("/periods/<name>/scheme", methods=["GET", "POST"])
-@roles_required(*OFFICE)
+@section_required("results")
 def scheme(name):
     period = _period_or_404(name)
     current = scoring_service.stored_scheme(period)  # None until the period's first save or score
@@ -241,7 +212,7 @@ def scheme(name):
     if request.method == "GET":
         form.text.data = current.text if current else scoring.default_scheme_text()
     elif form.validate_on_submit():
-        if not current_user.has_role(*WRITERS):
+        if not may_open(current_user, "results_write"):
             abort(403)
         try:
             saved = scoring_service.save_scheme(period, form.text.data.replace("\r\n", "\n"),
@@ -250,8 +221,7 @@ def scheme(name):
             db.session.rollback()
             problems = exc.messages
         else:
-            db.session.commit()
             flash(f"评分方案已保存为第 {saved.version} 版；重新计算后生效。", "success")
             return redirect(url_for("office.scheme", name=period.name))
     return render_template("office/scheme.html", period=period, scheme=current, form=form, problems=problems,
-                           can_write=current_user.has_role(*WRITERS))
+                           can_write=may_open(current_user, "results_write"))

@@ -9,11 +9,14 @@ import csv
 import io
 
 import scoring
-from scoring.rounding import round_half_up
+from scoring.rounding import format_half_up
 
 from ..extensions import db
-from ..labels import ACTION_ZH, GRADE_ZH
+from ..labels import GRADE_ZH
 from ..models import Period, Result
+from ..spreadsheets import safe_text
+from ..timefmt import format_cst
+from . import reports
 from .scoring import ordered_rows
 
 FIXED_COLUMNS = [
@@ -21,20 +24,11 @@ FIXED_COLUMNS = [
     "establishment_action", "suggested_reduction", "approvals_suspended", "coverage",
 ]
 TAIL_COLUMNS = ["deduction", "bonus"]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def two(value) -> str:
-    """A number as exported: two decimals (四舍五入, as the engine ranks), empty when there is none."""
-    if value is None:
-        return ""
-    return f"{round_half_up(float(value), 2):.2f}"
-
-
-def safe_text(value) -> str:
-    """Neutralise free text that a spreadsheet would run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    """A number as exported: two decimals (四舍五入, as the engine ranks and the pages show), empty when none."""
+    return format_half_up(value, 2)
 
 
 def leaf_ids(result: Result) -> list[str]:
@@ -87,7 +81,7 @@ def _sheet_frames(result: Result) -> dict:
     """The frames of the xlsx workbook, sheet name -> DataFrame (numbers unrounded except the results sheet)."""
     import pandas as pd
 
-    from ..models import BadRatingCase, Problem, PublicRating, Unit
+    from ..models import BadRatingCase, PublicRating, Unit
 
     header, rows = result_table(result)
     leaves = leaf_ids(result)
@@ -136,22 +130,19 @@ def _sheet_frames(result: Result) -> dict:
                 "rank_p95": (r.detail or {}).get("rank_p95"),
                 "grade_keep_prob": (r.detail or {}).get("grade_keep_prob"),
                 "review_flag": r.review_flag,
-                "reviewed_by": r.reviewed_by,
+                "reviewed_by": safe_text(r.reviewed_by) if r.reviewed_by else None,
+                "reviewed_at": format_cst(r.reviewed_at, empty=None),
                 "review_note": safe_text(r.review_note) if r.review_note else None,
             }
             for r in ordered
         ]
     )
-    problems = db.session.execute(
-        db.select(Problem, Unit.code, Unit.name).join(Unit, Problem.unit_id == Unit.id)
-        .where(Problem.period_id == result.period_id).order_by(Unit.code, Problem.found_on, Problem.id)
-    ).all()
     period = db.session.get(Period, result.period_id)
     frames["problem_ledger"] = pd.DataFrame(
         [
             {
-                "unit_code": code,
-                "unit_name": name,
+                "unit_code": line.unit_code,
+                "unit_name": line.unit_name,
                 "title": safe_text(p.title),
                 "source": p.source.value,
                 "category": safe_text(p.category) if p.category else None,
@@ -159,11 +150,12 @@ def _sheet_frames(result: Result) -> dict:
                 "found_on": p.found_on,
                 "deadline": p.deadline,
                 "closed_on": p.closed_on,
-                "overdue": p.is_overdue(period.as_of),
+                "overdue": line.overdue,
                 "responsible": safe_text(p.responsible) if p.responsible else None,
                 "state": p.state.value,
             }
-            for p, code, name in problems
+            for line in reports.problem_rows(period)
+            for p in (line.problem,)
         ],
         columns=["unit_code", "unit_name", "title", "source", "category", "severity", "found_on", "deadline",
                  "closed_on", "overdue", "responsible", "state"],
@@ -183,12 +175,12 @@ def _sheet_frames(result: Result) -> dict:
                 "unit_name": name,
                 "level": level,
                 "channel": channel.value,
-                "rated_at": rated_at.strftime("%Y-%m-%d %H:%M"),
+                "rated_at": format_cst(rated_at),
                 "state": case.state.value,
                 "classification": case.classification.value if case.classification else None,
                 "due_on": case.due_on,
                 "called_back": case.called_back_at is not None,
-                "closed_at": case.closed_at.strftime("%Y-%m-%d %H:%M") if case.closed_at else None,
+                "closed_at": format_cst(case.closed_at, empty=None),
             }
             for case, code, name, level, rated_at, channel in cases
         ],
@@ -234,11 +226,12 @@ def build_xlsx(result: Result) -> bytes:
 # ---------------------------------------------------------------- pdf
 
 
-
 def report_context(result: Result) -> dict:
-    """What the printed report shows: the city-wide summary and one section per unit."""
-    from ..charts import diverging_bars, score_bars
-    from ..models import Problem, Unit
+    """What the printed report shows: the city-wide summary and one section per unit.
+
+    Each unit's section is `reports.unit_page`, the data of the console's unit page, so both show the same rows.
+    """
+    from ..charts import score_bars
 
     period = db.session.get(Period, result.period_id)
     scheme = scoring.load_scheme(result.scheme.text)
@@ -252,24 +245,10 @@ def report_context(result: Result) -> dict:
         for name, members in categories.items()
     }
     problems = {}
-    for problem, code in db.session.execute(
-        db.select(Problem, Unit.code).join(Unit, Problem.unit_id == Unit.id)
-        .where(Problem.period_id == period.id).order_by(Problem.found_on, Problem.id)
-    ).all():
-        problems.setdefault(code, []).append(problem)
-    units = []
-    for row in rows:
-        leaf_rows = [(leaf, row.leaves.get(leaf.id) or {}) for leaf in scheme.leaves]
-        units.append({
-            "row": row,
-            "leaf_rows": leaf_rows,
-            "size": len(categories[row.category]),
-            "chart": diverging_bars(
-                [(leaf.name, data.get("contribution")) for leaf, data in leaf_rows if not leaf.is_deduction],
-                label_width=130, half=150, bar_height=12, gap=3,
-            ),
-            "problems": problems.get(row.unit_code, []),
-        })
+    for line in reports.problem_rows(period):
+        problems.setdefault(line.unit_code, []).append(line)
+    small_chart = {"label_width": 130, "half": 150, "bar_height": 12, "gap": 3}
+    units = [reports.unit_page(result, row, scheme, problems.get(row.unit_code, []), small_chart) for row in rows]
     return {
         "period": period,
         "result": result,
@@ -282,8 +261,6 @@ def report_context(result: Result) -> dict:
         "suspended": [r for r in rows if r.approvals_suspended],
         "flagged": [r for r in rows if r.review_flag],
         "low_coverage": [r for r in rows if (r.detail or {}).get("low_coverage")],
-        "grade_zh": GRADE_ZH,
-        "action_zh": ACTION_ZH,
         "bar_colors": {"excellent": "#2f7d32", "good": "#5b8def", "fair": "#e0a100", "poor": "#b3261e"},
     }
 

@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import func
 
 import scoring
+from scoring.rounding import round_half_up
 
 from ..extensions import db
 from ..models import (
@@ -416,23 +417,54 @@ def compare_with_published(result: Result) -> list[dict]:
         if old is None:
             moves.append({"unit": row.unit_code, "name": row.unit_name, "rank_before": None, "rank_after": row.rank,
                           "grade_before": None, "grade_after": row.grade})
-        elif old.rank != row.rank or old.grade != row.grade or round(old.composite, 2) != round(row.composite, 2):
+        elif old.rank != row.rank or old.grade != row.grade or _two(old.composite) != _two(row.composite):
             moves.append({"unit": row.unit_code, "name": row.unit_name, "rank_before": old.rank,
                           "rank_after": row.rank, "grade_before": old.grade, "grade_after": row.grade,
                           "composite_before": old.composite, "composite_after": row.composite})
     return moves
 
 
+def _two(value):
+    """A composite as shown (two decimals, 四舍五入), None for a unit without data: moves are what people see."""
+    return None if value is None else round_half_up(value, 2)
+
+
 def acknowledge_review(row: ResultRow, actor: str, note: str):
-    """The office has looked at a unit whose grade is unstable (kept in < 80% of draws) and accepts it."""
+    """The office has looked at a unit whose grade is unstable (kept in < 80% of draws) and accepts it.
+
+    The console's review form and `assessment review` both call this (through `review_unit` for the CLI).
+    """
     if row.result.state is ResultState.PUBLISHED:
         raise ScoringError("a published result cannot be changed", "已发布的结果不能修改。")
+    if not row.review_flag:
+        raise ScoringError(f"unit {row.unit_code} is not flagged for review in result version {row.result.version}",
+                           f"单位 {row.unit_code} 在第 {row.result.version} 版结果中无需复核。")
+    if row.reviewed_at is not None:
+        raise ScoringError(f"unit {row.unit_code} was already reviewed by {row.reviewed_by}",
+                           f"单位 {row.unit_code} 已由 {row.reviewed_by} 复核。")
     if not (note or "").strip():
         raise ScoringError("a review note is required", "请填写复核意见。")
     row.reviewed_by = actor
     row.reviewed_at = datetime.now(timezone.utc)
     row.review_note = note.strip()
     audit.record(actor, "result.review", "result_row", row.id, unit=row.unit_code, note=note.strip())
+
+
+def review_unit(period_name: str, unit_code: str, note: str, actor: str) -> ResultRow:
+    """Acknowledge a unit flagged for review in the period's latest result version (`assessment review`)."""
+    period = get_period(period_name)
+    result = latest_result(period)
+    if result is None:
+        raise ScoringError(f"period {period.name} has no result yet: run `assessment score --period {period.name}`",
+                           "尚未计算评价结果。")
+    row = db.session.execute(
+        db.select(ResultRow).filter_by(result_id=result.id, unit_code=unit_code)
+    ).scalar_one_or_none()
+    if row is None:
+        raise ScoringError(f"unit {unit_code} is not in result version {result.version} of period {period.name}",
+                           f"第 {result.version} 版结果中没有单位 {unit_code}。")
+    acknowledge_review(row, actor, note)
+    return row
 
 
 def publish_result(period: Period, actor: str) -> Result:

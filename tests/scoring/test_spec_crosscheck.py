@@ -247,7 +247,8 @@ def reference(city: dict, weights: dict | None = None, trim: bool = True, m=M) -
             o.setdefault("rank", None)
             o.setdefault("grade", None)
             o["points"] = None if o["composite"] is None else round2(4 * o["composite"] / 100)
-            o["action"] = {"excellent": "priority", "poor": "restrict"}.get(o["grade"], "maintain")
+            o["action"] = (None if o["grade"] is None
+                           else {"excellent": "priority", "poor": "restrict"}.get(o["grade"], "maintain"))
             reduction = 0
             if o["action"] == "restrict":
                 est, staff = u["establishment"], u["actual_staff"]
@@ -472,7 +473,8 @@ def compare(seed: int) -> list[str]:
         check("rank", code, None if pd.isna(row.rank) else int(row.rank), o["rank"], exact=True)
         check("grade", code, None if pd.isna(row.grade) else row.grade, o["grade"], exact=True)
         check("assessment_points", code, row.assessment_points, o["points"])
-        check("action", code, row.establishment_action, o["action"], exact=True)
+        check("action", code, None if pd.isna(row.establishment_action) else row.establishment_action, o["action"],
+              exact=True)
         check("reduction", code, int(row.suggested_reduction), int(o["reduction"]), exact=True)
         check("suspended", code, bool(row.approvals_suspended), o["suspended"], exact=True)
     order = [(r.category, r.rank) for r in result.units.itertuples(index=False) if not pd.isna(r.rank)]
