@@ -44,7 +44,6 @@ def create_app(test_config=None):
         #: RATING_BURST_SECONDS.
         RATING_BURST_MIN=5,
         RATING_BURST_SECONDS=120,
-        SQLITE_BUSY_TIMEOUT_MS=30000,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,

@@ -13,21 +13,9 @@ from .openapi import document
 from .parsing import BodyError, TooManyRatings, parse_body
 from .ratelimit import TokenBuckets
 
-#: Defaults of the settings the API reads (override them in instance/config.py or ASSESSMENT_* variables).
-DEFAULTS = {
-    "API_BATCH_LIMIT": 1000,
-    #: Per device: a sustained rate of requests a second, and the burst a device may send at once.
-    "API_RATE_PER_SECOND": 5.0,
-    "API_RATE_BURST": 60.0,
-    #: A 1000-rating batch with long comments is a few MB; anything much larger is not a batch of ratings.
-    "API_MAX_BODY_BYTES": 8 * 1024 * 1024,
-    #: How long a worker trusts a key it has checked (a disabled key stops working everywhere within this).
-    "API_AUTH_CACHE_SECONDS": 2.0,
-}
-
-
 def _setting(name, app=None):
-    return (app or current_app).config.get(name, DEFAULTS[name])
+    """A setting of the API (its default is in create_app)."""
+    return (app or current_app).config[name]
 
 
 def _buckets(app) -> TokenBuckets:

@@ -1,7 +1,6 @@
 """Moved to services/ratings/devices.py; kept for callers being moved."""
 
 from .ratings.devices import (
-    DEFAULT_AUTH_CACHE_SECONDS,
     KEY_LEN,
     KEY_PREFIX_LEN,
     AuthError,
@@ -18,7 +17,6 @@ from .ratings.devices import (
 )
 
 __all__ = [
-    "DEFAULT_AUTH_CACHE_SECONDS",
     "KEY_LEN",
     "KEY_PREFIX_LEN",
     "AuthError",

@@ -42,7 +42,7 @@ from ..models import (
     Unit,
 )
 from . import audit
-from .periods import get_period
+from .period_lookup import get_period
 
 
 class ScoringError(Exception):

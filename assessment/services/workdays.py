@@ -12,10 +12,8 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import CalendarDay, Setting
+from ..timefmt import CST  # noqa: F401  (China time has one definition; re-exported for callers)
 from . import audit
-
-#: China Standard Time (UTC+8, no daylight saving).
-CST = timezone(timedelta(hours=8), "CST")
 
 #: The setting that holds the bad-rating case deadline, in working days (5 in some cities, 15 in others).
 CASE_DAYS_KEY = "case_working_days"

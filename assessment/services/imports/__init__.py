@@ -88,7 +88,7 @@ def run_import(kind, source, period_name, actor="system", progress=None, filenam
             f"period {period.name} is published: its data are frozen and cannot be imported into",
             f"评价周期{period.name}已发布，数据已冻结，不能再导入",
         )
-    errors = Errors(current_app.config.get("IMPORT_MAX_ERRORS_SHOWN", 200))
+    errors = Errors(current_app.config["IMPORT_MAX_ERRORS_SHOWN"])
     table = Table(source, filename)
     filename = filename or table.name
     spool = Spool()

@@ -157,15 +157,14 @@ _AUTH_QUERY = (
 )
 
 
-#: A device that posts often is looked up at most every AUTH_CACHE_SECONDS per process: a disabled or rotated
+#: A device that posts often is looked up at most every `ttl` seconds (API_AUTH_CACHE_SECONDS) per process: a disabled or rotated
 #: key stops working in every worker within that time, and at once in the process that made the change.
-DEFAULT_AUTH_CACHE_SECONDS = 2.0
 #: Bumped whenever this process writes a device or a unit.
 _generation = [0]
 
 
 def authenticate(header: str | None, cache: dict | None = None,
-                 ttl: float = DEFAULT_AUTH_CACHE_SECONDS) -> DeviceAuth:
+                 ttl: float = 0.0) -> DeviceAuth:
     """The device whose key is in an `Authorization: Bearer <key>` header, or AuthError (401).
 
     Missing, malformed, unknown and disabled keys are told apart in the error code so that whoever maintains

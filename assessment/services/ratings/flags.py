@@ -16,9 +16,8 @@ from ...models import Channel, Device, Period, PublicRating
 from ..workdays import CST
 from .connection import run
 
-#: A burst: at least BURST_MIN top ratings (level 5) from one device or one staff code within BURST_SECONDS.
-DEFAULT_BURST_MIN = 5
-DEFAULT_BURST_SECONDS = 120
+#: A burst: at least RATING_BURST_MIN top ratings (level 5) from one device or staff code within
+#: RATING_BURST_SECONDS (settings in create_app).
 #: Window ratings (channel "window") between these China-time hours are flagged: the halls are closed.
 ODD_HOURS = (0, 6)
 
@@ -56,8 +55,8 @@ def burst_settings() -> tuple[int, timedelta]:
     """(ratings that make a burst, the window they must fall in), from the app's settings."""
     config = current_app.config
     return (
-        config.get("RATING_BURST_MIN", DEFAULT_BURST_MIN),
-        timedelta(seconds=config.get("RATING_BURST_SECONDS", DEFAULT_BURST_SECONDS)),
+        config["RATING_BURST_MIN"],
+        timedelta(seconds=config["RATING_BURST_SECONDS"]),
     )
 
 

@@ -37,9 +37,6 @@ from .flags import ODD_HOURS, burst_settings, bursts_among, flag_bursts, set_fla
 from .hashing import content_hash
 from .insert import insert_params, insert_statement
 
-#: Ratings dated later than the server's clock by more than this are refused (devices' clocks drift).
-DEFAULT_CLOCK_SKEW = 300
-
 #: Why a rating was rejected: code -> English explanation (the API answers code and message).
 REASONS = {
     "future": "rated_at is later than the server's clock (check the device clock)",
@@ -81,14 +78,13 @@ _after_commit = ContextVar("ratings_after_commit")
 #: Periods change a few times a year; each process reads them at most every API_PERIOD_CACHE_SECONDS (a period
 #: closed by the office is seen by every worker within that time, as if the office had clicked that much
 #: later; a change made in this process is seen at once).
-DEFAULT_PERIOD_CACHE_SECONDS = 2.0
 #: Bumped whenever this process writes a period, so that its own change is seen at once.
 _period_generation = [0]
 
 
 def _open_periods():
     app = current_app._get_current_object()
-    ttl = app.config.get("API_PERIOD_CACHE_SECONDS", DEFAULT_PERIOD_CACHE_SECONDS)
+    ttl = app.config["API_PERIOD_CACHE_SECONDS"]
     cache = app.extensions.setdefault("rating_periods", {})
     now = time.monotonic()
     if cache.get("generation") != _period_generation[0] or now - cache.get("at", -math.inf) > ttl:
@@ -125,7 +121,7 @@ class _Item:
 
 def _settings():
     """(clock skew allowed, ratings that make a burst, the burst's window), from the app's settings."""
-    skew = current_app.config.get("API_CLOCK_SKEW_SECONDS", DEFAULT_CLOCK_SKEW)
+    skew = current_app.config["API_CLOCK_SKEW_SECONDS"]
     return (timedelta(seconds=skew), *burst_settings())
 
 
@@ -351,12 +347,11 @@ def _answer(item: _Item) -> dict:
     return answer
 
 
-#: A device's last contact and accepted count are written at most every DEFAULT_TOUCH_SECONDS per server
+#: A device's last contact and accepted count are written at most every API_DEVICE_TOUCH_SECONDS per server
 #: process (the write, and on PostgreSQL the lock on the device's row, would otherwise come with every single
 #: rating); duplicates, conflicts and rejections are written at once. Accepted ratings not yet counted on the
 #: device row are added with its next write from the same process; the console counts stored ratings from the
 #: ratings.
-DEFAULT_TOUCH_SECONDS = 10.0
 _touch_lock = threading.Lock()
 
 
@@ -369,7 +364,7 @@ def _record_answers(device: DeviceAuth, items, now) -> Callable[[], None]:
         if it.status == "rejected":
             last_error = f"{it.reason}: {it.message or REASONS[it.reason]}"[:200]
     app = current_app._get_current_object()
-    interval = app.config.get("API_DEVICE_TOUCH_SECONDS", DEFAULT_TOUCH_SECONDS)
+    interval = app.config["API_DEVICE_TOUCH_SECONDS"]
     state = app.extensions.setdefault("device_touch", {})
     moment = time.monotonic()
     with _touch_lock:
