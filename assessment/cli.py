@@ -184,7 +184,7 @@ def import_command(kind, file, period_name, code_system):
 @with_appcontext
 def demo_data_command(seed, n_ratings, period_name, if_empty):
     """Load a realistic demo city into an empty database (same seed, same city)."""
-    from .services.demo import DemoRefused, load_demo
+    from .demo import DemoRefused, load_demo
 
     try:
         counts = load_demo(seed=seed, n_ratings=n_ratings, period_name=period_name, progress=_Progress())

@@ -58,13 +58,13 @@ from ..models import (
     Unit,
     UnitKind,
 )
-from . import audit
-from . import demo_names as names
-from .bulk import bulk_insert
-from .bulk import insert_new_ids as _insert_ids
-from .instruments import current_instruments, sync_instruments
-from .ratings import content_hash
-from .workdays import CST, case_working_days, load_calendar
+from ..services import audit
+from ..services.bulk import bulk_insert
+from ..services.bulk import insert_new_ids as _insert_ids
+from ..services.instruments import current_instruments, sync_instruments
+from ..services.ratings import content_hash
+from ..services.workdays import CST, case_working_days, load_calendar
+from . import names
 
 #: Rows per bulk insert of public ratings.
 RATING_CHUNK = 20_000
@@ -144,7 +144,7 @@ def _year_of(period_name: str) -> int:
     match = re.search(r"(?<!\d)((?:19|20)\d{2})(?!\d)", period_name)
     if match:
         return int(match.group(1))
-    from .periods import default_dates
+    from ..services.periods import default_dates
 
     return default_dates(period_name)[0].year
 

@@ -25,7 +25,7 @@ from assessment.models import (
     Town,
     Unit,
 )
-from assessment.services.demo import DemoRefused, load_demo
+from assessment.demo import DemoRefused, load_demo
 
 N_RATINGS = 2000
 
@@ -296,7 +296,7 @@ def test_refuses_a_database_that_is_not_empty(app, ctx):
 
 def test_failure_midway_leaves_no_half_city(app, ctx, monkeypatch):
     """Does a failure late in the load (after the ratings) leave the database as empty as it was?"""
-    from assessment.services import demo
+    from assessment import demo
 
     def broken(self):
         raise RuntimeError("disk full")

@@ -1,6 +1,6 @@
-"""Names and texts of the demo city (诸城-like, a county-level city in Shandong): plain data for demo.py.
+"""Names and texts of the demo city (诸城-like, a county-level city in Shandong): plain data, no logic.
 
-Nothing here is random; demo.py draws from these lists with its seeded generators.
+Nothing here is random; the demo package draws from these lists with its seeded generators.
 """
 
 #: The 13 towns and streets (镇街) of Zhucheng.
