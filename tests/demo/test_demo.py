@@ -238,6 +238,90 @@ def test_ratings_look_like_a_year_of_service(demo_ctx):
     assert duplicates == 0
 
 
+# --- nothing in the future ------------------------------------------------------------------------------
+
+#: Columns that hold a plan, not something that happened: they may lie ahead.
+PLANS = {("periods", "ends_on"), ("problems", "deadline"), ("bad_rating_cases", "due_on"),
+         ("calendar_days", "day")}
+#: Columns the load itself stamps with the real time (not part of the drawn city).
+LOAD_STAMPS = {("audit_log", "at"), ("instruments", "created_at"), ("calendar_days", "updated_at"),
+               ("settings", "updated_at")}
+
+
+def _latest_moments():
+    """{(table, column): latest value} of every date and time column that holds a value, plans excepted."""
+    latest = {}
+    for table in db.metadata.sorted_tables:
+        for column in table.c:
+            if (table.name, column.name) in PLANS or not isinstance(column.type, (UTCDateTime, sa.Date)):
+                continue
+            value = db.session.scalar(sa.select(sa.func.max(column)))
+            if value is not None:
+                latest[table.name, column.name] = value
+    return latest
+
+
+def _after(latest, moment, skip=frozenset()):
+    """The columns whose latest value lies after `moment` (dates after its China date)."""
+    day = moment.astimezone(CST).date()
+    return {
+        key: value for key, value in latest.items()
+        if key not in skip and (value > moment if isinstance(value, datetime) else value > day)
+    }
+
+
+def test_nothing_lies_after_the_day_it_was_made(city, demo_ctx):
+    """Does every recorded moment of a city made on TODAY (ratings, arrivals, device contacts, case steps,
+    check points, problems, suggestions, submissions, drafts) lie on or before that day's end?"""
+    latest = _latest_moments()
+    for key in [("public_ratings", "rated_at"), ("public_ratings", "received_at"), ("devices", "last_seen_at"),
+                ("bad_rating_cases", "fed_back_at"), ("bad_rating_cases", "reviewed_at"),
+                ("check_points", "due"), ("problems", "closed_on"), ("problems", "pushed_at"),
+                ("suggestions", "screened_at"), ("response_versions", "submitted_at"),
+                ("responses", "draft_saved_at")]:
+        assert key in latest, key  # the check below looks at it
+    end_of_today = datetime.combine(TODAY, time(23, 59, 59), tzinfo=CST)
+    assert _after(latest, end_of_today, skip=LOAD_STAMPS) == {}
+    # The drawn city ends with yesterday: only arrivals and case steps reach into the day itself.
+    assert latest["public_ratings", "rated_at"].astimezone(CST).date() < TODAY
+    from assessment.models import Period
+
+    period = db.session.scalars(sa.select(Period)).one()
+    assert period.as_of == TODAY and period.ends_on == date(2026, 12, 31)
+
+
+def test_cases_come_from_the_case_service(demo_ctx):
+    """Is every case due the office's working days after its rating's China date (as services/cases.py
+    computes it), and is exactly every upheld appeal's rating excluded, with the service's reason?"""
+    from assessment.services.cases import due_on
+    from assessment.services.workdays import china_date
+
+    rows = db.session.execute(
+        sa.select(BadRatingCase, PublicRating).join(PublicRating, PublicRating.id == BadRatingCase.rating_id)
+    ).all()
+    assert rows
+    for case, rating in rows[:200]:
+        assert case.opened_at == rating.rated_at
+        assert case.due_on == due_on(china_date(rating.rated_at))
+    upheld = [rating for case, rating in rows if case.review_upheld]
+    excluded = db.session.scalars(sa.select(PublicRating).where(PublicRating.excluded.is_(True))).all()
+    assert upheld and {r.id for r in upheld} == {r.id for r in excluded}
+    assert all(r.excluded_reason.startswith("申诉复核成立（") for r in excluded)
+
+
+def test_pressed_bursts_are_flagged_by_the_rescan(demo_ctx):
+    """Are the runs of top ratings pressed at one window flagged as bursts by the office's rescan, and does
+    no rating carry any flag but default and burst?"""
+    flagged = db.session.scalars(sa.select(PublicRating).where(PublicRating.flagged.is_(True))).all()
+    assert len(flagged) >= 5
+    assert all("burst" in r.flags and r.level == 5 for r in flagged)
+    kinds = {f for flags in db.session.scalars(sa.select(PublicRating.flags)) if flags for f in flags}
+    assert kinds == {"default", "burst"}
+
+
+# --- loads of their own (on PostgreSQL they reuse the one test database: keep them after the read-only
+# tests of the shared city) ---------------------------------------------------------------------------
+
 def _dump():
     """The city as plain rows, in id order: units, raters, answers (with who and what) and ratings."""
     units = db.session.execute(
@@ -375,58 +459,6 @@ def test_cli_loads_the_demo_city(runner, app):
     assert "database is not empty" in again.output
 
 
-# --- nothing in the future ------------------------------------------------------------------------------
-
-#: Columns that hold a plan, not something that happened: they may lie ahead.
-PLANS = {("periods", "ends_on"), ("problems", "deadline"), ("bad_rating_cases", "due_on"),
-         ("calendar_days", "day")}
-#: Columns the load itself stamps with the real time (not part of the drawn city).
-LOAD_STAMPS = {("audit_log", "at"), ("instruments", "created_at"), ("calendar_days", "updated_at"),
-               ("settings", "updated_at")}
-
-
-def _latest_moments():
-    """{(table, column): latest value} of every date and time column that holds a value, plans excepted."""
-    latest = {}
-    for table in db.metadata.sorted_tables:
-        for column in table.c:
-            if (table.name, column.name) in PLANS or not isinstance(column.type, (UTCDateTime, sa.Date)):
-                continue
-            value = db.session.scalar(sa.select(sa.func.max(column)))
-            if value is not None:
-                latest[table.name, column.name] = value
-    return latest
-
-
-def _after(latest, moment, skip=frozenset()):
-    """The columns whose latest value lies after `moment` (dates after its China date)."""
-    day = moment.astimezone(CST).date()
-    return {
-        key: value for key, value in latest.items()
-        if key not in skip and (value > moment if isinstance(value, datetime) else value > day)
-    }
-
-
-def test_nothing_lies_after_the_day_it_was_made(city, demo_ctx):
-    """Does every recorded moment of a city made on TODAY (ratings, arrivals, device contacts, case steps,
-    check points, problems, suggestions, submissions, drafts) lie on or before that day's end?"""
-    latest = _latest_moments()
-    for key in [("public_ratings", "rated_at"), ("public_ratings", "received_at"), ("devices", "last_seen_at"),
-                ("bad_rating_cases", "fed_back_at"), ("bad_rating_cases", "reviewed_at"),
-                ("check_points", "due"), ("problems", "closed_on"), ("problems", "pushed_at"),
-                ("suggestions", "screened_at"), ("response_versions", "submitted_at"),
-                ("responses", "draft_saved_at")]:
-        assert key in latest, key  # the check below looks at it
-    end_of_today = datetime.combine(TODAY, time(23, 59, 59), tzinfo=CST)
-    assert _after(latest, end_of_today, skip=LOAD_STAMPS) == {}
-    # The drawn city ends with yesterday: only arrivals and case steps reach into the day itself.
-    assert latest["public_ratings", "rated_at"].astimezone(CST).date() < TODAY
-    from assessment.models import Period
-
-    period = db.session.scalars(sa.select(Period)).one()
-    assert period.as_of == TODAY and period.ends_on == date(2026, 12, 31)
-
-
 def test_nothing_lies_in_the_future_of_now(migrated_template, tmp_path):
     """Does a city of the current year made now hold nothing (not even what the load stamps) after now?"""
     now = datetime.now(CST)
@@ -439,32 +471,3 @@ def test_nothing_lies_in_the_future_of_now(migrated_template, tmp_path):
         db.engine.dispose()
     assert ("public_ratings", "received_at") in latest and ("bad_rating_cases", "opened_at") in latest
     assert after == {}
-
-
-def test_cases_come_from_the_case_service(demo_ctx):
-    """Is every case due the office's working days after its rating's China date (as services/cases.py
-    computes it), and is exactly every upheld appeal's rating excluded, with the service's reason?"""
-    from assessment.services.cases import due_on
-    from assessment.services.workdays import china_date
-
-    rows = db.session.execute(
-        sa.select(BadRatingCase, PublicRating).join(PublicRating, PublicRating.id == BadRatingCase.rating_id)
-    ).all()
-    assert rows
-    for case, rating in rows[:200]:
-        assert case.opened_at == rating.rated_at
-        assert case.due_on == due_on(china_date(rating.rated_at))
-    upheld = [rating for case, rating in rows if case.review_upheld]
-    excluded = db.session.scalars(sa.select(PublicRating).where(PublicRating.excluded.is_(True))).all()
-    assert upheld and {r.id for r in upheld} == {r.id for r in excluded}
-    assert all(r.excluded_reason.startswith("申诉复核成立（") for r in excluded)
-
-
-def test_pressed_bursts_are_flagged_by_the_rescan(demo_ctx):
-    """Are the runs of top ratings pressed at one window flagged as bursts by the office's rescan, and does
-    no rating carry any flag but default and burst?"""
-    flagged = db.session.scalars(sa.select(PublicRating).where(PublicRating.flagged.is_(True))).all()
-    assert len(flagged) >= 5
-    assert all("burst" in r.flags and r.level == 5 for r in flagged)
-    kinds = {f for flags in db.session.scalars(sa.select(PublicRating.flags)) if flags for f in flags}
-    assert kinds == {"default", "burst"}
