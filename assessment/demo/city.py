@@ -11,6 +11,7 @@ surveys answered, cases handled, problems found and closed — only earlier.
 
 import random
 import re
+from bisect import bisect_left, bisect_right
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
@@ -108,7 +109,7 @@ class City:
         """A random working day in [first, last], never after `self.last` (`first` itself when none is)."""
         last = min(last, self.last)
         first = min(first, last)
-        days = [d for d in self.workdays if first <= d <= last]
+        days = self.workdays[bisect_left(self.workdays, first):bisect_right(self.workdays, last)]
         return self.rnd.choice(days) if days else first
 
     # --- people --------------------------------------------------------------------------------------------
