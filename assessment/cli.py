@@ -183,9 +183,10 @@ def import_command(kind, file, period_name, code_system):
 @click.option("--period", "period_name", default="2026", show_default=True)
 @click.option("--if-empty", is_flag=True, help="do nothing (and succeed) when the database already has data")
 @with_appcontext
+@transactional
 def demo_data_command(seed, n_ratings, period_name, if_empty):
-    """Load a realistic demo city into an empty database (same seed, same city)."""
-    from .services.demo import DemoRefused, load_demo
+    """Load a realistic demo city into an empty database (same seed, same day: same city)."""
+    from .demo import DemoRefused, load_demo
 
     try:
         counts = load_demo(seed=seed, n_ratings=n_ratings, period_name=period_name, progress=_Progress())
@@ -193,6 +194,8 @@ def demo_data_command(seed, n_ratings, period_name, if_empty):
         if if_empty:
             click.echo(f"Demo city not loaded: {exc}.")
             return
+        _fail(str(exc))
+    except ValueError as exc:
         _fail(str(exc))
     click.echo("Demo city loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 

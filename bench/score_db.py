@@ -9,7 +9,7 @@ Complements bench/score.py (the engine alone on in-memory frames) and uses its c
 four categories, 400 raters answering 25 questions about every unit of their instrument (800,000 answers) and N
 public ratings. The database is made fresh (SQLite: a new file; PostgreSQL: the public schema of the URL is
 dropped and recreated — refused unless the database name contains "bench", or --force), migrated with init_db,
-and loaded with demo.bulk_insert (COPY on PostgreSQL). PostgreSQL then gets VACUUM ANALYZE, as autovacuum would
+and loaded with bulk.bulk_insert (COPY on PostgreSQL). PostgreSQL then gets VACUUM ANALYZE, as autovacuum would
 after a big load (--no-vacuum skips it). The load runs in a child process and is reported as setup, so the peak
 memory printed for scoring is that of the scoring process alone.
 
@@ -128,8 +128,8 @@ def load(url: str, instance: str, n_ratings: int, seed: int, vacuum: bool, force
         Unit,
         UnitKind,
     )
+    from assessment.services.bulk import bulk_insert
     from assessment.services.database import init_db
-    from assessment.services.demo import bulk_insert
     from assessment.services.instruments import current_instruments, sync_instruments
 
     def lap(label, start, note=""):

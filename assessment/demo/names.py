@@ -1,6 +1,6 @@
-"""Names and texts of the demo city (诸城-like, a county-level city in Shandong): plain data for demo.py.
+"""Names and texts of the demo city (诸城-like, a county-level city in Shandong): plain data, no logic.
 
-Nothing here is random; demo.py draws from these lists with its seeded generators.
+Nothing here is random; the demo package draws from these lists with its seeded generators.
 """
 
 #: The 13 towns and streets (镇街) of Zhucheng.
@@ -384,4 +384,3 @@ CASE_FEEDBACK = (
 CASE_APPEALS = ("当事人所办事项不符合法定条件，已依法告知，差评与服务无关", "当事人选错评价对象，评价不针对本窗口服务")
 #: Review results: [0] the appeal is turned down, [1] upheld.
 CASE_REVIEWS = ("经复核，申诉理由不成立，维持原评价", "经复核，申诉理由成立，该评价不计入统计")
-CASE_CLASS_LABELS = {"reasonable": "合理差评", "mistaken": "误评", "malicious": "恶意差评", "out_of_scope": "不属于受理范围"}

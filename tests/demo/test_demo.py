@@ -1,12 +1,14 @@
-"""The demo city: complete, deterministic, meaningful, and never loaded over real data."""
+"""The demo city: complete, deterministic, meaningful, never in the future, never loaded over real data."""
 
 import os
 import shutil
+from datetime import UTC, date, datetime, time
 
 import pytest
 import sqlalchemy as sa
 
 from assessment import create_app
+from assessment.demo import DemoRefused, load_demo
 from assessment.extensions import db
 from assessment.models import (
     Answer,
@@ -25,9 +27,13 @@ from assessment.models import (
     Town,
     Unit,
 )
-from assessment.services.demo import DemoRefused, load_demo
+from assessment.models.base import UTCDateTime
+from assessment.services.workdays import CST
 
 N_RATINGS = 2000
+#: The day the shared city is generated: mid-year, so the current year's compressed calendar is what the
+#: tests below look at (and the city is the same whenever they run).
+TODAY = date(2026, 9, 15)
 
 
 def _fresh_url(migrated_template, directory, name):
@@ -56,18 +62,20 @@ def _app(url, directory):
         del os.environ["ASSESSMENT_INSTANCE_PATH"]
 
 
-def _load(migrated_template, directory, name, seed):
-    """Load a demo city into a fresh database; returns (app, counts)."""
+def _load(migrated_template, directory, name, seed, today=TODAY, **options):
+    """Load a demo city into a fresh database and commit (as the command does); returns (app, counts)."""
     app = _app(_fresh_url(migrated_template, directory, name), directory)
     with app.app_context():
-        counts = load_demo(seed=seed, n_ratings=N_RATINGS)
+        counts = load_demo(seed=seed, n_ratings=options.pop("n_ratings", N_RATINGS), today=today, **options)
+        db.session.commit()
         db.session.remove()
     return app, counts
 
 
 @pytest.fixture(scope="module")
 def city(migrated_template, tmp_path_factory):
-    """One demo city (seed 2026) shared by the read-only tests of this module; yields (app, counts)."""
+    """One demo city (seed 2026, made on TODAY) shared by the read-only tests of this module; yields (app,
+    counts)."""
     app, counts = _load(migrated_template, tmp_path_factory.mktemp("demo"), "city", 2026)
     yield app, counts
     with app.app_context():
@@ -230,6 +238,90 @@ def test_ratings_look_like_a_year_of_service(demo_ctx):
     assert duplicates == 0
 
 
+# --- nothing in the future ------------------------------------------------------------------------------
+
+#: Columns that hold a plan, not something that happened: they may lie ahead.
+PLANS = {("periods", "ends_on"), ("problems", "deadline"), ("bad_rating_cases", "due_on"),
+         ("calendar_days", "day")}
+#: Columns the load itself stamps with the real time (not part of the drawn city).
+LOAD_STAMPS = {("audit_log", "at"), ("instruments", "created_at"), ("calendar_days", "updated_at"),
+               ("settings", "updated_at")}
+
+
+def _latest_moments():
+    """{(table, column): latest value} of every date and time column that holds a value, plans excepted."""
+    latest = {}
+    for table in db.metadata.sorted_tables:
+        for column in table.c:
+            if (table.name, column.name) in PLANS or not isinstance(column.type, (UTCDateTime, sa.Date)):
+                continue
+            value = db.session.scalar(sa.select(sa.func.max(column)))
+            if value is not None:
+                latest[table.name, column.name] = value
+    return latest
+
+
+def _after(latest, moment, skip=frozenset()):
+    """The columns whose latest value lies after `moment` (dates after its China date)."""
+    day = moment.astimezone(CST).date()
+    return {
+        key: value for key, value in latest.items()
+        if key not in skip and (value > moment if isinstance(value, datetime) else value > day)
+    }
+
+
+def test_nothing_lies_after_the_day_it_was_made(city, demo_ctx):
+    """Does every recorded moment of a city made on TODAY (ratings, arrivals, device contacts, case steps,
+    check points, problems, suggestions, submissions, drafts) lie on or before that day's end?"""
+    latest = _latest_moments()
+    for key in [("public_ratings", "rated_at"), ("public_ratings", "received_at"), ("devices", "last_seen_at"),
+                ("bad_rating_cases", "fed_back_at"), ("bad_rating_cases", "reviewed_at"),
+                ("check_points", "due"), ("problems", "closed_on"), ("problems", "pushed_at"),
+                ("suggestions", "screened_at"), ("response_versions", "submitted_at"),
+                ("responses", "draft_saved_at")]:
+        assert key in latest, key  # the check below looks at it
+    end_of_today = datetime.combine(TODAY, time(23, 59, 59), tzinfo=CST)
+    assert _after(latest, end_of_today, skip=LOAD_STAMPS) == {}
+    # The drawn city ends with yesterday: only arrivals and case steps reach into the day itself.
+    assert latest["public_ratings", "rated_at"].astimezone(CST).date() < TODAY
+    from assessment.models import Period
+
+    period = db.session.scalars(sa.select(Period)).one()
+    assert period.as_of == TODAY and period.ends_on == date(2026, 12, 31)
+
+
+def test_cases_come_from_the_case_service(demo_ctx):
+    """Is every case due the office's working days after its rating's China date (as services/cases.py
+    computes it), and is exactly every upheld appeal's rating excluded, with the service's reason?"""
+    from assessment.services.cases import due_on
+    from assessment.services.workdays import china_date
+
+    rows = db.session.execute(
+        sa.select(BadRatingCase, PublicRating).join(PublicRating, PublicRating.id == BadRatingCase.rating_id)
+    ).all()
+    assert rows
+    for case, rating in rows[:200]:
+        assert case.opened_at == rating.rated_at
+        assert case.due_on == due_on(china_date(rating.rated_at))
+    upheld = [rating for case, rating in rows if case.review_upheld]
+    excluded = db.session.scalars(sa.select(PublicRating).where(PublicRating.excluded.is_(True))).all()
+    assert upheld and {r.id for r in upheld} == {r.id for r in excluded}
+    assert all(r.excluded_reason.startswith("申诉复核成立（") for r in excluded)
+
+
+def test_pressed_bursts_are_flagged_by_the_rescan(demo_ctx):
+    """Are the runs of top ratings pressed at one window flagged as bursts by the office's rescan, and does
+    no rating carry any flag but default and burst?"""
+    flagged = db.session.scalars(sa.select(PublicRating).where(PublicRating.flagged.is_(True))).all()
+    assert len(flagged) >= 5
+    assert all("burst" in r.flags and r.level == 5 for r in flagged)
+    kinds = {f for flags in db.session.scalars(sa.select(PublicRating.flags)) if flags for f in flags}
+    assert kinds == {"default", "burst"}
+
+
+# --- loads of their own (on PostgreSQL they reuse the one test database: keep them after the read-only
+# tests of the shared city) ---------------------------------------------------------------------------
+
 def _dump():
     """The city as plain rows, in id order: units, raters, answers (with who and what) and ratings."""
     units = db.session.execute(
@@ -259,11 +351,20 @@ def _dump():
         sa.select(Problem.unit_id, Problem.title, Problem.found_on, Problem.deadline, Problem.closed_on)
         .order_by(Problem.id)
     ).all()
-    return {"units": units, "raters": raters, "answers": answers, "ratings": ratings, "problems": problems}
+    cases = db.session.execute(
+        sa.select(*(c for c in BadRatingCase.__table__.c)).order_by(BadRatingCase.id)
+    ).all()
+    flags = db.session.execute(
+        sa.select(PublicRating.id, PublicRating.flags, PublicRating.flagged, PublicRating.excluded,
+                  PublicRating.excluded_reason).order_by(PublicRating.id)
+    ).all()
+    return {"units": units, "raters": raters, "answers": answers, "ratings": ratings, "problems": problems,
+            "cases": cases, "flags": flags}
 
 
 def test_same_seed_same_city(city, migrated_template, tmp_path):
-    """Does the same seed give the same city in another empty database, row for row, another seed another?"""
+    """Does the same seed on the same day give the same city in another empty database, row for row (cases
+    and flags too), and another seed another?"""
     app, _ = city
     with app.app_context():
         first = _dump()
@@ -295,17 +396,55 @@ def test_refuses_a_database_that_is_not_empty(app, ctx):
 
 
 def test_failure_midway_leaves_no_half_city(app, ctx, monkeypatch):
-    """Does a failure late in the load (after the ratings) leave the database as empty as it was?"""
-    from assessment.services import demo
+    """Does a failure late in the load (after the ratings) leave the database as empty as it was, once the
+    caller's commit point rolls back (load_demo itself never commits)?"""
+    from assessment.demo import ratings
 
-    def broken(self):
+    def broken(city):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(demo._DemoCity, "make_cases", broken)
+    monkeypatch.setattr(ratings, "make_cases", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         load_demo(seed=3, n_ratings=500)
+    db.session.rollback()
     for model in (Unit, Rater, Answer, PublicRating):
         assert _count(sa.select(model.id)) == 0
+
+
+def test_load_leaves_the_commit_to_its_caller(app, ctx):
+    """Does a whole load that its caller rolls back leave nothing behind (load_demo only flushes)?"""
+    counts = load_demo(seed=5, n_ratings=300, today=TODAY)
+    assert counts["units"] == 62 and _count(sa.select(Unit.id)) == 62
+    db.session.rollback()
+    for model in (Unit, Rater, Answer, PublicRating, BadRatingCase):
+        assert _count(sa.select(model.id)) == 0
+
+
+def test_cli_failure_midway_writes_nothing(runner, app, monkeypatch):
+    """Does `assessment demo-data` that fails after the ratings exit non-zero and leave the database empty?"""
+    from assessment.demo import ratings
+
+    def broken(city):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ratings, "make_cases", broken)
+    result = runner.invoke(args=["demo-data", "--seed", "3", "--ratings", "500"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, RuntimeError)
+    with app.app_context():
+        for model in (Unit, Rater, Answer, PublicRating):
+            assert _count(sa.select(model.id)) == 0
+
+
+def test_cli_refuses_a_period_with_nothing_behind_it(runner, app):
+    """Does `assessment demo-data --period` of a year still to come fail with a clear message, writing
+    nothing?"""
+    year = datetime.now(CST).year + 1
+    result = runner.invoke(args=["demo-data", "--period", str(year), "--ratings", "100"])
+    assert result.exit_code != 0
+    assert f"period {year} has no day behind it" in result.output
+    with app.app_context():
+        assert _count(sa.select(Unit.id)) == 0
 
 
 def test_cli_loads_the_demo_city(runner, app):
@@ -318,3 +457,17 @@ def test_cli_loads_the_demo_city(runner, app):
     again = runner.invoke(args=["demo-data"])
     assert again.exit_code != 0
     assert "database is not empty" in again.output
+
+
+def test_nothing_lies_in_the_future_of_now(migrated_template, tmp_path):
+    """Does a city of the current year made now hold nothing (not even what the load stamps) after now?"""
+    now = datetime.now(CST)
+    year = now.year if now.date() > date(now.year, 1, 1) else now.year - 1
+    app, _ = _load(migrated_template, tmp_path, "now", 11, today=None, n_ratings=1500, period_name=str(year))
+    with app.app_context():
+        latest = _latest_moments()
+        after = _after(latest, datetime.now(UTC))
+        db.session.remove()
+        db.engine.dispose()
+    assert ("public_ratings", "received_at") in latest and ("bad_rating_cases", "opened_at") in latest
+    assert after == {}
