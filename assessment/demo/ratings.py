@@ -22,9 +22,9 @@ from ..models import (
     Device,
     PublicRating,
 )
-from ..services import cases
+from ..services.ratings import cases
 from ..services.bulk import bulk_insert, bulk_update
-from ..services.devices import hash_key
+from ..services.ratings.devices import hash_key
 from ..services.ratings import content_hash, rescan_flags
 from ..services.workdays import CST
 from . import names

@@ -293,7 +293,7 @@ def test_nothing_lies_after_the_day_it_was_made(city, demo_ctx):
 def test_cases_come_from_the_case_service(demo_ctx):
     """Is every case due the office's working days after its rating's China date (as services/cases.py
     computes it), and is exactly every upheld appeal's rating excluded, with the service's reason?"""
-    from assessment.services.cases import due_on
+    from assessment.services.ratings.cases import due_on
     from assessment.services.workdays import china_date
 
     rows = db.session.execute(

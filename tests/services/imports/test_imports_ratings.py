@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from assessment.extensions import db
 from assessment.models import BadRatingCase, CaseState, CodeSystem, Period, PublicRating, Unit
-from assessment.services.cases import due_on
+from assessment.services.ratings.cases import due_on
 from assessment.services.imports import run_import
 from assessment.services.workdays import china_today
 from tests.services.imports.helpers import RATINGS_HEADER, count, failed, imported, snapshot, xlsx_bytes

@@ -183,7 +183,7 @@ class Ratings(Kind):
 
         Rows are stored as the device API stores them: a default rating carries the "default" flag (not a
         suspicion: `flagged` stays false), and a rating with a case number is real-name (it can be called
-        back). Cases are opened now, due the office's number of working days later (services.cases): a unit
+        back). Cases are opened now, due the office's number of working days later (services.ratings.cases): a unit
         cannot call back before it learns of the rating.
         """
         now = datetime.now(UTC)
