@@ -16,7 +16,7 @@ from markupsafe import Markup
 from sqlalchemy import case, func
 
 from ..extensions import db
-from ..models import AccessKey, Assignment, AssignmentState, Rater, RaterGroup, Town
+from ..models import AccessKey, Assignment, AssignmentState, Rater, RaterGroup
 from . import access
 from .exports import render_pdf, safe_text
 
@@ -72,9 +72,8 @@ def select_raters(period, group: RaterGroup | None = None, codes=(), without_key
     codes = [c.strip() for c in codes if c and c.strip()]
     with_work = db.select(Assignment.rater_id).where(Assignment.period_id == period.id).distinct()
     query = (
-        db.select(Rater).outerjoin(Town, Rater.town_id == Town.id)
+        db.select(Rater)
         .where(Rater.id.in_(with_work), Rater.active.is_(True))
-        .order_by(Rater.group, Town.code, Rater.code)
     )
     if group is not None:
         query = query.where(Rater.group == group)
@@ -85,7 +84,7 @@ def select_raters(period, group: RaterGroup | None = None, codes=(), without_key
             AccessKey.period_id == period.id, AccessKey.revoked_at.is_(None), AccessKey.rater_id.is_not(None)
         )
         query = query.where(Rater.id.not_in(live))
-    raters = db.session.execute(query).scalars().all()
+    raters = sorted(db.session.execute(query).scalars().all(), key=_rater_order)
     if codes:
         missing = sorted(set(codes) - {r.code for r in raters})
         if missing:
@@ -110,6 +109,11 @@ def select_raters(period, group: RaterGroup | None = None, codes=(), without_key
     return raters
 
 
+def _rater_order(rater):
+    """Raters as the office lists them: by group (grassroots first, as RaterGroup), town, then code."""
+    return list(RaterGroup).index(rater.group), rater.town.code if rater.town else "~", rater.code
+
+
 def link_for(base_url: str, token: str) -> str:
     """The personal link `<base-url>/r/<token>` (interfaces.md, "Raters' access")."""
     return f"{base_url.rstrip('/')}/r/{token}"
@@ -130,7 +134,7 @@ def build_csv(invitations: list[Invitation]) -> bytes:
         rater = inv.rater
         writer.writerow([
             safe_text(rater.code), safe_text(rater.name), rater.group.value,
-            safe_text(rater.town.code if rater.town else ""), inv.link, inv.code,
+            safe_text(rater.town.code if rater.town else ""), inv.link, inv.code_display,
         ])
     return buffer.getvalue().encode("utf-8-sig")
 
@@ -175,10 +179,8 @@ def invitation_rows(period, group: RaterGroup | None = None) -> list[dict]:
     query = (
         db.select(Rater, func.count(), submitted)
         .join(Assignment, Assignment.rater_id == Rater.id)
-        .outerjoin(Town, Rater.town_id == Town.id)
         .where(Assignment.period_id == period.id)
-        .group_by(Rater.id, Town.code)
-        .order_by(Rater.group, Town.code, Rater.code)
+        .group_by(Rater.id)
     )
     if group is not None:
         query = query.where(Rater.group == group)
@@ -191,11 +193,12 @@ def invitation_rows(period, group: RaterGroup | None = None) -> list[dict]:
             live[key.rater_id] = key
         else:
             revoked[key.rater_id] = revoked.get(key.rater_id, 0) + 1
-    return [
+    rows = [
         {"rater": rater, "assigned": n, "submitted": int(done or 0), "key": live.get(rater.id),
          "revoked": revoked.get(rater.id, 0)}
         for rater, n, done in db.session.execute(query).all()
     ]
+    return sorted(rows, key=lambda row: _rater_order(row["rater"]))
 
 
 def revoke_invitations(period, raters, actor: str) -> int:

@@ -7,6 +7,7 @@ to answers, so only the data administrators' pages call them (office/surveys_vie
 from dataclasses import dataclass
 
 from sqlalchemy import exists, or_
+from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
 from ..models import (
@@ -37,10 +38,12 @@ def list_responses(period, show: str = "submitted", unit_code: str | None = None
     """A page (Flask-SQLAlchemy Pagination) of the period's assignments with their response, filtered.
 
     `show` is a key of SHOW; `unit_code`, `rater_code` exact codes; `instrument` an instrument key.
-    Rows are (Assignment, Response or None), by rater code, instrument and unit code.
+    Items are Assignments (rater, unit, instrument and response loaded), by rater code, instrument and unit.
     """
     query = (
-        db.select(Assignment, Response)
+        db.select(Assignment)
+        .options(contains_eager(Assignment.rater), contains_eager(Assignment.unit),
+                 contains_eager(Assignment.instrument), contains_eager(Assignment.response))
         .join(Rater, Assignment.rater_id == Rater.id)
         .join(Unit, Assignment.unit_id == Unit.id)
         .join(Instrument, Assignment.instrument_id == Instrument.id)
