@@ -111,9 +111,8 @@ def demo_access_command(period_name, base_url):
     click.echo(f"Raters' side (period {period.name}, open until {period.ends_on}):")
     click.echo(f"    personal link: {by_link.link}")
     click.echo(f"                   ({by_link.rater.name}, {by_link.rater.group.label})")
-    if by_code is not None:
-        click.echo(f"    access code:   {by_code.code_display}  at {base}/r/")
-        click.echo(f"                   ({by_code.rater.name}, {by_code.rater.group.label})")
+    click.echo(f"    access code:   {by_code.code_display}  at {base}/r/")
+    click.echo(f"                   ({by_code.rater.name}, {by_code.rater.group.label})")
 
 
 def register_invitation_commands(cli):

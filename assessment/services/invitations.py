@@ -210,8 +210,9 @@ def demo_invitations(period, base_url: str, actor: str = "demo"):
     """Fresh access for two demo raters with work still to do, for `make run` to print: a grassroots rater
     (the matrix pages) for the link and a leader or expert (the single-unit pages) for the code.
 
-    Returns (invitation by link, invitation by code); either is None when no such rater exists. Raters who
-    have opened nothing come first, so the newcomer starts from an empty questionnaire.
+    Returns (invitation by link, invitation by code): the same invitation twice when there is no second rater,
+    (None, None) when nobody has work left. Raters who have opened nothing come first, so the newcomer starts
+    from an empty questionnaire.
     """
     submitted = func.sum(case((Assignment.state == AssignmentState.SUBMITTED, 1), else_=0))
     opened = func.sum(case((Assignment.state != AssignmentState.NOT_OPENED, 1), else_=0))
@@ -232,4 +233,4 @@ def demo_invitations(period, base_url: str, actor: str = "demo"):
     second = pick([RaterGroup.LEADER, RaterGroup.EXPERT])
     chosen = [first] + ([second] if second is not None and second.id != first.id else [])
     issued = issue_invitations(period, chosen, actor, base_url)
-    return issued[0], issued[1] if len(issued) > 1 else None
+    return issued[0], issued[-1]

@@ -223,3 +223,25 @@ def test_invitation_list_shows_use(app, city, login_as):
     page = client.get("/office/surveys/2026/invitations").get_data(as_text=True)
     assert page.count('<span class="badge ok">有效</span>') == 2 and "2026-11-20 09:30" in page
     assert "生成并下载" not in page and "停用</button>" not in page  # viewers cannot act
+
+
+def test_demo_access_prints_a_working_link_and_code(app, runner, city):
+    """Does `assessment demo-access` (run by `make run`) print a link and a code that open a rater's page?"""
+    result = runner.invoke(args=["demo-access", "--base-url", "http://127.0.0.1:5000"])
+    assert result.exit_code == 0, result.output
+    link = re.search(r"personal link: (\S+)", result.output).group(1)
+    code = re.search(r"access code:   (\S+)  at http://127.0.0.1:5000/r/", result.output).group(1)
+    with app.app_context():
+        # G3 has opened nothing: the newcomer starts from an empty questionnaire.
+        assert access.resolve_token(_token(link)).rater.code == "G3"
+        assert access.resolve_code(code).rater.code == "G3"  # no leader or expert with work left
+    assert "王海燕" in result.output
+
+
+def test_demo_access_without_an_open_period(app, runner, city, login_as):
+    """Does demo-access succeed quietly, issuing nothing, when no period is open?"""
+    login_as("operator").post("/office/surveys/2026/move/close")
+    result = runner.invoke(args=["demo-access"])
+    assert result.exit_code == 0 and "no open period" in result.output
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(AccessKey)) == 0
