@@ -49,7 +49,11 @@
     var boxes = form.querySelectorAll(".answer");
     var n = 0;
     boxes.forEach(function (b) { if (isAnswered(b)) { n += 1; } });
+    var before = form.querySelectorAll(".answer.answered").length;  /* answered when the page was built */
     document.querySelectorAll("[data-count-answered]").forEach(function (el) { el.textContent = String(n); });
+    document.querySelectorAll("[data-count-all]").forEach(function (el) {
+      el.textContent = String(parseInt(el.getAttribute("data-count-all"), 10) + n - before);
+    });
     document.querySelectorAll("progress[data-progress]").forEach(function (el) { el.value = n; });
   }
   function freshToken() {
