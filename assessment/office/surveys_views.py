@@ -70,7 +70,7 @@ def _bars(items):
         [(label, None if rate is None else 100 * rate,
           "none" if rate is None else "high" if rate >= 0.9 else "mid" if rate >= 0.6 else "low")
          for label, rate in items],
-        label_width=150, length=380,
+        label_width=110, length=250, bar_height=18, gap=6,
     )
 
 

@@ -142,7 +142,7 @@ def build_csv(invitations: list[Invitation]) -> bytes:
 def qr_svg(link: str) -> Markup:
     """The link as a QR code, an inline SVG element (segno; error correction M survives a creased sheet)."""
     qr = segno.make(link, error="m", micro=False)
-    return Markup(qr.svg_inline(scale=4, border=2, omitsize=True, title="个人链接二维码"))
+    return Markup(qr.svg_inline(scale=4, border=4, omitsize=True, title="个人链接二维码"))
 
 
 def build_pdf(invitations: list[Invitation], period, base_url: str, page_size: str = "A5") -> bytes:
