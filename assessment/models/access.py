@@ -54,7 +54,7 @@ class AccessKey(db.Model):
 
 
 class AccessFailure(db.Model):
-    """Wrong access codes (and unknown links) per client, so guessing is slowed down for every worker alike."""
+    """Wrong access codes per client, so that guessing is slowed down for every worker alike."""
 
     __tablename__ = "access_failures"
 

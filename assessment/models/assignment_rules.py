@@ -1,4 +1,4 @@
-"""The rules that turn a period's rater pool into assignments (who rates which units with which instrument)."""
+"""The rules that turn a period's rater pool into assignments (who rates which units, with what)."""
 
 import enum
 from datetime import datetime

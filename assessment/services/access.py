@@ -1,15 +1,16 @@
 """Personal access (个人链接 / 访问码): issuing, revoking and resolving links and access codes.
 
-One mechanism for raters and participants (informants, linkage departments): an AccessKey belongs to exactly one
-of them, in one period.
+One mechanism for raters and participants (informants, linkage departments): an AccessKey belongs to exactly
+one of them, in one period.
 
 - A link is ``<base-url>/r/<token>``; the token is ``secrets.token_urlsafe(24)`` (192 random bits).
 - An access code is 8 characters from ``23456789ABCDEFGHJKMNPQRSTUVWXYZ`` (no 0/O, 1/I/L to misread), about 40
   bits; it is read case-insensitively with spaces and hyphens ignored, and wrong codes are slowed per client.
-- Both are stored only as HMAC-SHA256 keyed with a pepper derived from the app's SECRET_KEY. A fast keyed hash is
-  enough for the random 192-bit token; for the 40-bit code the key is what matters: a copy of the database alone
-  does not let anyone try all codes offline. Consequence: changing SECRET_KEY invalidates every issued link and
-  code (re-issue them).
+- Both are stored only as HMAC-SHA256 keyed with a pepper derived from the app's SECRET_KEY. A fast keyed hash
+is
+  enough for the random 192-bit token; for the 40-bit code the key is what matters: a copy of the database
+  alone does not let anyone try all codes offline. Consequence: changing SECRET_KEY invalidates every issued
+  link and code (re-issue them).
 - A key works only while its period is open; it can be revoked, and issuing again revokes the previous key.
 
 Errors carry a Chinese explanation for the rater (``AccessError.message``) and a short ``reason``.
@@ -69,7 +70,7 @@ class Issued(NamedTuple):
     key: AccessKey
 
 
-# --- hashing -------------------------------------------------------------------------------------------------
+# --- hashing ------------------------------------------------------------------------------------------------
 
 
 def _pepper() -> bytes:
@@ -93,7 +94,7 @@ def hash_code(code: str) -> str:
 
 
 def normalise_code(text: str) -> str:
-    """The code as stored: upper case, spaces and hyphens removed; AccessError('malformed') if it cannot be one."""
+    """The code as stored: upper case, no spaces or hyphens; AccessError('malformed') if it is not a code."""
     code = (text or "").translate(_CODE_IGNORED).upper()
     if len(code) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
         raise AccessError("malformed", "访问码应为 8 位字母和数字（不含 0、1、I、L、O），请核对后重新输入。")
@@ -115,7 +116,7 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-# --- issuing and revoking ------------------------------------------------------------------------------------
+# --- issuing and revoking -----------------------------------------------------------------------------------
 
 
 def _holder_filter(holder):
@@ -131,15 +132,18 @@ def revoke(holders, period: Period, actor: str) -> int:
     now = datetime.now(UTC)
     revoked = 0
     for holder in holders:
-        keys = db.session.execute(
-            db.select(AccessKey).where(
-                _holder_filter(holder), AccessKey.period_id == period.id, AccessKey.revoked_at.is_(None)
+        keys = (
+            db.session.execute(
+                db.select(AccessKey).where(
+                    _holder_filter(holder), AccessKey.period_id == period.id, AccessKey.revoked_at.is_(None)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         for key in keys:
             key.revoked_at, key.revoked_by = now, actor
-            audit.record(actor, "access.revoke", "access_key", key.id, period=period.name,
-                         holder=holder.code)
+            audit.record(actor, "access.revoke", "access_key", key.id, period=period.name, holder=holder.code)
             revoked += 1
     db.session.flush()
     return revoked
@@ -149,8 +153,9 @@ def issue(holders, period: Period, actor: str) -> list[Issued]:
     """Issue a fresh link token and access code to each holder (Rater or Participant) for the period.
 
     The holder's previous live keys in the period are revoked first. The clear token and code are returned
-    once and never stored; the caller shows or writes them (invitations) and commits. Issuing is allowed in any
-    period state (sheets are printed before the period opens); the key only works while the period is open.
+    once and never stored; the caller shows or writes them (invitations) and commits. Issuing is allowed in
+    any period state (sheets are printed before the period opens); the key only works while the period is
+    open.
     """
     holders = list(holders)
     revoke(holders, period, actor)
@@ -180,20 +185,23 @@ def issue(holders, period: Period, actor: str) -> list[Issued]:
         issued.append(Issued(holder, token, code, key))
     db.session.flush()
     for item in issued:
-        audit.record(actor, "access.issue", "access_key", item.key.id, period=period.name, holder=item.holder.code)
+        audit.record(
+            actor, "access.issue", "access_key", item.key.id, period=period.name, holder=item.holder.code
+        )
     return issued
 
 
 def live_key(holder, period: Period) -> AccessKey | None:
     """The holder's current (not revoked) key in the period, if any."""
     return db.session.execute(
-        db.select(AccessKey).where(
-            _holder_filter(holder), AccessKey.period_id == period.id, AccessKey.revoked_at.is_(None)
-        ).order_by(AccessKey.id.desc()).limit(1)
+        db.select(AccessKey)
+        .where(_holder_filter(holder), AccessKey.period_id == period.id, AccessKey.revoked_at.is_(None))
+        .order_by(AccessKey.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
-# --- resolving -----------------------------------------------------------------------------------------------
+# --- resolving ----------------------------------------------------------------------------------------------
 
 
 def check_key(key: AccessKey | None) -> AccessKey:
@@ -211,7 +219,9 @@ def check_key(key: AccessKey | None) -> AccessKey:
     if state is PeriodState.DRAFT:
         raise AccessError("not_open", f"{key.period.name} 年度评价尚未开始，请在编办通知的时间内填写。", key)
     if state in (PeriodState.CLOSED, PeriodState.PUBLISHED):
-        raise AccessError("closed", f"{key.period.name} 年度评价已截止，问卷只能查看，不能再修改或提交。", key)
+        raise AccessError(
+            "closed", f"{key.period.name} 年度评价已截止，问卷只能查看，不能再修改或提交。", key
+        )
     return key
 
 
@@ -247,7 +257,7 @@ def touch(key: AccessKey, now: datetime | None = None) -> None:
         key.last_used_at = now
 
 
-# --- slowing down wrong codes ----------------------------------------------------------------------------------
+# --- slowing down wrong codes -------------------------------------------------------------------------------
 
 
 def client_id(address: str) -> str:
@@ -269,8 +279,8 @@ def wait_seconds(address: str, now: datetime | None = None) -> int:
 def record_failure(address: str, now: datetime | None = None) -> int:
     """Count a wrong code from this client; returns the seconds it must now wait (0 for the first few).
 
-    The counter lives in the database (access_failures), so every worker and every process sees the same count.
-    After FREE_FAILURES wrong codes each further one doubles the wait, from FIRST_WAIT_SECONDS up to
+    The counter lives in the database (access_failures), so every worker and every process sees the same
+    count. After FREE_FAILURES wrong codes each further one doubles the wait, from FIRST_WAIT_SECONDS up to
     MAX_WAIT_SECONDS; an hour without failures forgets the client.
     """
     now = now or datetime.now(UTC)
@@ -294,6 +304,7 @@ def record_failure(address: str, now: datetime | None = None) -> int:
 def clear_failures(address: str) -> None:
     """A right code: the client's counter starts again."""
     db.session.execute(
-        update(AccessFailure).where(AccessFailure.client == client_id(address))
+        update(AccessFailure)
+        .where(AccessFailure.client == client_id(address))
         .values(failures=0, blocked_until=None)
     )

@@ -1,17 +1,17 @@
 """Assignments from the period's rules: who rates which units with which instrument.
 
-The rules (AssignmentRule, one per instrument and period) are created from DEFAULT_RULES the first time a period's
-rules are read, and the office can change them:
+The rules (AssignmentRule, one per instrument and period) are created from DEFAULT_RULES the first time a
+period's rules are read, and the office can change them:
 
 - grassroots (镇街干部) → every unit, or only the units marked as serving towns (Unit.serves_towns);
 - leader, deputy, expert → every unit;
 - peer (部门互评, department raters) → every other unit, or the units in a list — never the rater's own unit;
 - self (自评, department raters) → the rater's own unit.
 
-`assign(period, actor)` creates what the rules ask for and is idempotent. It never drops an assignment that has
-answers (a draft or a submitted version); it drops only untouched ones (never opened, no response row) that the
-rules no longer match, e.g. after a unit was marked as not serving towns. Assignments whose instrument has a newer
-version count as the same assignment (matched by instrument key).
+`assign(period, actor)` creates what the rules ask for and is idempotent. It never drops an assignment that
+has answers (a draft or a submitted version); it drops only untouched ones (never opened, no response row)
+that the rules no longer match, e.g. after a unit was marked as not serving towns. Assignments whose
+instrument has a newer version count as the same assignment (matched by instrument key).
 """
 
 from __future__ import annotations
@@ -87,15 +87,25 @@ def rules(period: Period, actor: str = "system") -> list[AssignmentRule]:
     }
     for key, (scope, _) in DEFAULT_RULES.items():
         if key not in existing:
-            rule = AssignmentRule(period_id=period.id, instrument_key=key, scope=scope, enabled=True,
-                                  updated_by=actor, updated_at=datetime.now(UTC))
+            rule = AssignmentRule(
+                period_id=period.id,
+                instrument_key=key,
+                scope=scope,
+                enabled=True,
+                updated_by=actor,
+                updated_at=datetime.now(UTC),
+            )
             db.session.add(rule)
             existing[key] = rule
     db.session.flush()
     order = list(DEFAULT_RULES)
-    return sorted(existing.values(), key=lambda r: (order.index(r.instrument_key)
-                                                     if r.instrument_key in order else len(order),
-                                                     r.instrument_key))
+    return sorted(
+        existing.values(),
+        key=lambda r: (
+            order.index(r.instrument_key) if r.instrument_key in order else len(order),
+            r.instrument_key,
+        ),
+    )
 
 
 def allowed_scopes(instrument_key: str) -> tuple[TargetScope, ...]:
@@ -103,12 +113,21 @@ def allowed_scopes(instrument_key: str) -> tuple[TargetScope, ...]:
     return DEFAULT_RULES.get(instrument_key, (None, (TargetScope.ALL_UNITS,)))[1]
 
 
-def set_rule(period: Period, instrument_key: str, actor: str, *, enabled: bool | None = None,
-             scope: TargetScope | str | None = None, unit_codes: list[str] | None = None) -> AssignmentRule:
+def set_rule(
+    period: Period,
+    instrument_key: str,
+    actor: str,
+    *,
+    enabled: bool | None = None,
+    scope: TargetScope | str | None = None,
+    unit_codes: list[str] | None = None,
+) -> AssignmentRule:
     """Change one instrument's rule (audited); AssignError names the bad field. Run assign() to apply it."""
     if period.state in (PeriodState.CLOSED, PeriodState.PUBLISHED):
-        raise AssignError(f"period {period.name} is {period.state.value}; its rules cannot change",
-                          f"{period.name} 评价周期已{period.state.label}，不能再修改分配规则")
+        raise AssignError(
+            f"period {period.name} is {period.state.value}; its rules cannot change",
+            f"{period.name} 评价周期已{period.state.label}，不能再修改分配规则",
+        )
     rule = next((r for r in rules(period, actor) if r.instrument_key == instrument_key), None)
     if rule is None:
         raise AssignError(f"unknown instrument '{instrument_key}'", f"问卷“{instrument_key}”不存在")
@@ -119,16 +138,19 @@ def set_rule(period: Period, instrument_key: str, actor: str, *, enabled: bool |
             raise AssignError(f"unknown scope '{scope}'", f"评价范围“{scope}”无效") from None
         if scope not in allowed_scopes(instrument_key):
             choices = "、".join(s.label for s in allowed_scopes(instrument_key))
-            raise AssignError(f"scope {scope.value} is not allowed for {instrument_key}",
-                              f"评价范围：该问卷只能选择 {choices}")
+            raise AssignError(
+                f"scope {scope.value} is not allowed for {instrument_key}",
+                f"评价范围：该问卷只能选择 {choices}",
+            )
         rule.scope = scope
     if unit_codes is not None:
         codes = sorted({c.strip() for c in unit_codes if c and c.strip()})
         known = set(db.session.execute(select(Unit.code).where(Unit.code.in_(codes))).scalars())
         unknown = [c for c in codes if c not in known]
         if unknown:
-            raise AssignError(f"unknown unit codes: {', '.join(unknown)}",
-                              f"指定单位：单位代码不存在：{'、'.join(unknown)}")
+            raise AssignError(
+                f"unknown unit codes: {', '.join(unknown)}", f"指定单位：单位代码不存在：{'、'.join(unknown)}"
+            )
         rule.unit_codes = codes
     if rule.scope is TargetScope.LISTED_UNITS and not rule.unit_codes:
         raise AssignError("a listed-units rule needs at least one unit", "指定单位：请至少选择一个单位")
@@ -136,9 +158,17 @@ def set_rule(period: Period, instrument_key: str, actor: str, *, enabled: bool |
         rule.enabled = bool(enabled)
     rule.updated_by, rule.updated_at = actor, datetime.now(UTC)
     db.session.flush()
-    audit.record(actor, "assignment_rule.set", "assignment_rule", rule.id, period=period.name,
-                 instrument=instrument_key, enabled=rule.enabled, scope=rule.scope.value,
-                 units=rule.unit_codes if rule.scope is TargetScope.LISTED_UNITS else None)
+    audit.record(
+        actor,
+        "assignment_rule.set",
+        "assignment_rule",
+        rule.id,
+        period=period.name,
+        instrument=instrument_key,
+        enabled=rule.enabled,
+        scope=rule.scope.value,
+        units=rule.unit_codes if rule.scope is TargetScope.LISTED_UNITS else None,
+    )
     return rule
 
 
@@ -168,8 +198,10 @@ def assign(period: Period, actor: str = "system") -> AssignRun:
     closed or published. Only flushes; the caller commits.
     """
     if period.state in (PeriodState.CLOSED, PeriodState.PUBLISHED):
-        raise AssignError(f"period {period.name} is {period.state.value}; no assignments can be added",
-                          f"{period.name} 评价周期已{period.state.label}，不能再生成评价任务")
+        raise AssignError(
+            f"period {period.name} is {period.state.value}; no assignments can be added",
+            f"{period.name} 评价周期已{period.state.label}，不能再生成评价任务",
+        )
     from .instruments import current_instruments, sync_instruments
 
     instruments = current_instruments()
@@ -178,15 +210,26 @@ def assign(period: Period, actor: str = "system") -> AssignRun:
         instruments = current_instruments()
     key_of = {i.id: i.key for i in db.session.execute(db.select(Instrument)).scalars()}
 
-    units = [tuple(row) for row in db.session.execute(
-        select(Unit.id, Unit.code, Unit.serves_towns).where(Unit.active.is_(True)).order_by(Unit.code)
-    )]
+    units = [
+        tuple(row)
+        for row in db.session.execute(
+            select(Unit.id, Unit.code, Unit.serves_towns).where(Unit.active.is_(True)).order_by(Unit.code)
+        )
+    ]
     raters = db.session.execute(
-        select(Rater.id, Rater.code, Rater.group, Rater.unit_id).where(Rater.active.is_(True)).order_by(Rater.code)
+        select(Rater.id, Rater.code, Rater.group, Rater.unit_id)
+        .where(Rater.active.is_(True))
+        .order_by(Rater.code)
     ).all()
     existing = db.session.execute(
-        select(Assignment.id, Assignment.rater_id, Assignment.unit_id, Assignment.instrument_id,
-               Assignment.state, Response.id)
+        select(
+            Assignment.id,
+            Assignment.rater_id,
+            Assignment.unit_id,
+            Assignment.instrument_id,
+            Assignment.state,
+            Response.id,
+        )
         .outerjoin(Response, Response.assignment_id == Assignment.id)
         .where(Assignment.period_id == period.id)
     ).all()
@@ -217,9 +260,16 @@ def assign(period: Period, actor: str = "system") -> AssignRun:
                 wanted.add(k)
                 count.matched += 1
                 if k not in have:
-                    new_rows.append({"period_id": period.id, "rater_id": rater_id, "unit_id": unit_id,
-                                     "instrument_id": instrument.id, "state": AssignmentState.NOT_OPENED,
-                                     "created_at": now})
+                    new_rows.append(
+                        {
+                            "period_id": period.id,
+                            "rater_id": rater_id,
+                            "unit_id": unit_id,
+                            "instrument_id": instrument.id,
+                            "state": AssignmentState.NOT_OPENED,
+                            "created_at": now,
+                        }
+                    )
                     count.added += 1
 
     stale = []
@@ -233,21 +283,35 @@ def assign(period: Period, actor: str = "system") -> AssignRun:
             stale.append(aid)
             count.dropped += 1
     for start in range(0, len(stale), 500):
-        db.session.execute(delete(Assignment).where(Assignment.id.in_(stale[start:start + 500])))
+        db.session.execute(delete(Assignment).where(Assignment.id.in_(stale[start : start + 500])))
     bulk_insert(Assignment, new_rows)
     db.session.flush()
-    audit.record(actor, "assignment.assign", "period", period.id, period=period.name,
-                 counts={k: vars(c) for k, c in run.counts.items()})
+    audit.record(
+        actor,
+        "assignment.assign",
+        "period",
+        period.id,
+        period=period.name,
+        counts={k: vars(c) for k, c in run.counts.items()},
+    )
     return run
 
 
 def rater_assignments(rater_id: int, period_id: int) -> list[Assignment]:
-    """A rater's assignments in a period, with unit, instrument and response loaded (for the rater's pages)."""
+    """A rater's assignments in a period, with unit, instrument and response loaded (the rater's pages)."""
     from sqlalchemy.orm import joinedload
 
-    return list(db.session.execute(
-        db.select(Assignment)
-        .where(Assignment.rater_id == rater_id, Assignment.period_id == period_id)
-        .options(joinedload(Assignment.unit), joinedload(Assignment.instrument), joinedload(Assignment.response))
-        .order_by(Assignment.instrument_id, Assignment.unit_id)
-    ).unique().scalars())
+    return list(
+        db.session.execute(
+            db.select(Assignment)
+            .where(Assignment.rater_id == rater_id, Assignment.period_id == period_id)
+            .options(
+                joinedload(Assignment.unit),
+                joinedload(Assignment.instrument),
+                joinedload(Assignment.response),
+            )
+            .order_by(Assignment.instrument_id, Assignment.unit_id)
+        )
+        .unique()
+        .scalars()
+    )

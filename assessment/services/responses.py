@@ -1,12 +1,12 @@
-"""Responses (答卷): drafts as the rater goes, exactly-once submission, and the office's return, invalid mark and
-correction — each a recorded change with who, when and why, never a deletion.
+"""Responses (答卷): drafts as the rater goes, exactly-once submission, and the office's return, invalid mark
+and correction — each a recorded change with who, when and why, never a deletion.
 
 Exactly once. Every write to an assignment's response starts with one conditional UPDATE of the assignment row
-(`state <> 'submitted'` for the rater's writes). That statement takes the row lock on PostgreSQL and the write lock
-on SQLite, so concurrent requests for the same assignment run one after the other, and the loser's UPDATE matches
-no row once the winner has committed: it answers "already submitted" (AlreadySubmitted). Behind it,
-UNIQUE(response_id, version) refuses a second version with the same number whatever happens. Drafts use the same
-lock, so answers saved at the same moment from two tabs or a phone coming back online are all kept (a
+(`state <> 'submitted'` for the rater's writes). That statement takes the row lock on PostgreSQL and the write
+lock on SQLite, so concurrent requests for the same assignment run one after the other, and the loser's UPDATE
+matches no row once the winner has committed: it answers "already submitted" (AlreadySubmitted). Behind it,
+UNIQUE(response_id, version) refuses a second version with the same number whatever happens. Drafts use the
+same lock, so answers saved at the same moment from two tabs or a phone coming back online are all kept (a
 read-modify-write of the draft without the lock would lose one).
 
 Drafts: ``Response.draft`` maps question id → value, None for 不了解; a question not in it is unanswered. Saving
@@ -17,8 +17,8 @@ rater is shown them and confirms first — or refused when the instrument does n
 
 Returned (退回): the assignment is back in progress with the last submitted answers as its draft; the submitted
 version stays and keeps counting until the rater submits again (mark it invalid to leave it out at once).
-Invalid: a submitted version is marked (who, when, why); scoring counts the latest valid version of a response.
-Correction: the office keys in answers as a new version (source ``correction``) with who and why.
+Invalid: a submitted version is marked (who, when, why); scoring counts the latest valid version of a
+response. Correction: the office keys in answers as a new version (source ``correction``) with who and why.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class AlreadySubmitted(ResponseError):
         super().__init__("already_submitted", "该问卷已经提交，答案不能再修改。")
 
 
-# --- definitions ---------------------------------------------------------------------------------------------
+# --- definitions --------------------------------------------------------------------------------------------
 
 
 @lru_cache(maxsize=64)
@@ -73,7 +73,7 @@ def _definition(fingerprint: str, text: str, key: str):
 
 
 def definition(instrument: Instrument):
-    """The validated definition (surveys.InstrumentDefinition) an instrument was stored with, cached per version."""
+    """The validated definition (surveys.InstrumentDefinition) an instrument was stored with (cached)."""
     return _definition(instrument.fingerprint, instrument.definition, instrument.key)
 
 
@@ -94,7 +94,7 @@ def parse_answers(defn, raw: dict) -> dict[str, float | None]:
             except KeyError:
                 where = f"题目 {qid}"
             message = str(exc)
-            zh = message[message.rfind("(") + 1:-1] if message.endswith(")") else message
+            zh = message[message.rfind("(") + 1 : -1] if message.endswith(")") else message
             raise ResponseError("invalid_answer", f"{where}：{zh}", question=qid) from None
     return parsed
 
@@ -105,11 +105,11 @@ def unanswered(defn, answers: dict | None) -> list[str]:
     return [q.id for q in defn.questions if q.id not in answers]
 
 
-# --- locking -------------------------------------------------------------------------------------------------
+# --- locking ------------------------------------------------------------------------------------------------
 
 
 def _lock_for_rater(assignment: Assignment, new_state: AssignmentState) -> None:
-    """Move a not-yet-submitted assignment to `new_state`, holding its row; AlreadySubmitted if it was submitted."""
+    """Move a not-yet-submitted assignment to `new_state`, holding its row; else AlreadySubmitted."""
     result = db.session.execute(
         update(Assignment)
         .where(Assignment.id == assignment.id, Assignment.state != AssignmentState.SUBMITTED)
@@ -125,7 +125,9 @@ def _lock_for_rater(assignment: Assignment, new_state: AssignmentState) -> None:
 def _lock_for_office(assignment: Assignment) -> None:
     """Hold the assignment's row whatever its state (office changes), re-reading its state."""
     db.session.execute(
-        update(Assignment).where(Assignment.id == assignment.id).values(state=Assignment.state)
+        update(Assignment)
+        .where(Assignment.id == assignment.id)
+        .values(state=Assignment.state)
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(assignment, ["state"])
@@ -134,7 +136,9 @@ def _lock_for_office(assignment: Assignment) -> None:
 def _response(assignment: Assignment, create: bool = True) -> Response | None:
     """The assignment's response read fresh after the lock (another request may just have changed it)."""
     response = db.session.execute(
-        select(Response).where(Response.assignment_id == assignment.id).execution_options(populate_existing=True)
+        select(Response)
+        .where(Response.assignment_id == assignment.id)
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if response is None and create:
         response = Response(assignment_id=assignment.id, current_version=0, draft={})
@@ -151,7 +155,7 @@ def _require_open(assignment: Assignment) -> None:
         raise ResponseError("closed", f"{period.name} 年度评价已截止，不能再修改或提交。")
 
 
-# --- the rater's writes --------------------------------------------------------------------------------------
+# --- the rater's writes -------------------------------------------------------------------------------------
 
 
 def save_draft(assignment: Assignment, answers: dict, now: datetime | None = None) -> Response:
@@ -194,7 +198,9 @@ def submit(assignment: Assignment, now: datetime | None = None) -> ResponseVersi
     draft = dict(response.draft or {})
     missing = unanswered(defn, draft)
     if missing and not defn.allow_na:
-        raise ResponseError("unanswered", f"还有 {len(missing)} 道题未作答，请答完后再提交。", questions=missing)
+        raise ResponseError(
+            "unanswered", f"还有 {len(missing)} 道题未作答，请答完后再提交。", questions=missing
+        )
     now = now or datetime.now(UTC)
     version = _add_version(response, {q.id: draft.get(q.id) for q in defn.questions}, ResponseSource.WEB, now)
     response.draft = None
@@ -203,11 +209,23 @@ def submit(assignment: Assignment, now: datetime | None = None) -> ResponseVersi
     return version
 
 
-def _add_version(response: Response, values: dict, source: ResponseSource, now: datetime,
-                 actor: str | None = None, reason: str | None = None) -> ResponseVersion:
+def _add_version(
+    response: Response,
+    values: dict,
+    source: ResponseSource,
+    now: datetime,
+    actor: str | None = None,
+    reason: str | None = None,
+) -> ResponseVersion:
     number = response.current_version + 1
-    version = ResponseVersion(response_id=response.id, version=number, submitted_at=now, source=source,
-                              recorded_by=actor, reason=reason)
+    version = ResponseVersion(
+        response_id=response.id,
+        version=number,
+        submitted_at=now,
+        source=source,
+        recorded_by=actor,
+        reason=reason,
+    )
     db.session.add(version)
     db.session.flush()  # UNIQUE(response_id, version): a second writer of the same number stops here
     db.session.execute(
@@ -218,7 +236,7 @@ def _add_version(response: Response, values: dict, source: ResponseSource, now: 
     return version
 
 
-# --- the office's changes ------------------------------------------------------------------------------------
+# --- the office's changes -----------------------------------------------------------------------------------
 
 
 def _reason(reason: str | None, field: str) -> str:
@@ -237,7 +255,9 @@ def latest_answers(response: Response) -> dict[str, float | None]:
     rows = db.session.execute(
         select(Answer.question, Answer.value)
         .join(ResponseVersion, Answer.version_id == ResponseVersion.id)
-        .where(ResponseVersion.response_id == response.id, ResponseVersion.version == response.current_version)
+        .where(
+            ResponseVersion.response_id == response.id, ResponseVersion.version == response.current_version
+        )
     ).all()
     return {q: v for q, v in rows}
 
@@ -258,8 +278,15 @@ def return_to_rater(assignment: Assignment, actor: str, reason: str) -> Response
     response.returned_at, response.returned_by, response.return_reason = datetime.now(UTC), actor, reason
     assignment.state = AssignmentState.IN_PROGRESS
     db.session.flush()
-    audit.record(actor, "response.return", "response", response.id, assignment=assignment.id,
-                 version=response.current_version, reason=reason)
+    audit.record(
+        actor,
+        "response.return",
+        "response",
+        response.id,
+        assignment=assignment.id,
+        version=response.current_version,
+        reason=reason,
+    )
     return response
 
 
@@ -270,8 +297,15 @@ def mark_invalid(version: ResponseVersion, actor: str, reason: str) -> ResponseV
         raise ResponseError("already_invalid", "该版本已标记为无效。")
     version.invalid_at, version.invalid_by, version.invalid_reason = datetime.now(UTC), actor, reason
     db.session.flush()
-    audit.record(actor, "response.invalid", "response_version", version.id, response=version.response_id,
-                 version=version.version, reason=reason)
+    audit.record(
+        actor,
+        "response.invalid",
+        "response_version",
+        version.id,
+        response=version.response_id,
+        version=version.version,
+        reason=reason,
+    )
     return version
 
 
@@ -280,16 +314,25 @@ def mark_valid(version: ResponseVersion, actor: str, reason: str) -> ResponseVer
     reason = _reason(reason, "恢复原因")
     if version.invalid_at is None:
         raise ResponseError("not_invalid", "该版本未被标记为无效。")
-    audit.record(actor, "response.valid", "response_version", version.id, response=version.response_id,
-                 version=version.version, reason=reason, was_invalid_by=version.invalid_by,
-                 was_invalid_reason=version.invalid_reason)
+    audit.record(
+        actor,
+        "response.valid",
+        "response_version",
+        version.id,
+        response=version.response_id,
+        version=version.version,
+        reason=reason,
+        was_invalid_by=version.invalid_by,
+        was_invalid_reason=version.invalid_reason,
+    )
     version.invalid_at = version.invalid_by = version.invalid_reason = None
     db.session.flush()
     return version
 
 
-def correct(assignment: Assignment, answers: dict, actor: str, reason: str,
-            now: datetime | None = None) -> ResponseVersion:
+def correct(
+    assignment: Assignment, answers: dict, actor: str, reason: str, now: datetime | None = None
+) -> ResponseVersion:
     """Key in a correction (e.g. from the paper form): a new version, source ``correction``, with who and why.
 
     ``answers`` must answer every question (na for 不了解); allowed in any period state (a published result is
@@ -300,22 +343,37 @@ def correct(assignment: Assignment, answers: dict, actor: str, reason: str,
     parsed = parse_answers(defn, answers)
     missing = unanswered(defn, parsed)
     if missing:
-        raise ResponseError("unanswered", f"更正须答全所有题目，缺少：{'、'.join(missing)}", questions=missing)
+        raise ResponseError(
+            "unanswered", f"更正须答全所有题目，缺少：{'、'.join(missing)}", questions=missing
+        )
     _lock_for_office(assignment)
     response = _response(assignment)
     now = now or datetime.now(UTC)
-    version = _add_version(response, {q.id: parsed[q.id] for q in defn.questions}, ResponseSource.CORRECTION,
-                           now, actor=actor, reason=reason)
+    version = _add_version(
+        response,
+        {q.id: parsed[q.id] for q in defn.questions},
+        ResponseSource.CORRECTION,
+        now,
+        actor=actor,
+        reason=reason,
+    )
     response.draft = None
     response.returned_at = response.returned_by = response.return_reason = None
     assignment.state = AssignmentState.SUBMITTED
     db.session.flush()
-    audit.record(actor, "response.correct", "response", response.id, assignment=assignment.id,
-                 version=version.version, reason=reason)
+    audit.record(
+        actor,
+        "response.correct",
+        "response",
+        response.id,
+        assignment=assignment.id,
+        version=version.version,
+        reason=reason,
+    )
     return version
 
 
-# --- reading -------------------------------------------------------------------------------------------------
+# --- reading ------------------------------------------------------------------------------------------------
 
 
 def current_answers(assignment: Assignment) -> dict[str, float | None]:
@@ -332,7 +390,8 @@ def straight_lined(answer_sets: list[dict]) -> bool:
     """Did the rater give exactly the same answers to every unit (at least three units answered)?
 
     ``answer_sets``: one {question id: value} per unit of one instrument. Units with no real answer (all 不了解
-    or nothing) are left out; this is the straight-lining check of the submit page (asked once more, not refused).
+    or nothing) are left out; this is the straight-lining check of the submit page (asked once more, not
+    refused).
     """
     rated = [tuple(sorted(s.items())) for s in answer_sets if any(v is not None for v in s.values())]
     return len(rated) >= 3 and len(set(rated)) == 1
@@ -356,9 +415,12 @@ def answers_by_assignment(assignments: list[Assignment]) -> dict[int, dict[str, 
         rows = db.session.execute(
             select(ResponseVersion.response_id, Answer.question, Answer.value)
             .join(Answer, Answer.version_id == ResponseVersion.id)
-            .join(Response, (Response.id == ResponseVersion.response_id)
-                  & (Response.current_version == ResponseVersion.version))
-            .where(ResponseVersion.response_id.in_(ids[start:start + 500]))
+            .join(
+                Response,
+                (Response.id == ResponseVersion.response_id)
+                & (Response.current_version == ResponseVersion.version),
+            )
+            .where(ResponseVersion.response_id.in_(ids[start : start + 500]))
         )
         for response_id, question, value in rows:
             result[submitted[response_id]][question] = value

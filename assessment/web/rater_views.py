@@ -1,8 +1,8 @@
 """The raters' pages: personal link or access code, home, matrix and single-unit pages, drafts, submission.
 
 A personal link (/r/<token>) or an access code (/r/) puts only the access key's id in the session; every page
-checks that key again (revoked → explained; period closed → read-only). A rater only ever reaches assignments of
-their own key's rater and period: any other id is "not found".
+checks that key again (revoked → explained; period closed → read-only). A rater only ever reaches assignments
+of their own key's rater and period: any other id is "not found".
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ RATER_HEADERS = {
 
 
 def _is_rater_page():
-    return request.blueprint == "web" and (request.path.startswith("/r/") or request.path.startswith("/rater"))
+    return request.blueprint == "web" and (
+        request.path.startswith("/r/") or request.path.startswith("/rater")
+    )
 
 
 @bp.after_app_request
@@ -62,7 +64,7 @@ def _begin(key):
     access.touch(key)
 
 
-# --- entering -------------------------------------------------------------------------------------------------
+# --- entering -----------------------------------------------------------------------------------------------
 
 
 @bp.route("/r/", methods=["GET", "POST"])
@@ -72,8 +74,9 @@ def enter_code():
     if request.method == "POST":
         wait = access.wait_seconds(_client())
         if wait:
-            return render_template("web/rater/code.html", error=f"错误次数过多，请 {wait} 秒后再试。",
-                                   code=""), 429
+            return render_template(
+                "web/rater/code.html", error=f"错误次数过多，请 {wait} 秒后再试。", code=""
+            ), 429
         code = request.form.get("code", "")
         try:
             key = access.resolve_code(code)
@@ -121,18 +124,21 @@ def rater_exit():
     return redirect(url_for("web.enter_code"))
 
 
-# --- every rater page -----------------------------------------------------------------------------------------
+# --- every rater page ---------------------------------------------------------------------------------------
 
 
 @bp.before_request
 def _load_rater():
-    """Re-check the session's key on every rater page: revoked keys stop at once, closed periods are read-only."""
+    """Re-check the session's key on every rater page: revoked keys stop at once, closed periods read-only."""
     if not request.path.startswith("/rater") or request.endpoint == "web.rater_exit":
         return None
     key_id = session.get(SESSION_KEY)
     if not isinstance(key_id, int):
-        return _problem("请使用编办发给您的个人链接，或在此输入访问码。", 401, title="请先进入问卷") \
-            if request.path.endswith("/answer") else redirect(url_for("web.enter_code"))
+        return (
+            _problem("请使用编办发给您的个人链接，或在此输入访问码。", 401, title="请先进入问卷")
+            if request.path.endswith("/answer")
+            else redirect(url_for("web.enter_code"))
+        )
     key = access.get_key(key_id)
     g.read_only = False
     try:
@@ -159,7 +165,9 @@ def _assignments():
 def _groups(assignments):
     """The rater's assignments by instrument (in instrument order), each list by unit code."""
     groups = OrderedDict()
-    for a in sorted(assignments, key=lambda a: (a.instrument.key != "grassroots", a.instrument_id, a.unit.code)):
+    for a in sorted(
+        assignments, key=lambda a: (a.instrument.key != "grassroots", a.instrument_id, a.unit.code)
+    ):
         groups.setdefault(a.instrument.key, []).append(a)
     return groups
 
@@ -184,7 +192,7 @@ def _editable(assignment) -> bool:
 
 
 def _save_from_form(assignments, defn) -> list[str]:
-    """Save what a no-script form sent for these assignments; returns the Chinese errors (nothing saved then)."""
+    """Save what a no-script form sent for these assignments; returns the Chinese errors, if any."""
     errors = []
     for a in assignments:
         if not _editable(a):
@@ -201,7 +209,7 @@ def _save_from_form(assignments, defn) -> list[str]:
     return errors
 
 
-# --- pages ----------------------------------------------------------------------------------------------------
+# --- pages --------------------------------------------------------------------------------------------------
 
 
 @bp.route("/rater/")
@@ -213,21 +221,34 @@ def rater_home():
     for key, items in groups.items():
         instrument = items[0].instrument
         defn = responses.definition(instrument)
-        sections.append({
-            "key": key,
-            "title": instrument.title,
-            "items": items,
-            "submitted": sum(a.state is AssignmentState.SUBMITTED for a in items),
-            "questions": len(defn.questions),
-            "open": [a for a in items if a.state is not AssignmentState.SUBMITTED],
-        })
+        sections.append(
+            {
+                "key": key,
+                "title": instrument.title,
+                "items": items,
+                "submitted": sum(a.state is AssignmentState.SUBMITTED for a in items),
+                "questions": len(defn.questions),
+                "open": [a for a in items if a.state is not AssignmentState.SUBMITTED],
+            }
+        )
     total = len(assignments)
     done = sum(a.state is AssignmentState.SUBMITTED for a in assignments)
-    returned = [a for a in assignments if a.response is not None and a.response.returned_at is not None
-                and a.state is not AssignmentState.SUBMITTED]
+    returned = [
+        a
+        for a in assignments
+        if a.response is not None
+        and a.response.returned_at is not None
+        and a.state is not AssignmentState.SUBMITTED
+    ]
     days_left = (g.period.ends_on - date.today()).days
-    return render_template("web/rater/home.html", sections=sections, total=total, done=done,
-                           returned=returned, days_left=days_left)
+    return render_template(
+        "web/rater/home.html",
+        sections=sections,
+        total=total,
+        done=done,
+        returned=returned,
+        days_left=days_left,
+    )
 
 
 @bp.route("/rater/<key>/q/<int:number>", methods=["GET", "POST"])
@@ -254,17 +275,35 @@ def matrix(key, number):
             flash("已保存。", "success")
             return redirect(url_for("web.matrix", key=key, number=number))
     answers = responses.answers_by_assignment(items)
-    rows = [{
-        "assignment": a,
-        "control": render(defn, question, a.id, answers[a.id], label=a.unit.name, disabled=not _editable(a),
-                          label_hidden=True),
-        "answered": question.id in answers[a.id],
-    } for a in items]
+    rows = [
+        {
+            "assignment": a,
+            "control": render(
+                defn,
+                question,
+                a.id,
+                answers[a.id],
+                label=a.unit.name,
+                disabled=not _editable(a),
+                label_hidden=True,
+            ),
+            "answered": question.id in answers[a.id],
+        }
+        for a in items
+    ]
     answered_all = sum(len([q for q in defn.questions if q.id in answers[a.id]]) for a in items)
     return render_template(
-        "web/rater/matrix.html", key=key, number=number, defn=defn, question=question, rows=rows,
-        errors=errors, instrument=items[0].instrument, scale=defn.scales[question.type],
-        answered_here=sum(r["answered"] for r in rows), answered_all=answered_all,
+        "web/rater/matrix.html",
+        key=key,
+        number=number,
+        defn=defn,
+        question=question,
+        rows=rows,
+        errors=errors,
+        instrument=items[0].instrument,
+        scale=defn.scales[question.type],
+        answered_here=sum(r["answered"] for r in rows),
+        answered_all=answered_all,
         all_questions=len(defn.questions) * len(items),
         editable=any(_editable(a) for a in items),
     ), (400 if errors else 200)
@@ -292,11 +331,18 @@ def unit_page(assignment_id):
     answers = responses.current_answers(assignment)
     themed = OrderedDict()
     for n, q in enumerate(defn.questions, start=1):
-        control = render(defn, q, assignment.id, answers, label=f"{n}. {q.text}", disabled=not _editable(assignment))
+        control = render(
+            defn, q, assignment.id, answers, label=f"{n}. {q.text}", disabled=not _editable(assignment)
+        )
         themed.setdefault(defn.themes.get(q.theme, q.theme), []).append({"n": n, "q": q, "control": control})
     return render_template(
-        "web/rater/unit.html", assignment=assignment, defn=defn, themed=themed, errors=errors,
-        answered=len([q for q in defn.questions if q.id in answers]), editable=_editable(assignment),
+        "web/rater/unit.html",
+        assignment=assignment,
+        defn=defn,
+        themed=themed,
+        errors=errors,
+        answered=len([q for q in defn.questions if q.id in answers]),
+        editable=_editable(assignment),
         following=_next_open(assignment),
     ), (400 if errors else 200)
 
@@ -304,7 +350,9 @@ def unit_page(assignment_id):
 def _next_open(assignment):
     items = [a for a in _assignments() if a.instrument_id == assignment.instrument_id]
     items.sort(key=lambda a: a.unit.code)
-    later = [a for a in items if a.unit.code > assignment.unit.code and a.state is not AssignmentState.SUBMITTED]
+    later = [
+        a for a in items if a.unit.code > assignment.unit.code and a.state is not AssignmentState.SUBMITTED
+    ]
     return later[0] if later else None
 
 
@@ -326,8 +374,10 @@ def submit_page(key):
         flash("这些问卷已经提交，无需重复提交。", "info")
         return redirect(url_for("web.rater_home"))
     answers = responses.answers_by_assignment(pending)
-    gaps = [(a, [defn.questions.index(defn.question(q)) + 1 for q in responses.unanswered(defn, answers[a.id])])
-            for a in pending]
+    gaps = [
+        (a, [defn.questions.index(defn.question(q)) + 1 for q in responses.unanswered(defn, answers[a.id])])
+        for a in pending
+    ]
     gaps = [(a, numbers) for a, numbers in gaps if numbers]
     same = len(pending) > 1 and responses.straight_lined([answers[a.id] for a in pending])
     error = None
@@ -353,8 +403,17 @@ def submit_page(key):
                 else:
                     flash("这些问卷已经提交，无需重复提交。", "info")
                 return redirect(url_for("web.rater_home"))
-    return render_template("web/rater/submit.html", key=key, items=pending, gaps=gaps, same=same, error=error,
-                           defn=defn, unit=unit, instrument=items[0].instrument), (400 if error else 200)
+    return render_template(
+        "web/rater/submit.html",
+        key=key,
+        items=pending,
+        gaps=gaps,
+        same=same,
+        error=error,
+        defn=defn,
+        unit=unit,
+        instrument=items[0].instrument,
+    ), (400 if error else 200)
 
 
 @bp.route("/rater/answer", methods=["POST"])
@@ -369,8 +428,13 @@ def save_answer():
     if not isinstance(data, dict):
         return jsonify({"error": {"code": "bad_body", "message": "请求格式有误。"}}), 400
     assignment_id, question, value = data.get("assignment"), data.get("question"), data.get("value", "")
-    if not isinstance(assignment_id, int) or isinstance(assignment_id, bool) or not isinstance(question, str) \
-            or not isinstance(value, (str, int, float)) or isinstance(value, bool):
+    if (
+        not isinstance(assignment_id, int)
+        or isinstance(assignment_id, bool)
+        or not isinstance(question, str)
+        or not isinstance(value, (str, int, float))
+        or isinstance(value, bool)
+    ):
         return jsonify({"error": {"code": "bad_body", "message": "请求格式有误。"}}), 400
     if not 1 <= assignment_id <= 2**31 - 1:
         abort(404)

@@ -1,8 +1,9 @@
 """Answer widgets of the raters' pages: one renderer per answer type, and the reader of what a form sent.
 
-The registry maps an answer type of the instrument definition (surveys/answers.py: likert5, score100) to a Jinja
-macro in templates/web/rater/_widgets.html. A new answer type needs a parser in surveys/answers.py, a macro there
-and a line here. Field names are ``a<assignment id>.<question id>`` (plus ``.na`` for the 不了解 box of a number).
+The registry maps an answer type of the instrument definition (surveys/answers.py: likert5, score100) to a
+Jinja macro in templates/web/rater/_widgets.html. A new answer type needs a parser in surveys/answers.py, a
+macro there and a line here. Field names are ``a<assignment id>.<question id>`` (plus ``.na`` for the 不了解 box
+of a number).
 """
 
 from __future__ import annotations
@@ -27,8 +28,16 @@ def shown(value) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def render(defn, question, assignment_id: int, answers: dict, *, label: str, disabled: bool,
-           label_hidden: bool = False) -> Markup:
+def render(
+    defn,
+    question,
+    assignment_id: int,
+    answers: dict,
+    *,
+    label: str,
+    disabled: bool,
+    label_hidden: bool = False,
+) -> Markup:
     """The control for one question of one assignment, pre-filled with its saved answer (if any)."""
     macro_name = RENDERERS[question.type]
     module = current_app.jinja_env.get_template(_TEMPLATE).module

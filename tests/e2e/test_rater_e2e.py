@@ -1,15 +1,19 @@
-"""A rater on a phone in a real browser: personal link, matrix page, autosave (also offline), reload, submit."""
+"""A rater on a phone in a real browser: personal link, matrix page, autosave (offline too), submit."""
 
 import os
 
 import sqlalchemy as sa
 
 from assessment.extensions import db
-from assessment.models import Assignment, Period, Rater, Response
+from assessment.models import Assignment, Response
 from assessment.services import responses
 from tests.web.helpers import assignments_of, build_city, issue
 
 SHOTS = os.environ.get("ASSESSMENT_SCREENSHOTS")
+#: Names of inputs that neither sit in a <label> nor have one pointing at them.
+UNLABELED = """() => [...document.querySelectorAll('input:not([type=hidden])')]
+    .filter(i => !i.closest('label') && !(i.id && document.querySelector(`label[for="${i.id}"]`)))
+    .map(i => i.name)"""
 
 
 def _shot(page, name, full_page=False):
@@ -40,12 +44,13 @@ def _others_submit(app, codes):
 
 
 def _saved(page, aid, question="g01"):
-    page.wait_for_selector(f'.answer.saved[data-assignment="{aid}"][data-question="{question}"]', timeout=10000)
+    page.wait_for_selector(
+        f'.answer.saved[data-assignment="{aid}"][data-question="{question}"]', timeout=10000
+    )
 
 
 def test_rater_fills_a_matrix_on_a_phone_and_submits_once(app, live_server, page, browser):
-    """Can a rater open a link at 390 px, answer a matrix page, find it after reload (and after an offline spell),
-    submit once, be refused a second time, and see the answers reach scoring?"""
+    """At 390 px: link, matrix answers kept over reload and offline, one submission, answers reach scoring?"""
     app.config["WTF_CSRF_ENABLED"] = True
     period_id = build_city(app, extra_grassroots=5)
     _others_submit(app, [f"G{n:02d}" for n in range(2, 8)])
@@ -65,7 +70,12 @@ def test_rater_fills_a_matrix_on_a_phone_and_submits_once(app, live_server, page
         page.locator(f'[data-assignment="{aid}"] label.opt-{5 - n}').click()
         _saved(page, aid)
     assert page.locator("[data-count-answered]").first.inner_text() == "4"
-    assert page.evaluate("Object.keys(JSON.parse(localStorage.getItem('assessment-rater-queue-v1') || '{}')).length") == 0
+    assert (
+        page.evaluate(
+            "Object.keys(JSON.parse(localStorage.getItem('assessment-rater-queue-v1') || '{}')).length"
+        )
+        == 0
+    )
     _shot(page, "rater-matrix-390")
 
     page.reload()
@@ -78,7 +88,9 @@ def test_rater_fills_a_matrix_on_a_phone_and_submits_once(app, live_server, page
     page.context.set_offline(True)
     page.locator(f'[data-assignment="{ids[0]}"] label.opt-na').click()
     page.wait_for_selector(f'.answer.queued[data-assignment="{ids[0]}"]')
-    assert page.locator("#net-status").is_visible() and "暂存在本机" in page.locator("#net-status").inner_text()
+    assert (
+        page.locator("#net-status").is_visible() and "暂存在本机" in page.locator("#net-status").inner_text()
+    )
     page.context.set_offline(False)
     _saved(page, ids[0], "g02")
     with app.app_context():
@@ -116,9 +128,7 @@ def test_screens_of_the_single_unit_page_and_wide_screens(app, live_server, brow
         page.goto(f"{live_server}/r/{token}")
         page.goto(f"{live_server}/rater/unit/{expert}")
         assert page.locator('input[type="number"]').count() == 2
-        unlabeled = page.evaluate("""() => [...document.querySelectorAll('input:not([type=hidden])')]
-            .filter(i => !i.closest('label') && !(i.id && document.querySelector('label[for="' + i.id + '"]')))
-            .map(i => i.name)""")
+        unlabeled = page.evaluate(UNLABELED)
         assert unlabeled == []
         overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
         assert not overflow

@@ -24,25 +24,43 @@ RATERS = [
 
 
 def build_city(app, extra_grassroots=0) -> int:
-    """Create the small city (plus `extra_grassroots` raters), its instruments and assignments; the period id."""
+    """Create the small city (plus extra grassroots raters), instruments and assignments; the period id."""
     from assessment.services.assignments import assign
     from assessment.services.instruments import sync_instruments
 
     with app.app_context():
         sync_instruments(actor="test")
-        period = Period(name="2026", state=PeriodState.OPEN, starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
-                        as_of=date(2026, 12, 31))
+        period = Period(
+            name="2026",
+            state=PeriodState.OPEN,
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31),
+            as_of=date(2026, 12, 31),
+        )
         town = Town(code="T1", name="龙都街道")
         db.session.add_all([period, town])
-        units = {code: Unit(code=code, name=name, kind=UnitKind.GOVERNMENT, category="政府部门", serves_towns=serves)
-                 for code, name, serves in UNITS}
+        units = {
+            code: Unit(
+                code=code, name=name, kind=UnitKind.GOVERNMENT, category="政府部门", serves_towns=serves
+            )
+            for code, name, serves in UNITS
+        }
         db.session.add_all(units.values())
         db.session.flush()
-        raters = list(RATERS) + [(f"G{n:02d}", f"镇干部{n}", RaterGroup.GRASSROOTS, "T1", None)
-                                 for n in range(3, 3 + extra_grassroots)]
+        raters = list(RATERS) + [
+            (f"G{n:02d}", f"镇干部{n}", RaterGroup.GRASSROOTS, "T1", None)
+            for n in range(3, 3 + extra_grassroots)
+        ]
         for code, name, group, town_code, unit_code in raters:
-            db.session.add(Rater(code=code, name=name, group=group, town_id=town.id if town_code else None,
-                                 unit_id=units[unit_code].id if unit_code else None))
+            db.session.add(
+                Rater(
+                    code=code,
+                    name=name,
+                    group=group,
+                    town_id=town.id if town_code else None,
+                    unit_id=units[unit_code].id if unit_code else None,
+                )
+            )
         db.session.flush()
         assign(period, actor="test")
         db.session.commit()
@@ -61,7 +79,7 @@ def issue(app, period_id, rater_code):
 
 
 def assignments_of(app, rater_code, instrument=None):
-    """The rater's assignments as (id, unit code, instrument key, state value), by instrument and unit code."""
+    """The rater's assignments as (id, unit code, instrument key, state value), ordered."""
     from assessment.models import Assignment, Instrument
 
     with app.app_context():

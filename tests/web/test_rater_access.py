@@ -1,4 +1,4 @@
-"""Personal links and access codes: hashed, normalised, revocable, valid only while the period is open, throttled."""
+"""Personal links and access codes: hashed, normalised, revocable, only while the period is open, slowed."""
 
 import re
 
@@ -24,7 +24,9 @@ def test_issued_token_and_code_are_strong_and_stored_only_as_hashes(app, city, i
         assert token not in dump and code not in dump
 
 
-@pytest.mark.parametrize("typed", ["{c}", "{lower}", "{c4} {c8}", "{c4}-{c8}", " {lower4} - {c8} ", "{c4}－{c8}"])
+@pytest.mark.parametrize(
+    "typed", ["{c}", "{lower}", "{c4} {c8}", "{c4}-{c8}", " {lower4} - {c8} ", "{c4}－{c8}"]
+)
 def test_access_code_is_read_case_insensitively_ignoring_spaces_and_hyphens(app, client, issue_link, typed):
     """Does the code open the rater's page whatever the case, spaces and hyphens?"""
     _, code = issue_link("G01")
@@ -44,7 +46,7 @@ def test_malformed_and_unknown_codes_are_explained_in_chinese(client, city):
 
 
 def test_wrong_codes_are_slowed_down_per_client(app, client, issue_link):
-    """After a few wrong codes, must the client wait — even with the right code — and is the wait counted in the database?"""
+    """After a few wrong codes, must the client wait, even with the right code, counted in the database?"""
     _, code = issue_link("G01")
     for _ in range(access.FREE_FAILURES - 1):
         assert client.post("/r/", data={"code": "2345-6789"}).status_code == 200
@@ -65,8 +67,8 @@ def test_waits_grow_with_each_further_failure(ctx):
     """Does each wrong code past the free ones double the wait, up to the cap?"""
     waits = [access.record_failure("10.1.1.1") for _ in range(access.FREE_FAILURES + 3)]
     assert waits[: access.FREE_FAILURES - 1] == [0] * (access.FREE_FAILURES - 1)
-    tail = waits[access.FREE_FAILURES - 1:]
-    assert tail == [access.FIRST_WAIT_SECONDS * 2 ** i for i in range(len(tail))]
+    tail = waits[access.FREE_FAILURES - 1 :]
+    assert tail == [access.FIRST_WAIT_SECONDS * 2**i for i in range(len(tail))]
     assert access.wait_seconds("10.1.1.1") > 0 and access.wait_seconds("10.1.1.2") == 0
     access.clear_failures("10.1.1.1")
     assert access.wait_seconds("10.1.1.1") == 0
@@ -165,8 +167,16 @@ def test_a_key_belongs_to_exactly_one_holder(app, city):
         db.session.add(informant)
         db.session.flush()
         for rater_id, participant_id in ((rater.id, informant.id), (None, None)):
-            db.session.add(AccessKey(period_id=city.period_id, rater_id=rater_id, participant_id=participant_id,
-                                     token_hash="t" * 64, code_hash="c" * 64, issued_by="test"))
+            db.session.add(
+                AccessKey(
+                    period_id=city.period_id,
+                    rater_id=rater_id,
+                    participant_id=participant_id,
+                    token_hash="t" * 64,
+                    code_hash="c" * 64,
+                    issued_by="test",
+                )
+            )
             with pytest.raises(sa.exc.IntegrityError):
                 db.session.flush()
             db.session.rollback()

@@ -15,7 +15,7 @@ def _targets(app, rater_code, instrument):
 
 
 def test_default_rules_give_each_group_its_units(app, city):
-    """Do grassroots raters get the units serving towns, leaders/deputies/experts all, departments peer + self?"""
+    """Do grassroots raters get units serving towns, leaders/deputies/experts all, departments peer + self?"""
     serving = ["U01", "U02", "U03", "U05"]
     everyone = ["U01", "U02", "U03", "U04", "U05"]
     assert _targets(app, "G01", "grassroots") == serving
@@ -65,7 +65,7 @@ def test_assign_adds_what_is_new(app, city):
 
 
 def test_never_drops_answered_assignments_but_drops_untouched_ones(app, city):
-    """When a unit stops serving towns, are untouched assignments dropped and those with a draft or submission kept?"""
+    """When a unit stops serving towns, are untouched assignments dropped and answered ones kept?"""
     g01 = {u: i for i, u, _, _ in assignments_of(app, "G01", "grassroots")}
     g02 = {u: i for i, u, _, _ in assignments_of(app, "G02", "grassroots")}
     with app.app_context():
@@ -106,12 +106,15 @@ def test_disabled_rule_drops_untouched_assignments(app, city):
     assert _targets(app, "P01", "deputy") == []
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"scope": "own_unit"}, "评价范围"),
-    ({"scope": "everything"}, "评价范围"),
-    ({"scope": "listed_units", "unit_codes": ["U99"]}, "指定单位"),
-    ({"scope": "listed_units", "unit_codes": []}, "指定单位"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"scope": "own_unit"}, "评价范围"),
+        ({"scope": "everything"}, "评价范围"),
+        ({"scope": "listed_units", "unit_codes": ["U99"]}, "指定单位"),
+        ({"scope": "listed_units", "unit_codes": []}, "指定单位"),
+    ],
+)
 def test_bad_rule_changes_name_the_field(app, city, kwargs, field):
     """Is a bad rule refused with a Chinese message naming the field, leaving the rule as it was?"""
     key = "grassroots" if kwargs["scope"] in ("own_unit", "everything") else "peer"
@@ -129,7 +132,14 @@ def test_rules_are_visible_per_period(app, city):
     """Does every period get the six default rules in instrument order?"""
     with app.app_context():
         listed = rules(db.session.get(Period, city.period_id))
-        assert [r.instrument_key for r in listed] == ["grassroots", "leader", "peer", "self", "deputy", "expert"]
+        assert [r.instrument_key for r in listed] == [
+            "grassroots",
+            "leader",
+            "peer",
+            "self",
+            "deputy",
+            "expert",
+        ]
 
 
 def test_closed_period_gets_no_new_assignments(app, city):

@@ -49,9 +49,12 @@ def test_concurrent_submits_store_exactly_one_version(app, city, live_server, is
     ids = [i for i, *_ in assignments_of(app, "G01", "grassroots")]
     openers = [_opener(live_server, token) for _ in range(8)]
     first = openers[0]
-    request = urllib.request.Request(f"{live_server}/rater/answer", method="POST",
-                                     data=json.dumps({"assignment": ids[0], "question": "g01", "value": "5"}).encode(),
-                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+    request = urllib.request.Request(
+        f"{live_server}/rater/answer",
+        method="POST",
+        data=json.dumps({"assignment": ids[0], "question": "g01", "value": "5"}).encode(),
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+    )
     with first.open(request, timeout=60) as response:
         assert response.status == 200
 
@@ -63,17 +66,24 @@ def test_concurrent_submits_store_exactly_one_version(app, city, live_server, is
     results = _race(8, submit)
     assert all(not isinstance(r, Exception) for r in results), results
     assert all(status == 200 for status, _ in results)
-    pages = Counter("已提交 4 份" if "已提交 4 份" in page else "无需重复提交" if "无需重复提交" in page else page[:300]
-                    for _, page in results)
+    pages = Counter(
+        "已提交 4 份" if "已提交 4 份" in page else "无需重复提交" if "无需重复提交" in page else page[:300]
+        for _, page in results
+    )
     assert pages == Counter({"已提交 4 份": 1, "无需重复提交": 7})
     with app.app_context():
         versions = db.session.execute(
-            sa.select(Response.assignment_id, ResponseVersion.version)
-            .join(ResponseVersion, ResponseVersion.response_id == Response.id)
+            sa.select(Response.assignment_id, ResponseVersion.version).join(
+                ResponseVersion, ResponseVersion.response_id == Response.id
+            )
         ).all()
         assert sorted(versions) == sorted((i, 1) for i in ids)
-        first_answer = db.session.execute(
-            sa.select(Response).filter_by(assignment_id=ids[0])).scalar_one().versions[0].answers
+        first_answer = (
+            db.session.execute(sa.select(Response).filter_by(assignment_id=ids[0]))
+            .scalar_one()
+            .versions[0]
+            .answers
+        )
         assert {a.question: a.value for a in first_answer}["g01"] == 5.0
 
 
@@ -85,8 +95,12 @@ def test_concurrent_answers_to_one_questionnaire_are_all_kept(app, city, live_se
 
     def save(i):
         body = json.dumps({"assignment": aid, "question": f"g{i + 1:02d}", "value": str(1 + i % 5)}).encode()
-        request = urllib.request.Request(f"{live_server}/rater/answer", data=body, method="POST",
-                                         headers={"Content-Type": "application/json", "Accept": "application/json"})
+        request = urllib.request.Request(
+            f"{live_server}/rater/answer",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
         with openers[i % 4].open(request, timeout=60) as response:
             return response.status
 

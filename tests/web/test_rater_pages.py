@@ -11,7 +11,9 @@ from tests.web.helpers import assignments_of
 
 def _draft(app, assignment_id):
     with app.app_context():
-        response = db.session.execute(sa.select(Response).filter_by(assignment_id=assignment_id)).scalar_one_or_none()
+        response = db.session.execute(
+            sa.select(Response).filter_by(assignment_id=assignment_id)
+        ).scalar_one_or_none()
         return None if response is None else response.draft
 
 
@@ -54,7 +56,9 @@ def test_score100_questions_are_number_fields_with_their_range(app, rater_client
     client = rater_client("E01")
     aid = assignments_of(app, "E01", "expert")[0][0]
     page = client.get(f"/rater/unit/{aid}").get_data(as_text=True)
-    field = re.search(rf'<input type="number" id="f-a{aid}-e02" name="a{aid}.e02" min="0" max="100"[^>]*>', page)
+    field = re.search(
+        rf'<input type="number" id="f-a{aid}-e02" name="a{aid}.e02" min="0" max="100"[^>]*>', page
+    )
     assert field, page[:2000]
     assert f'<label class="num" for="f-a{aid}-e02">' in page and f'name="a{aid}.e02.na"' in page
     client.post(f"/rater/unit/{aid}", data={f"a{aid}.e02": "87.5", f"a{aid}.e08.na": "1", "go": "stay"})
@@ -65,7 +69,7 @@ def test_score100_questions_are_number_fields_with_their_range(app, rater_client
 
 
 def test_save_button_without_script_keeps_a_draft_seen_on_another_device(app, rater_client, issue_link):
-    """Does the no-script save button store the answers, shown again on reload and through the link on a second device?"""
+    """Does the no-script save button store answers, shown on reload and on a second device?"""
     client = rater_client("G01")
     ids = [i for i, *_ in assignments_of(app, "G01", "grassroots")]
     data = {f"a{ids[0]}.g01": "5", f"a{ids[1]}.g01": "na", "go": "next"}
@@ -79,7 +83,9 @@ def test_save_button_without_script_keeps_a_draft_seen_on_another_device(app, ra
     token, _ = issue_link("G01")
     phone = app.test_client()
     phone.get(f"/r/{token}")
-    assert re.search(rf'name="a{ids[0]}.g01" value="5" checked', phone.get("/rater/grassroots/q/1").get_data(as_text=True))
+    assert re.search(
+        rf'name="a{ids[0]}.g01" value="5" checked', phone.get("/rater/grassroots/q/1").get_data(as_text=True)
+    )
 
 
 def test_each_answer_is_saved_once_by_the_script_endpoint(app, rater_client):
@@ -93,14 +99,21 @@ def test_each_answer_is_saved_once_by_the_script_endpoint(app, rater_client):
     bad = client.post("/rater/answer", json={"assignment": aid, "question": "g05", "value": "9"})
     assert bad.status_code == 400 and "第 5 题" in bad.get_json()["error"]["message"]
     assert client.post("/rater/answer", data="not json").status_code == 400
-    assert client.post("/rater/answer", json={"assignment": True, "question": "g05", "value": "3"}).status_code == 400
-    assert client.post("/rater/answer", json={"assignment": 99999999999, "question": "g05",
-                                              "value": "3"}).status_code == 404
+    assert (
+        client.post("/rater/answer", json={"assignment": True, "question": "g05", "value": "3"}).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            "/rater/answer", json={"assignment": 99999999999, "question": "g05", "value": "3"}
+        ).status_code
+        == 404
+    )
     assert _draft(app, aid) == {"g05": 3.0}
 
 
 def test_a_rater_sees_and_changes_only_their_own_assignments(app, rater_client):
-    """Can G01 neither open, save nor submit G02's assignments — each answered as not found, nothing changed?"""
+    """Can G01 neither open, save nor submit G02's assignments (not found, nothing changed)?"""
     g01 = rater_client("G01")
     g02 = rater_client("G02")
     theirs = assignments_of(app, "G02", "grassroots")[0][0]
@@ -118,7 +131,7 @@ def test_a_rater_sees_and_changes_only_their_own_assignments(app, rater_client):
 
 
 def test_submit_shows_what_is_unanswered_and_needs_confirmation(app, rater_client):
-    """Does the submit page list unanswered questions per unit, refuse without the tick, and then submit once?"""
+    """Does the submit page list unanswered questions per unit, refuse without the tick, then submit once?"""
     client = rater_client("G01")
     ids = [i for i, *_ in assignments_of(app, "G01", "grassroots")]
     client.post("/rater/answer", json={"assignment": ids[0], "question": "g01", "value": "5"})
@@ -166,7 +179,7 @@ def test_straight_lining_is_asked_once_more(app, rater_client):
 
 
 def test_single_unit_page_saves_and_moves_to_the_next_unit(app, rater_client):
-    """Does the single-unit page show every question by theme, and 'save, next unit' go to the next open unit?"""
+    """Does the single-unit page show every question, and 'save, next unit' go to the next open unit?"""
     client = rater_client("L01")
     ids = [i for i, *_ in assignments_of(app, "L01", "leader")]
     page = client.get(f"/rater/unit/{ids[0]}").get_data(as_text=True)
@@ -184,11 +197,17 @@ def test_forms_carry_csrf_tokens_and_posts_without_one_are_refused(app, rater_cl
     page = client.get("/rater/grassroots/q/1").get_data(as_text=True)
     assert page.count("<form") == page.count('name="csrf_token"') >= 2
     assert '<meta name="csrf-token"' in page
-    assert client.post("/rater/answer", json={"assignment": aid, "question": "g01", "value": "5"}).status_code == 400
+    assert (
+        client.post("/rater/answer", json={"assignment": aid, "question": "g01", "value": "5"}).status_code
+        == 400
+    )
     assert client.post("/rater/grassroots/q/1", data={f"a{aid}.g01": "5"}).status_code == 400
     token = client.get("/rater/csrf").get_json()["token"]
-    ok = client.post("/rater/answer", json={"assignment": aid, "question": "g01", "value": "5"},
-                     headers={"X-CSRFToken": token})
+    ok = client.post(
+        "/rater/answer",
+        json={"assignment": aid, "question": "g01", "value": "5"},
+        headers={"X-CSRFToken": token},
+    )
     assert ok.status_code == 200 and _draft(app, aid) == {"g01": 5.0}
     code_page = app.test_client().get("/r/").get_data(as_text=True)
     assert 'name="csrf_token"' in code_page and '<label for="code">' in code_page

@@ -50,7 +50,7 @@ def test_a_bad_answer_names_the_question_and_saves_nothing(grassroots):
 
 
 def test_submit_makes_exactly_one_version_with_every_question(grassroots):
-    """Does submitting store one version with all 16 questions (unanswered as 不了解), and refuse a second time?"""
+    """Does submitting store one version with all 16 questions (unanswered: 不了解), and refuse again?"""
     a = grassroots[0]
     responses.save_draft(a, {"g01": "5", "g02": "3"})
     version = responses.submit(a)
