@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import case, select, update
 
 from ..extensions import db
 from ..models import AccessFailure, AccessKey, Participant, Period, PeriodState, Rater
@@ -279,25 +279,38 @@ def wait_seconds(address: str, now: datetime | None = None) -> int:
 def record_failure(address: str, now: datetime | None = None) -> int:
     """Count a wrong code from this client; returns the seconds it must now wait (0 for the first few).
 
-    The counter lives in the database (access_failures), so every worker and every process sees the same
-    count. After FREE_FAILURES wrong codes each further one doubles the wait, from FIRST_WAIT_SECONDS up to
-    MAX_WAIT_SECONDS; an hour without failures forgets the client.
+    The counter lives in the database (access_failures), so every worker and every process sees the same count;
+    the row is created with INSERT … ON CONFLICT DO NOTHING and incremented in one UPDATE, so wrong codes sent
+    in parallel are all counted. After FREE_FAILURES wrong codes each further one doubles the wait, from
+    FIRST_WAIT_SECONDS up to MAX_WAIT_SECONDS; an hour without failures forgets the client.
     """
     now = now or datetime.now(UTC)
     client = client_id(address)
-    row = db.session.execute(db.select(AccessFailure).filter_by(client=client)).scalar_one_or_none()
-    if row is None:
-        row = AccessFailure(client=client, failures=0, last_failure_at=now)
-        db.session.add(row)
-    elif now - row.last_failure_at > FAILURE_MEMORY:
-        row.failures = 0
-    row.failures += 1
-    row.last_failure_at = now
+    table = AccessFailure.__table__
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    db.session.execute(
+        insert(table).values(client=client, failures=0, last_failure_at=now).on_conflict_do_nothing()
+    )
+    forgotten = table.c.last_failure_at < now - FAILURE_MEMORY
+    db.session.execute(
+        update(table)
+        .where(table.c.client == client)
+        .values(
+            failures=case((forgotten, 1), else_=table.c.failures + 1),
+            last_failure_at=now,
+        )
+    )
+    failures = db.session.scalar(select(table.c.failures).where(table.c.client == client))
     wait = 0
-    if row.failures >= FREE_FAILURES:
-        wait = min(MAX_WAIT_SECONDS, FIRST_WAIT_SECONDS * 2 ** (row.failures - FREE_FAILURES))
-        row.blocked_until = now + timedelta(seconds=wait)
-    db.session.flush()
+    if failures >= FREE_FAILURES:
+        wait = min(MAX_WAIT_SECONDS, FIRST_WAIT_SECONDS * 2 ** min(failures - FREE_FAILURES, 20))
+        db.session.execute(
+            update(table).where(table.c.client == client).values(blocked_until=now + timedelta(seconds=wait))
+        )
     return wait
 
 

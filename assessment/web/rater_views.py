@@ -8,7 +8,7 @@ of their own key's rater and period: any other id is "not found".
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import date
+from datetime import UTC, datetime
 
 from flask import abort, flash, g, jsonify, redirect, render_template, request, session, url_for
 
@@ -16,6 +16,7 @@ from ..extensions import db
 from ..models import Assignment, AssignmentState, Rater
 from ..services import access, responses
 from ..services.assignments import rater_assignments
+from ..services.workdays import china_date
 from . import bp
 from .widgets import read_form, render
 
@@ -240,7 +241,7 @@ def rater_home():
         and a.response.returned_at is not None
         and a.state is not AssignmentState.SUBMITTED
     ]
-    days_left = (g.period.ends_on - date.today()).days
+    days_left = (g.period.ends_on - china_date(datetime.now(UTC))).days  # the deadline is a China date
     return render_template(
         "web/rater/home.html",
         sections=sections,

@@ -207,3 +207,16 @@ def test_rater_pages_forbid_inline_script(app, rater_client):
         assert re.search(r"<script(?![^>]*\bsrc=)", html) is None
         assert " style=" not in html and " onclick=" not in html
         assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_an_hour_without_failures_forgets_the_client(ctx):
+    """Does the counter start again after FAILURE_MEMORY without a wrong code?"""
+    from datetime import UTC, datetime
+
+    start = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    for _ in range(access.FREE_FAILURES):
+        access.record_failure("10.2.2.2", now=start)
+    assert access.wait_seconds("10.2.2.2", now=start) > 0
+    later = start + access.FAILURE_MEMORY + access.FAILURE_MEMORY
+    assert access.record_failure("10.2.2.2", now=later) == 0
+    assert db.session.execute(sa.select(AccessFailure.failures)).scalar_one() == 1
