@@ -357,6 +357,18 @@ def _next_open(assignment):
     return later[0] if later else None
 
 
+def _ranges(numbers: list[int]) -> str:
+    """Question numbers as a person reads them: [2, 3, 4, 7] → "2–4、7"."""
+    parts, start = [], None
+    for i, n in enumerate(numbers):
+        if start is None:
+            start = n
+        if i + 1 == len(numbers) or numbers[i + 1] != n + 1:
+            parts.append(str(start) if start == n else f"{start}–{n}")
+            start = None
+    return "、".join(parts)
+
+
 @bp.route("/rater/<key>/submit", methods=["GET", "POST"])
 def submit_page(key):
     """Show what is unanswered and ask to confirm; ask once more when every unit got the same answers."""
@@ -379,7 +391,7 @@ def submit_page(key):
         (a, [defn.questions.index(defn.question(q)) + 1 for q in responses.unanswered(defn, answers[a.id])])
         for a in pending
     ]
-    gaps = [(a, numbers) for a, numbers in gaps if numbers]
+    gaps = [(a, _ranges(numbers)) for a, numbers in gaps if numbers]
     same = len(pending) > 1 and responses.straight_lined([answers[a.id] for a in pending])
     error = None
     if request.method == "POST":

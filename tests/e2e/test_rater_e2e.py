@@ -58,6 +58,9 @@ def test_rater_fills_a_matrix_on_a_phone_and_submits_once(app, live_server, page
     token, _ = issue(app, period_id, "G01")
     ids = [i for i, *_ in assignments_of(app, "G01", "grassroots")]
 
+    page.goto(f"{live_server}/r/")
+    assert page.locator("label[for=code]").inner_text() == "访问码"
+    _shot(page, "rater-code-390")
     page.goto(f"{live_server}/r/{token}")
     assert page.url.endswith("/rater/")
     assert "张镇干" in page.locator("h1").inner_text()
@@ -99,6 +102,7 @@ def test_rater_fills_a_matrix_on_a_phone_and_submits_once(app, live_server, page
 
     page.goto(f"{live_server}/rater/grassroots/submit")
     assert "以下单位还有题目未作答" in page.content()
+    _shot(page, "rater-submit-390", full_page=True)
     page.click("button:has-text('确认提交')")
     assert "我已确认" in page.locator(".errors").inner_text()  # the tick is needed
     page.check("input[name=confirm]")
@@ -106,6 +110,7 @@ def test_rater_fills_a_matrix_on_a_phone_and_submits_once(app, live_server, page
     page.wait_for_url(f"{live_server}/rater/")
     assert "已提交 4 份问卷" in page.content()
     assert page.locator(".targets .state-submitted").count() == 4
+    _shot(page, "rater-home-submitted-390")
 
     page.goto(f"{live_server}/rater/grassroots/submit")
     assert "无需重复提交" in page.content()

@@ -136,7 +136,8 @@ def test_submit_shows_what_is_unanswered_and_needs_confirmation(app, rater_clien
     ids = [i for i, *_ in assignments_of(app, "G01", "grassroots")]
     client.post("/rater/answer", json={"assignment": ids[0], "question": "g01", "value": "5"})
     page = client.get("/rater/grassroots/submit").get_data(as_text=True)
-    assert "第 2、3、4" in page and "市教育局" in page and "按“不了解”处理" in page
+    assert "市教育局</a>：第 2–16 题" in page and "市财政局</a>：第 1–16 题" in page
+    assert "按“不了解”处理" in page
     refused = client.post("/rater/grassroots/submit", data={})
     assert refused.status_code == 400 and "我已确认" in refused.get_data(as_text=True)
     assert _versions(app) == 0
@@ -211,3 +212,27 @@ def test_forms_carry_csrf_tokens_and_posts_without_one_are_refused(app, rater_cl
     assert ok.status_code == 200 and _draft(app, aid) == {"g01": 5.0}
     code_page = app.test_client().get("/r/").get_data(as_text=True)
     assert 'name="csrf_token"' in code_page and '<label for="code">' in code_page
+
+
+def test_a_returned_questionnaire_shows_the_reason_and_can_be_resubmitted(app, rater_client):
+    """After the office returns a submitted questionnaire, does the rater see why, edit it and submit again?"""
+    from assessment.services import responses
+
+    client = rater_client("L01")
+    aid = assignments_of(app, "L01", "leader")[0][0]
+    client.post(f"/rater/unit/{aid}", data={f"a{aid}.l01": "4", "go": "stay"})
+    client.post("/rater/leader/submit", data={"confirm": "1", "unit": str(aid)})
+    with app.app_context():
+        responses.return_to_rater(db.session.get(Assignment, aid), "office", "请核实第1题")
+        db.session.commit()
+    home = client.get("/rater/").get_data(as_text=True)
+    assert "已退回" in home and "请核实第1题" in home
+    page = client.get(f"/rater/unit/{aid}").get_data(as_text=True)
+    assert re.search(rf'name="a{aid}.l01" value="4" checked>', page)  # editable again, with the old answer
+    client.post(f"/rater/unit/{aid}", data={f"a{aid}.l01": "2", "go": "stay"})
+    client.post("/rater/leader/submit", data={"confirm": "1", "unit": str(aid)})
+    with app.app_context():
+        versions = db.session.execute(sa.select(ResponseVersion).order_by(ResponseVersion.version)).scalars().all()
+        assert [v.version for v in versions] == [1, 2]
+        assert {a.question: a.value for a in versions[1].answers}["l01"] == 2.0
+    assert "请核实第1题" not in client.get("/rater/").get_data(as_text=True)
