@@ -232,7 +232,9 @@ def test_a_returned_questionnaire_shows_the_reason_and_can_be_resubmitted(app, r
     client.post(f"/rater/unit/{aid}", data={f"a{aid}.l01": "2", "go": "stay"})
     client.post("/rater/leader/submit", data={"confirm": "1", "unit": str(aid)})
     with app.app_context():
-        versions = db.session.execute(sa.select(ResponseVersion).order_by(ResponseVersion.version)).scalars().all()
+        versions = (
+            db.session.execute(sa.select(ResponseVersion).order_by(ResponseVersion.version)).scalars().all()
+        )
         assert [v.version for v in versions] == [1, 2]
         assert {a.question: a.value for a in versions[1].answers}["l01"] == 2.0
     assert "请核实第1题" not in client.get("/rater/").get_data(as_text=True)
