@@ -26,6 +26,7 @@ run: system-deps venv
 	$(BIN)/assessment init-db
 	$(BIN)/assessment demo-data --if-empty
 	$(BIN)/assessment ensure-admin
+	$(BIN)/assessment demo-access --base-url http://$(HOST):$(PORT)
 	@echo "Serving on http://$(HOST):$(PORT)/office/  (Ctrl-C to stop)"
 	$(BIN)/gunicorn --workers 2 --threads 4 --timeout 180 --bind $(HOST):$(PORT) --access-logfile - 'assessment:create_app()'
 

@@ -307,6 +307,12 @@ def register_commands(app):
     from .cli_ratings import register_rating_commands
 
     register_rating_commands(app)
+    from .cli_raters import register_rater_commands
+
+    register_rater_commands(app.cli)
+    from .cli_invitations import register_invitation_commands
+
+    register_invitation_commands(app.cli)
 
 
 def _create_app(*args, **kwargs):

@@ -25,7 +25,8 @@ from ..models import (
 from ..services.ratings import cases
 from ..services.bulk import bulk_insert, bulk_update
 from ..services.ratings.devices import hash_key
-from ..services.ratings import content_hash, rescan_flags
+from ..services.ratings.flags import rescan_flags
+from ..services.ratings.hashing import content_hash
 from ..services.workdays import CST
 from . import names
 from .city import City

@@ -192,7 +192,9 @@ def _answers(city: City, plan, rater_ix, unit_ix, keys):
             [theme_effect[q.theme][u] for q in qs], axis=1
         ) + rng.normal(0.0, 0.55, (len(rows), len(qs)))
         likert = np.clip(np.rint(cont), 1, 5)
-        score = np.clip(np.rint(LIKERT5.points(cont) + rng.normal(0.0, 4.0, cont.shape)), 0, 100)
+        # score100 questions: the same continuous 1-5 latent stretched onto 0-100 (data generation, not scoring:
+        # a real rater's answers are turned into points only by the answer-type registry and the engine).
+        score = np.clip(np.rint((cont - 1.0) * 25.0 + rng.normal(0.0, 4.0, cont.shape)), 0, 100)
         is_score = np.array([q.type == "score100" for q in qs])
         answer = np.where(is_score[None, :], score, likert)
         # 不了解: more often about units a town seldom deals with; now and then a whole form of it.

@@ -1,5 +1,7 @@
 """All tables; importing this package registers them with the metadata."""
 
+from .access import AccessFailure, AccessKey
+from .assignment_rules import AssignmentRule, TargetScope
 from .audit import AuditEntry
 from .calendar import CalendarDay, Setting
 from .ledger import (
@@ -30,6 +32,7 @@ from .surveys import (
 )
 
 __all__ = [
+    "AccessFailure", "AccessKey", "AssignmentRule", "TargetScope",
     "Answer", "Assignment", "AssignmentState", "AuditEntry", "BadRatingCase", "BonusItem", "CalendarDay", "CaseClass",
     "CaseState", "Channel", "CheckPoint", "CheckPointStatus", "CodeSystem", "Device", "InstitutionScore",
     "Instrument", "Participant", "ParticipantKind", "Period", "PeriodState", "PeriodStateError", "Problem",

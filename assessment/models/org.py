@@ -4,6 +4,7 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import labels
@@ -106,6 +107,8 @@ class Unit(db.Model):
     #: 实配: leaders actually in post.
     leaders_in_post: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(default=True)
+    #: Works with the towns and streets, so grassroots raters rate it when the period's rule says so.
+    serves_towns: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
 
     raters = relationship("Rater", back_populates="unit")
 

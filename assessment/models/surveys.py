@@ -103,6 +103,11 @@ class Response(db.Model):
     draft_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The number of the latest submitted version (0 = never submitted).
     current_version: Mapped[int] = mapped_column(Integer, default=0)
+    #: 退回: the office sent the submitted answers back to the rater to revise (who, when, why); cleared when
+    #: the rater submits again. The returned version stays as it was.
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    returned_by: Mapped[str | None] = mapped_column(String(64))
+    return_reason: Mapped[str | None] = mapped_column(Text)
 
     assignment = relationship("Assignment", back_populates="response")
     versions = relationship("ResponseVersion", back_populates="response", order_by="ResponseVersion.version")
@@ -127,6 +132,10 @@ class ResponseVersion(db.Model):
     #: Who made a correction or an import (an office user name); empty for the rater's own submission.
     recorded_by: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
+    #: Marked invalid by the office (left out of scoring), with who and why; the answers stay as they were.
+    invalid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    invalid_by: Mapped[str | None] = mapped_column(String(64))
+    invalid_reason: Mapped[str | None] = mapped_column(Text)
 
     response = relationship("Response", back_populates="versions")
     answers = relationship("Answer", back_populates="version", order_by="Answer.id")
@@ -135,6 +144,7 @@ class ResponseVersion(db.Model):
         # Two concurrent submissions of the same draft both try the same version: one fails.
         UniqueConstraint("response_id", "version"),
         CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("(invalid_at IS NULL) = (invalid_by IS NULL)", name="invalid_by_whom"),
     )
 
 

@@ -61,6 +61,7 @@ ROUTE_ROLES = {
     "units": OFFICE,
     "raters": OFFICE,
     "imports": WRITERS,
+    "surveys": OFFICE,
     "results": OFFICE,
     "results_write": WRITERS,
     "ratings": OFFICE,
@@ -73,6 +74,8 @@ SECTIONS = (
     Section("被评价单位", (("units", "office.units"),), ("units",)),
     Section("评价人", (("raters", "office.raters"),), ("raters",)),
     Section("数据导入", (("imports", "office.imports"),), ("imports", "import_template")),
+    Section("评价填报", (("surveys", "office.surveys"),),
+            ("survey", "create_period", "move_period", "issue_invitations", "revoke_invitations", "response")),
     Section("好差评", (("ratings", "office.ratings"), ("cases", "office.cases")),
             ("rating", "flagged", "case", "device", "register_device", "rotate_device", "set_device", "calendar")),
 )

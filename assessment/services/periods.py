@@ -1,5 +1,7 @@
 """Periods (评价周期): creation and the draft → open → closed → published workflow."""
 
+import re
+from datetime import date
 
 from ..extensions import db
 from ..models import Period, PeriodState
@@ -42,3 +44,31 @@ def move_period(name: str, target: str, actor: str = "system") -> Period:
 
 def list_periods():
     return db.session.execute(db.select(Period).order_by(Period.name.desc())).scalars().all()
+
+
+class PeriodError(ValueError):
+    """A period cannot be created as asked; the message is in Chinese (the console shows it as is)."""
+
+
+def create_period(name: str, starts_on: date | None = None, ends_on: date | None = None,
+                  actor: str = "system") -> Period:
+    """A new draft period (the console's 新建周期); dates default to the calendar year of a year-named period.
+
+    Refuses a name already taken and an end before the start, with a Chinese message naming the field.
+    """
+    name = (name or "").strip()
+    if not re.fullmatch(r"[\w\-]{1,32}", name):
+        raise PeriodError("周期名称：请填写1-32个字母、数字或连字符，通常为年份，如 2027。")
+    if db.session.execute(db.select(Period.id).filter_by(name=name)).first() is not None:
+        raise PeriodError(f"周期名称：周期 {name} 已存在。")
+    default_start, default_end = default_dates(name)
+    starts_on = starts_on or default_start
+    ends_on = ends_on or default_end
+    if ends_on < starts_on:
+        raise PeriodError("截止日期：不能早于开始日期。")
+    period = Period(name=name, starts_on=starts_on, ends_on=ends_on, as_of=ends_on, state=PeriodState.DRAFT)
+    db.session.add(period)
+    db.session.flush()
+    audit.record(actor, "period.create", "period", period.id, name=name, starts_on=str(starts_on),
+                 ends_on=str(ends_on))
+    return period

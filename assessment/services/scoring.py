@@ -1,9 +1,9 @@
 """Scoring a period: gather frames from the database, run `scoring/`, store a result version.
 
 Heavy aggregation happens in the database (ratings are counted per unit, level and default flag with GROUP BY),
-so millions of ratings never travel into Python one by one. Only the latest submitted version of each response
-is read. A result version keeps the scheme it used and a fingerprint of its input data; a published version is
-never changed: scoring again makes a new version.
+so millions of ratings never travel into Python one by one. Only the latest valid submitted version of each
+response is read (versions the office marked invalid are left out). A result version keeps the scheme it used and
+a fingerprint of its input data; a published version is never changed: scoring again makes a new version.
 """
 
 import hashlib
@@ -153,16 +153,24 @@ def gather_inputs(period: Period) -> scoring.Inputs:
         ["instrument", "question", "theme", "type", "weight"],
     )
 
+    # The version that counts: the latest submitted version not marked invalid by the office.
+    valid = (
+        db.select(ResponseVersion.response_id, func.max(ResponseVersion.version).label("version"))
+        .where(ResponseVersion.invalid_at.is_(None))
+        .group_by(ResponseVersion.response_id)
+        .subquery()
+    )
     # Who answered what comes from the (few) assignments; the (many) answers carry only the assignment id.
     assignments = _frame(
         db.select(Assignment.id, Rater.code, Rater.group, Town.name, Instrument.key, Unit.code,
-                  Response.current_version)
+                  valid.c.version)
         .select_from(Assignment)
         .join(Rater, Assignment.rater_id == Rater.id)
         .outerjoin(Town, Rater.town_id == Town.id)
         .join(Unit, Assignment.unit_id == Unit.id)
         .join(Instrument, Assignment.instrument_id == Instrument.id)
         .outerjoin(Response, Response.assignment_id == Assignment.id)
+        .outerjoin(valid, valid.c.response_id == Response.id)
         .where(Assignment.period_id == period.id, Unit.active.is_(True)),
         ["assignment", "rater", "group", "town", "instrument", "unit", "submitted"],
     )
@@ -173,8 +181,9 @@ def gather_inputs(period: Period) -> scoring.Inputs:
         db.select(Assignment.id, Answer.question, Answer.value)
         .select_from(Answer)
         .join(ResponseVersion, Answer.version_id == ResponseVersion.id)
-        .join(Response, (ResponseVersion.response_id == Response.id)
-              & (ResponseVersion.version == Response.current_version))
+        .join(valid, (valid.c.response_id == ResponseVersion.response_id)
+              & (valid.c.version == ResponseVersion.version))
+        .join(Response, ResponseVersion.response_id == Response.id)
         .join(Assignment, Response.assignment_id == Assignment.id)
         .where(Assignment.period_id == period.id),
         ["assignment", "question", "answer"],

@@ -10,6 +10,7 @@ from assessment.models import AuditEntry, Period, User
 
 
 def test_create_user_from_stdin(runner, app):
+    """Does create-user read the password from stdin and store a working account?"""
     result = runner.invoke(args=["create-user", "li", "--role", "operator", "--password-stdin"],
                            input="a-long-password\n")
     assert result.exit_code == 0, result.output
@@ -19,6 +20,7 @@ def test_create_user_from_stdin(runner, app):
 
 
 def test_create_user_refuses_short_password_and_bad_role(runner):
+    """Are a too-short password and an unknown role refused with a clear message?"""
     result = runner.invoke(args=["create-user", "li", "--role", "operator", "--password-stdin"], input="short\n")
     assert result.exit_code != 0 and "at least 8" in result.output
     result = runner.invoke(args=["create-user", "li", "--role", "boss", "--password-stdin"],
@@ -27,6 +29,7 @@ def test_create_user_refuses_short_password_and_bad_role(runner):
 
 
 def test_period_moves_through_its_states(runner, app):
+    """Does `period open/close/publish` move a period through its states in order?"""
     assert runner.invoke(args=["period", "open", "2026"]).exit_code == 0
     result = runner.invoke(args=["period", "publish", "2026"])
     assert result.exit_code != 0 and "cannot move from open to published" in result.output
@@ -43,11 +46,13 @@ def test_period_moves_through_its_states(runner, app):
 
 
 def test_closing_an_unknown_period_fails_clearly(runner):
+    """Does closing a period that does not exist fail with a clear message?"""
     result = runner.invoke(args=["period", "close", "1999"])
     assert result.exit_code != 0 and "period '1999' does not exist" in result.output
 
 
 def test_instruments_csv(runner):
+    """Does `instruments --format csv` print every question with the specified columns?"""
     result = runner.invoke(args=["instruments", "--format", "csv"])
     assert result.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(result.output)))
@@ -61,6 +66,7 @@ def test_instruments_csv(runner):
 
 
 def test_ensure_admin_creates_one_account_once(runner, app):
+    """Does ensure-admin create the first admin once and never a second one?"""
     first = runner.invoke(args=["ensure-admin"])
     assert first.exit_code == 0 and "Office login created" in first.output
     password = first.output.strip().splitlines()[-1].strip()

@@ -93,6 +93,7 @@ def test_one_rating_per_case_and_stage(base):
 
 @pytest.mark.parametrize("level", [0, 6])
 def test_level_outside_1_to_5_is_refused(base, level):
+    """Does the database refuse a rating level outside 1-5?"""
     period, unit = base
     db.session.add(rating(period, unit, level=level))
     with pytest.raises(IntegrityError):
@@ -101,6 +102,7 @@ def test_level_outside_1_to_5_is_refused(base, level):
 
 
 def test_institution_score_range_and_uniqueness(base):
+    """Does the database refuse an appraisal score outside 0-100 or a second one per unit?"""
     period, unit = base
     db.session.add(InstitutionScore(period_id=period.id, unit_id=unit.id, score=101))
     with pytest.raises(IntegrityError):
@@ -115,6 +117,7 @@ def test_institution_score_range_and_uniqueness(base):
 
 
 def test_problem_deadline_cannot_precede_finding(base):
+    """Does the database refuse a problem whose deadline is before it was found?"""
     period, unit = base
     db.session.add(
         Problem(period_id=period.id, unit_id=unit.id, title="窗口推诿", source=ProblemSource.INFORMANT,
@@ -157,6 +160,7 @@ def test_one_response_per_assignment_and_one_submission_per_version(base):
 
 
 def test_answer_value_range(base):
+    """Does the database refuse an answer value outside 0-100?"""
     period, unit = base
     assignment = _assignment(period, unit)
     response = Response(assignment_id=assignment.id)
@@ -189,6 +193,7 @@ def test_audit_log_is_append_only(ctx):
 
 
 def test_period_refuses_wrong_transitions(base):
+    """Does a period refuse moves its workflow does not allow?"""
     period, _ = base
     with pytest.raises(PeriodStateError):
         period.move_to(PeriodState.PUBLISHED)
@@ -200,6 +205,7 @@ def test_period_refuses_wrong_transitions(base):
 
 
 def test_timestamps_come_back_in_utc(base):
+    """Do stored timestamps come back timezone-aware in UTC on both engines?"""
     period, unit = base
     db.session.add(rating(period, unit))
     db.session.commit()

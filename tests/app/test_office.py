@@ -14,6 +14,7 @@ def test_console_needs_sign_in(client):
 
 
 def test_sign_in_and_out(client, auth, make_user):
+    """Can an office user sign in and out of the console?"""
     make_user("office", role="operator")
     response = auth.login()
     assert response.status_code == 302
@@ -26,6 +27,7 @@ def test_sign_in_and_out(client, auth, make_user):
 
 
 def test_wrong_password_is_refused_in_chinese(client, auth, make_user):
+    """Is a wrong password refused with a Chinese message?"""
     make_user("office")
     response = auth.login(password="wrong-password")
     assert response.status_code == 200
@@ -34,6 +36,7 @@ def test_wrong_password_is_refused_in_chinese(client, auth, make_user):
 
 
 def test_password_is_stored_hashed(app, make_user):
+    """Is an office password stored only as a hash?"""
     password = make_user("office")
     with app.app_context():
         stored = db.session.execute(db.text("SELECT password_hash FROM users")).scalar_one()
@@ -42,6 +45,7 @@ def test_password_is_stored_hashed(app, make_user):
 
 
 def test_unit_liaison_cannot_open_the_console(app, client, auth, make_user):
+    """Is a unit liaison kept out of the office's console pages?"""
     with app.app_context():
         db.session.add(Unit(code="U1", name="市医疗保障局", kind=UnitKind.GOVERNMENT, category="政府部门"))
         db.session.commit()
@@ -53,6 +57,7 @@ def test_unit_liaison_cannot_open_the_console(app, client, auth, make_user):
 
 
 def test_viewer_cannot_import(client, auth, make_user):
+    """Is a viewer refused the import page?"""
     make_user("reader", role="viewer")
     auth.login("reader")
     assert client.get("/office/units").status_code == 200
@@ -60,6 +65,7 @@ def test_viewer_cannot_import(client, auth, make_user):
 
 
 def test_pages_list_units_and_raters(app, client, auth, make_user):
+    """Do the units and raters pages list what was imported?"""
     with app.app_context():
         town = Town(code="T01", name="密州街道")
         unit = Unit(code="U001", name="市行政审批服务局", kind=UnitKind.GOVERNMENT, category="政府部门",
@@ -93,12 +99,14 @@ def test_csrf_is_enforced_on_forms(app, make_user):
 
 
 def test_health(client):
+    """Does the health endpoint answer ok when the database answers?"""
     response = client.get("/api/v1/health")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
 
 
 def test_api_errors_are_json(client):
+    """Do API errors come back in the one JSON error shape?"""
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"

@@ -93,6 +93,7 @@ def test_score_and_export_csv_exactly(runner, city, tmp_path):
 
 
 def test_scoring_a_draft_period_is_refused(runner, app, city):
+    """Is scoring a period still in draft refused?"""
     with app.app_context():
         db.session.execute(sa.update(Period).values(state=PeriodState.DRAFT))
         db.session.commit()
@@ -101,6 +102,7 @@ def test_scoring_a_draft_period_is_refused(runner, app, city):
 
 
 def test_export_of_unknown_period_or_missing_result_fails_clearly(runner, city, tmp_path):
+    """Does exporting an unknown period or one without results fail with a clear message?"""
     out = str(tmp_path / "x.csv")
     result = runner.invoke(args=["export", "--period", "1999", "--format", "csv", "--out", out])
     assert result.exit_code != 0 and "period '1999' does not exist" in result.output
@@ -141,6 +143,7 @@ def test_publish_freezes_and_rescoring_makes_a_new_version(runner, app, city, tm
 
 
 def test_same_data_same_fingerprint(runner, app, city):
+    """Does the same input data always give the same data fingerprint?"""
     assert runner.invoke(args=["score", "--period", city]).exit_code == 0
     assert runner.invoke(args=["score", "--period", city]).exit_code == 0
     with app.app_context():
@@ -195,6 +198,7 @@ def test_results_pages(client, auth, make_user, runner, city):
 
 
 def test_scheme_page_validates_and_versions(client, auth, make_user, app, city):
+    """Does the scheme page refuse an invalid scheme and store each valid save as a new version?"""
     make_user("office", role="operator")
     auth.login()
     page = client.get("/office/periods/2026/scheme").get_data(as_text=True)
@@ -216,6 +220,7 @@ def test_scheme_page_validates_and_versions(client, auth, make_user, app, city):
 
 
 def test_csv_neutralises_formulas_in_names(runner, app, city, tmp_path):
+    """Are unit names that look like spreadsheet formulas made inert in the CSV?"""
     with app.app_context():
         db.session.execute(sa.update(Unit).where(Unit.code == "U1").values(name="=HYPERLINK(1)"))
         db.session.commit()

@@ -21,6 +21,7 @@ def signed_in(client, auth, make_user):
 @pytest.mark.parametrize("target", ["/%09/evil.example", "//evil.example", "/\\evil.example",
                                     "https://evil.example/", "javascript:alert(1)"])
 def test_login_never_redirects_off_site(client, make_user, target):
+    """Does sign-in refuse to redirect to another site through `next`?"""
     make_user("office")
     response = client.post(f"/office/login?next={target}",
                            data={"username": "office", "password": "correct-horse-1"})
@@ -72,6 +73,7 @@ def test_xlsx_never_holds_a_formula(app, runner, tmp_path):
 
 
 def test_scheme_cannot_lower_the_anonymity_floor(app, signed_in):
+    """Is a scheme that lowers a group's minimum sample below scoring.md refused?"""
     with app.app_context():
         db.session.add(Period(name="2026", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
                               as_of=date(2026, 12, 31), state=PeriodState.OPEN))

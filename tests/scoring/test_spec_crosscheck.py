@@ -487,6 +487,7 @@ SEEDS = range(36)
 
 
 def test_engine_matches_spec_on_random_cities():
+    """Does the engine agree with a line-by-line implementation of scoring.md on random cities?"""
     problems = []
     for seed in SEEDS:
         problems += compare(seed)
@@ -539,6 +540,7 @@ def test_generator_covers_the_cases():
 
 # ---------------------------------------------------------------- sensitivity (scoring.md "Robustness")
 def test_default_scheme_sensitivity_settings():
+    """Does the default scheme carry the sensitivity settings scoring.md gives?"""
     sens = scoring.default_scheme().sensitivity
     assert sens.draws == 1000
     assert sens.weight_spread == 0.25 and sens.trim_probability == 0.5

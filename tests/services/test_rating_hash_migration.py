@@ -6,7 +6,7 @@ from pathlib import Path
 
 from assessment.services.ratings.hashing import content_hash
 
-MIGRATION = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0003_one_rating_content_hash.py"
+MIGRATION = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0004_one_rating_content_hash.py"
 
 
 def _migration():

@@ -60,19 +60,6 @@ def test_no_reexported_name_hides_a_submodule():
         assert getattr(ratings, info.name) is module, info.name
 
 
-def test_the_old_module_paths_hand_out_the_moved_objects():
-    """Do services.cases and services.devices give callers the very functions of their new homes?"""
-    from assessment.services import cases as old_cases
-    from assessment.services import devices as old_devices
-    from assessment.services.ratings import cases, devices
-
-    assert old_cases.open_cases_for_ratings is cases.open_cases_for_ratings
-    assert old_cases.__all__
-    assert all(getattr(old_cases, n) is getattr(cases, n) for n in old_cases.__all__)
-    assert old_devices.__all__
-    assert all(getattr(old_devices, n) is getattr(devices, n) for n in old_devices.__all__)
-
-
 def _imports(path: Path, package: str) -> set[str]:
     """The assessment modules a file imports at module level or in functions (absolute dotted names)."""
     found = set()

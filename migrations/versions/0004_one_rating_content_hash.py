@@ -5,8 +5,8 @@ with ratings of its own origin, so both worked, but the rule lived twice. This r
 every imported rating with the API's function (frozen here, as migrations must not import the app), so that a
 re-import of the same file after the upgrade is still recognised as a duplicate.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 import hashlib
@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -58,5 +58,5 @@ def upgrade():
 
 def downgrade():
     # The old JSON-list hash cannot be told apart from the new one by looking at it; re-importing after a
-    # downgrade would report conflicts, so a downgrade below 0003 is refused.
-    raise RuntimeError("downgrade below 0003 is not supported")
+    # downgrade would report conflicts, so a downgrade below 0004 is refused.
+    raise RuntimeError("downgrade below 0004 is not supported")

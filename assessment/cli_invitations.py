@@ -1,0 +1,122 @@
+"""Command-line commands for the office side of raters' work: `invitations`, `reminders`, `demo-access`."""
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from .transactions import transactional
+
+#: Where links point when neither --base-url nor the BASE_URL setting says (the address `make run` serves).
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
+def _base_url(option):
+    return (option or current_app.config.get("BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+
+
+def _period(name):
+    from .services.periods import NotFound, get_period
+
+    try:
+        return get_period(name)
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _write(path, data: bytes):
+    try:
+        Path(path).write_bytes(data)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror}") from None
+
+
+@click.command("invitations")
+@click.option("--period", "period_name", required=True, help="the period, e.g. 2026")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="the CSV to write")
+@click.option("--pdf", "pdf", type=click.Path(dir_okay=False), help="also write printable sheets, one per rater")
+@click.option("--group", help="only raters of this group: grassroots, leader, department, deputy, expert")
+@click.option("--rater", "raters", multiple=True, help="only this rater (repeat for more)")
+@click.option("--base-url", help=f"where links point (default: the BASE_URL setting, else {DEFAULT_BASE_URL})")
+@click.option("--page-size", type=click.Choice(["A5", "A4"]), default="A5", show_default=True)
+@click.option("--only-new", is_flag=True, help="skip raters who already hold a live link")
+@with_appcontext
+@transactional
+def invitations_command(period_name, out, pdf, group, raters, base_url, page_size, only_new):
+    """Issue a fresh personal link and access code to each selected rater who has assignments in the period
+    (revoking their previous ones) and write them: the only time they are shown in clear."""
+    from .services import invitations as service
+
+    period = _period(period_name)
+    base = _base_url(base_url)
+    try:
+        chosen = service.select_raters(period, service.parse_group(group), raters, without_key=only_new)
+        issued = service.issue_invitations(period, chosen, actor="cli", base_url=base)
+        csv_bytes = service.build_csv(issued)
+        pdf_bytes = service.build_pdf(issued, period, base, page_size) if pdf else None
+    except service.InvitationError as exc:
+        raise click.ClickException(str(exc)) from None
+    # Files first: if one cannot be written the command fails and nothing is issued (transactional).
+    _write(out, csv_bytes)
+    if pdf:
+        _write(pdf, pdf_bytes)
+    click.echo(f"Issued {len(issued)} invitation(s) for period {period.name}; links point to {base}/r/.")
+    click.echo(f"Wrote {out}" + (f" and {pdf} ({len(issued)} page(s))" if pdf else "") + ".")
+    click.echo("Previous links and codes of these raters no longer work. Keep the files safe: they are the "
+               "only copy of the codes.")
+    if period.state.value != "open":
+        click.echo(f"Note: period {period.name} is {period.state.value}; links work only while it is open.")
+
+
+@click.command("reminders")
+@click.option("--period", "period_name", required=True, help="the period, e.g. 2026")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="the CSV to write")
+@with_appcontext
+def reminders_command(period_name, out):
+    """Write the raters who have not submitted everything: rater_code,name,group,town_code,phone,assigned,submitted."""
+    from .services.progress import reminder_rows, reminders_csv
+
+    period = _period(period_name)
+    _write(out, reminders_csv(period))
+    click.echo(f"Wrote {out}: {len(reminder_rows(period))} rater(s) of period {period.name} still to remind.")
+
+
+@click.command("demo-access")
+@click.option("--period", "period_name", help="the period (default: the newest open one)")
+@click.option("--base-url", help=f"where links point (default: the BASE_URL setting, else {DEFAULT_BASE_URL})")
+@with_appcontext
+@transactional
+def demo_access_command(period_name, base_url):
+    """Issue a personal link and an access code to two demo raters and print them, so a newcomer can try the
+    raters' side next to the office login (`make run`). Re-running issues fresh ones."""
+    from .extensions import db
+    from .models import Period, PeriodState
+    from .services.invitations import demo_invitations
+
+    if period_name:
+        period = _period(period_name)
+    else:
+        period = db.session.execute(
+            db.select(Period).where(Period.state == PeriodState.OPEN).order_by(Period.name.desc()).limit(1)
+        ).scalar_one_or_none()
+    if period is None or period.state is not PeriodState.OPEN:
+        click.echo("Raters' side: no open period, so no demo link (open one with `assessment period open P`).")
+        return
+    base = _base_url(base_url)
+    by_link, by_code = demo_invitations(period, base)
+    if by_link is None:
+        click.echo(f"Raters' side: nobody has assignments in period {period.name} yet (`assessment assign`).")
+        return
+    click.echo(f"Raters' side (period {period.name}, open until {period.ends_on}):")
+    click.echo(f"    personal link: {by_link.link}")
+    click.echo(f"                   ({by_link.rater.name}, {by_link.rater.group.label})")
+    click.echo(f"    access code:   {by_code.code_display}  at {base}/r/")
+    click.echo(f"                   ({by_code.rater.name}, {by_code.rater.group.label})")
+
+
+def register_invitation_commands(cli):
+    """Add these commands to the app's CLI group (called from cli.register_commands)."""
+    cli.add_command(invitations_command)
+    cli.add_command(reminders_command)
+    cli.add_command(demo_access_command)

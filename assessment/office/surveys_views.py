@@ -1,0 +1,431 @@
+"""Console pages for raters' work (评价填报): the period's life, assignments, invitations, progress, reminders,
+and the data administrators' actions on single responses (退回, 作废, 更正).
+
+Viewers see the figures; operators and data administrators act; only data administrators see a rater's
+identity next to answers (the response pages), as on the results page.
+"""
+
+import re
+from datetime import date, datetime
+from functools import wraps
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..charts import score_bars
+from ..extensions import db
+from ..labels import INSTRUMENT_ZH
+from ..models import Assignment, PeriodState, PeriodStateError, RaterGroup, ResponseVersion, Role
+from ..services import assignments as assignment_service
+from ..services import invitations as invitation_service
+from ..services import periods as period_service
+from ..services import progress as progress_service
+from ..services import response_admin, workdays
+from ..services import responses as response_service
+from ..services.scoring import ScoringError
+from ..urls import positive_int
+from . import bp
+from .auth import OFFICE, WRITERS, roles_required
+
+#: The moves the console offers, in the order of the period's life: target -> (button, done message).
+MOVES = {
+    "open": ("开始采集", "周期 {name} 已开始采集：评价人可以用个人链接或访问码填写。"),
+    "close": ("截止采集", "周期 {name} 已截止：评价人不能再修改或提交。"),
+    "publish": ("发布结果", "周期 {name} 的评价结果已发布并冻结。"),
+}
+#: Which of MOVES each state allows (mirrors Period.move_to's table; the model still refuses wrong moves).
+MOVES_FROM = {
+    PeriodState.DRAFT: ["open"],
+    PeriodState.OPEN: ["close"],
+    PeriodState.CLOSED: ["open", "publish"],
+    PeriodState.PUBLISHED: [],
+}
+
+
+def _is_writer():
+    return current_user.has_role(*WRITERS)
+
+
+def _period_or_404(name):
+    try:
+        return period_service.get_period(name)
+    except period_service.NotFound:
+        abort(404)
+
+
+def _form_date(field, label):
+    """A date typed in a form (YYYY-MM-DD), None when empty; PeriodError naming the field when malformed."""
+    text = (request.form.get(field) or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise period_service.PeriodError(f"{label}：请按 年-月-日 填写，如 2027-12-31。") from None
+
+
+def _bars(items):
+    """Rates (0-1) as horizontal bars in percent, coloured by how far along they are."""
+    return score_bars(
+        [(label, None if rate is None else 100 * rate,
+          "none" if rate is None else "high" if rate >= 0.9 else "mid" if rate >= 0.6 else "low")
+         for label, rate in items],
+        label_width=110, length=250, bar_height=18, gap=6,
+    )
+
+
+# --- the period's life ------------------------------------------------------------------------------------
+
+
+@bp.route("/surveys")
+@roles_required(*OFFICE)
+def surveys():
+    """Every period with its state and the moves it allows, and the form for a new period."""
+    return render_template("office/surveys/periods.html", periods=period_service.list_periods(),
+                           moves=MOVES, moves_from=MOVES_FROM, can_write=_is_writer(), form=request.form)
+
+
+@bp.route("/surveys/periods", methods=["POST"])
+@roles_required(*WRITERS)
+def create_period():
+    try:
+        period = period_service.create_period(
+            request.form.get("name", ""), _form_date("starts_on", "开始日期"), _form_date("ends_on", "截止日期"),
+            actor=current_user.username,
+        )
+    except period_service.PeriodError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return surveys(), 400
+    flash(f"已新建周期 {period.name}（草稿）。请设置分配规则、生成任务，然后开始采集。", "success")
+    return redirect(url_for("office.survey_period", name=period.name))
+
+
+@bp.route("/surveys/<name>/move/<target>", methods=["POST"])
+@roles_required(*WRITERS)
+def move_period(name, target):
+    period = _period_or_404(name)
+    if target not in MOVES:
+        abort(404)
+    try:
+        period_service.move_period(period.name, target, actor=current_user.username)
+    except PeriodStateError:
+        db.session.rollback()
+        flash(f"周期 {period.name} 当前为“{period.state.label}”，不能{MOVES[target][0]}。", "error")
+    except ScoringError as exc:
+        db.session.rollback()
+        flash(f"无法发布：{exc.message_zh}", "error")
+    else:
+        flash(MOVES[target][1].format(name=period.name), "success")
+    return redirect(url_for("office.survey_period", name=period.name))
+
+
+@bp.route("/surveys/<name>")
+@roles_required(*OFFICE)
+def survey_period(name):
+    """One period's raters' work: its state and moves, assignment rules, and links to the rest."""
+    period = _period_or_404(name)
+    figures = progress_service.progress(period)
+    rules = assignment_service.rules(period, current_user.username)
+    return render_template(
+        "office/surveys/period.html", period=period, figures=figures, moves=MOVES, moves_from=MOVES_FROM,
+        can_write=_is_writer(), is_data_admin=current_user.role is Role.DATA_ADMIN, rules=rules,
+        allowed_scopes=assignment_service.allowed_scopes, instrument_names=INSTRUMENT_ZH,
+        rules_locked=period.state in (PeriodState.CLOSED, PeriodState.PUBLISHED),
+    )
+
+
+# --- progress and reminders -------------------------------------------------------------------------------
+
+
+@bp.route("/surveys/<name>/progress")
+@roles_required(*OFFICE)
+def survey_progress(name):
+    period = _period_or_404(name)
+    figures = progress_service.progress(period)
+    grassroots = [t for t in figures.towns if t["code"]]
+    return render_template(
+        "office/surveys/progress.html", period=period, figures=figures,
+        instrument_chart=_bars([(i["name"], i["tally"].rate) for i in figures.instruments]),
+        town_chart=_bars([(t["name"], t["total"].rate) for t in grassroots]),
+        now=datetime.now(workdays.CST), can_write=_is_writer(),
+    )
+
+
+@bp.route("/surveys/<name>/reminders.csv")
+@roles_required(*WRITERS)
+def survey_reminders(name):
+    """The raters who have not submitted everything, with their phones (operators and data admins only)."""
+    period = _period_or_404(name)
+    return Response(
+        progress_service.reminders_csv(period), mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename=reminders_{period.name}.csv",
+                 "Cache-Control": "no-store"},
+    )
+
+
+# --- assignment rules and assignments ---------------------------------------------------------------------
+
+
+@bp.route("/surveys/<name>/rules/<key>", methods=["POST"])
+@roles_required(*WRITERS)
+def survey_rule(name, key):
+    """Change one instrument's assignment rule (applied by the next 生成任务)."""
+    period = _period_or_404(name)
+    form = request.form
+    codes = None
+    if "unit_codes" in form:
+        codes = [c for c in re.split(r"[\s,，、;；]+", form.get("unit_codes", "")) if c]
+    try:
+        assignment_service.set_rule(period, key, current_user.username, enabled=form.get("enabled") == "1",
+                                    scope=form.get("scope") or None, unit_codes=codes)
+    except assignment_service.AssignError as exc:
+        db.session.rollback()
+        flash(f"{INSTRUMENT_ZH.get(key, key)}：{exc.message_zh}。", "error")
+    else:
+        flash(f"{INSTRUMENT_ZH.get(key, key)}的分配规则已保存；点“生成任务”后生效。", "success")
+    return redirect(url_for("office.survey_period", name=period.name) + "#rules")
+
+
+@bp.route("/surveys/<name>/assign", methods=["POST"])
+@roles_required(*WRITERS)
+def survey_assign(name):
+    """生成任务: create the period's assignments from its rules (adds what is new, keeps what has answers)."""
+    period = _period_or_404(name)
+    try:
+        run = assignment_service.assign(period, current_user.username)
+    except assignment_service.AssignError as exc:
+        db.session.rollback()
+        flash(exc.message_zh + "。", "error")
+        return redirect(url_for("office.survey_period", name=period.name))
+    parts = []
+    for key, count in run.counts.items():
+        if count.matched or count.added or count.dropped or count.kept:
+            text = f"{INSTRUMENT_ZH.get(key, key)} {count.matched + count.kept} 项（新增 {count.added}"
+            if count.dropped:
+                text += f"，移除规则不再包含的未开始任务 {count.dropped}"
+            if count.kept:
+                text += f"，规则不再包含但已作答、予以保留 {count.kept}"
+            parts.append(text + "）")
+    flash("已生成评价任务：" + ("；".join(parts) if parts else "没有符合规则的任务") + "。", "success")
+    if run.raters_without_unit:
+        flash(f"以下部门评价人未登记所在单位，未分配互评和自评：{'、'.join(run.raters_without_unit[:20])}。",
+              "warning")
+    return redirect(url_for("office.survey_period", name=period.name))
+
+
+# --- invitations: personal links and access codes ---------------------------------------------------------
+
+
+def _group_arg(value):
+    try:
+        return invitation_service.parse_group(value)
+    except invitation_service.InvitationError:
+        abort(400)
+
+
+@bp.route("/surveys/<name>/invitations")
+@roles_required(*OFFICE)
+def survey_invitations(name):
+    period = _period_or_404(name)
+    group = _group_arg(request.args.get("group"))
+    rows = invitation_service.invitation_rows(period, group)
+    return render_template(
+        "office/surveys/invitations.html", period=period, rows=rows, group=group, groups=list(RaterGroup),
+        can_write=_is_writer(), page_sizes=invitation_service.PAGE_SIZES,
+        issued=sum(1 for r in rows if r["key"]), used=sum(1 for r in rows if r["key"] and r["key"].last_used_at),
+    )
+
+
+def _base_url():
+    """Where raters' links point: the BASE_URL setting (the address raters reach), else this request's host."""
+    return current_app.config.get("BASE_URL") or request.url_root
+
+
+#: The issue form's outputs: label, and how the clear links and codes leave (shown once in every case).
+OUTPUTS = {"zip": "CSV 名单和 PDF 邀请函（zip 压缩包）", "pdf": "PDF 邀请函（每人一页）", "csv": "CSV 名单",
+           "page": "在页面显示（少量补发、电话告知）"}
+
+
+@bp.route("/surveys/<name>/invitations", methods=["POST"])
+@roles_required(*WRITERS)
+def issue_invitations(name):
+    """Issue fresh links and codes (revoking the previous ones) and hand them over once, as chosen."""
+    period = _period_or_404(name)
+    form = request.form
+    output = form.get("output", "zip")
+    page_size = form.get("page_size", "A5")
+    back = redirect(url_for("office.survey_invitations", name=period.name, group=form.get("group") or None))
+    try:
+        if output not in OUTPUTS:
+            raise invitation_service.InvitationError("bad output", "输出方式：请选择列表中的一项。")
+        if page_size not in invitation_service.PAGE_SIZES:
+            raise invitation_service.InvitationError("bad page size", "纸张：请选择 A5 或 A4。")
+        group = invitation_service.parse_group(form.get("group"))
+        raters = invitation_service.select_raters(period, group, form.getlist("rater"),
+                                                  without_key=form.get("only_new") == "1")
+        base_url = _base_url()
+        invitations = invitation_service.issue_invitations(period, raters, current_user.username, base_url)
+        if output == "page":
+            return render_template("office/surveys/issued.html", period=period, invitations=invitations,
+                                   code_url=base_url.rstrip("/") + "/r/"), 200, {"Cache-Control": "no-store"}
+        stem = f"invitations_{period.name}{'_' + group.value if group else ''}"
+        if output == "csv":
+            data, mimetype = invitation_service.build_csv(invitations), "text/csv; charset=utf-8"
+        elif output == "pdf":
+            data = invitation_service.build_pdf(invitations, period, base_url, page_size)
+            mimetype = "application/pdf"
+        else:
+            data = invitation_service.build_zip(invitations, period, base_url, page_size)
+            mimetype = "application/zip"
+    except invitation_service.InvitationError as exc:
+        db.session.rollback()
+        flash(exc.message_zh, "error")
+        return back
+    return Response(data, mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename={stem}.{output}",
+        "Cache-Control": "no-store",
+    })
+
+
+@bp.route("/surveys/<name>/invitations/revoke", methods=["POST"])
+@roles_required(*WRITERS)
+def revoke_invitations(name):
+    """Stop links and codes at once: one rater's (a lost phone) or a whole group's."""
+    period = _period_or_404(name)
+    form = request.form
+    try:
+        group = invitation_service.parse_group(form.get("group"))
+        codes = form.getlist("rater")
+        if group is None and not codes:
+            raise invitation_service.InvitationError("nothing chosen", "请选择评价人或评价人类别。")
+        raters = invitation_service.select_raters(period, group, codes)
+    except invitation_service.InvitationError as exc:
+        db.session.rollback()
+        flash(exc.message_zh, "error")
+    else:
+        n = invitation_service.revoke_invitations(period, raters, current_user.username)
+        flash(f"已停用 {n} 个个人链接和访问码，立即失效；如需继续填写，请重新发放。", "success")
+    return redirect(url_for("office.survey_invitations", name=period.name, group=form.get("group") or None))
+
+
+# --- single responses: data administrators only -----------------------------------------------------------
+
+
+def data_admin_required(view):
+    """Signed in as a data administrator (数据管理员): the only role that sees raters next to their answers.
+
+    Strict, as on the results page: system administrators manage accounts, not answers.
+    """
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if current_user.role is not Role.DATA_ADMIN:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@bp.route("/surveys/<name>/responses")
+@data_admin_required
+def survey_responses(name):
+    period = _period_or_404(name)
+    args = request.args
+    show = args.get("show", "submitted")
+    if show not in response_admin.SHOW:
+        abort(400)
+    page = response_admin.list_responses(
+        period, show, unit_code=args.get("unit") or None, rater_code=(args.get("rater") or "").strip() or None,
+        instrument=args.get("instrument") or None, page=args.get("page", 1, type=positive_int),
+    )
+    return render_template("office/surveys/responses.html", period=period, page=page, show=show,
+                           shows=response_admin.SHOW, instruments=INSTRUMENT_ZH, args=args)
+
+
+def _assignment_or_404(assignment_id):
+    assignment = db.session.get(Assignment, assignment_id)
+    if assignment is None:
+        abort(404)
+    return assignment
+
+
+def _response_page(assignment, values=None, status=200):
+    data = response_admin.history(assignment)
+    defn = data["definition"]
+    if values is None:
+        values = {qid: ("na" if v is None else _plain(v)) for qid, v in data["current"].items()}
+    return render_template(
+        "office/surveys/response.html", assignment=assignment, period=assignment.period, data=data, defn=defn,
+        values=values, label=lambda q, v: response_admin.answer_label(defn.scales.get(q.type), v),
+        open=assignment.period.state is PeriodState.OPEN,
+    ), status
+
+
+def _plain(value):
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+@bp.route("/surveys/responses/<id:assignment_id>")
+@data_admin_required
+def response_detail(assignment_id):
+    return _response_page(_assignment_or_404(assignment_id))
+
+
+@bp.route("/surveys/responses/<id:assignment_id>/return", methods=["POST"])
+@data_admin_required
+def response_return(assignment_id):
+    """退回: the rater finds the answers as a draft again, with the reason, and submits anew."""
+    assignment = _assignment_or_404(assignment_id)
+    try:
+        response_service.return_to_rater(assignment, current_user.username, request.form.get("reason"))
+    except response_service.ResponseError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash("已退回评价人修改；评价人重新提交后生成新版本。", "success")
+    return redirect(url_for("office.response_detail", assignment_id=assignment_id))
+
+
+@bp.route("/surveys/responses/<id:assignment_id>/versions/<id:version_id>/validity", methods=["POST"])
+@data_admin_required
+def response_validity(assignment_id, version_id):
+    """Mark one submitted version invalid (left out of scoring), or valid again; the answers stay."""
+    assignment = _assignment_or_404(assignment_id)
+    version = db.session.get(ResponseVersion, version_id)
+    if version is None or assignment.response is None or version.response_id != assignment.response.id:
+        abort(404)
+    invalid = request.form.get("action") == "invalid"
+    try:
+        if invalid:
+            response_service.mark_invalid(version, current_user.username, request.form.get("reason"))
+        else:
+            response_service.mark_valid(version, current_user.username, request.form.get("reason"))
+    except response_service.ResponseError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(f"第 {version.version} 版已{'标记为无效，不再计分' if invalid else '恢复有效，重新计分'}。"
+              "重新计算评价结果后生效。", "success")
+    return redirect(url_for("office.response_detail", assignment_id=assignment_id))
+
+
+@bp.route("/surveys/responses/<id:assignment_id>/correction", methods=["POST"])
+@data_admin_required
+def response_correction(assignment_id):
+    """Key in a correction (e.g. from the paper form): a new version with who, when and why."""
+    assignment = _assignment_or_404(assignment_id)
+    defn = response_service.definition(assignment.instrument)
+    values = {q.id: (request.form.get(f"q_{q.id}") or "").strip() for q in defn.questions}
+    try:
+        version = response_service.correct(
+            assignment, {qid: v for qid, v in values.items() if v}, current_user.username,
+            request.form.get("reason"),
+        )
+    except response_service.ResponseError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _response_page(assignment, values=values, status=400)
+    flash(f"已保存更正（第 {version.version} 版）。重新计算评价结果后生效。", "success")
+    return redirect(url_for("office.response_detail", assignment_id=assignment_id))

@@ -1,0 +1,470 @@
+"""The raters' pages: personal link or access code, home, matrix and single-unit pages, drafts, submission.
+
+A personal link (/r/<token>) or an access code (/r/) puts only the access key's id in the session; every page
+checks that key again (revoked → explained; period closed → read-only). A rater only ever reaches assignments
+of their own key's rater and period: any other id is "not found".
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import UTC, datetime
+
+from flask import abort, flash, g, jsonify, redirect, render_template, request, session, url_for
+
+from ..extensions import db
+from ..models import Assignment, AssignmentState, Rater
+from ..services import access, responses
+from ..services.assignments import rater_assignments
+from ..services.workdays import china_date
+from . import bp
+from .widgets import read_form, render
+
+SESSION_KEY = "rater_key"
+
+#: Security headers of every rater page: scripts and styles only from this site, no inline script, no framing;
+#: the token never leaks through Referer; answers are not kept in shared caches.
+RATER_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+
+def _is_rater_page():
+    return request.blueprint == "web" and (
+        request.path.startswith("/r/") or request.path.startswith("/rater")
+    )
+
+
+@bp.after_app_request
+def _rater_headers(response):
+    if _is_rater_page():
+        for name, value in RATER_HEADERS.items():
+            response.headers.setdefault(name, value)
+    return response
+
+
+def _client():
+    return request.remote_addr or "unknown"
+
+
+def _problem(message, status, title="无法打开问卷"):
+    if request.is_json or request.path.endswith("/answer"):
+        return jsonify({"error": {"code": "access", "message": message}}), status
+    return render_template("web/rater/message.html", title=title, message=message), status
+
+
+def _begin(key):
+    """Start the rater's session on this key (only its id is kept)."""
+    session[SESSION_KEY] = key.id
+    access.touch(key)
+
+
+# --- entering -----------------------------------------------------------------------------------------------
+
+
+@bp.route("/r/", methods=["GET", "POST"])
+def enter_code():
+    """Ask for the 8-character access code; wrong codes are slowed down per client (services/access.py)."""
+    error = None
+    if request.method == "POST":
+        wait = access.wait_seconds(_client())
+        if wait:
+            return render_template(
+                "web/rater/code.html", error=f"错误次数过多，请 {wait} 秒后再试。", code=""
+            ), 429
+        code = request.form.get("code", "")
+        try:
+            key = access.resolve_code(code)
+        except access.AccessError as exc:
+            if exc.reason == "closed" and exc.key is not None and exc.key.rater_id is not None:
+                access.clear_failures(_client())
+                _begin(exc.key)
+                return redirect(url_for("web.rater_home"))
+            if exc.reason == "unknown":
+                wait = access.record_failure(_client())
+                error = exc.message + (f" 错误次数过多，请 {wait} 秒后再试。" if wait else "")
+            else:
+                error = exc.message
+            return render_template("web/rater/code.html", error=error, code=code), 200
+        if key.rater_id is None:
+            return _problem("该访问码不用于填写问卷。", 403)
+        access.clear_failures(_client())
+        _begin(key)
+        return redirect(url_for("web.rater_home"))
+    return render_template("web/rater/code.html", error=error, code="")
+
+
+@bp.route("/r/<token>")
+def open_link(token):
+    """A personal link: start the session and move to the rater's home (the token leaves the address bar)."""
+    try:
+        key = access.resolve_token(token)
+    except access.AccessError as exc:
+        if exc.reason == "closed" and exc.key is not None and exc.key.rater_id is not None:
+            _begin(exc.key)
+            return redirect(url_for("web.rater_home"))
+        session.pop(SESSION_KEY, None)
+        status = {"unknown": 404, "revoked": 410}.get(exc.reason, 403)
+        return _problem(exc.message, status)
+    if key.rater_id is None:
+        return _problem("该链接不用于填写问卷。", 403)
+    _begin(key)
+    return redirect(url_for("web.rater_home"))
+
+
+@bp.route("/rater/exit", methods=["POST"])
+def rater_exit():
+    session.pop(SESSION_KEY, None)
+    flash("您已退出。再次填写请使用个人链接或访问码。", "info")
+    return redirect(url_for("web.enter_code"))
+
+
+# --- every rater page ---------------------------------------------------------------------------------------
+
+
+@bp.before_request
+def _load_rater():
+    """Re-check the session's key on every rater page: revoked keys stop at once, closed periods read-only."""
+    if not request.path.startswith("/rater") or request.endpoint == "web.rater_exit":
+        return None
+    key_id = session.get(SESSION_KEY)
+    if not isinstance(key_id, int):
+        return (
+            _problem("请使用编办发给您的个人链接，或在此输入访问码。", 401, title="请先进入问卷")
+            if request.path.endswith("/answer")
+            else redirect(url_for("web.enter_code"))
+        )
+    key = access.get_key(key_id)
+    g.read_only = False
+    try:
+        access.check_key(key)
+    except access.AccessError as exc:
+        if exc.reason != "closed":
+            session.pop(SESSION_KEY, None)
+            return _problem(exc.message, 403)
+        g.read_only = True
+        g.closed_message = exc.message
+    if key.rater_id is None:
+        session.pop(SESSION_KEY, None)
+        return _problem("该链接不用于填写问卷。", 403)
+    g.key, g.period = key, key.period
+    g.rater = db.session.get(Rater, key.rater_id)
+    access.touch(key)
+    return None
+
+
+def _assignments():
+    return rater_assignments(g.rater.id, g.period.id)
+
+
+def _groups(assignments):
+    """The rater's assignments by instrument (in instrument order), each list by unit code."""
+    groups = OrderedDict()
+    for a in sorted(
+        assignments, key=lambda a: (a.instrument.key != "grassroots", a.instrument_id, a.unit.code)
+    ):
+        groups.setdefault(a.instrument.key, []).append(a)
+    return groups
+
+
+def _instrument_assignments(instrument_key):
+    found = [a for a in _assignments() if a.instrument.key == instrument_key]
+    if not found:
+        abort(404)
+    return sorted(found, key=lambda a: a.unit.code)
+
+
+def _own_assignment(assignment_id) -> Assignment:
+    """One of the rater's own assignments in the key's period; anything else is "not found" (no hint)."""
+    assignment = db.session.get(Assignment, assignment_id)
+    if assignment is None or assignment.rater_id != g.rater.id or assignment.period_id != g.period.id:
+        abort(404)
+    return assignment
+
+
+def _editable(assignment) -> bool:
+    return not g.read_only and assignment.state is not AssignmentState.SUBMITTED
+
+
+def _save_from_form(assignments, defn) -> list[str]:
+    """Save what a no-script form sent for these assignments; returns the Chinese errors, if any."""
+    errors = []
+    for a in assignments:
+        if not _editable(a):
+            continue
+        raw = read_form(request.form, a.id, defn)
+        if not raw:
+            continue
+        try:
+            responses.save_draft(a, raw)
+        except responses.AlreadySubmitted:
+            continue
+        except responses.ResponseError as exc:
+            errors.append(f"{a.unit.name}：{exc.message}")
+    return errors
+
+
+# --- pages --------------------------------------------------------------------------------------------------
+
+
+@bp.route("/rater/")
+def rater_home():
+    """Every target with its state, by instrument; overall progress and the deadline."""
+    assignments = _assignments()
+    groups = _groups(assignments)
+    sections = []
+    for key, items in groups.items():
+        instrument = items[0].instrument
+        defn = responses.definition(instrument)
+        sections.append(
+            {
+                "key": key,
+                "title": instrument.title,
+                "items": items,
+                "submitted": sum(a.state is AssignmentState.SUBMITTED for a in items),
+                "questions": len(defn.questions),
+                "open": [a for a in items if a.state is not AssignmentState.SUBMITTED],
+            }
+        )
+    total = len(assignments)
+    done = sum(a.state is AssignmentState.SUBMITTED for a in assignments)
+    returned = [
+        a
+        for a in assignments
+        if a.response is not None
+        and a.response.returned_at is not None
+        and a.state is not AssignmentState.SUBMITTED
+    ]
+    days_left = (g.period.ends_on - china_date(datetime.now(UTC))).days  # the deadline is a China date
+    return render_template(
+        "web/rater/home.html",
+        sections=sections,
+        total=total,
+        done=done,
+        returned=returned,
+        days_left=days_left,
+    )
+
+
+@bp.route("/rater/<key>/q/<int:number>", methods=["GET", "POST"])
+def matrix(key, number):
+    """One question, every unit of the instrument as a row, the scale (and 不了解) as columns."""
+    items = _instrument_assignments(key)
+    defn = responses.definition(items[0].instrument)
+    if not 1 <= number <= len(defn.questions):
+        abort(404)
+    question = defn.questions[number - 1]
+    errors = []
+    if request.method == "POST":
+        errors = _save_from_form(items, defn)
+        if not errors:
+            go = request.form.get("go", "stay")
+            if go == "next" and number < len(defn.questions):
+                return redirect(url_for("web.matrix", key=key, number=number + 1))
+            if go == "prev" and number > 1:
+                return redirect(url_for("web.matrix", key=key, number=number - 1))
+            if go == "submit":
+                return redirect(url_for("web.submit_page", key=key))
+            if go == "home":
+                return redirect(url_for("web.rater_home"))
+            flash("已保存。", "success")
+            return redirect(url_for("web.matrix", key=key, number=number))
+    answers = responses.answers_by_assignment(items)
+    rows = [
+        {
+            "assignment": a,
+            "control": render(
+                defn,
+                question,
+                a.id,
+                answers[a.id],
+                label=a.unit.name,
+                disabled=not _editable(a),
+                label_hidden=True,
+            ),
+            "answered": question.id in answers[a.id],
+        }
+        for a in items
+    ]
+    answered_all = sum(len([q for q in defn.questions if q.id in answers[a.id]]) for a in items)
+    return render_template(
+        "web/rater/matrix.html",
+        key=key,
+        number=number,
+        defn=defn,
+        question=question,
+        rows=rows,
+        errors=errors,
+        instrument=items[0].instrument,
+        scale=defn.scales[question.type],
+        answered_here=sum(r["answered"] for r in rows),
+        answered_all=answered_all,
+        all_questions=len(defn.questions) * len(items),
+        editable=any(_editable(a) for a in items),
+    ), (400 if errors else 200)
+
+
+@bp.route("/rater/unit/<id:assignment_id>", methods=["GET", "POST"])
+def unit_page(assignment_id):
+    """Every question of one instrument about one unit (for leaders and experts who prefer it)."""
+    assignment = _own_assignment(assignment_id)
+    defn = responses.definition(assignment.instrument)
+    errors = []
+    if request.method == "POST":
+        errors = _save_from_form([assignment], defn)
+        if not errors:
+            go = request.form.get("go", "stay")
+            if go == "submit":
+                return redirect(url_for("web.submit_page", key=assignment.instrument.key, unit=assignment.id))
+            if go == "next":
+                following = _next_open(assignment)
+                if following is not None:
+                    return redirect(url_for("web.unit_page", assignment_id=following.id))
+                return redirect(url_for("web.rater_home"))
+            flash("已保存。", "success")
+            return redirect(url_for("web.unit_page", assignment_id=assignment.id))
+    answers = responses.current_answers(assignment)
+    themed = OrderedDict()
+    for n, q in enumerate(defn.questions, start=1):
+        control = render(
+            defn, q, assignment.id, answers, label=f"{n}. {q.text}", disabled=not _editable(assignment)
+        )
+        themed.setdefault(defn.themes.get(q.theme, q.theme), []).append({"n": n, "q": q, "control": control})
+    return render_template(
+        "web/rater/unit.html",
+        assignment=assignment,
+        defn=defn,
+        themed=themed,
+        errors=errors,
+        answered=len([q for q in defn.questions if q.id in answers]),
+        editable=_editable(assignment),
+        following=_next_open(assignment),
+    ), (400 if errors else 200)
+
+
+def _next_open(assignment):
+    items = [a for a in _assignments() if a.instrument_id == assignment.instrument_id]
+    items.sort(key=lambda a: a.unit.code)
+    later = [
+        a for a in items if a.unit.code > assignment.unit.code and a.state is not AssignmentState.SUBMITTED
+    ]
+    return later[0] if later else None
+
+
+def _ranges(numbers: list[int]) -> str:
+    """Question numbers as a person reads them: [2, 3, 4, 7] → "2–4、7"."""
+    parts, start = [], None
+    for i, n in enumerate(numbers):
+        if start is None:
+            start = n
+        if i + 1 == len(numbers) or numbers[i + 1] != n + 1:
+            parts.append(str(start) if start == n else f"{start}–{n}")
+            start = None
+    return "、".join(parts)
+
+
+@bp.route("/rater/<key>/submit", methods=["GET", "POST"])
+def submit_page(key):
+    """Show what is unanswered and ask to confirm; ask once more when every unit got the same answers."""
+    items = _instrument_assignments(key)
+    unit = request.values.get("unit", type=int)
+    if unit is not None:
+        items = [a for a in items if a.id == unit]
+        if not items:
+            abort(404)
+    pending = [a for a in items if a.state is not AssignmentState.SUBMITTED]
+    defn = responses.definition(items[0].instrument)
+    if g.read_only:
+        flash(g.closed_message, "warning")
+        return redirect(url_for("web.rater_home"))
+    if not pending:
+        flash("这些问卷已经提交，无需重复提交。", "info")
+        return redirect(url_for("web.rater_home"))
+    answers = responses.answers_by_assignment(pending)
+    gaps = [
+        (a, [defn.questions.index(defn.question(q)) + 1 for q in responses.unanswered(defn, answers[a.id])])
+        for a in pending
+    ]
+    gaps = [(a, _ranges(numbers)) for a, numbers in gaps if numbers]
+    same = len(pending) > 1 and responses.straight_lined([answers[a.id] for a in pending])
+    error = None
+    if request.method == "POST":
+        if not request.form.get("confirm"):
+            error = "请勾选“我已确认”后再提交。"
+        elif same and not request.form.get("confirm_same"):
+            error = "您对所有单位的评价完全相同，请确认这是您的真实评价。"
+        else:
+            done = 0
+            try:
+                for a in pending:
+                    try:
+                        responses.submit(a)
+                        done += 1
+                    except responses.AlreadySubmitted:
+                        continue
+            except responses.ResponseError as exc:
+                error = exc.message
+            else:
+                if done:
+                    flash(f"已提交 {done} 份问卷，感谢您的参与！提交后答案不能再修改。", "success")
+                else:
+                    flash("这些问卷已经提交，无需重复提交。", "info")
+                return redirect(url_for("web.rater_home"))
+    return render_template(
+        "web/rater/submit.html",
+        key=key,
+        items=pending,
+        gaps=gaps,
+        same=same,
+        error=error,
+        defn=defn,
+        unit=unit,
+        instrument=items[0].instrument,
+    ), (400 if error else 200)
+
+
+@bp.route("/rater/answer", methods=["POST"])
+def save_answer():
+    """Save one answer as a draft (the page's script, also for answers kept offline and sent later).
+
+    JSON in: {"assignment": id, "question": "g01", "value": "5" | "na" | ""}. Saving the same answer twice
+    changes nothing. Out: 200 {"saved": true, "state": ...}, 400 a bad answer, 404 not the rater's, 409 the
+    questionnaire is already submitted or the period is closed (the script then drops the answer).
+    """
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return jsonify({"error": {"code": "bad_body", "message": "请求格式有误。"}}), 400
+    assignment_id, question, value = data.get("assignment"), data.get("question"), data.get("value", "")
+    if (
+        not isinstance(assignment_id, int)
+        or isinstance(assignment_id, bool)
+        or not isinstance(question, str)
+        or not isinstance(value, (str, int, float))
+        or isinstance(value, bool)
+    ):
+        return jsonify({"error": {"code": "bad_body", "message": "请求格式有误。"}}), 400
+    if not 1 <= assignment_id <= 2**31 - 1:
+        abort(404)
+    assignment = _own_assignment(assignment_id)
+    if g.read_only:
+        return jsonify({"error": {"code": "closed", "message": g.closed_message}}), 409
+    try:
+        responses.save_draft(assignment, {question: value})
+    except responses.ResponseError as exc:
+        status = 409 if exc.code in ("already_submitted", "closed") else 400
+        return jsonify({"error": {"code": exc.code, "message": exc.message}}), status
+    return jsonify({"saved": True, "state": assignment.state.value})
+
+
+@bp.route("/rater/csrf")
+def fresh_csrf():
+    """A fresh CSRF token for a page left open longer than the token lives (the script retries with it)."""
+    from flask_wtf.csrf import generate_csrf
+
+    return jsonify({"token": generate_csrf()})

@@ -1,0 +1,190 @@
+/* Raters' pages: save each answer as it is given; keep answers in this browser while the network is down and
+   send them when it returns (each answer is a set-this-value request, so sending one twice changes nothing).
+   No inline script anywhere (CSP); the page works without this file through its save buttons. */
+(function () {
+  "use strict";
+  var QUEUE_KEY = "assessment-rater-queue-v1";
+  var form = document.querySelector("form[data-autosave]");
+  var statusBox = document.getElementById("net-status");
+  var saveLine = document.querySelector("[data-save-status]");
+  var flushing = false;
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+  function loadQueue() {
+    try { return JSON.parse(window.localStorage.getItem(QUEUE_KEY) || "{}") || {}; } catch (e) { return {}; }
+  }
+  function storeQueue(queue) {
+    try { window.localStorage.setItem(QUEUE_KEY, JSON.stringify(queue)); } catch (e) { /* private mode: online only */ }
+  }
+  function showStatus(text) {
+    if (!statusBox) { return; }
+    statusBox.textContent = text || "";
+    statusBox.hidden = !text;
+  }
+  function boxFor(a, q) {
+    return document.querySelector('.answer[data-assignment="' + a + '"][data-question="' + q + '"]');
+  }
+  function mark(box, state) {
+    if (!box) { return; }
+    box.classList.remove("saving", "saved", "queued", "failed");
+    if (state) { box.classList.add(state); }
+  }
+  function valueOf(box) {
+    var checked = box.querySelector('input[type="radio"]:checked');
+    if (checked) { return checked.value; }
+    var na = box.querySelector('input[type="checkbox"]');
+    if (na && na.checked) { return "na"; }
+    var num = box.querySelector('input[type="number"]');
+    return num ? num.value.trim() : null;
+  }
+  function isAnswered(box) {
+    var v = valueOf(box);
+    return v !== null && v !== "";
+  }
+  function updateProgress() {
+    if (!form) { return; }
+    var boxes = form.querySelectorAll(".answer");
+    var n = 0;
+    boxes.forEach(function (b) { if (isAnswered(b)) { n += 1; } });
+    var before = form.querySelectorAll(".answer.answered").length;  /* answered when the page was built */
+    document.querySelectorAll("[data-count-answered]").forEach(function (el) { el.textContent = String(n); });
+    document.querySelectorAll("[data-count-all]").forEach(function (el) {
+      el.textContent = String(parseInt(el.getAttribute("data-count-all"), 10) + n - before);
+    });
+    document.querySelectorAll("progress[data-progress]").forEach(function (el) { el.value = n; });
+  }
+  function freshToken() {
+    return fetch("/rater/csrf", { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (data && data.token) {
+          document.querySelector('meta[name="csrf-token"]').setAttribute("content", data.token);
+          return true;
+        }
+        return false;
+      });
+  }
+  function send(item, retried) {
+    return fetch("/rater/answer", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify({ assignment: item.a, question: item.q, value: item.v })
+    }).then(function (response) {
+      if (response.ok) { return { done: true }; }
+      return response.json().catch(function () { return {}; }).then(function (body) {
+        var error = (body && body.error) || {};
+        if (response.status === 400 && error.code === "csrf_failed" && !retried) {
+          return freshToken().then(function (ok) { return ok ? send(item, true) : { done: false, keep: true }; });
+        }
+        if (response.status >= 500 || response.status === 429) { return { done: false, keep: true }; }
+        return { done: false, keep: false, message: error.message || "保存失败，请刷新页面后重试。" };
+      });
+    });
+  }
+  function flush() {
+    if (flushing) { return; }
+    var queue = loadQueue();
+    var keys = Object.keys(queue);
+    if (!keys.length) { showStatus(""); return; }
+    flushing = true;
+    var offline = false;
+    var chain = Promise.resolve();
+    keys.forEach(function (k) {
+      chain = chain.then(function () {
+        if (offline) { return; }
+        var item = queue[k];
+        var box = boxFor(item.a, item.q);
+        mark(box, "saving");
+        return send(item).then(function (result) {
+          var now = loadQueue();
+          if (result.done || !result.keep) {
+            if (now[k] && now[k].t === item.t) { delete now[k]; storeQueue(now); }
+            mark(box, result.done ? "saved" : "failed");
+            if (!result.done && saveLine) { saveLine.textContent = result.message; }
+          } else {
+            mark(box, "queued");
+          }
+        }, function () {
+          offline = true;
+          mark(box, "queued");
+        });
+      });
+    });
+    chain.then(function () {
+      flushing = false;
+      var left = Object.keys(loadQueue()).length;
+      if (offline || left) {
+        showStatus("网络暂时不通：" + left + " 个答案已暂存在本机，网络恢复后会自动保存。请不要清除浏览器数据。");
+      } else {
+        showStatus("");
+        if (saveLine) { saveLine.textContent = "答案已自动保存。"; }
+      }
+    });
+  }
+  function enqueue(box) {
+    var a = parseInt(box.getAttribute("data-assignment"), 10);
+    var q = box.getAttribute("data-question");
+    var v = valueOf(box);
+    if (v === null) { return; }
+    var num = box.querySelector('input[type="number"]');
+    if (num && v !== "na" && v !== "" && !num.checkValidity()) {
+      mark(box, "failed");
+      if (saveLine) { saveLine.textContent = "分数应在 " + num.min + "–" + num.max + " 之间。"; }
+      return;
+    }
+    var queue = loadQueue();
+    queue[a + ":" + q] = { a: a, q: q, v: v, t: Date.now() };
+    storeQueue(queue);
+    mark(box, "queued");
+    flush();
+  }
+  function restoreQueued() {
+    var queue = loadQueue();
+    Object.keys(queue).forEach(function (k) {
+      var item = queue[k];
+      var box = boxFor(item.a, item.q);
+      if (!box) { return; }
+      if (box.querySelector("input:disabled")) { return; }
+      var radio = box.querySelector('input[type="radio"][value="' + item.v + '"]');
+      if (radio) { radio.checked = true; }
+      var num = box.querySelector('input[type="number"]');
+      var na = box.querySelector('input[type="checkbox"]');
+      if (num) { num.value = item.v === "na" ? "" : item.v; }
+      if (na) { na.checked = item.v === "na"; }
+      mark(box, "queued");
+    });
+  }
+
+  if (form) {
+    form.addEventListener("change", function (event) {
+      var box = event.target.closest(".answer");
+      if (!box) { return; }
+      if (event.target.type === "checkbox" && event.target.checked) {
+        var num = box.querySelector('input[type="number"]');
+        if (num) { num.value = ""; }
+      } else if (event.target.type === "number" && event.target.value !== "") {
+        var na = box.querySelector('input[type="checkbox"]');
+        if (na) { na.checked = false; }
+      }
+      updateProgress();
+      enqueue(box);
+    });
+    restoreQueued();
+    updateProgress();
+  }
+  document.querySelectorAll("form").forEach(function (f) {
+    f.addEventListener("submit", function () {
+      window.setTimeout(function () {
+        f.querySelectorAll('button[type="submit"]').forEach(function (b) { b.disabled = true; });
+      }, 0);
+    });
+  });
+  window.addEventListener("online", flush);
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) { flush(); } });
+  window.setInterval(function () { if (Object.keys(loadQueue()).length) { flush(); } }, 20000);
+  flush();
+})();
