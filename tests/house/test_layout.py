@@ -99,3 +99,20 @@ def test_every_test_states_its_question():
                 if not ast.get_docstring(node):
                     missing.append(f"{path.relative_to(ROOT)}::{node.name}")
     assert not missing, "tests without a docstring: " + ", ".join(missing)
+
+
+#: Modules of assessment/ allowed past ~500 lines, each with the one line that names what it cohesively is.
+LARGE_MODULES: dict[str, str] = {}
+
+MODULE_LINE_LIMIT = 520
+
+
+def test_no_module_of_the_app_grows_past_about_500_lines():
+    """Has any module of assessment/ grown past ~500 lines without being named as one cohesive thing?"""
+    large = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        n = len(path.read_text(encoding="utf-8").splitlines())
+        name = str(path.relative_to(ROOT))
+        if n > MODULE_LINE_LIMIT and name not in LARGE_MODULES:
+            large[name] = n
+    assert not large, f"split these modules (or name them in LARGE_MODULES with a reason): {large}"
