@@ -1,4 +1,4 @@
-"""What several commands share: failing with a message, finding a period, listing errors, progress, writing files."""
+"""What several commands share: failing with a message, finding a period, listing errors, progress, files."""
 
 import sys
 from pathlib import Path

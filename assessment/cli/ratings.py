@@ -1,4 +1,4 @@
-"""Rating devices and public ratings (好差评): device-add, device-list, device-enable/-disable/-rotate, ratings-flag."""
+"""Rating devices and public ratings (好差评): device-add, -list, -enable, -disable, -rotate, ratings-flag."""
 
 import click
 from flask.cli import with_appcontext
