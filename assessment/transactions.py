@@ -49,6 +49,7 @@ def transactional(func):
         db.session.commit()
         return result
 
+    wrapper.transactional = True  # kept by with_appcontext's update_wrapper; tests/cli checks every writer has it
     return wrapper
 
 
