@@ -122,7 +122,7 @@ def test_a_bad_upload_leaves_no_period_behind(app, client, auth, make_user):
 
     make_user("office", role="operator")
     auth.login()
-    body = "code,name,kind,category\nU1,a,party,c\nU2,,party,c\n".encode()
+    body = b"code,name,kind,category\nU1,a,party,c\nU2,,party,c\n"
     response = client.post("/office/imports", data={
         "kind": "units", "period": "2031", "code_system": "standard",
         "file": (io.BytesIO(body), "units.csv"),
