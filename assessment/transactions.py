@@ -49,4 +49,15 @@ def transactional(func):
         db.session.commit()
         return result
 
+    wrapper.transactional = True  # kept by with_appcontext's update_wrapper; tests/cli checks every writer has it
     return wrapper
+
+
+def discard_refused_work():
+    """Roll back what a service flushed before it refused, in a view that then answers with a redirect.
+
+    A refusal shown on the next page (post/redirect/get: a flash message and a 302) is not an error status,
+    so the commit point would otherwise store whatever the service had flushed before it raised. Views that
+    answer a refusal with a 4xx status do not need this: the commit point rolls those back.
+    """
+    db.session.rollback()

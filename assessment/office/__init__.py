@@ -1,9 +1,11 @@
-"""The office console (编办工作台)."""
+"""The office console (编办工作台): one view module per domain, all on this blueprint.
+
+auth (sign-in, who may open what), overview, org (units, raters), imports, surveys (raters' work), results,
+ratings (好差评).
+"""
 
 from flask import Blueprint
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 
-from . import results_views, views  # noqa: E402,F401
-from . import ratings_views  # noqa: E402,F401
-from . import surveys_views  # noqa: E402,F401
+from . import auth, imports, org, overview, ratings, results, surveys  # noqa: F401

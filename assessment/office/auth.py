@@ -1,13 +1,18 @@
-"""Who may see what in the console: one table of sections and roles, used by the navigation and the routes."""
+"""Signing in and out, and who may see what in the console: one table of sections and roles, used by the
+navigation and the routes."""
 
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import abort
-from flask_login import current_user, login_required
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, login_manager
 from ..models import Role, User
+from ..services.users import authenticate
+from ..urls import safe_next
+from . import bp
+from .forms import LoginForm
 
 
 @login_manager.user_loader
@@ -15,20 +20,11 @@ def load_user(user_id):
     return db.session.get(User, int(user_id))
 
 
-def roles_required(*roles: Role):
-    """Signed in, and one of `roles` (admins pass everywhere); unit liaisons only where named."""
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
-            if not current_user.has_role(*roles):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
+def _refuse():
+    """403: the error page, naming the refused action when a form was posted (a viewer pressing a button)."""
+    if request.method == "POST":
+        abort(make_response(render_template("error.html", status=403, message="您没有权限执行此操作。"), 403))
+    abort(403)
 
 
 #: Everyone in the office (not unit liaisons).
@@ -37,6 +33,8 @@ OFFICE = (Role.DATA_ADMIN, Role.OPERATOR, Role.VIEWER)
 WRITERS = (Role.DATA_ADMIN, Role.OPERATOR)
 #: Unit liaisons see the bad-rating cases of their own unit, nothing else.
 CASE_VIEWERS = OFFICE + (Role.UNIT_LIAISON,)
+#: Those who take steps on bad-rating cases: the office's writers, and unit liaisons on their unit's cases.
+CASE_WRITERS = WRITERS + (Role.UNIT_LIAISON,)
 
 
 @dataclass(frozen=True)
@@ -61,12 +59,20 @@ ROUTE_ROLES = {
     "units": OFFICE,
     "raters": OFFICE,
     "imports": WRITERS,
+    "import_templates": OFFICE,
     "surveys": OFFICE,
+    "surveys_write": WRITERS,
+    #: Single responses next to their raters: data administrators only, admins included (see STRICT).
+    "responses": (Role.DATA_ADMIN,),
     "results": OFFICE,
     "results_write": WRITERS,
     "ratings": OFFICE,
+    "ratings_write": WRITERS,
     "cases": CASE_VIEWERS,
+    "cases_write": CASE_WRITERS,
 }
+#: Keys that admins do not pass: system administrators manage accounts, not raters' answers.
+STRICT = frozenset({"responses"})
 
 #: The console's navigation, in order.
 SECTIONS = (
@@ -83,12 +89,36 @@ SECTIONS = (
 
 def may_open(user, key: str) -> bool:
     """May this signed-in user open the routes of `key` (see ROUTE_ROLES)?"""
-    return bool(getattr(user, "is_authenticated", False)) and user.has_role(*ROUTE_ROLES[key])
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if key in STRICT:
+        return user.role in ROUTE_ROLES[key]
+    return user.has_role(*ROUTE_ROLES[key])
 
 
-def section_required(key: str):
-    """The route check of `key`: signed in and one of its roles (see ROUTE_ROLES)."""
-    return roles_required(*ROUTE_ROLES[key])
+def section_required(key: str, post: str | None = None):
+    """The route check of `key`: signed in and one of its roles (see ROUTE_ROLES), else 403.
+
+    `post` names the key a POST to the same route needs (a page that reads for everyone and writes for some),
+    checked before the form is read: whoever may not act gets 403, never a redirect.
+    """
+    for name in (key, post):
+        if name is not None and name not in ROUTE_ROLES:
+            raise KeyError(f"route key {name!r} is not in ROUTE_ROLES")
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not may_open(current_user, key):
+                _refuse()
+            if post is not None and request.method == "POST" and not may_open(current_user, post):
+                _refuse()
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
 
 
 def navigation(user, endpoint: str | None) -> list[dict]:
@@ -101,3 +131,35 @@ def navigation(user, endpoint: str | None) -> list[dict]:
             links.append({"label": section.label, "endpoint": target,
                           "active": bool(section.active) and name.startswith(section.active)})
     return links
+
+
+# --- signing in and out -----------------------------------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.username.data, form.password.data)
+        if user is None:  # authenticate wrote nothing
+            flash("用户名或密码错误。", "error")
+        else:  # the sign-in stamp and its audit entry are committed by the commit point
+            login_user(user)
+            return redirect(safe_next(request.args.get("next"), url_for("office.home")))
+    return render_template("office/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash("已退出登录。", "info")
+    return redirect(url_for("office.login"))
+
+
+@bp.route("/home")
+@login_required
+def home():
+    """Where a signed-in user lands: unit liaisons work their unit's bad-rating cases, the office its overview."""
+    if current_user.role is Role.UNIT_LIAISON:
+        return redirect(url_for("office.cases"))
+    return redirect(url_for("office.index"))

@@ -1,7 +1,7 @@
 """The data administrators' view of single responses (答卷管理): lists and one response's whole history.
 
 Reading only; the changes (退回, 作废, 更正) are services/responses.py. These functions put a rater's identity next
-to answers, so only the data administrators' pages call them (office/surveys_views.py checks the role).
+to answers, so only the data administrators' pages call them (office/surveys.py checks the role).
 """
 
 from dataclasses import dataclass

@@ -11,6 +11,7 @@ from ..models import PeriodStateError, Result, ResultRow, ResultState, Role
 from ..services import exports, reports
 from ..services import scoring as scoring_service
 from ..services.periods import NotFound, get_period, move_period
+from ..transactions import discard_refused_work
 from ..urls import positive_int
 from . import bp
 from .auth import may_open, section_required
@@ -112,7 +113,7 @@ def score(name):
     try:
         run = scoring_service.score_period(period.name, actor=current_user.username)
     except (scoring_service.ScoringError, scoring.SchemeError) as exc:
-        db.session.rollback()
+        discard_refused_work()
         flash(f"无法计算：{getattr(exc, 'message_zh', None) or exc}", "error")
         return redirect(url_for("office.results", name=period.name))
     message = f"已生成第 {run.result.version} 版评价结果。"
@@ -132,7 +133,7 @@ def publish(name):
     try:
         move_period(period.name, "publish", actor=current_user.username)
     except (scoring_service.ScoringError, PeriodStateError) as exc:
-        db.session.rollback()
+        discard_refused_work()
         flash(f"无法发布：{_publish_reason_zh(exc)}", "error")
         return redirect(url_for("office.results", name=period.name))
     flash("评价结果已发布并冻结。之后如再计算，将生成新的版本。", "success")
@@ -146,7 +147,7 @@ def _publish_reason_zh(exc):
 
 
 @bp.route("/periods/<name>/results/<id:version>/units/<code>", methods=["GET", "POST"])
-@section_required("results")
+@section_required("results", post="results_write")
 def result_unit(name, version, code):
     period = _period_or_404(name)
     result = _result_or_404(period, version)
@@ -157,12 +158,10 @@ def result_unit(name, version, code):
         abort(404)
     form = ReviewForm()
     if form.validate_on_submit():
-        if not may_open(current_user, "results_write"):
-            abort(403)
         try:
             scoring_service.acknowledge_review(row, current_user.username, form.note.data)
         except scoring_service.ScoringError as exc:
-            db.session.rollback()
+            discard_refused_work()
             flash(exc.message_zh, "error")
         else:
             flash("已记录复核意见。", "success")
@@ -203,7 +202,7 @@ def results_export(name, fmt):
 
 
 @bp.route("/periods/<name>/scheme", methods=["GET", "POST"])
-@section_required("results")
+@section_required("results", post="results_write")
 def scheme(name):
     period = _period_or_404(name)
     current = scoring_service.stored_scheme(period)  # None until the period's first save or score
@@ -212,13 +211,11 @@ def scheme(name):
     if request.method == "GET":
         form.text.data = current.text if current else scoring.default_scheme_text()
     elif form.validate_on_submit():
-        if not may_open(current_user, "results_write"):
-            abort(403)
         try:
             saved = scoring_service.save_scheme(period, form.text.data.replace("\r\n", "\n"),
                                                 current_user.username, note=form.note.data)
         except scoring.SchemeError as exc:
-            db.session.rollback()
+            discard_refused_work()  # the form is shown again (200) with the problems
             problems = exc.messages
         else:
             flash(f"评分方案已保存为第 {saved.version} 版；重新计算后生效。", "success")

@@ -1,12 +1,13 @@
-"""Command-line commands for the office side of raters' work: `invitations`, `reminders`, `demo-access`."""
+"""Raters' work: the instruments, assignments, invitations (links and access codes), reminders, demo access."""
 
-from pathlib import Path
+import sys
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .transactions import transactional
+from ..transactions import transactional
+from .common import fail, period_or_fail, write_file
 
 #: Where links point when neither --base-url nor the BASE_URL setting says (the address `make run` serves).
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
@@ -16,20 +17,39 @@ def _base_url(option):
     return (option or current_app.config.get("BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
 
 
-def _period(name):
-    from .services.periods import NotFound, get_period
+@click.command("instruments")
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv")
+def instruments_command(fmt):
+    """Print every question of every instrument: instrument,question,theme,type,weight,text."""
+    from surveys import load_all, write_instruments_csv
 
+    write_instruments_csv(load_all(), sys.stdout)
+
+
+@click.command("assign")
+@click.option("--period", "period_name", required=True, help="the period, e.g. 2026")
+@with_appcontext
+@transactional
+def assign_command(period_name):
+    """Create the period's assignments from its rules; idempotent, never drops one that has answers."""
+    from ..services.assignments import AssignError, assign
+
+    period = period_or_fail(period_name)
     try:
-        return get_period(name)
-    except NotFound as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _write(path, data: bytes):
-    try:
-        Path(path).write_bytes(data)
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {path}: {exc.strerror}") from None
+        run = assign(period, actor="cli")
+    except AssignError as exc:
+        fail(str(exc))
+    click.echo(f"{'instrument':<12}{'assigned':>10}{'added':>8}{'dropped':>9}{'kept':>6}")
+    for key, c in run.counts.items():
+        click.echo(f"{key:<12}{c.matched + c.kept:>10}{c.added:>8}{c.dropped:>9}{c.kept:>6}")
+    click.echo(
+        f"{'total':<12}{sum(c.matched + c.kept for c in run.counts.values()):>10}{run.added:>8}"
+        f"{sum(c.dropped for c in run.counts.values()):>9}{sum(c.kept for c in run.counts.values()):>6}"
+    )
+    if run.raters_without_unit:
+        names = ", ".join(run.raters_without_unit)
+        click.echo(f"Department raters without a unit (no peer/self assignments): {names}")
+    click.echo("kept = no longer matched by the rules but already answered, so never dropped.")
 
 
 @click.command("invitations")
@@ -46,9 +66,9 @@ def _write(path, data: bytes):
 def invitations_command(period_name, out, pdf, group, raters, base_url, page_size, only_new):
     """Issue a fresh personal link and access code to each selected rater who has assignments in the period
     (revoking their previous ones) and write them: the only time they are shown in clear."""
-    from .services import invitations as service
+    from ..services import invitations as service
 
-    period = _period(period_name)
+    period = period_or_fail(period_name)
     base = _base_url(base_url)
     try:
         chosen = service.select_raters(period, service.parse_group(group), raters, without_key=only_new)
@@ -56,11 +76,11 @@ def invitations_command(period_name, out, pdf, group, raters, base_url, page_siz
         csv_bytes = service.build_csv(issued)
         pdf_bytes = service.build_pdf(issued, period, base, page_size) if pdf else None
     except service.InvitationError as exc:
-        raise click.ClickException(str(exc)) from None
+        fail(str(exc))
     # Files first: if one cannot be written the command fails and nothing is issued (transactional).
-    _write(out, csv_bytes)
+    write_file(out, csv_bytes)
     if pdf:
-        _write(pdf, pdf_bytes)
+        write_file(pdf, pdf_bytes)
     click.echo(f"Issued {len(issued)} invitation(s) for period {period.name}; links point to {base}/r/.")
     click.echo(f"Wrote {out}" + (f" and {pdf} ({len(issued)} page(s))" if pdf else "") + ".")
     click.echo("Previous links and codes of these raters no longer work. Keep the files safe: they are the "
@@ -75,10 +95,10 @@ def invitations_command(period_name, out, pdf, group, raters, base_url, page_siz
 @with_appcontext
 def reminders_command(period_name, out):
     """Write the raters who have not submitted everything: rater_code,name,group,town_code,phone,assigned,submitted."""
-    from .services.progress import reminder_rows, reminders_csv
+    from ..services.progress import reminder_rows, reminders_csv
 
-    period = _period(period_name)
-    _write(out, reminders_csv(period))
+    period = period_or_fail(period_name)
+    write_file(out, reminders_csv(period))
     click.echo(f"Wrote {out}: {len(reminder_rows(period))} rater(s) of period {period.name} still to remind.")
 
 
@@ -90,12 +110,12 @@ def reminders_command(period_name, out):
 def demo_access_command(period_name, base_url):
     """Issue a personal link and an access code to two demo raters and print them, so a newcomer can try the
     raters' side next to the office login (`make run`). Re-running issues fresh ones."""
-    from .extensions import db
-    from .models import Period, PeriodState
-    from .services.invitations import demo_invitations
+    from ..extensions import db
+    from ..models import Period, PeriodState
+    from ..services.invitations import demo_invitations
 
     if period_name:
-        period = _period(period_name)
+        period = period_or_fail(period_name)
     else:
         period = db.session.execute(
             db.select(Period).where(Period.state == PeriodState.OPEN).order_by(Period.name.desc()).limit(1)
@@ -115,8 +135,4 @@ def demo_access_command(period_name, base_url):
     click.echo(f"                   ({by_code.rater.name}, {by_code.rater.group.label})")
 
 
-def register_invitation_commands(cli):
-    """Add these commands to the app's CLI group (called from cli.register_commands)."""
-    cli.add_command(invitations_command)
-    cli.add_command(reminders_command)
-    cli.add_command(demo_access_command)
+COMMANDS = (instruments_command, assign_command, invitations_command, reminders_command, demo_access_command)

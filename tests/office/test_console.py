@@ -110,3 +110,26 @@ def test_api_errors_are_json(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_a_bad_upload_leaves_no_period_behind(app, client, auth, make_user):
+    """Does a refused console import answer 422 with the bad rows and keep neither rows nor the new period?"""
+    import io
+
+    import sqlalchemy as sa
+
+    from assessment.models import Period
+
+    make_user("office", role="operator")
+    auth.login()
+    body = b"code,name,kind,category\nU1,a,party,c\nU2,,party,c\n"
+    response = client.post("/office/imports", data={
+        "kind": "units", "period": "2031", "code_system": "standard",
+        "file": (io.BytesIO(body), "units.csv"),
+    }, content_type="multipart/form-data")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "未写入任何数据" in page and "不能为空" in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Period)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Unit)) == 0

@@ -14,20 +14,10 @@ from ..services import workdays
 from ..services.ratings import cases as case_service
 from ..services.ratings import devices as device_service
 from ..services.ratings import exclusions, flags, stats
+from ..transactions import discard_refused_work
 from ..urls import calendar_year, positive_int, safe_next
 from . import bp
-from .auth import OFFICE, WRITERS, roles_required
-
-#: Unit liaisons see the cases of their own unit, nothing else.
-CASE_VIEWERS = OFFICE + (Role.UNIT_LIAISON,)
-
-
-@bp.app_template_filter("cst")
-def cst(moment, fmt="%Y-%m-%d %H:%M"):
-    """An aware moment in China time, for display."""
-    if moment is None:
-        return "—"
-    return moment.astimezone(workdays.CST).strftime(fmt)
+from .auth import may_open, section_required
 
 
 @bp.app_template_filter("ratio")
@@ -40,7 +30,7 @@ def ratio(pair):
 
 
 def _is_writer():
-    return current_user.has_role(*WRITERS)
+    return may_open(current_user, "ratings_write")
 
 
 def _is_liaison():
@@ -79,7 +69,7 @@ def _back(default):
 
 
 @bp.route("/ratings")
-@roles_required(*OFFICE)
+@section_required("ratings")
 def ratings():
     period = _period()
     unit = _unit_arg()
@@ -99,7 +89,7 @@ def ratings():
 
 
 @bp.route("/ratings/flagged")
-@roles_required(*OFFICE)
+@section_required("ratings")
 def flagged_ratings():
     period = _period()
     unit = _unit_arg()
@@ -122,17 +112,16 @@ def flagged_ratings():
 
 
 @bp.route("/ratings/<id:rating_id>/exclusion", methods=["POST"])
-@roles_required(*WRITERS)
+@section_required("ratings_write")
 def rating_exclusion(rating_id):
     excluded = request.form.get("action") == "exclude"
     try:
         reason = request.form.get("reason", "")
         exclusions.set_excluded(rating_id, excluded, reason, current_user.username)
     except exclusions.RatingError as exc:
-        db.session.rollback()
+        discard_refused_work()
         flash(str(exc), "error")
     else:
-        db.session.commit()
         flash("已剔除该评价，不再计分。" if excluded else "已恢复该评价，重新计分。", "success")
     return _back(url_for("office.flagged_ratings"))
 
@@ -141,7 +130,7 @@ def rating_exclusion(rating_id):
 
 
 @bp.route("/devices")
-@roles_required(*OFFICE)
+@section_required("ratings")
 def devices():
     units = db.session.execute(select(Unit).where(Unit.active.is_(True)).order_by(Unit.code)).scalars().all()
     return render_template("office/ratings/devices.html", rows=device_service.device_rows(), units=units,
@@ -155,7 +144,7 @@ def _key_page(device, key, rotated):
 
 
 @bp.route("/devices", methods=["POST"])
-@roles_required(*WRITERS)
+@section_required("ratings_write")
 def register_device():
     form = request.form
     integration = form.get("kind") == "integration"
@@ -165,34 +154,30 @@ def register_device():
             location=form.get("location"), integration=integration, channel=form.get("channel") or None,
             code_system=form.get("code_system") or "standard",
         )
-    except device_service.DeviceError as exc:
-        db.session.rollback()
+    except device_service.DeviceError as exc:  # refused before anything was written; 400 rolls back anyway
         flash(exc.message_zh, "error")
         return devices(), 400
-    db.session.commit()
     return _key_page(device, key, rotated=False)
 
 
 @bp.route("/devices/<id:device_id>/rotate", methods=["POST"])
-@roles_required(*WRITERS)
+@section_required("ratings_write")
 def rotate_device_key(device_id):
     try:
         device, key = device_service.rotate_key(device_id, current_user.username)
     except device_service.DeviceError:
         abort(404)
-    db.session.commit()
     return _key_page(device, key, rotated=True)
 
 
 @bp.route("/devices/<id:device_id>/enabled", methods=["POST"])
-@roles_required(*WRITERS)
+@section_required("ratings_write")
 def set_device_enabled(device_id):
     enabled = request.form.get("enabled") == "1"
     try:
         device_service.set_enabled(device_id, enabled, current_user.username)
     except device_service.DeviceError:
         abort(404)
-    db.session.commit()
     flash(f"设备{device_id}已{'启用' if enabled else '停用'}。", "success")
     return redirect(url_for("office.devices"))
 
@@ -201,7 +186,7 @@ def set_device_enabled(device_id):
 
 
 @bp.route("/cases")
-@roles_required(*CASE_VIEWERS)
+@section_required("cases")
 def cases():
     period = _period()
     if _is_liaison():
@@ -239,7 +224,7 @@ def _visible_case(case_id):
 
 
 @bp.route("/cases/<id:case_id>")
-@roles_required(*CASE_VIEWERS)
+@section_required("cases")
 def case_detail(case_id):
     case = _visible_case(case_id)
     steps = [s for s in case_service.next_steps(case) if case_service.may_take(current_user, case, s)]
@@ -251,7 +236,7 @@ def case_detail(case_id):
 
 
 @bp.route("/cases/<id:case_id>/<step>", methods=["POST"])
-@roles_required(*CASE_VIEWERS)
+@section_required("cases_write")
 def case_step(case_id, step):
     case = _visible_case(case_id)
     if step not in case_service.STEP_LABELS:
@@ -259,10 +244,9 @@ def case_step(case_id, step):
     try:
         case_service.take_step(case, step, request.form, current_user)
     except case_service.CaseError as exc:
-        db.session.rollback()
+        discard_refused_work()
         flash(str(exc), "error")
     else:
-        db.session.commit()
         flash(f"工单{case_id}：{case_service.STEP_LABELS[step]}已完成。", "success")
     return redirect(url_for("office.case_detail", case_id=case_id))
 
@@ -271,7 +255,7 @@ def case_step(case_id, step):
 
 
 @bp.route("/calendar")
-@roles_required(*OFFICE)
+@section_required("ratings")
 def calendar():
     year = request.args.get("year", workdays.china_today().year, type=calendar_year)
     days = workdays.list_days(year)
@@ -289,43 +273,39 @@ def _form_date(name):
 
 
 @bp.route("/calendar/day", methods=["POST"])
-@roles_required(*WRITERS)
+@section_required("ratings_write")
 def calendar_day():
     day = _form_date("day")
     if day is None:
         flash("请填写正确的日期。", "error")
     elif request.form.get("action") == "remove":
         removed = workdays.remove_day(day, current_user.username)
-        db.session.commit()
         flash(f"{day} 已恢复为按星期计算。" if removed else f"{day} 不是特殊日期。", "success" if removed else "info")
     else:
         is_workday = request.form.get("kind") == "workday"
         workdays.set_day(day, is_workday, request.form.get("name", ""), current_user.username)
-        db.session.commit()
         flash(f"{day} 已设为{'调休工作日' if is_workday else '节假日'}。", "success")
     return redirect(url_for("office.calendar", year=day.year if day else None))
 
 
 @bp.route("/calendar/setting", methods=["POST"])
-@roles_required(*WRITERS)
+@section_required("ratings_write")
 def calendar_setting():
     try:
         n = int(request.form.get("working_days", ""))
         workdays.set_case_working_days(n, current_user.username)
     except (ValueError, workdays.CalendarError) as exc:
-        db.session.rollback()
+        discard_refused_work()
         flash(str(exc) if isinstance(exc, workdays.CalendarError) else "请填写整数。", "error")
     else:
-        db.session.commit()
         flash(f"差评工单办理时限已设为{n}个工作日（新开工单生效）。", "success")
     return redirect(url_for("office.calendar"))
 
 
 @bp.route("/calendar/defaults", methods=["POST"])
-@roles_required(*WRITERS)
+@section_required("ratings_write")
 def calendar_defaults():
     added = workdays.install_defaults(current_user.username)
-    db.session.commit()
     flash(f"已补充默认节假日安排 {added} 天（已修改的日期保持不变）。", "success")
     return redirect(url_for("office.calendar", year=workdays.DEFAULT_CALENDAR_YEAR))
 

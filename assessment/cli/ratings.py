@@ -1,17 +1,10 @@
-"""Command-line commands for rating devices and public ratings (device-add …).
-
-Each command that writes runs as one transaction (`transactional`): it commits when it returns and rolls
-back when it fails.
-"""
+"""Rating devices and public ratings (好差评): device-add, -list, -enable, -disable, -rotate, ratings-flag."""
 
 import click
 from flask.cli import with_appcontext
 
-from .transactions import transactional
-
-
-def _fail(message):
-    raise click.ClickException(message)
+from ..transactions import transactional
+from .common import fail, period_or_fail
 
 
 def _show_key(device, key):
@@ -37,13 +30,13 @@ def _show_key(device, key):
 @transactional
 def device_add_command(unit_code, window, location, integration, channel, code_system):
     """Register a rating device (or an integration key) and print its key, once."""
-    from .services.ratings.devices import DeviceError, register_device
+    from ..services.ratings.devices import DeviceError, register_device
 
     try:
         device, key = register_device(unit_code, window, actor="cli", location=location,
                                       integration=integration, channel=channel, code_system=code_system)
     except DeviceError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     _show_key(device, key)
 
 
@@ -51,8 +44,8 @@ def device_add_command(unit_code, window, location, integration, channel, code_s
 @with_appcontext
 def device_list_command():
     """List devices: id, unit, window, channel, state, last contact, stored ratings and answer counts."""
-    from .services.ratings.devices import device_rows
-    from .services.workdays import CST
+    from ..services.ratings.devices import device_rows
+    from ..services.workdays import CST
 
     click.echo(f"{'id':>4}  {'kind':<11} {'unit':<8} {'window':<16} {'channel':<8} {'state':<8} "
                f"{'last seen (China)':<17} {'stored':>7} {'dup':>5} {'confl':>5} {'rej':>5}")
@@ -69,12 +62,12 @@ def device_list_command():
 
 
 def _toggle(device_id, enabled):
-    from .services.ratings.devices import DeviceError, set_enabled
+    from ..services.ratings.devices import DeviceError, set_enabled
 
     try:
         device = set_enabled(device_id, enabled, actor="cli")
     except DeviceError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     click.echo(f"Device {device.id} is now {'enabled' if enabled else 'disabled'}.")
 
 
@@ -102,12 +95,12 @@ def device_enable_command(device_id):
 @transactional
 def device_rotate_command(device_id):
     """Give a device a new key and print it once; the old key stops working at once."""
-    from .services.ratings.devices import DeviceError, rotate_key
+    from ..services.ratings.devices import DeviceError, rotate_key
 
     try:
         device, key = rotate_key(device_id, actor="cli")
     except DeviceError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     _show_key(device, key)
 
 
@@ -117,38 +110,19 @@ def device_rotate_command(device_id):
 @transactional
 def ratings_flag_command(period_name):
     """Flag a period's ratings again (window ratings at night, bursts of top ratings), e.g. after imports."""
-    from .services.periods import NotFound, get_period
-    from .services.ratings.flags import rescan_flags
+    from ..services.ratings.flags import rescan_flags
 
-    try:
-        period = get_period(period_name)
-    except NotFound as exc:
-        _fail(str(exc))
+    period = period_or_fail(period_name)
     counts = rescan_flags(period)
     click.echo(f"Period {period_name}: newly flagged {counts['odd_hour']} at impossible hours, "
                f"{counts['burst']} in bursts of top ratings.")
 
 
-@click.command("calendar-defaults")
-@with_appcontext
-@transactional
-def calendar_defaults_command():
-    """Add the shipped 2026 holidays and adjusted working days the calendar lacks (edited days are kept)."""
-    from .services.workdays import install_defaults
-
-    n = install_defaults(actor="cli")
-    click.echo(f"{n} calendar day(s) added.")
-
-
-def register_rating_commands(app):
-    """Add the rating commands to the CLI group."""
-    for command in (
-        device_add_command,
-        device_list_command,
-        device_disable_command,
-        device_enable_command,
-        device_rotate_command,
-        ratings_flag_command,
-        calendar_defaults_command,
-    ):
-        app.cli.add_command(command)
+COMMANDS = (
+    device_add_command,
+    device_list_command,
+    device_disable_command,
+    device_enable_command,
+    device_rotate_command,
+    ratings_flag_command,
+)

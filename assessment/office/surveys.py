@@ -7,10 +7,9 @@ identity next to answers (the response pages), as on the results page.
 
 import re
 from datetime import date, datetime
-from functools import wraps
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from ..charts import score_bars
 from ..extensions import db
@@ -23,9 +22,10 @@ from ..services import progress as progress_service
 from ..services import response_admin, workdays
 from ..services import responses as response_service
 from ..services.scoring import ScoringError
+from ..transactions import discard_refused_work
 from ..urls import positive_int
 from . import bp
-from .auth import OFFICE, WRITERS, roles_required
+from .auth import may_open, section_required
 
 #: The moves the console offers, in the order of the period's life: target -> (button, done message).
 MOVES = {
@@ -43,7 +43,7 @@ MOVES_FROM = {
 
 
 def _is_writer():
-    return current_user.has_role(*WRITERS)
+    return may_open(current_user, "surveys_write")
 
 
 def _period_or_404(name):
@@ -78,7 +78,7 @@ def _bars(items):
 
 
 @bp.route("/surveys")
-@roles_required(*OFFICE)
+@section_required("surveys")
 def surveys():
     """Every period with its state and the moves it allows, and the form for a new period."""
     return render_template("office/surveys/periods.html", periods=period_service.list_periods(),
@@ -86,15 +86,14 @@ def surveys():
 
 
 @bp.route("/surveys/periods", methods=["POST"])
-@roles_required(*WRITERS)
+@section_required("surveys_write")
 def create_period():
     try:
         period = period_service.create_period(
             request.form.get("name", ""), _form_date("starts_on", "开始日期"), _form_date("ends_on", "截止日期"),
             actor=current_user.username,
         )
-    except period_service.PeriodError as exc:
-        db.session.rollback()
+    except period_service.PeriodError as exc:  # refused before anything was written; 400 rolls back anyway
         flash(str(exc), "error")
         return surveys(), 400
     flash(f"已新建周期 {period.name}（草稿）。请设置分配规则、生成任务，然后开始采集。", "success")
@@ -102,7 +101,7 @@ def create_period():
 
 
 @bp.route("/surveys/<name>/move/<target>", methods=["POST"])
-@roles_required(*WRITERS)
+@section_required("surveys_write")
 def move_period(name, target):
     period = _period_or_404(name)
     if target not in MOVES:
@@ -110,10 +109,10 @@ def move_period(name, target):
     try:
         period_service.move_period(period.name, target, actor=current_user.username)
     except PeriodStateError:
-        db.session.rollback()
+        discard_refused_work()
         flash(f"周期 {period.name} 当前为“{period.state.label}”，不能{MOVES[target][0]}。", "error")
     except ScoringError as exc:
-        db.session.rollback()
+        discard_refused_work()
         flash(f"无法发布：{exc.message_zh}", "error")
     else:
         flash(MOVES[target][1].format(name=period.name), "success")
@@ -121,7 +120,7 @@ def move_period(name, target):
 
 
 @bp.route("/surveys/<name>")
-@roles_required(*OFFICE)
+@section_required("surveys")
 def survey_period(name):
     """One period's raters' work: its state and moves, assignment rules, and links to the rest."""
     period = _period_or_404(name)
@@ -139,7 +138,7 @@ def survey_period(name):
 
 
 @bp.route("/surveys/<name>/progress")
-@roles_required(*OFFICE)
+@section_required("surveys")
 def survey_progress(name):
     period = _period_or_404(name)
     figures = progress_service.progress(period)
@@ -153,7 +152,7 @@ def survey_progress(name):
 
 
 @bp.route("/surveys/<name>/reminders.csv")
-@roles_required(*WRITERS)
+@section_required("surveys_write")
 def survey_reminders(name):
     """The raters who have not submitted everything, with their phones (operators and data admins only)."""
     period = _period_or_404(name)
@@ -168,7 +167,7 @@ def survey_reminders(name):
 
 
 @bp.route("/surveys/<name>/rules/<key>", methods=["POST"])
-@roles_required(*WRITERS)
+@section_required("surveys_write")
 def survey_rule(name, key):
     """Change one instrument's assignment rule (applied by the next 生成任务)."""
     period = _period_or_404(name)
@@ -180,7 +179,7 @@ def survey_rule(name, key):
         assignment_service.set_rule(period, key, current_user.username, enabled=form.get("enabled") == "1",
                                     scope=form.get("scope") or None, unit_codes=codes)
     except assignment_service.AssignError as exc:
-        db.session.rollback()
+        discard_refused_work()
         flash(f"{INSTRUMENT_ZH.get(key, key)}：{exc.message_zh}。", "error")
     else:
         flash(f"{INSTRUMENT_ZH.get(key, key)}的分配规则已保存；点“生成任务”后生效。", "success")
@@ -188,14 +187,14 @@ def survey_rule(name, key):
 
 
 @bp.route("/surveys/<name>/assign", methods=["POST"])
-@roles_required(*WRITERS)
+@section_required("surveys_write")
 def survey_assign(name):
     """生成任务: create the period's assignments from its rules (adds what is new, keeps what has answers)."""
     period = _period_or_404(name)
     try:
         run = assignment_service.assign(period, current_user.username)
     except assignment_service.AssignError as exc:
-        db.session.rollback()
+        discard_refused_work()
         flash(exc.message_zh + "。", "error")
         return redirect(url_for("office.survey_period", name=period.name))
     parts = []
@@ -225,7 +224,7 @@ def _group_arg(value):
 
 
 @bp.route("/surveys/<name>/invitations")
-@roles_required(*OFFICE)
+@section_required("surveys")
 def survey_invitations(name):
     period = _period_or_404(name)
     group = _group_arg(request.args.get("group"))
@@ -248,7 +247,7 @@ OUTPUTS = {"zip": "CSV 名单和 PDF 邀请函（zip 压缩包）", "pdf": "PDF 
 
 
 @bp.route("/surveys/<name>/invitations", methods=["POST"])
-@roles_required(*WRITERS)
+@section_required("surveys_write")
 def issue_invitations(name):
     """Issue fresh links and codes (revoking the previous ones) and hand them over once, as chosen."""
     period = _period_or_404(name)
@@ -279,7 +278,7 @@ def issue_invitations(name):
             data = invitation_service.build_zip(invitations, period, base_url, page_size)
             mimetype = "application/zip"
     except invitation_service.InvitationError as exc:
-        db.session.rollback()
+        discard_refused_work()
         flash(exc.message_zh, "error")
         return back
     return Response(data, mimetype=mimetype, headers={
@@ -289,7 +288,7 @@ def issue_invitations(name):
 
 
 @bp.route("/surveys/<name>/invitations/revoke", methods=["POST"])
-@roles_required(*WRITERS)
+@section_required("surveys_write")
 def revoke_invitations(name):
     """Stop links and codes at once: one rater's (a lost phone) or a whole group's."""
     period = _period_or_404(name)
@@ -301,7 +300,7 @@ def revoke_invitations(name):
             raise invitation_service.InvitationError("nothing chosen", "请选择评价人或评价人类别。")
         raters = invitation_service.select_raters(period, group, codes)
     except invitation_service.InvitationError as exc:
-        db.session.rollback()
+        discard_refused_work()
         flash(exc.message_zh, "error")
     else:
         n = invitation_service.revoke_invitations(period, raters, current_user.username)
@@ -309,27 +308,11 @@ def revoke_invitations(name):
     return redirect(url_for("office.survey_invitations", name=period.name, group=form.get("group") or None))
 
 
-# --- single responses: data administrators only -----------------------------------------------------------
-
-
-def data_admin_required(view):
-    """Signed in as a data administrator (数据管理员): the only role that sees raters next to their answers.
-
-    Strict, as on the results page: system administrators manage accounts, not answers.
-    """
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if current_user.role is not Role.DATA_ADMIN:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
+# --- single responses: data administrators only (strict, see auth.STRICT) -----------------------------------
 
 
 @bp.route("/surveys/<name>/responses")
-@data_admin_required
+@section_required("responses")
 def survey_responses(name):
     period = _period_or_404(name)
     args = request.args
@@ -368,20 +351,20 @@ def _plain(value):
 
 
 @bp.route("/surveys/responses/<id:assignment_id>")
-@data_admin_required
+@section_required("responses")
 def response_detail(assignment_id):
     return _response_page(_assignment_or_404(assignment_id))
 
 
 @bp.route("/surveys/responses/<id:assignment_id>/return", methods=["POST"])
-@data_admin_required
+@section_required("responses")
 def response_return(assignment_id):
     """退回: the rater finds the answers as a draft again, with the reason, and submits anew."""
     assignment = _assignment_or_404(assignment_id)
     try:
         response_service.return_to_rater(assignment, current_user.username, request.form.get("reason"))
     except response_service.ResponseError as exc:
-        db.session.rollback()
+        discard_refused_work()
         flash(exc.message, "error")
     else:
         flash("已退回评价人修改；评价人重新提交后生成新版本。", "success")
@@ -389,7 +372,7 @@ def response_return(assignment_id):
 
 
 @bp.route("/surveys/responses/<id:assignment_id>/versions/<id:version_id>/validity", methods=["POST"])
-@data_admin_required
+@section_required("responses")
 def response_validity(assignment_id, version_id):
     """Mark one submitted version invalid (left out of scoring), or valid again; the answers stay."""
     assignment = _assignment_or_404(assignment_id)
@@ -403,7 +386,7 @@ def response_validity(assignment_id, version_id):
         else:
             response_service.mark_valid(version, current_user.username, request.form.get("reason"))
     except response_service.ResponseError as exc:
-        db.session.rollback()
+        discard_refused_work()
         flash(exc.message, "error")
     else:
         flash(f"第 {version.version} 版已{'标记为无效，不再计分' if invalid else '恢复有效，重新计分'}。"
@@ -412,7 +395,7 @@ def response_validity(assignment_id, version_id):
 
 
 @bp.route("/surveys/responses/<id:assignment_id>/correction", methods=["POST"])
-@data_admin_required
+@section_required("responses")
 def response_correction(assignment_id):
     """Key in a correction (e.g. from the paper form): a new version with who, when and why."""
     assignment = _assignment_or_404(assignment_id)
@@ -423,8 +406,7 @@ def response_correction(assignment_id):
             assignment, {qid: v for qid, v in values.items() if v}, current_user.username,
             request.form.get("reason"),
         )
-    except response_service.ResponseError as exc:
-        db.session.rollback()
+    except response_service.ResponseError as exc:  # refused before anything was written; 400 rolls back
         flash(exc.message, "error")
         return _response_page(assignment, values=values, status=400)
     flash(f"已保存更正（第 {version.version} 版）。重新计算评价结果后生效。", "success")
