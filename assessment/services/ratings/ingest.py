@@ -39,6 +39,7 @@ from .insert import insert_params, insert_statement
 
 #: Why a rating was rejected: code -> English explanation (the API answers code and message).
 REASONS = {
+    "invalid": "the rating is malformed (the message names the field)",
     "future": "rated_at is later than the server's clock (check the device clock)",
     "out_of_range": "rated_at is outside the dates the platform can store",
     "no_period": "no evaluation period covers the day of rated_at",
@@ -108,6 +109,17 @@ def _period_for(periods, day: date):
     return None, (containing[0] if containing else None)
 
 
+@dataclass(frozen=True)
+class Malformed:
+    """A posted element that is not a valid rating: answered `rejected` (reason "invalid") with the field
+    and message the parser gave (e.g. "ratings[3].level"), while the batch's other ratings are stored.
+    `event_id` is echoed when the element had a usable one, else None."""
+
+    event_id: str | None
+    field: str
+    message: str
+
+
 @dataclass
 class _Item:
     index: int
@@ -117,6 +129,7 @@ class _Item:
     reason: str | None = None
     message: str | None = None
     same_as: "int | None" = None
+    field: str | None = None
 
 
 def _settings():
@@ -159,11 +172,17 @@ def _prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> _
     now = now or datetime.now(timezone.utc)
     skew, burst_min, burst_window = _settings()
     origin = device.origin
-    items = [_Item(i, r) for i, r in enumerate(ratings)]
+    items = []
+    for i, r in enumerate(ratings):
+        if isinstance(r, Malformed):
+            items.append(_Item(i, {"event_id": r.event_id}, status="rejected", reason="invalid",
+                               message=r.message, field=r.field))
+        else:
+            items.append(_Item(i, r))
     periods = _open_periods()
     units = {}
     if device.is_integration:
-        codes = {r["unit_code"] for r in ratings if r["unit_code"]}
+        codes = {it.data["unit_code"] for it in items if it.status is None and it.data["unit_code"]}
         if device.unit_code:
             codes.add(device.unit_code)
         if codes:
@@ -174,6 +193,8 @@ def _prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> _
     cases_in_batch = {}
     by_day = {}
     for item in items:
+        if item.reason == "invalid":
+            continue
         r = item.data
         reason = None
         if device.is_integration:
@@ -282,7 +303,7 @@ def _write(plan: _Plan) -> list[dict]:
         inserted = {event_id: rating_id for rating_id, event_id in run(insert_statement(len(rows)), params)}
 
     leftovers = [it for it in items if it.same_as is None and it.status in (None, "rejected")
-                 and it.data["event_id"] not in inserted]
+                 and it.reason != "invalid" and it.data["event_id"] not in inserted]
     if leftovers:
         events = [it.data["event_id"] for it in leftovers]
         stored = dict(run(_STORED, {"origin": origin, "events": events}).all())
@@ -342,6 +363,8 @@ def _answer(item: _Item) -> dict:
     if item.status == "rejected":
         answer["reason"] = item.reason
         answer["message"] = item.message or REASONS[item.reason]
+        if item.field is not None:
+            answer["field"] = item.field
     elif item.status == "conflict":
         answer["message"] = "this event_id was stored before with other content; the stored rating is kept"
     return answer
