@@ -7,6 +7,7 @@ never changed: scoring again makes a new version.
 """
 
 import hashlib
+import io
 import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -29,8 +30,8 @@ from ..models import (
     Period,
     PeriodState,
     Problem,
-    PublicRating,
     Question,
+    RatingCount,
     Rater,
     Response,
     ResponseVersion,
@@ -124,6 +125,42 @@ def _frame(query, columns):
     )
 
 
+def _answer_rows(query) -> pd.DataFrame:
+    """The answers query (assignment id, question, value labelled a, b, c) as a frame, read as text at once.
+
+    800,000 answers as Python tuples cost more than the query itself, so the database writes the rows as text
+    that pandas' C parser reads: PostgreSQL with COPY … TO STDOUT, SQLite with one group_concat (values
+    written as integers when whole, else with 17 significant digits, which read back to the same double). Column `answer` is float with
+    NaN for 不了解; the rows come in the query's order.
+    """
+    columns = ["assignment", "question", "answer"]
+    connection = db.session.connection()
+    sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    options = {"header": None, "names": columns, "dtype": {"assignment": "int64", "question": str},
+               "keep_default_na": False}
+    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+        with connection.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY ({sql}) TO STDOUT") as copy:
+                text = b"".join(bytes(block) for block in copy)
+        frame = pd.read_csv(io.BytesIO(text), sep="\t", na_values={"answer": ["\\N"]}, **options) \
+            if text else None
+    elif connection.dialect.name == "sqlite":
+        a, q, v = "q.a", "q.b", "q.c"
+        text = connection.exec_driver_sql(
+            f"SELECT group_concat({a} || char(9) || {q} || char(9) || CASE WHEN {v} IS NULL THEN ''"
+            f" WHEN {v} = CAST({v} AS INTEGER) THEN CAST({v} AS INTEGER) ELSE printf('%!.17g', {v}) END,"
+            f" char(10)) FROM ({sql}) AS q"
+        ).scalar()
+        frame = pd.read_csv(io.StringIO(text), sep="\t", na_values={"answer": [""]}, **options) \
+            if text else None
+    else:
+        return _frame(query, columns)
+    if frame is None:
+        return _frame(query.where(False), columns)
+    frame["answer"] = frame["answer"].astype(float)
+    return frame
+
+
 def _values(series):
     """Enum members to their string values, looking each distinct value up once."""
     return series.map({v: getattr(v, "value", v) for v in series.dropna().unique()})
@@ -169,33 +206,33 @@ def gather_inputs(period: Period) -> scoring.Inputs:
     assignments["group"] = _values(assignments["group"])
     assignments["submitted"] = pd.to_numeric(assignments["submitted"]).fillna(0).astype(int) > 0
 
-    answer_rows = _frame(
-        db.select(Assignment.id, Answer.question, Answer.value)
+    answer_rows = _answer_rows(
+        db.select(Assignment.id.label("a"), Answer.question.label("b"), Answer.value.label("c"))
         .select_from(Answer)
         .join(ResponseVersion, Answer.version_id == ResponseVersion.id)
         .join(Response, (ResponseVersion.response_id == Response.id)
               & (ResponseVersion.version == Response.current_version))
         .join(Assignment, Response.assignment_id == Assignment.id)
-        .where(Assignment.period_id == period.id),
-        ["assignment", "question", "answer"],
+        .where(Assignment.period_id == period.id)
     )
-    answers = answer_rows.merge(
-        assignments[["assignment", "rater", "group", "instrument", "unit"]], on="assignment", how="inner"
-    )[["rater", "group", "instrument", "unit", "question", "answer"]]
-    answers["answer"] = pd.to_numeric(answers["answer"], errors="coerce").astype(float)
+    # Who answered is looked up by position (numpy take of the assignments' columns), keeping the answers'
+    # order as an inner merge would, without building a Python object per answer.
+    position = pd.Index(assignments["assignment"]).get_indexer(answer_rows["assignment"].to_numpy())
+    kept = position >= 0
+    position = position[kept]
+    answers = pd.DataFrame({
+        **{name: assignments[name].to_numpy()[position] for name in ("rater", "group", "instrument", "unit")},
+        "question": answer_rows["question"].to_numpy()[kept],
+        "answer": answer_rows["answer"].to_numpy(dtype=float)[kept],
+    })
 
-    # Millions of ratings are counted in the database; units are joined to the few grouped rows.
-    counts = (
-        db.select(PublicRating.unit_id, PublicRating.level, PublicRating.is_default,
-                  func.count().label("n"))
-        .where(PublicRating.period_id == period.id, PublicRating.excluded.is_(False))
-        .group_by(PublicRating.unit_id, PublicRating.level, PublicRating.is_default)
-        .subquery()
-    )
+    # The counts per unit, level and default flag come from rating_counts, which database triggers keep
+    # exactly equal to a GROUP BY over the period's ratings (see services/ratings/counts.py): a few hundred
+    # rows, however many millions of ratings there are.
     ratings = _frame(
-        db.select(Unit.code, counts.c.level, counts.c.is_default, counts.c.n)
-        .join(counts, counts.c.unit_id == Unit.id)
-        .where(Unit.active.is_(True)),
+        db.select(Unit.code, RatingCount.level, RatingCount.is_default, RatingCount.n)
+        .join(RatingCount, RatingCount.unit_id == Unit.id)
+        .where(RatingCount.period_id == period.id, RatingCount.n > 0, Unit.active.is_(True)),
         ["unit", "level", "is_default", "n"],
     )
     ratings["is_default"] = ratings["is_default"].astype(bool)
@@ -235,8 +272,10 @@ def gather_inputs(period: Period) -> scoring.Inputs:
 def data_fingerprint(inputs: scoring.Inputs) -> str:
     """sha256 over every input frame, independent of row order: the same data always gives the same print.
 
-    Each row is hashed (pandas' fixed-key row hash), the row hashes are sorted and fed to sha256 with the
-    frame's name and columns. It identifies data; it is not part of any score.
+    Each row is hashed (pandas' fixed-key row hash, column by column on the frame's own dtypes: strings are
+    hashed once per distinct value, numbers as they are), the row hashes are sorted and fed to sha256 with the
+    frame's name, columns and dtypes. It identifies data; it is not part of any score. (Until version 0005 the
+    rows were turned into text first, which took seconds for a million answers; prints made before differ.)
     """
     digest = hashlib.sha256()
     digest.update(str(inputs.as_of).encode())
@@ -244,10 +283,10 @@ def data_fingerprint(inputs: scoring.Inputs) -> str:
                  "institution"):
         frame = getattr(inputs, name)
         columns = sorted(frame.columns)
-        digest.update(f"{name}:{len(frame)}:{','.join(columns)}".encode())
+        dtypes = ",".join(str(frame[c].dtype) for c in columns)
+        digest.update(f"{name}:{len(frame)}:{','.join(columns)}:{dtypes}".encode())
         if len(frame):
-            canonical = frame[columns].astype(object).where(frame[columns].notna(), None).astype(str)
-            rows = np.sort(pd.util.hash_pandas_object(canonical, index=False).to_numpy())
+            rows = np.sort(pd.util.hash_pandas_object(frame[columns], index=False).to_numpy())
             digest.update(rows.tobytes())
     return digest.hexdigest()
 
