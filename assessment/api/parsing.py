@@ -166,7 +166,9 @@ def _parse_or_mark(obj, where) -> "dict | Malformed":
         return _parse_item(obj, where)
     except BodyError as exc:
         event_id = obj.get("event_id") if isinstance(obj, dict) else None
-        usable = isinstance(event_id, str) and 1 <= len(event_id) <= EVENT_ID_MAX and not _CONTROL.search(event_id)
+        usable = isinstance(event_id, str) and 1 <= len(event_id) <= EVENT_ID_MAX
+        if usable and _CONTROL.search(event_id):
+            usable = False
         if usable:
             try:
                 event_id.encode("utf-8")

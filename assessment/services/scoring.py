@@ -1,7 +1,8 @@
 """Scoring a period: gather frames from the database, run `scoring/`, store a result version.
 
-Heavy aggregation happens in the database (ratings are counted per unit, level and default flag with GROUP BY),
-so millions of ratings never travel into Python one by one. Only the latest submitted version of each response
+Heavy aggregation happens in the database (ratings are counted per unit, level and default flag by triggers
+into rating_counts), so millions of ratings never travel into Python one by one; answers arrive as text that
+pandas parses. Only the latest submitted version of each response
 is read. A result version keeps the scheme it used and a fingerprint of its input data; a published version is
 never changed: scoring again makes a new version.
 """
@@ -130,8 +131,8 @@ def _answer_rows(query) -> pd.DataFrame:
 
     800,000 answers as Python tuples cost more than the query itself, so the database writes the rows as text
     that pandas' C parser reads: PostgreSQL with COPY … TO STDOUT, SQLite with one group_concat (values
-    written as integers when whole, else with 17 significant digits, which read back to the same double). Column `answer` is float with
-    NaN for 不了解; the rows come in the query's order.
+    written as integers when whole, else with 17 significant digits, which read back to the same double).
+    Column `answer` is float with NaN for 不了解; the rows come in the query's order.
     """
     columns = ["assignment", "question", "answer"]
     connection = db.session.connection()

@@ -1,16 +1,16 @@
 """rating_counts: an exact per-unit aggregate of scored public ratings, kept by triggers
 
-Scoring needs, per unit, how many ratings of each level (and default flag) a period has; counting them with a
-GROUP BY reads every rating (seconds at a million, ten times that at ten million). This table holds those counts,
-kept by triggers on public_ratings in the writer's own transaction, so that every path — the device API, imports,
-the demo city, exclusions, plain SQL — keeps it exact and scoring reads a few hundred rows.
+Scoring needs, per unit, how many ratings of each level (and default flag) a period has; counting them with
+a GROUP BY reads every rating (seconds at a million, ten times that at ten million). This table holds those
+counts, kept by triggers on public_ratings in the writer's own transaction, so that every path — the device
+API, imports, the demo city, exclusions, plain SQL — keeps it exact and scoring reads a few hundred rows.
 
 PostgreSQL: statement-level triggers with transition tables (one grouped upsert per statement, so a COPY of a
 million rows costs one aggregate query; rows are upserted in key order, so concurrent batches lock them in one
 order). SQLite has only row-level triggers: one small upsert per row.
 
-Decrements (delete, exclusion, a changed key) update an existing row and never create one, so that emptying the
-tables in any order (the test suite) leaves no stray rows.
+Decrements (delete, exclusion, a changed key) update an existing row and never create one, so that emptying
+the tables in any order (the test suite) leaves no stray rows.
 
 Revision ID: 0005
 Revises: 0003
@@ -90,7 +90,8 @@ def upgrade():
         sa.Column("level", sa.SmallInteger(), nullable=False),
         sa.Column("is_default", sa.Boolean(), nullable=False),
         sa.Column("n", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["period_id"], ["periods.id"], name=op.f("fk_rating_counts_period_id_periods")),
+        sa.ForeignKeyConstraint(["period_id"], ["periods.id"],
+                                name=op.f("fk_rating_counts_period_id_periods")),
         sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_rating_counts_unit_id_units")),
         sa.PrimaryKeyConstraint("period_id", "unit_id", "level", "is_default", name=op.f("pk_rating_counts")),
     )

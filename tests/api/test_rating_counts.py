@@ -1,5 +1,5 @@
-"""rating_counts, the per-unit aggregate scoring reads, equals a full recount whatever wrote the ratings; and the
-fast gather gives the very frames the row-by-row queries gave."""
+"""rating_counts, the per-unit aggregate scoring reads, equals a full recount whatever wrote the ratings; and
+the fast gather gives the very frames the row-by-row queries gave."""
 
 import dataclasses
 from datetime import timedelta
@@ -56,8 +56,8 @@ def test_the_aggregate_equals_a_recount_after_ingest_import_exclusion_and_reimpo
              for i in range(40)]
     batch.append({"event_id": "bad", "level": "five"})
     assert post(key, {"ratings": batch}).get_json()["accepted"] == 40
-    assert post(integration, {"ratings": [rating(f"h{i}", level=2 + i % 3, unit_code="U02") for i in range(9)]}
-                ).get_json()["accepted"] == 9
+    hotline = [rating(f"h{i}", level=2 + i % 3, unit_code="U02") for i in range(9)]
+    assert post(integration, {"ratings": hotline}).get_json()["accepted"] == 9
     assert post(key, {"ratings": batch}).get_json()["duplicate"] == 40  # a retry counts nothing twice
     assert _exact(app) == []
     assert sum(_counts(app).values()) == 49
@@ -154,7 +154,7 @@ def _reference_gather(period):
 
 
 def test_the_gather_reads_the_same_frames_as_row_by_row_queries(app, city, make_device, post):
-    """Are the answers and rating counts scoring reads identical (values, dtypes, order) to the old queries?"""
+    """Are the answers and rating counts scoring reads identical (values, dtypes, order) to the old ones?"""
     _, key = make_device("U01")
     at = daytime(days_ago=2, hour=9)
     post(key, {"ratings": [rating(f"e{i}", level=1 + i % 5, at=at + timedelta(minutes=9 * i),
