@@ -27,9 +27,9 @@ from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.exc import OperationalError
 
 from ...extensions import db
-from ...models import Channel, Device, Period, PeriodState, PublicRating, Unit
-from ..workdays import CST
-from .cases import insert_cases
+from ...models import CalendarDay, Channel, Device, Period, PeriodState, PublicRating, Setting, Unit
+from ..workdays import CST, china_date
+from .cases import due_on, insert_cases
 from .connection import current as current_connection
 from .connection import run
 from .devices import DeviceAuth
@@ -98,6 +98,33 @@ def _open_periods():
 @event.listens_for(Period, "after_delete")
 def _forget_periods(mapper, connection, target):
     _period_generation[0] += 1
+
+
+#: The deadline of a case opened today depends on the case-days setting and the holiday calendar, which change
+#: a few times a year: each process computes it once per China day and keeps it like the periods (at most
+#: API_PERIOD_CACHE_SECONDS, at once after a change made in this process), instead of two queries per bad rating.
+_calendar_generation = [0]
+
+
+@event.listens_for(CalendarDay, "after_insert")
+@event.listens_for(CalendarDay, "after_update")
+@event.listens_for(CalendarDay, "after_delete")
+@event.listens_for(Setting, "after_insert")
+@event.listens_for(Setting, "after_update")
+@event.listens_for(Setting, "after_delete")
+def _forget_deadlines(mapper, connection, target):
+    _calendar_generation[0] += 1
+
+
+def _case_due(opened_at: datetime) -> date:
+    app = current_app._get_current_object()
+    ttl = app.config["API_PERIOD_CACHE_SECONDS"]
+    cache = app.extensions.setdefault("rating_case_due", {})
+    day, now = china_date(opened_at), time.monotonic()
+    entry = cache.get(day)
+    if entry is None or entry[1] != _calendar_generation[0] or now - entry[2] > ttl:
+        entry = cache[day] = (due_on(day, connection=current_connection.get()), _calendar_generation[0], now)
+    return entry[0]
 
 
 def _period_for(periods, day: date):
@@ -329,7 +356,7 @@ def _write(plan: _Plan) -> list[dict]:
     bad = [(row["id"], row["unit_id"]) for row in accepted_rows
            if row["level"] <= 2 and not row["is_default"]]
     if bad:
-        insert_cases(bad, now, connection=current_connection.get())
+        insert_cases(bad, now, connection=current_connection.get(), due=_case_due(now))
     if top:
         stored_top = [row for row in top if row["event_id"] in inserted]
         if len(stored_top) != len(top):
