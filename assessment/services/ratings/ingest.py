@@ -35,7 +35,7 @@ from .connection import run
 from .devices import DeviceAuth
 from .flags import ODD_HOURS, burst_settings, bursts_among, flag_bursts, set_flags, stored_neighbours
 from .hashing import content_hash
-from .insert import insert_params, insert_statement
+from .insert import insert_one, insert_params, insert_statement
 
 #: Why a rating was rejected: code -> English explanation (the API answers code and message).
 REASONS = {
@@ -327,7 +327,12 @@ def _write(plan: _Plan) -> list[dict]:
         params = insert_params(rows, now)
         if isinstance(params, list) and len(params) == 1:
             params = params[0]  # one row: a plain execute, not an executemany
-        inserted = {event_id: rating_id for rating_id, event_id in run(insert_statement(len(rows)), params)}
+        connection = current_connection.get()
+        if connection is not None and isinstance(params, dict) and connection.dialect.name == "sqlite":
+            returned = insert_one(connection, params)  # the single-rating post, on the driver's cursor
+        else:
+            returned = run(insert_statement(len(rows)), params)
+        inserted = {event_id: rating_id for rating_id, event_id in returned}
 
     leftovers = [it for it in items if it.same_as is None and it.status in (None, "rejected")
                  and it.reason != "invalid" and it.data["event_id"] not in inserted]
