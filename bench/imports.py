@@ -43,7 +43,7 @@ def make_file(folder: Path, n: int, fmt: str) -> Path:
     for i in range(n):
         at = start + dt.timedelta(seconds=(i * 7919) % (360 * 86400))
         at = at.replace(hour=8 + at.hour % 10)  # office hours: no odd-hour flags
-        rows.append([f"EV{i:09d}", f"U{i % 80:03d}", str(5 - (i % 10 == 0) * 4 - (i % 7 == 0)),
+        rows.append([f"EV{i:09d}", f"U{i % 80:03d}", str(1 if i % 10 == 0 else 4 if i % 7 == 0 else 5),
                      CHANNELS[i % 5], at.isoformat(), "1" if i % 20 == 0 else "0",
                      f"C{i:010d}" if i % 3 == 0 else "", "综合窗口" if i % 5 == 0 else "", "不动产登记",
                      f"S{i % 40:02d}" if i % 2 else ""])
