@@ -102,7 +102,7 @@ def _forget_periods(mapper, connection, target):
 
 #: The deadline of a case opened today depends on the case-days setting and the holiday calendar, which change
 #: a few times a year: each process computes it once per China day and keeps it like the periods (at most
-#: API_PERIOD_CACHE_SECONDS, at once after a change made in this process), instead of two queries per bad rating.
+#: API_PERIOD_CACHE_SECONDS, at once after a change made in this process), not two queries per bad rating.
 _calendar_generation = [0]
 
 

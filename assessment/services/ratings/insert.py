@@ -114,8 +114,8 @@ def insert_one(connection, params: dict) -> list[tuple[int, str]]:
     """Insert one rating (SQLite, driver-level `params` from insert_params) straight on the driver's cursor.
 
     The single-rating post is the API's most frequent request; SQLAlchemy's per-execute work (cache key,
-    parameter processing, result wrapping) costs more than SQLite's insert itself, so the statement is compiled
-    once to SQL text with its parameter order and run in the unit of work's transaction. Returns [(id,
+    parameter processing, result wrapping) costs more than SQLite's insert itself, so the statement is
+    compiled once to SQL text with its parameter order and run in the unit of work's transaction. Returns [(id,
     event_id)] when inserted, [] when the row was already stored (ON CONFLICT DO NOTHING).
     """
     key = tuple(params)
