@@ -1,6 +1,7 @@
 """End-to-end benchmark of scoring through the database: load a synthetic city, then time ``score_period``.
 
-    python bench/score_db.py                                  # SQLite file in a temp dir, 1M ratings
+    python bench/score_db.py                                  # SQLite (temp file), then PostgreSQL; 1M ratings
+    python bench/score_db.py --engine sqlite                  # one engine
     python bench/score_db.py --engine postgresql              # postgresql+psycopg://…@127.0.0.1/assessment_bench
     python bench/score_db.py --engine postgresql --ratings 10000000
     python bench/score_db.py --url postgresql+psycopg://user:pw@host/some_bench_db
@@ -44,7 +45,7 @@ from score import make_city  # bench/score.py: the same synthetic city
 
 DEFAULT_PG_URL = "postgresql+psycopg://assessment:assessment@127.0.0.1/assessment_bench"
 PERIOD = "2026"
-AIM_SECONDS = 5.0
+AIM_SECONDS = 2.0  # the issue's aim for 1M ratings + 800k answers, on SQLite and PostgreSQL
 #: Rows per bulk_insert call (bounded memory for 10M ratings).
 CHUNK = 100_000
 
@@ -311,6 +312,16 @@ def score(url: str, instance: str) -> dict:
         return timed
 
     orig_frame, orig_compute, orig_print = svc._frame, svc.scoring.compute, svc.data_fingerprint
+    orig_answers = svc._answer_rows
+
+    def answer_rows(query):
+        start = time.perf_counter()
+        try:
+            return orig_answers(query)
+        finally:
+            t["gather.answers"] += time.perf_counter() - start
+
+    svc._answer_rows = answer_rows
     svc._frame = frame
     svc.scoring.compute = wrap("scoring.compute", orig_compute)
     svc.data_fingerprint = wrap("fingerprint", orig_print)
@@ -333,6 +344,7 @@ def score(url: str, instance: str) -> dict:
             db.engine.dispose()
     finally:
         svc._frame, svc.scoring.compute, svc.data_fingerprint = orig_frame, orig_compute, orig_print
+        svc._answer_rows = orig_answers
     assert scoring.compute is orig_compute
     return dict(t)
 
@@ -342,15 +354,15 @@ def report(t: dict):
     rest = t["gather"] - sum(t.get(p, 0.0) for p in parts)
     lines = [
         ("gather_inputs", t["gather"], ""),
-        ("  answers query", t.get("gather.answers", 0.0), "6-way join, 800k rows to pandas"),
-        ("  ratings GROUP BY", t.get("gather.ratings", 0.0), "unit, level, is_default"),
+        ("  answers query", t.get("gather.answers", 0.0), "4-way join, 800k rows as text to pandas"),
+        ("  rating counts", t.get("gather.ratings", 0.0), "rating_counts (kept by triggers), per unit"),
         ("  assignments query", t.get("gather.assignments", 0.0), ""),
         ("  other queries", t.get("gather.other", 0.0), "units, questions, ledger"),
         ("  pandas fix-ups", rest, "enum values, to_numeric"),
         ("compute", t["compute"], "current scheme + load + scoring.compute"),
         ("  scoring.compute", t["scoring.compute"], ""),
         ("store", t["store"], "fingerprint + result + rows"),
-        ("  fingerprint", t["fingerprint"], "data_fingerprint (sorts and hashes every frame)"),
+        ("  fingerprint", t["fingerprint"], "data_fingerprint (hashes typed columns, sorts row hashes)"),
         ("compare", t["compare"], ""),
         ("score_period", t["score_period"], "the whole call"),
         ("commit", t["commit"], ""),
@@ -362,9 +374,36 @@ def report(t: dict):
           f"{AIM_SECONDS:.0f} s aim")
 
 
+def bench_engine(url: str, tmp: str, args) -> float:
+    """Load the city into `url` (child process), run score_period --runs times; the last run's total (s)."""
+    from sqlalchemy.engine import make_url
+
+    shown = make_url(url).render_as_string(hide_password=True)
+    print(f"database {shown}: 80 units, 400 raters x 25 questions x every unit, {args.ratings:,} ratings")
+    child = multiprocessing.get_context("spawn").Process(
+        target=load, args=(url, tmp, args.ratings, args.seed, args.vacuum, args.force))
+    child.start()
+    child.join()
+    if child.exitcode:
+        sys.exit(f"load failed (exit code {child.exitcode})")
+    load_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"  {'load peak RSS':<26} {load_peak:8.0f} MiB (child process)")
+    total = math.nan
+    for run in range(1, args.runs + 1):
+        print(f"score_period run {run}:")
+        t = score(url, tmp)
+        report(t)
+        print(f"review flags: {t['flags']} of 80 units")
+        total = t["score_period"] + t["commit"]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {peak:8.0f} MiB (scoring process: app, gather, compute, store)", flush=True)
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both",
+                        help="default: SQLite, then PostgreSQL, from one run")
     parser.add_argument("--url", help="database URL (default: a temp SQLite file, or " + DEFAULT_PG_URL + ")")
     parser.add_argument("--ratings", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
@@ -377,32 +416,24 @@ def main() -> None:
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="score_db_")
-    url = args.url or (DEFAULT_PG_URL if args.engine == "postgresql" else f"sqlite:///{tmp}/bench.db")
-    from sqlalchemy.engine import make_url
-
-    shown = make_url(url).render_as_string(hide_password=True)
-    print(f"database {shown}: 80 units, 400 raters x 25 questions x every unit, {args.ratings:,} ratings")
+    if args.url:
+        urls = [("given", args.url)]
+    else:
+        engines = ("sqlite", "postgresql") if args.engine == "both" else (args.engine,)
+        urls = [(e, DEFAULT_PG_URL if e == "postgresql" else f"sqlite:///{tmp}/bench.db") for e in engines]
+    totals = []
     try:
-        child = multiprocessing.get_context("spawn").Process(
-            target=load, args=(url, tmp, args.ratings, args.seed, args.vacuum, args.force))
-        child.start()
-        child.join()
-        if child.exitcode:
-            sys.exit(f"load failed (exit code {child.exitcode})")
-        load_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"  {'load peak RSS':<26} {load_peak:8.0f} MiB (child process)")
-        for run in range(1, args.runs + 1):
-            print(f"score_period run {run}:")
-            t = score(url, tmp)
-            report(t)
-            print(f"review flags: {t['flags']} of 80 units")
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"peak RSS {peak:8.0f} MiB (scoring process: app, gather, compute, store)")
+        for name, url in urls:
+            totals.append((name, bench_engine(url, tmp, args)))
     finally:
         if args.keep:
             print(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+    print()
+    print(f"{'engine':<12} {'ratings':>12} {'score_period + commit':>22} {'aim':>6} {'ratio':>6}")
+    for name, total in totals:
+        print(f"{name:<12} {args.ratings:>12,} {total:20.2f} s {AIM_SECONDS:5.1f}s {total / AIM_SECONDS:6.2f}")
 
 
 if __name__ == "__main__":

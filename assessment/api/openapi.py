@@ -73,10 +73,13 @@ def document(batch_limit: int) -> dict:
     """The OpenAPI document; `batch_limit` is the most ratings one request may carry."""
     answer = _object(
         ["event_id", "status"],
-        event_id={"type": "string"},
+        event_id={"type": ["string", "null"],
+                  "description": "As sent; null for a malformed element without a usable event_id."},
         status={"type": "string", "enum": _STATUSES},
         reason={"type": "string", "enum": sorted(REASONS), "description": "Why a rating was rejected."},
         message={"type": "string"},
+        field={"type": "string", "description": "For reason `invalid`: the field that is wrong, with the "
+                                                "element's index in a batch (e.g. ratings[3].level)."},
     )
     answers = _object(
         ["results", *_STATUSES],
@@ -85,7 +88,14 @@ def document(batch_limit: int) -> dict:
     )
     error = _object(["error"], error=_object(["code", "message"], code={"type": "string"},
                                              message={"type": "string"}))
-    body = {"oneOf": [_ref("Batch"), {"allOf": [_ref("Rating"), {"not": {"required": ["ratings"]}}]}]}
+    # The shape that is refused with 400 is only the envelope: an object, whose `ratings` (when present) is an
+    # array. What is inside is checked per rating: an element that does not match Rating is answered `rejected`
+    # (reason `invalid`, with the field) while the others are stored, so the request body schema accepts any
+    # element and Rating describes what a valid one is.
+    single = {"type": "object", "not": {"required": ["ratings"]},
+              "description": "One rating (see the Rating schema); if it is not a valid rating, the answer is "
+                             "200 with that rating rejected."}
+    body = {"oneOf": [_ref("Batch"), single]}
     ratings = {
         "operationId": "postRatings",
         "summary": f"Post one rating, or a batch of up to {batch_limit}",
@@ -93,8 +103,9 @@ def document(batch_limit: int) -> dict:
         "requestBody": {"required": True, "content": _json(body)},
         "responses": {
             "200": {"description": "One answer per rating, in the order sent.", "content": _json(answers)},
-            "400": _error("The body is not JSON or not of this shape (the message names the field and "
-                          "index, e.g. ratings[3].level)."),
+            "400": _error("The body is not JSON, or not a JSON object, or its `ratings` is not an array "
+                          "(a malformed rating inside a valid body is not a 400: it is answered `rejected` with "
+                          "reason `invalid` and the field, e.g. ratings[3].level)."),
             "401": _error("Missing, unknown or disabled device key."),
             "413": _error(f"More than {batch_limit} ratings, or a body too large."),
             "429": _error("This device sends too fast; retry after Retry-After seconds.",
@@ -130,8 +141,12 @@ def document(batch_limit: int) -> dict:
                                               "description": "The device key shown once at registration."}},
             "schemas": {
                 "Rating": _rating_schema(),
-                "Batch": _object(["ratings"], ratings={"type": "array", "maxItems": batch_limit,
-                                                       "items": _ref("Rating")}),
+                "Batch": _object(["ratings"], ratings={
+                    "type": "array", "maxItems": batch_limit, "items": {},
+                    "description": "Ratings (see the Rating schema). Each element gets its own answer; one "
+                                   "that is not a valid rating is rejected (reason `invalid`, with the "
+                                   "field), the others are stored.",
+                }),
                 "Answer": answer,
                 "Error": error,
             },

@@ -2,6 +2,12 @@
 
 This is the API's side of the device contract; the services receive ratings already parsed
 (services/ratings/ingest.py). The limits here are also what api/openapi.py publishes.
+
+Two kinds of bad input, two answers: a body that is not JSON, or not a rating object / {"ratings": [...]}
+envelope, is refused whole (BodyError, 400); inside a valid envelope (or a single-rating body) a malformed
+rating becomes a `Malformed` placeholder that ingest answers `rejected` with a reason naming the field, while
+the other ratings are stored. A device that sends 1000 ratings after a day offline with one corrupted record
+is never told to drop or resend all 1000.
 """
 
 import json
@@ -9,6 +15,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from ..models import Channel
+from ..services.ratings.ingest import Malformed
 
 #: Longest accepted text per field (characters); the columns are at least this long.
 TEXT_LIMITS = {
@@ -153,10 +160,29 @@ def _parse_item(obj, where):
     }
 
 
-def parse_body(raw: bytes, limit: int) -> list[dict]:
+def _parse_or_mark(obj, where) -> "dict | Malformed":
+    """A parsed rating, or a Malformed placeholder naming the field (answered `rejected`, never a 400)."""
+    try:
+        return _parse_item(obj, where)
+    except BodyError as exc:
+        event_id = obj.get("event_id") if isinstance(obj, dict) else None
+        usable = isinstance(event_id, str) and 1 <= len(event_id) <= EVENT_ID_MAX
+        if usable and _CONTROL.search(event_id):
+            usable = False
+        if usable:
+            try:
+                event_id.encode("utf-8")
+            except UnicodeEncodeError:
+                usable = False
+        return Malformed(event_id if usable else None, exc.field, exc.message)
+
+
+def parse_body(raw: bytes, limit: int) -> list:
     """The ratings of a request body: one rating object or {"ratings": [...]} with at most `limit`.
 
-    Raises BodyError (400) naming the field and index of the first problem, TooManyRatings (413) over the
+    Each element is a rating dict, or a `Malformed` (field and message) for one that is not a valid rating:
+    wrong type, missing field, not an object, out-of-range value. Raises BodyError (400) only when the body is
+    not JSON or not of the shape (an object; `ratings`, when present, an array), TooManyRatings (413) over the
     limit. Unknown fields are ignored, so that firmware may send more than the platform keeps.
     """
     try:
@@ -171,6 +197,6 @@ def parse_body(raw: bytes, limit: int) -> list[dict]:
             raise BodyError("ratings", "must be an array of rating objects")
         if len(items) > limit:
             raise TooManyRatings(len(items), limit)
-        return [_parse_item(item, f"ratings[{i}].") for i, item in enumerate(items)]
-    return [_parse_item(data, "")]
+        return [_parse_or_mark(item, f"ratings[{i}].") for i, item in enumerate(items)]
+    return [_parse_or_mark(data, "")]
 

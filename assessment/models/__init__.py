@@ -18,7 +18,7 @@ from .ledger import (
 )
 from .org import Period, PeriodState, PeriodStateError, Town, Unit, UnitKind
 from .people import Participant, ParticipantKind, Rater, RaterGroup, Role, User
-from .ratings import BadRatingCase, CaseClass, CaseState, Channel, CodeSystem, Device, PublicRating
+from .ratings import BadRatingCase, CaseClass, CaseState, Channel, CodeSystem, Device, PublicRating, RatingCount
 from .results import Result, ResultRow, ResultState, Scheme
 from .surveys import (
     Answer,
@@ -36,7 +36,7 @@ __all__ = [
     "Answer", "Assignment", "AssignmentState", "AuditEntry", "BadRatingCase", "BonusItem", "CalendarDay", "CaseClass",
     "CaseState", "Channel", "CheckPoint", "CheckPointStatus", "CodeSystem", "Device", "InstitutionScore",
     "Instrument", "Participant", "ParticipantKind", "Period", "PeriodState", "PeriodStateError", "Problem",
-    "ProblemSource", "ProblemState", "PublicRating", "Question", "Rater", "RaterGroup", "Response",
+    "ProblemSource", "ProblemState", "PublicRating", "Question", "RatingCount", "Rater", "RaterGroup", "Response",
     "ResponseSource", "ResponseVersion", "Result", "ResultRow", "ResultState", "Role", "Scheme", "Setting", "Severity",
     "Suggestion", "SuggestionStatus", "Town", "Unit", "UnitKind", "User",
 ]

@@ -138,6 +138,25 @@ class PublicRating(db.Model):
     )
 
 
+class RatingCount(db.Model):
+    """How many scored public ratings a unit has per period, level and default flag: an exact aggregate.
+
+    Kept by database triggers on public_ratings (migration 0005), so that every writer — the device API,
+    imports, the demo city, the office's exclusions, plain SQL — keeps it exact in its own transaction; scoring
+    reads these few rows instead of counting millions of ratings. Excluded ratings are not counted. A row may hold 0 after
+    its ratings were excluded. `services.ratings.counts.mismatches` compares it with a full recount.
+    """
+
+    __tablename__ = "rating_counts"
+
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    is_default: Mapped[bool] = mapped_column(primary_key=True)
+    #: Stored, not excluded ratings with this key.
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class CaseState(enum.Enum):
     OPEN = "open"
     ASSIGNED = "assigned"

@@ -1,9 +1,10 @@
 """Scoring a period: gather frames from the database, run `scoring/`, store a result version.
 
-Heavy aggregation happens in the database (ratings are counted per unit, level and default flag with GROUP BY),
-so millions of ratings never travel into Python one by one. Only the latest valid submitted version of each
-response is read (versions the office marked invalid are left out). A result version keeps the scheme it used and
-a fingerprint of its input data; a published version is never changed: scoring again makes a new version.
+Heavy aggregation happens in the database (ratings are counted per unit, level and default flag by triggers
+into rating_counts), so millions of ratings never travel into Python one by one; answers arrive as text that
+pandas parses. Only the latest valid submitted version of each response is read (versions the office marked
+invalid are left out). A result version keeps the scheme it used and a fingerprint of its input data; a
+published version is never changed: scoring again makes a new version.
 """
 
 import hashlib
@@ -11,7 +12,6 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import func
 
@@ -20,28 +20,16 @@ from scoring.rounding import round_half_up
 
 from ..extensions import db
 from ..models import (
-    Answer,
-    Assignment,
-    BonusItem,
-    CheckPoint,
-    InstitutionScore,
-    Instrument,
     Period,
     PeriodState,
-    Problem,
-    PublicRating,
-    Question,
-    Rater,
-    Response,
-    ResponseVersion,
     Result,
     ResultRow,
     ResultState,
     Scheme,
-    Town,
     Unit,
 )
 from . import audit
+from .gather import data_fingerprint, gather_inputs  # noqa: F401  (gather_inputs re-exported)
 from .period_lookup import get_period
 
 
@@ -114,151 +102,6 @@ def _add_scheme(period, text, actor, note=None):
 
 
 # ---------------------------------------------------------------- gathering
-
-
-def _frame(query, columns):
-    # Plain tuples: building a frame from SQLAlchemy Row objects is several times slower.
-    rows = [tuple(row) for row in db.session.execute(query)]
-    return pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(
-        {c: pd.Series(dtype=object) for c in columns}
-    )
-
-
-def _values(series):
-    """Enum members to their string values, looking each distinct value up once."""
-    return series.map({v: getattr(v, "value", v) for v in series.dropna().unique()})
-
-
-def gather_inputs(period: Period) -> scoring.Inputs:
-    """The period's input frames in the engine's contract (see scoring/inputs.py)."""
-    units = _frame(
-        db.select(Unit.code, Unit.name, Unit.kind, Unit.category, Unit.establishment, Unit.actual_staff)
-        .where(Unit.active.is_(True))
-        .order_by(Unit.code),
-        ["code", "name", "kind", "category", "establishment", "actual_staff"],
-    )
-    units["kind"] = _values(units["kind"])
-
-    # Questions of the newest version of each instrument (a question keeps its id across versions).
-    newest = (
-        db.select(Instrument.key, func.max(Instrument.version).label("version"))
-        .group_by(Instrument.key)
-        .subquery()
-    )
-    questions = _frame(
-        db.select(Instrument.key, Question.qid, Question.theme, Question.type, Question.weight)
-        .join(Instrument, Question.instrument_id == Instrument.id)
-        .join(newest, (newest.c.key == Instrument.key) & (newest.c.version == Instrument.version))
-        .order_by(Instrument.key, Question.position),
-        ["instrument", "question", "theme", "type", "weight"],
-    )
-
-    # The version that counts: the latest submitted version not marked invalid by the office.
-    valid = (
-        db.select(ResponseVersion.response_id, func.max(ResponseVersion.version).label("version"))
-        .where(ResponseVersion.invalid_at.is_(None))
-        .group_by(ResponseVersion.response_id)
-        .subquery()
-    )
-    # Who answered what comes from the (few) assignments; the (many) answers carry only the assignment id.
-    assignments = _frame(
-        db.select(Assignment.id, Rater.code, Rater.group, Town.name, Instrument.key, Unit.code,
-                  valid.c.version)
-        .select_from(Assignment)
-        .join(Rater, Assignment.rater_id == Rater.id)
-        .outerjoin(Town, Rater.town_id == Town.id)
-        .join(Unit, Assignment.unit_id == Unit.id)
-        .join(Instrument, Assignment.instrument_id == Instrument.id)
-        .outerjoin(Response, Response.assignment_id == Assignment.id)
-        .outerjoin(valid, valid.c.response_id == Response.id)
-        .where(Assignment.period_id == period.id, Unit.active.is_(True)),
-        ["assignment", "rater", "group", "town", "instrument", "unit", "submitted"],
-    )
-    assignments["group"] = _values(assignments["group"])
-    assignments["submitted"] = pd.to_numeric(assignments["submitted"]).fillna(0).astype(int) > 0
-
-    answer_rows = _frame(
-        db.select(Assignment.id, Answer.question, Answer.value)
-        .select_from(Answer)
-        .join(ResponseVersion, Answer.version_id == ResponseVersion.id)
-        .join(valid, (valid.c.response_id == ResponseVersion.response_id)
-              & (valid.c.version == ResponseVersion.version))
-        .join(Response, ResponseVersion.response_id == Response.id)
-        .join(Assignment, Response.assignment_id == Assignment.id)
-        .where(Assignment.period_id == period.id),
-        ["assignment", "question", "answer"],
-    )
-    answers = answer_rows.merge(
-        assignments[["assignment", "rater", "group", "instrument", "unit"]], on="assignment", how="inner"
-    )[["rater", "group", "instrument", "unit", "question", "answer"]]
-    answers["answer"] = pd.to_numeric(answers["answer"], errors="coerce").astype(float)
-
-    # Millions of ratings are counted in the database; units are joined to the few grouped rows.
-    counts = (
-        db.select(PublicRating.unit_id, PublicRating.level, PublicRating.is_default,
-                  func.count().label("n"))
-        .where(PublicRating.period_id == period.id, PublicRating.excluded.is_(False))
-        .group_by(PublicRating.unit_id, PublicRating.level, PublicRating.is_default)
-        .subquery()
-    )
-    ratings = _frame(
-        db.select(Unit.code, counts.c.level, counts.c.is_default, counts.c.n)
-        .join(counts, counts.c.unit_id == Unit.id)
-        .where(Unit.active.is_(True)),
-        ["unit", "level", "is_default", "n"],
-    )
-    ratings["is_default"] = ratings["is_default"].astype(bool)
-
-    def per_unit(model, *columns, names):
-        return _frame(
-            db.select(Unit.code, *columns)
-            .join(Unit, model.unit_id == Unit.id)
-            .where(model.period_id == period.id, Unit.active.is_(True)),
-            ["unit", *names],
-        )
-
-    checkpoints = per_unit(CheckPoint, CheckPoint.status, names=["status"])
-    checkpoints["status"] = _values(checkpoints["status"])
-    problems = per_unit(Problem, Problem.severity, Problem.deadline, Problem.closed_on,
-                        names=["severity", "deadline", "closed_on"])
-    problems["severity"] = _values(problems["severity"])
-    bonuses = per_unit(BonusItem, BonusItem.points, names=["points"])
-    institution = per_unit(InstitutionScore, InstitutionScore.score, names=["score"])
-
-    assignments = assignments.drop(columns=["assignment"])
-
-    return scoring.Inputs(
-        units=units,
-        as_of=period.as_of,
-        questions=questions,
-        answers=answers,
-        ratings=ratings,
-        checkpoints=checkpoints,
-        problems=problems,
-        bonuses=bonuses,
-        institution=institution,
-        assignments=assignments,
-    )
-
-
-def data_fingerprint(inputs: scoring.Inputs) -> str:
-    """sha256 over every input frame, independent of row order: the same data always gives the same print.
-
-    Each row is hashed (pandas' fixed-key row hash), the row hashes are sorted and fed to sha256 with the
-    frame's name and columns. It identifies data; it is not part of any score.
-    """
-    digest = hashlib.sha256()
-    digest.update(str(inputs.as_of).encode())
-    for name in ("units", "questions", "answers", "ratings", "checkpoints", "problems", "bonuses",
-                 "institution"):
-        frame = getattr(inputs, name)
-        columns = sorted(frame.columns)
-        digest.update(f"{name}:{len(frame)}:{','.join(columns)}".encode())
-        if len(frame):
-            canonical = frame[columns].astype(object).where(frame[columns].notna(), None).astype(str)
-            rows = np.sort(pd.util.hash_pandas_object(canonical, index=False).to_numpy())
-            digest.update(rows.tobytes())
-    return digest.hexdigest()
 
 
 @dataclass

@@ -319,32 +319,16 @@ def test_a_rotated_key_replaces_the_old_one(app, make_device, post):
     assert statuses(post(new, rating("e"))) == [("e", "accepted", None)]
 
 
-def test_400_names_the_field_and_index(app, make_device, post):
-    """Is a body that is not JSON, or not of the shape, refused whole with the field and index named?"""
+def test_400_only_for_a_body_that_is_not_json_or_not_the_envelope(app, make_device, post):
+    """Is a body that is not JSON, or not a rating object / {"ratings": [...]}, refused whole (field named)?"""
     _, key = make_device()
     cases = [
         (b"{not json", "invalid_json", None),
         (b"\xff\xfe", "invalid_json", None),
         ([rating("e")], "invalid_body", None),
+        (7, "invalid_body", None),
         ({"ratings": {"event_id": "e"}}, "invalid_body", "ratings"),
-        ({"ratings": [rating("ok"), 7]}, "invalid_body", "ratings[1]"),
-        ({"ratings": [rating("ok"), {"level": 5, "rated_at": daytime().isoformat()}]}, "invalid_body",
-         "ratings[1].event_id"),
-        ({"ratings": [rating("ok"), rating("x"), rating("y", level=6)]}, "invalid_body", "ratings[2].level"),
-        (rating("e", level=True), "invalid_body", "level"),
-        (rating("e", level="5"), "invalid_body", "level"),
-        (rating("e", level=4.5), "invalid_body", "level"),
-        (rating("e", level=6.0), "invalid_body", "level"),
-        ({"event_id": "e", "level": 5, "rated_at": "2026-03-01T10:00:00"}, "invalid_body", "rated_at"),
-        ({"event_id": "e", "level": 5, "rated_at": "2026-02-30T10:00:00+08:00"}, "invalid_body", "rated_at"),
-        ({"event_id": "e", "level": 5, "rated_at": "yesterday"}, "invalid_body", "rated_at"),
-        ({"event_id": "e", "level": 5}, "invalid_body", "rated_at"),
-        (rating("x" * 65), "invalid_body", "event_id"),
-        (rating(""), "invalid_body", "event_id"),
-        (rating("e", comment="a\x00b"), "invalid_body", "comment"),
-        (rating("e", case_no=12), "invalid_body", "case_no"),
-        (rating("e", channel="fax"), "invalid_body", "channel"),
-        (rating("e", is_default="yes"), "invalid_body", "is_default"),
+        ({"ratings": "e"}, "invalid_body", "ratings"),
     ]
     for body, code, field in cases:
         error = error_of(post(key, body), 400)
@@ -353,6 +337,91 @@ def test_400_names_the_field_and_index(app, make_device, post):
         if field:
             assert error["message"].startswith(field)
     assert count(app, PublicRating) == 0
+
+
+def test_a_malformed_rating_is_rejected_naming_the_field_and_index(app, make_device, post):
+    """Is each malformed rating answered `rejected` with the field (and index) named, the others stored?"""
+    _, key = make_device()
+    cases = [
+        ({"ratings": [rating("ok"), 7]}, "ratings[1]"),
+        ({"ratings": [rating("ok"), {"level": 5, "rated_at": daytime().isoformat()}]}, "ratings[1].event_id"),
+        ({"ratings": [rating("ok"), rating("x"), rating("y", level=6)]}, "ratings[2].level"),
+        (rating("e", level=True), "level"),
+        (rating("e", level="5"), "level"),
+        (rating("e", level=4.5), "level"),
+        (rating("e", level=6.0), "level"),
+        ({"event_id": "e", "level": 5, "rated_at": "2026-03-01T10:00:00"}, "rated_at"),
+        ({"event_id": "e", "level": 5, "rated_at": "2026-02-30T10:00:00+08:00"}, "rated_at"),
+        ({"event_id": "e", "level": 5, "rated_at": "yesterday"}, "rated_at"),
+        ({"event_id": "e", "level": 5}, "rated_at"),
+        (rating("x" * 65), "event_id"),
+        (rating(""), "event_id"),
+        (rating("e", comment="a\x00b"), "comment"),
+        (rating("e", case_no=12), "case_no"),
+        (rating("e", channel="fax"), "channel"),
+        (rating("e", is_default="yes"), "is_default"),
+        ({}, "event_id"),
+    ]
+    for body, field in cases:
+        response = post(key, body)
+        assert response.status_code == 200, (body, response.get_data(as_text=True))
+        payload = response.get_json()
+        bad = [a for a in payload["results"] if a["status"] == "rejected"]
+        assert len(bad) == 1 and payload["rejected"] == 1, (body, payload)
+        assert bad[0]["reason"] == "invalid" and bad[0]["field"] == field, (body, bad)
+        assert bad[0]["message"].startswith(field), (body, bad)
+        expected = len(body["ratings"]) - 1 if "ratings" in body else 0
+        assert payload["accepted"] + payload["duplicate"] == expected, (body, payload)
+    # Only the valid ratings of the batches are stored ("ok" once, then duplicates; "x" once).
+    assert sorted(r.event_id for r in stored(app)) == ["ok", "x"]
+
+
+def test_a_poisoned_batch_stores_the_other_999(app, make_device, post):
+    """Does a batch of 1000 with one `"level": "five"` store 999 and reject that one with its reason?"""
+    _, key = make_device()
+    at = daytime(hour=9)
+    batch = [rating(f"e{i:04d}", level=1 + i % 4, at=at + timedelta(seconds=i)) for i in range(1000)]
+    batch[517]["level"] = "five"
+    response = post(key, {"ratings": batch})
+    assert response.status_code == 200
+    payload = response.get_json()
+    assert payload["accepted"] == 999 and payload["rejected"] == 1
+    answer = payload["results"][517]
+    assert answer == {"event_id": "e0517", "status": "rejected", "reason": "invalid",
+                      "field": "ratings[517].level",
+                      "message": "ratings[517].level: is required and must be an integer 1-5"}
+    assert count(app, PublicRating) == 999
+    # The device resends the corrected rating alone: stored; a retry of the whole batch changes nothing.
+    batch[517]["level"] = 5
+    assert statuses(post(key, batch[517])) == [("e0517", "accepted", None)]
+    again = post(key, {"ratings": batch}).get_json()
+    assert again["duplicate"] == 1000 and count(app, PublicRating) == 1000
+
+
+def test_a_batch_of_1000_malformed_ratings_is_200_with_1000_rejected(app, make_device, post):
+    """Are 1000 malformed elements each answered `rejected` (200), with nothing stored?"""
+    device_id, key = make_device()
+    malformed = [{"event_id": f"e{i}", "level": "five"} if i % 3 else i for i in range(1000)]
+    response = post(key, {"ratings": malformed})
+    assert response.status_code == 200
+    payload = response.get_json()
+    assert payload["rejected"] == 1000 and payload["accepted"] == 0
+    assert [a["event_id"] for a in payload["results"][:3]] == [None, "e1", "e2"]
+    assert {a["reason"] for a in payload["results"]} == {"invalid"}
+    assert payload["results"][999]["field"] == "ratings[999]"
+    assert payload["results"][998]["field"] == "ratings[998].level"
+    assert count(app, PublicRating) == 0
+    with app.app_context():
+        device = db.session.get(Device, device_id)
+        assert device.n_rejected == 1000 and device.last_error.startswith("invalid: ratings[")
+
+
+def test_a_malformed_element_never_answers_for_a_stored_event(app, make_device, post):
+    """Is a malformed resend of a stored event_id rejected (not a duplicate or conflict), the stored one kept?"""
+    _, key = make_device()
+    assert statuses(post(key, rating("e1", level=4))) == [("e1", "accepted", None)]
+    assert statuses(post(key, rating("e1", level=9))) == [("e1", "rejected", "invalid")]
+    assert [r.level for r in stored(app)] == [4]
 
 
 def test_unknown_fields_and_empty_strings_are_tolerated(app, make_device, post):

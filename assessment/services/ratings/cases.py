@@ -82,10 +82,12 @@ def _insert(rows: list[dict], connection=None) -> int:
     return total
 
 
-def insert_cases(ratings: list[tuple[int, int]], opened_at: datetime, connection=None) -> int:
+def insert_cases(ratings: list[tuple[int, int]], opened_at: datetime, connection=None,
+                 due: date | None = None) -> int:
     """Open cases for freshly stored (rating id, unit id) pairs, all opened at `opened_at`, in one statement
-    on `connection` (the ratings' own transaction; default: the session's)."""
-    due = due_on(china_date(opened_at), connection=connection)
+    on `connection` (the ratings' own transaction; default: the session's). `due` is the deadline when the
+    caller already knows it (the device API caches it per day), else computed here."""
+    due = due or due_on(china_date(opened_at), connection=connection)
     return _insert([
         {"rating_id": rating_id, "unit_id": unit_id, "state": CaseState.OPEN, "due_on": due,
          "opened_at": opened_at}

@@ -27,18 +27,19 @@ from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.exc import OperationalError
 
 from ...extensions import db
-from ...models import Channel, Device, Period, PeriodState, PublicRating, Unit
-from ..workdays import CST
-from .cases import insert_cases
+from ...models import CalendarDay, Channel, Device, Period, PeriodState, PublicRating, Setting, Unit
+from ..workdays import CST, china_date
+from .cases import due_on, insert_cases
 from .connection import current as current_connection
 from .connection import run
 from .devices import DeviceAuth
 from .flags import ODD_HOURS, burst_settings, bursts_among, flag_bursts, set_flags, stored_neighbours
 from .hashing import content_hash
-from .insert import insert_params, insert_statement
+from .insert import insert_one, insert_params, insert_statement
 
 #: Why a rating was rejected: code -> English explanation (the API answers code and message).
 REASONS = {
+    "invalid": "the rating is malformed (the message names the field)",
     "future": "rated_at is later than the server's clock (check the device clock)",
     "out_of_range": "rated_at is outside the dates the platform can store",
     "no_period": "no evaluation period covers the day of rated_at",
@@ -99,6 +100,33 @@ def _forget_periods(mapper, connection, target):
     _period_generation[0] += 1
 
 
+#: The deadline of a case opened today depends on the case-days setting and the holiday calendar, which change
+#: a few times a year: each process computes it once per China day and keeps it like the periods (at most
+#: API_PERIOD_CACHE_SECONDS, at once after a change made in this process), not two queries per bad rating.
+_calendar_generation = [0]
+
+
+@event.listens_for(CalendarDay, "after_insert")
+@event.listens_for(CalendarDay, "after_update")
+@event.listens_for(CalendarDay, "after_delete")
+@event.listens_for(Setting, "after_insert")
+@event.listens_for(Setting, "after_update")
+@event.listens_for(Setting, "after_delete")
+def _forget_deadlines(mapper, connection, target):
+    _calendar_generation[0] += 1
+
+
+def _case_due(opened_at: datetime) -> date:
+    app = current_app._get_current_object()
+    ttl = app.config["API_PERIOD_CACHE_SECONDS"]
+    cache = app.extensions.setdefault("rating_case_due", {})
+    day, now = china_date(opened_at), time.monotonic()
+    entry = cache.get(day)
+    if entry is None or entry[1] != _calendar_generation[0] or now - entry[2] > ttl:
+        entry = cache[day] = (due_on(day, connection=current_connection.get()), _calendar_generation[0], now)
+    return entry[0]
+
+
 def _period_for(periods, day: date):
     """The open period whose dates contain `day` (latest start first), else (None, a closed one or None)."""
     containing = [p for p in periods if p.starts_on <= day <= p.ends_on]
@@ -106,6 +134,17 @@ def _period_for(periods, day: date):
     if open_:
         return max(open_, key=lambda p: (p.starts_on, p.id)), None
     return None, (containing[0] if containing else None)
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """A posted element that is not a valid rating: answered `rejected` (reason "invalid") with the field
+    and message the parser gave (e.g. "ratings[3].level"), while the batch's other ratings are stored.
+    `event_id` is echoed when the element had a usable one, else None."""
+
+    event_id: str | None
+    field: str
+    message: str
 
 
 @dataclass
@@ -117,6 +156,7 @@ class _Item:
     reason: str | None = None
     message: str | None = None
     same_as: "int | None" = None
+    field: str | None = None
 
 
 def _settings():
@@ -159,11 +199,17 @@ def _prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> _
     now = now or datetime.now(timezone.utc)
     skew, burst_min, burst_window = _settings()
     origin = device.origin
-    items = [_Item(i, r) for i, r in enumerate(ratings)]
+    items = []
+    for i, r in enumerate(ratings):
+        if isinstance(r, Malformed):
+            items.append(_Item(i, {"event_id": r.event_id}, status="rejected", reason="invalid",
+                               message=r.message, field=r.field))
+        else:
+            items.append(_Item(i, r))
     periods = _open_periods()
     units = {}
     if device.is_integration:
-        codes = {r["unit_code"] for r in ratings if r["unit_code"]}
+        codes = {it.data["unit_code"] for it in items if it.status is None and it.data["unit_code"]}
         if device.unit_code:
             codes.add(device.unit_code)
         if codes:
@@ -174,6 +220,8 @@ def _prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> _
     cases_in_batch = {}
     by_day = {}
     for item in items:
+        if item.reason == "invalid":
+            continue
         r = item.data
         reason = None
         if device.is_integration:
@@ -279,10 +327,15 @@ def _write(plan: _Plan) -> list[dict]:
         params = insert_params(rows, now)
         if isinstance(params, list) and len(params) == 1:
             params = params[0]  # one row: a plain execute, not an executemany
-        inserted = {event_id: rating_id for rating_id, event_id in run(insert_statement(len(rows)), params)}
+        connection = current_connection.get()
+        if connection is not None and isinstance(params, dict) and connection.dialect.name == "sqlite":
+            returned = insert_one(connection, params)  # the single-rating post, on the driver's cursor
+        else:
+            returned = run(insert_statement(len(rows)), params)
+        inserted = {event_id: rating_id for rating_id, event_id in returned}
 
     leftovers = [it for it in items if it.same_as is None and it.status in (None, "rejected")
-                 and it.data["event_id"] not in inserted]
+                 and it.reason != "invalid" and it.data["event_id"] not in inserted]
     if leftovers:
         events = [it.data["event_id"] for it in leftovers]
         stored = dict(run(_STORED, {"origin": origin, "events": events}).all())
@@ -308,7 +361,7 @@ def _write(plan: _Plan) -> list[dict]:
     bad = [(row["id"], row["unit_id"]) for row in accepted_rows
            if row["level"] <= 2 and not row["is_default"]]
     if bad:
-        insert_cases(bad, now, connection=current_connection.get())
+        insert_cases(bad, now, connection=current_connection.get(), due=_case_due(now))
     if top:
         stored_top = [row for row in top if row["event_id"] in inserted]
         if len(stored_top) != len(top):
@@ -342,6 +395,8 @@ def _answer(item: _Item) -> dict:
     if item.status == "rejected":
         answer["reason"] = item.reason
         answer["message"] = item.message or REASONS[item.reason]
+        if item.field is not None:
+            answer["field"] = item.field
     elif item.status == "conflict":
         answer["message"] = "this event_id was stored before with other content; the stored rating is kept"
     return answer

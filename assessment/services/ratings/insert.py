@@ -107,6 +107,32 @@ def insert_statement(n_rows: int = 1):
     return statement
 
 
+_DRIVER_SQL = {}
+
+
+def insert_one(connection, params: dict) -> list[tuple[int, str]]:
+    """Insert one rating (SQLite, driver-level `params` from insert_params) straight on the driver's cursor.
+
+    The single-rating post is the API's most frequent request; SQLAlchemy's per-execute work (cache key,
+    parameter processing, result wrapping) costs more than SQLite's insert itself, so the statement is
+    compiled once to SQL text with its parameter order and run in the unit of work's transaction. Returns [(id,
+    event_id)] when inserted, [] when the row was already stored (ON CONFLICT DO NOTHING).
+    """
+    key = tuple(params)
+    compiled = _DRIVER_SQL.get(key)
+    if compiled is None:
+        statement = insert_statement(1)
+        done = statement.compile(dialect=connection.dialect, column_keys=list(key))
+        compiled = _DRIVER_SQL[key] = (str(done), tuple(done.positiontup))
+    sql, order = compiled
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql, [params[name] for name in order])
+        return [(rating_id, event_id) for rating_id, event_id in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
 def insert_params(rows: list[dict], now: datetime):
     """The rows as `insert_statement` binds them: driver-level rows (SQLite), arrays by column
     (PostgreSQL)."""
