@@ -313,6 +313,9 @@ def register_commands(app):
     from .cli_invitations import register_invitation_commands
 
     register_invitation_commands(app.cli)
+    from .cli_ledger import register_ledger_commands
+
+    register_ledger_commands(app.cli)
 
 
 def _create_app(*args, **kwargs):
