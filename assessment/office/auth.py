@@ -37,6 +37,8 @@ OFFICE = (Role.DATA_ADMIN, Role.OPERATOR, Role.VIEWER)
 WRITERS = (Role.DATA_ADMIN, Role.OPERATOR)
 #: Unit liaisons see the bad-rating cases of their own unit, nothing else.
 CASE_VIEWERS = OFFICE + (Role.UNIT_LIAISON,)
+#: Unit liaisons: their own unit's pages (check points, pushed problems, cases, its published result).
+LIAISONS = (Role.UNIT_LIAISON,)
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,12 @@ ROUTE_ROLES = {
     "results_write": WRITERS,
     "ratings": OFFICE,
     "cases": CASE_VIEWERS,
+    # Check points: the office sees all, a liaison only its own unit's (the views scope by unit).
+    "checkpoints": CASE_VIEWERS,
+    "checkpoints_write": WRITERS,
+    "establishment": OFFICE,
+    "establishment_write": WRITERS,
+    "liaison": LIAISONS,
 }
 
 #: The console's navigation, in order.
@@ -78,6 +86,9 @@ SECTIONS = (
             ("survey", "create_period", "move_period", "issue_invitations", "revoke_invitations", "response")),
     Section("好差评", (("ratings", "office.ratings"), ("cases", "office.cases")),
             ("rating", "flagged", "case", "device", "register_device", "rotate_device", "set_device", "calendar")),
+    Section("本单位", (("liaison", "office.liaison_home"),), ("liaison",)),
+    Section("问效点", (("checkpoints", "office.checkpoints"),), ("checkpoint",)),
+    Section("编制实名制", (("establishment", "office.establishment"),), ("establishment", "vacancy")),
 )
 
 

@@ -40,9 +40,9 @@ def logout():
 @bp.route("/home")
 @login_required
 def home():
-    """Where a signed-in user lands: unit liaisons work their unit's bad-rating cases, the office its overview."""
+    """Where a signed-in user lands: unit liaisons on their own unit's page, the office on its overview."""
     if current_user.role is Role.UNIT_LIAISON:
-        return redirect(url_for("office.cases"))
+        return redirect(url_for("office.liaison_home"))
     return redirect(url_for("office.index"))
 
 
