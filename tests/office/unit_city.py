@@ -33,7 +33,9 @@ def publish_with_reduction(app, unit_code="U01", reduction=2, action="restrict")
     with app.app_context():
         period = db.session.execute(db.select(Period).filter_by(name="2026")).scalar_one()
         unit = db.session.execute(db.select(Unit).filter_by(code=unit_code)).scalar_one()
-        scheme = Scheme(period_id=period.id, version=1, text=scoring.default_scheme_text(), fingerprint="f" * 64)
+        text = scoring.default_scheme_text()
+        leaves = {leaf.id: {"value": 55.0, "n": 10, "contribution": 0.0} for leaf in scoring.load_scheme(text).leaves}
+        scheme = Scheme(period_id=period.id, version=1, text=text, fingerprint="f" * 64)
         db.session.add(scheme)
         db.session.flush()
         result = Result(period_id=period.id, version=1, scheme_id=scheme.id, data_fingerprint="d" * 64,
@@ -43,6 +45,7 @@ def publish_with_reduction(app, unit_code="U01", reduction=2, action="restrict")
         db.session.add(ResultRow(result_id=result.id, unit_id=unit.id, unit_code=unit.code, unit_name=unit.name,
                                  category=unit.category, base=55.0, composite=55.0, rank=1, grade="poor",
                                  assessment_points=2.2, establishment_action=action,
-                                 suggested_reduction=reduction, coverage=1.0, deduction=0.0, bonus=0.0, leaves={}))
+                                 suggested_reduction=reduction, coverage=1.0, deduction=0.0, bonus=0.0,
+                                 leaves=leaves))
         period.state = PeriodState.PUBLISHED
         db.session.commit()
