@@ -8,3 +8,4 @@ from . import results_views, views  # noqa: E402,F401
 from . import ratings_views  # noqa: E402,F401
 from . import surveys_views  # noqa: E402,F401
 from . import checkpoints_views, establishment_views, liaison_views  # noqa: E402,F401
+from . import ledger_views, network_views  # noqa: E402,F401

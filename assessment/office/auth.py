@@ -74,6 +74,13 @@ ROUTE_ROLES = {
     "establishment": OFFICE,
     "establishment_write": WRITERS,
     "liaison": LIAISONS,
+    # The problem ledger and the supervision network (informants, experts, linkage departments): the office;
+    # "ledger_unit": a problem's rectification report and evidence, also for the liaison of its unit.
+    "ledger": OFFICE,
+    "ledger_write": WRITERS,
+    "ledger_unit": CASE_VIEWERS,
+    "network": OFFICE,
+    "network_write": WRITERS,
 }
 
 #: The console's navigation, in order.
@@ -87,6 +94,8 @@ SECTIONS = (
     Section("好差评", (("ratings", "office.ratings"), ("cases", "office.cases")),
             ("rating", "flagged", "case", "device", "register_device", "rotate_device", "set_device", "calendar")),
     Section("本单位", (("liaison", "office.liaison_home"),), ("liaison",)),
+    Section("问题台账", (("ledger", "office.ledger_list"),), ("ledger",)),
+    Section("监督网络", (("network", "office.network_suggestions"),), ("network",)),
     Section("问效点", (("checkpoints", "office.checkpoints"),), ("checkpoint",)),
     Section("编制实名制", (("establishment", "office.establishment"),), ("establishment", "vacancy")),
 )

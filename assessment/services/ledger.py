@@ -133,6 +133,13 @@ def _step(problem, action, actor, *, on=None, note=None, participant=None) -> Pr
     return step
 
 
+def max_upload_bytes() -> int:
+    """The largest file a person may attach: setting UPLOAD_MAX_BYTES, default services/uploads.MAX_BYTES."""
+    from flask import current_app
+
+    return int(current_app.config.get("UPLOAD_MAX_BYTES") or uploads.MAX_BYTES)
+
+
 def _store_files(step, files, actor, *, field_zh="佐证材料") -> list[StepFile]:
     """Store the uploaded evidence files of a step; on any bad file, remove those already stored and refuse."""
     files = [f for f in (files or []) if f is not None and getattr(f, "filename", "")]
@@ -141,7 +148,7 @@ def _store_files(step, files, actor, *, field_zh="佐证材料") -> list[StepFil
     stored = []
     try:
         for upload in files:
-            stored.append(uploads.check_and_store(upload, UPLOAD_AREA, field_zh))
+            stored.append(uploads.check_and_store(upload, UPLOAD_AREA, field_zh, max_bytes=max_upload_bytes()))
     except uploads.UploadError as exc:
         for done in stored:
             uploads.remove(UPLOAD_AREA, done.stored_name)
@@ -413,6 +420,17 @@ def get_unit_problem(problem_id: int, unit_id: int) -> Problem | None:
     if problem is None or problem.unit_id != unit_id or problem.pushed_at is None:
         return None
     return problem
+
+
+def form_options() -> dict:
+    """What the filing forms offer (the console's and a linkage department's): units, severities, classes,
+    sources, the five categories."""
+    units = list(db.session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.code)))
+    return {
+        "units": units, "severities": list(Severity), "classes": list(ProblemClass),
+        "sources": list(ProblemSource), "categories": labels.SUPERVISION_CATEGORIES,
+        "default_months": DEFAULT_MONTHS,
+    }
 
 
 def push_sheet_pdf(problem: Problem) -> bytes:

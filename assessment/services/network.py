@@ -76,7 +76,7 @@ def submit_suggestion(period: Period, informant: Participant, *, kind, unit_id, 
     stored = None
     if file is not None and getattr(file, "filename", ""):
         try:
-            stored = uploads.check_and_store(file, UPLOAD_AREA, "照片或附件")
+            stored = uploads.check_and_store(file, UPLOAD_AREA, "照片或附件", max_bytes=ledger.max_upload_bytes())
         except uploads.UploadError as exc:
             raise LedgerError(exc.message_zh, "照片或附件") from None
     suggestion = Suggestion(period_id=period.id, participant_id=informant.id, unit_id=unit.id if unit else None,
