@@ -1,6 +1,8 @@
 """Establishment data (实名制): edits with history, early warnings, the city's vacancy total, and the vacancy pool
 (零空编): confirming a published reduction once, allocations, a balance that never goes negative."""
 
+from types import SimpleNamespace
+
 import pytest
 import sqlalchemy as sa
 
@@ -150,3 +152,21 @@ def test_allocation_never_takes_the_pool_below_zero(app, client, auth, city):
         assert service.pool_balance() == 0 and _unit("U02").establishment == 22
         assert [e.balance_after for e in service.pool_entries()] == [0, 2]
         assert db.session.execute(db.select(Period)).scalar_one().state is PeriodState.PUBLISHED
+
+
+def test_a_writer_with_a_stale_balance_is_refused(app, city, monkeypatch):
+    """Is a pool entry written from a stale read (another clerk appended meanwhile) refused with a message, the
+    first entry kept and the balance unchanged?"""
+    publish_with_reduction(app, "U01", 2)
+    with app.app_context():
+        period = db.session.execute(db.select(Period).filter_by(name="2026")).scalar_one()
+        service.confirm_reduction(period, "U01", "first")
+        db.session.commit()
+        # As if read before the first entry was committed, with a balance that would allow the allocation.
+        monkeypatch.setattr(service, "_last_entry", lambda: SimpleNamespace(seq=0, balance_after=5))
+        with pytest.raises(service.EstablishmentError, match="有人刚刚修改了空编池"):
+            service.allocate(_unit("U02"), 1, "调剂", "second")
+        db.session.rollback()
+        monkeypatch.undo()
+        assert service.pool_balance() == 2 and _unit("U02").establishment == 20
+        assert [e.created_by for e in service.pool_entries()] == ["first"]
