@@ -24,6 +24,10 @@ class CheckPointStatus(enum.Enum):
         return labels.CHECKPOINT_STATUS_ZH[self.value]
 
 
+#: The statuses the `checkpoints` import accepts (interfaces.md): outcomes only; `pending` comes from the console.
+IMPORTED_STATUSES = (CheckPointStatus.ON_TIME, CheckPointStatus.LATE, CheckPointStatus.NOT_DONE,
+                     CheckPointStatus.WAIVED)
+
 #: The moves a check point makes in the console: the unit reports an outcome once (a `not_done` item may still
 #: be completed late); the office may waive an item that has no completed outcome. Imports set any status.
 CHECKPOINT_TRANSITIONS = {

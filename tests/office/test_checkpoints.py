@@ -239,15 +239,20 @@ def test_completion_by_unit_and_month(app, client, auth, city):
 
 
 def test_checkpoints_import_still_works(app, runner, city, tmp_path):
-    """Does the `checkpoints` import still load items with their status (and accept a pending one)?"""
+    """Does the `checkpoints` import still load outcomes with their due dates, refusing `pending` as interfaces.md
+    lists only the four outcomes?"""
     path = tmp_path / "cp.csv"
     path.write_text("unit_code,item,due,status\nU01,甲,2026-05-01,on_time\nU02,乙,2026-06-01,pending\n",
+                    encoding="utf-8")
+    refused = runner.invoke(args=["import", "checkpoints", str(path), "--period", "2026"])
+    assert refused.exit_code != 0 and "'pending' is not one of: on_time / late / not_done / waived" in refused.output
+    path.write_text("unit_code,item,due,status\nU01,甲,2026-05-01,on_time\nU02,乙,2026-06-01,waived\n",
                     encoding="utf-8")
     result = runner.invoke(args=["import", "checkpoints", str(path), "--period", "2026"])
     assert result.exit_code == 0, result.output
     with app.app_context():
         statuses = dict(db.session.execute(db.select(CheckPoint.item, CheckPoint.status)).all())
-        assert statuses == {"甲": CheckPointStatus.ON_TIME, "乙": CheckPointStatus.PENDING}
+        assert statuses == {"甲": CheckPointStatus.ON_TIME, "乙": CheckPointStatus.WAIVED}
 
 
 def test_published_period_freezes_check_points(app, client, auth, city):

@@ -16,6 +16,7 @@ from ....models import (
     Severity,
     Unit,
 )
+from ....models.checkpoints import IMPORTED_STATUSES
 from ....models.ledger import take_numbers
 from ..cells import column_length
 from .base import Upsert
@@ -47,7 +48,7 @@ class CheckPoints(UnitScoped):
             "unit_id": self.unit_id(row),
             "item": row.text("item", True, column_length(CheckPoint, "item")),
             "due": row.date("due"),
-            "status": row.choice("status", CheckPointStatus),
+            "status": row.choice("status", CheckPointStatus, members=IMPORTED_STATUSES),
         }
 
 
