@@ -83,3 +83,44 @@ def trend_chart(series, width=720, height=260):
         "count_ticks": count_ticks, "rate_ticks": rate_ticks, "line": line,
         "empty": not any(m["n"] for m in series),
     }
+
+
+#: Check point statuses stacked in the completion chart, bottom up, with their colours (waived items are left out).
+COMPLETION_SEGMENTS = (("on_time", "#2f7d32"), ("late", "#e0a100"), ("not_done", "#b3261e"), ("pending", "#bcccdc"))
+
+
+def completion_chart(months, width=440, height=230):
+    """Geometry of the check-point completion chart: per month of the due date, one bar of the items due that
+    month stacked by status (on time, late, not done, pending), with the completed share above it.
+
+    `months` is [(first day of month, tally)] where tally has `counts` {CheckPointStatus: n}, `done`, `counted`
+    and `rate` (services/checkpoints.Tally). Returns None when no item is due in any month. The count axis
+    tops at a multiple of 4, so its five ticks are whole numbers; the size suits a phone once scaled down.
+    """
+    left, right, top, bottom = 26, 4, 24, 26
+    plot_w, plot_h = width - left - right, height - top - bottom
+    totals = [sum(n for s, n in t.counts.items() if s.value != "waived") for _, t in months]
+    if not months or not any(totals):
+        return None
+    top_n = -(-max(totals) // 4) * 4
+    step = plot_w / len(months)
+    bars, labels, rates = [], [], []
+    for i, ((month, tally), total) in enumerate(zip(months, totals, strict=True)):
+        x = left + step * i + step * 0.15
+        y = top + plot_h
+        counts = {s.value: n for s, n in tally.counts.items()}
+        for key, colour in COMPLETION_SEGMENTS:
+            n = counts.get(key, 0)
+            if not n:
+                continue
+            h = plot_h * n / top_n
+            y -= h
+            bars.append({"x": x, "y": y, "w": step * 0.7, "h": h, "fill": colour, "n": n, "status": key,
+                         "month": month})
+        labels.append({"x": left + step * i + step / 2, "text": f"{month.month}月"})
+        if total:
+            rates.append({"x": left + step * i + step / 2, "y": y - 5,
+                          "text": f"{100 * tally.rate:.0f}%" if tally.rate is not None else ""})
+    ticks = [{"y": top + plot_h * (1 - k / 4), "text": str(top_n * k // 4)} for k in range(5)]
+    return {"width": width, "height": height, "left": left, "right": width - right, "bottom": top + plot_h,
+            "bars": bars, "labels": labels, "rates": rates, "ticks": ticks, "segments": COMPLETION_SEGMENTS}

@@ -21,7 +21,7 @@ INSTRUMENT_ZH = {"grassroots": "镇街评议", "leader": "领导点评", "peer":
                  "deputy": "两代表一委员", "expert": "专家评价"}
 RATER_GROUP_ZH = {"grassroots": "镇街干部", "leader": "市级领导", "department": "部门", "deputy": "两代表一委员",
                   "expert": "专家"}
-PARTICIPANT_KIND_ZH = {"informant": "信息员", "linkage": "联动部门"}
+PARTICIPANT_KIND_ZH = {"informant": "信息员", "linkage": "联动部门", "expert": "专家"}
 ASSIGNMENT_STATE_ZH = {"not_opened": "未开始", "in_progress": "填写中", "submitted": "已提交"}
 
 # ---------------------------------------------------------------- organisation and people
@@ -46,14 +46,33 @@ CASE_STEP_ZH = {"assign": "分派", "callback": "回访", "classify": "定性", 
 
 # ---------------------------------------------------------------- ledger (check points, problems, suggestions)
 
-CHECKPOINT_STATUS_ZH = {"on_time": "按时完成", "late": "逾期完成", "not_done": "未完成", "waived": "免于考核"}
+CHECKPOINT_STATUS_ZH = {"pending": "待完成", "on_time": "按时完成", "late": "逾期完成", "not_done": "未完成",
+                        "waived": "免于考核"}
 PROBLEM_SOURCE_ZH = {"supervision": "日常监管", "linkage": "联动部门", "informant": "信息员", "expert": "专家",
                      "evaluation": "评价发现", "audit": "审计", "inspection": "巡察", "petition": "信访", "other": "其他"}
 SEVERITY_ZH = {"general": "一般", "serious": "较重", "grave": "严重"}
 PROBLEM_STATE_ZH = {"open": "待整改", "rectifying": "整改中", "closed": "已销号"}
 SUGGESTION_STATUS_ZH = {"pending": "待甄别", "valid": "有效", "invalid": "无效"}
+SUGGESTION_KIND_ZH = {"suggestion": "意见建议", "report": "问题反映"}
+#: 问题分类: who solves it.
+PROBLEM_CLASS_ZH = {"unit": "单位整改", "office": "编办解决", "reserve": "改革政策储备"}
+PROBLEM_ACTION_ZH = {"file": "登记", "push": "推送", "report": "报送整改情况", "return": "退回重新整改",
+                     "close": "验收销号", "lookback": "回头看", "reopen": "回头看重新整改", "interview": "约谈",
+                     "letter": "函告", "notice": "通报", "comment": "专家点评"}
+#: The five categories of supervision matters (Zibo): what the console's forms offer for a problem's category.
+SUPERVISION_CATEGORIES = ("机构改革落实", "机构编制审批", "编制使用和人员配备", "评估考核", "问题整改")
 #: Shown instead of a problem's state when it is overdue on the period's as_of date.
 OVERDUE_ZH = "超期"
+
+# ---------------------------------------------------------------- establishment data (实名制) and the vacancy pool
+
+#: The four figures of a unit, as pages name them.
+FIGURE_ZH = {"establishment": "编制数", "actual_staff": "实有人数", "leader_posts": "领导职数",
+             "leaders_in_post": "实配领导"}
+ESTABLISHMENT_SOURCE_ZH = {"console": "工作台修改", "pool": "空编池"}
+POOL_ENTRY_ZH = {"reclaim": "收回入池", "allocate": "调剂出池"}
+#: Early warnings (预警) of a unit's establishment figures.
+WARNING_ZH = {"over_establishment": "超编", "over_leader_posts": "超职数"}
 
 # ---------------------------------------------------------------- imports
 

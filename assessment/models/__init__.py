@@ -4,16 +4,24 @@ from .access import AccessFailure, AccessKey
 from .assignment_rules import AssignmentRule, TargetScope
 from .audit import AuditEntry
 from .calendar import CalendarDay, Setting
+from .checkpoints import CheckPoint, CheckPointFile, CheckPointStateError, CheckPointStatus
+from .establishment import ChangeSource, EstablishmentChange, PoolEntryKind, VacancyPoolEntry
 from .ledger import (
     BonusItem,
-    CheckPoint,
-    CheckPointStatus,
     InstitutionScore,
+    LedgerCounter,
     Problem,
+    ProblemAction,
+    ProblemClass,
     ProblemSource,
     ProblemState,
+    ProblemStep,
+    ProblemTransitionError,
     Severity,
+    StepFile,
     Suggestion,
+    SuggestionFile,
+    SuggestionKind,
     SuggestionStatus,
 )
 from .org import Period, PeriodState, PeriodStateError, Town, Unit, UnitKind
@@ -32,6 +40,8 @@ from .surveys import (
 )
 
 __all__ = [
+    "ChangeSource", "CheckPointFile", "CheckPointStateError", "EstablishmentChange", "PoolEntryKind",
+    "VacancyPoolEntry",
     "AccessFailure", "AccessKey", "AssignmentRule", "TargetScope",
     "Answer", "Assignment", "AssignmentState", "AuditEntry", "BadRatingCase", "BonusItem", "CalendarDay", "CaseClass",
     "CaseState", "Channel", "CheckPoint", "CheckPointStatus", "CodeSystem", "Device", "InstitutionScore",
@@ -39,4 +49,6 @@ __all__ = [
     "ProblemSource", "ProblemState", "PublicRating", "Question", "RatingCount", "Rater", "RaterGroup", "Response",
     "ResponseSource", "ResponseVersion", "Result", "ResultRow", "ResultState", "Role", "Scheme", "Setting", "Severity",
     "Suggestion", "SuggestionStatus", "Town", "Unit", "UnitKind", "User",
+    "LedgerCounter", "ProblemAction", "ProblemClass", "ProblemStep", "ProblemTransitionError", "StepFile",
+    "SuggestionFile", "SuggestionKind",
 ]

@@ -1,43 +1,27 @@
-"""The supervision ledger: check points (问效点), problems (问题台账), suggestions, bonuses, appraisal scores."""
+"""The supervision ledger: problems (问题台账), suggestions, bonuses, appraisal scores (check points (问效点) are in
+checkpoints.py)."""
 
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .. import labels
 from ..extensions import db
 from .base import UTCDateTime, str_enum, utcnow
-
-
-class CheckPointStatus(enum.Enum):
-    ON_TIME = "on_time"
-    LATE = "late"
-    NOT_DONE = "not_done"
-    WAIVED = "waived"
-
-    @property
-    def label(self):
-        return labels.CHECKPOINT_STATUS_ZH[self.value]
-
-
-class CheckPoint(db.Model):
-    """问效点: a concrete duty item a unit filed to deliver, with its due date."""
-
-    __tablename__ = "check_points"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
-    item: Mapped[str] = mapped_column(String(500))
-    due: Mapped[date] = mapped_column(Date)
-    status: Mapped[CheckPointStatus] = mapped_column(str_enum(CheckPointStatus, "checkpoint_status"))
-    evidence: Mapped[str | None] = mapped_column(Text)
-
-    unit = relationship("Unit")
-
-    __table_args__ = (UniqueConstraint("period_id", "unit_id", "item"),)
 
 
 class ProblemSource(enum.Enum):
@@ -76,17 +60,123 @@ class ProblemState(enum.Enum):
         return labels.PROBLEM_STATE_ZH[self.value]
 
 
+class ProblemClass(enum.Enum):
+    """Who solves it: the unit rectifies (整改), the office solves it (编办解决), or a policy reserve (改革政策储备)."""
+
+    UNIT = "unit"
+    OFFICE = "office"
+    RESERVE = "reserve"
+
+    @property
+    def label(self):
+        return labels.PROBLEM_CLASS_ZH[self.value]
+
+
+class ProblemAction(enum.Enum):
+    """What can happen to a problem; each is one row of the problem's history (ProblemStep)."""
+
+    FILE = "file"  # 登记
+    PUSH = "push"  # 推送至单位
+    REPORT = "report"  # 单位报送整改情况
+    RETURN = "return"  # 整改不到位，退回
+    CLOSE = "close"  # 验收销号
+    LOOKBACK = "lookback"  # 回头看：整改成果巩固
+    REOPEN = "reopen"  # 回头看：问题反弹，重新整改
+    INTERVIEW = "interview"  # 约谈
+    LETTER = "letter"  # 函告
+    NOTICE = "notice"  # 通报
+    COMMENT = "comment"  # 专家点评
+
+    @property
+    def label(self):
+        return labels.PROBLEM_ACTION_ZH[self.value]
+
+
+#: Escalation for slow rectification, in order: 约谈 → 函告 → 通报.
+ESCALATION_STEPS = (ProblemAction.INTERVIEW, ProblemAction.LETTER, ProblemAction.NOTICE)
+
+#: The state machine of a problem: (state, action) → the state after it. A pair not here is refused.
+PROBLEM_TRANSITIONS = {
+    (ProblemState.OPEN, ProblemAction.FILE): ProblemState.OPEN,
+    (ProblemState.OPEN, ProblemAction.PUSH): ProblemState.RECTIFYING,
+    (ProblemState.OPEN, ProblemAction.CLOSE): ProblemState.CLOSED,  # rectified at once / solved by the office
+    (ProblemState.RECTIFYING, ProblemAction.PUSH): ProblemState.RECTIFYING,  # pushed again
+    (ProblemState.RECTIFYING, ProblemAction.REPORT): ProblemState.RECTIFYING,
+    (ProblemState.RECTIFYING, ProblemAction.RETURN): ProblemState.RECTIFYING,
+    (ProblemState.RECTIFYING, ProblemAction.CLOSE): ProblemState.CLOSED,
+    (ProblemState.CLOSED, ProblemAction.LOOKBACK): ProblemState.CLOSED,
+    (ProblemState.CLOSED, ProblemAction.REOPEN): ProblemState.RECTIFYING,
+    **{
+        (state, step): state
+        for state in (ProblemState.OPEN, ProblemState.RECTIFYING)
+        for step in ESCALATION_STEPS
+    },
+    **{(state, ProblemAction.COMMENT): state for state in ProblemState},
+}
+
+
+class ProblemTransitionError(Exception):
+    """A problem was asked to do what its state does not allow; ``message`` says so in Chinese."""
+
+    def __init__(self, state: ProblemState, action: ProblemAction):
+        self.state, self.action = state, action
+        self.message = f"问题当前状态为“{state.label}”，不能{action.label}。"
+        super().__init__(f"problem in state {state.value} cannot {action.value}")
+
+
+class LedgerCounter(db.Model):
+    """The last problem number used in a year. Filing takes the next one with one atomic UPDATE … RETURNING,
+    so concurrent filings neither skip nor repeat a number (a rolled-back filing rolls its number back too)."""
+
+    __tablename__ = "ledger_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (CheckConstraint("last >= 0", name="last_nonneg"),)
+
+
+def take_numbers(connection, year: int, count: int = 1) -> range:
+    """Reserve the next ``count`` ledger numbers of ``year`` (1-9999) inside the caller's transaction.
+
+    The counter row is created if missing (INSERT … ON CONFLICT DO NOTHING, safe when two filings create it at
+    once), then moved on by one UPDATE … SET last = last + count RETURNING last: the row lock (PostgreSQL) or the
+    write lock (SQLite) makes a second filing wait until the first commits or rolls back, so numbers are never
+    repeated, and a rolled-back filing gives its numbers back, so none is skipped.
+    """
+    table = LedgerCounter.__table__
+    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    connection.execute(dialect_insert(table).values(year=year, last=0).on_conflict_do_nothing())
+    last = connection.execute(
+        update(table).where(table.c.year == year).values(last=table.c.last + count).returning(table.c.last)
+    ).scalar_one()
+    return range(last - count + 1, last + 1)
+
+
 class Problem(db.Model):
-    """问题: found in a unit, pushed to it, rectified, and closed (销号)."""
+    """问题: found in a unit, numbered in the ledger, pushed to it, rectified, and closed (销号)."""
 
     __tablename__ = "problems"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: Ledger number YYYY-NNNN: the year the problem was found and its place in that year's ledger
+    #: (services/ledger_numbers.py gives it when the problem is first written, however it is written).
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
     period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     title: Mapped[str] = mapped_column(String(500))
+    #: What was found, in full (the title is the short form on lists).
+    description: Mapped[str | None] = mapped_column(Text)
     source: Mapped[ProblemSource] = mapped_column(str_enum(ProblemSource, "problem_source"))
+    #: The informant, expert or linkage department that reported it (none for the office's own findings).
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), index=True)
+    #: One of labels.SUPERVISION_CATEGORIES on the console's forms; imports may bring other words.
     category: Mapped[str | None] = mapped_column(String(100))
+    #: 问题分类: column "class" (a Python keyword, hence the attribute name).
+    problem_class: Mapped[ProblemClass] = mapped_column(
+        "class", str_enum(ProblemClass, "problem_class"), default=ProblemClass.UNIT
+    )
     severity: Mapped[Severity] = mapped_column(str_enum(Severity, "severity"))
     found_on: Mapped[date] = mapped_column(Date)
     deadline: Mapped[date] = mapped_column(Date)
@@ -95,22 +185,104 @@ class Problem(db.Model):
     responsible: Mapped[str | None] = mapped_column(String(100))
     state: Mapped[ProblemState] = mapped_column(str_enum(ProblemState, "problem_state"), default=ProblemState.OPEN)
     pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pushed_by: Mapped[str | None] = mapped_column(String(64))
+    #: The close-out note (验收意见); the evidence files are on the problem's steps.
     evidence: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     unit = relationship("Unit")
+    reporter = relationship("Participant")
+    steps = relationship("ProblemStep", back_populates="problem", order_by="ProblemStep.id")
 
     __table_args__ = (
         UniqueConstraint("period_id", "unit_id", "title", "found_on"),
+        UniqueConstraint("year", "seq"),
+        CheckConstraint("seq >= 1 AND seq <= 9999", name="seq_range"),
         CheckConstraint("deadline >= found_on", name="deadline_after_found"),
         CheckConstraint("closed_on IS NULL OR closed_on >= found_on", name="closed_after_found"),
     )
+
+    @property
+    def number(self) -> str:
+        """The ledger number as people read it: 2026-0001."""
+        return f"{self.year}-{self.seq:04d}" if self.year and self.seq else ""
 
     def is_overdue(self, as_of: date) -> bool:
         """Overdue as scoring.md says: open past the deadline, or closed after it (`scoring.problem_flags`)."""
         from scoring import problem_flags
 
         return bool(problem_flags([self.deadline], [self.closed_on], as_of)[0].iloc[0])
+
+    def suspends_approvals(self, as_of: date) -> bool:
+        """审批联动: still open on ``as_of`` past its deadline (`scoring.problem_flags`)."""
+        from scoring import problem_flags
+
+        return bool(problem_flags([self.deadline], [self.closed_on], as_of)[1].iloc[0])
+
+    def can(self, action: ProblemAction) -> bool:
+        """Whether the transition table allows ``action`` now (pages show only the buttons that work)."""
+        return (self.state, action) in PROBLEM_TRANSITIONS
+
+    def move(self, action: ProblemAction) -> ProblemState:
+        """Apply ``action`` to the state, refusing what the transition table does not allow."""
+        target = PROBLEM_TRANSITIONS.get((self.state, action))
+        if target is None:
+            raise ProblemTransitionError(self.state, action)
+        self.state = target
+        return target
+
+
+@event.listens_for(Session, "before_flush")
+def _number_new_problems(session, flush_context, instances):
+    """Every problem gets its ledger number when it is first written, in the order it was added, whoever adds
+    it (the console, a linkage department, the demo); imports write with Core and call take_numbers themselves."""
+    new = [obj for obj in session.new if isinstance(obj, Problem) and obj.seq is None]
+    by_year: dict[int, list[Problem]] = {}
+    for problem in new:
+        by_year.setdefault(problem.found_on.year, []).append(problem)
+    for year, problems in sorted(by_year.items()):
+        for problem, seq in zip(problems, take_numbers(session.connection(), year, len(problems)), strict=True):
+            problem.year, problem.seq = year, seq
+
+
+class ProblemStep(db.Model):
+    """One thing that happened to a problem (filed, pushed, reported, returned, closed, looked back, escalated,
+    commented), with its date, who did it, what they wrote and the files they attached."""
+
+    __tablename__ = "problem_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"), index=True)
+    action: Mapped[ProblemAction] = mapped_column(str_enum(ProblemAction, "problem_action"))
+    #: The day it happened (an interview's date, a report's date), as the person recording it says.
+    on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    #: Office user name, "liaison:<user>", "participant:<code>", "cli", "import".
+    actor: Mapped[str] = mapped_column(String(64))
+    #: The expert or department who wrote it through a personal link.
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"))
+    state_after: Mapped[ProblemState] = mapped_column(str_enum(ProblemState, "problem_state"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    problem = relationship("Problem", back_populates="steps")
+    participant = relationship("Participant")
+    files = relationship("StepFile", order_by="StepFile.id")
+
+
+class StepFile(db.Model):
+    """An evidence file attached to a problem's step (整改佐证材料), stored by services/uploads.py under
+    instance/uploads/problems/."""
+
+    __tablename__ = "problem_step_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("problem_steps.id"), index=True)
+    #: Random name under instance/uploads/problems/ (never the uploader's name).
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    #: Bytes.
+    size: Mapped[int] = mapped_column(Integer)
 
 
 class SuggestionStatus(enum.Enum):
@@ -123,27 +295,64 @@ class SuggestionStatus(enum.Enum):
         return labels.SUGGESTION_STATUS_ZH[self.value]
 
 
+
+class SuggestionKind(enum.Enum):
+    SUGGESTION = "suggestion"  # 意见建议
+    REPORT = "report"  # 问题反映
+
+    @property
+    def label(self):
+        return labels.SUGGESTION_KIND_ZH[self.value]
+
+
 class Suggestion(db.Model):
-    """意见建议 from an informant or expert; the office screens it; a valid one may become a problem."""
+    """意见建议 or 问题反映 from an informant; the office screens it; a valid one may become a problem."""
 
     __tablename__ = "suggestions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"))
-    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"))
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    kind: Mapped[SuggestionKind] = mapped_column(
+        str_enum(SuggestionKind, "suggestion_kind"), default=SuggestionKind.SUGGESTION
+    )
     text: Mapped[str] = mapped_column(Text)
+    #: When it happened, as the informant says (may be empty).
+    happened_on: Mapped[date | None] = mapped_column(Date)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[SuggestionStatus] = mapped_column(
         str_enum(SuggestionStatus, "suggestion_status"), default=SuggestionStatus.PENDING
     )
     screened_by: Mapped[str | None] = mapped_column(String(64))
     screened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Why it was found valid or invalid (required when invalid).
     screen_note: Mapped[str | None] = mapped_column(Text)
     problem_id: Mapped[int | None] = mapped_column(ForeignKey("problems.id"))
 
     participant = relationship("Participant")
     unit = relationship("Unit")
+    problem = relationship("Problem")
+    #: An optional photo or file; served only to the office.
+    file = relationship("SuggestionFile", uselist=False)
+
+    __table_args__ = (
+        CheckConstraint("status <> 'invalid' OR screen_note IS NOT NULL", name="invalid_has_reason"),
+        CheckConstraint("problem_id IS NULL OR status = 'valid'", name="problem_only_if_valid"),
+    )
+
+
+class SuggestionFile(db.Model):
+    """The photo or file an informant attached, stored under instance/uploads/suggestions/."""
+
+    __tablename__ = "suggestion_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    suggestion_id: Mapped[int] = mapped_column(ForeignKey("suggestions.id"), unique=True)
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
 
 
 class BonusItem(db.Model):

@@ -128,5 +128,21 @@ class Unit(db.Model):
             and self.actual_staff > self.establishment
         )
 
+    @property
+    def over_leader_posts(self):
+        """Taiyuan-style early warning: more leaders in post than authorized leader posts (超职数)."""
+        return (
+            self.leader_posts is not None
+            and self.leaders_in_post is not None
+            and self.leaders_in_post > self.leader_posts
+        )
+
+    @property
+    def vacancies(self) -> int:
+        """空编: establishment not filled, never negative (0 when a figure is missing), as scoring.md counts it."""
+        if self.establishment is None or self.actual_staff is None:
+            return 0
+        return max(0, self.establishment - self.actual_staff)
+
     def __repr__(self):
         return f"<Unit {self.code} {self.name}>"

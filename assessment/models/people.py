@@ -93,6 +93,8 @@ class Rater(db.Model):
 class ParticipantKind(enum.Enum):
     INFORMANT = "informant"
     LINKAGE = "linkage"
+    #: An expert of the supervision network (专家): comments on problems through a personal link.
+    EXPERT = "expert"
 
     @property
     def label(self):
@@ -100,7 +102,7 @@ class ParticipantKind(enum.Enum):
 
 
 class Participant(db.Model):
-    """信息员 or 监管联动部门: sends suggestions and problem reports, rates nothing."""
+    """信息员, 监管联动部门 or 专家: sends suggestions, files problem reports or comments on problems; rates nothing."""
 
     __tablename__ = "participants"
 

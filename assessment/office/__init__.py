@@ -8,4 +8,17 @@ from flask import Blueprint
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 
-from . import auth, imports, org, overview, ratings, results, surveys  # noqa: F401
+from . import (  # noqa: F401  (each module adds its routes to bp)
+    auth,
+    checkpoints,
+    establishment,
+    imports,
+    ledger,
+    liaison,
+    network,
+    org,
+    overview,
+    ratings,
+    results,
+    surveys,
+)

@@ -35,6 +35,8 @@ WRITERS = (Role.DATA_ADMIN, Role.OPERATOR)
 CASE_VIEWERS = OFFICE + (Role.UNIT_LIAISON,)
 #: Those who take steps on bad-rating cases: the office's writers, and unit liaisons on their unit's cases.
 CASE_WRITERS = WRITERS + (Role.UNIT_LIAISON,)
+#: Unit liaisons: their own unit's pages (check points, pushed problems, cases, its published result).
+LIAISONS = (Role.UNIT_LIAISON,)
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,25 @@ ROUTE_ROLES = {
     "ratings_write": WRITERS,
     "cases": CASE_VIEWERS,
     "cases_write": CASE_WRITERS,
+    # Check points: the office sees all, a liaison only its own unit's (the views scope by unit).
+    "checkpoints": CASE_VIEWERS,
+    "checkpoints_write": WRITERS,
+    #: A check point's outcome and evidence: the office's writers, and the liaison of its unit (views scope by unit).
+    "checkpoints_report": CASE_WRITERS,
+    "establishment": OFFICE,
+    "establishment_write": WRITERS,
+    "liaison": LIAISONS,
+    # The problem ledger and the supervision network (informants, experts, linkage departments): the office;
+    # "ledger_unit": a problem's rectification report and evidence, also for the liaison of its unit.
+    "ledger": OFFICE,
+    "ledger_write": WRITERS,
+    "ledger_unit": CASE_VIEWERS,
+    "network": OFFICE,
+    "network_write": WRITERS,
 }
-#: Keys that admins do not pass: system administrators manage accounts, not raters' answers.
-STRICT = frozenset({"responses"})
+#: Keys that admins do not pass: system administrators manage accounts, not raters' answers, and have no unit
+#: of their own.
+STRICT = frozenset({"responses", "liaison"})
 
 #: The console's navigation, in order.
 SECTIONS = (
@@ -84,6 +102,11 @@ SECTIONS = (
             ("survey", "create_period", "move_period", "issue_invitations", "revoke_invitations", "response")),
     Section("好差评", (("ratings", "office.ratings"), ("cases", "office.cases")),
             ("rating", "flagged", "case", "device", "register_device", "rotate_device", "set_device", "calendar")),
+    Section("本单位", (("liaison", "office.liaison_home"),), ("liaison",)),
+    Section("问题台账", (("ledger", "office.ledger_list"),), ("ledger",)),
+    Section("监督网络", (("network", "office.network_suggestions"),), ("network",)),
+    Section("问效点", (("checkpoints", "office.checkpoints"),), ("checkpoint",)),
+    Section("编制实名制", (("establishment", "office.establishment"),), ("establishment", "vacancy")),
 )
 
 
@@ -159,7 +182,7 @@ def logout():
 @bp.route("/home")
 @login_required
 def home():
-    """Where a signed-in user lands: unit liaisons work their unit's bad-rating cases, the office its overview."""
+    """Where a signed-in user lands: unit liaisons on their own unit's page, the office on its overview."""
     if current_user.role is Role.UNIT_LIAISON:
-        return redirect(url_for("office.cases"))
+        return redirect(url_for("office.liaison_home"))
     return redirect(url_for("office.index"))

@@ -33,6 +33,7 @@ from ..models import (
     Town,
     Unit,
 )
+from .checkpoints import scored_frame
 
 
 def _frame(query, columns):
@@ -172,8 +173,9 @@ def gather_inputs(period: Period) -> scoring.Inputs:
             ["unit", *names],
         )
 
-    checkpoints = per_unit(CheckPoint, CheckPoint.status, names=["status"])
-    checkpoints["status"] = _values(checkpoints["status"])
+    # Pending check points count as not done once due before as_of (services/checkpoints.scored_frame).
+    checkpoints = scored_frame(per_unit(CheckPoint, CheckPoint.status, CheckPoint.due, names=["status", "due"]),
+                               period.as_of)
     problems = per_unit(Problem, Problem.severity, Problem.deadline, Problem.closed_on,
                         names=["severity", "deadline", "closed_on"])
     problems["severity"] = _values(problems["severity"])

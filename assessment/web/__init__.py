@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from . import rater_views, views  # noqa: E402,F401
+from . import network_views, rater_views, views  # noqa: E402,F401

@@ -220,7 +220,8 @@ def test_navigation_shows_each_role_only_what_it_may_open(app, client, auth, mak
     for href in links:
         assert client.get(href).status_code == 200, href
     if role == "unit_liaison":
-        assert links == ["/office/cases"]
+        # Issue 9: a liaison's own unit's page and check points besides its cases (still nothing of the office's).
+        assert links == ["/office/cases", "/office/unit", "/office/checkpoints"]
     if role == "viewer":
         assert "/office/imports" not in links
 

@@ -8,7 +8,7 @@ from assessment.extensions import db
 from assessment.models import AuditEntry, CalendarDay, Device, Period, Unit, User
 
 #: Commands of ours that only read (or write files, never the database): the rest must be `transactional`.
-READ_ONLY = {"instruments", "device-list", "export", "reminders"}
+READ_ONLY = {"instruments", "device-list", "export", "reminders", "ledger"}
 
 
 def _ours(group, prefix=""):

@@ -51,7 +51,7 @@ def test_unit_liaison_cannot_open_the_console(app, client, auth, make_user):
         db.session.commit()
     make_user("liaison", role="unit_liaison", unit_code="U1")
     landing = client.get(auth.login("liaison").headers["Location"])
-    assert landing.headers["Location"].endswith("/office/cases")
+    assert landing.headers["Location"].endswith("/office/unit")  # issue 9: its own unit's page
     assert client.get("/office/units").status_code == 403
     assert client.get("/office/imports").status_code == 403
 

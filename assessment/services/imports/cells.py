@@ -59,15 +59,20 @@ class Row:
             return None
         return value
 
-    def choice(self, column, enum_cls, required=True):
-        """The enum member named by the cell (any case), or None with an error listing the allowed values."""
+    def choice(self, column, enum_cls, required=True, members=None):
+        """The enum member named by the cell (any case), or None with an error listing the allowed values;
+        `members` narrows the enum to what the file format allows (interfaces.md)."""
         value = self.text(column, required)
         if value is None:
             return None
+        members = tuple(members or enum_cls)
         try:
-            return enum_cls(value.lower())
+            member = enum_cls(value.lower())
+            if member not in members:
+                raise ValueError(value)
+            return member
         except ValueError:
-            allowed = " / ".join(m.value for m in enum_cls)
+            allowed = " / ".join(m.value for m in members)
             self.bad(column, value, f"'{{v}}' is not one of: {allowed}", f"“{{v}}”不是以下之一：{allowed}")
             return None
 

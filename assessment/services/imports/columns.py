@@ -19,7 +19,7 @@ COLUMNS = {
     "checkpoints": (["unit_code", "item", "due", "status"], []),
     "problems": (
         ["unit_code", "title", "source", "severity", "found_on", "deadline"],
-        ["closed_on", "category", "responsible"],
+        ["closed_on", "category", "responsible", "class"],
     ),
     "bonuses": (["unit_code", "reason", "points"], []),
     "institution_scores": (["unit_code", "score"], []),

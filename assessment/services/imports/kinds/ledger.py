@@ -3,17 +3,21 @@ bonuses (加分项) and institution scores (事业单位绩效考核得分)."""
 
 from typing import ClassVar
 
+from ....extensions import db
 from ....models import (
     BonusItem,
     CheckPoint,
     CheckPointStatus,
     InstitutionScore,
     Problem,
+    ProblemClass,
     ProblemSource,
     ProblemState,
     Severity,
     Unit,
 )
+from ....models.checkpoints import IMPORTED_STATUSES
+from ....models.ledger import take_numbers
 from ..cells import column_length
 from .base import Upsert
 
@@ -44,12 +48,17 @@ class CheckPoints(UnitScoped):
             "unit_id": self.unit_id(row),
             "item": row.text("item", True, column_length(CheckPoint, "item")),
             "due": row.date("due"),
-            "status": row.choice("status", CheckPointStatus),
+            "status": row.choice("status", CheckPointStatus, members=IMPORTED_STATUSES),
         }
 
 
 class Problems(UnitScoped):
-    """问题台账: one per (period, unit, title, found_on); a closing date closes (销号) the problem."""
+    """问题台账: one per (period, unit, title, found_on); a closing date closes (销号) the problem.
+
+    A new problem takes the next ledger number of its year (``take_numbers``, in file order); the optional
+    ``class`` column says who solves it (default ``unit``). Option ``reporter``: the id of the linkage department
+    whose spreadsheet this is (the console's linkage page), kept on the new problems.
+    """
 
     model = Problem
     key = ("unit_id", "title", "found_on")
@@ -61,6 +70,7 @@ class Problems(UnitScoped):
         "closed_on": "closed_on",
         "category": "category",
         "responsible": "responsible",
+        "problem_class": "class",
         "state": None,
     }
     duplicate_en, duplicate_zh = (
@@ -81,6 +91,8 @@ class Problems(UnitScoped):
         for column in ("category", "responsible"):
             if column in self.cols:
                 record[column] = row.text(column, max_len=column_length(Problem, column))
+        if "class" in self.cols:
+            record["problem_class"] = row.choice("class", ProblemClass, required=False) or ProblemClass.UNIT
         found = record["found_on"]
         if found and record["deadline"] and record["deadline"] < found:
             row.bad(
@@ -111,6 +123,14 @@ class Problems(UnitScoped):
         record["state"] = state
         if "closed_on" not in self.cols:
             record.pop("closed_on", None)
+        if existing is None:
+            # Written with a Core insert: the table's column is "class", and the number is taken here.
+            if "problem_class" in record:
+                record["class"] = record.pop("problem_class")
+            record["year"] = record["found_on"].year
+            record["seq"] = take_numbers(db.session.connection(), record["year"])[0]
+            if self.options.get("reporter") is not None:
+                record["reporter_id"] = self.options["reporter"]
         return record
 
 

@@ -1,0 +1,172 @@
+"""Console pages of the supervision network: informants' suggestions (screening, turning into problems, counts
+per informant, town and month), the participants with their personal links, linkage departments' quarterly
+reporting and their spreadsheets (the `problems` import, source linkage)."""
+
+import csv
+import io
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Participant, ParticipantKind, Suggestion, SuggestionStatus
+from ..services import access, network, uploads
+from ..services.imports import ImportFailed, run_import
+from ..services.ledger import LedgerError
+from ..services.workdays import china_today
+from ..spreadsheets import safe_text
+from . import bp
+from .auth import may_open, section_required
+from .ledger import _form_input, _period, _periods, form_choices
+
+
+@bp.route("/network")
+@section_required("network")
+def network_suggestions():
+    period = _period()
+    status = request.args.get("status") or None
+    try:
+        status = SuggestionStatus(status) if status else None
+    except ValueError:
+        abort(400)
+    return render_template(
+        "office/network/suggestions.html", period=period, periods=_periods(),
+        suggestions=network.suggestions(period, status), status=status, statuses=list(SuggestionStatus),
+        counts=network.informant_counts(period), may_write=may_open(current_user, "network_write"),
+        **form_choices(),
+    )
+
+
+def _suggestion(suggestion_id) -> Suggestion:
+    suggestion = db.session.get(Suggestion, suggestion_id)
+    if suggestion is None:
+        abort(404)
+    return suggestion
+
+
+@bp.route("/network/suggestions/<id:suggestion_id>/screen", methods=["POST"])
+@section_required("network_write")
+def network_screen(suggestion_id):
+    suggestion = _suggestion(suggestion_id)
+    verdict = {"valid": True, "invalid": False}.get(request.form.get("verdict"))
+    try:
+        network.screen(suggestion, current_user.username, valid=verdict, note=request.form.get("note"))
+    except LedgerError as exc:
+        db.session.rollback()
+        flash(exc.message_zh, "error")
+    else:
+        flash(f"第 {suggestion.id} 条已甄别为“{suggestion.status.label}”。", "success")
+    return redirect(url_for("office.network_suggestions", period=request.args.get("period")) +
+                    f"#s{suggestion_id}")
+
+
+@bp.route("/network/suggestions/<id:suggestion_id>/problem", methods=["POST"])
+@section_required("network_write")
+def network_to_problem(suggestion_id):
+    suggestion = _suggestion(suggestion_id)
+    try:
+        problem = network.to_problem(suggestion, current_user.username, _form_input(request.form))
+    except LedgerError as exc:
+        db.session.rollback()
+        flash(exc.message_zh, "error")
+        return redirect(url_for("office.network_suggestions") + f"#s{suggestion_id}")
+    flash(f"已转为问题 {problem.number}。", "success")
+    return redirect(url_for("office.ledger_problem", problem_id=problem.id))
+
+
+@bp.route("/network/suggestions/file/<id:suggestion_id>")
+@section_required("network")
+def network_file(suggestion_id):
+    """An informant's photo or file: to the office only."""
+    suggestion = _suggestion(suggestion_id)
+    row = suggestion.file
+    if row is None:
+        abort(404)
+    path = uploads.path_of(network.UPLOAD_AREA, row.stored_name)
+    if not path.exists():
+        abort(404)
+    return send_file(path, mimetype=row.content_type, as_attachment=row.content_type == "application/pdf",
+                     download_name=row.original_name)
+
+
+# --------------------------------------------------------------------------------------------- participants
+
+
+@bp.route("/network/people")
+@section_required("network")
+def network_people():
+    period = _period()
+    today = china_today()
+    year, quarter = network.quarter_of(today)
+    try:
+        year = int(request.args.get("year", year))
+        quarter = int(request.args.get("quarter", quarter))
+        if quarter not in (1, 2, 3, 4):
+            raise ValueError
+    except ValueError:
+        abort(400)
+    people = list(db.session.scalars(select(Participant).order_by(Participant.kind, Participant.code)))
+    keys = {p.id: access.live_key(p, period) for p in people}
+    return render_template(
+        "office/network/people.html", period=period, periods=_periods(), people=people, keys=keys,
+        reporting=network.linkage_reporting(period, year, quarter), year=year, quarter=quarter,
+        first_last=network.quarter_bounds(year, quarter), may_write=may_open(current_user, "network_write"),
+        kinds=list(ParticipantKind),
+    )
+
+
+@bp.route("/network/people/links", methods=["POST"])
+@section_required("network_write")
+def network_issue_links():
+    """Issue fresh personal links and access codes to the chosen kind of participants; the CSV is the only
+    place they are shown in clear."""
+    period = _period()
+    try:
+        kind = ParticipantKind(request.form.get("kind", ""))
+    except ValueError:
+        flash("类型：请选择信息员、联动部门或专家。", "error")
+        return redirect(url_for("office.network_people", period=period.name))
+    people = list(db.session.scalars(select(Participant).where(
+        Participant.kind == kind, Participant.active.is_(True)).order_by(Participant.code)))
+    if not people:
+        flash(f"没有在用的{kind.label}。", "error")
+        return redirect(url_for("office.network_people", period=period.name))
+    base = request.url_root.rstrip("/")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["code", "name", "kind", "town", "link", "access_code"])
+    for holder, token, code, _key in access.issue(people, period, current_user.username):
+        writer.writerow([safe_text(holder.code), safe_text(holder.name), holder.kind.value,
+                         safe_text(holder.town.name if holder.town else ""), f"{base}/p/{token}",
+                         access.format_code(code)])
+    data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return send_file(io.BytesIO(data), mimetype="text/csv; charset=utf-8", as_attachment=True,
+                     download_name=f"links-{kind.value}-{period.name}.csv")
+
+
+@bp.route("/network/linkage/import", methods=["POST"])
+@section_required("network_write")
+def network_linkage_import():
+    """A linkage department's spreadsheet: the `problems` import, each new problem kept with the department."""
+    period = _period()
+    department = db.session.get(Participant, request.form.get("department", type=int) or 0)
+    back = redirect(url_for("office.network_people", period=period.name))
+    if department is None or department.kind is not ParticipantKind.LINKAGE:
+        flash("联动部门：请选择部门。", "error")
+        return back
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("导入文件：请选择 CSV 或 XLSX 文件。", "error")
+        return back
+    try:
+        report = run_import("problems", upload.stream, period.name, current_user.username,
+                            filename=upload.filename, options={"reporter": department.id})
+    except ImportFailed as exc:
+        db.session.rollback()
+        lines = "；".join(e.chinese() for e in exc.errors[:10])
+        flash(f"导入失败，未写入任何数据：{lines}", "error")
+        return back
+    c = report.counts
+    flash(f"{department.name}：新增 {c['created']} 个问题，更新 {c['updated']} 个，未变 {c['unchanged']} 个。", "success")
+    return back

@@ -1,0 +1,443 @@
+"""The problem ledger (问题台账): filing, pushing to the unit, the unit's rectification report, acceptance and
+close-out (销号), look-back (回头看), escalation (约谈 / 函告 / 通报), expert comments, the lists and the CSV.
+
+Every state change goes through ``Problem.move`` (the transition table on the model), is written as a
+ProblemStep (what, when, who, note, files) and as an audit entry. Functions flush only; the request or the CLI
+command commits. Errors are ``LedgerError`` with a Chinese message that names the field.
+
+Numbers (YYYY-NNNN) are given when a problem is first written (models/ledger.py, ``take_numbers``).
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from .. import labels
+from ..extensions import db
+from ..models import (
+    Participant,
+    Period,
+    Problem,
+    ProblemAction,
+    ProblemClass,
+    ProblemSource,
+    ProblemState,
+    ProblemStep,
+    ProblemTransitionError,
+    Severity,
+    StepFile,
+    Unit,
+)
+from ..spreadsheets import safe_text
+from . import audit, uploads
+from .workdays import china_today
+
+#: Rectification time when the office gives no deadline: three months from the finding.
+DEFAULT_MONTHS = 3
+#: The ledger CSV's columns (interfaces.md, `assessment ledger`).
+LEDGER_COLUMNS = ["number", "unit_code", "unit_name", "title", "source", "class", "category", "severity",
+                  "found_on", "deadline", "state", "closed_on", "overdue", "approvals_suspended"]
+#: Where evidence files are stored (instance/uploads/<area>/).
+UPLOAD_AREA = "problems"
+#: Most evidence files one step may carry.
+MAX_FILES = 10
+
+
+class LedgerError(ValueError):
+    """A refused ledger action; ``message_zh`` names the field and says why."""
+
+    def __init__(self, message_zh: str, field: str | None = None):
+        super().__init__(message_zh)
+        self.message_zh = message_zh
+        self.field = field
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (the month's last day when it is shorter: 11-30 + 3 → 02-28/29)."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def default_deadline(found_on: date) -> date:
+    """整改期限 by default: three months after the finding."""
+    return add_months(found_on, DEFAULT_MONTHS)
+
+
+def working_date(period: Period, today: date | None = None) -> date:
+    """The day the console's overdue lists are judged on: today (China), but never after the period's as_of."""
+    today = today or china_today()
+    return min(today, period.as_of)
+
+
+def _now():
+    return datetime.now(UTC)
+
+
+def _text(value, field_zh, max_len=None, required=True) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise LedgerError(f"{field_zh}：必填。", field_zh)
+        return None
+    if max_len and len(text) > max_len:
+        raise LedgerError(f"{field_zh}：不能超过 {max_len} 个字（现有 {len(text)} 个）。", field_zh)
+    return text
+
+
+def parse_date(value, field_zh, required=True) -> date | None:
+    """A date typed as YYYY-MM-DD (a date object passes through); LedgerError naming the field otherwise."""
+    if isinstance(value, date):
+        return value
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise LedgerError(f"{field_zh}：必填。", field_zh)
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise LedgerError(f"{field_zh}：“{text}”不是有效日期（格式：2026-03-01）。", field_zh) from None
+
+
+def _choice(enum_cls, value, field_zh, table):
+    if isinstance(value, enum_cls):
+        return value
+    try:
+        return enum_cls((value or "").strip())
+    except ValueError:
+        allowed = "、".join(table.values())
+        raise LedgerError(f"{field_zh}：请选择（{allowed}）。", field_zh) from None
+
+
+def _step(problem, action, actor, *, on=None, note=None, participant=None) -> ProblemStep:
+    """Move the problem by ``action`` (refusing a wrong state) and record the step and the audit entry."""
+    try:
+        problem.move(action)
+    except ProblemTransitionError as exc:
+        raise LedgerError(exc.message, "状态") from None
+    step = ProblemStep(problem=problem, action=action, on=on or china_today(), note=note, actor=actor,
+                       participant_id=participant.id if participant is not None else None,
+                       state_after=problem.state)
+    db.session.add(step)
+    db.session.flush()
+    audit.record(actor, f"problem.{action.value}", "problem", problem.id, number=problem.number,
+                 state=problem.state.value, on=step.on.isoformat(), note=note)
+    return step
+
+
+def max_upload_bytes() -> int:
+    """The largest file a person may attach: setting UPLOAD_MAX_BYTES, default services/uploads.MAX_BYTES."""
+    from flask import current_app
+
+    return int(current_app.config.get("UPLOAD_MAX_BYTES") or uploads.MAX_BYTES)
+
+
+def _store_files(step, files, actor, *, field_zh="佐证材料") -> list[StepFile]:
+    """Store the uploaded evidence files of a step; on any bad file, remove those already stored and refuse."""
+    files = [f for f in (files or []) if f is not None and getattr(f, "filename", "")]
+    if len(files) > MAX_FILES:
+        raise LedgerError(f"{field_zh}：一次最多上传 {MAX_FILES} 个文件。", field_zh)
+    stored = []
+    try:
+        for upload in files:
+            stored.append(uploads.check_and_store(upload, UPLOAD_AREA, field_zh, max_bytes=max_upload_bytes()))
+    except uploads.UploadError as exc:
+        for done in stored:
+            uploads.remove(UPLOAD_AREA, done.stored_name)
+        raise LedgerError(exc.message_zh, field_zh) from None
+    rows = [StepFile(step_id=step.id, stored_name=s.stored_name, original_name=s.original_name,
+                     content_type=s.content_type, size=s.size) for s in stored]
+    db.session.add_all(rows)
+    db.session.flush()
+    for row in rows:
+        audit.record(actor, "problem.file_added", "problem", step.problem_id, step=step.id, file=row.original_name,
+                     size=row.size)
+    return rows
+
+
+# --------------------------------------------------------------------------------------------- filing
+
+
+@dataclass
+class ProblemInput:
+    """What a form or a linkage department gives to file a problem (text as typed; parsed by ``file_problem``)."""
+
+    unit_id: int | str | None
+    title: str
+    severity: str | Severity = "general"
+    found_on: str | date | None = None
+    deadline: str | date | None = None
+    source: str | ProblemSource = "supervision"
+    problem_class: str | ProblemClass = "unit"
+    category: str | None = None
+    responsible: str | None = None
+    description: str | None = None
+
+
+def _check(data: ProblemInput, period: Period) -> dict:
+    unit = None
+    if data.unit_id not in (None, ""):
+        try:
+            unit = db.session.get(Unit, int(data.unit_id))
+        except (TypeError, ValueError):
+            unit = None
+    if unit is None:
+        raise LedgerError("被反映单位：请选择单位。", "被反映单位")
+    title = _text(data.title, "问题标题", 500)
+    found_on = parse_date(data.found_on, "发现日期", required=False) or china_today()
+    deadline = parse_date(data.deadline, "整改期限", required=False) or default_deadline(found_on)
+    if deadline < found_on:
+        raise LedgerError(f"整改期限：{deadline} 早于发现日期 {found_on}。", "整改期限")
+    category = _text(data.category, "问题类别", 100, required=False)
+    if category is not None and category not in labels.SUPERVISION_CATEGORIES:
+        raise LedgerError(f"问题类别：请选择（{'、'.join(labels.SUPERVISION_CATEGORIES)}）。", "问题类别")
+    return {
+        "period_id": period.id, "unit_id": unit.id, "title": title,
+        "description": _text(data.description, "问题描述", 5000, required=False),
+        "source": _choice(ProblemSource, data.source, "问题来源", labels.PROBLEM_SOURCE_ZH),
+        "problem_class": _choice(ProblemClass, data.problem_class, "问题分类", labels.PROBLEM_CLASS_ZH),
+        "severity": _choice(Severity, data.severity, "严重程度", labels.SEVERITY_ZH),
+        "category": category, "found_on": found_on, "deadline": deadline,
+        "responsible": _text(data.responsible, "责任人", 100, required=False),
+    }
+
+
+def file_problem(period: Period, data: ProblemInput, actor: str, *, reporter: Participant | None = None) -> Problem:
+    """登记: a new ledger problem with the next number of its year; the deadline defaults to three months.
+
+    Refuses (LedgerError) a missing unit or title, a deadline before the finding, an unknown category and the
+    same title for the same unit found the same day (the ledger's natural key).
+    """
+    values = _check(data, period)
+    duplicate = db.session.scalar(select(Problem.id).where(
+        Problem.period_id == period.id, Problem.unit_id == values["unit_id"], Problem.title == values["title"],
+        Problem.found_on == values["found_on"]))
+    if duplicate is not None:
+        raise LedgerError("问题标题：本单位同日已登记同一问题。", "问题标题")
+    problem = Problem(**values, state=ProblemState.OPEN, reporter_id=reporter.id if reporter else None)
+    db.session.add(problem)
+    db.session.flush()  # takes the ledger number
+    _step(problem, ProblemAction.FILE, actor, on=values["found_on"], participant=reporter,
+          note=f"来源：{problem.source.label}" + (f"（{reporter.name}）" if reporter else ""))
+    return problem
+
+
+def update_problem(problem: Problem, data: ProblemInput, actor: str) -> Problem:
+    """Correct a problem's registration (unit, title, class, category, severity, dates, responsible); audited
+    with the old and new values. The number, source and state stay."""
+    period = db.session.get(Period, problem.period_id)
+    values = _check(data, period)
+    values.pop("source")
+    if problem.closed_on is not None and values["found_on"] > problem.closed_on:
+        raise LedgerError(f"发现日期：晚于销号日期 {problem.closed_on}。", "发现日期")
+    changes = {}
+    for name, value in values.items():
+        old = getattr(problem, name)
+        if old != value:
+            changes[name] = [str(getattr(old, "value", old)), str(getattr(value, "value", value))]
+            setattr(problem, name, value)
+    if changes:
+        db.session.flush()
+        audit.record(actor, "problem.edit", "problem", problem.id, number=problem.number, changes=changes)
+    return problem
+
+
+# --------------------------------------------------------------------------------------------- the workflow
+
+
+def push(problem: Problem, actor: str, *, note: str | None = None) -> ProblemStep:
+    """信息推送: send the problem to its unit (state rectifying); only problems the unit rectifies are pushed."""
+    if problem.problem_class is not ProblemClass.UNIT:
+        raise LedgerError(f"问题分类为“{problem.problem_class.label}”，由编办处理，无需推送单位。", "问题分类")
+    step = _step(problem, ProblemAction.PUSH, actor, note=_text(note, "推送说明", 2000, required=False))
+    problem.pushed_at, problem.pushed_by = _now(), actor
+    db.session.flush()
+    return step
+
+
+def report_rectification(problem: Problem, actor: str, *, note, on=None, files=()) -> ProblemStep:
+    """The unit's rectification report (整改情况) with evidence files; the problem stays rectifying until the
+    office accepts it. Refuses an empty report, a date before the finding, a bad file (nothing is kept)."""
+    note = _text(note, "整改情况", 5000)
+    on = parse_date(on, "整改日期", required=False) or china_today()
+    if on < problem.found_on:
+        raise LedgerError(f"整改日期：{on} 早于发现日期 {problem.found_on}。", "整改日期")
+    step = _step(problem, ProblemAction.REPORT, actor, on=on, note=note)
+    _store_files(step, files, actor)
+    return step
+
+
+def return_report(problem: Problem, actor: str, *, note) -> ProblemStep:
+    """整改不到位: the office sends the report back with its reasons; the unit reports again."""
+    return _step(problem, ProblemAction.RETURN, actor, note=_text(note, "退回理由", 2000))
+
+
+def evidence_files(problem: Problem) -> list[StepFile]:
+    """Every evidence file on the problem's steps, oldest first."""
+    return list(db.session.scalars(
+        select(StepFile).join(ProblemStep, StepFile.step_id == ProblemStep.id)
+        .where(ProblemStep.problem_id == problem.id).order_by(StepFile.id)))
+
+
+def close(problem: Problem, actor: str, *, on=None, note, files=()) -> ProblemStep:
+    """验收销号: the office accepts the rectification and closes the problem on ``on``.
+
+    Evidence is required: a file on an earlier step (the unit's report) or one given now, and an acceptance
+    note. The closing date may not be before the finding.
+    """
+    note = _text(note, "验收意见", 2000)
+    on = parse_date(on, "销号日期", required=False) or china_today()
+    if on < problem.found_on:
+        raise LedgerError(f"销号日期：{on} 早于发现日期 {problem.found_on}。", "销号日期")
+    given = [f for f in (files or []) if f is not None and getattr(f, "filename", "")]
+    if not given and not evidence_files(problem):
+        raise LedgerError("佐证材料：销号须有整改佐证材料，请上传或等待单位报送。", "佐证材料")
+    step = _step(problem, ProblemAction.CLOSE, actor, on=on, note=note)
+    _store_files(step, given, actor)
+    problem.closed_on, problem.evidence = on, note
+    db.session.flush()
+    return step
+
+
+def look_back(problem: Problem, actor: str, *, note, on=None, reopen: bool = False, deadline=None) -> ProblemStep:
+    """回头看 on a closed problem: confirmed (stays closed) or, when the problem came back, reopened for a new
+    rectification with a new deadline (default three months from the look-back)."""
+    note = _text(note, "回头看情况", 2000)
+    on = parse_date(on, "回头看日期", required=False) or china_today()
+    if not reopen:
+        return _step(problem, ProblemAction.LOOKBACK, actor, on=on, note=note)
+    new_deadline = parse_date(deadline, "新整改期限", required=False) or default_deadline(on)
+    if new_deadline < problem.found_on:
+        raise LedgerError(f"新整改期限：{new_deadline} 早于发现日期 {problem.found_on}。", "新整改期限")
+    old = (problem.deadline, problem.closed_on)
+    step = _step(problem, ProblemAction.REOPEN, actor, on=on,
+                 note=f"{note}（原整改期限 {old[0]}，原销号日期 {old[1]}；新整改期限 {new_deadline}）")
+    problem.closed_on, problem.evidence, problem.deadline = None, None, new_deadline
+    db.session.flush()
+    return step
+
+
+def escalate(problem: Problem, actor: str, action: ProblemAction | str, *, on, note=None) -> ProblemStep:
+    """约谈 / 函告 / 通报 for slow rectification, recorded with its date (not on a closed problem)."""
+    action = _choice(ProblemAction, getattr(action, "value", action), "督办方式",
+                     {a.value: a.label for a in (ProblemAction.INTERVIEW, ProblemAction.LETTER, ProblemAction.NOTICE)})
+    if action not in (ProblemAction.INTERVIEW, ProblemAction.LETTER, ProblemAction.NOTICE):
+        raise LedgerError("督办方式：请选择约谈、函告或通报。", "督办方式")
+    on = parse_date(on, "督办日期")
+    if on < problem.found_on:
+        raise LedgerError(f"督办日期：{on} 早于发现日期 {problem.found_on}。", "督办日期")
+    return _step(problem, action, actor, on=on, note=_text(note, "督办说明", 2000, required=False))
+
+
+def comment(problem: Problem, expert: Participant, text) -> ProblemStep:
+    """专家点评 on a problem, in any state; kept as a step with the expert."""
+    return _step(problem, ProblemAction.COMMENT, f"participant:{expert.code}",
+                 note=_text(text, "点评意见", 2000), participant=expert)
+
+
+# --------------------------------------------------------------------------------------------- lists
+
+
+@dataclass
+class LedgerRow:
+    """A problem with the overdue test and approval suspension judged on one date (scoring.problem_flags)."""
+
+    problem: Problem
+    overdue: bool
+    suspends: bool
+
+
+def ledger_rows(period: Period, as_of: date | None = None, *, problem_class=None, state=None, unit_id=None,
+                source=None, overdue_only=False, category=None) -> list[LedgerRow]:
+    """The period's problems in number order, filtered, each judged on ``as_of`` (default: the period's)."""
+    from scoring import problem_flags
+
+    query = (select(Problem).where(Problem.period_id == period.id)
+             .options(selectinload(Problem.unit), selectinload(Problem.reporter))
+             .order_by(Problem.year, Problem.seq))
+    if problem_class is not None:
+        query = query.where(Problem.problem_class == problem_class)
+    if state is not None:
+        query = query.where(Problem.state == state)
+    if unit_id is not None:
+        query = query.where(Problem.unit_id == unit_id)
+    if source is not None:
+        query = query.where(Problem.source == source)
+    if category:
+        query = query.where(Problem.category == category)
+    problems = list(db.session.scalars(query))
+    if not problems:
+        return []
+    overdue, suspends = problem_flags([p.deadline for p in problems], [p.closed_on for p in problems],
+                                      as_of or period.as_of)
+    rows = [LedgerRow(p, bool(o), bool(s)) for p, o, s in zip(problems, overdue, suspends, strict=True)]
+    if overdue_only:
+        rows = [r for r in rows if r.overdue and r.problem.closed_on is None]
+    return rows
+
+
+def suspended_unit_ids(period: Period, as_of: date | None = None) -> set[int]:
+    """审批联动: the units with a problem still open past its deadline on ``as_of`` (default the period's)."""
+    return {r.problem.unit_id for r in ledger_rows(period, as_of) if r.suspends}
+
+
+def build_csv(period: Period) -> bytes:
+    """The ledger as interfaces.md says (`assessment ledger`): UTF-8 with a BOM, judged on the period's as_of."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(LEDGER_COLUMNS)
+    for row in ledger_rows(period):
+        p = row.problem
+        writer.writerow([
+            p.number, safe_text(p.unit.code), safe_text(p.unit.name), safe_text(p.title), p.source.value,
+            p.problem_class.value, safe_text(p.category), p.severity.value, p.found_on.isoformat(),
+            p.deadline.isoformat(), p.state.value, p.closed_on.isoformat() if p.closed_on else "",
+            "true" if row.overdue else "false", "true" if row.suspends else "false",
+        ])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def unit_problems(unit_id: int, period: Period | None = None) -> list[Problem]:
+    """The problems pushed to one unit (a unit liaison's list), newest first; never another unit's."""
+    query = (select(Problem).where(Problem.unit_id == unit_id, Problem.pushed_at.is_not(None))
+             .order_by(Problem.year.desc(), Problem.seq.desc()))
+    if period is not None:
+        query = query.where(Problem.period_id == period.id)
+    return list(db.session.scalars(query))
+
+
+def get_unit_problem(problem_id: int, unit_id: int) -> Problem | None:
+    """One problem pushed to this unit, or None (the views answer "not found", giving no hint)."""
+    problem = db.session.get(Problem, problem_id)
+    if problem is None or problem.unit_id != unit_id or problem.pushed_at is None:
+        return None
+    return problem
+
+
+def form_options() -> dict:
+    """What the filing forms offer (the console's and a linkage department's): units, severities, classes,
+    sources, the five categories."""
+    units = list(db.session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.code)))
+    return {
+        "units": units, "severities": list(Severity), "classes": list(ProblemClass),
+        "sources": list(ProblemSource), "categories": labels.SUPERVISION_CATEGORIES,
+        "default_months": DEFAULT_MONTHS,
+    }
+
+
+def push_sheet_pdf(problem: Problem) -> bytes:
+    """信息推送表: the printable sheet sent to the unit with the problem (WeasyPrint)."""
+    from flask import render_template
+
+    from .exports import render_pdf
+
+    return render_pdf(render_template("report/push_sheet.html", problem=problem, steps=problem.steps,
+                                      today=china_today()))

@@ -1,0 +1,232 @@
+"""The supervision network's people: informants (信息员) send suggestions and reports, the office screens them;
+experts (专家) comment on problems; linkage departments (监管联动部门) file problem reports each quarter.
+
+They reach their pages with a personal link or access code (services/access.py, the same keys as raters). An
+informant sees only their own reports; nobody but the office sees who sent one. Functions flush only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+
+from .. import labels
+from ..extensions import db
+from ..models import (
+    Participant,
+    ParticipantKind,
+    Period,
+    Problem,
+    Suggestion,
+    SuggestionFile,
+    SuggestionKind,
+    SuggestionStatus,
+    Unit,
+)
+from ..timefmt import china_time
+from . import audit, ledger, uploads
+from .ledger import LedgerError, ProblemInput, parse_date
+from .workdays import china_today
+
+UPLOAD_AREA = "suggestions"
+
+
+def participant_actor(participant: Participant) -> str:
+    return f"participant:{participant.code}"
+
+
+# --------------------------------------------------------------------------------------------- informants
+
+
+def submit_suggestion(period: Period, informant: Participant, *, kind, unit_id, text, happened_on=None,
+                      file=None) -> Suggestion:
+    """An informant's suggestion or report: the unit concerned (optional for a suggestion), what happened, when,
+    an optional photo or file (type and size checked; stored under instance/uploads/suggestions/).
+
+    Refuses (LedgerError, naming the field) an empty text, an unknown unit, a report without a unit, a date in
+    the future, a bad file; nothing is kept then (a stored file is removed again).
+    """
+    if informant.kind is not ParticipantKind.INFORMANT:
+        raise LedgerError("只有信息员可以报送意见建议。")
+    try:
+        kind = SuggestionKind(kind or "suggestion")
+    except ValueError:
+        raise LedgerError("类型：请选择意见建议或问题反映。", "类型") from None
+    unit = None
+    if unit_id not in (None, ""):
+        try:
+            unit = db.session.get(Unit, int(unit_id))
+        except (TypeError, ValueError):
+            unit = None
+        if unit is None:
+            raise LedgerError("涉及单位：请从列表中选择单位。", "涉及单位")
+    if kind is SuggestionKind.REPORT and unit is None:
+        raise LedgerError("涉及单位：反映问题须选择涉及的单位。", "涉及单位")
+    text = (text or "").strip()
+    if not text:
+        raise LedgerError("具体内容：必填。", "具体内容")
+    if len(text) > 2000:
+        raise LedgerError(f"具体内容：不能超过 2000 个字（现有 {len(text)} 个）。", "具体内容")
+    happened = parse_date(happened_on, "发生时间", required=False)
+    if happened is not None and happened > china_today():
+        raise LedgerError(f"发生时间：{happened} 晚于今天。", "发生时间")
+    stored = None
+    if file is not None and getattr(file, "filename", ""):
+        try:
+            stored = uploads.check_and_store(file, UPLOAD_AREA, "照片或附件", max_bytes=ledger.max_upload_bytes())
+        except uploads.UploadError as exc:
+            raise LedgerError(exc.message_zh, "照片或附件") from None
+    suggestion = Suggestion(period_id=period.id, participant_id=informant.id, unit_id=unit.id if unit else None,
+                            kind=kind, text=text, happened_on=happened, status=SuggestionStatus.PENDING)
+    db.session.add(suggestion)
+    db.session.flush()
+    if stored is not None:
+        db.session.add(SuggestionFile(suggestion_id=suggestion.id, stored_name=stored.stored_name,
+                                      original_name=stored.original_name, content_type=stored.content_type,
+                                      size=stored.size))
+        db.session.flush()
+    audit.record(participant_actor(informant), "suggestion.submit", "suggestion", suggestion.id,
+                 kind=kind.value, unit=unit.code if unit else None, file=bool(stored))
+    return suggestion
+
+
+def own_suggestions(informant: Participant, period: Period) -> list[Suggestion]:
+    """The informant's own suggestions in the period, newest first (never anyone else's)."""
+    return list(db.session.scalars(
+        select(Suggestion).where(Suggestion.participant_id == informant.id, Suggestion.period_id == period.id)
+        .order_by(Suggestion.submitted_at.desc(), Suggestion.id.desc())))
+
+
+def screen(suggestion: Suggestion, actor: str, *, valid, note) -> Suggestion:
+    """甄别: valid or invalid with a reason (a reason is required for invalid); done once, while pending."""
+    if suggestion.status is not SuggestionStatus.PENDING:
+        raise LedgerError(f"该条已甄别为“{suggestion.status.label}”，不能重复甄别。", "甄别结果")
+    if valid not in (True, False):
+        raise LedgerError("甄别结果：请选择有效或无效。", "甄别结果")
+    note = (note or "").strip() or None
+    if not valid and not note:
+        raise LedgerError("无效理由：甄别为无效时必须填写理由。", "无效理由")
+    if note and len(note) > 2000:
+        raise LedgerError("甄别意见：不能超过 2000 个字。", "甄别意见")
+    suggestion.status = SuggestionStatus.VALID if valid else SuggestionStatus.INVALID
+    suggestion.screened_by, suggestion.screened_at, suggestion.screen_note = actor, datetime.now(UTC), note
+    db.session.flush()
+    audit.record(actor, "suggestion.screen", "suggestion", suggestion.id, status=suggestion.status.value,
+                 note=note)
+    return suggestion
+
+
+def to_problem(suggestion: Suggestion, actor: str, data: ProblemInput) -> Problem:
+    """Turn a valid suggestion into a ledger problem (source informant, the informant kept as its reporter)."""
+    if suggestion.status is not SuggestionStatus.VALID:
+        raise LedgerError("只有甄别为有效的意见建议可以转为问题。", "甄别结果")
+    if suggestion.problem_id is not None:
+        raise LedgerError("该条已转为问题，不能重复转办。", "甄别结果")
+    data.source = "informant"
+    period = db.session.get(Period, suggestion.period_id)
+    problem = ledger.file_problem(period, data, actor, reporter=suggestion.participant)
+    suggestion.problem_id = problem.id
+    db.session.flush()
+    audit.record(actor, "suggestion.to_problem", "suggestion", suggestion.id, problem=problem.number)
+    return problem
+
+
+def suggestions(period: Period, status: SuggestionStatus | None = None) -> list[Suggestion]:
+    """The period's suggestions for the office, newest first."""
+    query = select(Suggestion).where(Suggestion.period_id == period.id)
+    if status is not None:
+        query = query.where(Suggestion.status == status)
+    return list(db.session.scalars(query.order_by(Suggestion.submitted_at.desc(), Suggestion.id.desc())))
+
+
+@dataclass
+class Count:
+    collected: int = 0
+    valid: int = 0
+
+
+def informant_counts(period: Period) -> dict[str, dict]:
+    """Collected and valid suggestions per informant, per town and per month (China time), as Zhucheng reports
+    them (39 collected, 21 valid): ``{"total": Count, "informants": [(participant, Count)], "towns": [(name,
+    Count)], "months": [("2026-03", Count)]}``. Informants without any suggestion are listed with zeros."""
+    informants = list(db.session.scalars(
+        select(Participant).where(Participant.kind == ParticipantKind.INFORMANT).order_by(Participant.code)))
+    by_informant, by_town, by_month = defaultdict(Count), defaultdict(Count), defaultdict(Count)
+    total = Count()
+    rows = db.session.execute(
+        select(Suggestion.participant_id, Suggestion.status, Suggestion.submitted_at)
+        .where(Suggestion.period_id == period.id)).all()
+    towns = {p.id: (p.town.name if p.town else "未分镇街") for p in informants}
+    for participant_id, status, submitted_at in rows:
+        valid = status is SuggestionStatus.VALID
+        month = china_time(submitted_at).strftime("%Y-%m")
+        for count in (total, by_informant[participant_id], by_town[towns.get(participant_id, "未分镇街")],
+                      by_month[month]):
+            count.collected += 1
+            count.valid += valid
+    return {
+        "total": total,
+        "informants": [(p, by_informant.get(p.id, Count())) for p in informants],
+        "towns": sorted(by_town.items()),
+        "months": sorted(by_month.items()),
+    }
+
+
+# --------------------------------------------------------------------------------------------- linkage departments
+
+
+def linkage_file(period: Period, department: Participant, data: ProblemInput) -> Problem:
+    """A linkage department's problem report: a ledger problem with source linkage and the department."""
+    if department.kind is not ParticipantKind.LINKAGE:
+        raise LedgerError("只有联动部门可以报送问题。")
+    data.source = "linkage"
+    return ledger.file_problem(period, data, participant_actor(department), reporter=department)
+
+
+def quarter_of(day: date) -> tuple[int, int]:
+    return day.year, (day.month - 1) // 3 + 1
+
+
+def quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
+    """First and last day of a quarter."""
+    first = date(year, 3 * quarter - 2, 1)
+    last = ledger.add_months(first, 3).toordinal() - 1
+    return first, date.fromordinal(last)
+
+
+def linkage_reporting(period: Period, year: int, quarter: int) -> list[tuple[Participant, int]]:
+    """Each active linkage department with the number of problems it reported in the quarter (by the day it
+    was filed, China time); those with 0 have not reported (季末未报送名单)."""
+    departments = list(db.session.scalars(
+        select(Participant).where(Participant.kind == ParticipantKind.LINKAGE, Participant.active.is_(True))
+        .order_by(Participant.code)))
+    first, last = quarter_bounds(year, quarter)
+    counts = defaultdict(int)
+    for reporter_id, created_at in db.session.execute(
+            select(Problem.reporter_id, Problem.created_at).where(Problem.reporter_id.is_not(None))):
+        if first <= china_time(created_at).date() <= last:
+            counts[reporter_id] += 1
+    return [(d, counts.get(d.id, 0)) for d in departments]
+
+
+def department_problems(department: Participant, period: Period) -> list[Problem]:
+    """The problems this department reported in the period, newest first (its own list)."""
+    return list(db.session.scalars(
+        select(Problem).where(Problem.reporter_id == department.id, Problem.period_id == period.id)
+        .order_by(Problem.year.desc(), Problem.seq.desc())))
+
+
+# --------------------------------------------------------------------------------------------- experts
+
+
+def expert_problems(period: Period) -> list[Problem]:
+    """What an expert may comment on: the period's problems, by number (no reporter identities)."""
+    return list(db.session.scalars(
+        select(Problem).where(Problem.period_id == period.id).order_by(Problem.year, Problem.seq)))
+
+
+def kind_label(participant: Participant) -> str:
+    return labels.label(participant.kind, labels.PARTICIPANT_KIND_ZH)

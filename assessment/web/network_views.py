@@ -1,0 +1,195 @@
+"""Pages of the supervision network's participants: informants (信息员) send suggestions and reports, linkage
+departments (联动部门) file problem reports, experts (专家) comment on problems.
+
+The same personal access as raters (services/access.py): a link /p/<token> or an access code at /p/ puts only
+the key's id in the session; every page checks that key again. A participant sees only what they sent; an
+informant's identity is shown to nobody but the office.
+"""
+
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
+
+from ..extensions import db
+from ..models import Participant, ParticipantKind, Problem, SuggestionKind
+from ..services import access, ledger, network
+from ..services.ledger import LedgerError, ProblemInput
+from . import bp
+
+SESSION_KEY = "participant_key"
+
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+
+@bp.after_app_request
+def _participant_headers(response):
+    if request.blueprint == "web" and request.path.startswith("/p/"):
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
+    return response
+
+
+def _client():
+    return request.remote_addr or "unknown"
+
+
+def _message(message, status):
+    return render_template("web/network/message.html", message=message), status
+
+
+def begin(key):
+    """Start a participant's session on this key (only its id is kept); used by /p/ and by the raters' /r/."""
+    session[SESSION_KEY] = key.id
+    access.touch(key)
+    return redirect(url_for("web.participant_home"))
+
+
+@bp.route("/p/", methods=["GET", "POST"])
+def participant_code():
+    """The access code of an informant, expert or linkage department (wrong codes slowed per client)."""
+    error, code = None, ""
+    if request.method == "POST":
+        wait = access.wait_seconds(_client())
+        if wait:
+            return render_template("web/network/code.html", error=f"错误次数过多，请 {wait} 秒后再试。",
+                                   code=""), 429
+        code = request.form.get("code", "")
+        try:
+            key = access.resolve_code(code)
+        except access.AccessError as exc:
+            if exc.reason == "unknown":
+                wait = access.record_failure(_client())
+                error = exc.message + (f" 错误次数过多，请 {wait} 秒后再试。" if wait else "")
+            else:
+                error = exc.message
+            return render_template("web/network/code.html", error=error, code=code), 200
+        access.clear_failures(_client())
+        if key.participant_id is None:
+            session["rater_key"] = key.id
+            return redirect(url_for("web.rater_home"))
+        return begin(key)
+    return render_template("web/network/code.html", error=error, code=code)
+
+
+@bp.route("/p/<token>")
+def participant_link(token):
+    try:
+        key = access.resolve_token(token)
+    except access.AccessError as exc:
+        session.pop(SESSION_KEY, None)
+        return _message(exc.message, {"unknown": 404, "revoked": 410}.get(exc.reason, 403))
+    if key.participant_id is None:
+        return _message("该链接不用于报送信息。", 403)
+    return begin(key)
+
+
+@bp.route("/p/exit", methods=["POST"])
+def participant_exit():
+    session.pop(SESSION_KEY, None)
+    flash("您已退出。再次进入请使用个人链接或访问码。", "info")
+    return redirect(url_for("web.participant_code"))
+
+
+@bp.before_request
+def _load_participant():
+    """Re-check the session's key on every participant page (revoked or closed: stop)."""
+    if not request.path.startswith("/p/") or request.endpoint in (
+            "web.participant_code", "web.participant_link", "web.participant_exit"):
+        return None
+    key_id = session.get(SESSION_KEY)
+    if not isinstance(key_id, int):
+        return redirect(url_for("web.participant_code"))
+    key = access.get_key(key_id)
+    if key is None:
+        session.pop(SESSION_KEY, None)
+        return redirect(url_for("web.participant_code"))
+    try:
+        access.check_key(key)
+    except access.AccessError as exc:
+        session.pop(SESSION_KEY, None)
+        return _message(exc.message, 403)
+    if key.participant_id is None:
+        session.pop(SESSION_KEY, None)
+        return _message("该链接不用于报送信息。", 403)
+    g.key, g.period = key, key.period
+    g.participant = db.session.get(Participant, key.participant_id)
+    access.touch(key)
+    return None
+
+
+def _units():
+    return ledger.form_options()
+
+
+@bp.route("/p/home")
+def participant_home():
+    p = g.participant
+    context = {"me": p, "period": g.period, "values": {}, "error": None, **_units()}
+    if p.kind is ParticipantKind.INFORMANT:
+        context["mine"] = network.own_suggestions(p, g.period)
+        context["kinds"] = list(SuggestionKind)
+    elif p.kind is ParticipantKind.LINKAGE:
+        context["mine"] = network.department_problems(p, g.period)
+    else:
+        context["problems"] = network.expert_problems(g.period)
+    return render_template("web/network/home.html", **context)
+
+
+@bp.route("/p/suggest", methods=["POST"])
+def participant_suggest():
+    """An informant's suggestion or report, with an optional photo or file."""
+    if g.participant.kind is not ParticipantKind.INFORMANT:
+        abort(403)
+    try:
+        network.submit_suggestion(g.period, g.participant, kind=request.form.get("kind"),
+                                  unit_id=request.form.get("unit_id"), text=request.form.get("text"),
+                                  happened_on=request.form.get("happened_on"), file=request.files.get("file"))
+    except LedgerError as exc:
+        db.session.rollback()
+        return render_template("web/network/home.html", me=g.participant, period=g.period,
+                               mine=network.own_suggestions(g.participant, g.period), kinds=list(SuggestionKind),
+                               values=request.form.to_dict(), error=exc.message_zh, **_units()), 400
+    flash("已报送，感谢您的反映。编办甄别后会在此显示结果。", "success")
+    return redirect(url_for("web.participant_home"))
+
+
+@bp.route("/p/report", methods=["POST"])
+def participant_report():
+    """A linkage department's problem report: a ledger problem with source linkage."""
+    if g.participant.kind is not ParticipantKind.LINKAGE:
+        abort(403)
+    fields = ("unit_id", "title", "description", "category", "severity", "found_on", "deadline")
+    data = ProblemInput(**{f: request.form.get(f) for f in fields if request.form.get(f) is not None})
+    try:
+        problem = network.linkage_file(g.period, g.participant, data)
+    except LedgerError as exc:
+        db.session.rollback()
+        return render_template("web/network/home.html", me=g.participant, period=g.period,
+                               mine=network.department_problems(g.participant, g.period),
+                               values=request.form.to_dict(), error=exc.message_zh, **_units()), 400
+    flash(f"已报送，台账编号 {problem.number}。", "success")
+    return redirect(url_for("web.participant_home"))
+
+
+@bp.route("/p/comment/<id:problem_id>", methods=["POST"])
+def participant_comment(problem_id):
+    """An expert's comment on a problem of the key's period."""
+    if g.participant.kind is not ParticipantKind.EXPERT:
+        abort(403)
+    problem = db.session.get(Problem, problem_id)
+    if problem is None or problem.period_id != g.period.id:
+        abort(404)
+    try:
+        ledger.comment(problem, g.participant, request.form.get("text"))
+    except LedgerError as exc:
+        db.session.rollback()
+        flash(exc.message_zh, "error")
+    else:
+        flash(f"对问题 {problem.number} 的点评已提交。", "success")
+    return redirect(url_for("web.participant_home") + f"#p{problem_id}")
