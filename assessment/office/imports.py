@@ -24,7 +24,7 @@ def imports():
                 form.period.data,
                 actor=current_user.username,
                 filename=upload.filename,
-                options={"code_system": form.code_system.data},
+                options={"code_system": form.code_system.data, "new_categories": form.new_categories.data},
             )
         except import_service.ImportFailed as exc:
             errors, truncated = exc.errors, exc.truncated

@@ -104,10 +104,13 @@ class ImportReport:
         noun = self.kind.replace("_", " ")
         if self.kind == "responses":
             noun = f"answers ({c['responses']} responses)"
-        return (
+        text = (
             f"Imported {self.rows} {noun} into {self.period}: {c['created']} new, {c['updated']} updated, "
             f"{c['unchanged']} unchanged."
         )
+        if c.get("new_categories"):
+            text += f" New categories: {', '.join(c['new_categories'])}."
+        return text
 
     def summary_zh(self) -> str:
         """The same in Chinese, for the console page."""
@@ -128,7 +131,10 @@ class ImportReport:
                 f"已导入{label}{self.rows}条（评价周期{self.period}），共{c['responses']}份答卷："
                 f"新增{c['created']}份，更新{c['updated']}份，未变化{c['unchanged']}份。"
             )
-        return (
+        text = (
             f"已导入{label}{self.rows}条（评价周期{self.period}）：新增{c['created']}条，"
             f"更新{c['updated']}条，未变化{c['unchanged']}条。"
         )
+        if c.get("new_categories"):
+            text += f"新增分类：{'、'.join(c['new_categories'])}。"
+        return text
