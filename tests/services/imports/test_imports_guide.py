@@ -224,3 +224,13 @@ def test_unknown_reference_list_is_refused():
     """Is an unknown list name refused rather than answered with an empty file?"""
     with pytest.raises(ValueError):
         reference_bytes("people", "csv")
+
+
+def test_cli_imports_a_filled_xlsx_template(app, runner, tmp_path):
+    """Does `assessment import` take a filled XLSX template, leaving out the example row and saying so?"""
+    path = tmp_path / "towns.xlsx"
+    path.write_bytes(_filled_template("towns", [["T05", "舜王街道"], ["T06", "相州镇"]]))
+    result = runner.invoke(args=["import", "towns", str(path), "--period", "2026"])
+    assert result.exit_code == 0, result.output
+    assert "Imported 2 towns into 2026: 2 new, 0 updated, 0 unchanged." in result.output
+    assert "The template's example row (line 2) was left out." in result.output
