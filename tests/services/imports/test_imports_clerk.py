@@ -176,14 +176,14 @@ def test_an_unknown_category_is_a_row_error_listing_the_known_ones(city, tmp_pat
     lines = ["code,name,kind,category", "U10,市民政局,government,政府部门",
              "U11,市商务局,government,政府部们"]
     assert failed("units", tmp_path, lines) == [
-        "line 3, column category: unknown category '政府部们' (known: 事业单位, 党委部门, 政府部门); "
-        "if it is a new category, import again with --new-categories"
+        "line 3, column category: unknown category '政府部们' (did you mean '政府部门'?); "
+        "known: 事业单位, 党委部门, 政府部门; if it is a new category, import again with --new-categories"
     ]
     with pytest.raises(ImportFailed) as info:
         run_import("units", write_csv(tmp_path, lines), "2026")
     db.session.rollback()
     assert info.value.errors[0].chinese() == (
-        "第3行，“category”列：分类“政府部们”不存在（已有：事业单位、党委部门、政府部门）；"
+        "第3行，“category”列：分类“政府部们”不存在，是否应为“政府部门”？（已有：事业单位、党委部门、政府部门）；"
         "如确为新增分类，请勾选“允许新增分类”后重新导入"
     )
 
@@ -195,7 +195,7 @@ def test_new_categories_when_allowed_or_when_none_is_known_yet(ctx, tmp_path):
     lines = ["code,name,kind,category", "U02,市医保局,government,民生保障",
              "U03,市人社局,government,民生保障"]
     assert failed("units", tmp_path, lines) == [
-        f"line {n}, column category: unknown category '民生保障' (known: 政府部门); "
+        f"line {n}, column category: unknown category '民生保障'; known: 政府部门; "
         "if it is a new category, import again with --new-categories"
         for n in (2, 3)
     ]
@@ -213,7 +213,7 @@ def test_cli_new_categories_option(app, runner, tmp_path):
     path = write_csv(tmp_path, ["code,name,kind,category", "U02,市医保局,government,民生保障"], name="b.csv")
     result = runner.invoke(args=["import", "units", str(path), "--period", "2026"])
     assert result.exit_code == 1
-    assert "line 2, column category: unknown category '民生保障' (known: 政府部门)" in result.output
+    assert "line 2, column category: unknown category '民生保障'; known: 政府部门;" in result.output
     result = runner.invoke(args=["import", "units", str(path), "--period", "2026", "--new-categories"])
     assert result.exit_code == 0, result.output
     assert "New categories: 民生保障." in result.output

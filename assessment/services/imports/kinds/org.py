@@ -1,5 +1,6 @@
 """The organisation kinds: units (被评价单位), towns (镇街) and raters (评价人), keyed by their codes."""
 
+from difflib import get_close_matches
 from typing import ClassVar
 
 from sqlalchemy import select
@@ -50,12 +51,16 @@ class Units(Upsert):
         if category not in self.categories:
             if not self.allow_new:
                 known = sorted(self.categories)
+                close = get_close_matches(category, known, n=1, cutoff=0.5)
+                hint_en = f" (did you mean '{close[0]}'?)" if close else ""
+                hint_zh = f"，是否应为“{close[0]}”？" if close else ""
                 row.bad(
                     "category",
                     category,
-                    f"unknown category '{{v}}' (known: {', '.join(known)}); if it is a new category, "
+                    f"unknown category '{{v}}'{hint_en}; known: {', '.join(known)}; if it is a new category, "
                     "import again with --new-categories",
-                    f"分类“{{v}}”不存在（已有：{'、'.join(known)}）；如确为新增分类，请勾选“允许新增分类”后重新导入",
+                    f"分类“{{v}}”不存在{hint_zh}（已有：{'、'.join(known)}）；"
+                    "如确为新增分类，请勾选“允许新增分类”后重新导入",
                 )
                 return None
             self.added.setdefault(category, row.line)
