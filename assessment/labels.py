@@ -76,6 +76,22 @@ WARNING_ZH = {"over_establishment": "超编", "over_leader_posts": "超职数"}
 
 # ---------------------------------------------------------------- imports
 
+#: Further words an import file may use for a code, besides the code itself and its label in the tables
+#: above (services.imports.cells: Row.choice). Keyed by the code; a word listed here must not be another
+#: code's label in the same table.
+IMPORT_SYNONYMS_ZH = {
+    "party": ("党委", "党群部门"), "government": ("政府",), "institution": ("事业",),
+    "grassroots": ("镇街",), "leader": ("市领导", "领导"),
+    "department": ("部门干部", "部门评价人"),
+    "deputy": ("代表委员", "两代表一委员评价人"),
+    "window": ("窗口", "评价器"), "online": ("网上", "网办"), "app": ("手机端",),
+    "hotline": ("热线", "12345"),
+    "on_time": ("按时",), "late": ("逾期",), "waived": ("免考核", "免予考核"),
+    "serious": ("较严重",),
+}
+#: The words an import file may use for true and false in a 0/1 column (is_default).
+IMPORT_FLAG_ZH = {"1": ("是",), "0": ("否",)}
+
 IMPORT_KIND_ZH = {"units": "被评价单位", "towns": "镇街", "raters": "评价人", "responses": "纸质问卷答案",
                   "ratings": "好差评记录", "checkpoints": "问效点", "problems": "问题台账", "bonuses": "加分项",
                   "institution_scores": "事业单位绩效考核得分"}

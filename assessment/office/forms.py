@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
@@ -23,6 +23,7 @@ class ImportForm(FlaskForm):
         choices=[SelectChoice("standard", "5=非常满意（本平台）"), SelectChoice("gbt39046", "1=非常满意（GB/T 39046）")],
         default="standard",
     )
+    new_categories = BooleanField("允许新增分类（仅被评价单位：文件中不在已有分类中的分类将作为新分类创建）")
     file = FileField(
         "文件（CSV 或 XLSX）",
         validators=[FileRequired("请选择文件"), FileAllowed(["csv", "xlsx"], "只接受 CSV 或 XLSX 文件")],

@@ -1,6 +1,9 @@
-"""Imports in the console (数据导入): the upload form, its report, and the template downloads."""
+"""Imports in the console (数据导入): the upload form, its report, the templates with their 填写说明, and the
+reference lists (参考清单) of the codes a file may use."""
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+import io
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from ..services import imports as import_service
@@ -24,7 +27,7 @@ def imports():
                 form.period.data,
                 actor=current_user.username,
                 filename=upload.filename,
-                options={"code_system": form.code_system.data},
+                options={"code_system": form.code_system.data, "new_categories": form.new_categories.data},
             )
         except import_service.ImportFailed as exc:
             errors, truncated = exc.errors, exc.truncated
@@ -40,18 +43,45 @@ def imports():
         truncated=truncated,
         kinds=import_service.KIND_LABELS,
         columns=import_service.COLUMNS,
+        notes={kind: import_service.notes(kind) for kind in import_service.KINDS},
+        kind_notes={kind: import_service.NOTES[kind][0] for kind in import_service.KINDS},
+        general_notes=import_service.GENERAL_NOTES,
+        references={name: title for name, (title, _rows) in import_service.REFERENCES.items()},
     ), (422 if errors else 200)  # 422 rolls back what the failed import flushed (a period it created)
+
+
+_MIME = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _download(data: bytes, fmt: str, name: str):
+    return send_file(io.BytesIO(data), mimetype=_MIME[fmt], as_attachment=True, download_name=name)
 
 
 @bp.route("/imports/template/<kind>.<fmt>")
 @section_required("import_templates")
 def import_template(kind, fmt):
-    if kind not in import_service.KINDS or fmt not in ("csv", "xlsx"):
+    if kind not in import_service.KINDS or fmt not in _MIME:
         abort(404)
-    data = import_service.template_bytes(kind, fmt)
-    mime = "text/csv; charset=utf-8" if fmt == "csv" else (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    return Response(
-        data, mimetype=mime, headers={"Content-Disposition": f"attachment; filename={kind}_template.{fmt}"}
-    )
+    return _download(import_service.template_bytes(kind, fmt), fmt, f"{kind}_template.{fmt}")
+
+
+@bp.route("/imports/guide/<kind>.csv")
+@section_required("import_templates")
+def import_guide(kind):
+    """The 填写说明 of a kind as a CSV of its own: the CSV template stays a header row only."""
+    if kind not in import_service.KINDS:
+        abort(404)
+    return _download(import_service.guide_csv(kind), "csv", f"{kind}_填写说明.csv")
+
+
+@bp.route("/imports/reference/<name>.<fmt>")
+@section_required("import_templates")
+def import_reference(name, fmt):
+    """A reference list (参考清单) of the codes stored now: towns, units, categories, instruments."""
+    if name not in import_service.REFERENCES or fmt not in _MIME:
+        abort(404)
+    title = import_service.REFERENCES[name][0]
+    return _download(import_service.reference_bytes(name, fmt), fmt, f"参考清单_{title}.{fmt}")

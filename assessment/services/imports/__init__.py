@@ -4,11 +4,16 @@ Contract (used by the CLI and the console):
 - KINDS, KIND_LABELS, COLUMNS: the import kinds, their Chinese names, and their columns (required first).
 - run_import(kind, source, period_name, actor, progress=None, filename=None, options=None) -> ImportReport
   validates every row first and raises ImportFailed (nothing written) when any row is bad.
-- template_bytes(kind, fmt) -> bytes: an empty template with the header row (csv or xlsx).
+- template_bytes(kind, fmt) -> bytes: a template that imports as an empty file (csv: the header row; xlsx: the
+  header, an example row skipped while unchanged, and a second sheet 填写说明); guide_csv(kind) -> bytes: the
+  填写说明 of a kind as a CSV of its own; reference lists (``reference``) of towns, units, categories and
+  instruments, to look codes up while filling a file.
 
 How a file is read:
 - CSV must be UTF-8, with or without a BOM (Excel's "CSV UTF-8"); XLSX is read from its first sheet.
-- The first row is the header: names are trimmed and compared in lower case; column order is free; unknown,
+- The first row is the header. A first data row equal to the XLSX template's example row is skipped (see
+  ``guide``).
+- The header: names are trimmed and compared in lower case; column order is free; unknown,
   missing required and repeated columns are errors. Blank rows are skipped. Line numbers are those the user
   sees: the header is line 1, the first data row line 2 (for CSV, one line per record).
 - Dates are YYYY-MM-DD (YYYY/M/D, as Excel writes them in a Chinese locale, is accepted too) or XLSX date
@@ -20,7 +25,8 @@ The whole file is checked before anything is written, so one bad row leaves the 
 that pass are kept in a spool (spilled to a temporary file past SPILL_ROWS) and written in bulk. Everything
 runs in the caller's transaction: the caller commits after run_import returns and rolls back on ImportFailed.
 
-The package, by concern: ``columns`` (kinds, labels, columns, templates), ``reading`` (files, header, cells
+The package, by concern: ``columns`` (kinds, labels, columns), ``guide`` (the 填写说明, templates),
+``reference`` (reference lists), ``reading`` (files, header, cells
 as text), ``cells`` (one row's typed cell checks), ``report`` (errors and the report), ``spool`` (rows between
 the two phases), ``kinds/`` (one module per family of kinds: org, ledger, ratings, responses; ``base`` holds
 what they share). This module is the contract above plus the registry of kinds and the run itself.
@@ -33,22 +39,30 @@ from ...models import PeriodState
 from .. import audit
 from ..periods import get_or_create_period
 from .cells import Row
-from .columns import COLUMNS, KIND_LABELS, KINDS, template_bytes
+from .columns import COLUMNS, KIND_LABELS, KINDS
+from .guide import EXAMPLE_LINE, GENERAL_NOTES, NOTES, guide_csv, is_example, notes, template_bytes
 from .kinds.ledger import Bonuses, CheckPoints, InstitutionScores, Problems
 from .kinds.org import Raters, Towns, Units
 from .kinds.ratings import Ratings
 from .kinds.responses import Responses
 from .reading import Table, read_columns
+from .reference import REFERENCES, reference_bytes
 from .report import Errors, ImportFailed, ImportReport, RowError, file_error
 from .spool import CHUNK, Spool
 
 __all__ = [
     "COLUMNS",
+    "GENERAL_NOTES",
     "KINDS",
     "KIND_LABELS",
+    "NOTES",
+    "REFERENCES",
     "ImportFailed",
     "ImportReport",
     "RowError",
+    "guide_csv",
+    "notes",
+    "reference_bytes",
     "run_import",
     "template_bytes",
 ]
@@ -97,8 +111,12 @@ def run_import(kind, source, period_name, actor="system", progress=None, filenam
         handler = HANDLERS[kind](period, cols, errors, actor, filename, options)
         handler.prepare()
         total, rows, batch = table.total, 0, []
+        example_skipped = False
         report_progress(0, total, "Checking")
         for line, cells in table.rows():
+            if rows == 0 and line == EXAMPLE_LINE and not example_skipped and is_example(kind, cols, cells):
+                example_skipped = True  # the template's example row, left as it was: not data
+                continue
             row = Row(line, cells, cols, errors)
             if len(cells) > len(cols) and any(c != "" for c in cells[len(cols) :]):
                 row.bad(
@@ -132,7 +150,12 @@ def run_import(kind, source, period_name, actor="system", progress=None, filenam
     audit.record(actor, "import", "period", period.id, kind=kind, file=filename, rows=rows, **handler.counts)
     db.session.flush()
     return ImportReport(
-        kind=kind, period=period.name, filename=filename, rows=rows, counts=dict(handler.counts)
+        kind=kind,
+        period=period.name,
+        filename=filename,
+        rows=rows,
+        counts=dict(handler.counts),
+        example_skipped=example_skipped,
     )
 
 

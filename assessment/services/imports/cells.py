@@ -4,13 +4,50 @@ bilingual error for a bad cell and return None."""
 import math
 import re
 from datetime import UTC, date, datetime
+from functools import cache
 
+from ...labels import IMPORT_FLAG_ZH, IMPORT_SYNONYMS_ZH
 from ..workdays import CST
 from .reading import as_text, show
 
 _DATE_RE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
 _SLASH_DATETIME_RE = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
 _INT_RE = re.compile(r"[+-]?\d+")
+#: What may separate the parts of a phone number: spaces, hyphens and brackets (full-width too).
+_PHONE_SEPARATORS_RE = re.compile(r"[\s\-－—–()（）]+")
+#: A mainland mobile number, optionally with +86 / 0086 first.
+_MOBILE_RE = re.compile(r"(?:(?:\+|00)?86)?1[3-9]\d{9}")
+#: A landline: area code (0 and 2-3 digits), then a local number of 7-8 digits; when a separator follows the
+#: area code it marks where the area code ends.
+_LANDLINE_RE = re.compile(r"(0\d{2,3})-([\d-]+)|0\d{2,3}[1-9]\d{6,7}")
+_LOCAL_RE = re.compile(r"[1-9]\d{6,7}")
+
+
+@cache
+def choice_words(enum_cls) -> dict:
+    """word -> member of `enum_cls`: each code, its Chinese label as the console shows it (the member's
+    ``label``, from assessment/labels.py) and the further synonyms of labels.IMPORT_SYNONYMS_ZH; in lower
+    case."""
+    words = {}
+    for member in enum_cls:
+        words[member.value.lower()] = member
+    for member in enum_cls:
+        label = getattr(member, "label", None)
+        for word in (label, *IMPORT_SYNONYMS_ZH.get(member.value, ())):
+            if word:
+                words.setdefault(word.lower(), member)
+    return words
+
+
+def is_phone(text: str) -> bool:
+    """Is `text` a mainland mobile number or a landline with its area code (separators allowed)?"""
+    marked = _PHONE_SEPARATORS_RE.sub("-", text.strip()).strip("-")
+    if _MOBILE_RE.fullmatch(marked.replace("-", "")):
+        return True
+    landline = _LANDLINE_RE.fullmatch(marked)
+    if landline is None:
+        return False
+    return landline.group(2) is None or bool(_LOCAL_RE.fullmatch(landline.group(2).replace("-", "")))
 
 
 def column_length(model, column):
@@ -60,21 +97,34 @@ class Row:
         return value
 
     def choice(self, column, enum_cls, required=True, members=None):
-        """The enum member named by the cell (any case), or None with an error listing the allowed values;
-        `members` narrows the enum to what the file format allows (interfaces.md)."""
+        """The enum member named by the cell: its code (any case) or its Chinese label as the console shows
+        it (政府部门 → government, 窗口评价器 or 窗口 → window; see `choice_words`), or None with an error
+        listing the allowed codes; `members` narrows the enum to what the file format allows (interfaces.md)."""
         value = self.text(column, required)
         if value is None:
             return None
         members = tuple(members or enum_cls)
-        try:
-            member = enum_cls(value.lower())
-            if member not in members:
-                raise ValueError(value)
-            return member
-        except ValueError:
+        member = choice_words(enum_cls).get(value.lower())
+        if member is None or member not in members:
             allowed = " / ".join(m.value for m in members)
             self.bad(column, value, f"'{{v}}' is not one of: {allowed}", f"“{{v}}”不是以下之一：{allowed}")
             return None
+        return member
+
+    def phone(self, column, max_len=None):
+        """A phone number as written (trimmed), or None when blank; not a mobile or a landline with its area
+        code is an error."""
+        value = self.text(column, max_len=max_len)
+        if value is None or is_phone(value):
+            return value
+        self.bad(
+            column,
+            value,
+            "'{v}' is not a phone number (a mobile number 1xxxxxxxxxx or a landline with its area code, "
+            "e.g. 0536-1234567)",
+            "“{v}”不是有效的电话号码（应为11位手机号，或带区号的固定电话，如0536-1234567）",
+        )
+        return None
 
     def integer(self, column, low=0, high=None, required=False, en=None, zh=None):
         """A whole number in [low, high] ("3.0" counts as 3), or None; `en`/`zh` replace the range message."""
@@ -177,11 +227,11 @@ class Row:
         return parsed.astimezone(UTC)
 
     def flag(self, column):
-        """True for 1, False for 0 or blank, None (with an error) for anything else."""
+        """True for 1 (or 是), False for 0 (or 否) or blank, None (with an error) for anything else."""
         value = self.text(column)
-        if value is None or value == "0":
+        if value is None or value == "0" or value in IMPORT_FLAG_ZH["0"]:
             return False
-        if value == "1":
+        if value == "1" or value in IMPORT_FLAG_ZH["1"]:
             return True
-        self.bad(column, value, "'{v}' is not 0 or 1", "“{v}”应为0或1")
+        self.bad(column, value, "'{v}' is not 0 or 1", "“{v}”应为0或1（或“是”/“否”）")
         return None

@@ -1,7 +1,5 @@
-"""What each import file looks like: the kinds, their Chinese names, their columns, and an empty template."""
-
-import csv
-import io
+"""What each import file looks like: the kinds, their Chinese names and their columns (the templates and their
+填写说明 are in ``guide``)."""
 
 #: kind -> (required columns, optional columns), exactly as interfaces.md lists them.
 COLUMNS = {
@@ -38,40 +36,3 @@ KIND_LABELS = {
     "bonuses": "加分项",
     "institution_scores": "事业单位绩效考核得分",
 }
-
-
-def template_bytes(kind, fmt):
-    """An empty import template for `kind`: the header row only, so it imports as an empty file.
-
-    csv: UTF-8 with a BOM (so Excel shows Chinese correctly); xlsx: one sheet named after the kind, header
-    bold, code columns formatted as text (so Excel keeps leading zeros).
-    """
-    if kind not in COLUMNS:
-        raise ValueError(f"unknown import kind '{kind}'")
-    required, optional = COLUMNS[kind]
-    names = required + optional
-    if fmt == "csv":
-        out = io.StringIO()
-        csv.writer(out).writerow(names)
-        return ("\ufeff" + out.getvalue()).encode("utf-8")
-    if fmt == "xlsx":
-        from openpyxl import Workbook
-        from openpyxl.styles import Font
-        from openpyxl.utils import get_column_letter
-
-        wb = Workbook()
-        ws = wb.active
-        ws.title = kind
-        ws.append(names)
-        for i, name in enumerate(names, start=1):
-            cell = ws.cell(row=1, column=i)
-            cell.font = Font(bold=True)
-            letter = get_column_letter(i)
-            ws.column_dimensions[letter].width = max(12, len(name) + 4)
-            if name in ("code", "event_id", "case_no", "staff_code", "phone") or name.endswith("_code"):
-                ws.column_dimensions[letter].number_format = "@"
-        ws.freeze_panes = "A2"
-        out = io.BytesIO()
-        wb.save(out)
-        return out.getvalue()
-    raise ValueError(f"unknown template format '{fmt}' (csv or xlsx)")

@@ -87,9 +87,24 @@ class ImportReport:
     #: Data rows read (blank rows left out).
     rows: int
     counts: dict = field(default_factory=dict)
+    #: The first data row was the template's example row, left unchanged, and was not imported.
+    example_skipped: bool = False
 
     def summary(self) -> str:
         """One English line for the CLI: ``Imported 120 ratings into 2026: 118 new, 2 duplicates skipped.``"""
+        text = self._summary()
+        if self.example_skipped:
+            text += " The template's example row (line 2) was left out."
+        return text
+
+    def summary_zh(self) -> str:
+        """The same in Chinese, for the console page."""
+        text = self._summary_zh()
+        if self.example_skipped:
+            text += "模板示例行（第2行）未改动，已跳过。"
+        return text
+
+    def _summary(self) -> str:
         c = self.counts
         if self.kind == "ratings":
             text = (
@@ -104,13 +119,15 @@ class ImportReport:
         noun = self.kind.replace("_", " ")
         if self.kind == "responses":
             noun = f"answers ({c['responses']} responses)"
-        return (
+        text = (
             f"Imported {self.rows} {noun} into {self.period}: {c['created']} new, {c['updated']} updated, "
             f"{c['unchanged']} unchanged."
         )
+        if c.get("new_categories"):
+            text += f" New categories: {', '.join(c['new_categories'])}."
+        return text
 
-    def summary_zh(self) -> str:
-        """The same in Chinese, for the console page."""
+    def _summary_zh(self) -> str:
         c = self.counts
         label = KIND_LABELS[self.kind]
         if self.kind == "ratings":
@@ -128,7 +145,10 @@ class ImportReport:
                 f"已导入{label}{self.rows}条（评价周期{self.period}），共{c['responses']}份答卷："
                 f"新增{c['created']}份，更新{c['updated']}份，未变化{c['unchanged']}份。"
             )
-        return (
+        text = (
             f"已导入{label}{self.rows}条（评价周期{self.period}）：新增{c['created']}条，"
             f"更新{c['updated']}条，未变化{c['unchanged']}条。"
         )
+        if c.get("new_categories"):
+            text += f"新增分类：{'、'.join(c['new_categories'])}。"
+        return text

@@ -95,7 +95,7 @@ def test_xlsx_first_sheet_with_date_cells(city):
 def test_xlsx_bad_cell_reports_its_row(city):
     """Is a bad XLSX cell reported with the row number Excel shows?"""
     data = xlsx_bytes(
-        [["code", "name", "kind", "category"], ["U20", "a", "party", "b"], ["U21", "b", 7, "c"]]
+        [["code", "name", "kind", "category"], ["U20", "a", "party", "党委部门"], ["U21", "b", 7, "c"]]
     )
     with pytest.raises(ImportFailed) as info:
         run_import("units", io.BytesIO(data), "2026", filename="units.xlsx")
