@@ -313,6 +313,9 @@ def register_commands(app):
     from .cli_invitations import register_invitation_commands
 
     register_invitation_commands(app.cli)
+    from .cli_admin import register_admin_commands
+
+    register_admin_commands(app.cli)
 
 
 def _create_app(*args, **kwargs):

@@ -20,6 +20,7 @@ from .org import Period, PeriodState, PeriodStateError, Town, Unit, UnitKind
 from .people import Participant, ParticipantKind, Rater, RaterGroup, Role, User
 from .ratings import BadRatingCase, CaseClass, CaseState, Channel, CodeSystem, Device, PublicRating
 from .results import Result, ResultRow, ResultState, Scheme
+from .security import Computation, SigninFailure
 from .surveys import (
     Answer,
     Assignment,
@@ -32,7 +33,7 @@ from .surveys import (
 )
 
 __all__ = [
-    "AccessFailure", "AccessKey", "AssignmentRule", "TargetScope",
+    "AccessFailure", "AccessKey", "AssignmentRule", "TargetScope", "Computation", "SigninFailure",
     "Answer", "Assignment", "AssignmentState", "AuditEntry", "BadRatingCase", "BonusItem", "CalendarDay", "CaseClass",
     "CaseState", "Channel", "CheckPoint", "CheckPointStatus", "CodeSystem", "Device", "InstitutionScore",
     "Instrument", "Participant", "ParticipantKind", "Period", "PeriodState", "PeriodStateError", "Problem",

@@ -7,3 +7,4 @@ bp = Blueprint("office", __name__, url_prefix="/office")
 from . import results_views, views  # noqa: E402,F401
 from . import ratings_views  # noqa: E402,F401
 from . import surveys_views  # noqa: E402,F401
+from . import audit_views, users_views  # noqa: E402,F401

@@ -6,13 +6,15 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user, login_required
 
-from ..extensions import db, login_manager
-from ..models import Role, User
+from ..extensions import login_manager
+from ..models import Role
+from ..services import signin
 
 
 @login_manager.user_loader
-def load_user(user_id):
-    return db.session.get(User, int(user_id))
+def load_user(session_id):
+    """The signed-in user, if the session's nonce is still theirs (a sign-out voids copied cookies)."""
+    return signin.load_session_user(session_id)
 
 
 def roles_required(*roles: Role):
@@ -37,6 +39,10 @@ OFFICE = (Role.DATA_ADMIN, Role.OPERATOR, Role.VIEWER)
 WRITERS = (Role.DATA_ADMIN, Role.OPERATOR)
 #: Unit liaisons see the bad-rating cases of their own unit, nothing else.
 CASE_VIEWERS = OFFICE + (Role.UNIT_LIAISON,)
+#: Admins only (admins pass every check, so no other role is named).
+ADMINS = ()
+#: The audit log names raters next to what was done for them: data administrators (and admins).
+AUDITORS = (Role.DATA_ADMIN,)
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,8 @@ ROUTE_ROLES = {
     "results_write": WRITERS,
     "ratings": OFFICE,
     "cases": CASE_VIEWERS,
+    "audit": AUDITORS,
+    "users": ADMINS,
 }
 
 #: The console's navigation, in order.
@@ -78,6 +86,8 @@ SECTIONS = (
             ("survey", "create_period", "move_period", "issue_invitations", "revoke_invitations", "response")),
     Section("好差评", (("ratings", "office.ratings"), ("cases", "office.cases")),
             ("rating", "flagged", "case", "device", "register_device", "rotate_device", "set_device", "calendar")),
+    Section("审计日志", (("audit", "office.audit_log"),), ("audit",)),
+    Section("账户管理", (("users", "office.users"),), ("users", "unlock_user")),
 )
 
 

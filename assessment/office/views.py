@@ -1,14 +1,15 @@
 """Office console pages: sign-in, overview, units, raters, imports."""
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func
 
-from ..extensions import db
+from ..downloads import attachment
+from ..extensions import db, limiter
 from ..models import Rater, RaterGroup, Role, Town, Unit
 from ..services import imports as import_service
 from ..services import overview
-from ..services.users import authenticate
+from ..services import signin
 from ..urls import positive_int, safe_next
 from . import bp
 from .auth import OFFICE, WRITERS, roles_required
@@ -16,22 +17,25 @@ from .forms import ImportForm, LoginForm
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGNIN_RATE_LIMIT"], methods=["POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
-        if user is None:
-            db.session.rollback()
-            flash("用户名或密码错误。", "error")
-        else:
-            db.session.commit()
-            login_user(user)
-            return redirect(safe_next(request.args.get("next"), url_for("office.home")))
+        try:
+            user = signin.sign_in(form.username.data, form.password.data, request.remote_addr)
+        except signin.SigninRefused as exc:
+            # Status 200 for a failure, so the commit point keeps the failure counters (429 writes nothing).
+            flash(exc.message, "error")
+            return render_template("office/login.html", form=form), 429 if exc.reason == "throttled" else 200
+        login_user(user)
+        return redirect(safe_next(request.args.get("next"), url_for("office.home")))
     return render_template("office/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        signin.end_sessions(current_user)
     logout_user()
     flash("已退出登录。", "info")
     return redirect(url_for("office.login"))
@@ -124,6 +128,4 @@ def import_template(kind, fmt):
     mime = "text/csv; charset=utf-8" if fmt == "csv" else (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    return Response(
-        data, mimetype=mime, headers={"Content-Disposition": f"attachment; filename={kind}_template.{fmt}"}
-    )
+    return attachment(data, f"{kind}_template.{fmt}", mime)
