@@ -22,7 +22,35 @@ def unlock_user_command(username):
     click.echo(f"User {username} unlocked." if was_locked else f"User {username} was not locked; counter reset.")
 
 
+@click.command("backup")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="the backup file to write")
+@with_appcontext
+def backup_command(out):
+    """Write a consistent copy of the whole database while the app runs (SQLite online backup; pg_dump -Fc)."""
+    from .services.backup import BackupError, backup
+
+    try:
+        path = backup(out)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backup written to {path} ({path.stat().st_size} bytes).")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_appcontext
+def restore_command(file):
+    """Restore a backup into the configured database, which must be new and empty."""
+    from .services.backup import BackupError, restore
+
+    try:
+        tables = restore(file)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Restored {file}: {tables} tables. Run `assessment init-db` if this app is newer than the backup.")
+
+
 def register_admin_commands(cli):
     """Add the administration commands to the `assessment` group."""
-    for command in (unlock_user_command,):
+    for command in (unlock_user_command, backup_command, restore_command):
         cli.add_command(command)
