@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import abort
+from flask import abort, request
 from flask_login import current_user, login_required
 
 from ..extensions import login_manager
@@ -31,6 +31,19 @@ def roles_required(*roles: Role):
         return wrapped
 
     return decorator
+
+
+def refuse_viewer_writes():
+    """Viewers only look: any console request that could change something answers 403, whatever the route.
+
+    Registered on the console's blueprint, so a route added later cannot forget it; sign-in and sign-out are
+    not changes of data.
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint in ("office.login", "office.logout"):
+        return None
+    if current_user.is_authenticated and current_user.role is Role.VIEWER:
+        abort(403)
+    return None
 
 
 #: Everyone in the office (not unit liaisons).
