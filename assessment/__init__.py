@@ -49,8 +49,8 @@ def create_app(test_config=None):
         REMEMBER_COOKIE_HTTPONLY=True,
         #: Cookies only over HTTPS; plain-http local development sets ASSESSMENT_SESSION_COOKIE_SECURE=false.
         SESSION_COOKIE_SECURE=True,
-        #: Sign-in (services/signin.py): failures a client may make before waiting, failures in a row that lock
-        #: an account, for how long; and the per-process flood brake in front of the form (Flask-Limiter).
+        #: Sign-in (services/signin.py): failures a client may make before waiting, failures in a row that
+        #: lock an account, for how long; and the per-process flood brake in front of the form (Flask-Limiter).
         SIGNIN_CLIENT_FREE=10,
         SIGNIN_LOCK_AFTER=5,
         SIGNIN_LOCK_MINUTES=15,

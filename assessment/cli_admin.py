@@ -19,14 +19,15 @@ def unlock_user_command(username):
     if db.session.execute(db.select(User.id).filter_by(username=username)).first() is None:
         raise click.ClickException(f"no user '{username}'")
     was_locked = unlock(username, actor="cli")
-    click.echo(f"User {username} unlocked." if was_locked else f"User {username} was not locked; counter reset.")
+    click.echo(f"User {username} unlocked." if was_locked
+               else f"User {username} was not locked; its failure count starts again.")
 
 
 @click.command("backup")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="the backup file to write")
 @with_appcontext
 def backup_command(out):
-    """Write a consistent copy of the whole database while the app runs (SQLite online backup; pg_dump -Fc)."""
+    """Write a consistent copy of the whole database while the app runs (SQLite backup API; pg_dump -Fc)."""
     from .services.backup import BackupError, backup
 
     try:
@@ -47,7 +48,8 @@ def restore_command(file):
         tables = restore(file)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Restored {file}: {tables} tables. Run `assessment init-db` if this app is newer than the backup.")
+    click.echo(f"Restored {file}: {tables} tables. "
+               "Run `assessment init-db` if this app is newer than the backup.")
 
 
 def register_admin_commands(cli):

@@ -36,7 +36,7 @@ def register_security(app):
     """Cookie defaults, the limiter, the proxy fix and the headers of every response."""
     if "REMEMBER_COOKIE_SECURE" not in app.config:
         app.config["REMEMBER_COOKIE_SECURE"] = bool(app.config["SESSION_COOKIE_SECURE"])
-    # Test apps are many in one process and share 127.0.0.1: their flood brake is off unless a test turns it on.
+    # Test apps are many in one process and share 127.0.0.1: their flood brake is off unless a test asks.
     app.config.setdefault("RATELIMIT_ENABLED", not app.testing)
     limiter.init_app(app)
     hops = int(app.config.get("PROXY_FIX_X_FOR") or 0)

@@ -27,7 +27,7 @@ def record(actor: str, action: str, object_type: str | None = None, object_id=No
     return entry
 
 
-# --- reading the log (the console's 审计日志 and its export) -------------------------------------------------
+# --- reading the log (the console's 审计日志 and its export) ---------------------------------------------
 
 #: Entries per page in the console.
 PAGE_SIZE = 100
@@ -93,8 +93,8 @@ def _json(value) -> str:
 
 
 def export_csv(flt: AuditFilter) -> bytes:
-    """The matching entries as CSV (UTF-8 with BOM, newest first, at most EXPORT_LIMIT rows, times in China
-    time): `at,actor,action,object_type,object_id,before,after,detail`; free text neutralised against formulas."""
+    """The matching entries as CSV (UTF-8 with BOM, newest first, at most EXPORT_LIMIT rows, China time):
+    `at,actor,action,object_type,object_id,before,after,detail`; text neutralised against formulas."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["at", "actor", "action", "object_type", "object_id", "before", "after", "detail"])

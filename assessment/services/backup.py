@@ -1,15 +1,16 @@
 """Backups of the whole database while the app runs, and restoring one into a new, empty database.
 
-- SQLite: the online backup API (`sqlite3.Connection.backup`) copies every page under one read lock, so the copy
-  is consistent even while workers write (WAL). The backup is itself an SQLite database file.
+- SQLite: the online backup API (`sqlite3.Connection.backup`) copies every page under one read lock, so the
+  copy is consistent even while workers write (WAL). The backup is itself an SQLite database file.
 - PostgreSQL: `pg_dump --format=custom` (one consistent snapshot, the app keeps running); restored with
   `pg_restore --single-transaction`, so a failed restore leaves the target empty. pg_dump must be at least the
   server's major version: the one under /usr/lib/postgresql/<server major>/bin is preferred (Debian installs
   several side by side), else the one on PATH; an older one is refused with a message saying what to install.
 
-A restore goes only into a database without any table (a new SQLite file, or a PostgreSQL database just created
-with `createdb`): it never merges into or overwrites live data. A backup is restored into the engine it came from.
-The backup is written to a temporary file beside FILE and renamed when complete, so FILE is never half-written.
+A restore goes only into a database without any table (a new SQLite file, or a PostgreSQL database just
+created with `createdb`): it never merges into or overwrites live data. A backup is restored into the engine
+it came from. The backup is written to a temporary file beside FILE and renamed when complete, so FILE is
+never half-written.
 """
 
 from __future__ import annotations
@@ -118,8 +119,8 @@ def backup(out: str | os.PathLike) -> Path:
         elif url.get_backend_name() == "postgresql":
             tool = pg_tool("pg_dump", _server_major())
             dsn, env = _libpq(url)
-            _run([tool, "--format=custom", "--no-owner", "--no-privileges", f"--file={tmp}", f"--dbname={dsn}"],
-                 env)
+            _run([tool, "--format=custom", "--no-owner", "--no-privileges", f"--file={tmp}",
+                  f"--dbname={dsn}"], env)
         else:
             raise BackupError(f"backups of {url.get_backend_name()} databases are not supported")
         os.replace(tmp, out)
@@ -138,7 +139,8 @@ def _kind(path: Path) -> str:
         return "sqlite"
     if head.startswith(PGDUMP_MAGIC):
         return "postgresql"
-    raise BackupError(f"{path} is not a backup made by `assessment backup` (neither SQLite nor pg_dump custom)")
+    raise BackupError(f"{path} is not a backup made by `assessment backup` "
+                      "(neither an SQLite file nor a pg_dump custom archive)")
 
 
 def _tables() -> list[str]:
@@ -154,12 +156,12 @@ def restore(path: str | os.PathLike) -> int:
     url = _url()
     backend = url.get_backend_name()
     if kind != backend:
-        raise BackupError(f"{path} is a {kind} backup; the configured database is {backend}: restore it into a "
-                          f"{kind} database (ASSESSMENT_DATABASE_URL)")
+        raise BackupError(f"{path} is a {kind} backup; the configured database is {backend}: "
+                          f"restore it into a {kind} database (ASSESSMENT_DATABASE_URL)")
     existing = _tables()
     if existing:
-        raise BackupError(f"the configured database is not empty ({len(existing)} tables): restore only into a new, "
-                          "empty database (a new SQLite file, or `createdb` for PostgreSQL)")
+        raise BackupError(f"the configured database is not empty ({len(existing)} tables): restore only into "
+                          "a new, empty database (a new SQLite file, or `createdb` for PostgreSQL)")
     db.session.remove()
     db.engine.dispose()
     if backend == "sqlite":
@@ -178,7 +180,7 @@ def restore(path: str | os.PathLike) -> int:
         tool = pg_tool("pg_restore", _server_major())
         db.session.remove()
         dsn, env = _libpq(url)
-        _run([tool, "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error", f"--dbname={dsn}",
-              str(path)], env)
+        _run([tool, "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
+              f"--dbname={dsn}", str(path)], env)
     db.engine.dispose()
     return len(_tables())

@@ -1,16 +1,16 @@
 """One result computation at a time per period, across requests, workers, app servers and the command line.
 
-Three quick clicks on 计算新版本 used to store three versions. Now a computation first claims the period: a row in
-`computations` (primary key period_id) inserted and committed in its own short transaction, so every other
-worker sees it at once and is told a computation is running. The claim is released in the same transaction that
-stores the result (so the marker and the new version appear and disappear together), or, when the computation
-fails, in its own transaction after the session was rolled back.
+Three quick clicks on 计算新版本 used to store three versions. Now a computation first claims the period: a
+row in `computations` (primary key period_id) inserted and committed in its own short transaction, so every
+other worker sees it at once and is told a computation is running. The claim is released in the transaction
+that stores the result (the marker goes as the new version comes), or, when the computation fails, in its own
+transaction after the session was rolled back.
 
-SQLite serialises writers: a click that checked before the first claim was committed may wait on the lock until
-the first result is committed, and then find no marker. So a computation that gets the claim also checks that no
-version was stored for the period since its own request arrived; if one was, it answers with that version instead
-of computing the same thing again. A claim older than COMPUTATION_STALE_MINUTES (a worker killed mid-computation)
-is taken over.
+SQLite serialises writers: a click that checked before the first claim was committed may wait on the lock
+until the first result is committed, and then find no marker. So a computation that gets the claim also checks
+that no version was stored for the period since its own request arrived; if one was, it answers with that
+version instead of computing the same thing again. A claim older than COMPUTATION_STALE_MINUTES (a worker
+killed mid-computation) is taken over.
 
 This module commits (the claim and the failure release) on purpose: a claim that only the claiming transaction
 could see would not stop anyone.
@@ -41,7 +41,8 @@ class Refusal:
 
 
 def _stale_after() -> timedelta:
-    return timedelta(minutes=float(current_app.config.get("COMPUTATION_STALE_MINUTES", DEFAULT_STALE_MINUTES)))
+    minutes = current_app.config.get("COMPUTATION_STALE_MINUTES", DEFAULT_STALE_MINUTES)
+    return timedelta(minutes=float(minutes))
 
 
 def _insert():
@@ -61,7 +62,8 @@ def claim(period, actor: str, requested_at: datetime, now: datetime | None = Non
     now = now or datetime.now(UTC)
     table = Computation.__table__
     with db.engine.begin() as conn:
-        conn.execute(delete(table).where(table.c.period_id == period.id, table.c.started_at < now - _stale_after()))
+        stale = table.c.started_at < now - _stale_after()
+        conn.execute(delete(table).where(table.c.period_id == period.id, stale))
         running = conn.execute(select(table.c.started_by, table.c.started_at)
                                .where(table.c.period_id == period.id)).first()
         if running is None:
@@ -77,7 +79,7 @@ def claim(period, actor: str, requested_at: datetime, now: datetime | None = Non
         by, at = running
         return Refusal(
             "running",
-            f"a computation of period {period.name} is already running (started by {by} at {at:%H:%M:%S} UTC)",
+            f"a computation of period {period.name} is already running (started by {by} at {at:%H:%M:%S}Z)",
             f"{period.name} 的评价结果正在计算（{by} 于 {format_cst(at, '%H:%M:%S')} 开始），"
             "请稍候刷新查看，不必重复点击。",
         )

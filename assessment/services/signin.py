@@ -2,19 +2,19 @@
 
 Rules (settings in the app config, defaults below):
 
-- A client (IP address) may fail SIGNIN_CLIENT_FREE times; each further failure doubles its wait, from 2 s up to
-  15 min, during which no password is checked for it (answer 429). The counter is forgotten after an hour without
-  failures, and a successful sign-in from the client starts it again.
+- A client (IP address) may fail SIGNIN_CLIENT_FREE times; each further failure doubles its wait, from 2 s up
+  to 15 min, during which no password is checked for it (answer 429). The counter is forgotten after an hour
+  without failures, and a successful sign-in from the client starts it again.
 - An account name that fails SIGNIN_LOCK_AFTER times in a row is locked for SIGNIN_LOCK_MINUTES: no password
   is checked for it, the right one neither. The lock-out is written to the audit log ("user.lock"); an admin
   lifts it in the console (账户管理) or with `assessment unlock-user NAME` ("user.unlock").
-- Names that do not exist are counted and locked the same way, and a wrong name costs the same password hash as
-  a wrong password, so neither the answer nor its time tells which names exist.
+- Names that do not exist are counted and locked the same way, and a wrong name costs the same password hash
+  as a wrong password, so neither the answer nor its time tells which names exist.
 
-Both counters live in the database (signin_failures), created with INSERT … ON CONFLICT DO NOTHING and raised in
-one UPDATE, so parallel tries are all counted and a lock-out holds in every worker. Flask-Limiter in front of the
-form (SIGNIN_RATE_LIMIT, per process unless RATELIMIT_STORAGE_URI names a shared store) only stops floods before
-they cost a password hash; it is not what the lock-out relies on.
+Both counters live in the database (signin_failures), created with INSERT … ON CONFLICT DO NOTHING and
+raised in one UPDATE, so parallel tries are all counted and a lock-out holds in every worker. Flask-Limiter in
+front of the form (SIGNIN_RATE_LIMIT, per process unless RATELIMIT_STORAGE_URI names a shared store) only
+stops floods before they cost a password hash; it is not what the lock-out relies on.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ def test_raters_pages_allow_no_inline_style_either(client):
 
 
 def test_no_template_has_inline_script():
-    """Does any page template hold an inline <script>, an on…= handler or a javascript: URL (the CSP blocks them)?"""
+    """Does any page template hold inline <script> or <style>, an on…= handler or a javascript: URL?"""
     found = []
     for path in sorted((ROOT / "templates").rglob("*.html")):
         if path.parent.name == "report":  # printed by WeasyPrint, never served to a browser

@@ -68,8 +68,11 @@ def test_an_admin_lifts_the_lock_in_the_console_and_the_cli(app, client, make_us
 def test_unknown_names_lock_like_real_ones(client, make_user):
     """Do an unknown name and a real one get the same answers, so lock-outs do not tell which names exist?"""
     make_user("clerk", role="operator")
-    real = [_post(client, "clerk", WRONG, f"10.1.0.{n}").get_data(as_text=True).count("锁定") for n in range(6)]
-    fake = [_post(client, "ghost", WRONG, f"10.2.0.{n}").get_data(as_text=True).count("锁定") for n in range(6)]
+    def locks(name, net):
+        pages = [_post(client, name, WRONG, f"{net}.{n}").get_data(as_text=True) for n in range(6)]
+        return [page.count("锁定") for page in pages]
+
+    real, fake = locks("clerk", "10.1.0"), locks("ghost", "10.2.0")
     assert real == fake and real[-1] > 0 and real[0] == 0
 
 
@@ -86,7 +89,7 @@ def test_a_client_is_throttled_after_many_failures(app, client, make_user):
 
 
 def test_lockout_holds_in_another_worker(app, client, make_user, database_url, tmp_path):
-    """Is an account locked through one app instance (worker) also locked in another one on the same database?"""
+    """Is an account locked through one app instance (worker) also locked in another on the same database?"""
     password = make_user("clerk", role="operator")
     for _ in range(5):
         _post(client, "clerk", WRONG)
@@ -139,7 +142,8 @@ def test_flood_brake_answers_429(database_url, tmp_path, monkeypatch):
     """With the per-process rate limit on, does the sign-in form answer 429 to a flood from one client?"""
     monkeypatch.setenv("ASSESSMENT_INSTANCE_PATH", str(tmp_path))
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "s",
-                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": True, "SIGNIN_RATE_LIMIT": "3 per minute"})
+                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": True,
+                      "SIGNIN_RATE_LIMIT": "3 per minute"})
     try:
         client = app.test_client()
         codes = [_post(client, "ghost", WRONG, "10.8.8.8").status_code for _ in range(4)]

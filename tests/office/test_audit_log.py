@@ -20,8 +20,8 @@ def _seed(app):
            before="draft", after="open")
     _entry(app, datetime(2026, 3, 2, 17, 30, tzinfo=UTC), "bob", "setting.change", "setting", "case_days",
            before="5", after="15")
-    _entry(app, datetime(2026, 3, 5, 2, 0, tzinfo=UTC), '=HYPERLINK("http://e/","x")', "user.lock", "user", "3",
-           username="clerk")
+    _entry(app, datetime(2026, 3, 5, 2, 0, tzinfo=UTC), '=HYPERLINK("http://e/","x")', "user.lock", "user",
+           "3", username="clerk")
 
 
 def test_data_admin_sees_who_when_what_before_after(app, login_as):

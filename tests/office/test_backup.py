@@ -1,4 +1,4 @@
-"""`assessment backup` / `assessment restore`: a small city copied whole into an empty database, on both engines."""
+"""`assessment backup` / `assessment restore`: a small city copied whole into an empty database."""
 
 import sqlalchemy as sa
 
@@ -37,7 +37,8 @@ def _snapshot(app):
         csv_bytes = build_csv(latest)
         rows = [
             (r.unit_code, r.composite, r.rank, r.grade, r.leaves)
-            for r in db.session.scalars(sa.select(ResultRow).filter_by(result_id=latest.id).order_by(ResultRow.id))
+            for r in db.session.scalars(
+                sa.select(ResultRow).filter_by(result_id=latest.id).order_by(ResultRow.id))
         ]
         db.session.remove()
         db.engine.dispose()
@@ -45,7 +46,7 @@ def _snapshot(app):
 
 
 def test_backup_then_restore_into_an_empty_database(app, city, runner, tmp_path):
-    """Does a restored backup hold every table with the same row counts and the same latest result, byte for byte?"""
+    """Does a restored backup hold every table with the same row counts and the same latest result's bytes?"""
     assert runner.invoke(args=["score", "--period", "2026"]).exit_code == 0
     assert runner.invoke(args=["score", "--period", "2026"]).exit_code == 0  # two versions: "latest" matters
     out = tmp_path / "backups" / "city.backup"

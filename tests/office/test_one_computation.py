@@ -7,7 +7,16 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 
 from assessment.extensions import db
-from assessment.models import CheckPoint, CheckPointStatus, Computation, Period, PeriodState, Result, Unit, UnitKind
+from assessment.models import (
+    CheckPoint,
+    CheckPointStatus,
+    Computation,
+    Period,
+    PeriodState,
+    Result,
+    Unit,
+    UnitKind,
+)
 
 
 def _small_period(app, name="2026"):
@@ -66,7 +75,7 @@ def test_three_quick_clicks_store_one_version(app, login_as, monkeypatch):
 
 
 def test_a_running_computation_is_seen_by_the_command_line(app, runner):
-    """While a computation holds the period (another worker), does `assessment score` refuse and store nothing?"""
+    """While another worker's computation holds the period, does `assessment score` refuse it?"""
     from assessment.services import computing
 
     _small_period(app)
