@@ -67,11 +67,12 @@ def claim(period, actor: str, requested_at: datetime, now: datetime | None = Non
         running = conn.execute(select(table.c.started_by, table.c.started_at)
                                .where(table.c.period_id == period.id)).first()
         if running is None:
+            # RETURNING, not rowcount: the driver may report -1 for INSERT … ON CONFLICT DO NOTHING.
             inserted = conn.execute(
                 _insert()(table).values(period_id=period.id, started_at=now, started_by=actor[:64])
-                .on_conflict_do_nothing()
-            ).rowcount
-            if not inserted:
+                .on_conflict_do_nothing().returning(table.c.period_id)
+            ).first()
+            if inserted is None:
                 running = conn.execute(select(table.c.started_by, table.c.started_at)
                                        .where(table.c.period_id == period.id)).first()
                 running = running or (actor, now)

@@ -116,3 +116,29 @@ def test_a_stale_claim_is_taken_over(app, runner):
     result = runner.invoke(args=["score", "--period", "2026"])
     assert result.exit_code == 0, result.output
     assert _count(app, Result) == 1 and _count(app, Computation) == 0
+
+
+def test_simultaneous_claims_give_the_period_to_one(app):
+    """When eight workers claim the same period at the same instant, does exactly one get it?"""
+    from assessment.services import computing
+
+    _small_period(app)
+    barrier = threading.Barrier(8)
+    outcomes = []
+
+    def claim(i):
+        with app.app_context():
+            period = db.session.execute(sa.select(Period)).scalar_one()
+            barrier.wait()
+            outcomes.append(computing.claim(period, f"worker-{i}", datetime.now(UTC)))
+            db.session.remove()
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(outcomes) == 8
+    assert sum(o is None for o in outcomes) == 1
+    assert {o.reason for o in outcomes if o is not None} == {"running"}
+    assert _count(app, Computation) == 1
