@@ -47,6 +47,17 @@ def create_app(test_config=None):
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
+        #: Cookies only over HTTPS; plain-http local development sets ASSESSMENT_SESSION_COOKIE_SECURE=false.
+        SESSION_COOKIE_SECURE=True,
+        #: Sign-in (services/signin.py): failures a client may make before waiting, failures in a row that
+        #: lock an account, for how long; and the per-process flood brake in front of the form (Flask-Limiter).
+        SIGNIN_CLIENT_FREE=10,
+        SIGNIN_LOCK_AFTER=5,
+        SIGNIN_LOCK_MINUTES=15,
+        SIGNIN_RATE_LIMIT="30 per minute",
+        RATELIMIT_STORAGE_URI="memory://",
+        #: Number of reverse proxies in front of the app (their X-Forwarded-For is trusted); 0: none.
+        PROXY_FIX_X_FOR=0,
     )
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("ASSESSMENT")
@@ -61,6 +72,9 @@ def create_app(test_config=None):
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
+    from .security import register_security
+
+    register_security(app)
 
     from . import models  # noqa: F401  (registers the tables)
     from .urls import IdConverter

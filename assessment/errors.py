@@ -41,4 +41,7 @@ def register_error_handlers(app):
         status = exc.code or 500
         if wants_json():
             return api_error(status, exc.name.lower().replace(" ", "_"), exc.description)
-        return render_template("error.html", status=status, message=MESSAGES_ZH.get(status, exc.name)), status
+        message = MESSAGES_ZH.get(status, exc.name)
+        if status == 403 and request.method not in ("GET", "HEAD"):
+            message = "您没有权限执行此操作。"  # a refused action (a viewer's POST), not a page
+        return render_template("error.html", status=status, message=message), status

@@ -1,5 +1,7 @@
 """Flask extensions, created once and bound to the app in the factory."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -28,3 +30,5 @@ login_manager = LoginManager()
 login_manager.login_view = "office.login"
 login_manager.login_message = "请先登录。"
 login_manager.login_message_category = "warning"
+#: Flood brake in front of the sign-in form (services/signin.py holds the lock-out, in the database).
+limiter = Limiter(get_remote_address)

@@ -104,6 +104,8 @@ def live_server(app):
     """The app served by a threaded server on a free loopback port; yields its base URL."""
     from werkzeug.serving import make_server
 
+    # Plain http, like `make run` (ASSESSMENT_SESSION_COOKIE_SECURE=false): cookies without Secure.
+    app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = False
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -28,6 +28,7 @@ from .org import Period, PeriodState, PeriodStateError, Town, Unit, UnitKind
 from .people import Participant, ParticipantKind, Rater, RaterGroup, Role, User
 from .ratings import BadRatingCase, CaseClass, CaseState, Channel, CodeSystem, Device, PublicRating, RatingCount
 from .results import Result, ResultRow, ResultState, Scheme
+from .security import Computation, SigninFailure
 from .surveys import (
     Answer,
     Assignment,
@@ -42,7 +43,7 @@ from .surveys import (
 __all__ = [
     "ChangeSource", "CheckPointFile", "CheckPointStateError", "EstablishmentChange", "PoolEntryKind",
     "VacancyPoolEntry",
-    "AccessFailure", "AccessKey", "AssignmentRule", "TargetScope",
+    "AccessFailure", "AccessKey", "AssignmentRule", "TargetScope", "Computation", "SigninFailure",
     "Answer", "Assignment", "AssignmentState", "AuditEntry", "BadRatingCase", "BonusItem", "CalendarDay", "CaseClass",
     "CaseState", "Channel", "CheckPoint", "CheckPointStatus", "CodeSystem", "Device", "InstitutionScore",
     "Instrument", "Participant", "ParticipantKind", "Period", "PeriodState", "PeriodStateError", "Problem",

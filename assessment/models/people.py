@@ -42,6 +42,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Part of every session's id (get_id): a new value on sign-out ends every copy of the old session cookie.
+    session_nonce: Mapped[str | None] = mapped_column(String(32))
 
     def set_password(self, password: str):
         self.password_hash = generate_password_hash(password)
@@ -52,6 +54,10 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self):
         return self.active
+
+    def get_id(self):
+        """The session's user id: "<id>:<nonce>", so a sign-out (a new nonce) voids copied cookies."""
+        return f"{self.id}:{self.session_nonce or ''}"
 
     def has_role(self, *roles: Role) -> bool:
         return self.role == Role.ADMIN or self.role in roles

@@ -9,6 +9,7 @@ from flask import Blueprint
 bp = Blueprint("office", __name__, url_prefix="/office")
 
 from . import (  # noqa: F401  (each module adds its routes to bp)
+    audit,
     auth,
     checkpoints,
     establishment,
@@ -21,4 +22,7 @@ from . import (  # noqa: F401  (each module adds its routes to bp)
     ratings,
     results,
     surveys,
+    users,
 )
+
+bp.before_request(auth.refuse_viewer_writes)

@@ -4,20 +4,21 @@ navigation and the routes."""
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..extensions import db, login_manager
-from ..models import Role, User
-from ..services.users import authenticate
+from ..extensions import limiter, login_manager
+from ..models import Role
+from ..services import signin
 from ..urls import safe_next
 from . import bp
 from .forms import LoginForm
 
 
 @login_manager.user_loader
-def load_user(user_id):
-    return db.session.get(User, int(user_id))
+def load_user(session_id):
+    """The signed-in user, if the session's nonce is still theirs (a sign-out voids copied cookies)."""
+    return signin.load_session_user(session_id)
 
 
 def _refuse():
@@ -25,6 +26,19 @@ def _refuse():
     if request.method == "POST":
         abort(make_response(render_template("error.html", status=403, message="您没有权限执行此操作。"), 403))
     abort(403)
+
+
+def refuse_viewer_writes():
+    """Viewers only look: any console request that could change something answers 403, whatever the route.
+
+    Registered on the console's blueprint, so a route added later cannot forget it; sign-in and sign-out are
+    not changes of data.
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint in ("office.login", "office.logout"):
+        return None
+    if current_user.is_authenticated and current_user.role is Role.VIEWER:
+        abort(403)
+    return None
 
 
 #: Everyone in the office (not unit liaisons).
@@ -37,6 +51,10 @@ CASE_VIEWERS = OFFICE + (Role.UNIT_LIAISON,)
 CASE_WRITERS = WRITERS + (Role.UNIT_LIAISON,)
 #: Unit liaisons: their own unit's pages (check points, pushed problems, cases, its published result).
 LIAISONS = (Role.UNIT_LIAISON,)
+#: Admins only (admins pass every check, so no other role is named).
+ADMINS = ()
+#: The audit log names raters next to what was done for them: data administrators (and admins).
+AUDITORS = (Role.DATA_ADMIN,)
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,8 @@ ROUTE_ROLES = {
     "ledger_unit": CASE_VIEWERS,
     "network": OFFICE,
     "network_write": WRITERS,
+    "audit": AUDITORS,
+    "users": ADMINS,
 }
 #: Keys that admins do not pass: system administrators manage accounts, not raters' answers, and have no unit
 #: of their own.
@@ -107,6 +127,8 @@ SECTIONS = (
     Section("监督网络", (("network", "office.network_suggestions"),), ("network",)),
     Section("问效点", (("checkpoints", "office.checkpoints"),), ("checkpoint",)),
     Section("编制实名制", (("establishment", "office.establishment"),), ("establishment", "vacancy")),
+    Section("审计日志", (("audit", "office.audit_log"),), ("audit",)),
+    Section("账户管理", (("users", "office.users"),), ("users", "unlock_user")),
 )
 
 
@@ -160,20 +182,25 @@ def navigation(user, endpoint: str | None) -> list[dict]:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGNIN_RATE_LIMIT"], methods=["POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
-        if user is None:  # authenticate wrote nothing
-            flash("用户名或密码错误。", "error")
-        else:  # the sign-in stamp and its audit entry are committed by the commit point
-            login_user(user)
-            return redirect(safe_next(request.args.get("next"), url_for("office.home")))
+        try:
+            user = signin.sign_in(form.username.data, form.password.data, request.remote_addr)
+        except signin.SigninRefused as exc:
+            # Status 200 for a failure, so the commit point keeps the failure counters (429 writes nothing).
+            flash(exc.message, "error")
+            return render_template("office/login.html", form=form), 429 if exc.reason == "throttled" else 200
+        login_user(user)  # the sign-in stamp and its audit entry are committed by the commit point
+        return redirect(safe_next(request.args.get("next"), url_for("office.home")))
     return render_template("office/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        signin.end_sessions(current_user)
     logout_user()
     flash("已退出登录。", "info")
     return redirect(url_for("office.login"))

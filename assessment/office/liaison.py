@@ -1,10 +1,11 @@
 """The unit liaison's area (本单位): its own unit only — check points, problems pushed to it, bad-rating cases, and,
 once the period is published, its own result page and its own report page as PDF."""
 
-from flask import Response, abort, render_template, request
+from flask import abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..downloads import attachment
 from ..extensions import db
 from ..models import Period, PeriodState, ResultRow, Role, Unit
 from ..services import checkpoints as checkpoint_service
@@ -99,7 +100,4 @@ def liaison_report():
     small_chart = {"label_width": 130, "half": 150, "bar_height": 12, "gap": 3}
     html = render_template("report/unit.html", period=period, result=result,
                            u=reports.unit_page(result, row, chart_size=small_chart))
-    return Response(
-        exports.render_pdf(html), mimetype="application/pdf",
-        headers={"Content-Disposition": f"attachment; filename=report_{period.name}_{row.unit_code}.pdf"},
-    )
+    return attachment(exports.render_pdf(html), f"report_{period.name}_{row.unit_code}.pdf", "application/pdf")

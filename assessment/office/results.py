@@ -1,10 +1,11 @@
 """Results in the console: ranked tables, a page per unit, the scheme, scoring and publishing."""
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 import scoring
 
+from ..downloads import attachment
 from ..extensions import db
 from ..labels import INSTRUMENT_ZH
 from ..models import PeriodStateError, Result, ResultRow, ResultState, Role
@@ -194,11 +195,7 @@ def results_export(name, fmt):
     if result is None:
         abort(404)
     build, mimetype = EXPORTS[fmt]
-    return Response(
-        build(result),
-        mimetype=mimetype,
-        headers={"Content-Disposition": f"attachment; filename=results_{period.name}_v{result.version}.{fmt}"},
-    )
+    return attachment(build(result), f"results_{period.name}_v{result.version}.{fmt}", mimetype)
 
 
 @bp.route("/periods/<name>/scheme", methods=["GET", "POST"])

@@ -8,10 +8,11 @@ identity next to answers (the response pages), as on the results page.
 import re
 from datetime import date, datetime
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..charts import score_bars
+from ..downloads import attachment
 from ..extensions import db
 from ..labels import INSTRUMENT_ZH
 from ..models import Assignment, PeriodState, PeriodStateError, RaterGroup, ResponseVersion, Role
@@ -156,11 +157,8 @@ def survey_progress(name):
 def survey_reminders(name):
     """The raters who have not submitted everything, with their phones (operators and data admins only)."""
     period = _period_or_404(name)
-    return Response(
-        progress_service.reminders_csv(period), mimetype="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f"attachment; filename=reminders_{period.name}.csv",
-                 "Cache-Control": "no-store"},
-    )
+    return attachment(progress_service.reminders_csv(period), f"reminders_{period.name}.csv",
+                      "text/csv; charset=utf-8")
 
 
 # --- assignment rules and assignments ---------------------------------------------------------------------
@@ -281,10 +279,7 @@ def issue_invitations(name):
         discard_refused_work()
         flash(exc.message_zh, "error")
         return back
-    return Response(data, mimetype=mimetype, headers={
-        "Content-Disposition": f"attachment; filename={stem}.{output}",
-        "Cache-Control": "no-store",
-    })
+    return attachment(data, f"{stem}.{output}", mimetype)
 
 
 @bp.route("/surveys/<name>/invitations/revoke", methods=["POST"])

@@ -28,7 +28,7 @@ from ..models import (
     Scheme,
     Unit,
 )
-from . import audit
+from . import audit, computing
 from .gather import data_fingerprint, gather_inputs  # noqa: F401  (gather_inputs re-exported)
 from .period_lookup import get_period
 
@@ -112,12 +112,31 @@ class ScoreRun:
 
 
 def score_period(period_name: str, actor: str = "system", progress=None) -> ScoreRun:
-    """Compute a new result version for the period with its current scheme and store it (caller commits)."""
-    step = progress or (lambda done, total, label="": None)
+    """Compute a new result version for the period with its current scheme and store it (caller commits).
+
+    One computation at a time per period (services/computing.py): while one runs, or when one finished since
+    this call began, ScoringError says so and nothing is stored. On any failure the session is rolled back.
+    """
+    requested_at = datetime.now(timezone.utc)
     period = get_period(period_name)
     if period.state is PeriodState.DRAFT:
         raise ScoringError(f"period {period.name} is a draft: open it and collect data first",
                            f"评价周期 {period.name} 仍是草稿，请先开启并采集数据。")
+    refusal = computing.claim(period, actor, requested_at)
+    if refusal is not None:
+        raise ScoringError(refusal.message, refusal.message_zh)
+    try:
+        run = _compute(period, actor, progress)
+    except BaseException:
+        db.session.rollback()
+        computing.release_now(period)
+        raise
+    computing.release_with_result(period)
+    return run
+
+
+def _compute(period: Period, actor: str, progress) -> ScoreRun:
+    step = progress or (lambda done, total, label="": None)
     step(0, 4, "gather")
     inputs = gather_inputs(period)
     if inputs.units.empty:

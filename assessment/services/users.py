@@ -44,9 +44,14 @@ def create_user(username: str, password: str, role: str, display_name: str = "",
 
 
 def authenticate(username: str, password: str) -> User | None:
-    """The active user with this name and password, or None (same answer for unknown name or bad password)."""
-    user = db.session.execute(db.select(User).filter_by(username=(username or "").strip())).scalar_one_or_none()
-    if user is None or not user.active or not user.check_password(password or ""):
+    """The active user with this name and password, or None (same answer, same time, for an unknown name).
+
+    Without throttle or lock-out: the sign-in form goes through services/signin.py, which adds them.
+    """
+    from .signin import check_credentials
+
+    user = check_credentials(username, password)
+    if user is None:
         return None
     user.last_login_at = datetime.now(timezone.utc)
     audit.record(user.username, "user.login", "user", user.id)

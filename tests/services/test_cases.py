@@ -286,6 +286,7 @@ def test_the_office_reviews_and_a_viewer_only_reads(app, client, auth, console):
     assert client.get(f"/office/cases/{own}").status_code == 200
     denied = client.post(f"/office/cases/{own}/assign", data={"assignee": "x"}, follow_redirects=True)
     assert "您没有权限执行此操作" in denied.get_data(as_text=True)
+    assert denied.status_code == 403  # issue 10: a refusal, not a redirect with a flash
     auth.logout()
     auth.login("office")
     wrong = client.post(f"/office/cases/{own}/feedback", data={"note": "x"}, follow_redirects=True)
