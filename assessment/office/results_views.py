@@ -1,10 +1,13 @@
 """Results in the console: ranked tables, a page per unit, the scheme, scoring and publishing."""
 
+import math
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 import scoring
 
+from .. import charts
 from ..extensions import db
 from ..labels import INSTRUMENT_ZH
 from ..models import PeriodStateError, Result, ResultRow, ResultState, Role
@@ -44,14 +47,18 @@ def results(name):
     by_category = {}
     changes = []
     leaves = []
+    figures = {}
+    quality = _quality(result)
     if result is not None:
         for row in scoring_service.ordered_rows(result):
             by_category.setdefault(row.category, []).append(row)
         changes = scoring_service.compare_with_published(result)
         leaves = scoring.load_scheme(result.scheme.text).leaves
+        figures = _figures(result, by_category, leaves, quality)
     return render_template(
         "office/results.html",
-        quality=_quality(result),
+        quality=quality,
+        figures=figures,
         period=period,
         result=result,
         versions=versions,
@@ -61,6 +68,31 @@ def results(name):
         form=ActionForm(),
         can_write=may_open(current_user, "results_write"),
     )
+
+
+def _figures(result, by_category, leaves, quality):
+    """The results page's charts: the composites' distribution, and per category the ranking, the heat map
+    and the rank intervals; the response rates per instrument."""
+    return {
+        "distribution": charts.distribution_chart([r.composite for r in result.rows], width=480),
+        "categories": {
+            category: {
+                "ranking": charts.ranking_chart(rows, width=440, label_width=145),
+                "heat": charts.heat_map(rows, leaves),
+                "intervals": charts.rank_intervals(rows, width=440, label_width=145),
+            }
+            for category, rows in by_category.items()
+        },
+        "response": charts.share_bars(
+            [(q["name"], q["submitted"] / q["assigned"] if q["assigned"] else None,
+              f"{q['submitted']}/{q['assigned']}") for q in (quality or {}).get("instruments", [])],
+            mark=0.8, title="各问卷回收率", width=440,
+        ),
+        "towns": charts.share_bars(
+            [(t["town"], t["rate"], f"{t['submitted']}/{t['assigned']}") for t in (quality or {}).get("towns", [])],
+            mark=0.8, title="镇街评议回收率", width=440,
+        ),
+    }
 
 
 def _quality(result):
@@ -93,13 +125,28 @@ def _quality(result):
                 "submitted": rates.get(key, {}).get("submitted", 0),
                 "alpha": alpha.get(key),
                 "straight": counts.get(key, 0),
+                "alpha_text": alpha_reading(alpha.get(key)),
             }
             for key in INSTRUMENT_ZH
             if key in rates or key in alpha
         ],
         "towns": sorted(rates.get("grassroots", {}).get("towns", []), key=lambda r: r["rate"] or 0),
         "straight_liners": liners if current_user.role is Role.DATA_ADMIN else None,
+        "straight_min": scoring.load_scheme(result.scheme.text).straight_line_min,
     }
+
+
+#: Plain-Chinese readings of Krippendorff's alpha, from the highest lower bound down (0.8 and 0.667 are
+#: Krippendorff's own thresholds for reliable and tentatively acceptable data).
+ALPHA_READINGS = ((0.8, "高度一致"), (0.667, "较一致"), (0.4, "一般"), (0.0, "较弱，评价人看法差别大"),
+                  (float("-inf"), "相互矛盾"))
+
+
+def alpha_reading(alpha):
+    """What a Krippendorff's alpha means, in words an office clerk can repeat; 样本太少 when there is none."""
+    if alpha is None or math.isnan(alpha):
+        return "样本太少，无法计算"
+    return next(text for low, text in ALPHA_READINGS if alpha >= low)
 
 
 @bp.route("/periods/<name>/score", methods=["POST"])
@@ -167,14 +214,39 @@ def result_unit(name, version, code):
         else:
             flash("已记录复核意见。", "success")
         return redirect(url_for("office.result_unit", name=name, version=version, code=code))
+    page = reports.unit_page(result, row)
     return render_template(
         "office/result_unit.html",
         period=period,
         result=result,
         form=form,
+        comparison=_comparison(result, row, page["leaf_rows"]),
         can_write=may_open(current_user, "results_write") and result.state is not ResultState.PUBLISHED,
-        **reports.unit_page(result, row),
+        **page,
     )
+
+
+def _comparison(result, row, leaf_rows):
+    """The unit against its category: per weighted leaf its score beside the category's mean, lowest and
+    highest (points), and the category's ranking chart with the unit marked."""
+    members = [r for r in scoring_service.ordered_rows(result) if r.category == row.category]
+    items = []
+    for leaf, data in leaf_rows:
+        if leaf.is_deduction:
+            continue
+        values = [v for r in members if (v := ((r.leaves or {}).get(leaf.id) or {}).get("value")) is not None]
+        own = data.get("value")
+        if own is None and data.get("suppressed"):
+            own = "样本不足"
+        items.append((leaf.name, own, sum(values) / len(values) if values else None,
+                      min(values, default=None), max(values, default=None)))
+    composites = [r.composite for r in members if r.composite is not None]
+    return {
+        "leaves": charts.compare_chart(items, width=480),
+        "ranking": charts.ranking_chart(members, width=440, label_width=145, highlight=row.unit_code),
+        "mean": sum(composites) / len(composites) if composites else None,
+        "count": len(members),
+    }
 
 
 EXPORTS = {
