@@ -305,8 +305,10 @@ def register_commands(app):
     ):
         app.cli.add_command(command)
     from .cli_ratings import register_rating_commands
+    from .cli_scheme import scheme_group
 
     register_rating_commands(app)
+    app.cli.add_command(scheme_group)
 
 
 def _create_app(*args, **kwargs):

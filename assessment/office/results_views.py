@@ -2,22 +2,25 @@
 
 import math
 
+import yaml
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 import scoring
+from scoring import scheme_messages
 
 from .. import charts
 from ..extensions import db
 from ..labels import INSTRUMENT_ZH
-from ..models import PeriodStateError, Result, ResultRow, ResultState, Role
+from ..models import PeriodStateError, Result, ResultRow, ResultState, Role, Scheme
 from ..services import exports, reports
 from ..services import scoring as scoring_service
 from ..services.periods import NotFound, get_period, move_period
 from ..urls import positive_int
-from . import bp
+from . import bp, scheme_editor
 from .auth import may_open, section_required
 from .forms import ActionForm, ReviewForm, SchemeForm
+from .scheme_editor import SchemeEditForm
 
 
 def _period_or_404(name):
@@ -274,26 +277,90 @@ def results_export(name, fmt):
     )
 
 
+def _scheme_versions(period):
+    return db.session.scalars(db.select(Scheme).filter_by(period_id=period.id).order_by(Scheme.version.desc())).all()
+
+
 @bp.route("/periods/<name>/scheme", methods=["GET", "POST"])
 @section_required("results")
 def scheme(name):
+    """The scheme editor: a Chinese form of the indicator tree and the settings, the YAML for advanced users
+    and files, every version with what changed from the one before."""
     period = _period_or_404(name)
-    current = scoring_service.stored_scheme(period)  # None until the period's first save or score
-    form = SchemeForm()
-    problems = []
-    if request.method == "GET":
-        form.text.data = current.text if current else scoring.default_scheme_text()
-    elif form.validate_on_submit():
+    versions = _scheme_versions(period)  # newest first; empty until the period's first save or score
+    current = versions[0] if versions else None
+    shown = current
+    wanted = request.args.get("version", type=positive_int)
+    if wanted is not None:
+        shown = next((v for v in versions if v.version == wanted), None) or abort(404)
+    text = shown.text if shown else scoring.default_scheme_text()
+    form, edit = SchemeForm(), SchemeEditForm()
+    problems, field_errors, data = [], {}, yaml.safe_load(text)
+    if request.method == "POST":
         if not may_open(current_user, "results_write"):
             abort(403)
+        editor = request.form.get("editor") == "form"
+        valid = edit.validate_on_submit() if editor else _yaml_posted(form)
+        if valid:
+            if editor:
+                base = yaml.safe_load(current.text if current else scoring.default_scheme_text())
+                data = scheme_editor.apply_form(base, request.form)
+                if data == base:
+                    flash("没有修改任何设置，未生成新版本。", "info")
+                    return redirect(url_for("office.scheme", name=period.name))
+                new_text, note = scheme_editor.dump(data), edit.note.data
+            else:
+                new_text, note = form.text.data, form.note.data
+            try:
+                saved = scoring_service.save_scheme(period, new_text, current_user.username, note=note)
+            except scoring.SchemeError as exc:
+                db.session.rollback()
+                problems = list(zip(scheme_messages.messages_zh(exc.messages, data if editor else exc.data),
+                                    exc.messages, strict=True))
+                field_errors = {en.partition(": ")[0]: zh for zh, en in problems}
+                if not editor:
+                    text = form.text.data
+            else:
+                flash(f"评分方案已保存为第 {saved.version} 版；重新计算后生效。", "success")
+                return redirect(url_for("office.scheme", name=period.name))
+    if request.method == "GET" or not form.text.data:
+        form.text.data = text
+    if not isinstance(data, dict):
+        data = yaml.safe_load(scoring.default_scheme_text())
+    tree, sections = scheme_editor.form_fields(data)
+    previous = next((v for v in versions if shown and v.version < shown.version), None)
+    diff = scheme_editor.changes(previous.text, shown.text) if previous else None
+    weights = [leaf.get("weight") for leaf in data.get("leaves") or [] if isinstance(leaf, dict)]
+    return render_template(
+        "office/scheme.html", period=period, scheme=current, shown=shown, versions=versions, form=form,
+        edit=edit, problems=problems, field_errors=field_errors, tree=tree, sections=sections, diff=diff,
+        previous=previous, weight_total=sum(w for w in weights if isinstance(w, (int, float))),
+        can_write=may_open(current_user, "results_write") and (shown is current),
+    )
+
+
+def _yaml_posted(form):
+    """The YAML form: an uploaded .yaml file replaces the text box; a file that is not UTF-8 is refused."""
+    upload = request.files.get("yaml_file")
+    if upload and upload.filename:
         try:
-            saved = scoring_service.save_scheme(period, form.text.data.replace("\r\n", "\n"),
-                                                current_user.username, note=form.note.data)
-        except scoring.SchemeError as exc:
-            db.session.rollback()
-            problems = exc.messages
-        else:
-            flash(f"评分方案已保存为第 {saved.version} 版；重新计算后生效。", "success")
-            return redirect(url_for("office.scheme", name=period.name))
-    return render_template("office/scheme.html", period=period, scheme=current, form=form, problems=problems,
-                           can_write=may_open(current_user, "results_write"))
+            form.text.data = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            flash("上传的方案文件不是 UTF-8 编码的 YAML 文本。", "error")
+            return False
+    return form.validate_on_submit()
+
+
+@bp.route("/periods/<name>/scheme.yaml")
+@section_required("results")
+def scheme_yaml(name):
+    """The scheme (the newest version, or ?version=N) as a YAML file, to keep, edit and upload again."""
+    period = _period_or_404(name)
+    versions = _scheme_versions(period)
+    wanted = request.args.get("version", type=positive_int)
+    shown = next((v for v in versions if wanted is None or v.version == wanted), None)
+    if shown is None and wanted is not None:
+        abort(404)
+    version = shown.version if shown else 0
+    return Response(shown.text if shown else scoring.default_scheme_text(), mimetype="application/x-yaml",
+                    headers={"Content-Disposition": f"attachment; filename=scheme_{period.name}_v{version}.yaml"})
