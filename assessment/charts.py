@@ -49,7 +49,7 @@ def score_bars(items, label_width=170, length=360, bar_height=16, gap=4, low=0.0
             "x0": label_width}
 
 
-def trend_chart(series, width=720, height=260):
+def trend_chart(series, width=500, height=250):
     """Geometry of the monthly trend chart (inline SVG, drawn by the template): bars for counted ratings on
     the left axis, the good rate as a line with its 95% interval on the right axis."""
     left, right, top, bottom = 48, 56, 16, 34
