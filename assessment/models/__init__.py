@@ -2,6 +2,7 @@
 
 from .audit import AuditEntry
 from .calendar import CalendarDay, Setting
+from .jobs import JobState, ReportFile, ReportJob
 from .ledger import (
     BonusItem,
     CheckPoint,
@@ -32,8 +33,9 @@ from .surveys import (
 __all__ = [
     "Answer", "Assignment", "AssignmentState", "AuditEntry", "BadRatingCase", "BonusItem", "CalendarDay", "CaseClass",
     "CaseState", "Channel", "CheckPoint", "CheckPointStatus", "CodeSystem", "Device", "InstitutionScore",
-    "Instrument", "Participant", "ParticipantKind", "Period", "PeriodState", "PeriodStateError", "Problem",
-    "ProblemSource", "ProblemState", "PublicRating", "Question", "Rater", "RaterGroup", "Response",
+    "Instrument", "JobState", "Participant", "ParticipantKind", "Period", "PeriodState", "PeriodStateError",
+    "Problem", "ProblemSource", "ProblemState", "PublicRating", "Question", "Rater", "RaterGroup", "ReportFile",
+    "ReportJob", "Response",
     "ResponseSource", "ResponseVersion", "Result", "ResultRow", "ResultState", "Role", "Scheme", "Setting", "Severity",
     "Suggestion", "SuggestionStatus", "Town", "Unit", "UnitKind", "User",
 ]

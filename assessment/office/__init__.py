@@ -6,3 +6,4 @@ bp = Blueprint("office", __name__, url_prefix="/office")
 
 from . import results_views, views  # noqa: E402,F401
 from . import ratings_views  # noqa: E402,F401
+from . import report_views  # noqa: E402,F401

@@ -255,14 +255,13 @@ def _comparison(result, row, leaf_rows):
 EXPORTS = {
     "csv": (exports.build_csv, "text/csv; charset=utf-8"),
     "xlsx": (exports.build_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    "pdf": (exports.build_pdf, "application/pdf"),
-}
+}  # the printed report and the units' files: report_views (built by the report worker)
 
 
 @bp.route("/periods/<name>/results.<fmt>")
 @section_required("results")
 def results_export(name, fmt):
-    """The download buttons: the results CSV, the xlsx workbook, or the printed PDF report."""
+    """The download buttons: the results CSV or the xlsx workbook."""
     if fmt not in EXPORTS:
         abort(404)
     period = _period_or_404(name)

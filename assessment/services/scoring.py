@@ -288,6 +288,9 @@ def score_period(period_name: str, actor: str = "system", progress=None) -> Scor
     db.session.add(result)
     db.session.flush()
     _store_rows(result, engine_result)
+    from .jobs import enqueue_report  # the printed report: built once per version by the report worker
+
+    enqueue_report(result, actor)
     step(3, 4, "compare")
     changes = compare_with_published(result)
     audit.record(actor, "result.compute", "result", result.id, period=period.name, version=version,
