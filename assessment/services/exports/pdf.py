@@ -39,8 +39,7 @@ TABLE_ROWS = 40
 HEAT_ROWS = 40
 #: Open and overdue problems listed on a unit's page (the rest are counted), so the page stays one page.
 UNIT_PROBLEMS = 6
-#: Pages per part handed to one process: fewer parts cost less fixed overhead (fonts are subset once per
-#: part), more parts balance the cores better.
+#: Below twice this many pages the report is laid out in one process (forking would cost more than it saves).
 MIN_PART_PAGES = 6
 
 
@@ -103,6 +102,29 @@ def method_summary(result: Result, scheme: scoring.Scheme) -> dict:
     }
 
 
+def contribution_bars(leaf_rows) -> dict[str, tuple[float, bool]]:
+    """The unit page's contribution chart, drawn in the indicator table beside each number: per weighted leaf
+    its bar length (% of the half-cell; the largest contribution fills it) and whether it lifts (True) or sinks
+    the unit. Bars in table cells carry no text of their own, so the chart costs the page no extra text boxes
+    (an SVG chart repeating the indicator names was a quarter of a unit page's layout time)."""
+    values = {leaf.id: data.get("contribution") for leaf, data in leaf_rows
+              if not leaf.is_deduction and data.get("contribution") is not None}
+    span = max((abs(v) for v in values.values()), default=0.0) or 1.0
+    return {leaf: (round(min(100.0, abs(v) / span * 100), 1), v >= 0) for leaf, v in values.items()}
+
+
+def level1_runs(leaves) -> dict[int, int]:
+    """Where each run of consecutive leaves with the same level-1 indicator starts, and its length: the unit
+    page writes the level-1 name once per run (rowspan), not once per row."""
+    runs: dict[int, int] = {}
+    start = 0
+    for i, leaf in enumerate(leaves):
+        if i and leaf.level1 != leaves[i - 1].level1:
+            start = i
+        runs[start] = runs.get(start, 0) + 1
+    return runs
+
+
 def report_context(result: Result) -> dict:
     """Everything the printed report shows: the summary's data and one `reports.unit_page` per unit."""
     period = db.session.get(Period, result.period_id)
@@ -114,9 +136,10 @@ def report_context(result: Result) -> dict:
     problems: dict[str, list] = {}
     for line in reports.problem_rows(period):
         problems.setdefault(line.unit_code, []).append(line)
-    small_chart = {"label_width": 130, "half": 170, "bar_height": 13, "gap": 3}
-    units = [reports.unit_page(result, row, scheme, problems.get(row.unit_code, []), small_chart) for row in rows]
+    units = [reports.unit_page(result, row, scheme, problems.get(row.unit_code, [])) for row in rows]
     for unit in units:
+        unit["bars"] = contribution_bars(unit["leaf_rows"])
+        unit["level1_runs"] = level1_runs([leaf for leaf, _ in unit["leaf_rows"]])
         listed = [line for line in unit["problems"] if line.overdue or line.problem.closed_on is None]
         unit["listed_problems"] = listed[:UNIT_PROBLEMS]
         unit["more_problems"] = len(listed) - len(unit["listed_problems"])
@@ -268,12 +291,26 @@ def _join(parts: list[bytes], outline: list[tuple[str, int]], title: str) -> byt
     return buffer.getvalue()
 
 
+#: Relative layout cost of a page by kind (measured: a heat-map page of 40 rows costs about three unit pages).
+PAGE_COST = {"overview": 2.0, "samples": 1.5, "ranking": 2.0, "heat": 3.0, "unit": 1.0}
+
+
 def _plan(pages: list[dict], processes: int) -> list[list[dict]]:
-    """Consecutive pages grouped into parts: about two parts per process, at least MIN_PART_PAGES pages each."""
-    if processes <= 1:
+    """Consecutive pages cut into one part per process, of about equal layout cost (PAGE_COST): every part
+    embeds its own font subset, so more parts cost more in all, and equal costs keep the cores busy together."""
+    if processes <= 1 or len(pages) < 2 * MIN_PART_PAGES:
         return [pages]
-    size = max(MIN_PART_PAGES, math.ceil(len(pages) / (2 * processes)))
-    return _chunks(pages, size)
+    costs = [PAGE_COST.get(page["kind"], 1.0) for page in pages]
+    share = sum(costs) / processes
+    parts, current, spent = [], [], 0.0
+    for page, cost in zip(pages, costs, strict=True):
+        if current and spent + cost / 2 > share * (len(parts) + 1) and len(parts) < processes - 1:
+            parts.append(current)
+            current = []
+        current.append(page)
+        spent += cost
+    parts.append(current)
+    return parts
 
 
 def build_pdf(result: Result, progress=None, processes: int | None = None) -> Pdf:
