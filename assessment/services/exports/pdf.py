@@ -185,12 +185,12 @@ def summary_pages(context: dict) -> list[dict]:
     heat_size = {"label_width": 170, "cell_width": 36, "cell_height": 15, "font_size": 9, "header_height": 80}
     page, used = [], 0
     for category, members in context["categories"].items():
-        for chunk in _chunks(members, HEAT_ROWS):
-            cost = len(chunk) + 7  # the column header and the title take about seven rows
-            if page and used + cost > HEAT_ROWS + 7:
+        for part, chunk in enumerate(_chunks(members, HEAT_ROWS)):
+            cost = len(chunk) + 8  # the category's name, the column header and the title: about eight rows
+            if page and used + cost > HEAT_ROWS + 8:
                 pages.append({"kind": "heat", "maps": page})
                 page, used = [], 0
-            page.append({"category": category,
+            page.append({"category": category, "part": part,
                          "chart": heat_map(chunk, context["scheme"].leaves, title=f"{category}指标得分", **heat_size)})
             used += cost
     if page:
