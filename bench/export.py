@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ingest import CST, HOST, free_port, rating_body, start_server, stop_server  # noqa: E402
+from ingest import CST, HOST, free_port, rating_body, start_server, stop_server
 
 VIEWER, PASSWORD = "bench-viewer", "bench-password-1"
 
@@ -163,7 +163,7 @@ def time_report(app, result_id: int, processes: int | None, label: str, zip_too:
             units = pdf.build_units_zip(result, processes=processes)
             print(f"{label}: units' zip ({len(result.rows)} PDFs, {len(units) / 1e6:.1f} MB) in "
                   f"{time.perf_counter() - started:.2f} s")
-            code = sorted(result.rows, key=lambda r: r.unit_code)[0].unit_code
+            code = min(result.rows, key=lambda r: r.unit_code).unit_code
             pdf.build_unit_pdf(result, code)  # the first in a process loads the fonts
             started = time.perf_counter()
             pdf.build_unit_pdf(result, code)

@@ -74,7 +74,7 @@ def test_claims_never_hand_one_job_to_two_workers(app, two_versions):
                 job = jobs.claim_next(name)
                 claimed.append(None if job is None else job.id)
                 db.session.remove()
-        except Exception as exc:  # reported below: a thread's exception would otherwise vanish
+        except Exception as exc:  # noqa: BLE001  (reported below: a thread's exception would otherwise vanish)
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(3)]

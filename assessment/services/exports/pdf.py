@@ -14,7 +14,6 @@ The charts are `assessment.charts` (the same SVG the console shows); the data of
 
 import io
 import logging
-import math
 import os
 import time
 import zipfile
