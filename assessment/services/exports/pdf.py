@@ -124,6 +124,20 @@ def level1_runs(leaves) -> dict[int, int]:
     return runs
 
 
+def unit_sheet(result: Result, row, scheme: scoring.Scheme, problems: list) -> dict:
+    """A unit's printed page: `reports.unit_page` (what the console's unit page shows) and how it is printed —
+    the contribution bars, the level-1 runs, the open or overdue problems listed (at most UNIT_PROBLEMS)."""
+    unit = reports.unit_page(result, row, scheme, problems)
+    unit["bars"] = contribution_bars(unit["leaf_rows"])
+    unit["level1_runs"] = level1_runs([leaf for leaf, _ in unit["leaf_rows"]])
+    listed = [line for line in unit["problems"] if line.overdue or line.problem.closed_on is None]
+    unit["listed_problems"] = listed[:UNIT_PROBLEMS]
+    unit["more_problems"] = len(listed) - len(unit["listed_problems"])
+    unit["open_problems"] = sum(1 for line in unit["problems"] if line.problem.closed_on is None)
+    unit["overdue_problems"] = sum(1 for line in unit["problems"] if line.overdue)
+    return unit
+
+
 def report_context(result: Result) -> dict:
     """Everything the printed report shows: the summary's data and one `reports.unit_page` per unit."""
     period = db.session.get(Period, result.period_id)
@@ -135,15 +149,7 @@ def report_context(result: Result) -> dict:
     problems: dict[str, list] = {}
     for line in reports.problem_rows(period):
         problems.setdefault(line.unit_code, []).append(line)
-    units = [reports.unit_page(result, row, scheme, problems.get(row.unit_code, [])) for row in rows]
-    for unit in units:
-        unit["bars"] = contribution_bars(unit["leaf_rows"])
-        unit["level1_runs"] = level1_runs([leaf for leaf, _ in unit["leaf_rows"]])
-        listed = [line for line in unit["problems"] if line.overdue or line.problem.closed_on is None]
-        unit["listed_problems"] = listed[:UNIT_PROBLEMS]
-        unit["more_problems"] = len(listed) - len(unit["listed_problems"])
-        unit["open_problems"] = sum(1 for line in unit["problems"] if line.problem.closed_on is None)
-        unit["overdue_problems"] = sum(1 for line in unit["problems"] if line.overdue)
+    units = [unit_sheet(result, row, scheme, problems.get(row.unit_code, [])) for row in rows]
     return {
         "period": period,
         "result": result,
@@ -360,9 +366,15 @@ def _bookmark(page: dict, outline: list) -> str | None:
 
 
 def _unit_context(result: Result, code: str) -> dict | None:
-    context = report_context(result)
-    unit = next((u for u in context["units"] if u["row"].unit_code == code), None)
-    return None if unit is None else {**context, "unit": unit}
+    """What one unit's pages need, and only that (no city-wide summary): fast enough to lay out on request."""
+    row = next((r for r in result.rows if r.unit_code == code), None)
+    if row is None:
+        return None
+    period = db.session.get(Period, result.period_id)
+    scheme = scoring.load_scheme(result.scheme.text)
+    unit = unit_sheet(result, row, scheme, reports.problem_rows(period, code))
+    return {"period": period, "result": result, "scheme": scheme, "names": {leaf.id: leaf.name for leaf in scheme.leaves},
+            "unit": unit}
 
 
 def _unit_html(context: dict, unit: dict, pages: int = 1) -> str:
