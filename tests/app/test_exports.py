@@ -111,7 +111,7 @@ def test_chinese_and_contract_sheets_read_back_as_the_stored_results(app, runner
     column order, with Chinese labels on the people's sheet?"""
     out = _export(runner, tmp_path, "xlsx")
     stored = _stored(app)
-    sheets = pd.read_excel(out, sheet_name=None)
+    sheets = pd.read_excel(out, sheet_name=None, engine="openpyxl")
     assert list(sheets)[:3] == ["评价结果", "指标说明", "results"]
     contract = sheets["results"]
     assert list(contract.columns)[:len(CONTRACT)] == CONTRACT
@@ -175,7 +175,7 @@ def test_assessment_file_is_as_interfaces_md_says(app, runner, scored, tmp_path)
     out = _export(runner, tmp_path, "assessment")
     book = load_workbook(out)
     assert book.sheetnames[0] == "综合考核"
-    frame = pd.read_excel(out, sheet_name="综合考核", dtype={"单位编码": str})
+    frame = pd.read_excel(out, sheet_name="综合考核", dtype={"单位编码": str}, engine="openpyxl")
     assert list(frame.columns) == ["单位编码", "单位名称", "分类", "综合得分", "排名", "等次", "考核分值", "暂停受理"]
     stored = _stored(app)
     assert sorted(frame["单位编码"]) == sorted(stored)

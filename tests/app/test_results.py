@@ -239,7 +239,7 @@ def test_xlsx_export_has_the_results_sheet_and_the_explanations(runner, city, tm
     out = tmp_path / "results.xlsx"
     result = runner.invoke(args=["export", "--period", city, "--format", "xlsx", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    sheets = pd.read_excel(out, sheet_name=None)
+    sheets = pd.read_excel(out, sheet_name=None, engine="openpyxl")
     # People's sheets first, the contract sheet "results", then the explanations under Chinese names.
     assert list(sheets) == ["评价结果", "指标说明", "results", "样本量", "分来源指标得分", "敏感性分析", "问题台账",
                             "差评工单", "参评率", "评分方案"]
