@@ -58,6 +58,12 @@ def create_app(test_config=None):
         RATELIMIT_STORAGE_URI="memory://",
         #: Number of reverse proxies in front of the app (their X-Forwarded-For is trusted); 0: none.
         PROXY_FIX_X_FOR=0,
+        #: Printed report: processes laying out pages in parallel (None: one per core), their nice level (they
+        #: yield the cores to the request workers), and after how many seconds without a heartbeat a running
+        #: report job counts as abandoned and is claimed again.
+        REPORT_PROCESSES=None,
+        REPORT_NICE=10,
+        REPORT_JOB_STALE_SECONDS=300,
     )
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("ASSESSMENT")

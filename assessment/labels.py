@@ -14,6 +14,13 @@ ACTION_ZH = {"priority": "优先保障", "maintain": "维持", "restrict": "从�
 #: Shown instead of a rank, grade or action for a unit without any data.
 NO_DATA_ZH = "无数据"
 RESULT_STATE_ZH = {"draft": "待发布", "published": "已发布"}
+#: Where a scheme leaf's score comes from (a leaf's ``source``; the instruments as in INSTRUMENT_ZH).
+LEAF_SOURCE_ZH = {"checkpoints": "问效点台账", "public": "好差评记录", "institution": "事业单位绩效考核得分",
+                  "problems": "问题台账", "overdue": "问题台账（整改超期）", "grassroots": "镇街评议问卷",
+                  "leader": "领导点评问卷", "peer": "部门互评问卷", "self": "内部自评问卷",
+                  "deputy": "两代表一委员问卷", "expert": "专家评价问卷"}
+#: Shown instead of a score whose group of raters is below its minimum sample (never a number).
+TOO_FEW_ZH = "样本不足"
 
 # ---------------------------------------------------------------- questionnaires and raters
 

@@ -49,11 +49,21 @@ _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class SchemeError(ValueError):
-    """A scheme that cannot be used; ``messages`` lists every problem, each prefixed by its path."""
+    """A scheme that cannot be used; ``messages`` lists every problem, each prefixed by its path (English, for
+    the command line and logs); ``messages_zh`` says the same in Chinese naming the field (for the console)."""
 
-    def __init__(self, messages: list[str]):
+    def __init__(self, messages: list[str], data: dict | None = None):
         self.messages = list(messages)
+        #: The scheme mapping as read, so a Chinese message can name a leaf by its name (第 3 项指标「专家评价」).
+        self.data = data
         super().__init__("invalid scheme:\n" + "\n".join(f"- {m}" for m in self.messages))
+
+    @property
+    def messages_zh(self) -> list[str]:
+        """Every problem in Chinese, naming the field (scheme_messages: the one translation table)."""
+        from .scheme_messages import messages_zh
+
+        return messages_zh(self.messages, self.data)
 
 
 @dataclass(frozen=True)
@@ -224,7 +234,7 @@ def load_scheme(text: str) -> Scheme:
     reader = _Reader()
     scheme = reader.scheme(data)
     if reader.errors:
-        raise SchemeError(reader.errors)
+        raise SchemeError(reader.errors, data)
     return scheme
 
 

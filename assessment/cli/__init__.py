@@ -6,10 +6,10 @@ returns and rolls back when it fails, so a command that stops halfway leaves not
 
 from flask.cli import FlaskGroup
 
-from . import admin, database, imports, ledger, periods, ratings, results, surveys, users
+from . import admin, database, imports, ledger, periods, ratings, results, scheme, surveys, users
 
 #: The domain modules; each lists its commands in COMMANDS.
-MODULES = (database, users, periods, imports, results, ratings, surveys, ledger, admin)
+MODULES = (database, users, periods, imports, results, scheme, ratings, surveys, ledger, admin)
 
 
 def register_commands(app):

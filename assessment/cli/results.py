@@ -4,7 +4,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..transactions import transactional
-from .common import Progress, fail, period_or_fail
+from .common import Progress, fail, period_or_fail, write_file
 
 
 @click.command("score")
@@ -69,13 +69,19 @@ def review_command(period_name, unit_code, note):
 
 @click.command("export")
 @click.option("--period", "period_name", required=True)
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "pdf"]), required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "pdf", "assessment", "zip"]), required=True,
+              help="csv / xlsx: the results; pdf: the printed report; assessment: the 综合考核 file; "
+                   "zip: every unit's report as its own PDF")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True))
 @click.option("--version", "version", type=int, help="a result version (default: the latest)")
+@click.option("--unit", "unit_code", help="with --format pdf: that unit's pages alone")
 @with_appcontext
-def export_command(period_name, fmt, out_path, version):
-    """Write the period's results as CSV, an xlsx workbook, or the printed PDF report."""
-    from ..services import exports
+@transactional
+def export_command(period_name, fmt, out_path, version, unit_code):
+    """Write the period's results: CSV, xlsx, the printed PDF report (or one unit's pages), the file for the
+    comprehensive-assessment office, or all units' reports as a zip. The report and the zip are kept per
+    result version (built here with progress if the report worker has not built them yet)."""
+    from ..services import exports, jobs
     from ..services.scoring import latest_result
 
     period = period_or_fail(period_name)
@@ -83,13 +89,32 @@ def export_command(period_name, fmt, out_path, version):
     if result is None:
         fail(f"period {period_name} has no result{' version ' + str(version) if version else ''}: "
              f"run `assessment score --period {period_name}` first")
-    builders = {"csv": exports.build_csv, "xlsx": exports.build_xlsx, "pdf": exports.build_pdf}
-    if fmt not in builders:
-        fail(f"export format {fmt} is not available yet")
-    data = builders[fmt](result)
-    with open(out_path, "wb") as fh:
-        fh.write(data)
+    if unit_code is not None and fmt != "pdf":
+        fail("--unit goes with --format pdf")
+    if fmt == "pdf" and unit_code is not None:
+        data = exports.build_unit_pdf(result, unit_code)
+        if data is None:
+            fail(f"unit {unit_code} is not in result version {result.version} of period {period_name}")
+    elif fmt in ("pdf", "zip"):
+        data = jobs.report_bytes(result, jobs.REPORT if fmt == "pdf" else jobs.UNITS_ZIP, progress=Progress())
+    else:
+        builders = {"csv": exports.build_csv, "xlsx": exports.build_xlsx, "assessment": exports.build_assessment}
+        data = builders[fmt](result)
+    write_file(out_path, data)
     click.echo(f"Wrote {out_path} (result version {result.version}, {len(result.rows)} units).")
 
 
-COMMANDS = (score_command, review_command, export_command)
+@click.command("report-worker")
+@click.option("--once", is_flag=True, help="run the queued jobs, then stop (default: keep polling)")
+@click.option("--poll", default=2.0, show_default=True, help="seconds between looks at the queue when idle")
+@click.option("--processes", type=int, help="pages laid out in parallel (default: REPORT_PROCESSES or the cores)")
+@with_appcontext
+def report_worker_command(once, poll, processes):
+    """Build the printed reports of new result versions in the background (run one or more as a service)."""
+    from ..services import jobs
+
+    ran = jobs.work(once=once, poll=poll, echo=Progress(), processes=processes, log=click.echo)
+    click.echo(f"Report jobs run: {ran}.")
+
+
+COMMANDS = (score_command, review_command, export_command, report_worker_command)

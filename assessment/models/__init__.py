@@ -6,6 +6,7 @@ from .audit import AuditEntry
 from .calendar import CalendarDay, Setting
 from .checkpoints import CheckPoint, CheckPointFile, CheckPointStateError, CheckPointStatus
 from .establishment import ChangeSource, EstablishmentChange, PoolEntryKind, VacancyPoolEntry
+from .jobs import JobState, ReportFile, ReportJob
 from .ledger import (
     BonusItem,
     InstitutionScore,
@@ -46,8 +47,9 @@ __all__ = [
     "AccessFailure", "AccessKey", "AssignmentRule", "TargetScope", "Computation", "SigninFailure",
     "Answer", "Assignment", "AssignmentState", "AuditEntry", "BadRatingCase", "BonusItem", "CalendarDay", "CaseClass",
     "CaseState", "Channel", "CheckPoint", "CheckPointStatus", "CodeSystem", "Device", "InstitutionScore",
-    "Instrument", "Participant", "ParticipantKind", "Period", "PeriodState", "PeriodStateError", "Problem",
-    "ProblemSource", "ProblemState", "PublicRating", "Question", "RatingCount", "Rater", "RaterGroup", "Response",
+    "Instrument", "JobState", "Participant", "ParticipantKind", "Period", "PeriodState", "PeriodStateError",
+    "Problem", "ProblemSource", "ProblemState", "PublicRating", "Question", "RatingCount", "Rater", "RaterGroup",
+    "ReportFile", "ReportJob", "Response",
     "ResponseSource", "ResponseVersion", "Result", "ResultRow", "ResultState", "Role", "Scheme", "Setting", "Severity",
     "Suggestion", "SuggestionStatus", "Town", "Unit", "UnitKind", "User",
     "LedgerCounter", "ProblemAction", "ProblemClass", "ProblemStep", "ProblemTransitionError", "StepFile",

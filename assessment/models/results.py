@@ -59,6 +59,13 @@ class Result(db.Model):
     scheme = relationship("Scheme")
     rows = relationship("ResultRow", back_populates="result", order_by="ResultRow.id")
 
+    def ordered_rows(self) -> list["ResultRow"]:
+        """The rows by category, then rank (units without a composite last, by code).
+
+        Sorted in Python, by code point: database collations order Chinese category names differently.
+        """
+        return sorted(self.rows, key=lambda r: (r.category, r.rank is None, r.rank or 0, r.unit_code))
+
     __table_args__ = (UniqueConstraint("period_id", "version"),)
 
 

@@ -20,6 +20,7 @@ from . import (  # noqa: F401  (each module adds its routes to bp)
     org,
     overview,
     ratings,
+    report,
     results,
     surveys,
     users,

@@ -17,8 +17,9 @@ from sqlalchemy import case, func
 
 from ..extensions import db
 from ..models import AccessKey, Assignment, AssignmentState, Rater, RaterGroup
+from ..spreadsheets import safe_text
 from . import access
-from .exports import render_pdf, safe_text
+from .exports import render_pdf
 
 #: The invitations CSV's columns (interfaces.md, `assessment invitations`).
 INVITATION_COLUMNS = ["rater_code", "name", "group", "town_code", "link", "access_code"]

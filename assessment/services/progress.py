@@ -15,7 +15,7 @@ from sqlalchemy import case, func
 from ..extensions import db
 from ..labels import INSTRUMENT_ZH
 from ..models import Assignment, AssignmentState, Instrument, Rater, RaterGroup, Town, Unit
-from .exports import safe_text
+from ..spreadsheets import safe_text
 
 #: The reminder list's columns (interfaces.md, `assessment reminders`).
 REMINDER_COLUMNS = ["rater_code", "name", "group", "town_code", "phone", "assigned", "submitted"]

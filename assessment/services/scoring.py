@@ -159,6 +159,9 @@ def _compute(period: Period, actor: str, progress) -> ScoreRun:
     db.session.add(result)
     db.session.flush()
     _store_rows(result, engine_result)
+    from .jobs import enqueue_report  # the printed report: built once per version by the report worker
+
+    enqueue_report(result, actor)
     step(3, 4, "compare")
     changes = compare_with_published(result)
     audit.record(actor, "result.compute", "result", result.id, period=period.name, version=version,
@@ -260,11 +263,8 @@ def latest_result(period: Period, version: int | None = None) -> Result | None:
 
 
 def ordered_rows(result: Result) -> list[ResultRow]:
-    """The result's rows by category, then rank (units without a composite last, by code).
-
-    Sorted in Python, by code point: database collations order Chinese category names differently.
-    """
-    return sorted(result.rows, key=lambda r: (r.category, r.rank is None, r.rank or 0, r.unit_code))
+    """The result's rows by category, then rank (the model's order; see Result.ordered_rows)."""
+    return result.ordered_rows()
 
 
 def published_result(period: Period) -> Result | None:

@@ -89,7 +89,8 @@ def test_score_and_export_csv_exactly(runner, city, tmp_path):
     out = tmp_path / "results.csv"
     result = runner.invoke(args=["export", "--period", city, "--format", "csv", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert out.read_text(encoding="utf-8") == EXPECTED_CSV
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # the BOM every CSV carries (interfaces.md)
+    assert out.read_text(encoding="utf-8-sig") == EXPECTED_CSV
 
 
 def test_scoring_a_draft_period_is_refused(runner, app, city):
@@ -139,7 +140,7 @@ def test_publish_freezes_and_rescoring_makes_a_new_version(runner, app, city, tm
     old = tmp_path / "v1.csv"
     assert runner.invoke(args=["export", "--period", city, "--format", "csv", "--out", str(old),
                                "--version", "1"]).exit_code == 0
-    assert old.read_text(encoding="utf-8") == EXPECTED_CSV
+    assert old.read_text(encoding="utf-8-sig") == EXPECTED_CSV
 
 
 def test_same_data_same_fingerprint(runner, app, city):
@@ -188,9 +189,13 @@ def test_results_pages(client, auth, make_user, runner, city):
     assert "推诿扯皮" in unit and "超期" in unit and "46.00" in unit
     download = client.get("/office/periods/2026/results.csv")
     assert download.status_code == 200
-    assert download.get_data().decode("utf-8") == EXPECTED_CSV
+    assert download.get_data().decode("utf-8-sig") == EXPECTED_CSV
     workbook = client.get("/office/periods/2026/results.xlsx?version=1")
     assert workbook.status_code == 200 and workbook.get_data()[:2] == b"PK"
+    pending = client.get("/office/periods/2026/results.pdf")  # built by the report worker, not the request
+    assert pending.status_code == 202 and "排队" in pending.get_data(as_text=True)
+    worker = runner.invoke(args=["report-worker", "--once", "--processes", "1"])
+    assert worker.exit_code == 0 and "Report jobs run: 1." in worker.output, worker.output
     assert client.get("/office/periods/2026/results.pdf").get_data()[:4] == b"%PDF"
     assert client.get("/office/periods/2026/results.doc").status_code == 404
     assert client.post("/office/periods/2026/score").status_code == 403
@@ -227,7 +232,7 @@ def test_csv_neutralises_formulas_in_names(runner, app, city, tmp_path):
     assert runner.invoke(args=["score", "--period", city]).exit_code == 0
     out = tmp_path / "r.csv"
     assert runner.invoke(args=["export", "--period", city, "--format", "csv", "--out", str(out)]).exit_code == 0
-    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert rows[0]["unit_name"] == "'=HYPERLINK(1)"
 
 
@@ -240,17 +245,18 @@ def test_xlsx_export_has_the_results_sheet_and_the_explanations(runner, city, tm
     result = runner.invoke(args=["export", "--period", city, "--format", "xlsx", "--out", str(out)])
     assert result.exit_code == 0, result.output
     sheets = pd.read_excel(out, sheet_name=None, engine="openpyxl")
-    assert list(sheets) == ["results", "sample_sizes", "leaf_scores_by_source", "sensitivity", "problem_ledger",
-                            "bad_rating_cases", "response_rates", "scheme"]
+    # People's sheets first, the contract sheet "results", then the explanations under Chinese names.
+    assert list(sheets) == ["评价结果", "指标说明", "results", "样本量", "分来源指标得分", "敏感性分析", "问题台账",
+                            "差评工单", "参评率", "评分方案"]
     results = sheets["results"]
     expected = pd.read_csv(io.StringIO(EXPECTED_CSV))
     assert list(results.columns) == list(expected.columns)
     assert results["unit_code"].tolist() == ["U1", "U2", "U4", "U5", "U3"]
     assert results["composite"].tolist() == [100.0, 75.0, 75.0, 50.0, 46.0]
     assert results["assessment_points"].tolist() == [4.0, 3.0, 3.0, 2.0, 1.84]
-    assert sheets["problem_ledger"]["title"].tolist() == ["推诿扯皮"]
-    assert bool(sheets["problem_ledger"]["overdue"].iloc[0]) is True
-    assert sheets["sample_sizes"].set_index("unit_code").loc["U2", "checkpoints"] == 4
+    assert sheets["问题台账"]["问题"].tolist() == ["推诿扯皮"]
+    assert sheets["问题台账"]["超期"].iloc[0] == "是"
+    assert sheets["样本量"].set_index("单位编码").loc["U2", "问效点落实"] == 4
 
 
 def test_pdf_report_names_every_unit_in_chinese(runner, city, tmp_path):
@@ -273,7 +279,12 @@ def test_pdf_report_names_every_unit_in_chinese(runner, city, tmp_path):
     pages = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
     import re
 
-    assert int(re.search(r"Pages:\s+(\d+)", pages).group(1)) == 6  # summary + one page per unit
+    # The summary (概况, 样本与回收, the category's ranking, the heat map), then one page per unit.
+    assert int(re.search(r"Pages:\s+(\d+)", pages).group(1)) == 4 + len(CITY)
+    for page, code in enumerate(["U1", "U2", "U4", "U5", "U3"], start=5):
+        one = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), str(out), "-"], capture_output=True,
+                             text=True, check=True).stdout
+        assert f"单位{code}（{code}）" in one and f"第{page}页/共9页" in re.sub(r"\s", "", one)
 
 
 def test_data_quality_names_straight_liners_only_to_data_admins(app, client, auth, make_user, runner, city):

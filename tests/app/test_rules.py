@@ -201,9 +201,9 @@ def test_times_are_shown_in_china_time(app, client, office, runner, ties, tmp_pa
 
     out = tmp_path / "results.xlsx"
     assert runner.invoke(args=["export", "--period", "2026", "--format", "xlsx", "--out", str(out)]).exit_code == 0
-    sheet = load_workbook(out)["sensitivity"]
+    sheet = load_workbook(out)["敏感性分析"]  # the sensitivity sheet, under its Chinese name
     header = [c.value for c in sheet[1]]
-    stamps = {r[header.index("unit_code")].value: r[header.index("reviewed_at")].value
+    stamps = {r[header.index("单位编码")].value: r[header.index("复核时间（北京时间）")].value
               for r in sheet.iter_rows(min_row=2)}
     assert stamps["T1"] == "2026-03-02 04:15"
 

@@ -151,15 +151,16 @@ def flagged_ratings(period: Period, unit_id: int | None = None, flag: str | None
                     show: str = "open", page: int = 1, per_page: int = 50):
     """Suspicious ratings of a period for the office to review (newest first), as a Flask-SQLAlchemy page.
 
-    `show` is "open" (still counted), "excluded" or "all"; `flag` narrows to one flag (default: any suspicion
-    flag; "default" lists the system-default ratings instead).
+    `show` is "open" (still counted), "excluded" (every rating the office excluded, flagged or not) or "all";
+    `flag` narrows to one flag (default: any suspicion flag; "default" lists the system-default ratings instead).
     """
     query = select(PublicRating).where(PublicRating.period_id == period.id)
     if unit_id is not None:
         query = query.where(PublicRating.unit_id == unit_id)
     if flag == "default":
         query = query.where(PublicRating.is_default.is_(True))
-    else:
+    elif show != "excluded" or flag:
+        # Every rating the office excluded is listed with its reason, whether or not the system flagged it.
         query = query.where(PublicRating.flagged.is_(True))
     if show == "open":
         query = query.where(PublicRating.excluded.is_(False))

@@ -1,0 +1,66 @@
+"""The console's results and unit pages for people: charts, plain-Chinese data quality, the unit against its
+category."""
+
+from datetime import date
+
+import pytest
+
+from assessment.extensions import db
+from assessment.models import CheckPoint, CheckPointStatus, Period, PeriodState, Unit, UnitKind
+from assessment.office.results import alpha_reading
+
+# unit: check point statuses -> checkpoints leaf (the only leaf with data): 100, 75, 50, 25 (one late of two: 25)
+CITY = {"A1": ["on_time"] * 2, "A2": ["on_time", "late"], "A3": ["on_time", "not_done"],
+        "A4": ["late", "not_done"]}
+
+
+@pytest.fixture
+def scored(app, runner):
+    with app.app_context():
+        period = Period(name="2026", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
+                        as_of=date(2026, 12, 31), state=PeriodState.OPEN)
+        db.session.add(period)
+        for code, statuses in CITY.items():
+            unit = Unit(code=code, name=f"单位{code}", kind=UnitKind.GOVERNMENT, category="政府部门")
+            db.session.add(unit)
+            db.session.flush()
+            for i, status in enumerate(statuses):
+                db.session.add(CheckPoint(period_id=period.id, unit_id=unit.id, item=f"事项{i}",
+                                          due=date(2026, 6, 30), status=CheckPointStatus(status)))
+        db.session.commit()
+    assert runner.invoke(args=["score", "--period", "2026"]).exit_code == 0
+    return "2026"
+
+
+def test_results_page_draws_the_charts(client, auth, make_user, scored):
+    """Does the results page show the distribution, the ranking, the heat map and the rank intervals as SVG?"""
+    make_user("office", role="viewer")
+    auth.login()
+    page = client.get("/office/periods/2026/results").get_data(as_text=True)
+    for name in ("综合得分分布", "排名", "单位 × 指标得分", "排名区间"):
+        assert f'aria-label="{name}"' in page
+    assert "<script>" not in page and "<svg" in page  # server-side drawings, no inline script
+    assert ">75.00</text>" in page and ">25.00</text>" in page  # the ranking chart's values, two decimals
+    assert "低于60：较差" in page
+
+
+def test_unit_page_compares_the_unit_with_its_category(client, auth, make_user, scored):
+    """Does a unit page set the unit beside its category's mean and mark it in the category's ranking?"""
+    make_user("office", role="viewer")
+    auth.login()
+    page = client.get("/office/periods/2026/results/1/units/A2").get_data(as_text=True)
+    assert "与本组（政府部门）比较" in page
+    assert 'aria-label="与本组比较"' in page
+    assert "本组平均 62.50" in page  # (100 + 75 + 50 + 25) / 4
+    assert "本组平均综合得分 62.50" in page
+    assert 'font-weight="700"' in page and "2 单位A2" in page
+
+
+def test_data_quality_is_explained_in_plain_chinese():
+    """Does each Krippendorff's alpha come with a reading a clerk can repeat, and a missing one say why?"""
+    assert alpha_reading(0.85) == "高度一致"
+    assert alpha_reading(0.7) == "较一致"
+    assert alpha_reading(0.5) == "一般"
+    assert alpha_reading(0.1).startswith("较弱")
+    assert alpha_reading(-0.2) == "相互矛盾"
+    assert alpha_reading(None) == alpha_reading(float("nan")) == "样本太少，无法计算"
