@@ -3,7 +3,7 @@ rating opens its case (差评工单), and the period's suspicion flags are scann
 
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from ....extensions import db
 from ....models import Channel, CodeSystem, PublicRating, Unit
@@ -187,28 +187,22 @@ class Ratings(Kind):
         cannot call back before it learns of the rating.
         """
         now = datetime.now(UTC)
-        period_id = self.period.id
         table = PublicRating.__table__
+        insert_rows = _RowWriter(
+            db.session.connection(),
+            period_id=self.period.id,
+            origin="import",
+            device_id=None,
+            code_system=self.code_system,
+            stage="",
+            received_at=now,
+            flagged=False,
+            excluded=False,
+        )
         done = 0
         bad_ids = []
         for chunk in spool.chunks():
-            for record in chunk:
-                del record["line"]
-                record.update(
-                    period_id=period_id,
-                    origin="import",
-                    device_id=None,
-                    code_system=self.code_system,
-                    stage="",
-                    received_at=now,
-                    flags=["default"] if record["is_default"] else None,
-                    flagged=False,
-                    real_name=record["case_no"] is not None,
-                    excluded=False,
-                )
-            # A Core insert as before the split, not bulk_insert (COPY): that would store flags None as SQL
-            # NULL where this stores JSON null.
-            db.session.execute(insert(table), chunk)
+            insert_rows(chunk)
             bad = [r["event_id"] for r in chunk if r["level"] <= 2 and not r["is_default"]]
             if bad:
                 bad_ids.extend(
@@ -227,3 +221,61 @@ class Ratings(Kind):
             flagged = sum(rescan_flags(self.period).values())
             if flagged:
                 self.counts["flagged"] = flagged
+
+
+class _RowWriter:
+    """Writes checked ratings on the driver (COPY on PostgreSQL, one executemany on SQLite), values converted
+    by the columns' own bind conversions as a Core insert converts them (flags None is JSON null, as before).
+
+    A Core insert spent more time building and converting parameters than the database spent inserting.
+    """
+
+    #: Columns taken from each checked record; flags and real_name are derived from it.
+    PER_ROW = (
+        "event_id", "unit_id", "level", "raw_code", "channel", "rated_at", "is_default", "case_no", "window",
+        "service_item", "staff_code", "content_hash",
+    )
+
+    def __init__(self, connection, **constants):
+        self.connection = connection
+        dialect = connection.dialect
+        self.dialect = dialect
+        table = PublicRating.__table__
+
+        def converter(name):
+            return table.c[name].type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+
+        self.constants = tuple(
+            None if value is None else converter(name)(value) for name, value in constants.items()
+        )
+        flags = converter("flags")
+        self.flags = {True: flags(["default"]), False: flags(None)}
+        boolean = converter("real_name")
+        self.booleans = {True: boolean(True), False: boolean(False)}
+        self.moment = converter("rated_at")
+        channel = converter("channel")
+        self.channels = {member: channel(member) for member in Channel}
+        self.columns = (*constants, *self.PER_ROW, "flags", "real_name")
+        quote = dialect.identifier_preparer
+        self.target = f"{quote.format_table(table)} ({', '.join(quote.quote(n) for n in self.columns)})"
+
+    def __call__(self, records):
+        constants, booleans, flags, moment, channels = (
+            self.constants, self.booleans, self.flags, self.moment, self.channels
+        )
+        rows = [
+            (
+                *constants, r["event_id"], r["unit_id"], r["level"], r["raw_code"], channels[r["channel"]],
+                moment(r["rated_at"]), booleans[r["is_default"]], r["case_no"], r["window"], r["service_item"],
+                r["staff_code"], r["content_hash"], flags[r["is_default"]], booleans[r["case_no"] is not None],
+            )
+            for r in records
+        ]
+        if self.dialect.name == "postgresql" and self.dialect.driver == "psycopg":
+            with self.connection.connection.driver_connection.cursor() as cursor:
+                with cursor.copy(f"COPY {self.target} FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        else:
+            marks = ", ".join(["?" if self.dialect.paramstyle == "qmark" else "%s"] * len(self.columns))
+            self.connection.exec_driver_sql(f"INSERT INTO {self.target} VALUES ({marks})", rows)
