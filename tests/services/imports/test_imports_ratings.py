@@ -230,3 +230,20 @@ def test_ratings_chunked_checks(city, tmp_path, monkeypatch):
             "a rating is never overwritten"
         )
     ]
+
+
+def test_ratings_plain_and_other_spellings_store_the_same_content(city, tmp_path):
+    """Does a row in spellings only the cell getters read (5.0, WINDOW, 2026/3/1 9:30) hash as its plain twin?"""
+    imported("ratings", tmp_path, RATINGS_OK)
+    again = imported(
+        "ratings",
+        tmp_path,
+        [
+            RATINGS_HEADER,
+            "e1,U01,5.0,WINDOW,2026/3/1 9:30,0,C001,1号窗口,营业执照,S01",
+            "e2,U01,+1,Online,2026-03-02T10:00:00+08:00,,,,,",
+            "e3,U02,2,HOTLINE,2026-03-03 09:00:00,1,,,,",
+            "e4,U02,4,app,2026-12-31T15:30:00Z,0,,,,",
+        ],
+    )
+    assert again.counts == {"created": 0, "duplicates": 4, "cases": 0}

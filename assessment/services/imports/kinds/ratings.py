@@ -15,6 +15,15 @@ from ..cells import column_length
 from ..report import file_error
 from .base import Kind
 
+#: The columns `_plain_fields` reads, in its order.
+_PLAIN_COLUMNS = (
+    "event_id", "unit_code", "level", "channel", "rated_at", "is_default", "case_no", "window", "service_item",
+    "staff_code",
+)
+_LEVELS = {str(code): code for code in range(1, 6)}
+_CHANNELS = {member.value: member for member in Channel}
+_FLAGS = {"": False, "0": False, "1": True}
+
 
 class Ratings(Kind):
     """好差评 ratings: exactly once by event_id (origin "import"); a level 1-2 rating opens a case."""
@@ -42,34 +51,11 @@ class Ratings(Kind):
 
     def check(self, row):
         """Check one rating; a row repeating an earlier event_id with the same content is a duplicate."""
-        event_id = row.text("event_id", True, self.max["event_id"])
-        unit_code = row.text("unit_code", True)
-        unit_id = None
-        if unit_code is not None:
-            unit_id = self.units.get(unit_code)
-            if unit_id is None:
-                row.bad("unit_code", unit_code, "unknown unit code '{v}'", "单位编码“{v}”不存在")
-            elif unit_code in self.inactive:
-                row.bad("unit_code", unit_code, "unit '{v}' is inactive", "单位“{v}”已停用")
-        raw = row.integer("level", 1, 5, True, "'{v}' is not a level 1-5", "“{v}”不是1-5的等级")
-        channel = row.choice("channel", Channel)
-        rated_at = row.moment("rated_at")
-        if rated_at is not None:
-            local = rated_at.astimezone(CST).date()
-            if not self.starts <= local <= self.ends:
-                row.bad(
-                    "rated_at",
-                    row.raw("rated_at"),
-                    f"'{{v}}' is outside period {self.period.name} ({self.starts} to {self.ends})",
-                    f"“{{v}}”不在评价周期{self.period.name}内（{self.starts}至{self.ends}）",
-                )
-        is_default = row.flag("is_default")
-        case_no = row.text("case_no", max_len=self.max["case_no"])
-        window = row.text("window", max_len=self.max["window"])
-        service_item = row.text("service_item", max_len=self.max["service_item"])
-        staff_code = row.text("staff_code", max_len=self.max["staff_code"])
-        if not row.ok:
+        fields = self._plain_fields(row) or self._fields(row)
+        if fields is None:
             return None
+        event_id, unit_code, unit_id, raw, channel, rated_at, is_default, case_no, window, service_item = fields[:10]
+        staff_code = fields[10]
         level = self.code_system.to_level(raw)
         digest = bytes.fromhex(
             content_hash(
@@ -117,6 +103,88 @@ class Ratings(Kind):
             "staff_code": staff_code,
             "content_hash": digest.hex(),
         }
+
+    def _plain_fields(self, row):
+        """The fields of a row whose cells are all plainly valid text, without the getters; None for any other
+        row (XLSX objects, spellings the getters also accept, anything bad), which `_fields` then checks cell
+        by cell with its exact messages. Most rows of a big file are plain, and the getters cost more than the
+        rest of the import's checks."""
+        cells, cols, limits = row.cells, row.cols, self.max
+        count = len(cells)
+        values = []
+        for name in _PLAIN_COLUMNS:
+            i = cols.get(name)
+            value = "" if i is None or i >= count else cells[i]
+            if value.__class__ is not str:
+                return None
+            values.append(value)
+        event_id, unit_code, level, channel, moment, flag, case_no, window, service_item, staff_code = values
+        unit_id = self.units.get(unit_code)
+        raw = _LEVELS.get(level)
+        channel = _CHANNELS.get(channel)
+        is_default = _FLAGS.get(flag)
+        if (
+            unit_id is None
+            or raw is None
+            or channel is None
+            or is_default is None
+            or not 0 < len(event_id) <= limits["event_id"]
+            or unit_code in self.inactive
+            or len(case_no) > limits["case_no"]
+            or len(window) > limits["window"]
+            or len(service_item) > limits["service_item"]
+            or len(staff_code) > limits["staff_code"]
+            or len(moment) <= 10
+        ):
+            return None
+        try:
+            rated_at = datetime.fromisoformat(moment)
+        except ValueError:
+            return None
+        if rated_at.tzinfo is None:
+            rated_at = rated_at.replace(tzinfo=CST)
+        rated_at = rated_at.astimezone(UTC)
+        if not self.starts <= rated_at.astimezone(CST).date() <= self.ends:
+            return None
+        return (
+            event_id, unit_code, unit_id, raw, channel, rated_at, is_default, case_no or None, window or None,
+            service_item or None, staff_code or None,
+        )
+
+    def _fields(self, row):
+        """The fields of one row through the cell getters (each bad cell recorded); None when any is bad."""
+        event_id = row.text("event_id", True, self.max["event_id"])
+        unit_code = row.text("unit_code", True)
+        unit_id = None
+        if unit_code is not None:
+            unit_id = self.units.get(unit_code)
+            if unit_id is None:
+                row.bad("unit_code", unit_code, "unknown unit code '{v}'", "单位编码“{v}”不存在")
+            elif unit_code in self.inactive:
+                row.bad("unit_code", unit_code, "unit '{v}' is inactive", "单位“{v}”已停用")
+        raw = row.integer("level", 1, 5, True, "'{v}' is not a level 1-5", "“{v}”不是1-5的等级")
+        channel = row.choice("channel", Channel)
+        rated_at = row.moment("rated_at")
+        if rated_at is not None:
+            local = rated_at.astimezone(CST).date()
+            if not self.starts <= local <= self.ends:
+                row.bad(
+                    "rated_at",
+                    row.raw("rated_at"),
+                    f"'{{v}}' is outside period {self.period.name} ({self.starts} to {self.ends})",
+                    f"“{{v}}”不在评价周期{self.period.name}内（{self.starts}至{self.ends}）",
+                )
+        is_default = row.flag("is_default")
+        case_no = row.text("case_no", max_len=self.max["case_no"])
+        window = row.text("window", max_len=self.max["window"])
+        service_item = row.text("service_item", max_len=self.max["service_item"])
+        staff_code = row.text("staff_code", max_len=self.max["staff_code"])
+        if not row.ok:
+            return None
+        return (
+            event_id, unit_code, unit_id, raw, channel, rated_at, is_default, case_no, window, service_item,
+            staff_code,
+        )
 
     def check_chunk(self, records):
         """Skip ratings stored before with this content; refuse conflicts, moves and taken case numbers."""
