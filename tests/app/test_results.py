@@ -239,7 +239,7 @@ def test_xlsx_export_has_the_results_sheet_and_the_explanations(runner, city, tm
     out = tmp_path / "results.xlsx"
     result = runner.invoke(args=["export", "--period", city, "--format", "xlsx", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    sheets = pd.read_excel(out, sheet_name=None)
+    sheets = pd.read_excel(out, sheet_name=None, engine="openpyxl")
     assert list(sheets) == ["results", "sample_sizes", "leaf_scores_by_source", "sensitivity", "problem_ledger",
                             "bad_rating_cases", "response_rates", "scheme"]
     results = sheets["results"]
