@@ -38,6 +38,15 @@ def show(value) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _calamine_cell(value):
+    """A python-calamine cell as openpyxl gives it: a date cell is a datetime at midnight, a blank is None."""
+    if value == "":
+        return None
+    if value.__class__ is date:
+        return datetime(value.year, value.month, value.day)
+    return value
+
+
 class Table:
     """The rows of a CSV or XLSX file: `header` (raw), then `rows()` yields (line, cells)."""
 
@@ -117,6 +126,26 @@ class Table:
 
     # XLSX ---------------------------------------------------------------------------------------------------
     def _open_xlsx(self):
+        try:
+            from python_calamine import CalamineError, CalamineWorkbook
+        except ImportError:  # the dependency is declared; openpyxl (slower, streaming) stays as the fallback
+            self._open_openpyxl()
+            return
+        try:
+            self._wb = None
+            sheet = CalamineWorkbook.from_filelike(self.fh).get_sheet_by_index(0)
+        except (CalamineError, IndexError, OSError, ValueError):
+            file_error("not a readable XLSX file", "不是有效的XLSX文件")
+        self.total = sheet.end[0] if sheet.end else 0
+        # calamine leaves out the empty columns left of the first used cell (not the empty rows above it):
+        # put them back, so that cells keep their columns and rows their line numbers.
+        pad = [""] * (sheet.start[1] if sheet.start else 0)
+        self._iter = enumerate((pad + row for row in sheet.iter_rows()), start=1)
+        first = next(self._iter, None)
+        self.header = None if first is None else [_calamine_cell(v) for v in first[1]]
+        self._calamine = True
+
+    def _open_openpyxl(self):
         import zipfile
 
         from openpyxl import load_workbook
@@ -131,13 +160,15 @@ class Table:
         self._iter = enumerate(sheet.iter_rows(values_only=True), start=1)
         first = next(self._iter, None)
         self.header = None if first is None else list(first[1])
+        self._calamine = False
 
     # --------------------------------------------------------------------------------------------------------
     def rows(self):
         """(line, list of normalised cells) for each non-blank data row."""
         if self.is_xlsx:
+            convert = (lambda v: norm(_calamine_cell(v))) if self._calamine else norm
             for line, values in self._iter:
-                cells = [norm(v) for v in values]
+                cells = [convert(v) for v in values]
                 if any(c != "" for c in cells):
                     yield line, cells
             return

@@ -3,12 +3,13 @@
 import io
 from datetime import UTC, date, datetime
 
+import pytest
 from sqlalchemy import select
 
 from assessment.extensions import db
 from assessment.models import BadRatingCase, CaseState, CodeSystem, Period, PublicRating, Unit
 from assessment.services.ratings.cases import due_on
-from assessment.services.imports import run_import
+from assessment.services.imports import ImportFailed, run_import
 from assessment.services.workdays import china_today
 from tests.services.imports.helpers import RATINGS_HEADER, count, failed, imported, snapshot, xlsx_bytes
 
@@ -230,3 +231,36 @@ def test_ratings_chunked_checks(city, tmp_path, monkeypatch):
             "a rating is never overwritten"
         )
     ]
+
+
+def test_ratings_plain_and_other_spellings_store_the_same_content(city, tmp_path):
+    """Does a row in spellings only the cell getters read (5.0, WINDOW, 2026/3/1 9:30) hash as its plain twin?"""
+    imported("ratings", tmp_path, RATINGS_OK)
+    again = imported(
+        "ratings",
+        tmp_path,
+        [
+            RATINGS_HEADER,
+            "e1,U01,5.0,WINDOW,2026/3/1 9:30,0,C001,1号窗口,营业执照,S01",
+            "e2,U01,+1,Online,2026-03-02T10:00:00+08:00,,,,,",
+            "e3,U02,2,HOTLINE,2026-03-03 09:00:00,1,,,,",
+            "e4,U02,4,app,2026-12-31T15:30:00Z,0,,,,",
+        ],
+    )
+    assert again.counts == {"created": 0, "duplicates": 4, "cases": 0}
+
+
+def test_ratings_xlsx_cells_lines_and_date_cells(city):
+    """Does an XLSX file with a blank row keep its line numbers, and is a date-only rated_at cell Beijing
+    midnight?"""
+    header = ["event_id", "unit_code", "level", "channel", "rated_at", "is_default"]
+    good = xlsx_bytes([header, [], ["x1", "U03", 5.0, "window", date(2026, 7, 1), None]])
+    run_import("ratings", io.BytesIO(good), "2026", filename="r.xlsx")
+    rating = db.session.execute(select(PublicRating)).scalar_one()
+    assert (rating.event_id, rating.raw_code) == ("x1", 5)
+    assert rating.rated_at == datetime(2026, 6, 30, 16, 0, tzinfo=UTC)
+    bad = xlsx_bytes([header, ["x2", "U03", 5, "window", datetime(2026, 7, 1, 8)], [], ["x3", "U03", 9, "sms",
+                      datetime(2026, 7, 1, 9), 1]])
+    with pytest.raises(ImportFailed) as info:
+        run_import("ratings", io.BytesIO(bad), "2026", filename="r.xlsx")
+    assert [(e.line, e.column) for e in info.value.errors] == [(4, "level")]
