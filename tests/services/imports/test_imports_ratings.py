@@ -78,10 +78,12 @@ def test_ratings_reimport_skips_duplicates(city, tmp_path):
     assert snapshot() == before
 
 
-def test_ratings_same_row_twice_in_file_is_a_duplicate(city, tmp_path):
-    """Is a repeated identical row skipped, while the same event id with other content is an error?"""
-    report = imported("ratings", tmp_path, RATINGS_OK + [RATINGS_OK[1]])
-    assert report.counts["duplicates"] == 1 and count(PublicRating) == 4
+def test_ratings_event_id_repeated_in_one_file_is_a_row_error(city, tmp_path):
+    """Is an event id repeated inside one file a row error naming the first line, with or without other content?"""
+    errors = failed("ratings", tmp_path, RATINGS_OK + [RATINGS_OK[1]])
+    assert errors == [f"line {len(RATINGS_OK) + 1}, column event_id: event_id 'e1' repeats line 2 of this file; "
+                      "each rating once per file"]
+    assert count(PublicRating) == 0
     errors = failed(
         "ratings",
         tmp_path,

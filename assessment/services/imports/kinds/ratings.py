@@ -39,7 +39,7 @@ class Ratings(Kind):
             )
         self.units = self.code_map(Unit)
         self.inactive = set(db.session.execute(select(Unit.code).where(Unit.active.is_(False))).scalars())
-        #: event_id -> first 16 bytes of its content hash, for duplicates within the file.
+        #: event_id -> (first 16 bytes of its content hash, line), for repeats within the file.
         self.seen = {}
         #: case_no -> event_id, for one rating per case within the file.
         self.cases = {}
@@ -65,8 +65,15 @@ class Ratings(Kind):
         )
         before = self.seen.get(event_id)
         if before is not None:
-            if before == digest[:16]:
-                self.counts["duplicates"] += 1
+            first_digest, first_line = before
+            if first_digest == digest[:16]:
+                # A row written twice is a clerk's slip (a copied block): named, so the file is put right.
+                row.bad(
+                    "event_id",
+                    event_id,
+                    f"event_id '{{v}}' repeats line {first_line} of this file; each rating once per file",
+                    f"事件编号“{{v}}”与本文件第{first_line}行重复，同一评价在一个文件中只能出现一次",
+                )
                 return None
             row.bad(
                 "event_id",
@@ -75,7 +82,7 @@ class Ratings(Kind):
                 "事件编号“{v}”在文件前面已出现且内容不同",
             )
             return None
-        self.seen[event_id] = digest[:16]
+        self.seen[event_id] = (digest[:16], row.line)
         if case_no is not None:
             other = self.cases.get(case_no)
             if other is not None:
