@@ -36,7 +36,7 @@ def diverging_bars(items, label_width=150, half=170, bar_height=22, gap=6):
 def score_bars(items, label_width=170, length=360, bar_height=16, gap=4, low=0.0, high=100.0):
     """Horizontal bars from `low` to each (label, value, css class) score (points 0-100)."""
     bars = []
-    for i, (label, value, kind) in enumerate(items):
+    for _i, (label, value, kind) in enumerate(items):
         if value is None:
             continue
         y = len(bars) * (bar_height + gap)

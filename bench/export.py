@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ingest import CST, HOST, free_port, rating_body, start_server, stop_server
+from ingest import CST, HOST, free_port, rating_body, start_server, stop_server  # noqa: E402
 
 VIEWER, PASSWORD = "bench-viewer", "bench-password-1"
 

@@ -221,7 +221,7 @@ def raw_rows(count, base, first_event, ids, sqlite):
             "code_system": "standard", "channel": "window", "window": "1号窗口",
             "service_item": r["service_item"], "staff_code": r["staff_code"],
             "case_no": case_no and "R" + case_no, "stage": "", "comment": None, "rated_at": moment(rated),
-            "received_at": moment(now), "is_default": False, "content_hash": "%064x" % rnd.getrandbits(256),
+            "received_at": moment(now), "is_default": False, "content_hash": f"{rnd.getrandbits(256):064x}",
             "flags": None, "flagged": False, "real_name": case_no is not None, "excluded": False,
             "excluded_reason": None,
         }

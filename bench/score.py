@@ -138,7 +138,7 @@ def main() -> None:
     scheme = scoring.default_scheme()
     t: dict[str, float] = {}
     ratings = timed("gather", lambda: gather_ratings(raw, codes), t)
-    del raw
+    raw = None  # free the generated rows before the engine runs
     frames = dict(units=units, as_of=dt.date(2026, 12, 31), questions=questions, answers=answers,
                   ratings=ratings, checkpoints=checkpoints, problems=problems, bonuses=bonuses,
                   institution=institution)

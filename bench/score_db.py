@@ -231,7 +231,7 @@ def load(url: str, instance: str, n_ratings: int, seed: int, vacuum: bool, force
             stop = min(n_ratings, start + CHUNK)
             cols = [a[start:stop].tolist() for a in (r_unit, r_level, r_default, stamps, channel_ix, has_case)]
             rows = []
-            for k, (u, lv, dflt, ts, ch, hc) in enumerate(zip(*cols), start):
+            for k, (u, lv, dflt, ts, ch, hc) in enumerate(zip(*cols, strict=False), start):
                 rated = dt.datetime.fromtimestamp(ts, utc)
                 rows.append({
                     "period_id": period.id, "unit_id": int(ids_of_unit[u]), "origin": "import",

@@ -354,7 +354,7 @@ class _Reader:
         answer_points = self.points_table(data.get("answer_points"), "answer_points", (1, 2, 3, 4, 5),
                                           base.answer_points)
         values = [answer_points[k] for k in (1, 2, 3, 4, 5)]
-        if any(b < a for a, b in zip(values, values[1:])):
+        if any(b < a for a, b in zip(values, values[1:], strict=False)):
             self.error("answer_points: points must not decrease as the answer rises")
         leaves = self.leaves(data.get("leaves"), themes)
         return Scheme(

@@ -187,7 +187,7 @@ def make_people(city: City) -> None:
     for t in rnd.sample(range(len(city.towns)), N_GRASSROOTS % len(city.towns)):
         per_town[t] += 1
     code = 0
-    for town, k in zip(city.towns, per_town):
+    for town, k in zip(city.towns, per_town, strict=False):
         for _ in range(k):
             code += 1
             raters.append(Rater(code=f"G{code:04d}", name=city.person(), group=RaterGroup.GRASSROOTS,

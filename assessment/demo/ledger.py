@@ -205,7 +205,7 @@ def make_bonuses_and_scores(city: City) -> None:
     reasons = rnd.sample(names.BONUS_REASONS, 8)
     bonuses = [
         BonusItem(period_id=city.period.id, unit_id=city.units[i].id, reason=reason, points=points)
-        for i, (reason, points) in zip(sorted(chosen.tolist()), reasons)
+        for i, (reason, points) in zip(sorted(chosen.tolist()), reasons, strict=False)
     ]
     scores = []
     for i, unit in enumerate(city.units):

@@ -243,7 +243,7 @@ def make_ratings(city: City, n: int) -> None:
     last_seen = np.zeros(len(device_ids), np.int64)
     np.maximum.at(last_seen, dev, arrived)
     all_devices = city.devices + [city.online, city.hotline]
-    for device, n_posted, seen in zip(all_devices, posted, last_seen.tolist()):
+    for device, n_posted, seen in zip(all_devices, posted, last_seen.tolist(), strict=False):
         device.n_accepted = n_posted
         device.last_seen_at = datetime.fromtimestamp(seen, UTC) if n_posted else None
     city.counts["ratings"] = n

@@ -134,19 +134,19 @@ def make_assignments(city: City) -> None:
     for j in drafts:
         k = rnd.randint(1, len(qids[keys[j]]) - 1)
         draft_rows.append({"assignment_id": assignment_ids[j], "current_version": 0,
-                           "draft": dict(zip(qids[keys[j]][:k], values[j][:k])),
+                           "draft": dict(zip(qids[keys[j]][:k], values[j][:k], strict=False)),
                            "draft_saved_at": moment[j]})
     if draft_rows:
         bulk_insert(Response, draft_rows)
     version_ids = insert_new_ids(ResponseVersion, [
         {"response_id": rid, "version": 1, "submitted_at": moment[j], "source": ResponseSource.WEB}
-        for j, rid in zip(done, response_ids)
+        for j, rid in zip(done, response_ids, strict=False)
     ])
 
     answers = [
         {"version_id": vid, "question": q, "value": v}
-        for j, vid in zip(done, version_ids)
-        for q, v in zip(qids[keys[j]], values[j])
+        for j, vid in zip(done, version_ids, strict=False)
+        for q, v in zip(qids[keys[j]], values[j], strict=False)
     ]
     for start in range(0, len(answers), 50_000):
         bulk_insert(Answer, answers[start:start + 50_000])

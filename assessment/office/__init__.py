@@ -8,7 +8,7 @@ from flask import Blueprint
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 
-from . import (  # noqa: F401  (each module adds its routes to bp)
+from . import (  # noqa: E402, F401  (each module adds its routes to bp, so it comes after bp)
     audit,
     auth,
     checkpoints,

@@ -170,8 +170,9 @@ def _store_files(step, files, actor, *, field_zh="佐证材料") -> list[StepFil
 class ProblemInput:
     """What a form or a linkage department gives to file a problem (text as typed; parsed by ``file_problem``)."""
 
-    unit_id: int | str | None
-    title: str
+    #: Missing fields arrive as None and are refused by ``file_problem`` with the field's Chinese name.
+    unit_id: int | str | None = None
+    title: str | None = None
     severity: str | Severity = "general"
     found_on: str | date | None = None
     deadline: str | date | None = None

@@ -1,5 +1,6 @@
 """The role table keeps itself true: every route is declared, and every cell holds for its caller."""
 
+import io
 from urllib.parse import urlsplit
 
 import pytest
@@ -32,7 +33,8 @@ def test_every_line_is_well_formed(app):
     assert len(_declared()) == len(ROUTES)
     for cells, method, endpoint, url, *_ in ROUTES:
         assert len(cells.split()) == len(COLUMNS) and set(cells.split()) <= {"Y", "."}, endpoint
-        concrete = url.format(assignment=1, case=1, rating=1, device=1, version=1, response_version=1)
+        concrete = url.format(assignment=1, case=1, rating=1, device=1, version=1, response_version=1,
+                              problem=1, step_file=1, point=1, point_file=1, suggestion=1)
         assert adapter.match(urlsplit(concrete).path, method=method)[0] == endpoint, (method, url)
 
 
@@ -46,6 +48,7 @@ def test_the_checker_tells_refusals_from_answers():
 
     assert _refused(Answer(403)) and _refused(Answer(401))
     assert _refused(Answer(302, "/office/login?next=%2Foffice%2F")) and _refused(Answer(302, "/r/"))
+    assert _refused(Answer(302, "/p/"))
     assert not _refused(Answer(200)) and not _refused(Answer(404))
     assert not _refused(Answer(302, "/office/cases"))
 
@@ -54,8 +57,15 @@ def _refused(response) -> bool:
     if response.status_code in (401, 403):
         return True
     if response.status_code in (301, 302, 303, 307):
-        return urlsplit(response.headers.get("Location", "")).path in ("/office/login", "/r/")
+        return urlsplit(response.headers.get("Location", "")).path in ("/office/login", "/r/", "/p/")
     return False
+
+
+def _pdf():
+    from werkzeug.datastructures import FileStorage
+
+    return FileStorage(io.BytesIO(b"%PDF-1.4 evidence"), filename="evidence.pdf",
+                       content_type="application/pdf")
 
 
 @pytest.fixture
@@ -64,6 +74,7 @@ def world(app, make_user):
     from assessment.models import (
         Assignment,
         BadRatingCase,
+        CheckPointFile,
         Participant,
         ParticipantKind,
         Period,
@@ -73,13 +84,15 @@ def world(app, make_user):
         RaterGroup,
         ResponseVersion,
         Result,
+        StepFile,
         Town,
         Unit,
         UnitKind,
     )
-    from assessment.services import access, responses
+    from assessment.services import access, checkpoints, ledger, network, responses
     from assessment.services.assignments import assign
     from assessment.services.instruments import sync_instruments
+    from assessment.services.ledger import ProblemInput
     from assessment.services.ratings import register_device
     from assessment.services.scoring import score_period
 
@@ -108,10 +121,25 @@ def world(app, make_user):
         responses.submit(first)
         tokens = {holder.code: issued.token for holder, issued in
                   ((i.holder, i) for i in access.issue([rater, informant, linkage], period, actor="test"))}
+        # The supervision network's objects of U01 (the liaison's unit): a problem pushed to it with a
+        # rectification report and its evidence file, a check point with evidence, an informant's suggestion.
+        problem = ledger.file_problem(period, ProblemInput(unit_id=units[0].id, title="窗口推诿"),
+                                      actor="test")
+        ledger.push(problem, actor="test")
+        ledger.report_rectification(problem, "test", note="已整改", files=[_pdf()])
+        point = checkpoints.file_check_point(period, units[0], "办结率达标", date(2026, 6, 30),
+                                             actor="test")
+        checkpoints.add_evidence(point, [_pdf()], actor="test")
+        suggestion = network.submit_suggestion(period, informant, kind="report", unit_id=units[0].id,
+                                               text="窗口排队过长", file=_pdf())
+        db.session.flush()
+        net_ids = {"problem": problem.id, "point": point.id, "suggestion": suggestion.id,
+                   "step_file": db.session.scalar(sa.select(StepFile.id)),
+                   "point_file": db.session.scalar(sa.select(CheckPointFile.id))}
         _, device_key = register_device("U01", "窗口1", actor="test")
         other_device, _ = register_device("U02", "窗口2", actor="test")
         db.session.commit()
-        ids = {"assignment": first.id, "device": other_device.id}
+        ids = {"assignment": first.id, "device": other_device.id, **net_ids}
 
     clients = {}
     for column in COLUMNS:
@@ -133,7 +161,8 @@ def world(app, make_user):
 
     assert clients["rater"].get(f"/r/{tokens['G1']}").status_code == 302
     for column, code in (("informant", "I1"), ("linkage", "K1")):
-        assert clients[column].get(f"/r/{tokens[code]}").status_code == 403  # no page for them yet
+        assert clients[column].get(f"/r/{tokens[code]}").status_code == 403  # the raters' link is not theirs
+        assert clients[column].get(f"/p/{tokens[code]}").status_code == 302  # their own pages
     for column in ("viewer", "operator", "data_admin", "admin", "liaison"):
         role = "unit_liaison" if column == "liaison" else column
         password = make_user(column, role=role, unit_code="U01" if column == "liaison" else None)

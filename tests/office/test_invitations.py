@@ -21,7 +21,7 @@ def _csv(data: bytes):
     assert data.startswith(b"\xef\xbb\xbf"), "UTF-8 with a byte-order mark, for Excel"
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0] == COLUMNS
-    return [dict(zip(COLUMNS, row)) for row in rows[1:]]
+    return [dict(zip(COLUMNS, row, strict=False)) for row in rows[1:]]
 
 
 def _pdf_pages(path):
@@ -61,7 +61,7 @@ def test_invitations_command_writes_csv_and_pdf(app, runner, city, tmp_path):
 
     pages = _pdf_pages(pdf)
     assert len(pages) == 5
-    for page, row in zip(pages, rows):
+    for page, row in zip(pages, rows, strict=False):
         assert row["name"] in page and row["access_code"] in page and row["rater_code"] in page
         assert "2026年12月31日" in page and "https://pj.example.gov.cn/r/" in page
     assert "Issued 5 invitation(s)" in result.output
@@ -143,7 +143,7 @@ def test_console_issue_for_a_group_as_zip(app, city, login_as, tmp_path):
     pdf = tmp_path / "sheets.pdf"
     pdf.write_bytes(archive.read("invitations_2026.pdf"))
     pages = _pdf_pages(pdf)
-    assert len(pages) == 3 and all(r["name"] in p and r["access_code"] in p for r, p in zip(rows, pages))
+    assert len(pages) == 3 and all(r["name"] in p and r["access_code"] in p for r, p in zip(rows, pages, strict=False))
     size = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
     assert "595.28 x 841.89" in size or "595.276 x 841.89" in size  # A4 in points
 

@@ -59,7 +59,7 @@ def test_ranks_are_within_category(make_inputs, only_leaves, unit_of):
 
 def ten_units(scores):
     codes = [f"U{i}" for i in range(len(scores))]
-    return codes, institution(**dict(zip(codes, scores)))
+    return codes, institution(**dict(zip(codes, scores, strict=False)))
 
 
 def test_every_grade_branch_in_order(make_inputs, only_leaves, unit_of):

@@ -83,7 +83,7 @@ def test_engine_matches_a_literal_reading(make_inputs, base_questions, only_leav
     units = result.units.set_index("unit").loc[codes]
     np.testing.assert_allclose(units["composite"].to_numpy(dtype=float),
                                base.clip(0, 100).to_numpy(dtype=float))
-    for category, members in inputs.units.groupby("category"):
+    for _category, members in inputs.units.groupby("category"):
         order = sorted(members["code"], key=lambda c: (-round(base[c], 2), c))
         n = len(order)
         for rank, code in enumerate(order, start=1):

@@ -628,7 +628,7 @@ def inputs_city_ab() -> dict:
         "questions": [{"instrument": "leader", "question": f"l{i}", "theme": None, "type": "likert5",
                        "weight": 1.0} for i in (1, 2, 3)],
         "answers": [{"rater": "r1", "group": "leader", "instrument": "leader", "unit": "A", "question": f"l{i}",
-                     "answer": float(a), "version": 1} for i, a in zip((1, 2, 3), (2, 2, 1))],
+                     "answer": float(a), "version": 1} for i, a in zip((1, 2, 3), (2, 2, 1), strict=False)],
         "ratings": [], "problems": [], "bonuses": [],
         "checkpoints": [{"unit": "A", "status": s} for s in ("on_time", "on_time", "late")],
         "institution": [{"unit": "A", "score": 33.0}, {"unit": "B", "score": 60.38}],

@@ -256,7 +256,7 @@ def test_a_liaison_sees_and_works_only_their_units_cases(app, client, auth, cons
     auth.login("liaison")
     page = client.get("/office/cases").get_data(as_text=True)
     assert f"#{own}" in page and f"#{other}" not in page and "市医疗保障局" not in page
-    assert client.get(f"/office/cases?unit=U02").status_code == 200  # the filter is ignored for liaisons
+    assert client.get("/office/cases?unit=U02").status_code == 200  # the filter is ignored for liaisons
     assert f"#{other}" not in client.get("/office/cases?unit=U02").get_data(as_text=True)
     assert client.get(f"/office/cases/{other}").status_code == 404
     assert client.post(f"/office/cases/{other}/assign", data={"assignee": "x"}).status_code == 404

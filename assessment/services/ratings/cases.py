@@ -124,7 +124,7 @@ def open_cases_for_ratings(rating_ids, opened_at: datetime | None = None, from_r
     calendar = load_calendar(min(days), max(days) + timedelta(days=2 * n + 40))
     dues = {}
     rows = []
-    for (rating_id, unit_id, _), moment, day in zip(found, moments, days):
+    for (rating_id, unit_id, _), moment, day in zip(found, moments, days, strict=False):
         if day not in dues:
             dues[day] = calendar.add_workdays(day, n)
         rows.append({"rating_id": rating_id, "unit_id": unit_id, "state": CaseState.OPEN, "due_on": dues[day],
