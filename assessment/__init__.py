@@ -87,10 +87,10 @@ def create_app(test_config=None):
 
     app.url_map.converters["id"] = IdConverter
     from .api import bp as api_bp
-    from .office import bp as office_bp
-    from .web import bp as web_bp
     from .errors import register_error_handlers
+    from .office import bp as office_bp
     from .templating import register_template_helpers
+    from .web import bp as web_bp
 
     app.register_blueprint(office_bp)
     app.register_blueprint(web_bp)

@@ -19,18 +19,19 @@ def diverging_bars(items, label_width=150, half=170, bar_height=22, gap=6):
     for i, (label, value) in enumerate(items):
         y = i * (bar_height + gap)
         width = abs(value) / span * half
-        bars.append({
-            "label": label,
-            "value": value,
-            "y": y,
-            "x": zero if value >= 0 else zero - width,
-            "w": max(width, 1),
-            "h": bar_height,
-            "positive": value >= 0,
-            "text_x": zero + width + 4 if value >= 0 else zero - width - 4,
-        })
-    return {"bars": bars, "height": len(items) * (bar_height + gap), "zero": zero,
-            "width": label_width + 2 * half + 60}
+        bars.append(
+            {
+                "label": label,
+                "value": value,
+                "y": y,
+                "x": zero if value >= 0 else zero - width,
+                "w": max(width, 1),
+                "h": bar_height,
+                "positive": value >= 0,
+                "text_x": zero + width + 4 if value >= 0 else zero - width - 4,
+            }
+        )
+    return {"bars": bars, "height": len(items) * (bar_height + gap), "zero": zero, "width": label_width + 2 * half + 60}
 
 
 def score_bars(items, label_width=170, length=360, bar_height=16, gap=4, low=0.0, high=100.0):
@@ -41,12 +42,26 @@ def score_bars(items, label_width=170, length=360, bar_height=16, gap=4, low=0.0
             continue
         y = len(bars) * (bar_height + gap)
         width = max(0.0, min(1.0, (value - low) / (high - low))) * length
-        bars.append({"label": label, "value": value, "kind": kind, "y": y, "w": max(width, 1),
-                     "h": bar_height, "x": label_width, "text_x": label_width + width + 4})
+        bars.append(
+            {
+                "label": label,
+                "value": value,
+                "kind": kind,
+                "y": y,
+                "w": max(width, 1),
+                "h": bar_height,
+                "x": label_width,
+                "text_x": label_width + width + 4,
+            }
+        )
     if not bars:
         return None
-    return {"bars": bars, "height": len(bars) * (bar_height + gap), "width": label_width + length + 50,
-            "x0": label_width}
+    return {
+        "bars": bars,
+        "height": len(bars) * (bar_height + gap),
+        "width": label_width + length + 50,
+        "x0": label_width,
+    }
 
 
 def trend_chart(series, width=500, height=250):
@@ -69,12 +84,19 @@ def trend_chart(series, width=500, height=250):
     for i, m in enumerate(series):
         x = left + step * i + step / 2
         bar_h = plot_h * m["n"] / top_n
-        bars.append({"x": x - step * 0.3, "y": top + plot_h - bar_h, "w": step * 0.6, "h": bar_h, "n": m["n"],
-                     "month": m["month"]})
+        bars.append(
+            {
+                "x": x - step * 0.3,
+                "y": top + plot_h - bar_h,
+                "w": step * 0.6,
+                "h": bar_h,
+                "n": m["n"],
+                "month": m["month"],
+            }
+        )
         labels.append({"x": x, "text": f"{m['month'].month}月"})
         if m["rate"] is not None:
-            points.append({"x": x, "y": y_rate(m["rate"]), "rate": m["rate"], "n": m["n"],
-                           "month": m["month"]})
+            points.append({"x": x, "y": y_rate(m["rate"]), "rate": m["rate"], "n": m["n"], "month": m["month"]})
             lo, hi = m["interval"]
             whiskers.append({"x": x, "y1": y_rate(max(lo, floor)), "y2": y_rate(hi)})
     count_ticks = [{"y": top + plot_h * (1 - k / 4), "text": f"{top_n * k / 4:g}"} for k in range(5)]
@@ -82,9 +104,19 @@ def trend_chart(series, width=500, height=250):
     rate_ticks = [{"y": y_rate(v), "text": f"{100 * v:.0f}%"} for v in rate_values]
     line = " ".join(f"{p['x']:.1f},{p['y']:.1f}" for p in points)
     return {
-        "width": width, "height": height, "left": left, "right": width - right, "top": top,
-        "bottom": top + plot_h, "bars": bars, "points": points, "whiskers": whiskers, "labels": labels,
-        "count_ticks": count_ticks, "rate_ticks": rate_ticks, "line": line,
+        "width": width,
+        "height": height,
+        "left": left,
+        "right": width - right,
+        "top": top,
+        "bottom": top + plot_h,
+        "bars": bars,
+        "points": points,
+        "whiskers": whiskers,
+        "labels": labels,
+        "count_ticks": count_ticks,
+        "rate_ticks": rate_ticks,
+        "line": line,
         "empty": not any(m["n"] for m in series),
     }
 
@@ -119,15 +151,31 @@ def completion_chart(months, width=440, height=230):
                 continue
             h = plot_h * n / top_n
             y -= h
-            bars.append({"x": x, "y": y, "w": step * 0.7, "h": h, "fill": colour, "n": n, "status": key,
-                         "month": month})
+            bars.append(
+                {"x": x, "y": y, "w": step * 0.7, "h": h, "fill": colour, "n": n, "status": key, "month": month}
+            )
         labels.append({"x": left + step * i + step / 2, "text": f"{month.month}月"})
         if total:
-            rates.append({"x": left + step * i + step / 2, "y": y - 5,
-                          "text": _fmt(100 * tally.rate, 0) + "%" if tally.rate is not None else ""})
+            rates.append(
+                {
+                    "x": left + step * i + step / 2,
+                    "y": y - 5,
+                    "text": _fmt(100 * tally.rate, 0) + "%" if tally.rate is not None else "",
+                }
+            )
     ticks = [{"y": top + plot_h * (1 - k / 4), "text": str(top_n * k // 4)} for k in range(5)]
-    return {"width": width, "height": height, "left": left, "right": width - right, "bottom": top + plot_h,
-            "bars": bars, "labels": labels, "rates": rates, "ticks": ticks, "segments": COMPLETION_SEGMENTS}
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "right": width - right,
+        "bottom": top + plot_h,
+        "bars": bars,
+        "labels": labels,
+        "rates": rates,
+        "ticks": ticks,
+        "segments": COMPLETION_SEGMENTS,
+    }
 
 
 # ---------------------------------------------------------------- finished SVG charts (console and PDF)
@@ -152,6 +200,7 @@ def _fmt(value, digits=2, sign=False):
 
 def _fit(label: str, room: float, font_size: float) -> str:
     """`label` cut with an ellipsis so it fits `room` pixels (a CJK character is about one em wide)."""
+
     def width(text):
         return sum(font_size if ord(ch) > 0x2E7F else font_size * 0.6 for ch in text)
 
@@ -169,8 +218,7 @@ def _svg(width: float, height: float, body: list[str], label: str, font_size: fl
     return Markup(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{escape(label)}" '
-        f'font-family=\'{FONT}\' font-size="{font_size:g}" fill="#1f2933">'
-        + "".join(body) + "</svg>"
+        f'font-family=\'{FONT}\' font-size="{font_size:g}" fill="#1f2933">' + "".join(body) + "</svg>"
     )
 
 
@@ -192,9 +240,18 @@ def heat_colour(value) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
-def ranking_chart(rows, *, width: float = 520, label_width: float = 150, bar_height: float = 16,
-                  gap: float = 5, font_size: float = 12, lines=(60, 80), title: str = "排名",
-                  highlight: str | None = None) -> Markup | None:
+def ranking_chart(
+    rows,
+    *,
+    width: float = 520,
+    label_width: float = 150,
+    bar_height: float = 16,
+    gap: float = 5,
+    font_size: float = 12,
+    lines=(60, 80),
+    title: str = "排名",
+    highlight: str | None = None,
+) -> Markup | None:
     """A ranked bar chart of one category: a bar per unit from 0 to its composite (points 0-100), coloured by
     grade, with the 60 (较差 below) and 80 (良好 from) lines; units without data are listed as 无数据.
 
@@ -211,9 +268,11 @@ def ranking_chart(rows, *, width: float = 520, label_width: float = 150, bar_hei
     body = []
     for mark in lines:
         x = label_width + length * mark / 100
-        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 2}" y2="{height:.1f}" stroke="#7b8794" '
-                    f'stroke-dasharray="3,3" stroke-width="1"/>'
-                    f'<text x="{x:.1f}" y="{font_size}" text-anchor="middle" fill="#52606d">{mark}</text>')
+        body.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 2}" y2="{height:.1f}" stroke="#7b8794" '
+            f'stroke-dasharray="3,3" stroke-width="1"/>'
+            f'<text x="{x:.1f}" y="{font_size}" text-anchor="middle" fill="#52606d">{mark}</text>'
+        )
     body.append(f'<line x1="{label_width}" x2="{label_width}" y1="{top - 2}" y2="{height:.1f}" stroke="#9aa5b1"/>')
     for i, row in enumerate(rows):
         y = top + i * (bar_height + gap)
@@ -222,25 +281,38 @@ def ranking_chart(rows, *, width: float = 520, label_width: float = 150, bar_hei
         name = _fit(f"{rank}{row.unit_name}", label_width - 6, font_size)
         marked = highlight is not None and getattr(row, "unit_code", None) == highlight
         if marked:
-            body.append(f'<rect x="0" y="{y - gap / 2:.1f}" width="{width:.0f}" height="{bar_height + gap}" '
-                        f'fill="#fff3c4"/>')
+            body.append(
+                f'<rect x="0" y="{y - gap / 2:.1f}" width="{width:.0f}" height="{bar_height + gap}" fill="#fff3c4"/>'
+            )
         weight = ' font-weight="700"' if marked else ""
-        body.append(f'<text x="{label_width - 6}" y="{baseline:.1f}" text-anchor="end"{weight}>'
-                    f'<title>{escape(row.unit_name)}</title>{escape(name)}</text>')
+        body.append(
+            f'<text x="{label_width - 6}" y="{baseline:.1f}" text-anchor="end"{weight}>'
+            f"<title>{escape(row.unit_name)}</title>{escape(name)}</text>"
+        )
         if row.composite is None:
             body.append(f'<text x="{label_width + 4}" y="{baseline:.1f}" fill="#616e7c">无数据</text>')
             continue
         w = max(1.0, max(0.0, min(100.0, float(row.composite))) / 100 * length)
         colour = GRADE_COLOURS.get(row.grade, NO_GRADE_COLOUR)
-        body.append(f'<rect x="{label_width}" y="{y:.1f}" width="{w:.1f}" height="{bar_height}" fill="{colour}">'
-                    f'<title>{escape(row.unit_name)} {_fmt(row.composite)}</title></rect>'
-                    f'<text x="{label_width + w + 4:.1f}" y="{baseline:.1f}">{_fmt(row.composite)}</text>')
+        body.append(
+            f'<rect x="{label_width}" y="{y:.1f}" width="{w:.1f}" height="{bar_height}" fill="{colour}">'
+            f"<title>{escape(row.unit_name)} {_fmt(row.composite)}</title></rect>"
+            f'<text x="{label_width + w + 4:.1f}" y="{baseline:.1f}">{_fmt(row.composite)}</text>'
+        )
     return _svg(width, height, body, title, font_size)
 
 
-def heat_map(rows, leaves, *, label_width: float = 150, cell_width: float = 34, cell_height: float = 20,
-             font_size: float = 11, header_height: float | None = None,
-             title: str = "单位 × 指标得分") -> Markup | None:
+def heat_map(
+    rows,
+    leaves,
+    *,
+    label_width: float = 150,
+    cell_width: float = 34,
+    cell_height: float = 20,
+    font_size: float = 11,
+    header_height: float | None = None,
+    title: str = "单位 × 指标得分",
+) -> Markup | None:
     """A unit × indicator heat map: one row per unit, one column per weighted leaf, each cell its leaf score
     (points, whole numbers; two decimals in the tooltip) on a red (below 60) → amber → green (80 and up) scale.
     A cell whose group is under its minimum sample shows 不足 (never a number); a cell without data shows —.
@@ -262,14 +334,18 @@ def heat_map(rows, leaves, *, label_width: float = 150, cell_width: float = 34, 
     for j, leaf in enumerate(leaves):
         x = label_width + j * cell_width + cell_width / 2
         name = _fit(leaf.name, 10 * font_size, font_size)
-        body.append(f'<text transform="translate({x + 3:.1f},{header - 4:.1f}) rotate(-45)">'
-                    f'<title>{escape(leaf.name)}</title>{escape(name)}</text>')
+        body.append(
+            f'<text transform="translate({x + 3:.1f},{header - 4:.1f}) rotate(-45)">'
+            f"<title>{escape(leaf.name)}</title>{escape(name)}</text>"
+        )
     for i, row in enumerate(rows):
         y = header + i * cell_height
         baseline = y + cell_height / 2 + font_size * 0.36
-        body.append(f'<text x="{label_width - 6}" y="{baseline:.1f}" text-anchor="end">'
-                    f'<title>{escape(row.unit_name)}</title>{escape(_fit(row.unit_name, label_width - 6, font_size))}'
-                    f'</text>')
+        body.append(
+            f'<text x="{label_width - 6}" y="{baseline:.1f}" text-anchor="end">'
+            f"<title>{escape(row.unit_name)}</title>{escape(_fit(row.unit_name, label_width - 6, font_size))}"
+            f"</text>"
+        )
         for j, leaf in enumerate(leaves):
             data = (row.leaves or {}).get(leaf.id) or {}
             value = data.get("value")
@@ -281,19 +357,29 @@ def heat_map(rows, leaves, *, label_width: float = 150, cell_width: float = 34, 
             else:
                 text, tip = "—", f"{leaf.name} 无数据"
             ink = "" if value is not None else ' fill="#616e7c"'
-            body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{cell_width}" height="{cell_height}" '
-                        f'fill="{heat_colour(value)}" stroke="#ffffff" stroke-width="1">'
-                        f'<title>{escape(row.unit_name)} · {escape(tip)}</title></rect>'
-                        f'<text x="{x + cell_width / 2:.1f}" y="{baseline:.1f}" text-anchor="middle"'
-                        f'{ink}>{text}</text>')
+            body.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{cell_width}" height="{cell_height}" '
+                f'fill="{heat_colour(value)}" stroke="#ffffff" stroke-width="1">'
+                f"<title>{escape(row.unit_name)} · {escape(tip)}</title></rect>"
+                f'<text x="{x + cell_width / 2:.1f}" y="{baseline:.1f}" text-anchor="middle"'
+                f"{ink}>{text}</text>"
+            )
     return _svg(width, height, body, title, font_size)
 
 
 # ---------------------------------------------------------------- console-only charts (results and unit pages)
 
 
-def distribution_chart(values, *, width: float = 520, height: float = 170, step: float = 5, font_size: float = 12,
-                       lines=(60, 80), title: str = "综合得分分布") -> Markup | None:
+def distribution_chart(
+    values,
+    *,
+    width: float = 520,
+    height: float = 170,
+    step: float = 5,
+    font_size: float = 12,
+    lines=(60, 80),
+    title: str = "综合得分分布",
+) -> Markup | None:
     """How the composites (points 0-100) spread: a histogram of `step`-point bins with the 60 (较差 below) and
     80 (良好 from) lines, bars red / amber / green by zone, each bar's count on top."""
     values = [float(v) for v in values if v is not None]
@@ -320,11 +406,14 @@ def distribution_chart(values, *, width: float = 520, height: float = 170, step:
         colour = "#e7a39d" if lo < lines[0] else ("#f2cf7a" if lo < lines[1] else "#9ccf9f")
         h = plot_h * count / most
         x0, x1 = x_of(lo) + 1, x_of(hi) - 1
-        body.append(f'<rect x="{x0:.1f}" y="{top + plot_h - h:.1f}" width="{x1 - x0:.1f}" height="{h:.1f}" '
-                    f'fill="{colour}"><title>{lo:g}–{hi:g} 分：{count} 个单位</title></rect>')
+        body.append(
+            f'<rect x="{x0:.1f}" y="{top + plot_h - h:.1f}" width="{x1 - x0:.1f}" height="{h:.1f}" '
+            f'fill="{colour}"><title>{lo:g}–{hi:g} 分：{count} 个单位</title></rect>'
+        )
         if count:
-            body.append(f'<text x="{(x0 + x1) / 2:.1f}" y="{top + plot_h - h - 3:.1f}" text-anchor="middle">'
-                        f'{count}</text>')
+            body.append(
+                f'<text x="{(x0 + x1) / 2:.1f}" y="{top + plot_h - h - 3:.1f}" text-anchor="middle">{count}</text>'
+            )
     ticks = sorted({low, *lines, 100} | {t for t in range(int(low), 101, 10)})
     for t in ticks:
         if t < low:
@@ -332,16 +421,27 @@ def distribution_chart(values, *, width: float = 520, height: float = 170, step:
         body.append(f'<text x="{x_of(t):.1f}" y="{height - 2}" text-anchor="middle" fill="#52606d">{t:g}</text>')
     for mark in lines:
         x = x_of(mark)
-        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 4}" y2="{top + plot_h}" stroke="#1f2933" '
-                    f'stroke-dasharray="4,3"/>')
-    body.append(f'<text x="{x_of(lines[0]) - 3:.1f}" y="{font_size}" text-anchor="end" fill="#b3261e">'
-                f'低于{lines[0]:g}：较差</text>'
-                f'<text x="{x_of(lines[1]) + 3:.1f}" y="{font_size}" fill="#2f7d32">{lines[1]:g}以上：可评良好</text>')
+        body.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 4}" y2="{top + plot_h}" stroke="#1f2933" '
+            f'stroke-dasharray="4,3"/>'
+        )
+    body.append(
+        f'<text x="{x_of(lines[0]) - 3:.1f}" y="{font_size}" text-anchor="end" fill="#b3261e">'
+        f"低于{lines[0]:g}：较差</text>"
+        f'<text x="{x_of(lines[1]) + 3:.1f}" y="{font_size}" fill="#2f7d32">{lines[1]:g}以上：可评良好</text>'
+    )
     return _svg(width, height, body, title, font_size)
 
 
-def rank_intervals(rows, *, width: float = 520, label_width: float = 150, row_height: float = 20,
-                   font_size: float = 12, title: str = "排名区间") -> Markup | None:
+def rank_intervals(
+    rows,
+    *,
+    width: float = 520,
+    label_width: float = 150,
+    row_height: float = 20,
+    font_size: float = 12,
+    title: str = "排名区间",
+) -> Markup | None:
     """The sensitivity analysis as rank intervals of one category: per unit a line from its 5th to its 95th
     percentile rank over the weight draws, a dot at the median and a ring at the rank it got; red when its
     grade holds in fewer draws than the review threshold (`review_flag`).
@@ -361,29 +461,44 @@ def rank_intervals(rows, *, width: float = 520, label_width: float = 150, row_he
 
     body = []
     for k in sorted({1, n, *range(5, n, 5)}):
-        body.append(f'<line x1="{x_of(k):.1f}" x2="{x_of(k):.1f}" y1="{top - 3}" y2="{height:.1f}" '
-                    f'stroke="#e4e7eb"/>'
-                    f'<text x="{x_of(k):.1f}" y="{font_size}" text-anchor="middle" fill="#52606d">{k}</text>')
+        body.append(
+            f'<line x1="{x_of(k):.1f}" x2="{x_of(k):.1f}" y1="{top - 3}" y2="{height:.1f}" '
+            f'stroke="#e4e7eb"/>'
+            f'<text x="{x_of(k):.1f}" y="{font_size}" text-anchor="middle" fill="#52606d">{k}</text>'
+        )
     for i, row in enumerate(rows):
         d = row.detail
         y = top + i * row_height + row_height / 2
         colour = "#b3261e" if row.review_flag else "#3b6fd8"
-        tip = (f"{row.unit_name}：名次 {row.rank}，中位数 {_fmt(d.get('rank_median'))}，"
-               f"90% 区间 {int(d['rank_p05'])}–{int(d['rank_p95'])}")
-        body.append(f'<text x="{label_width - 6}" y="{y + font_size * 0.36:.1f}" text-anchor="end">'
-                    f'<title>{escape(row.unit_name)}</title>'
-                    f'{escape(_fit(f"{row.rank} {row.unit_name}", label_width - 6, font_size))}</text>'
-                    f'<g><title>{escape(tip)}</title>'
-                    f'<line x1="{x_of(d["rank_p05"]):.1f}" x2="{x_of(d["rank_p95"]):.1f}" y1="{y:.1f}" '
-                    f'y2="{y:.1f}" stroke="{colour}" stroke-width="4" stroke-linecap="round"/>'
-                    f'<circle cx="{x_of(d.get("rank_median") or row.rank):.1f}" cy="{y:.1f}" r="3.5" '
-                    f'fill="{colour}"/>'
-                    f'<circle cx="{x_of(row.rank):.1f}" cy="{y:.1f}" r="6" fill="none" stroke="#1f2933"/></g>')
+        tip = (
+            f"{row.unit_name}：名次 {row.rank}，中位数 {_fmt(d.get('rank_median'))}，"
+            f"90% 区间 {int(d['rank_p05'])}–{int(d['rank_p95'])}"
+        )
+        body.append(
+            f'<text x="{label_width - 6}" y="{y + font_size * 0.36:.1f}" text-anchor="end">'
+            f"<title>{escape(row.unit_name)}</title>"
+            f"{escape(_fit(f'{row.rank} {row.unit_name}', label_width - 6, font_size))}</text>"
+            f"<g><title>{escape(tip)}</title>"
+            f'<line x1="{x_of(d["rank_p05"]):.1f}" x2="{x_of(d["rank_p95"]):.1f}" y1="{y:.1f}" '
+            f'y2="{y:.1f}" stroke="{colour}" stroke-width="4" stroke-linecap="round"/>'
+            f'<circle cx="{x_of(d.get("rank_median") or row.rank):.1f}" cy="{y:.1f}" r="3.5" '
+            f'fill="{colour}"/>'
+            f'<circle cx="{x_of(row.rank):.1f}" cy="{y:.1f}" r="6" fill="none" stroke="#1f2933"/></g>'
+        )
     return _svg(width, height, body, title, font_size)
 
 
-def share_bars(items, *, width: float = 520, label_width: float = 110, bar_height: float = 16, gap: float = 6,
-               font_size: float = 12, mark: float | None = None, title: str = "回收率") -> Markup | None:
+def share_bars(
+    items,
+    *,
+    width: float = 520,
+    label_width: float = 110,
+    bar_height: float = 16,
+    gap: float = 6,
+    font_size: float = 12,
+    mark: float | None = None,
+    title: str = "回收率",
+) -> Markup | None:
     """Bars of shares 0-1 (e.g. response rates), written as percentages with one decimal (四舍五入).
 
     `items` are (label, share or None, note) — the note (e.g. "120/150") is written after the percentage; an
@@ -400,25 +515,37 @@ def share_bars(items, *, width: float = 520, label_width: float = 110, bar_heigh
     for i, (label, share, note) in enumerate(items):
         y = top + i * (bar_height + gap)
         baseline = y + bar_height / 2 + font_size * 0.36
-        body.append(f'<text x="{label_width - 6}" y="{baseline:.1f}" text-anchor="end">'
-                    f'{escape(_fit(label, label_width - 6, font_size))}</text>')
+        body.append(
+            f'<text x="{label_width - 6}" y="{baseline:.1f}" text-anchor="end">'
+            f"{escape(_fit(label, label_width - 6, font_size))}</text>"
+        )
         if share is None:
             body.append(f'<text x="{label_width + 4}" y="{baseline:.1f}" fill="#616e7c">—</text>')
             continue
         w = max(1.0, max(0.0, min(1.0, float(share))) * length)
         colour = "#3b6fd8" if mark is None or share >= mark else "#d08c00"
         text = f"{_fmt(100 * float(share), 1)}%" + (f"（{note}）" if note else "")
-        body.append(f'<rect x="{label_width}" y="{y:.1f}" width="{w:.1f}" height="{bar_height}" fill="{colour}"/>'
-                    f'<text x="{label_width + w + 4:.1f}" y="{baseline:.1f}">{escape(text)}</text>')
+        body.append(
+            f'<rect x="{label_width}" y="{y:.1f}" width="{w:.1f}" height="{bar_height}" fill="{colour}"/>'
+            f'<text x="{label_width + w + 4:.1f}" y="{baseline:.1f}">{escape(text)}</text>'
+        )
     if mark is not None:
         x = label_width + length * mark
-        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{height:.1f}" stroke="#1f2933" '
-                    f'stroke-dasharray="4,3"/>')
+        body.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{height:.1f}" stroke="#1f2933" stroke-dasharray="4,3"/>'
+        )
     return _svg(width, height, body, title, font_size)
 
 
-def compare_chart(items, *, width: float = 560, label_width: float = 130, row_height: float = 24,
-                  font_size: float = 12, title: str = "与本组比较") -> Markup | None:
+def compare_chart(
+    items,
+    *,
+    width: float = 560,
+    label_width: float = 130,
+    row_height: float = 24,
+    font_size: float = 12,
+    title: str = "与本组比较",
+) -> Markup | None:
     """A unit against its category, one row per leaf (points 0-100): a grey band from the category's lowest
     to highest score, a tick at the category mean, and the unit's own score as a dot with its value.
 
@@ -438,29 +565,42 @@ def compare_chart(items, *, width: float = 560, label_width: float = 130, row_he
 
     body = []
     for k in (0, 20, 40, 60, 80, 100):
-        body.append(f'<line x1="{x_of(k):.1f}" x2="{x_of(k):.1f}" y1="{top - 3}" y2="{height:.1f}" '
-                    f'stroke="#e4e7eb"/>'
-                    f'<text x="{x_of(k):.1f}" y="{font_size}" text-anchor="middle" fill="#52606d">{k}</text>')
+        body.append(
+            f'<line x1="{x_of(k):.1f}" x2="{x_of(k):.1f}" y1="{top - 3}" y2="{height:.1f}" '
+            f'stroke="#e4e7eb"/>'
+            f'<text x="{x_of(k):.1f}" y="{font_size}" text-anchor="middle" fill="#52606d">{k}</text>'
+        )
     for i, (label, value, mean, low, high) in enumerate(items):
         y = top + i * row_height + row_height / 2
-        body.append(f'<text x="{label_width - 6}" y="{y + font_size * 0.36:.1f}" text-anchor="end">'
-                    f'<title>{escape(label)}</title>{escape(_fit(label, label_width - 6, font_size))}</text>')
+        body.append(
+            f'<text x="{label_width - 6}" y="{y + font_size * 0.36:.1f}" text-anchor="end">'
+            f"<title>{escape(label)}</title>{escape(_fit(label, label_width - 6, font_size))}</text>"
+        )
         if low is not None and high is not None:
-            body.append(f'<rect x="{x_of(low):.1f}" y="{y - 5:.1f}" width="{max(1.0, x_of(high) - x_of(low)):.1f}" '
-                        f'height="10" fill="#d9e2ec"><title>本组最低 {_fmt(low)}，最高 {_fmt(high)}</title></rect>')
+            body.append(
+                f'<rect x="{x_of(low):.1f}" y="{y - 5:.1f}" width="{max(1.0, x_of(high) - x_of(low)):.1f}" '
+                f'height="10" fill="#d9e2ec"><title>本组最低 {_fmt(low)}，最高 {_fmt(high)}</title></rect>'
+            )
         if mean is not None:
-            body.append(f'<line x1="{x_of(mean):.1f}" x2="{x_of(mean):.1f}" y1="{y - 8:.1f}" y2="{y + 8:.1f}" '
-                        f'stroke="#52606d" stroke-width="2"><title>本组平均 {_fmt(mean)}</title></line>')
+            body.append(
+                f'<line x1="{x_of(mean):.1f}" x2="{x_of(mean):.1f}" y1="{y - 8:.1f}" y2="{y + 8:.1f}" '
+                f'stroke="#52606d" stroke-width="2"><title>本组平均 {_fmt(mean)}</title></line>'
+            )
         if isinstance(value, str):
-            body.append(f'<text x="{width - 2}" y="{y + font_size * 0.36:.1f}" text-anchor="end" '
-                        f'fill="#616e7c">{escape(value)}</text>')
+            body.append(
+                f'<text x="{width - 2}" y="{y + font_size * 0.36:.1f}" text-anchor="end" '
+                f'fill="#616e7c">{escape(value)}</text>'
+            )
         elif value is not None:
             colour = "#2f7d32" if mean is None or value >= mean else "#b3261e"
-            body.append(f'<circle cx="{x_of(value):.1f}" cy="{y:.1f}" r="5.5" fill="{colour}">'
-                        f'<title>{escape(label)} {_fmt(value)}</title></circle>'
-                        f'<text x="{width - 2}" y="{y + font_size * 0.36:.1f}" text-anchor="end">{_fmt(value)}'
-                        f'</text>')
+            body.append(
+                f'<circle cx="{x_of(value):.1f}" cy="{y:.1f}" r="5.5" fill="{colour}">'
+                f"<title>{escape(label)} {_fmt(value)}</title></circle>"
+                f'<text x="{width - 2}" y="{y + font_size * 0.36:.1f}" text-anchor="end">{_fmt(value)}'
+                f"</text>"
+            )
         else:
-            body.append(f'<text x="{width - 2}" y="{y + font_size * 0.36:.1f}" text-anchor="end" '
-                        f'fill="#616e7c">—</text>')
+            body.append(
+                f'<text x="{width - 2}" y="{y + font_size * 0.36:.1f}" text-anchor="end" fill="#616e7c">—</text>'
+            )
     return _svg(width, height, body, title, font_size)

@@ -111,29 +111,60 @@ def big_result(app, n_units: int = 200, categories: int = 5):
     with app.app_context():
         demo = latest_result(db.session.scalars(db.select(Period).filter_by(name="2026")).one())
         source = sorted(demo.rows, key=lambda r: r.unit_code)
-        period = Period(name="bench200", starts_on=demo.computed_at.date(), ends_on=demo.computed_at.date(),
-                        as_of=demo.computed_at.date(), state=PeriodState.CLOSED)
+        period = Period(
+            name="bench200",
+            starts_on=demo.computed_at.date(),
+            ends_on=demo.computed_at.date(),
+            as_of=demo.computed_at.date(),
+            state=PeriodState.CLOSED,
+        )
         db.session.add(period)
         db.session.flush()
-        result = Result(period_id=period.id, version=1, scheme_id=demo.scheme_id,
-                        data_fingerprint=demo.data_fingerprint, extras=demo.extras, computed_by="bench")
+        result = Result(
+            period_id=period.id,
+            version=1,
+            scheme_id=demo.scheme_id,
+            data_fingerprint=demo.data_fingerprint,
+            extras=demo.extras,
+            computed_by="bench",
+        )
         db.session.add(result)
         db.session.flush()
         names = ["党群部门", "政府部门（经济发展类）", "政府部门（社会管理类）", "政府部门（执法监管类）", "事业单位"]
         rows = []
         for i in range(n_units):
             model = source[i % len(source)]
-            unit = Unit(code=f"X{i + 1:03d}", name=f"{model.unit_name}{i // len(source) + 1}分部",
-                        kind=UnitKind.GOVERNMENT, category=names[i % categories])
+            unit = Unit(
+                code=f"X{i + 1:03d}",
+                name=f"{model.unit_name}{i // len(source) + 1}分部",
+                kind=UnitKind.GOVERNMENT,
+                category=names[i % categories],
+            )
             db.session.add(unit)
             db.session.flush()
-            rows.append(ResultRow(
-                result_id=result.id, unit_id=unit.id, unit_code=unit.code, unit_name=unit.name,
-                category=unit.category, base=model.base, composite=model.composite, rank=None, grade=model.grade,
-                assessment_points=model.assessment_points, establishment_action=model.establishment_action,
-                suggested_reduction=model.suggested_reduction, approvals_suspended=model.approvals_suspended,
-                coverage=model.coverage, deduction=model.deduction, bonus=model.bonus, leaves=model.leaves,
-                detail=model.detail, review_flag=model.review_flag))
+            rows.append(
+                ResultRow(
+                    result_id=result.id,
+                    unit_id=unit.id,
+                    unit_code=unit.code,
+                    unit_name=unit.name,
+                    category=unit.category,
+                    base=model.base,
+                    composite=model.composite,
+                    rank=None,
+                    grade=model.grade,
+                    assessment_points=model.assessment_points,
+                    establishment_action=model.establishment_action,
+                    suggested_reduction=model.suggested_reduction,
+                    approvals_suspended=model.approvals_suspended,
+                    coverage=model.coverage,
+                    deduction=model.deduction,
+                    bonus=model.bonus,
+                    leaves=model.leaves,
+                    detail=model.detail,
+                    review_flag=model.review_flag,
+                )
+            )
         for category in names:
             members = sorted((r for r in rows if r.category == category), key=lambda r: -(r.composite or 0))
             for rank, row in enumerate(members, start=1):
@@ -155,14 +186,18 @@ def time_report(app, result_id: int, processes: int | None, label: str, zip_too:
         cpu, wall = cpu_seconds(), time.perf_counter()
         report = pdf.build_pdf(result, processes=processes)
         wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
-        print(f"{label}: {report.pages} pages in {wall:.2f} s wall = {wall / report.pages:.3f} s/page "
-              f"(aim ≤ 0.100); CPU {cpu / report.pages:.3f} s/page over all processes; "
-              f"{len(report.content) / 1e6:.1f} MB")
+        print(
+            f"{label}: {report.pages} pages in {wall:.2f} s wall = {wall / report.pages:.3f} s/page "
+            f"(aim ≤ 0.100); CPU {cpu / report.pages:.3f} s/page over all processes; "
+            f"{len(report.content) / 1e6:.1f} MB"
+        )
         if zip_too:
             started = time.perf_counter()
             units = pdf.build_units_zip(result, processes=processes)
-            print(f"{label}: units' zip ({len(result.rows)} PDFs, {len(units) / 1e6:.1f} MB) in "
-                  f"{time.perf_counter() - started:.2f} s")
+            print(
+                f"{label}: units' zip ({len(result.rows)} PDFs, {len(units) / 1e6:.1f} MB) in "
+                f"{time.perf_counter() - started:.2f} s"
+            )
             code = min(result.rows, key=lambda r: r.unit_code).unit_code
             pdf.build_unit_pdf(result, code)  # the first in a process loads the fonts
             started = time.perf_counter()
@@ -180,8 +215,7 @@ class Browser:
         page = self.get("/office/login")[1].decode()
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
         body = urllib.parse.urlencode({"csrf_token": token, "username": VIEWER, "password": PASSWORD})
-        status, _ = self.request("POST", "/office/login", body,
-                                 {"Content-Type": "application/x-www-form-urlencoded"})
+        status, _ = self.request("POST", "/office/login", body, {"Content-Type": "application/x-www-form-urlencoded"})
         if status not in (302, 303):
             sys.exit(f"viewer could not sign in ({status})")
 
@@ -219,8 +253,12 @@ def device_latencies(port, key, seconds, start_n) -> list[float]:
     while time.monotonic() < stop:
         body = json.dumps({"ratings": [rating_body(0, n, n % 2000, base, rnd)]}).encode()
         started = time.perf_counter()
-        conn.request("POST", "/api/v1/ratings", body=body,
-                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+        conn.request(
+            "POST",
+            "/api/v1/ratings",
+            body=body,
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        )
         response = conn.getresponse()
         response.read()
         out.append(time.perf_counter() - started)
@@ -257,8 +295,10 @@ def phase(label, port, key, seconds, start_n, path=None, during=None):
         thread.join()
     lat.sort()
     p95 = lat[int(0.95 * (len(lat) - 1))]
-    print(f"device API, {label}: {len(lat)} posts, median {statistics.median(lat) * 1000:.0f} ms, "
-          f"p95 {p95 * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms" + (f"; viewer requests {sum(counts)}" if path else ""))
+    print(
+        f"device API, {label}: {len(lat)} posts, median {statistics.median(lat) * 1000:.0f} ms, "
+        f"p95 {p95 * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms" + (f"; viewer requests {sum(counts)}" if path else "")
+    )
     return lat[-1]
 
 
@@ -296,11 +336,19 @@ def main():
             browser = Browser(port)
             browser.first_byte("/office/periods/2026/results.pdf")
             ttfb = sorted(browser.first_byte("/office/periods/2026/results.pdf") for _ in range(10))
-            print(f"cached report download ({len(report.content) / 1e6:.1f} MB): time to first byte median "
-                  f"{statistics.median(ttfb) * 1000:.0f} ms, max {ttfb[-1] * 1000:.0f} ms")
+            print(
+                f"cached report download ({len(report.content) / 1e6:.1f} MB): time to first byte median "
+                f"{statistics.median(ttfb) * 1000:.0f} ms, max {ttfb[-1] * 1000:.0f} ms"
+            )
             idle = phase("alone", port, key, args.seconds, 1_000_000)
-            cached = phase("two viewers downloading the cached report", port, key, args.seconds, 2_000_000,
-                           "/office/periods/2026/results.pdf")
+            cached = phase(
+                "two viewers downloading the cached report",
+                port,
+                key,
+                args.seconds,
+                2_000_000,
+                "/office/periods/2026/results.pdf",
+            )
 
             def start_worker():
                 nonlocal worker
@@ -310,16 +358,34 @@ def main():
                     score_period("2026", actor="bench")  # a new version: its report job is queued
                     db.session.commit()
                     db.engine.dispose()
-                env = dict(os.environ, ASSESSMENT_DATABASE_URL=url, ASSESSMENT_INSTANCE_PATH=str(folder),
-                           ASSESSMENT_SECRET_KEY="bench", ASSESSMENT_REPORT_NICE=str(args.nice))
-                worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "assessment", "report-worker",
-                                           "--once"], cwd=str(ROOT), env=env, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL)
+                env = dict(
+                    os.environ,
+                    ASSESSMENT_DATABASE_URL=url,
+                    ASSESSMENT_INSTANCE_PATH=str(folder),
+                    ASSESSMENT_SECRET_KEY="bench",
+                    ASSESSMENT_REPORT_NICE=str(args.nice),
+                )
+                worker = subprocess.Popen(
+                    [sys.executable, "-m", "flask", "--app", "assessment", "report-worker", "--once"],
+                    cwd=str(ROOT),
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
 
-            building = phase("a worker building a report, two viewers polling", port, key, args.seconds,
-                             3_000_000, "/office/periods/2026/results.pdf", during=start_worker)
-            print(f"device API: worst post {max(cached, building) * 1000:.0f} ms with viewers and the worker, "
-                  f"{idle * 1000:.0f} ms alone (aim: delayed by at most 1000 ms)")
+            building = phase(
+                "a worker building a report, two viewers polling",
+                port,
+                key,
+                args.seconds,
+                3_000_000,
+                "/office/periods/2026/results.pdf",
+                during=start_worker,
+            )
+            print(
+                f"device API: worst post {max(cached, building) * 1000:.0f} ms with viewers and the worker, "
+                f"{idle * 1000:.0f} ms alone (aim: delayed by at most 1000 ms)"
+            )
         finally:
             if worker is not None:
                 started = time.perf_counter()

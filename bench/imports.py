@@ -36,17 +36,37 @@ CHANNELS = ("window", "online", "app", "hotline", "sms")
 
 def make_file(folder: Path, n: int, fmt: str) -> Path:
     """A ratings file of `n` rows over 80 units in 2026 (about 1 in 10 bad, 1 in 20 default, some case numbers)."""
-    header = ["event_id", "unit_code", "level", "channel", "rated_at", "is_default", "case_no", "window",
-              "service_item", "staff_code"]
+    header = [
+        "event_id",
+        "unit_code",
+        "level",
+        "channel",
+        "rated_at",
+        "is_default",
+        "case_no",
+        "window",
+        "service_item",
+        "staff_code",
+    ]
     start = dt.datetime(2026, 1, 1, 8, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     rows = []
     for i in range(n):
         at = start + dt.timedelta(seconds=(i * 7919) % (360 * 86400))
         at = at.replace(hour=8 + at.hour % 10)  # office hours: no odd-hour flags
-        rows.append([f"EV{i:09d}", f"U{i % 80:03d}", str(1 if i % 10 == 0 else 4 if i % 7 == 0 else 5),
-                     CHANNELS[i % 5], at.isoformat(), "1" if i % 20 == 0 else "0",
-                     f"C{i:010d}" if i % 3 == 0 else "", "综合窗口" if i % 5 == 0 else "", "不动产登记",
-                     f"S{i % 40:02d}" if i % 2 else ""])
+        rows.append(
+            [
+                f"EV{i:09d}",
+                f"U{i % 80:03d}",
+                str(1 if i % 10 == 0 else 4 if i % 7 == 0 else 5),
+                CHANNELS[i % 5],
+                at.isoformat(),
+                "1" if i % 20 == 0 else "0",
+                f"C{i:010d}" if i % 3 == 0 else "",
+                "综合窗口" if i % 5 == 0 else "",
+                "不动产登记",
+                f"S{i % 40:02d}" if i % 2 else "",
+            ]
+        )
     if fmt == "csv":
         path = folder / "ratings.csv"
         with path.open("w", encoding="utf-8") as f:
@@ -87,10 +107,18 @@ def fresh_app(url: str, folder: Path):
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     with app.app_context():
         init_db()
-        db.session.add(Period(name=PERIOD, state=PeriodState.OPEN, starts_on=dt.date(2026, 1, 1),
-                              ends_on=dt.date(2026, 12, 31), as_of=dt.date(2026, 12, 31)))
-        db.session.add_all([Unit(code=f"U{i:03d}", name=f"单位{i}", kind=UnitKind.GOVERNMENT, category="政府部门")
-                            for i in range(80)])
+        db.session.add(
+            Period(
+                name=PERIOD,
+                state=PeriodState.OPEN,
+                starts_on=dt.date(2026, 1, 1),
+                ends_on=dt.date(2026, 12, 31),
+                as_of=dt.date(2026, 12, 31),
+            )
+        )
+        db.session.add_all(
+            [Unit(code=f"U{i:03d}", name=f"单位{i}", kind=UnitKind.GOVERNMENT, category="政府部门") for i in range(80)]
+        )
         db.session.commit()
     return app
 
@@ -120,17 +148,51 @@ def bench_raw(url: str, folder: Path, n: int) -> float:
         units = dict(db.session.execute(db.text("SELECT code, id FROM units")).all())
         sqlite = url.startswith("sqlite")
         now = dt.datetime.now(dt.UTC)
-        columns = ["period_id", "unit_id", "origin", "event_id", "level", "raw_code", "code_system", "channel",
-                   "rated_at", "received_at", "is_default", "content_hash", "stage", "flagged", "real_name",
-                   "excluded", "case_no"]
+        columns = [
+            "period_id",
+            "unit_id",
+            "origin",
+            "event_id",
+            "level",
+            "raw_code",
+            "code_system",
+            "channel",
+            "rated_at",
+            "received_at",
+            "is_default",
+            "content_hash",
+            "stage",
+            "flagged",
+            "real_name",
+            "excluded",
+            "case_no",
+        ]
         rows = []
         for i in range(n):
             at = dt.datetime(2026, 1, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=(i * 7919) % (360 * 86400))
             moment = at.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else at
             received = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
-            rows.append((period_id, units[f"U{i % 80:03d}"], "import", f"EV{i:09d}", 5, 5, "standard",
-                         CHANNELS[i % 5], moment, received, False, f"{i:064x}", "", False, i % 3 == 0, False,
-                         f"C{i:010d}" if i % 3 == 0 else None))
+            rows.append(
+                (
+                    period_id,
+                    units[f"U{i % 80:03d}"],
+                    "import",
+                    f"EV{i:09d}",
+                    5,
+                    5,
+                    "standard",
+                    CHANNELS[i % 5],
+                    moment,
+                    received,
+                    False,
+                    f"{i:064x}",
+                    "",
+                    False,
+                    i % 3 == 0,
+                    False,
+                    f"C{i:010d}" if i % 3 == 0 else None,
+                )
+            )
         marks = ", ".join(["?" if sqlite else "%s"] * len(columns))
         sql = f"INSERT INTO public_ratings ({', '.join(columns)}) VALUES ({marks})"
         raw = db.engine.raw_connection()
@@ -138,7 +200,7 @@ def bench_raw(url: str, folder: Path, n: int) -> float:
             cursor = raw.cursor()
             start = time.perf_counter()
             for k in range(0, n, 5000):
-                cursor.executemany(sql, rows[k:k + 5000])
+                cursor.executemany(sql, rows[k : k + 5000])
             raw.commit()
             seconds = time.perf_counter() - start
         finally:
@@ -158,8 +220,11 @@ def main():
     try:
         start = time.perf_counter()
         path = make_file(folder, args.rows, args.format)
-        print(f"{args.rows:,} ratings as {args.format} ({path.stat().st_size / 2**20:.0f} MB) written in "
-              f"{time.perf_counter() - start:.1f} s", flush=True)
+        print(
+            f"{args.rows:,} ratings as {args.format} ({path.stat().st_size / 2**20:.0f} MB) written in "
+            f"{time.perf_counter() - start:.1f} s",
+            flush=True,
+        )
         for name in args.engines.split(","):
             url = f"sqlite:///{folder / 'bench.db'}" if name == "sqlite" else DEFAULT_PG_URL
             print(f"engine {name}", flush=True)

@@ -11,7 +11,8 @@ Prints, from one run (rounds of the four runs below, alternating, then the media
   4. the baseline for 3: requests per second of GET /api/v1/health (a trivial JSON endpoint that asks the
      database one `SELECT 1`), same app, same server, same client;
 and the two ratios (aims: single/health >= 0.7, batches/raw >= 0.8), on SQLite and on PostgreSQL one after the
-other (--engines), ending with one table of the ratios per engine. Every loop is bounded (by seconds and by count) and talks only to
+other (--engines), ending with one table of the ratios per engine. Every loop is bounded (by seconds and by
+count) and talks only to
 127.0.0.1. The load comes from `wrk` when it is installed (apt-get install wrk), else from Python threads.
 
 A PostgreSQL URL must name a database whose name ends in "_bench": its public schema is dropped and rebuilt.
@@ -34,7 +35,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,8 +80,15 @@ def prepare_database(url: str | None, folder: Path) -> tuple[str, list[str]]:
         init_db()
         today = datetime.now(CST).date()
         db.session.add(Unit(code="B01", name="市行政审批服务局", kind=UnitKind.GOVERNMENT, category="政府部门"))
-        db.session.add(Period(name="BENCH", starts_on=today - timedelta(days=700),
-                              ends_on=today + timedelta(days=1), as_of=today, state=PeriodState.OPEN))
+        db.session.add(
+            Period(
+                name="BENCH",
+                starts_on=today - timedelta(days=700),
+                ends_on=today + timedelta(days=1),
+                as_of=today,
+                state=PeriodState.OPEN,
+            )
+        )
         db.session.flush()
         keys = [register_device("B01", f"{i + 1}号窗口", actor="bench")[1] for i in range(N_DEVICES)]
         db.session.commit()
@@ -89,14 +97,33 @@ def prepare_database(url: str | None, folder: Path) -> tuple[str, list[str]]:
 
 
 def start_server(url: str, folder: Path, port: int, workers: int, threads: int) -> subprocess.Popen:
-    env = dict(os.environ, ASSESSMENT_DATABASE_URL=url, ASSESSMENT_INSTANCE_PATH=str(folder),
-               ASSESSMENT_SECRET_KEY="bench", ASSESSMENT_API_RATE_PER_SECOND="1000000",
-               ASSESSMENT_API_RATE_BURST="1000000")
+    env = dict(
+        os.environ,
+        ASSESSMENT_DATABASE_URL=url,
+        ASSESSMENT_INSTANCE_PATH=str(folder),
+        ASSESSMENT_SECRET_KEY="bench",
+        ASSESSMENT_API_RATE_PER_SECOND="1000000",
+        ASSESSMENT_API_RATE_BURST="1000000",
+    )
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    command = [str(gunicorn), "--workers", str(workers), "--threads", str(threads),
-               "--worker-class", "gthread", "--bind", f"{HOST}:{port}", "--keep-alive", "30",
-               "--log-level", "warning",
-               "--backlog", "2048", "assessment:create_app()"]
+    command = [
+        str(gunicorn),
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--bind",
+        f"{HOST}:{port}",
+        "--keep-alive",
+        "30",
+        "--log-level",
+        "warning",
+        "--backlog",
+        "2048",
+        "assessment:create_app()",
+    ]
     process = subprocess.Popen(command, cwd=str(ROOT), env=env, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -126,9 +153,13 @@ def rating_body(device: int, n: int, slot: int, base: datetime, rnd: random.Rand
     (they open cases), 60% with a case number."""
     r = rnd.random()
     level = 5 if r < 0.85 else 4 if r < 0.95 else 3 if r < 0.98 else 2 if r < 0.99 else 1
-    body = {"event_id": f"b{device}-{n}", "level": level,
-            "rated_at": (base + timedelta(seconds=SPACING * slot)).isoformat(),
-            "service_item": "企业开办", "staff_code": f"B01-{device:02d}-{n % 8}"}
+    body = {
+        "event_id": f"b{device}-{n}",
+        "level": level,
+        "rated_at": (base + timedelta(seconds=SPACING * slot)).isoformat(),
+        "service_item": "企业开办",
+        "staff_code": f"B01-{device:02d}-{n % 8}",
+    }
     if rnd.random() < 0.6:
         body["case_no"] = f"370782{device:03d}{n:09d}"
     return body
@@ -195,9 +226,30 @@ def bench_batches(port, keys, seconds, n_threads, base, round_no):
 
 
 RAW_COLUMNS = [
-    "period_id", "unit_id", "device_id", "origin", "event_id", "level", "raw_code", "code_system", "channel",
-    "window", "service_item", "staff_code", "case_no", "stage", "comment", "rated_at", "received_at",
-    "is_default", "content_hash", "flags", "flagged", "real_name", "excluded", "excluded_reason",
+    "period_id",
+    "unit_id",
+    "device_id",
+    "origin",
+    "event_id",
+    "level",
+    "raw_code",
+    "code_system",
+    "channel",
+    "window",
+    "service_item",
+    "staff_code",
+    "case_no",
+    "stage",
+    "comment",
+    "rated_at",
+    "received_at",
+    "is_default",
+    "content_hash",
+    "flags",
+    "flagged",
+    "real_name",
+    "excluded",
+    "excluded_reason",
 ]
 
 
@@ -205,7 +257,7 @@ def raw_rows(count, base, first_event, ids, sqlite):
     """The rows the API would store for `count` ratings, as DBAPI parameter tuples (SQLite: times as text)."""
     rnd = random.Random(2)
     period_id, unit_id, device_id = ids
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def moment(value):
         return value.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else value
@@ -213,16 +265,32 @@ def raw_rows(count, base, first_event, ids, sqlite):
     rows = []
     for n in range(count):
         r = rating_body(999, first_event + n, n, base, rnd)
-        rated = datetime.fromisoformat(r["rated_at"]).astimezone(timezone.utc)
+        rated = datetime.fromisoformat(r["rated_at"]).astimezone(UTC)
         case_no = r.get("case_no")
         values = {
-            "period_id": period_id, "unit_id": unit_id, "device_id": device_id, "origin": f"d{device_id}",
-            "event_id": f"raw-{first_event + n}", "level": r["level"], "raw_code": r["level"],
-            "code_system": "standard", "channel": "window", "window": "1号窗口",
-            "service_item": r["service_item"], "staff_code": r["staff_code"],
-            "case_no": case_no and "R" + case_no, "stage": "", "comment": None, "rated_at": moment(rated),
-            "received_at": moment(now), "is_default": False, "content_hash": f"{rnd.getrandbits(256):064x}",
-            "flags": None, "flagged": False, "real_name": case_no is not None, "excluded": False,
+            "period_id": period_id,
+            "unit_id": unit_id,
+            "device_id": device_id,
+            "origin": f"d{device_id}",
+            "event_id": f"raw-{first_event + n}",
+            "level": r["level"],
+            "raw_code": r["level"],
+            "code_system": "standard",
+            "channel": "window",
+            "window": "1号窗口",
+            "service_item": r["service_item"],
+            "staff_code": r["staff_code"],
+            "case_no": case_no and "R" + case_no,
+            "stage": "",
+            "comment": None,
+            "rated_at": moment(rated),
+            "received_at": moment(now),
+            "is_default": False,
+            "content_hash": f"{rnd.getrandbits(256):064x}",
+            "flags": None,
+            "flagged": False,
+            "real_name": case_no is not None,
+            "excluded": False,
             "excluded_reason": None,
         }
         rows.append(tuple(values[c] for c in RAW_COLUMNS))
@@ -320,10 +388,16 @@ def request_rates(port, keys, base, args, folder, use_wrk, round_no):
     single_base = base + timedelta(days=200 + 20 * round_no)
     if use_wrk:
         script = folder / f"single{round_no}.lua"
-        script.write_text(WRK_SINGLE % {
-            "keys": ", ".join(f'"{k}"' for k in keys), "base": int(single_base.timestamp()),
-            "spacing": SPACING, "per_thread": len(keys) // 2, "round": round_no,
-        })
+        script.write_text(
+            WRK_SINGLE
+            % {
+                "keys": ", ".join(f'"{k}"' for k in keys),
+                "base": int(single_base.timestamp()),
+                "spacing": SPACING,
+                "per_thread": len(keys) // 2,
+                "round": round_no,
+            }
+        )
         trivial = wrk_rate(port, "/api/v1/health", args.seconds, args.connections, 2)
         single = wrk_rate(port, "/api/v1/ratings", args.seconds, args.connections, 2, str(script))
         return trivial, single
@@ -335,8 +409,13 @@ def request_rates(port, keys, base, args, folder, use_wrk, round_no):
         n = counters[device] = counters.get(device, 0) + 1
         rating = rating_body(device, 30_000_000 + 1_000_000 * round_no + n, n, single_base, rnd)
         body = json.dumps(rating).encode()
-        return ("POST", "/api/v1/ratings", body,
-                {"Authorization": f"Bearer {keys[device]}", "Content-Type": "application/json"}, 1)
+        return (
+            "POST",
+            "/api/v1/ratings",
+            body,
+            {"Authorization": f"Bearer {keys[device]}", "Content-Type": "application/json"},
+            1,
+        )
 
     health = lambda t, k: ("GET", "/api/v1/health", None, {}, 1)  # noqa: E731
     trivial = python_rate(port, health, args.seconds, args.connections)
@@ -365,9 +444,12 @@ def bench_engine(url, args) -> dict:
         process = start_server(url, folder, port, args.workers, args.threads)
         base = datetime.now(CST).replace(microsecond=0) - timedelta(days=690)
         use_wrk = shutil.which("wrk") and not args.python_client
-        print(f"engine {engine_name}; gunicorn gthread {args.workers} workers x {args.threads} threads on "
-              f"{HOST}:{port}; {'wrk' if use_wrk else 'Python'} client, {args.connections} connections, "
-              f"{args.seconds} s per run", flush=True)
+        print(
+            f"engine {engine_name}; gunicorn gthread {args.workers} workers x {args.threads} threads on "
+            f"{HOST}:{port}; {'wrk' if use_wrk else 'Python'} client, {args.connections} connections, "
+            f"{args.seconds} s per run",
+            flush=True,
+        )
 
         # Warm up every worker, its caches and the database files (a few ratings of every device).
         run_threads(port, 4, 2, 200, lambda t, k: ("GET", "/api/v1/health", None, {}, 1))
@@ -376,8 +458,13 @@ def bench_engine(url, args) -> dict:
         def warm_up(t, k):
             device = (t * 50 + k) % len(keys)
             body = json.dumps(rating_body(device, 40_000_000 + t * 50 + k, t * 50 + k, base, warm)).encode()
-            return ("POST", "/api/v1/ratings", body,
-                    {"Authorization": f"Bearer {keys[device]}", "Content-Type": "application/json"}, 1)
+            return (
+                "POST",
+                "/api/v1/ratings",
+                body,
+                {"Authorization": f"Bearer {keys[device]}", "Content-Type": "application/json"},
+                1,
+            )
 
         run_threads(port, 4, 5, 200, warm_up)
 
@@ -391,9 +478,12 @@ def bench_engine(url, args) -> dict:
             rates["batch"].append(done / elapsed)
             raw_done, raw_elapsed = bench_raw_insert(url, args.seconds, base, round_no)
             rates["raw"].append(raw_done / raw_elapsed)
-            print(f"round {round_no + 1}: batches {done / elapsed:8.0f} ratings/s, "
-                  f"raw {raw_done / raw_elapsed:8.0f} rows/s, single {single:6.0f} req/s, "
-                  f"health {trivial:6.0f} req/s", flush=True)
+            print(
+                f"round {round_no + 1}: batches {done / elapsed:8.0f} ratings/s, "
+                f"raw {raw_done / raw_elapsed:8.0f} rows/s, single {single:6.0f} req/s, "
+                f"health {trivial:6.0f} req/s",
+                flush=True,
+            )
         medians = {k: statistics.median(v) for k, v in rates.items()}
         print(f"batches of 1000 (POST /api/v1/ratings): {medians['batch']:10.0f} ratings/s")
         print(f"raw executemany, same rows, same engine: {medians['raw']:10.0f} rows/s")
@@ -407,12 +497,15 @@ def bench_engine(url, args) -> dict:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", help="one engine only: this database (SQLite file or *_bench)")
-    parser.add_argument("--engines", default="sqlite,postgresql",
-                        help="engines to run one after the other (default both; PostgreSQL at " + DEFAULT_PG_URL
-                             + ", create it with scripts/postgres.sh assessment_api_bench)")
+    parser.add_argument(
+        "--engines",
+        default="sqlite,postgresql",
+        help="engines to run one after the other (default both; PostgreSQL at "
+        + DEFAULT_PG_URL
+        + ", create it with scripts/postgres.sh assessment_api_bench)",
+    )
     parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2))
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--seconds", type=int, default=4, help="length of each run")
@@ -430,8 +523,10 @@ def main():
     print()
     print(f"{'engine':<12} {'single/health':>14} {'(aim)':>6} {'batches/raw':>12} {'(aim)':>6}")
     for r in results:
-        print(f"{r['engine']:<12} {r['single'] / r['trivial']:14.2f} {AIM_SINGLE:6.1f} "
-              f"{r['batch'] / r['raw']:12.2f} {AIM_BATCH:6.1f}")
+        print(
+            f"{r['engine']:<12} {r['single'] / r['trivial']:14.2f} {AIM_SINGLE:6.1f} "
+            f"{r['batch'] / r['raw']:12.2f} {AIM_BATCH:6.1f}"
+        )
 
 
 if __name__ == "__main__":

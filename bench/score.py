@@ -39,19 +39,28 @@ def make_city(rng: np.random.Generator, n_units: int, n_ratings: int):
     codes = np.array([f"U{i:03d}" for i in range(n_units)])
     quality = rng.normal(0, 1, n_units)
     establishment = rng.integers(8, 120, n_units).astype(float)
-    units = pd.DataFrame({
-        "code": codes, "name": [f"单位{i}" for i in range(n_units)], "kind": "government",
-        "category": categories[np.arange(n_units) % len(categories)],
-        "establishment": establishment, "actual_staff": establishment - rng.integers(0, 10, n_units),
-    })
+    units = pd.DataFrame(
+        {
+            "code": codes,
+            "name": [f"单位{i}" for i in range(n_units)],
+            "kind": "government",
+            "category": categories[np.arange(n_units) % len(categories)],
+            "establishment": establishment,
+            "actual_staff": establishment - rng.integers(0, 10, n_units),
+        }
+    )
     questions = []
     for instrument in ("grassroots", "leader", "peer", "self", "deputy", "expert"):
         for q in range(25):
-            questions.append({
-                "instrument": instrument, "question": f"{instrument}{q:02d}",
-                "theme": THEMES[q % 4] if instrument == "grassroots" else None,
-                "type": "score100" if instrument == "expert" else "likert5", "weight": 1.0 + (q % 3 == 0),
-            })
+            questions.append(
+                {
+                    "instrument": instrument,
+                    "question": f"{instrument}{q:02d}",
+                    "theme": THEMES[q % 4] if instrument == "grassroots" else None,
+                    "type": "score100" if instrument == "expert" else "likert5",
+                    "weight": 1.0 + (q % 3 == 0),
+                }
+            )
     questions = pd.DataFrame(questions)
 
     frames = []
@@ -75,32 +84,45 @@ def make_city(rng: np.random.Generator, n_units: int, n_ratings: int):
                 else:
                     answer = np.clip(np.round(latent), 1, 5)
                 answer[rng.random(len(t)) < 0.05] = np.nan  # 不了解
-                frames.append(pd.DataFrame({
-                    "rater": rater, "group": group, "instrument": instrument, "unit": codes[t],
-                    "question": np.tile(qs, len(targets)), "answer": answer,
-                }))
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "rater": rater,
+                            "group": group,
+                            "instrument": instrument,
+                            "unit": codes[t],
+                            "question": np.tile(qs, len(targets)),
+                            "answer": answer,
+                        }
+                    )
+                )
     answers = pd.concat(frames, ignore_index=True)
     answers["version"] = 1
 
     unit_of = rng.integers(0, n_units, n_ratings).astype(np.int16)
     p_good = 1 / (1 + np.exp(-(1.5 + quality[unit_of])))
-    level = np.where(rng.random(n_ratings) < p_good, rng.integers(4, 6, n_ratings),
-                     rng.integers(1, 4, n_ratings)).astype(np.int8)
+    level = np.where(
+        rng.random(n_ratings) < p_good, rng.integers(4, 6, n_ratings), rng.integers(1, 4, n_ratings)
+    ).astype(np.int8)
     raw_ratings = pd.DataFrame({"unit": unit_of, "level": level, "is_default": rng.random(n_ratings) < 0.1})
 
-    checkpoints = pd.DataFrame({
-        "unit": codes[rng.integers(0, n_units, 875)],
-        "status": rng.choice(["on_time", "late", "not_done", "waived"], 875, p=[0.8, 0.1, 0.05, 0.05]),
-    })
+    checkpoints = pd.DataFrame(
+        {
+            "unit": codes[rng.integers(0, n_units, 875)],
+            "status": rng.choice(["on_time", "late", "not_done", "waived"], 875, p=[0.8, 0.1, 0.05, 0.05]),
+        }
+    )
     deadline = pd.Timestamp("2026-03-01") + pd.to_timedelta(rng.integers(0, 300, 120), unit="D")
     closed = deadline + pd.to_timedelta(rng.integers(-40, 60, 120), unit="D")
-    problems = pd.DataFrame({
-        "unit": codes[rng.integers(0, n_units, 120)],
-        "severity": rng.choice(["general", "serious", "grave"], 120, p=[0.6, 0.3, 0.1]),
-        "deadline": deadline, "closed_on": closed.where(rng.random(120) < 0.8),
-    })
-    bonuses = pd.DataFrame({"unit": codes[rng.integers(0, n_units, 20)],
-                            "points": rng.choice([0.5, 1, 2], 20)})
+    problems = pd.DataFrame(
+        {
+            "unit": codes[rng.integers(0, n_units, 120)],
+            "severity": rng.choice(["general", "serious", "grave"], 120, p=[0.6, 0.3, 0.1]),
+            "deadline": deadline,
+            "closed_on": closed.where(rng.random(120) < 0.8),
+        }
+    )
+    bonuses = pd.DataFrame({"unit": codes[rng.integers(0, n_units, 20)], "points": rng.choice([0.5, 1, 2], 20)})
     half = n_units // 2  # public institutions: the second half of the units
     institution = pd.DataFrame({"unit": codes[half:], "score": rng.uniform(70, 98, n_units - half)})
     return units, codes, questions, answers, raw_ratings, checkpoints, problems, bonuses, institution
@@ -122,8 +144,7 @@ def timed(label: str, fn, timings: dict):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--units", type=int, default=80)
     parser.add_argument("--ratings", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
@@ -132,16 +153,27 @@ def main() -> None:
     start = time.perf_counter()
     rng = np.random.default_rng(args.seed)
     units, codes, questions, answers, raw, checkpoints, problems, bonuses, institution = make_city(
-        rng, args.units, args.ratings)
-    print(f"city: {len(units)} units, {answers['rater'].nunique()} raters, {len(answers):,} answer rows, "
-          f"{len(raw):,} ratings (generated in {time.perf_counter() - start:.1f} s)")
+        rng, args.units, args.ratings
+    )
+    print(
+        f"city: {len(units)} units, {answers['rater'].nunique()} raters, {len(answers):,} answer rows, "
+        f"{len(raw):,} ratings (generated in {time.perf_counter() - start:.1f} s)"
+    )
     scheme = scoring.default_scheme()
     t: dict[str, float] = {}
     ratings = timed("gather", lambda: gather_ratings(raw, codes), t)
     raw = None  # free the generated rows before the engine runs
-    frames = dict(units=units, as_of=dt.date(2026, 12, 31), questions=questions, answers=answers,
-                  ratings=ratings, checkpoints=checkpoints, problems=problems, bonuses=bonuses,
-                  institution=institution)
+    frames = dict(
+        units=units,
+        as_of=dt.date(2026, 12, 31),
+        questions=questions,
+        answers=answers,
+        ratings=ratings,
+        checkpoints=checkpoints,
+        problems=problems,
+        bonuses=bonuses,
+        institution=institution,
+    )
     inputs = timed("inputs", lambda: scoring.Inputs(**frames), t)
 
     def leaves():

@@ -90,8 +90,13 @@ def bench_definitions(questions):
         themes = list(data["themes"])
         qs = questions[questions["instrument"] == key].reset_index(drop=True)
         data["questions"] = [
-            {"id": row.question, "theme": row.theme if row.theme in themes else themes[i % len(themes)],
-             "type": row.type, "weight": float(row.weight), "text": f"测试题目 {row.question}"}
+            {
+                "id": row.question,
+                "theme": row.theme if row.theme in themes else themes[i % len(themes)],
+                "type": row.type,
+                "weight": float(row.weight),
+                "text": f"测试题目 {row.question}",
+            }
             for i, row in qs.iterrows()
         ]
         out[key] = load_definition(data, source=f"bench:{key}")
@@ -145,16 +150,28 @@ def load(url: str, instance: str, n_ratings: int, seed: int, vacuum: bool, force
         t = lap("fresh schema + migrations", t)
         rng = np.random.default_rng(seed)
         units, codes, questions, answers, raw, checkpoints, problems, bonuses, institution = make_city(
-            rng, 80, n_ratings)
+            rng, 80, n_ratings
+        )
         t = lap("generate (make_city)", t)
 
         session = db.session
-        period = Period(name=PERIOD, state=PeriodState.OPEN, starts_on=dt.date(2026, 1, 1),
-                        ends_on=dt.date(2026, 12, 31), as_of=dt.date(2026, 12, 31))
+        period = Period(
+            name=PERIOD,
+            state=PeriodState.OPEN,
+            starts_on=dt.date(2026, 1, 1),
+            ends_on=dt.date(2026, 12, 31),
+            as_of=dt.date(2026, 12, 31),
+        )
         towns = [Town(code=f"T{i:02d}", name=f"镇街{i}") for i in range(13)]
         unit_rows = [
-            Unit(code=u.code, name=u.name, kind=UnitKind(u.kind), category=u.category,
-                 establishment=int(u.establishment), actual_staff=int(u.actual_staff))
+            Unit(
+                code=u.code,
+                name=u.name,
+                kind=UnitKind(u.kind),
+                category=u.category,
+                establishment=int(u.establishment),
+                actual_staff=int(u.actual_staff),
+            )
             for u in units.itertuples()
         ]
         session.add_all([period, *towns, *unit_rows])
@@ -167,11 +184,15 @@ def load(url: str, instance: str, n_ratings: int, seed: int, vacuum: bool, force
         own = dict(answers.loc[answers["instrument"] == "self", ["rater", "unit"]].drop_duplicates().values)
         rater_rows = []
         for i, (code, group) in enumerate(raters.itertuples(index=False)):
-            rater_rows.append(Rater(
-                code=code, name=f"评价人{i}", group=RaterGroup(group),
-                town_id=towns[i % len(towns)].id if group == "grassroots" else None,
-                unit_id=unit_id[own[code]] if code in own else None,
-            ))
+            rater_rows.append(
+                Rater(
+                    code=code,
+                    name=f"评价人{i}",
+                    group=RaterGroup(group),
+                    town_id=towns[i % len(towns)].id if group == "grassroots" else None,
+                    unit_id=unit_id[own[code]] if code in own else None,
+                )
+            )
         session.add_all(rater_rows)
         session.flush()
         rater_id = {r.code: r.id for r in rater_rows}
@@ -186,30 +207,49 @@ def load(url: str, instance: str, n_ratings: int, seed: int, vacuum: bool, force
         def insert_ids(model, rows):
             before = session.scalar(db.select(db.func.coalesce(db.func.max(model.id), 0)))
             for start in range(0, len(rows), CHUNK):
-                bulk_insert(model, rows[start:start + CHUNK])
+                bulk_insert(model, rows[start : start + CHUNK])
             ids = session.scalars(db.select(model.id).where(model.id > before).order_by(model.id)).all()
             assert len(ids) == len(rows), model.__tablename__
             return ids
 
-        assignment_ids = insert_ids(Assignment, [
-            {"period_id": period.id, "rater_id": rater_id[r], "unit_id": unit_id[u],
-             "instrument_id": instrument_id[ins], "state": AssignmentState.SUBMITTED, "created_at": created}
-            for r, ins, u in plan.itertuples(index=False)
-        ])
+        assignment_ids = insert_ids(
+            Assignment,
+            [
+                {
+                    "period_id": period.id,
+                    "rater_id": rater_id[r],
+                    "unit_id": unit_id[u],
+                    "instrument_id": instrument_id[ins],
+                    "state": AssignmentState.SUBMITTED,
+                    "created_at": created,
+                }
+                for r, ins, u in plan.itertuples(index=False)
+            ],
+        )
         response_ids = insert_ids(Response, [{"assignment_id": a, "current_version": 1} for a in assignment_ids])
-        version_ids = np.array(insert_ids(ResponseVersion, [
-            {"response_id": r, "version": 1, "submitted_at": submitted, "source": ResponseSource.WEB}
-            for r in response_ids
-        ]))
+        version_ids = np.array(
+            insert_ids(
+                ResponseVersion,
+                [
+                    {"response_id": r, "version": 1, "submitted_at": submitted, "source": ResponseSource.WEB}
+                    for r in response_ids
+                ],
+            )
+        )
         version_of = version_ids[assignment_of].tolist()
         values = [None if math.isnan(v) else v for v in answers["answer"].tolist()]
         qids = answers["question"].tolist()
         for start in range(0, len(values), CHUNK):
             stop = min(len(values), start + CHUNK)
-            bulk_insert(Answer, [{"version_id": version_of[k], "question": qids[k], "value": values[k]}
-                                 for k in range(start, stop)])
-        t = lap("raters/assignments/answers", t,
-                f"{len(rater_rows)} raters, {len(plan):,} assignments, {len(values):,} answers")
+            bulk_insert(
+                Answer,
+                [{"version_id": version_of[k], "question": qids[k], "value": values[k]} for k in range(start, stop)],
+            )
+        t = lap(
+            "raters/assignments/answers",
+            t,
+            f"{len(rater_rows)} raters, {len(plan):,} assignments, {len(values):,} answers",
+        )
 
         # Public ratings: bench/score.py's unit, level and default flag; the other columns as the demo city
         # fills them, so rows have a realistic width (the GROUP BY reads the table, not only the index).
@@ -233,36 +273,75 @@ def load(url: str, instance: str, n_ratings: int, seed: int, vacuum: bool, force
             rows = []
             for k, (u, lv, dflt, ts, ch, hc) in enumerate(zip(*cols, strict=False), start):
                 rated = dt.datetime.fromtimestamp(ts, utc)
-                rows.append({
-                    "period_id": period.id, "unit_id": int(ids_of_unit[u]), "origin": "import",
-                    "event_id": f"EV{k:010d}", "level": lv, "raw_code": lv, "code_system": CodeSystem.STANDARD,
-                    "channel": channels[ch], "window": windows[k % 3] if ch == 0 else None,
-                    "service_item": items[k % 5], "staff_code": f"{codes[u]}-{k % 8:02d}" if ch == 0 else None,
-                    "case_no": f"370782{ts // 86400:06d}{k:010d}" if hc else None, "stage": "",
-                    "rated_at": rated, "received_at": rated + dt.timedelta(seconds=12), "is_default": dflt,
-                    "flags": ["default"] if dflt else None, "flagged": False, "real_name": hc,
-                    "excluded": False, "content_hash": f"{k:064x}",
-                })
+                rows.append(
+                    {
+                        "period_id": period.id,
+                        "unit_id": int(ids_of_unit[u]),
+                        "origin": "import",
+                        "event_id": f"EV{k:010d}",
+                        "level": lv,
+                        "raw_code": lv,
+                        "code_system": CodeSystem.STANDARD,
+                        "channel": channels[ch],
+                        "window": windows[k % 3] if ch == 0 else None,
+                        "service_item": items[k % 5],
+                        "staff_code": f"{codes[u]}-{k % 8:02d}" if ch == 0 else None,
+                        "case_no": f"370782{ts // 86400:06d}{k:010d}" if hc else None,
+                        "stage": "",
+                        "rated_at": rated,
+                        "received_at": rated + dt.timedelta(seconds=12),
+                        "is_default": dflt,
+                        "flags": ["default"] if dflt else None,
+                        "flagged": False,
+                        "real_name": hc,
+                        "excluded": False,
+                        "content_hash": f"{k:064x}",
+                    }
+                )
             bulk_insert(PublicRating, rows)
         t = lap("public ratings", t, f"{n_ratings:,} rows")
 
         pid = period.id
-        session.add_all([
-            CheckPoint(period_id=pid, unit_id=unit_id[u], item=f"问效点{i}", due=dt.date(2026, 6, 30),
-                       status=CheckPointStatus(s))
-            for i, (u, s) in enumerate(checkpoints[["unit", "status"]].itertuples(index=False))
-        ])
+        session.add_all(
+            [
+                CheckPoint(
+                    period_id=pid,
+                    unit_id=unit_id[u],
+                    item=f"问效点{i}",
+                    due=dt.date(2026, 6, 30),
+                    status=CheckPointStatus(s),
+                )
+                for i, (u, s) in enumerate(checkpoints[["unit", "status"]].itertuples(index=False))
+            ]
+        )
         for i, p in enumerate(problems.itertuples(index=False)):
             deadline = p.deadline.date()
             closed = None if p.closed_on is None or p.closed_on != p.closed_on else p.closed_on.date()
-            session.add(Problem(
-                period_id=pid, unit_id=unit_id[p.unit], title=f"问题{i}", source=ProblemSource.SUPERVISION,
-                severity=Severity(p.severity), found_on=min(deadline, closed or deadline) - dt.timedelta(days=10),
-                deadline=deadline, closed_on=closed, state=ProblemState.CLOSED if closed else ProblemState.OPEN))
-        session.add_all([BonusItem(period_id=pid, unit_id=unit_id[u], reason=f"加分事项{i}", points=float(pts))
-                         for i, (u, pts) in enumerate(bonuses.itertuples(index=False))])
-        session.add_all([InstitutionScore(period_id=pid, unit_id=unit_id[u], score=float(s))
-                         for u, s in institution.itertuples(index=False)])
+            session.add(
+                Problem(
+                    period_id=pid,
+                    unit_id=unit_id[p.unit],
+                    title=f"问题{i}",
+                    source=ProblemSource.SUPERVISION,
+                    severity=Severity(p.severity),
+                    found_on=min(deadline, closed or deadline) - dt.timedelta(days=10),
+                    deadline=deadline,
+                    closed_on=closed,
+                    state=ProblemState.CLOSED if closed else ProblemState.OPEN,
+                )
+            )
+        session.add_all(
+            [
+                BonusItem(period_id=pid, unit_id=unit_id[u], reason=f"加分事项{i}", points=float(pts))
+                for i, (u, pts) in enumerate(bonuses.itertuples(index=False))
+            ]
+        )
+        session.add_all(
+            [
+                InstitutionScore(period_id=pid, unit_id=unit_id[u], score=float(s))
+                for u, s in institution.itertuples(index=False)
+            ]
+        )
         session.commit()
         t = lap("ledger + commit", t)
         if vacuum and db.engine.dialect.name == "postgresql":
@@ -275,8 +354,7 @@ def load(url: str, instance: str, n_ratings: int, seed: int, vacuum: bool, force
         elif Path(db.engine.url.database).exists():
             size = f"{Path(db.engine.url.database).stat().st_size / 2**20:,.0f} MB"
         db.engine.dispose()
-    print(f"  {'load total':<26} {time.perf_counter() - t0:8.1f} s   (setup, not scoring; database {size})",
-          flush=True)
+    print(f"  {'load total':<26} {time.perf_counter() - t0:8.1f} s   (setup, not scoring; database {size})", flush=True)
 
 
 def score(url: str, instance: str) -> dict:
@@ -288,6 +366,7 @@ def score(url: str, instance: str) -> dict:
     app = make_app(url, instance)
     t: dict[str, float] = defaultdict(float)
     stamps: dict[str, float] = {}
+
     def frame(query, columns):
         start = time.perf_counter()
         out = orig_frame(query, columns)
@@ -309,6 +388,7 @@ def score(url: str, instance: str) -> dict:
                 return fn(*args, **kwargs)
             finally:
                 t[name] += time.perf_counter() - start
+
         return timed
 
     orig_frame, orig_compute, orig_print = svc._frame, svc.scoring.compute, svc.data_fingerprint
@@ -329,9 +409,11 @@ def score(url: str, instance: str) -> dict:
         with app.app_context():
             db.session.execute(db.select(1))  # connect outside the timing
             start = time.perf_counter()
-            run = svc.score_period(PERIOD, actor="bench",
-                                   progress=lambda done, total, label="": stamps.setdefault(label,
-                                                                                           time.perf_counter()))
+            run = svc.score_period(
+                PERIOD,
+                actor="bench",
+                progress=lambda done, total, label="": stamps.setdefault(label, time.perf_counter()),
+            )
             end_score = time.perf_counter()
             db.session.commit()
             t["commit"] = time.perf_counter() - end_score
@@ -370,8 +452,10 @@ def report(t: dict):
     for label, seconds, note in lines:
         print(f"{label:<20} {seconds:8.3f} s   {note}".rstrip())
     total = t["score_period"] + t["commit"]
-    print(f"{'total':<20} {total:8.3f} s   score_period + commit = {total / AIM_SECONDS:.2f} x the "
-          f"{AIM_SECONDS:.0f} s aim")
+    print(
+        f"{'total':<20} {total:8.3f} s   score_period + commit = {total / AIM_SECONDS:.2f} x the "
+        f"{AIM_SECONDS:.0f} s aim"
+    )
 
 
 def bench_engine(url: str, tmp: str, args) -> float:
@@ -381,7 +465,8 @@ def bench_engine(url: str, tmp: str, args) -> float:
     shown = make_url(url).render_as_string(hide_password=True)
     print(f"database {shown}: 80 units, 400 raters x 25 questions x every unit, {args.ratings:,} ratings")
     child = multiprocessing.get_context("spawn").Process(
-        target=load, args=(url, tmp, args.ratings, args.seed, args.vacuum, args.force))
+        target=load, args=(url, tmp, args.ratings, args.seed, args.vacuum, args.force)
+    )
     child.start()
     child.join()
     if child.exitcode:
@@ -402,16 +487,24 @@ def bench_engine(url: str, tmp: str, args) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both",
-                        help="default: SQLite, then PostgreSQL, from one run")
+    parser.add_argument(
+        "--engine",
+        choices=("sqlite", "postgresql", "both"),
+        default="both",
+        help="default: SQLite, then PostgreSQL, from one run",
+    )
     parser.add_argument("--url", help="database URL (default: a temp SQLite file, or " + DEFAULT_PG_URL + ")")
     parser.add_argument("--ratings", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=1, help="score_period runs (each stores a new version)")
-    parser.add_argument("--no-vacuum", dest="vacuum", action="store_false",
-                        help="PostgreSQL: skip VACUUM ANALYZE after the load")
-    parser.add_argument("--force", action="store_true",
-                        help="overwrite an existing SQLite file / drop a database whose name lacks 'bench'")
+    parser.add_argument(
+        "--no-vacuum", dest="vacuum", action="store_false", help="PostgreSQL: skip VACUUM ANALYZE after the load"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite an existing SQLite file / drop a database whose name lacks 'bench'",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (and SQLite file)")
     args = parser.parse_args()
 

@@ -88,24 +88,39 @@ def prepare_database(url: str | None, folder: Path, n_raters: int, n_units: int)
     with app.app_context():
         init_db()
         year = date.today().year
-        period = Period(name="BENCH", state=PeriodState.OPEN, starts_on=date(year, 1, 1),
-                        ends_on=date(year, 12, 31), as_of=date(year, 12, 31))
+        period = Period(
+            name="BENCH",
+            state=PeriodState.OPEN,
+            starts_on=date(year, 1, 1),
+            ends_on=date(year, 12, 31),
+            as_of=date(year, 12, 31),
+        )
         town = Town(code="T01", name="密州街道")
         db.session.add_all([period, town])
-        db.session.add_all([Unit(code=f"U{i:03d}", name=f"市直单位{i}", kind=UnitKind.GOVERNMENT,
-                                 category="政府部门") for i in range(1, n_units + 1)])
+        db.session.add_all(
+            [
+                Unit(code=f"U{i:03d}", name=f"市直单位{i}", kind=UnitKind.GOVERNMENT, category="政府部门")
+                for i in range(1, n_units + 1)
+            ]
+        )
         db.session.flush()
-        raters = [Rater(code=f"G{i:04d}", name=f"镇干部{i}", group=RaterGroup.GRASSROOTS, town_id=town.id)
-                  for i in range(1, n_raters + 1)]
+        raters = [
+            Rater(code=f"G{i:04d}", name=f"镇干部{i}", group=RaterGroup.GRASSROOTS, town_id=town.id)
+            for i in range(1, n_raters + 1)
+        ]
         db.session.add_all(raters)
         db.session.flush()
         assign(period, actor="bench")
         issued = access.issue(raters, period, actor="bench")
         out = []
         for item in issued:
-            ids = db.session.execute(
-                db.select(Assignment.id).where(Assignment.rater_id == item.holder.id).order_by(Assignment.id)
-            ).scalars().all()
+            ids = (
+                db.session.execute(
+                    db.select(Assignment.id).where(Assignment.rater_id == item.holder.id).order_by(Assignment.id)
+                )
+                .scalars()
+                .all()
+            )
             out.append({"code": item.holder.code, "token": item.token, "assignments": ids})
         instrument = db.session.execute(db.select(Assignment)).scalars().first().instrument
         questions = [q.id for q in definition(instrument).questions]
@@ -124,18 +139,34 @@ def stored_figures(url: str, folder: Path, rater_codes: list[str]) -> dict:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET})
     with app.app_context():
         mine = db.select(Rater.id).where(Rater.code.in_(rater_codes))
-        base = db.select(db.func.count()).select_from(ResponseVersion).join(Response).join(Assignment) \
+        base = (
+            db.select(db.func.count())
+            .select_from(ResponseVersion)
+            .join(Response)
+            .join(Assignment)
             .where(Assignment.rater_id.in_(mine))
+        )
         figures = {
-            "submitted": db.session.scalar(db.select(db.func.count()).select_from(Assignment).where(
-                Assignment.rater_id.in_(mine), Assignment.state == AssignmentState.SUBMITTED)),
+            "submitted": db.session.scalar(
+                db.select(db.func.count())
+                .select_from(Assignment)
+                .where(Assignment.rater_id.in_(mine), Assignment.state == AssignmentState.SUBMITTED)
+            ),
             "versions": db.session.scalar(base),
             "answers": db.session.scalar(
-                db.select(db.func.count()).select_from(Answer).join(ResponseVersion).join(Response)
-                .join(Assignment).where(Assignment.rater_id.in_(mine), Answer.value.is_not(None))),
+                db.select(db.func.count())
+                .select_from(Answer)
+                .join(ResponseVersion)
+                .join(Response)
+                .join(Assignment)
+                .where(Assignment.rater_id.in_(mine), Answer.value.is_not(None))
+            ),
             "max_version": db.session.scalar(
-                db.select(db.func.max(ResponseVersion.version)).join(Response).join(Assignment)
-                .where(Assignment.rater_id.in_(mine))),
+                db.select(db.func.max(ResponseVersion.version))
+                .join(Response)
+                .join(Assignment)
+                .where(Assignment.rater_id.in_(mine))
+            ),
         }
         db.engine.dispose()
     return figures
@@ -145,12 +176,28 @@ def stored_figures(url: str, folder: Path, rater_codes: list[str]) -> dict:
 
 
 def start_server(url: str, folder: Path, port: int, workers: int, threads: int) -> subprocess.Popen:
-    env = dict(os.environ, ASSESSMENT_DATABASE_URL=url, ASSESSMENT_INSTANCE_PATH=str(folder),
-               ASSESSMENT_SECRET_KEY=SECRET)
+    env = dict(
+        os.environ, ASSESSMENT_DATABASE_URL=url, ASSESSMENT_INSTANCE_PATH=str(folder), ASSESSMENT_SECRET_KEY=SECRET
+    )
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    command = [str(gunicorn), "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-               "--bind", f"{HOST}:{port}", "--keep-alive", "30", "--log-level", "warning", "--backlog", "2048",
-               "assessment:create_app()"]
+    command = [
+        str(gunicorn),
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--bind",
+        f"{HOST}:{port}",
+        "--keep-alive",
+        "30",
+        "--log-level",
+        "warning",
+        "--backlog",
+        "2048",
+        "assessment:create_app()",
+    ]
     process = subprocess.Popen(command, cwd=str(ROOT), env=env, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -238,8 +285,9 @@ def rate(rater: dict, questions: list[str], port: int, recorder: Recorder, value
         for number, qid in enumerate(questions[1:], start=2):
             fields = {"csrf_token": token, "go": "next"}
             fields.update({f"a{aid}.{qid}": value_of(aid, qid) for aid in rater["assignments"]})
-            phone.request("save page (no script)", "POST", f"/rater/{INSTRUMENT}/q/{number}", urlencode(fields),
-                          form_headers)
+            phone.request(
+                "save page (no script)", "POST", f"/rater/{INSTRUMENT}/q/{number}", urlencode(fields), form_headers
+            )
         # A double click: two connections with the same session submit at the same moment.
         twin = Browser(port, recorder, cookie=phone.cookie)
         body = urlencode({"csrf_token": token, "confirm": "1", "confirm_same": "1"})
@@ -271,8 +319,9 @@ def percentile(values, q):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--database-url", help="PostgreSQL URL (database name ending in _bench); "
-                                               "default $ASSESSMENT_BENCH_DATABASE_URL")
+    parser.add_argument(
+        "--database-url", help="PostgreSQL URL (database name ending in _bench); default $ASSESSMENT_BENCH_DATABASE_URL"
+    )
     parser.add_argument("--raters", type=int, default=40)
     parser.add_argument("--units", type=int, default=8, help="units each rater rates")
     parser.add_argument("--concurrency", type=int, default=16, help="raters at once")
@@ -312,8 +361,10 @@ def main():
                 with lock:
                     finished.append(rater)
 
-        print(f"engine {args.engine}: {len(raters)} raters × {args.units} units × {len(questions)} questions, "
-              f"{args.concurrency} at once, gunicorn {args.workers} workers × {args.threads} threads")
+        print(
+            f"engine {args.engine}: {len(raters)} raters × {args.units} units × {len(questions)} questions, "
+            f"{args.concurrency} at once, gunicorn {args.workers} workers × {args.threads} threads"
+        )
         t0 = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
             list(pool.map(run, raters))
@@ -323,12 +374,17 @@ def main():
         print(f"\n{len(all_times)} requests in {elapsed:.1f} s: {len(all_times) / elapsed:.0f} requests/s")
         print(f"{'request':<24}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}")
         for kind, times in recorder.times.items():
-            print(f"{kind:<24}{len(times):>7}{1000 * statistics.median(times):>9.1f}"
-                  f"{1000 * percentile(times, 0.95):>9.1f}")
-        print(f"{'all':<24}{len(all_times):>7}{1000 * statistics.median(all_times):>9.1f}"
-              f"{1000 * percentile(all_times, 0.95):>9.1f}")
-        print("statuses: " + ", ".join(f"{kind} {status}: {n}" for (kind, status), n
-                                       in sorted(recorder.statuses.items())))
+            print(
+                f"{kind:<24}{len(times):>7}{1000 * statistics.median(times):>9.1f}"
+                f"{1000 * percentile(times, 0.95):>9.1f}"
+            )
+        print(
+            f"{'all':<24}{len(all_times):>7}{1000 * statistics.median(all_times):>9.1f}"
+            f"{1000 * percentile(all_times, 0.95):>9.1f}"
+        )
+        print(
+            "statuses: " + ", ".join(f"{kind} {status}: {n}" for (kind, status), n in sorted(recorder.statuses.items()))
+        )
 
         expected_versions = sum(len(r["assignments"]) for r in finished)
         expected_answers = sum(
@@ -336,10 +392,15 @@ def main():
         )
         stored = stored_figures(url, folder, [r["code"] for r in finished])
         match = (stored["versions"], stored["submitted"], stored["answers"]) == (
-            expected_versions, expected_versions, expected_answers)
+            expected_versions,
+            expected_versions,
+            expected_answers,
+        )
         print(f"\nraters started {len(started)}, finished {len(finished)} (of {len(raters)})")
-        print(f"submitted versions stored {stored['versions']} / expected {expected_versions} "
-              f"(assignments submitted {stored['submitted']}, highest version number {stored['max_version']})")
+        print(
+            f"submitted versions stored {stored['versions']} / expected {expected_versions} "
+            f"(assignments submitted {stored['submitted']}, highest version number {stored['max_version']})"
+        )
         print(f"answers stored {stored['answers']} / expected {expected_answers}")
         print("stored = expected: " + ("yes, exactly once" if match else "NO — investigate"))
     finally:

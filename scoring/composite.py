@@ -74,8 +74,7 @@ def rank_within(composite: np.ndarray, base: np.ndarray, categories: np.ndarray,
     return rank, n_in_category
 
 
-def grade_codes(rank: np.ndarray, composite: np.ndarray, n_in_category: np.ndarray,
-                scheme: Scheme) -> np.ndarray:
+def grade_codes(rank: np.ndarray, composite: np.ndarray, n_in_category: np.ndarray, scheme: Scheme) -> np.ndarray:
     """Grade codes (index into ``scheme.GRADES``: 0 excellent, 1 good, 2 fair, 3 poor), the first rule that
     applies: excellent if rank <= floor(0.2 N); poor if composite < 60 or rank > N - floor(0.1 N); good if
     composite >= 80; otherwise fair. -1 for units without a composite."""
@@ -100,8 +99,9 @@ def establishment_actions(grades: np.ndarray) -> np.ndarray:
     return np.where(pd.isna(grades), None, actions.astype(object))
 
 
-def suggested_reductions(actions: np.ndarray, establishment: np.ndarray, actual_staff: np.ndarray,
-                         scheme: Scheme) -> np.ndarray:
+def suggested_reductions(
+    actions: np.ndarray, establishment: np.ndarray, actual_staff: np.ndarray, scheme: Scheme
+) -> np.ndarray:
     """Suggested establishment cut (视情调减编制), a whole number of posts, for ``restrict`` units only:
     min(vacancies, ceil(0.05 x establishment)) with vacancies = max(0, establishment - actual_staff).
 

@@ -16,10 +16,28 @@ from .scheme import GRADES, Scheme
 from .sensitivity import sensitivity
 
 UNIT_COLUMNS = [
-    "unit", "name", "category", "base", "composite", "deduction", "bonus", "problems_points",
-    "overdue_points", "coverage", "low_coverage", "rank", "grade", "assessment_points",
-    "establishment_action", "suggested_reduction", "approvals_suspended", "rank_median", "rank_p05",
-    "rank_p95", "grade_keep_prob", "review_flag",
+    "unit",
+    "name",
+    "category",
+    "base",
+    "composite",
+    "deduction",
+    "bonus",
+    "problems_points",
+    "overdue_points",
+    "coverage",
+    "low_coverage",
+    "rank",
+    "grade",
+    "assessment_points",
+    "establishment_action",
+    "suggested_reduction",
+    "approvals_suspended",
+    "rank_median",
+    "rank_p05",
+    "rank_p95",
+    "grade_keep_prob",
+    "review_flag",
 ]
 LEAF_COLUMNS = ["unit", "leaf", "value", "raw", "n", "weight", "contribution", "suppressed"]
 
@@ -63,9 +81,10 @@ def compute(inputs: Inputs, scheme: Scheme) -> Result:
     deduction_sources = {leaf.source for leaf in scheme.leaves if leaf.is_deduction}
     problems_points = problems["problems"].fillna(0.0).to_numpy()
     overdue_points = problems["overdue"].fillna(0.0).to_numpy()
-    deduction = np.minimum(scheme.deduction.cap,
-                           problems_points * ("problems" in deduction_sources)
-                           + overdue_points * ("overdue" in deduction_sources))
+    deduction = np.minimum(
+        scheme.deduction.cap,
+        problems_points * ("problems" in deduction_sources) + overdue_points * ("overdue" in deduction_sources),
+    )
     bonus = np.minimum(scheme.bonus_cap, prep.bonus_points.reindex(codes).fillna(0.0).to_numpy())
     suspended = problems["suspended"].eq(True).to_numpy()
 
@@ -77,47 +96,55 @@ def compute(inputs: Inputs, scheme: Scheme) -> Result:
     grades = np.array([GRADES[g] if g >= 0 else None for g in grade_code], dtype=object)
     actions = comp.establishment_actions(grades)
     coverage = weight_sum / 100.0
-    reductions = comp.suggested_reductions(actions, units["establishment"].to_numpy(dtype=float),
-                                           units["actual_staff"].to_numpy(dtype=float), scheme)
+    reductions = comp.suggested_reductions(
+        actions, units["establishment"].to_numpy(dtype=float), units["actual_staff"].to_numpy(dtype=float), scheme
+    )
 
     sens = sensitivity(prep, scheme, deduction, bonus, grade_code)
-    table = pd.DataFrame({
-        "unit": codes,
-        "name": units["name"].to_numpy(dtype=object),
-        "category": prep.categories,
-        "base": base,
-        "composite": composite,
-        "deduction": deduction,
-        "bonus": bonus,
-        "problems_points": problems_points,
-        "overdue_points": overdue_points,
-        "coverage": coverage,
-        "low_coverage": coverage < scheme.coverage_min,
-        "rank": pd.array(rank, dtype="Int64"),
-        "grade": grades,
-        "assessment_points": comp.assessment_points(composite, scheme),
-        "establishment_action": actions,
-        "suggested_reduction": reductions,
-        "approvals_suspended": suspended,
-    })
+    table = pd.DataFrame(
+        {
+            "unit": codes,
+            "name": units["name"].to_numpy(dtype=object),
+            "category": prep.categories,
+            "base": base,
+            "composite": composite,
+            "deduction": deduction,
+            "bonus": bonus,
+            "problems_points": problems_points,
+            "overdue_points": overdue_points,
+            "coverage": coverage,
+            "low_coverage": coverage < scheme.coverage_min,
+            "rank": pd.array(rank, dtype="Int64"),
+            "grade": grades,
+            "assessment_points": comp.assessment_points(composite, scheme),
+            "establishment_action": actions,
+            "suggested_reduction": reductions,
+            "approvals_suspended": suspended,
+        }
+    )
     table = pd.concat([table, sens.drop(columns="unit").set_axis(table.index)], axis=1)
-    table = (table.assign(_unranked=table["rank"].isna())
-             .sort_values(["category", "_unranked", "rank", "unit"], kind="stable")
-             .drop(columns="_unranked").reset_index(drop=True))
+    table = (
+        table.assign(_unranked=table["rank"].isna())
+        .sort_values(["category", "_unranked", "rank", "unit"], kind="stable")
+        .drop(columns="_unranked")
+        .reset_index(drop=True)
+    )
 
     contrib = np.full(arrays.value.shape, np.nan)
     contrib[positive] = contributions(arrays.value[positive], weights[positive], weight_sum, prep.categories)
     n_leaves = len(scheme.leaves)
-    leaves = pd.DataFrame({  # unit-major: a unit's leaves together, in scheme order
-        "unit": np.repeat(codes, n_leaves),
-        "leaf": np.tile([leaf.id for leaf in scheme.leaves], len(codes)),
-        "value": arrays.value.T.ravel(),
-        "raw": arrays.raw.T.ravel(),
-        "n": arrays.n.T.ravel().astype(int),
-        "weight": np.tile(np.where(positive, weights, np.nan), len(codes)),
-        "contribution": contrib.T.ravel(),
-        "suppressed": arrays.suppressed.T.ravel(),
-    })
+    leaves = pd.DataFrame(
+        {  # unit-major: a unit's leaves together, in scheme order
+            "unit": np.repeat(codes, n_leaves),
+            "leaf": np.tile([leaf.id for leaf in scheme.leaves], len(codes)),
+            "value": arrays.value.T.ravel(),
+            "raw": arrays.raw.T.ravel(),
+            "n": arrays.n.T.ravel().astype(int),
+            "weight": np.tile(np.where(positive, weights, np.nan), len(codes)),
+            "contribution": contrib.T.ravel(),
+            "suppressed": arrays.suppressed.T.ravel(),
+        }
+    )
 
     return Result(
         units=table[UNIT_COLUMNS],

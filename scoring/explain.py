@@ -8,8 +8,9 @@ import pandas as pd
 from .scheme import Scheme
 
 
-def contributions(values: np.ndarray, weights: np.ndarray, weight_sum: np.ndarray,
-                  categories: np.ndarray) -> np.ndarray:
+def contributions(
+    values: np.ndarray, weights: np.ndarray, weight_sum: np.ndarray, categories: np.ndarray
+) -> np.ndarray:
     """Contribution of each leaf to each unit, in points of the base score:
     w_l / Σ_A w · (S_l - mean of S_l over the unit's category), the category mean taken over units that have
     a value for the leaf. ``values`` (leaf, unit), ``weights`` (leaf), ``weight_sum`` (unit) Σ_A w.
@@ -41,8 +42,10 @@ def strengths(leaves: pd.DataFrame, categories: pd.Series, scheme: Scheme, top: 
     ranked = f.groupby("unit", sort=False)["leaf"].agg(list)
     units = pd.Index(categories.index, name="unit")
     ranked = ranked.reindex(units)
-    return pd.DataFrame({
-        "unit": units,
-        "strongest": [list(r[:top]) if isinstance(r, list) else [] for r in ranked],
-        "weakest": [list(r[::-1][:top]) if isinstance(r, list) else [] for r in ranked],
-    })
+    return pd.DataFrame(
+        {
+            "unit": units,
+            "strongest": [list(r[:top]) if isinstance(r, list) else [] for r in ranked],
+            "weakest": [list(r[::-1][:top]) if isinstance(r, list) else [] for r in ranked],
+        }
+    )

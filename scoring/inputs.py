@@ -204,8 +204,9 @@ class _Normaliser:
         self.known_units("ratings", r)
         self.numbers("ratings", r, "level", required=True)
         self.numbers("ratings", r, "n", required=True)
-        self.bad("ratings", r["level"].notna() & ~r["level"].isin([1, 2, 3, 4, 5]),
-                 "with a level outside 1-5", r["level"])
+        self.bad(
+            "ratings", r["level"].notna() & ~r["level"].isin([1, 2, 3, 4, 5]), "with a level outside 1-5", r["level"]
+        )
         self.bad("ratings", (r["n"] < 0) | (r["n"] % 1 != 0), "with n not a whole number >= 0", r["n"])
         r["is_default"] = _flags(r["is_default"])
         x.ratings = r.reset_index(drop=True)
@@ -232,10 +233,8 @@ class _Normaliser:
         s = self.keys("institution", x.institution, ("unit",))
         self.known_units("institution", s)
         self.numbers("institution", s, "score", required=True)
-        self.bad("institution", (s["score"] < 0) | (s["score"] > 100), "with a score outside 0-100",
-                 s["score"])
-        self.bad("institution", s["unit"].duplicated(keep=False), "with a second score for the same unit",
-                 s["unit"])
+        self.bad("institution", (s["score"] < 0) | (s["score"] > 100), "with a score outside 0-100", s["score"])
+        self.bad("institution", s["unit"].duplicated(keep=False), "with a second score for the same unit", s["unit"])
         x.institution = s.reset_index(drop=True)
 
         if x.assignments is not None:
@@ -274,9 +273,12 @@ class _Normaliser:
         group, groups = pd.factorize(a["group"])
         expected = np.array([INSTRUMENT_GROUP.get(i) for i in instruments], dtype=object)
         mismatch = expected[:, None] != np.asarray(groups, dtype=object)[None, :]
-        self.bad("answers", mismatch[instrument, group] & known[instrument],
-                 "from a rater group that does not answer the instrument",
-                 lambda: a["instrument"] + "/" + a["group"])
+        self.bad(
+            "answers",
+            mismatch[instrument, group] & known[instrument],
+            "from a rater group that does not answer the instrument",
+            lambda: a["instrument"] + "/" + a["group"],
+        )
         rater, raters = pd.factorize(a["rater"])
         question, question_ids = pd.factorize(a["question"])
         # One int64 per (rater, instrument, unit, question) and per response (rater, instrument, unit).
@@ -287,11 +289,21 @@ class _Normaliser:
             latest = pd.Series(version).groupby(response).transform("max").to_numpy()
             keep = version == latest
             a, unit, instrument, rater, question, response = (
-                a[keep], unit[keep], instrument[keep], rater[keep], question[keep], response[keep])
+                a[keep],
+                unit[keep],
+                instrument[keep],
+                rater[keep],
+                question[keep],
+                response[keep],
+            )
         answer_key = response * len(question_ids) + question
         dup = pd.Series(answer_key).duplicated(keep=False).to_numpy()
-        self.bad("answers", dup, "answer the same question twice in one response",
-                 lambda: a["rater"] + "/" + a["instrument"] + "/" + a["unit"] + "/" + a["question"])
+        self.bad(
+            "answers",
+            dup,
+            "answer the same question twice in one response",
+            lambda: a["rater"] + "/" + a["instrument"] + "/" + a["unit"] + "/" + a["question"],
+        )
         # Row of each answer's question in `questions` (-1: not defined there).
         table = np.full((len(instruments), len(question_ids)), -1, dtype=np.int64)
         q_inst = pd.Index(instruments).get_indexer(questions["instrument"])
@@ -299,18 +311,18 @@ class _Normaliser:
         found = (q_inst >= 0) & (q_id >= 0)
         table[q_inst[found], q_id[found]] = np.flatnonzero(found)
         qpos = table[instrument, question] if len(a) else np.zeros(0, dtype=np.int64)
-        self.bad("answers", qpos < 0, "refer to questions not in questions",
-                 lambda: a["instrument"] + "/" + a["question"])
+        self.bad(
+            "answers", qpos < 0, "refer to questions not in questions", lambda: a["instrument"] + "/" + a["question"]
+        )
         qtype = questions["type"].to_numpy(dtype=object)[np.maximum(qpos, 0)] if len(questions) else qpos
         answer = a["answer"].to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
             bad_likert = (qtype == "likert5") & ~np.isnan(answer) & ~np.isin(answer, [1, 2, 3, 4, 5])
             bad_score = (qtype == "score100") & ((answer < 0) | (answer > 100))
         known_question = qpos >= 0
-        self.bad("answers", bad_likert & known_question, "with a likert5 answer outside 1-5",
-                 lambda: a["answer"])
-        self.bad("answers", bad_score & known_question, "with a score100 answer outside 0-100",
-                 lambda: a["answer"])
-        self.x.answer_index = AnswerIndex(unit=unit, question=qpos, rater=rater, instrument=instrument,
-                                          instruments=tuple(instruments))
+        self.bad("answers", bad_likert & known_question, "with a likert5 answer outside 1-5", lambda: a["answer"])
+        self.bad("answers", bad_score & known_question, "with a score100 answer outside 0-100", lambda: a["answer"])
+        self.x.answer_index = AnswerIndex(
+            unit=unit, question=qpos, rater=rater, instrument=instrument, instruments=tuple(instruments)
+        )
         return a.reset_index(drop=True)

@@ -99,9 +99,15 @@ def leaf_questions(questions: pd.DataFrame, leaf: Leaf) -> np.ndarray:
     return mask
 
 
-_RATER_SCORES_EMPTY = pd.DataFrame({"leaf": np.zeros(0, int), "unit": np.zeros(0, int),
-                                    "rater": np.zeros(0, int), "instrument": np.zeros(0, object),
-                                    "score": np.zeros(0)})
+_RATER_SCORES_EMPTY = pd.DataFrame(
+    {
+        "leaf": np.zeros(0, int),
+        "unit": np.zeros(0, int),
+        "rater": np.zeros(0, int),
+        "instrument": np.zeros(0, object),
+        "score": np.zeros(0),
+    }
+)
 
 
 def rater_scores(inputs: Inputs, scheme: Scheme) -> pd.DataFrame:
@@ -135,13 +141,17 @@ def rater_scores(inputs: Inputs, scheme: Scheme) -> pd.DataFrame:
         w_sum = np.bincount(cell, w)
         wp_sum = np.bincount(cell, w * points[rows])
         ok = w_sum > 0
-        parts.append(pd.DataFrame({
-            "leaf": i,
-            "unit": (cells % n_units)[ok],
-            "rater": (cells // n_units)[ok],
-            "instrument": leaf.source,
-            "score": wp_sum[ok] / w_sum[ok],
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "leaf": i,
+                    "unit": (cells % n_units)[ok],
+                    "rater": (cells // n_units)[ok],
+                    "instrument": leaf.source,
+                    "score": wp_sum[ok] / w_sum[ok],
+                }
+            )
+        )
     if not parts:
         return _RATER_SCORES_EMPTY.copy()
     return pd.concat(parts, ignore_index=True)
@@ -156,8 +166,9 @@ def aggregate_raters(scores: pd.DataFrame, scheme: Scheme, trim: bool) -> pd.Dat
     The min_n rule is applied later (``leaf_states``). Returns leaf, unit (positions), value (points), n.
     """
     if scores.empty:
-        return pd.DataFrame({"leaf": np.zeros(0, int), "unit": np.zeros(0, int), "value": np.zeros(0),
-                             "n": np.zeros(0, int)})
+        return pd.DataFrame(
+            {"leaf": np.zeros(0, int), "unit": np.zeros(0, int), "value": np.zeros(0), "n": np.zeros(0, int)}
+        )
     if scheme.rater_effect:
         return _rater_effect(scores)
     n_units = int(scores["unit"].max()) + 1
@@ -212,8 +223,7 @@ def _rater_effect(scores: pd.DataFrame) -> pd.DataFrame:
             if change < _ALS_TOL:
                 break
         cell_mu = np.bincount(cell, mu[leaf_id]) / n_cell
-        parts.append(pd.DataFrame({"leaf": cells // stride, "unit": cells % stride, "value": cell_mu + b,
-                                   "n": n_cell}))
+        parts.append(pd.DataFrame({"leaf": cells // stride, "unit": cells % stride, "value": cell_mu + b, "n": n_cell}))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -228,15 +238,21 @@ def _rating_tallies(ratings: pd.DataFrame, scheme: Scheme) -> tuple[pd.DataFrame
     default = r["is_default"].to_numpy(dtype=bool)
     counted = n if scheme.public.count_defaults else np.where(default, 0.0, n)
     points = pd.Series(level).map(scheme.public.level_points).to_numpy(dtype=float) * counted
-    tallies = pd.DataFrame({
-        "unit": r["unit"].to_numpy(dtype=object),
-        "n": counted,
-        "points": points,
-        "good": np.where(level >= 4, counted, 0.0),
-        "bad": np.where(level <= 2, counted, 0.0),
-        "defaults": np.where(default, n, 0.0),
-        "total": n,
-    }).groupby("unit").sum()
+    tallies = (
+        pd.DataFrame(
+            {
+                "unit": r["unit"].to_numpy(dtype=object),
+                "n": counted,
+                "points": points,
+                "good": np.where(level >= 4, counted, 0.0),
+                "bad": np.where(level <= 2, counted, 0.0),
+                "defaults": np.where(default, n, 0.0),
+                "total": n,
+            }
+        )
+        .groupby("unit")
+        .sum()
+    )
     total_n = counted.sum()
     city_mean = float(points.sum() / total_n) if total_n > 0 else float("nan")
     return tallies, city_mean
@@ -272,17 +288,19 @@ def public_table(prep: Prepared, scheme: Scheme) -> pd.DataFrame:
     safe_n = np.where(has, n, 1.0)
     total = t["total"].to_numpy(dtype=float)
     safe_total = np.where(total > 0, total, 1.0)
-    return pd.DataFrame({
-        "unit": prep.codes,
-        "n": n.astype(int),
-        "mean_points": np.where(has, t["points"].to_numpy(dtype=float) / safe_n, np.nan),
-        "city_mean": prep.city_mean,
-        "good_rate": np.where(has, t["good"].to_numpy(dtype=float) / safe_n, np.nan),
-        "bad_count": t["bad"].to_numpy().astype(int),
-        "wilson_lower": wilson_lower(t["good"].to_numpy(dtype=float), n, scheme.public.z),
-        "default_share": np.where(total > 0, t["defaults"].to_numpy(dtype=float) / safe_total, np.nan),
-        "value": value,
-    })
+    return pd.DataFrame(
+        {
+            "unit": prep.codes,
+            "n": n.astype(int),
+            "mean_points": np.where(has, t["points"].to_numpy(dtype=float) / safe_n, np.nan),
+            "city_mean": prep.city_mean,
+            "good_rate": np.where(has, t["good"].to_numpy(dtype=float) / safe_n, np.nan),
+            "bad_count": t["bad"].to_numpy().astype(int),
+            "wilson_lower": wilson_lower(t["good"].to_numpy(dtype=float), n, scheme.public.z),
+            "default_share": np.where(total > 0, t["defaults"].to_numpy(dtype=float) / safe_total, np.nan),
+            "value": value,
+        }
+    )
 
 
 # -- ledgers -----------------------------------------------------------------------------------------------
@@ -331,14 +349,16 @@ def problem_points(problems: pd.DataFrame, as_of, scheme: Scheme) -> pd.DataFram
     p = problems
     points = p["severity"].map(scheme.deduction.points).astype(float)
     overdue, suspended = problem_flags(p["deadline"], p["closed_on"], as_of)
-    frame = pd.DataFrame({
-        "unit": p["unit"],
-        "problems": points,
-        "overdue": points.where(overdue, 0.0),
-        "n_problems": 1,
-        "n_overdue": overdue.astype(int),
-        "suspended": suspended.astype(int),
-    })
+    frame = pd.DataFrame(
+        {
+            "unit": p["unit"],
+            "problems": points,
+            "overdue": points.where(overdue, 0.0),
+            "n_problems": 1,
+            "n_overdue": overdue.astype(int),
+            "suspended": suspended.astype(int),
+        }
+    )
     totals = frame.groupby("unit").sum()
     totals["suspended"] = totals["suspended"] > 0
     return totals
@@ -400,20 +420,17 @@ def leaf_states(prep: Prepared, scheme: Scheme, trims, ms) -> dict[tuple[bool, f
             state_value = state_raw.copy()
             for i, leaf in enumerate(scheme.leaves):
                 if leaf.rank_step is not None:
-                    state_value[i] = rank_step_points(state_raw[i], prep.categories, prep.codes,
-                                                      leaf.rank_step)
+                    state_value[i] = rank_step_points(state_raw[i], prep.categories, prep.codes, leaf.rank_step)
             states[trim, m] = LeafArrays(value=state_value, raw=state_raw, n=state_n, suppressed=suppressed)
     return states
 
 
-def rank_step_points(values: np.ndarray, categories: np.ndarray, codes: np.ndarray,
-                     step: float) -> np.ndarray:
+def rank_step_points(values: np.ndarray, categories: np.ndarray, codes: np.ndarray, step: float) -> np.ndarray:
     """Option (Zibo rank-step scoring): within each category, first place 100 points, each further rank
     ``step`` points lower, never below 60; ties broken by unit code ascending so no two units share a rank.
     Units without a value keep none."""
     frame = pd.DataFrame({"value": values, "category": categories, "code": codes})
-    frame = frame[frame["value"].notna()].sort_values(["category", "value", "code"],
-                                                       ascending=[True, False, True])
+    frame = frame[frame["value"].notna()].sort_values(["category", "value", "code"], ascending=[True, False, True])
     rank = frame.groupby("category", sort=False).cumcount().to_numpy()
     out = np.full(len(values), np.nan)
     out[frame.index.to_numpy()] = np.maximum(60.0, 100.0 - step * rank)

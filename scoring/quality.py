@@ -32,16 +32,21 @@ def straight_liners(inputs: Inputs, min_answers: int = 8) -> pd.DataFrame:
     rows = np.flatnonzero(~np.isnan(answer))
     idx = inputs.answer_index
     key = idx.rater.astype(np.int64) * max(len(idx.instruments), 1) + idx.instrument
-    stats = pd.DataFrame({"key": key[rows], "answer": answer[rows], "row": rows}).groupby("key").agg(
-        n_answers=("answer", "size"), low=("answer", "min"), high=("answer", "max"), row=("row", "first"))
+    stats = (
+        pd.DataFrame({"key": key[rows], "answer": answer[rows], "row": rows})
+        .groupby("key")
+        .agg(n_answers=("answer", "size"), low=("answer", "min"), high=("answer", "max"), row=("row", "first"))
+    )
     hit = stats[(stats["n_answers"] >= min_answers) & (stats["low"] == stats["high"])]
     source = hit["row"].to_numpy()
-    return pd.DataFrame({
-        "rater": answers["rater"].to_numpy(dtype=object)[source],
-        "instrument": answers["instrument"].to_numpy(dtype=object)[source],
-        "n_answers": hit["n_answers"].to_numpy(dtype=int),
-        "value": hit["low"].to_numpy(dtype=float),
-    })
+    return pd.DataFrame(
+        {
+            "rater": answers["rater"].to_numpy(dtype=object)[source],
+            "instrument": answers["instrument"].to_numpy(dtype=object)[source],
+            "n_answers": hit["n_answers"].to_numpy(dtype=int),
+            "value": hit["low"].to_numpy(dtype=float),
+        }
+    )
 
 
 def krippendorff_alpha_ordinal(items: np.ndarray, values: np.ndarray) -> float:

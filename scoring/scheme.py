@@ -344,15 +344,30 @@ class _Reader:
         self.keys(
             data,
             {
-                "version", "name", "themes", "answer_points", "min_n", "trimming", "rater_effect", "public",
-                "deduction", "bonus_cap", "coverage_min", "grades", "assessment_share", "reduction_share",
-                "straight_line_min", "sensitivity", "leaves",
+                "version",
+                "name",
+                "themes",
+                "answer_points",
+                "min_n",
+                "trimming",
+                "rater_effect",
+                "public",
+                "deduction",
+                "bonus_cap",
+                "coverage_min",
+                "grades",
+                "assessment_share",
+                "reduction_share",
+                "straight_line_min",
+                "sensitivity",
+                "leaves",
             },
             "",
         )
         themes = self.themes(data.get("themes"))
-        answer_points = self.points_table(data.get("answer_points"), "answer_points", (1, 2, 3, 4, 5),
-                                          base.answer_points)
+        answer_points = self.points_table(
+            data.get("answer_points"), "answer_points", (1, 2, 3, 4, 5), base.answer_points
+        )
         values = [answer_points[k] for k in (1, 2, 3, 4, 5)]
         if any(b < a for a, b in zip(values, values[1:], strict=False)):
             self.error("answer_points: points must not decrease as the answer rises")
@@ -369,23 +384,24 @@ class _Reader:
             public=self.public(self.mapping(data, "public", "public")),
             deduction=self.deduction(self.mapping(data, "deduction", "deduction")),
             bonus_cap=self.number(data, "bonus_cap", "bonus_cap", base.bonus_cap, minimum=0),
-            coverage_min=self.number(data, "coverage_min", "coverage_min", base.coverage_min, minimum=0,
-                                     maximum=1),
+            coverage_min=self.number(data, "coverage_min", "coverage_min", base.coverage_min, minimum=0, maximum=1),
             grades=self.grades(self.mapping(data, "grades", "grades")),
-            assessment_share=self.number(data, "assessment_share", "assessment_share", base.assessment_share,
-                                         minimum=0),
-            reduction_share=self.number(data, "reduction_share", "reduction_share", base.reduction_share,
-                                        minimum=0, maximum=1),
-            straight_line_min=self.number(data, "straight_line_min", "straight_line_min",
-                                          base.straight_line_min, minimum=2, integer=True),
+            assessment_share=self.number(
+                data, "assessment_share", "assessment_share", base.assessment_share, minimum=0
+            ),
+            reduction_share=self.number(
+                data, "reduction_share", "reduction_share", base.reduction_share, minimum=0, maximum=1
+            ),
+            straight_line_min=self.number(
+                data, "straight_line_min", "straight_line_min", base.straight_line_min, minimum=2, integer=True
+            ),
             sensitivity=self.sensitivity(self.mapping(data, "sensitivity", "sensitivity")),
         )
 
     def themes(self, value: Any) -> tuple[str, ...]:
         if value is None:
             return DEFAULT_THEMES
-        if not isinstance(value, list) or not value or not all(isinstance(t, str) and _ID.match(t)
-                                                                for t in value):
+        if not isinstance(value, list) or not value or not all(isinstance(t, str) and _ID.match(t) for t in value):
             self.error("themes: must be a list of lower-case ids")
             return DEFAULT_THEMES
         if len(set(value)) != len(value):
@@ -408,8 +424,7 @@ class _Reader:
         return Trimming(
             method=self.choice(data, "method", "trimming.method", d.method, TRIM_METHODS),
             from_n=self.number(data, "from_n", "trimming.from_n", d.from_n, minimum=3, integer=True),
-            proportion=self.number(data, "proportion", "trimming.proportion", d.proportion, minimum=0,
-                                   below=0.5),
+            proportion=self.number(data, "proportion", "trimming.proportion", d.proportion, minimum=0, below=0.5),
         )
 
     def public(self, data: dict) -> PublicSettings:
@@ -420,8 +435,9 @@ class _Reader:
             m=self.number(data, "m", "public.m", d.m, minimum=0),
             z=self.number(data, "z", "public.z", d.z, above=0),
             count_defaults=self.flag(data, "count_defaults", "public.count_defaults", d.count_defaults),
-            level_points=self.points_table(data.get("level_points"), "public.level_points", (1, 2, 3, 4, 5),
-                                           d.level_points),
+            level_points=self.points_table(
+                data.get("level_points"), "public.level_points", (1, 2, 3, 4, 5), d.level_points
+            ),
         )
 
     def deduction(self, data: dict) -> DeductionSettings:
@@ -431,8 +447,7 @@ class _Reader:
         for key in points:
             if key not in SEVERITIES:
                 self.error(f"deduction.points: unknown severity '{key}' (expected {', '.join(SEVERITIES)})")
-        table = {s: self.number(points, s, f"deduction.points.{s}", d.points[s], minimum=0)
-                 for s in SEVERITIES}
+        table = {s: self.number(points, s, f"deduction.points.{s}", d.points[s], minimum=0) for s in SEVERITIES}
         cap = self.number(data, "cap", "deduction.cap", d.cap, minimum=0)
         return DeductionSettings(points=table, cap=cap)
 
@@ -440,19 +455,19 @@ class _Reader:
         d = GradeSettings()
         self.keys(data, {"excellent_share", "poor_share", "poor_below", "good_from"}, "grades")
         return GradeSettings(
-            excellent_share=self.number(data, "excellent_share", "grades.excellent_share", d.excellent_share,
-                                        minimum=0, maximum=1),
-            poor_share=self.number(data, "poor_share", "grades.poor_share", d.poor_share, minimum=0,
-                                   maximum=1),
-            poor_below=self.number(data, "poor_below", "grades.poor_below", d.poor_below, minimum=0,
-                                   maximum=100),
+            excellent_share=self.number(
+                data, "excellent_share", "grades.excellent_share", d.excellent_share, minimum=0, maximum=1
+            ),
+            poor_share=self.number(data, "poor_share", "grades.poor_share", d.poor_share, minimum=0, maximum=1),
+            poor_below=self.number(data, "poor_below", "grades.poor_below", d.poor_below, minimum=0, maximum=100),
             good_from=self.number(data, "good_from", "grades.good_from", d.good_from, minimum=0, maximum=100),
         )
 
     def sensitivity(self, data: dict) -> SensitivitySettings:
         d = SensitivitySettings()
-        self.keys(data, {"draws", "seed", "weight_spread", "trim_probability", "m_choices", "review_below"},
-                  "sensitivity")
+        self.keys(
+            data, {"draws", "seed", "weight_spread", "trim_probability", "m_choices", "review_below"}, "sensitivity"
+        )
         m_choices = data.get("m_choices", list(d.m_choices))
         if (
             not isinstance(m_choices, list)
@@ -464,13 +479,16 @@ class _Reader:
         return SensitivitySettings(
             draws=self.number(data, "draws", "sensitivity.draws", d.draws, minimum=0, integer=True),
             seed=self.number(data, "seed", "sensitivity.seed", d.seed, minimum=0, integer=True),
-            weight_spread=self.number(data, "weight_spread", "sensitivity.weight_spread", d.weight_spread,
-                                      minimum=0, below=1),
-            trim_probability=self.number(data, "trim_probability", "sensitivity.trim_probability",
-                                         d.trim_probability, minimum=0, maximum=1),
+            weight_spread=self.number(
+                data, "weight_spread", "sensitivity.weight_spread", d.weight_spread, minimum=0, below=1
+            ),
+            trim_probability=self.number(
+                data, "trim_probability", "sensitivity.trim_probability", d.trim_probability, minimum=0, maximum=1
+            ),
             m_choices=tuple(float(m) for m in m_choices),
-            review_below=self.number(data, "review_below", "sensitivity.review_below", d.review_below,
-                                     minimum=0, maximum=1),
+            review_below=self.number(
+                data, "review_below", "sensitivity.review_below", d.review_below, minimum=0, maximum=1
+            ),
         )
 
     def leaves(self, value: Any, themes: tuple[str, ...]) -> tuple[Leaf, ...]:
@@ -485,8 +503,7 @@ class _Reader:
             if not isinstance(item, dict):
                 self.error(f"{path}: must be a mapping")
                 continue
-            self.keys(item, {"id", "name", "level1", "level2", "source", "weight", "theme", "rank_step"},
-                      path)
+            self.keys(item, {"id", "name", "level1", "level2", "source", "weight", "theme", "rank_step"}, path)
             leaf_id = self.text(item, "id", f"{path}.id", None)
             if leaf_id is not None:
                 if not _ID.match(leaf_id):
@@ -509,8 +526,7 @@ class _Reader:
                     self.error(f"{path}.weight: a deduction leaf takes no weight")
                 weight = 0.0
             else:
-                weight = self.number(item, "weight", f"{path}.weight", None, minimum=0,
-                                     negative_msg="must be >= 0")
+                weight = self.number(item, "weight", f"{path}.weight", None, minimum=0, negative_msg="must be >= 0")
             theme = item.get("theme")
             if theme is not None:
                 if source is not None and source not in INSTRUMENT_GROUP:

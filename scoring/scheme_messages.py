@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import re
 
-INSTRUMENT_ZH = {"grassroots": "镇街评议", "leader": "领导点评", "peer": "部门互评", "self": "内部自评",
-                 "deputy": "两代表一委员评价", "expert": "专家评价"}
+INSTRUMENT_ZH = {
+    "grassroots": "镇街评议",
+    "leader": "领导点评",
+    "peer": "部门互评",
+    "self": "内部自评",
+    "deputy": "两代表一委员评价",
+    "expert": "专家评价",
+}
 SEVERITY_ZH = {"general": "一般问题", "serious": "较重问题", "grave": "严重问题"}
 #: Field names as the scheme editor labels them.
 FIELD_ZH = {
@@ -53,10 +59,23 @@ FIELD_ZH = {
     "sensitivity.review_below": "需人工复核的等次保持率",
     "leaves": "指标列表",
 }
-LEAF_FIELD_ZH = {"id": "编号", "name": "名称", "level1": "一级指标", "level2": "二级指标", "source": "数据来源",
-                 "weight": "权重", "theme": "主题", "rank_step": "名次步长"}
-CHOICE_ZH = {"one_each": "去掉一个最高分和一个最低分", "proportion": "按比例去掉最高和最低", "none": "不去极值",
-             "bayes": "贝叶斯平均", "wilson": "Wilson 下限"}
+LEAF_FIELD_ZH = {
+    "id": "编号",
+    "name": "名称",
+    "level1": "一级指标",
+    "level2": "二级指标",
+    "source": "数据来源",
+    "weight": "权重",
+    "theme": "主题",
+    "rank_step": "名次步长",
+}
+CHOICE_ZH = {
+    "one_each": "去掉一个最高分和一个最低分",
+    "proportion": "按比例去掉最高和最低",
+    "none": "不去极值",
+    "bayes": "贝叶斯平均",
+    "wilson": "Wilson 下限",
+}
 
 _LEAF_PATH = re.compile(r"^leaves\[(\d+)\](?:\.(\w+))?$")
 
@@ -108,8 +127,10 @@ RULES = [
     (r"must be a list of lower-case ids", "{f}必须是小写英文编号的列表"),
     (r"must not repeat a theme", "{f}中有重复的主题"),
     (r"unknown instrument '(.*)' \(expected .*\)", "{f}中有未知的问卷“{1}”"),
-    (r"unknown severity '(.*)' \(expected .*\)", ("{f}中有未知的严重程度“{1}”"
-                                                   "（应为 general 一般 / serious 较重 / grave 严重）")),
+    (
+        r"unknown severity '(.*)' \(expected .*\)",
+        ("{f}中有未知的严重程度“{1}”（应为 general 一般 / serious 较重 / grave 严重）"),
+    ),
     (r"must be a list of numbers >= 0", "{f}必须是不小于 0 的数字列表"),
     (r"must be a non-empty list", "{f}不能为空，至少要有一项指标"),
     (r"'(.*)' must be lower-case letters, digits and _", "{f}“{1}”只能由小写英文字母、数字和下划线组成"),

@@ -23,16 +23,25 @@ from .scheme import Scheme
 COLUMNS = ["unit", "rank_median", "rank_p05", "rank_p95", "grade_keep_prob", "review_flag"]
 
 
-def sensitivity(prep: Prepared, scheme: Scheme, deduction: np.ndarray, bonus: np.ndarray,
-                grades: np.ndarray) -> pd.DataFrame:
+def sensitivity(
+    prep: Prepared, scheme: Scheme, deduction: np.ndarray, bonus: np.ndarray, grades: np.ndarray
+) -> pd.DataFrame:
     """Per unit: median rank, 5th and 95th percentile rank over the draws, the share of draws that keep the
     unit's grade (``grades``: its grade codes in the main result) and ``review_flag`` when that share is
     below ``review_below`` (0.8). NaN / False for units without a composite, and for every unit when the
     scheme asks for 0 draws."""
     s = scheme.sensitivity
     n_units = len(prep.codes)
-    out = pd.DataFrame({"unit": prep.codes, "rank_median": np.nan, "rank_p05": np.nan, "rank_p95": np.nan,
-                        "grade_keep_prob": np.nan, "review_flag": False})
+    out = pd.DataFrame(
+        {
+            "unit": prep.codes,
+            "rank_median": np.nan,
+            "rank_p05": np.nan,
+            "rank_p95": np.nan,
+            "grade_keep_prob": np.nan,
+            "review_flag": False,
+        }
+    )
     if s.draws == 0 or n_units == 0:
         return out
     positive = [i for i, leaf in enumerate(scheme.leaves) if not leaf.is_deduction and leaf.weight > 0]

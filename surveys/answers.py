@@ -58,17 +58,12 @@ class AnswerType:
         expected = f"{self.min}-{self.max}"
         if not math.isfinite(value):
             raise ValueError(
-                f"answer '{text}' is not a number for {self.name} "
-                f"(答案不是有效数字，应为 {expected}，不了解请填 na)"
+                f"answer '{text}' is not a number for {self.name} (答案不是有效数字，应为 {expected}，不了解请填 na)"
             )
         if not self.min <= value <= self.max:
-            raise ValueError(
-                f"answer '{text}' out of range {expected} for {self.name} (答案超出范围，应为 {expected})"
-            )
+            raise ValueError(f"answer '{text}' out of range {expected} for {self.name} (答案超出范围，应为 {expected})")
         if self.whole and not value.is_integer():
-            raise ValueError(
-                f"answer '{text}' is not a whole number for {self.name} (答案应为 {expected} 的整数)"
-            )
+            raise ValueError(f"answer '{text}' is not a whole number for {self.name} (答案应为 {expected} 的整数)")
         return value
 
     def points(self, value: float) -> float:

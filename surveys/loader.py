@@ -35,32 +35,46 @@ RATER_GROUPS = ("grassroots", "leader", "department", "deputy", "expert")
 TARGETS = ("all_units", "other_units", "own_unit")
 
 #: Rater group and targets each known instrument must have (scoring.md "Instruments and their questions").
-KNOWN_INSTRUMENTS: Mapping[str, tuple[str, str]] = MappingProxyType({
-    "grassroots": ("grassroots", "all_units"),
-    "leader": ("leader", "all_units"),
-    "peer": ("department", "other_units"),
-    "self": ("department", "own_unit"),
-    "deputy": ("deputy", "all_units"),
-    "expert": ("expert", "all_units"),
-})
+KNOWN_INSTRUMENTS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "grassroots": ("grassroots", "all_units"),
+        "leader": ("leader", "all_units"),
+        "peer": ("department", "other_units"),
+        "self": ("department", "own_unit"),
+        "deputy": ("deputy", "all_units"),
+        "expert": ("expert", "all_units"),
+    }
+)
 
 #: The four themes of 基层评作为; each is a leaf of the default scheme.
-GRASSROOTS_THEMES: Mapping[str, str] = MappingProxyType({
-    "territorial": "属地管理责任",
-    "response": "乡呼县应、上下联动",
-    "burden": "为镇街减负",
-    "support": "支持镇街发展",
-})
+GRASSROOTS_THEMES: Mapping[str, str] = MappingProxyType(
+    {
+        "territorial": "属地管理责任",
+        "response": "乡呼县应、上下联动",
+        "burden": "为镇街减负",
+        "support": "支持镇街发展",
+    }
+)
 
 #: Columns of ``assessment instruments --format csv`` (interfaces.md).
 CSV_COLUMNS = ("instrument", "question", "theme", "type", "weight", "text")
 
 DEFAULT_NA_LABEL = "不了解"
 
-_TOP_KEYS = ("key", "version", "title", "rater_group", "targets", "intro", "allow_na", "na_label",
-             "themes", "scales", "questions")
-_REQUIRED_TOP_KEYS = ("key", "version", "title", "rater_group", "targets", "intro", "themes", "scales",
-                      "questions")
+_TOP_KEYS = (
+    "key",
+    "version",
+    "title",
+    "rater_group",
+    "targets",
+    "intro",
+    "allow_na",
+    "na_label",
+    "themes",
+    "scales",
+    "questions",
+)
+_REQUIRED_TOP_KEYS = ("key", "version", "title", "rater_group", "targets", "intro", "themes", "scales", "questions")
 _QUESTION_KEYS = ("id", "theme", "type", "weight", "text", "help")
 _SCALE_KEYS = {"likert5": ("labels",), "score100": ("min", "max")}
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -88,8 +102,13 @@ class Question:
 
     def to_dict(self) -> dict[str, Any]:
         """The question as written in a definition file (``help`` only when there is one)."""
-        data: dict[str, Any] = {"id": self.id, "theme": self.theme, "type": self.type,
-                                "weight": _plain_number(self.weight), "text": self.text}
+        data: dict[str, Any] = {
+            "id": self.id,
+            "theme": self.theme,
+            "type": self.type,
+            "weight": _plain_number(self.weight),
+            "text": self.text,
+        }
         if self.help is not None:
             data["help"] = self.help
         return data
@@ -166,12 +185,15 @@ class InstrumentDefinition:
         try:
             question = self.question(question_id)
         except KeyError:
-            raise ValueError(f"instrument '{self.key}' has no question '{question_id}' "
-                             f"(问卷中没有题目 {question_id})") from None
+            raise ValueError(
+                f"instrument '{self.key}' has no question '{question_id}' (问卷中没有题目 {question_id})"
+            ) from None
         value = ANSWER_TYPES[question.type].parse(raw)
         if value is None and not self.allow_na:
-            raise ValueError(f"instrument '{self.key}' does not allow na for question '{question_id}' "
-                             f"(该问卷不设“{self.na_label}”选项)")
+            raise ValueError(
+                f"instrument '{self.key}' does not allow na for question '{question_id}' "
+                f"(该问卷不设“{self.na_label}”选项)"
+            )
         return value
 
     def to_dict(self) -> dict[str, Any]:
@@ -194,6 +216,7 @@ class InstrumentDefinition:
 # ---------------------------------------------------------------------------------------------------
 # YAML reading: safe loading, with duplicate mapping keys reported (PyYAML silently keeps the last).
 
+
 class _StrictLoader(yaml.SafeLoader):
     def __init__(self, stream: Any):
         super().__init__(stream)
@@ -211,8 +234,7 @@ class _StrictLoader(yaml.SafeLoader):
                     continue
                 if is_duplicate:
                     mark = key_node.start_mark
-                    self.duplicate_keys.append(
-                        f"line {mark.line + 1}: duplicate key '{key}' (only one is allowed)")
+                    self.duplicate_keys.append(f"line {mark.line + 1}: duplicate key '{key}' (only one is allowed)")
         return super().construct_mapping(node, deep=deep)
 
 
@@ -234,6 +256,7 @@ def _read_yaml(text: str, source: str) -> Any:
 
 # ---------------------------------------------------------------------------------------------------
 # Validation
+
 
 def _describe(value: Any) -> str:
     if value is None:
@@ -292,8 +315,9 @@ class _Checker:
         for key in data:
             if key not in allowed:
                 where = f"{path}.{key}" if path else str(key)
-                self.add(where, f"unknown {what} '{key}' (expected one of {', '.join(allowed)})"
-                         f"{_did_you_mean(key, allowed)}")
+                self.add(
+                    where, f"unknown {what} '{key}' (expected one of {', '.join(allowed)}){_did_you_mean(key, allowed)}"
+                )
 
     def mapping(self, value: Any, path: str) -> Mapping | None:
         if not isinstance(value, Mapping):
@@ -327,8 +351,7 @@ def _check_choice(c: _Checker, data: Mapping, name: str, choices: tuple[str, ...
         return None
     value = data[name]
     if value not in choices:
-        c.add(name, f"unknown {name} {_describe(value)} (expected {', '.join(choices)})"
-              f"{_did_you_mean(value, choices)}")
+        c.add(name, f"unknown {name} {_describe(value)} (expected {', '.join(choices)}){_did_you_mean(value, choices)}")
         return None
     return value
 
@@ -337,17 +360,22 @@ def _check_targets(c: _Checker, key: str | None, rater_group: str | None, target
     if key in KNOWN_INSTRUMENTS:
         group_needed, targets_needed = KNOWN_INSTRUMENTS[key]
         if rater_group is not None and rater_group != group_needed:
-            c.add("rater_group", f"'{rater_group}' is inconsistent with key '{key}' "
-                  f"({key} is answered by rater group {group_needed})")
+            c.add(
+                "rater_group",
+                f"'{rater_group}' is inconsistent with key '{key}' ({key} is answered by rater group {group_needed})",
+            )
         if targets is not None and targets != targets_needed:
-            why = {"other_units": "a department never rates its own unit",
-                   "own_unit": "a department rates only its own unit",
-                   "all_units": "its raters rate every unit"}[targets_needed]
-            c.add("targets", f"'{targets}' is inconsistent with key '{key}' "
-                  f"({key} must be {targets_needed}: {why})")
+            why = {
+                "other_units": "a department never rates its own unit",
+                "own_unit": "a department rates only its own unit",
+                "all_units": "its raters rate every unit",
+            }[targets_needed]
+            c.add("targets", f"'{targets}' is inconsistent with key '{key}' ({key} must be {targets_needed}: {why})")
     elif targets in ("other_units", "own_unit") and rater_group not in (None, "department"):
-        c.add("targets", f"'{targets}' needs rater_group department (only department raters "
-              f"belong to a unit), got '{rater_group}'")
+        c.add(
+            "targets",
+            f"'{targets}' needs rater_group department (only department raters belong to a unit), got '{rater_group}'",
+        )
 
 
 def _check_na(c: _Checker, data: Mapping) -> tuple[bool, str]:
@@ -381,8 +409,10 @@ def _check_themes(c: _Checker, data: Mapping, key: str | None) -> dict[str, str]
         expected = set(GRASSROOTS_THEMES)
         for theme_id in raw:
             if isinstance(theme_id, str) and theme_id not in expected:
-                c.add(f"themes.{theme_id}", f"not a grassroots theme (grassroots themes are exactly "
-                      f"{', '.join(GRASSROOTS_THEMES)})")
+                c.add(
+                    f"themes.{theme_id}",
+                    f"not a grassroots theme (grassroots themes are exactly {', '.join(GRASSROOTS_THEMES)})",
+                )
         for theme_id in GRASSROOTS_THEMES:
             if theme_id not in raw:
                 c.add("themes", f"missing grassroots theme '{theme_id}' ({GRASSROOTS_THEMES[theme_id]})")
@@ -400,8 +430,11 @@ def _check_scales(c: _Checker, data: Mapping) -> dict[str, Scale]:
     for name, spec in raw.items():
         path = f"scales.{name}"
         if name not in ANSWER_TYPES:
-            c.add(path, f"unknown type {_describe(name)} (expected {', '.join(ANSWER_TYPES)})"
-                  f"{_did_you_mean(name, ANSWER_TYPES)}")
+            c.add(
+                path,
+                f"unknown type {_describe(name)} (expected {', '.join(ANSWER_TYPES)})"
+                f"{_did_you_mean(name, ANSWER_TYPES)}",
+            )
             continue
         answer_type = ANSWER_TYPES[name]
         spec = c.mapping(spec, path)
@@ -421,8 +454,10 @@ def _check_scales(c: _Checker, data: Mapping) -> dict[str, Scale]:
             else:
                 for value in raw_labels:
                     if value not in expected or isinstance(value, bool):
-                        c.add(f"{path}.labels.{value}", f"not a choice of {name} "
-                              f"(expected {answer_type.min}-{answer_type.max})")
+                        c.add(
+                            f"{path}.labels.{value}",
+                            f"not a choice of {name} (expected {answer_type.min}-{answer_type.max})",
+                        )
                         ok = False
                 for value in expected:
                     if value not in raw_labels:
@@ -444,13 +479,13 @@ def _check_scales(c: _Checker, data: Mapping) -> dict[str, Scale]:
                     c.add(f"{path}.{bound}", f"must be {needed} for {name}, got {_describe(spec[bound])}")
                     ok = False
         if ok:
-            scales[name] = Scale(type=name, min=answer_type.min, max=answer_type.max,
-                                 labels=MappingProxyType(labels))
+            scales[name] = Scale(type=name, min=answer_type.min, max=answer_type.max, labels=MappingProxyType(labels))
     return scales
 
 
-def _check_questions(c: _Checker, data: Mapping, themes: Mapping[str, str],
-                     scales: Mapping[str, Scale], themes_ok: bool, scales_ok: bool) -> list[Question]:
+def _check_questions(
+    c: _Checker, data: Mapping, themes: Mapping[str, str], scales: Mapping[str, Scale], themes_ok: bool, scales_ok: bool
+) -> list[Question]:
     if data.get("questions") is None:
         c.add("questions", "missing")
         return []
@@ -481,8 +516,10 @@ def _check_questions(c: _Checker, data: Mapping, themes: Mapping[str, str],
 
         theme = c.text(item, "theme", f"{path}.theme")
         if theme is not None and themes_ok and theme not in themes:
-            c.add(f"{path}.theme", f"unknown theme '{theme}' (expected one of {', '.join(themes)})"
-                  f"{_did_you_mean(theme, themes)}")
+            c.add(
+                f"{path}.theme",
+                f"unknown theme '{theme}' (expected one of {', '.join(themes)}){_did_you_mean(theme, themes)}",
+            )
 
         qtype = c.text(item, "type", f"{path}.type")
         if qtype is not None:
@@ -499,8 +536,7 @@ def _check_questions(c: _Checker, data: Mapping, themes: Mapping[str, str],
         help_text = c.text(item, "help", f"{path}.help", required=False)
 
         if len(c.problems) == before:
-            questions.append(Question(id=qid, theme=theme, type=qtype, weight=float(weight),
-                                      text=text, help=help_text))
+            questions.append(Question(id=qid, theme=theme, type=qtype, weight=float(weight), text=text, help=help_text))
 
     if themes_ok and isinstance(raw, list):
         used = {q.get("theme") for q in raw if isinstance(q, Mapping)}
@@ -510,8 +546,9 @@ def _check_questions(c: _Checker, data: Mapping, themes: Mapping[str, str],
     return questions
 
 
-def load_definition(text_or_mapping: str | bytes | Mapping[str, Any], source: str = "<definition>",
-                    *, expected_key: str | None = None) -> InstrumentDefinition:
+def load_definition(
+    text_or_mapping: str | bytes | Mapping[str, Any], source: str = "<definition>", *, expected_key: str | None = None
+) -> InstrumentDefinition:
     """Validate a definition given as YAML text or as already-parsed data, and build it.
 
     ``source`` names it in messages (usually the file name). ``expected_key``, when given, must
@@ -552,9 +589,17 @@ def load_definition(text_or_mapping: str | bytes | Mapping[str, Any], source: st
     if c.problems:
         raise DefinitionError(c.problems)
     return InstrumentDefinition(
-        key=key, version=version, title=title, rater_group=rater_group, targets=targets, intro=intro,
-        allow_na=allow_na, na_label=na_label, themes=MappingProxyType(themes),
-        scales=MappingProxyType(scales), questions=tuple(questions),
+        key=key,
+        version=version,
+        title=title,
+        rater_group=rater_group,
+        targets=targets,
+        intro=intro,
+        allow_na=allow_na,
+        na_label=na_label,
+        themes=MappingProxyType(themes),
+        scales=MappingProxyType(scales),
+        questions=tuple(questions),
     )
 
 
@@ -576,8 +621,7 @@ def default_directory() -> Traversable:
     return resources.files(__package__) / "definitions"
 
 
-def load_all(directory: str | Path | Traversable | None = None
-             ) -> dict[str, InstrumentDefinition]:
+def load_all(directory: str | Path | Traversable | None = None) -> dict[str, InstrumentDefinition]:
     """Load every ``*.yaml``/``*.yml`` in ``directory`` (default: the shipped definitions).
 
     Returns definitions by key, in the standard instrument order (then other keys alphabetically).
@@ -589,8 +633,9 @@ def load_all(directory: str | Path | Traversable | None = None
         directory = Path(directory)
     if not directory.is_dir():
         raise DefinitionError([f"{directory}: not a directory of instrument definitions"])
-    files = sorted((f for f in directory.iterdir() if f.name.endswith((".yaml", ".yml")) and f.is_file()),
-                   key=lambda f: f.name)
+    files = sorted(
+        (f for f in directory.iterdir() if f.name.endswith((".yaml", ".yml")) and f.is_file()), key=lambda f: f.name
+    )
     problems: list[str] = []
     loaded: dict[str, InstrumentDefinition] = {}
     for f in files:
@@ -617,6 +662,7 @@ def _ordered_keys(keys: Iterable[str]) -> list[str]:
 # ---------------------------------------------------------------------------------------------------
 # Writing
 
+
 class _Dumper(yaml.SafeDumper):
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         # Indent list items under their key, as people write the definition files.
@@ -633,27 +679,34 @@ _Dumper.add_representer(str, _str_representer)
 
 def dump_definition(defn: InstrumentDefinition) -> str:
     """The definition as YAML text, in file order; ``load_definition(dump_definition(d)) == d``."""
-    return yaml.dump(defn.to_dict(), Dumper=_Dumper, allow_unicode=True, sort_keys=False,
-                     default_flow_style=False, width=100)
+    return yaml.dump(
+        defn.to_dict(), Dumper=_Dumper, allow_unicode=True, sort_keys=False, default_flow_style=False, width=100
+    )
 
 
-def _as_definitions(defs: Mapping[str, InstrumentDefinition] | Iterable[InstrumentDefinition]
-                    ) -> list[InstrumentDefinition]:
+def _as_definitions(
+    defs: Mapping[str, InstrumentDefinition] | Iterable[InstrumentDefinition],
+) -> list[InstrumentDefinition]:
     items = list(defs.values()) if isinstance(defs, Mapping) else list(defs)
     by_key = {d.key: d for d in items}
     return [by_key[k] for k in _ordered_keys(by_key)]
 
 
-def instrument_rows(defs: Mapping[str, InstrumentDefinition] | Iterable[InstrumentDefinition]
-                    ) -> list[dict[str, Any]]:
+def instrument_rows(defs: Mapping[str, InstrumentDefinition] | Iterable[InstrumentDefinition]) -> list[dict[str, Any]]:
     """One row per question of every instrument, for ``assessment instruments --format csv``.
 
     Keys are CSV_COLUMNS; instruments in the order grassroots, leader, peer, self, deputy, expert
     (then any others by key), questions in file order. ``weight`` is 1 rather than 1.0.
     """
     return [
-        {"instrument": d.key, "question": q.id, "theme": q.theme, "type": q.type,
-         "weight": _plain_number(q.weight), "text": q.text}
+        {
+            "instrument": d.key,
+            "question": q.id,
+            "theme": q.theme,
+            "type": q.type,
+            "weight": _plain_number(q.weight),
+            "text": q.text,
+        }
         for d in _as_definitions(defs)
         for q in d.questions
     ]
@@ -666,8 +719,9 @@ def _neutralise(cell: Any) -> Any:
     return cell
 
 
-def write_instruments_csv(defs: Mapping[str, InstrumentDefinition] | Iterable[InstrumentDefinition],
-                          stream: IO[str]) -> None:
+def write_instruments_csv(
+    defs: Mapping[str, InstrumentDefinition] | Iterable[InstrumentDefinition], stream: IO[str]
+) -> None:
     """Write instrument_rows(defs) as CSV (header first) to a text stream."""
     writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()

@@ -12,14 +12,19 @@ is never told to drop or resend all 1000.
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from ..models import Channel
 from ..services.ratings.ingest import Malformed
 
 #: Longest accepted text per field (characters); the columns are at least this long.
 TEXT_LIMITS = {
-    "case_no": 64, "stage": 32, "service_item": 200, "staff_code": 64, "comment": 1000, "unit_code": 32,
+    "case_no": 64,
+    "stage": 32,
+    "service_item": 200,
+    "staff_code": 64,
+    "comment": 1000,
+    "unit_code": 32,
 }
 #: Longest accepted event id (characters).
 EVENT_ID_MAX = 64
@@ -62,7 +67,7 @@ def parse_moment(text: str) -> datetime | None:
         moment = None
     if moment is not None and moment.tzinfo is not None and "T" in text[:11].upper():
         try:
-            return moment.astimezone(timezone.utc)
+            return moment.astimezone(UTC)
         except OverflowError:
             return None
     match = _MOMENT.fullmatch(text.strip())
@@ -76,12 +81,11 @@ def parse_moment(text: str) -> datetime | None:
         raise ValueError("has an impossible UTC offset")
     micro = int((frac or "0")[:6].ljust(6, "0"))
     try:
-        local = datetime(int(y), int(mo), int(d), int(h), int(mi), min(int(s or 0), 59), micro,
-                         tzinfo=timezone(offset))
+        local = datetime(int(y), int(mo), int(d), int(h), int(mi), min(int(s or 0), 59), micro, tzinfo=timezone(offset))
     except ValueError as exc:
         raise ValueError("is not a valid date and time") from exc
     try:
-        return local.astimezone(timezone.utc)
+        return local.astimezone(UTC)
     except OverflowError:
         return None
 
@@ -199,4 +203,3 @@ def parse_body(raw: bytes, limit: int) -> list:
             raise TooManyRatings(len(items), limit)
         return [_parse_or_mark(item, f"ratings[{i}].") for i, item in enumerate(items)]
     return [_parse_or_mark(data, "")]
-

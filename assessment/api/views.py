@@ -13,6 +13,7 @@ from .openapi import document
 from .parsing import BodyError, TooManyRatings, parse_body
 from .ratelimit import TokenBuckets
 
+
 def _setting(name, app=None):
     """A setting of the API (its default is in create_app)."""
     return (app or current_app).config[name]
@@ -21,9 +22,10 @@ def _setting(name, app=None):
 def _buckets(app) -> TokenBuckets:
     buckets = app.extensions.get("rating_buckets")
     if buckets is None:
-        buckets = app.extensions.setdefault("rating_buckets", TokenBuckets(
-            float(_setting("API_RATE_PER_SECOND", app)), float(_setting("API_RATE_BURST", app))
-        ))
+        buckets = app.extensions.setdefault(
+            "rating_buckets",
+            TokenBuckets(float(_setting("API_RATE_PER_SECOND", app)), float(_setting("API_RATE_BURST", app))),
+        )
     return buckets
 
 

@@ -25,8 +25,12 @@ def _create_app(*args, **kwargs):
     return create_app()
 
 
-cli = FlaskGroup(create_app=_create_app, add_default_commands=True, add_version_option=False,
-                 help="Evaluation platform of the establishment office (编办).")
+cli = FlaskGroup(
+    create_app=_create_app,
+    add_default_commands=True,
+    add_version_option=False,
+    help="Evaluation platform of the establishment office (编办).",
+)
 
 
 def main():

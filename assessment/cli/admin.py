@@ -19,8 +19,11 @@ def unlock_user_command(username):
     if db.session.execute(db.select(User.id).filter_by(username=username)).first() is None:
         raise click.ClickException(f"no user '{username}'")
     was_locked = unlock(username, actor="cli")
-    click.echo(f"User {username} unlocked." if was_locked
-               else f"User {username} was not locked; its failure count starts again.")
+    click.echo(
+        f"User {username} unlocked."
+        if was_locked
+        else f"User {username} was not locked; its failure count starts again."
+    )
 
 
 @click.command("backup")
@@ -48,8 +51,7 @@ def restore_command(file):
         tables = restore(file)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Restored {file}: {tables} tables. "
-               "Run `assessment init-db` if this app is newer than the backup.")
+    click.echo(f"Restored {file}: {tables} tables. Run `assessment init-db` if this app is newer than the backup.")
 
 
 COMMANDS = (unlock_user_command, backup_command, restore_command)

@@ -10,8 +10,13 @@ from .common import period_or_fail, write_file
 
 @click.command("ledger")
 @click.option("--period", "period_name", required=True, help="the period, e.g. 2026")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="the CSV file to write (UTF-8 with BOM)")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="the CSV file to write (UTF-8 with BOM)",
+)
 @with_appcontext
 def ledger_command(period_name, out):
     """Write the problem ledger as interfaces.md says: number, unit, source, class, state, overdue …"""

@@ -19,13 +19,23 @@ def _show_key(device, key):
 @click.argument("unit_code", required=False)
 @click.option("--window", help="the service window (required for a window device)")
 @click.option("--location", help="where the device stands, e.g. 市民服务中心2楼")
-@click.option("--integration", is_flag=True,
-              help="an integration key (online platform, 12345 hotline) that names unit_code per rating")
-@click.option("--channel", type=click.Choice(["window", "online", "app", "hotline", "sms"]),
-              help="default: window for a device, online for an integration key")
-@click.option("--code-system", default="standard", show_default=True,
-              type=click.Choice(["standard", "gbt39046"]),
-              help="how the source numbers levels (gbt39046: 1 = 非常满意)")
+@click.option(
+    "--integration",
+    is_flag=True,
+    help="an integration key (online platform, 12345 hotline) that names unit_code per rating",
+)
+@click.option(
+    "--channel",
+    type=click.Choice(["window", "online", "app", "hotline", "sms"]),
+    help="default: window for a device, online for an integration key",
+)
+@click.option(
+    "--code-system",
+    default="standard",
+    show_default=True,
+    type=click.Choice(["standard", "gbt39046"]),
+    help="how the source numbers levels (gbt39046: 1 = 非常满意)",
+)
 @with_appcontext
 @transactional
 def device_add_command(unit_code, window, location, integration, channel, code_system):
@@ -33,8 +43,15 @@ def device_add_command(unit_code, window, location, integration, channel, code_s
     from ..services.ratings.devices import DeviceError, register_device
 
     try:
-        device, key = register_device(unit_code, window, actor="cli", location=location,
-                                      integration=integration, channel=channel, code_system=code_system)
+        device, key = register_device(
+            unit_code,
+            window,
+            actor="cli",
+            location=location,
+            integration=integration,
+            channel=channel,
+            code_system=code_system,
+        )
     except DeviceError as exc:
         fail(str(exc))
     _show_key(device, key)
@@ -47,8 +64,10 @@ def device_list_command():
     from ..services.ratings.devices import device_rows
     from ..services.workdays import CST
 
-    click.echo(f"{'id':>4}  {'kind':<11} {'unit':<8} {'window':<16} {'channel':<8} {'state':<8} "
-               f"{'last seen (China)':<17} {'stored':>7} {'dup':>5} {'confl':>5} {'rej':>5}")
+    click.echo(
+        f"{'id':>4}  {'kind':<11} {'unit':<8} {'window':<16} {'channel':<8} {'state':<8} "
+        f"{'last seen (China)':<17} {'stored':>7} {'dup':>5} {'confl':>5} {'rej':>5}"
+    )
     for row in device_rows():
         d = row["device"]
         seen = d.last_seen_at.astimezone(CST).strftime("%Y-%m-%d %H:%M") if d.last_seen_at else "never"
@@ -114,8 +133,10 @@ def ratings_flag_command(period_name):
 
     period = period_or_fail(period_name)
     counts = rescan_flags(period)
-    click.echo(f"Period {period_name}: newly flagged {counts['odd_hour']} at impossible hours, "
-               f"{counts['burst']} in bursts of top ratings.")
+    click.echo(
+        f"Period {period_name}: newly flagged {counts['odd_hour']} at impossible hours, "
+        f"{counts['burst']} in bursts of top ratings."
+    )
 
 
 COMMANDS = (

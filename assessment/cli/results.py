@@ -44,8 +44,10 @@ def score_command(period_name):
     if run.changes:
         click.echo(f"\nChanges against the published version: {len(run.changes)} unit(s)")
         for c in run.changes:
-            click.echo(f"  {c['unit']} {c['name']}: rank {c['rank_before']} -> {c['rank_after']}, "
-                       f"grade {c['grade_before']} -> {c['grade_after']}")
+            click.echo(
+                f"  {c['unit']} {c['name']}: rank {c['rank_before']} -> {c['rank_after']}, "
+                f"grade {c['grade_before']} -> {c['grade_after']}"
+            )
 
 
 @click.command("review")
@@ -63,15 +65,22 @@ def review_command(period_name, unit_code, note):
         row = review_unit(period_name, unit_code, note, actor="cli")
     except (NotFound, ScoringError) as exc:
         fail(str(exc))
-    click.echo(f"Unit {row.unit_code} ({row.unit_name}) reviewed in result version {row.result.version} of "
-               f"period {period_name}: {row.review_note}")
+    click.echo(
+        f"Unit {row.unit_code} ({row.unit_name}) reviewed in result version {row.result.version} of "
+        f"period {period_name}: {row.review_note}"
+    )
 
 
 @click.command("export")
 @click.option("--period", "period_name", required=True)
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "pdf", "assessment", "zip"]), required=True,
-              help="csv / xlsx: the results; pdf: the printed report; assessment: the 综合考核 file; "
-                   "zip: every unit's report as its own PDF")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx", "pdf", "assessment", "zip"]),
+    required=True,
+    help="csv / xlsx: the results; pdf: the printed report; assessment: the 综合考核 file; "
+    "zip: every unit's report as its own PDF",
+)
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True))
 @click.option("--version", "version", type=int, help="a result version (default: the latest)")
 @click.option("--unit", "unit_code", help="with --format pdf: that unit's pages alone")
@@ -87,8 +96,10 @@ def export_command(period_name, fmt, out_path, version, unit_code):
     period = period_or_fail(period_name)
     result = latest_result(period, version)
     if result is None:
-        fail(f"period {period_name} has no result{' version ' + str(version) if version else ''}: "
-             f"run `assessment score --period {period_name}` first")
+        fail(
+            f"period {period_name} has no result{' version ' + str(version) if version else ''}: "
+            f"run `assessment score --period {period_name}` first"
+        )
     if unit_code is not None and fmt != "pdf":
         fail("--unit goes with --format pdf")
     if fmt == "pdf" and unit_code is not None:

@@ -83,8 +83,10 @@ def invitations_command(period_name, out, pdf, group, raters, base_url, page_siz
         write_file(pdf, pdf_bytes)
     click.echo(f"Issued {len(issued)} invitation(s) for period {period.name}; links point to {base}/r/.")
     click.echo(f"Wrote {out}" + (f" and {pdf} ({len(issued)} page(s))" if pdf else "") + ".")
-    click.echo("Previous links and codes of these raters no longer work. Keep the files safe: they are the "
-               "only copy of the codes.")
+    click.echo(
+        "Previous links and codes of these raters no longer work. Keep the files safe: they are the "
+        "only copy of the codes."
+    )
     if period.state.value != "open":
         click.echo(f"Note: period {period.name} is {period.state.value}; links work only while it is open.")
 

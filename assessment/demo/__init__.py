@@ -37,16 +37,27 @@ from . import ratings as _ratings
 from . import surveys as _surveys
 
 #: The counts that lead the summary, in this order; the rest follow as they were made.
-_FIRST = ("towns", "units", "grassroots", "leaders", "department_raters", "deputies", "experts",
-          "informants", "linkage", "instruments")
+_FIRST = (
+    "towns",
+    "units",
+    "grassroots",
+    "leaders",
+    "department_raters",
+    "deputies",
+    "experts",
+    "informants",
+    "linkage",
+    "instruments",
+)
 
 
 class DemoRefused(Exception):
     """The database already holds data, so the demo city is not loaded over it."""
 
 
-def load_demo(seed: int = 2026, n_ratings: int = 100_000, period_name: str = "2026", progress=None,
-              today: date | None = None) -> dict:
+def load_demo(
+    seed: int = 2026, n_ratings: int = 100_000, period_name: str = "2026", progress=None, today: date | None = None
+) -> dict:
     """Load the demo city into an empty database; returns the counts of what was made, by kind.
 
     Only flushes: the caller commits (the `demo-data` command through `transactional`), and a failure
@@ -70,8 +81,9 @@ def load_demo(seed: int = 2026, n_ratings: int = 100_000, period_name: str = "20
     _ratings.make_ratings(city, n_ratings)
     _ratings.make_cases(city)
     counts = {k: city.counts[k] for k in _FIRST} | {k: v for k, v in city.counts.items() if k not in _FIRST}
-    audit.record("demo", "demo.load", "period", city.period.id, seed=seed, counts=counts,
-                 generated_at=city.now.isoformat())
+    audit.record(
+        "demo", "demo.load", "period", city.period.id, seed=seed, counts=counts, generated_at=city.now.isoformat()
+    )
     db.session.flush()
     return counts
 

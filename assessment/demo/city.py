@@ -63,8 +63,7 @@ class City:
         self.last = min(self.end, today - timedelta(days=1))
         if self.last < self.start:
             raise ValueError(
-                f"period {period_name} has no day behind it on {today} (China time): nothing in it has "
-                "happened yet"
+                f"period {period_name} has no day behind it on {today} (China time): nothing in it has happened yet"
             )
         #: The period's reference date (scoring.md): 31 December of a past year, today in the current year.
         self.as_of = min(self.end, today)
@@ -109,15 +108,16 @@ class City:
         """A random working day in [first, last], never after `self.last` (`first` itself when none is)."""
         last = min(last, self.last)
         first = min(first, last)
-        days = self.workdays[bisect_left(self.workdays, first):bisect_right(self.workdays, last)]
+        days = self.workdays[bisect_left(self.workdays, first) : bisect_right(self.workdays, last)]
         return self.rnd.choice(days) if days else first
 
     # --- people --------------------------------------------------------------------------------------------
     def person(self) -> str:
         """A realistic, not yet used Chinese name (surname + one- or two-character given name)."""
         while True:
-            given = (self.rnd.choice(names.GIVEN_NAMES) if self.rnd.random() < 0.75
-                     else self.rnd.choice(names.GIVEN_SINGLE))
+            given = (
+                self.rnd.choice(names.GIVEN_NAMES) if self.rnd.random() < 0.75 else self.rnd.choice(names.GIVEN_SINGLE)
+            )
             name = self.rnd.choice(names.SURNAMES) + given
             if name not in self._names:
                 self._names.add(name)
@@ -126,7 +126,7 @@ class City:
     def phone(self) -> str:
         """A mobile number not yet used in the city."""
         while True:
-            number = self.rnd.choice(names.PHONE_PREFIXES) + f"{self.rnd.randrange(10 ** 8):08d}"
+            number = self.rnd.choice(names.PHONE_PREFIXES) + f"{self.rnd.randrange(10**8):08d}"
             if number not in self._phones:
                 self._phones.add(number)
                 return number
@@ -136,8 +136,12 @@ def make_period(city: City) -> None:
     """The open period over the calendar year (ratings posted tomorrow still land in it), judged as of
     `as_of`, and the instruments of the questionnaire definitions."""
     city.period = Period(
-        name=city.period_name, state=PeriodState.OPEN, starts_on=city.start, ends_on=city.end,
-        as_of=city.as_of, created_at=city.at(city.start, 9),
+        name=city.period_name,
+        state=PeriodState.OPEN,
+        starts_on=city.start,
+        ends_on=city.end,
+        as_of=city.as_of,
+        created_at=city.at(city.start, 9),
     )
     db.session.add(city.period)
     db.session.flush()
@@ -164,10 +168,18 @@ def make_towns_and_units(city: City) -> None:
             actual = establishment - rnd.randint(0, max(1, establishment // 8))
         posts = min(7, (2 if kind != "government" else 3) + establishment // 40)
         in_post = posts + 1 if i in over_leaders else posts - rnd.choice((0, 0, 0, 1))
-        city.units.append(Unit(
-            code=f"U{i + 1:03d}", name=name, kind=UnitKind(kind), category=category,
-            establishment=establishment, actual_staff=actual, leader_posts=posts, leaders_in_post=in_post,
-        ))
+        city.units.append(
+            Unit(
+                code=f"U{i + 1:03d}",
+                name=name,
+                kind=UnitKind(kind),
+                category=category,
+                establishment=establishment,
+                actual_staff=actual,
+                leader_posts=posts,
+                leaders_in_post=in_post,
+            )
+        )
     db.session.add_all(city.units)
     db.session.flush()
     city.windows = np.array([u[4] for u in names.UNITS])
@@ -190,33 +202,52 @@ def make_people(city: City) -> None:
     for town, k in zip(city.towns, per_town, strict=False):
         for _ in range(k):
             code += 1
-            raters.append(Rater(code=f"G{code:04d}", name=city.person(), group=RaterGroup.GRASSROOTS,
-                                town_id=town.id, phone=city.phone()))
+            raters.append(
+                Rater(
+                    code=f"G{code:04d}",
+                    name=city.person(),
+                    group=RaterGroup.GRASSROOTS,
+                    town_id=town.id,
+                    phone=city.phone(),
+                )
+            )
     for i in range(N_LEADERS):
-        raters.append(Rater(code=f"L{i + 1:02d}", name=city.person(), group=RaterGroup.LEADER,
-                            phone=city.phone()))
+        raters.append(Rater(code=f"L{i + 1:02d}", name=city.person(), group=RaterGroup.LEADER, phone=city.phone()))
     code = 0
     for unit in city.units:
         for _ in range(2 if rnd.random() < 0.4 else 1):
             code += 1
-            raters.append(Rater(code=f"D{code:03d}", name=city.person(), group=RaterGroup.DEPARTMENT,
-                                unit_id=unit.id, phone=city.phone()))
+            raters.append(
+                Rater(
+                    code=f"D{code:03d}",
+                    name=city.person(),
+                    group=RaterGroup.DEPARTMENT,
+                    unit_id=unit.id,
+                    phone=city.phone(),
+                )
+            )
     for i in range(N_DEPUTIES):
-        raters.append(Rater(code=f"P{i + 1:03d}", name=city.person(), group=RaterGroup.DEPUTY,
-                            phone=city.phone()))
+        raters.append(Rater(code=f"P{i + 1:03d}", name=city.person(), group=RaterGroup.DEPUTY, phone=city.phone()))
     for i in range(N_EXPERTS):
-        raters.append(Rater(code=f"E{i + 1:02d}", name=city.person(), group=RaterGroup.EXPERT,
-                            phone=city.phone()))
+        raters.append(Rater(code=f"E{i + 1:02d}", name=city.person(), group=RaterGroup.EXPERT, phone=city.phone()))
     db.session.add_all(raters)
 
     informants = []
     for i in range(N_INFORMANTS):
         town = city.towns[i % len(city.towns)]
-        informants.append(Participant(code=f"I{i + 1:03d}", name=city.person(), town_id=town.id,
-                                      kind=ParticipantKind.INFORMANT, phone=city.phone()))
+        informants.append(
+            Participant(
+                code=f"I{i + 1:03d}",
+                name=city.person(),
+                town_id=town.id,
+                kind=ParticipantKind.INFORMANT,
+                phone=city.phone(),
+            )
+        )
     linkage = [
-        Participant(code=f"K{i + 1:02d}", name=short, organisation=full, kind=ParticipantKind.LINKAGE,
-                    phone=city.phone())
+        Participant(
+            code=f"K{i + 1:02d}", name=short, organisation=full, kind=ParticipantKind.LINKAGE, phone=city.phone()
+        )
         for i, (short, full) in enumerate(names.LINKAGE)
     ]
     db.session.add_all(informants + linkage)
@@ -230,12 +261,14 @@ def make_people(city: City) -> None:
     for r in raters:
         by_group.setdefault(r.group, []).append(r)
     city.by_group = by_group
-    city.counts.update({
-        "grassroots": len(by_group[RaterGroup.GRASSROOTS]),
-        "leaders": len(by_group[RaterGroup.LEADER]),
-        "department_raters": len(by_group[RaterGroup.DEPARTMENT]),
-        "deputies": len(by_group[RaterGroup.DEPUTY]),
-        "experts": len(by_group[RaterGroup.EXPERT]),
-        "informants": len(informants),
-        "linkage": len(linkage),
-    })
+    city.counts.update(
+        {
+            "grassroots": len(by_group[RaterGroup.GRASSROOTS]),
+            "leaders": len(by_group[RaterGroup.LEADER]),
+            "department_raters": len(by_group[RaterGroup.DEPARTMENT]),
+            "deputies": len(by_group[RaterGroup.DEPUTY]),
+            "experts": len(by_group[RaterGroup.EXPERT]),
+            "informants": len(informants),
+            "linkage": len(linkage),
+        }
+    )

@@ -55,8 +55,7 @@ def make_checkpoints(city: City) -> None:
         p_not_done = min(0.2, max(0.0, 0.04 - 0.035 * q))
         p_late = min(0.25, max(0.02, 0.09 - 0.05 * q))
         for item in items:
-            due = (rnd.choice(quarter_ends) if rnd.random() < 0.6
-                   else city.day(rnd.randint(1, 12), rnd.randint(10, 28)))
+            due = rnd.choice(quarter_ends) if rnd.random() < 0.6 else city.day(rnd.randint(1, 12), rnd.randint(10, 28))
             r = rnd.random()
             if r < 0.03:
                 status = CheckPointStatus.WAIVED
@@ -71,8 +70,11 @@ def make_checkpoints(city: City) -> None:
                 evidence = rnd.choice(names.CHECKPOINT_EVIDENCE)
             elif status is CheckPointStatus.WAIVED:
                 evidence = "因上级政策调整，经市委编办审核同意免于考核"
-            rows.append(CheckPoint(period_id=city.period.id, unit_id=unit.id, item=item, due=due,
-                                   status=status, evidence=evidence))
+            rows.append(
+                CheckPoint(
+                    period_id=city.period.id, unit_id=unit.id, item=item, due=due, status=status, evidence=evidence
+                )
+            )
     db.session.add_all(rows)
     city.counts["check_points"] = len(rows)
 
@@ -87,11 +89,9 @@ def make_problems_and_suggestions(city: City) -> None:
     n_invalid = N_SUGGESTIONS - N_VALID - N_PENDING
     plan = ["valid"] * N_VALID + ["invalid"] * n_invalid + ["pending"] * N_PENDING
     rnd.shuffle(plan)
-    days = sorted(city.workday_between(city.day(1, 20), city.day(11, 30))
-                  for _ in range(N_SUGGESTIONS))
+    days = sorted(city.workday_between(city.day(1, 20), city.day(11, 30)) for _ in range(N_SUGGESTIONS))
     # Pending ones are the most recent.
-    pending_days = sorted(city.workday_between(city.day(12, 1), city.day(12, 24))
-                          for _ in range(N_PENDING))
+    pending_days = sorted(city.workday_between(city.day(12, 1), city.day(12, 24)) for _ in range(N_PENDING))
     suggestions = []
     for status in plan:
         day = pending_days.pop(0) if status == "pending" else days.pop(0)
@@ -100,8 +100,15 @@ def make_problems_and_suggestions(city: City) -> None:
         if "{unit}" in template:
             weights = np.exp(-0.5 * city.quality) * (0.3 + city.relevance)
             unit_i = int(rng.choice(n_units, p=weights / weights.sum()))
-        suggestions.append({"status": status, "day": day, "template": template, "unit": unit_i,
-                            "informant": rnd.choice(city.informants)})
+        suggestions.append(
+            {
+                "status": status,
+                "day": day,
+                "template": template,
+                "unit": unit_i,
+                "informant": rnd.choice(city.informants),
+            }
+        )
     suggestions.sort(key=lambda s: s["day"])
     linkable = [s for s in suggestions if s["status"] == "valid" and s["unit"] is not None]
     linked = linkable[:N_LINKED]
@@ -109,8 +116,16 @@ def make_problems_and_suggestions(city: City) -> None:
     # Problems: weak units have more; sources as the office's ledger usually shows them.
     weights = np.exp(-0.7 * city.quality)
     per_unit = rng.multinomial(N_PROBLEMS - len(linked), weights / weights.sum())
-    sources = {"linkage": 45, "supervision": 18, "audit": 14, "inspection": 10, "petition": 10,
-               "expert": 6, "evaluation": 6, "other": 3}
+    sources = {
+        "linkage": 45,
+        "supervision": 18,
+        "audit": 14,
+        "inspection": 10,
+        "petition": 10,
+        "expert": 6,
+        "evaluation": 6,
+        "other": 3,
+    }
     specs = []
     for i in range(n_units):
         for _ in range(int(per_unit[i])):
@@ -152,18 +167,28 @@ def make_problems_and_suggestions(city: City) -> None:
             done = found + timedelta(days=rnd.randint(1, (deadline - found).days))
             if done <= as_of:
                 closed_on = done  # else still being rectified, not yet due
-        state = (ProblemState.CLOSED if closed_on else
-                 ProblemState.RECTIFYING if rnd.random() < 0.6 else ProblemState.OPEN)
+        state = (
+            ProblemState.CLOSED if closed_on else ProblemState.RECTIFYING if rnd.random() < 0.6 else ProblemState.OPEN
+        )
         unit = city.units[i]
-        problems.append(Problem(
-            period_id=city.period.id, unit_id=unit.id, title=title, source=ProblemSource(source),
-            category=rnd.choice(names.PROBLEM_CATEGORIES), severity=severity, found_on=found,
-            deadline=deadline, closed_on=closed_on,
-            responsible=f"{city.person()}（{rnd.choice(names.RESPONSIBLE_TITLES)}）", state=state,
-            pushed_at=city.capped(city.at(found + timedelta(days=1), 9, 30)),
-            evidence="整改报告及佐证材料已上传，经核查予以销号" if closed_on else None,
-            created_at=city.at(found, 16),
-        ))
+        problems.append(
+            Problem(
+                period_id=city.period.id,
+                unit_id=unit.id,
+                title=title,
+                source=ProblemSource(source),
+                category=rnd.choice(names.PROBLEM_CATEGORIES),
+                severity=severity,
+                found_on=found,
+                deadline=deadline,
+                closed_on=closed_on,
+                responsible=f"{city.person()}（{rnd.choice(names.RESPONSIBLE_TITLES)}）",
+                state=state,
+                pushed_at=city.capped(city.at(found + timedelta(days=1), 9, 30)),
+                evidence="整改报告及佐证材料已上传，经核查予以销号" if closed_on else None,
+                created_at=city.at(found, 16),
+            )
+        )
         if spec["suggestion"] is not None:
             spec["suggestion"]["problem"] = problems[-1]
     db.session.add_all(problems)
@@ -182,14 +207,23 @@ def make_problems_and_suggestions(city: City) -> None:
         problem = s.get("problem")
         screened_at = None
         if screened:
-            screened_at = city.office_time(city.workday_between(s["day"] + timedelta(days=1),
-                                                                s["day"] + timedelta(days=3)))
-        rows.append(Suggestion(
-            period_id=city.period.id, participant_id=s["informant"].id, unit_id=unit.id if unit else None,
-            text=text, submitted_at=city.office_time(s["day"]), status=SuggestionStatus(s["status"]),
-            screened_by="监督检查科" if screened else None, screened_at=screened_at, screen_note=note,
-            problem_id=problem.id if problem else None,
-        ))
+            screened_at = city.office_time(
+                city.workday_between(s["day"] + timedelta(days=1), s["day"] + timedelta(days=3))
+            )
+        rows.append(
+            Suggestion(
+                period_id=city.period.id,
+                participant_id=s["informant"].id,
+                unit_id=unit.id if unit else None,
+                text=text,
+                submitted_at=city.office_time(s["day"]),
+                status=SuggestionStatus(s["status"]),
+                screened_by="监督检查科" if screened else None,
+                screened_at=screened_at,
+                screen_note=note,
+                problem_id=problem.id if problem else None,
+            )
+        )
     db.session.add_all(rows)
     city.counts["problems"] = len(problems)
     city.counts["overdue_problems"] = sum(p.is_overdue(as_of) for p in problems)
@@ -211,8 +245,7 @@ def make_bonuses_and_scores(city: City) -> None:
     for i, unit in enumerate(city.units):
         if unit.kind is UnitKind.INSTITUTION:
             value = float(np.clip(86 + 5 * city.quality[i] + rng.normal(0, 2.5), 60, 99))
-            scores.append(InstitutionScore(period_id=city.period.id, unit_id=unit.id,
-                                           score=round(value, 1)))
+            scores.append(InstitutionScore(period_id=city.period.id, unit_id=unit.id, score=round(value, 1)))
     db.session.add_all(bonuses + scores)
     city.counts["bonuses"] = len(bonuses)
     city.counts["institution_scores"] = len(scores)

@@ -22,8 +22,8 @@ from ..models import (
     Device,
     PublicRating,
 )
-from ..services.ratings import cases
 from ..services.bulk import bulk_insert, bulk_update
+from ..services.ratings import cases
 from ..services.ratings.devices import hash_key
 from ..services.ratings.flags import rescan_flags
 from ..services.ratings.hashing import content_hash
@@ -39,8 +39,20 @@ N_BURSTS, BURST_SIZE = 4, 6
 
 #: What a case's workflow sets as it goes (None where the case has not got that far).
 _STEP_COLUMNS = (
-    "state", "assignee", "assigned_at", "called_back_at", "callback_reached", "callback_note", "classified_at",
-    "classification", "rectified_at", "rectification", "fed_back_at", "feedback_note", "appealed_at", "appeal",
+    "state",
+    "assignee",
+    "assigned_at",
+    "called_back_at",
+    "callback_reached",
+    "callback_note",
+    "classified_at",
+    "classification",
+    "rectified_at",
+    "rectification",
+    "fed_back_at",
+    "feedback_note",
+    "appealed_at",
+    "appeal",
     "closed_at",
 )
 
@@ -59,20 +71,43 @@ def make_devices(city: City) -> None:
     for i, unit in enumerate(city.units):
         for w in range(int(city.windows[i])):
             window = names.WINDOW_NAMES[w] if city.rnd.random() < 0.7 else names.WINDOW_NAMES[2 + w]
-            location = (f"市民服务中心{city.rnd.randint(1, 3)}楼{unit.name}窗口" if city.rnd.random() < 0.6
-                        else f"{unit.name}服务大厅")
+            location = (
+                f"市民服务中心{city.rnd.randint(1, 3)}楼{unit.name}窗口"
+                if city.rnd.random() < 0.6
+                else f"{unit.name}服务大厅"
+            )
             prefix, digest = _key(city)
-            devices.append(Device(
-                unit_id=unit.id, window=window, location=location, channel=Channel.WINDOW,
-                code_system=CodeSystem.STANDARD, key_prefix=prefix, key_hash=digest, created_at=created,
-            ))
+            devices.append(
+                Device(
+                    unit_id=unit.id,
+                    window=window,
+                    location=location,
+                    channel=Channel.WINDOW,
+                    code_system=CodeSystem.STANDARD,
+                    key_prefix=prefix,
+                    key_hash=digest,
+                    created_at=created,
+                )
+            )
             city.device_unit.append(i)
     prefix, digest = _key(city)
-    city.online = Device(is_integration=True, channel=Channel.ONLINE, location="山东省政务服务网（诸城站）",
-                         key_prefix=prefix, key_hash=digest, created_at=created)
+    city.online = Device(
+        is_integration=True,
+        channel=Channel.ONLINE,
+        location="山东省政务服务网（诸城站）",
+        key_prefix=prefix,
+        key_hash=digest,
+        created_at=created,
+    )
     prefix, digest = _key(city)
-    city.hotline = Device(is_integration=True, channel=Channel.HOTLINE, location="12345政务服务便民热线",
-                          key_prefix=prefix, key_hash=digest, created_at=created)
+    city.hotline = Device(
+        is_integration=True,
+        channel=Channel.HOTLINE,
+        location="12345政务服务便民热线",
+        key_prefix=prefix,
+        key_hash=digest,
+        created_at=created,
+    )
     db.session.add_all(devices + [city.online, city.hotline])
     db.session.flush()
     city.devices = devices
@@ -131,17 +166,17 @@ def make_ratings(city: City, n: int) -> None:
     dev_pick = rng.choice(len(dev_unit), size=n_window, p=p_dev / p_dev.sum())
     p_online = np.where(has_windows, volume, 0.0)
     p_hot = np.where(serves, volume + 1.0, 0.0)
-    unit_ix = np.concatenate([
-        dev_unit[dev_pick],
-        rng.choice(n_units, size=n_online, p=p_online / p_online.sum()),
-        rng.choice(n_units, size=n_hotline, p=p_hot / p_hot.sum()),
-    ])
-    channel = np.concatenate([np.zeros(n_window, np.int8), np.ones(n_online, np.int8),
-                              np.full(n_hotline, 2, np.int8)])
+    unit_ix = np.concatenate(
+        [
+            dev_unit[dev_pick],
+            rng.choice(n_units, size=n_online, p=p_online / p_online.sum()),
+            rng.choice(n_units, size=n_hotline, p=p_hot / p_hot.sum()),
+        ]
+    )
+    channel = np.concatenate([np.zeros(n_window, np.int8), np.ones(n_online, np.int8), np.full(n_hotline, 2, np.int8)])
     device_ids = [d.id for d in city.devices] + [city.online.id, city.hotline.id]
     origins = [f"d{i}" for i in device_ids]
-    dev = np.concatenate([dev_pick, np.full(n_online, len(city.devices)),
-                          np.full(n_hotline, len(city.devices) + 1)])
+    dev = np.concatenate([dev_pick, np.full(n_online, len(city.devices)), np.full(n_hotline, len(city.devices) + 1)])
 
     # Level by the unit's table; hotline callers are harder to please; 3% are system defaults (level 5).
     cum_window, cum_hotline = _level_tables(city)
@@ -156,8 +191,7 @@ def make_ratings(city: City, n: int) -> None:
     work_days = _day_starts(city.workdays) if city.workdays else all_days
     office = rng.integers(0, 27000, n)
     office = np.where(office < 12600, 30600 + office, 48600 + office - 12600)
-    anytime = np.where(channel == 1, rng.integers(7 * 3600, 23 * 3600, n),
-                       rng.integers(8 * 3600, 21 * 3600, n))
+    anytime = np.where(channel == 1, rng.integers(7 * 3600, 23 * 3600, n), rng.integers(8 * 3600, 21 * 3600, n))
     ts = np.where(
         channel == 0,
         work_days[rng.integers(0, len(work_days), n)] + office,
@@ -203,8 +237,24 @@ def make_ratings(city: City, n: int) -> None:
     day_text = [f"{city.start + timedelta(days=d):%Y%m%d}" for d in range(367)]
     local_day = ((ts + 8 * 3600) // 86400 - first_day).tolist()
 
-    cols = [a.tolist() for a in (unit_ix, channel, dev, level, is_default, ts, arrived, seq, has_case,
-                                 staff, item_pick, comment_draw, comment_pick)]
+    cols = [
+        a.tolist()
+        for a in (
+            unit_ix,
+            channel,
+            dev,
+            level,
+            is_default,
+            ts,
+            arrived,
+            seq,
+            has_case,
+            staff,
+            item_pick,
+            comment_draw,
+            comment_pick,
+        )
+    ]
     period_id = city.period.id
     total_default = int(is_default.sum())
     utc = UTC
@@ -224,17 +274,44 @@ def make_ratings(city: City, n: int) -> None:
                     comment = names.BAD_COMMENTS[cp % len(names.BAD_COMMENTS)]
                 elif lv == 5 and cd < 0.015:
                     comment = names.GOOD_COMMENTS[cp % len(names.GOOD_COMMENTS)]
-            rows.append({
-                "period_id": period_id, "unit_id": unit_ids[u], "device_id": device_ids[d],
-                "origin": origins[d], "event_id": event_id, "level": lv, "raw_code": lv,
-                "code_system": CodeSystem.STANDARD, "channel": channels[ch], "window": windows[d],
-                "service_item": service_item, "staff_code": staff_code, "case_no": case_no, "stage": "",
-                "comment": comment, "rated_at": rated, "received_at": datetime.fromtimestamp(at, utc),
-                "is_default": dflt, "flags": default_flag if dflt else None, "flagged": False,
-                "real_name": hc, "excluded": False,
-                "content_hash": content_hash(event_id, unit_codes[u], lv, channel_values[ch], rated,
-                                             case_no, service_item, staff_code, comment, dflt),
-            })
+            rows.append(
+                {
+                    "period_id": period_id,
+                    "unit_id": unit_ids[u],
+                    "device_id": device_ids[d],
+                    "origin": origins[d],
+                    "event_id": event_id,
+                    "level": lv,
+                    "raw_code": lv,
+                    "code_system": CodeSystem.STANDARD,
+                    "channel": channels[ch],
+                    "window": windows[d],
+                    "service_item": service_item,
+                    "staff_code": staff_code,
+                    "case_no": case_no,
+                    "stage": "",
+                    "comment": comment,
+                    "rated_at": rated,
+                    "received_at": datetime.fromtimestamp(at, utc),
+                    "is_default": dflt,
+                    "flags": default_flag if dflt else None,
+                    "flagged": False,
+                    "real_name": hc,
+                    "excluded": False,
+                    "content_hash": content_hash(
+                        event_id,
+                        unit_codes[u],
+                        lv,
+                        channel_values[ch],
+                        rated,
+                        case_no,
+                        service_item,
+                        staff_code,
+                        comment,
+                        dflt,
+                    ),
+                }
+            )
         bulk_insert(PublicRating, rows)
         city.progress(start + len(rows), n, "ratings")
 
@@ -267,8 +344,13 @@ def make_cases(city: City) -> None:
     ).all()
     opened = cases.open_cases_for_ratings(rating_ids, from_rated_at=True)
     found = db.session.execute(
-        db.select(BadRatingCase.id, BadRatingCase.unit_id, BadRatingCase.opened_at, PublicRating.staff_code,
-                  PublicRating.real_name)
+        db.select(
+            BadRatingCase.id,
+            BadRatingCase.unit_id,
+            BadRatingCase.opened_at,
+            PublicRating.staff_code,
+            PublicRating.real_name,
+        )
         .join(PublicRating, PublicRating.id == BadRatingCase.rating_id)
         .where(PublicRating.period_id == period_id)
         .order_by(PublicRating.id)
@@ -307,22 +389,26 @@ def make_cases(city: City) -> None:
             if moment > city.horizon:
                 break
             if step == "assign":
-                case.update(state=CaseState.ASSIGNED, assigned_at=moment,
-                            assignee=staff_code or rnd.choice(handlers[unit_id]))
+                case.update(
+                    state=CaseState.ASSIGNED, assigned_at=moment, assignee=staff_code or rnd.choice(handlers[unit_id])
+                )
             elif step == "callback":
                 reached = rnd.random() < 0.9
-                case.update(state=CaseState.CALLED_BACK, called_back_at=moment, callback_reached=reached,
-                            callback_note=rnd.choice(names.CASE_CALLBACK_NOTES if reached
-                                                     else names.CASE_CALLBACK_MISSED))
+                case.update(
+                    state=CaseState.CALLED_BACK,
+                    called_back_at=moment,
+                    callback_reached=reached,
+                    callback_note=rnd.choice(names.CASE_CALLBACK_NOTES if reached else names.CASE_CALLBACK_MISSED),
+                )
             elif step == "classify":
                 case.update(state=CaseState.CLASSIFIED, classified_at=moment, classification=klass)
             elif step == "rectify":
-                text = rnd.choice(names.CASE_RECTIFICATIONS if klass is CaseClass.REASONABLE
-                                  else names.CASE_EXPLANATIONS)
+                text = rnd.choice(
+                    names.CASE_RECTIFICATIONS if klass is CaseClass.REASONABLE else names.CASE_EXPLANATIONS
+                )
                 case.update(state=CaseState.RECTIFIED, rectified_at=moment, rectification=text)
             elif step == "feedback":
-                case.update(state=CaseState.FED_BACK, fed_back_at=moment,
-                            feedback_note=rnd.choice(names.CASE_FEEDBACK))
+                case.update(state=CaseState.FED_BACK, fed_back_at=moment, feedback_note=rnd.choice(names.CASE_FEEDBACK))
             elif step == "close":
                 case.update(state=CaseState.CLOSED, closed_at=moment)
             elif step == "appeal":

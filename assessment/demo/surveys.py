@@ -42,6 +42,8 @@ ANSWER_MODEL = {
 }
 
 LIKERT5 = ANSWER_TYPES["likert5"]
+
+
 def _balanced_targets(city: City, counts, k, exclude=None):
     """k units for one rater, favouring the units fewest raters have so far (ties broken at random)."""
     keys = city.rng.random(len(city.units))
@@ -111,37 +113,54 @@ def make_assignments(city: City) -> None:
 
     # The survey round of the year's end (compressed into the days so far in the current year).
     created = city.at(city.day(11, 10), 9)
-    assignment_ids = insert_new_ids(Assignment, [
-        {"period_id": city.period.id, "rater_id": city.raters[rater_ix[j]].id,
-         "unit_id": city.units[unit_ix[j]].id, "instrument_id": city.instruments[keys[j]].id,
-         "state": states[j], "created_at": created}
-        for j in range(n)
-    ])
+    assignment_ids = insert_new_ids(
+        Assignment,
+        [
+            {
+                "period_id": city.period.id,
+                "rater_id": city.raters[rater_ix[j]].id,
+                "unit_id": city.units[unit_ix[j]].id,
+                "instrument_id": city.instruments[keys[j]].id,
+                "state": states[j],
+                "created_at": created,
+            }
+            for j in range(n)
+        ],
+    )
 
     values = _answers(city, plan, rater_ix, unit_ix, keys)
     qids = {key: [q.qid for q in ins.questions] for key, ins in city.instruments.items()}
 
     # Responses: version 1 for those submitted, a server-side draft for those in progress.
     first, last = city.day(11, 16), city.day(12, 18)
-    moment = {j: city.office_time(city.workday_between(first, last))
-              for j in range(n) if states[j] is not AssignmentState.NOT_OPENED}
+    moment = {
+        j: city.office_time(city.workday_between(first, last))
+        for j in range(n)
+        if states[j] is not AssignmentState.NOT_OPENED
+    }
     done = [j for j in moment if states[j] is AssignmentState.SUBMITTED]
     drafts = [j for j in moment if states[j] is AssignmentState.IN_PROGRESS]
-    response_ids = insert_new_ids(Response, [
-        {"assignment_id": assignment_ids[j], "current_version": 1} for j in done
-    ])
+    response_ids = insert_new_ids(Response, [{"assignment_id": assignment_ids[j], "current_version": 1} for j in done])
     draft_rows = []
     for j in drafts:
         k = rnd.randint(1, len(qids[keys[j]]) - 1)
-        draft_rows.append({"assignment_id": assignment_ids[j], "current_version": 0,
-                           "draft": dict(zip(qids[keys[j]][:k], values[j][:k], strict=False)),
-                           "draft_saved_at": moment[j]})
+        draft_rows.append(
+            {
+                "assignment_id": assignment_ids[j],
+                "current_version": 0,
+                "draft": dict(zip(qids[keys[j]][:k], values[j][:k], strict=False)),
+                "draft_saved_at": moment[j],
+            }
+        )
     if draft_rows:
         bulk_insert(Response, draft_rows)
-    version_ids = insert_new_ids(ResponseVersion, [
-        {"response_id": rid, "version": 1, "submitted_at": moment[j], "source": ResponseSource.WEB}
-        for j, rid in zip(done, response_ids, strict=False)
-    ])
+    version_ids = insert_new_ids(
+        ResponseVersion,
+        [
+            {"response_id": rid, "version": 1, "submitted_at": moment[j], "source": ResponseSource.WEB}
+            for j, rid in zip(done, response_ids, strict=False)
+        ],
+    )
 
     answers = [
         {"version_id": vid, "question": q, "value": v}
@@ -149,16 +168,18 @@ def make_assignments(city: City) -> None:
         for q, v in zip(qids[keys[j]], values[j], strict=False)
     ]
     for start in range(0, len(answers), 50_000):
-        bulk_insert(Answer, answers[start:start + 50_000])
+        bulk_insert(Answer, answers[start : start + 50_000])
         city.progress(min(start + 50_000, len(answers)), len(answers), "answers")
 
-    city.counts.update({
-        "assignments": n,
-        "submitted": len(done),
-        "in_progress": len(drafts),
-        "not_opened": n - len(done) - len(drafts),
-        "answers": len(answers),
-    })
+    city.counts.update(
+        {
+            "assignments": n,
+            "submitted": len(done),
+            "in_progress": len(drafts),
+            "not_opened": n - len(done) - len(drafts),
+            "answers": len(answers),
+        }
+    )
 
 
 def _answers(city: City, plan, rater_ix, unit_ix, keys):
@@ -188,9 +209,11 @@ def _answers(city: City, plan, rater_ix, unit_ix, keys):
         mean, slope = ANSWER_MODEL.get(key, (4.0, 0.4))
         qs = ins.questions
         u, r = unit_ix[rows], rater_ix[rows]
-        cont = (mean + slope * city.quality[u] + city.leniency[r])[:, None] + np.stack(
-            [theme_effect[q.theme][u] for q in qs], axis=1
-        ) + rng.normal(0.0, 0.55, (len(rows), len(qs)))
+        cont = (
+            (mean + slope * city.quality[u] + city.leniency[r])[:, None]
+            + np.stack([theme_effect[q.theme][u] for q in qs], axis=1)
+            + rng.normal(0.0, 0.55, (len(rows), len(qs)))
+        )
         likert = np.clip(np.rint(cont), 1, 5)
         # score100 questions: the same continuous 1-5 latent stretched onto 0-100 (data generation, not scoring:
         # a real rater's answers are turned into points only by the answer-type registry and the engine).

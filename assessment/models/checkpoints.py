@@ -25,14 +25,22 @@ class CheckPointStatus(enum.Enum):
 
 
 #: The statuses the `checkpoints` import accepts (interfaces.md): outcomes only; `pending` comes from the console.
-IMPORTED_STATUSES = (CheckPointStatus.ON_TIME, CheckPointStatus.LATE, CheckPointStatus.NOT_DONE,
-                     CheckPointStatus.WAIVED)
+IMPORTED_STATUSES = (
+    CheckPointStatus.ON_TIME,
+    CheckPointStatus.LATE,
+    CheckPointStatus.NOT_DONE,
+    CheckPointStatus.WAIVED,
+)
 
 #: The moves a check point makes in the console: the unit reports an outcome once (a `not_done` item may still
 #: be completed late); the office may waive an item that has no completed outcome. Imports set any status.
 CHECKPOINT_TRANSITIONS = {
-    CheckPointStatus.PENDING: {CheckPointStatus.ON_TIME, CheckPointStatus.LATE, CheckPointStatus.NOT_DONE,
-                               CheckPointStatus.WAIVED},
+    CheckPointStatus.PENDING: {
+        CheckPointStatus.ON_TIME,
+        CheckPointStatus.LATE,
+        CheckPointStatus.NOT_DONE,
+        CheckPointStatus.WAIVED,
+    },
     CheckPointStatus.NOT_DONE: {CheckPointStatus.ON_TIME, CheckPointStatus.LATE, CheckPointStatus.WAIVED},
     CheckPointStatus.ON_TIME: set(),
     CheckPointStatus.LATE: set(),

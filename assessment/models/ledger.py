@@ -106,11 +106,7 @@ PROBLEM_TRANSITIONS = {
     (ProblemState.RECTIFYING, ProblemAction.CLOSE): ProblemState.CLOSED,
     (ProblemState.CLOSED, ProblemAction.LOOKBACK): ProblemState.CLOSED,
     (ProblemState.CLOSED, ProblemAction.REOPEN): ProblemState.RECTIFYING,
-    **{
-        (state, step): state
-        for state in (ProblemState.OPEN, ProblemState.RECTIFYING)
-        for step in ESCALATION_STEPS
-    },
+    **{(state, step): state for state in (ProblemState.OPEN, ProblemState.RECTIFYING) for step in ESCALATION_STEPS},
     **{(state, ProblemAction.COMMENT): state for state in ProblemState},
 }
 
@@ -293,7 +289,6 @@ class SuggestionStatus(enum.Enum):
     @property
     def label(self):
         return labels.SUGGESTION_STATUS_ZH[self.value]
-
 
 
 class SuggestionKind(enum.Enum):

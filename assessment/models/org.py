@@ -3,7 +3,7 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, Date, Integer, String
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -58,9 +58,7 @@ class Period(db.Model):
     def move_to(self, target: PeriodState):
         """Change state, refusing moves the workflow does not allow."""
         if target not in PERIOD_TRANSITIONS[self.state]:
-            raise PeriodStateError(
-                f"period {self.name} cannot move from {self.state.value} to {target.value}"
-            )
+            raise PeriodStateError(f"period {self.name} cannot move from {self.state.value} to {target.value}")
         self.state = target
 
     def __repr__(self):
@@ -123,9 +121,7 @@ class Unit(db.Model):
     def over_establishment(self):
         """Taiyuan-style early warning: more staff than establishment."""
         return (
-            self.establishment is not None
-            and self.actual_staff is not None
-            and self.actual_staff > self.establishment
+            self.establishment is not None and self.actual_staff is not None and self.actual_staff > self.establishment
         )
 
     @property

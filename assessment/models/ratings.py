@@ -6,7 +6,6 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     CheckConstraint,
-    false,
     Date,
     ForeignKey,
     Index,
@@ -15,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -143,7 +143,8 @@ class RatingCount(db.Model):
 
     Kept by database triggers on public_ratings (migration 0005), so that every writer — the device API,
     imports, the demo city, the office's exclusions, plain SQL — keeps it exact in its own transaction; scoring
-    reads these few rows instead of counting millions of ratings. Excluded ratings are not counted. A row may hold 0 after
+    reads these few rows instead of counting millions of ratings. Excluded ratings are not counted.
+    A row may hold 0 after
     its ratings were excluded. `services.ratings.counts.mismatches` compares it with a full recount.
     """
 

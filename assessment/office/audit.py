@@ -28,8 +28,10 @@ def _filter_from_args():
             except ValueError:
                 errors.append(f"{FIELDS_ZH[name]}“{text[:20]}”不是有效日期，应为 2026-03-01 这样的格式。")
     flt = audit.AuditFilter(
-        **{name: (request.args.get(name) or "").strip()[:64] for name in ("actor", "action", "object_type",
-                                                                         "object_id")},
+        **{
+            name: (request.args.get(name) or "").strip()[:64]
+            for name in ("actor", "action", "object_type", "object_id")
+        },
         **dates,
     )
     return flt, errors
@@ -39,12 +41,21 @@ def _filter_from_args():
 @section_required("audit")
 def audit_log():
     flt, errors = _filter_from_args()
-    page = db.paginate(flt.query(), page=request.args.get("page", 1, type=positive_int),
-                       per_page=audit.PAGE_SIZE, error_out=False)
+    page = db.paginate(
+        flt.query(), page=request.args.get("page", 1, type=positive_int), per_page=audit.PAGE_SIZE, error_out=False
+    )
     rows = [(entry, *audit.split_detail(entry.detail)) for entry in page.items]
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("office/audit/log.html", page=page, rows=rows, flt=flt, errors=errors,
-                           choices=audit.choices(), args=args, tz=CST)
+    return render_template(
+        "office/audit/log.html",
+        page=page,
+        rows=rows,
+        flt=flt,
+        errors=errors,
+        choices=audit.choices(),
+        args=args,
+        tz=CST,
+    )
 
 
 @bp.route("/audit.csv")

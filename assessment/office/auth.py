@@ -118,10 +118,16 @@ SECTIONS = (
     Section("被评价单位", (("units", "office.units"),), ("units",)),
     Section("评价人", (("raters", "office.raters"),), ("raters",)),
     Section("数据导入", (("imports", "office.imports"),), ("imports", "import_template")),
-    Section("评价填报", (("surveys", "office.surveys"),),
-            ("survey", "create_period", "move_period", "issue_invitations", "revoke_invitations", "response")),
-    Section("好差评", (("ratings", "office.ratings"), ("cases", "office.cases")),
-            ("rating", "flagged", "case", "device", "register_device", "rotate_device", "set_device", "calendar")),
+    Section(
+        "评价填报",
+        (("surveys", "office.surveys"),),
+        ("survey", "create_period", "move_period", "issue_invitations", "revoke_invitations", "response"),
+    ),
+    Section(
+        "好差评",
+        (("ratings", "office.ratings"), ("cases", "office.cases")),
+        ("rating", "flagged", "case", "device", "register_device", "rotate_device", "set_device", "calendar"),
+    ),
     Section("本单位", (("liaison", "office.liaison_home"),), ("liaison",)),
     Section("问题台账", (("ledger", "office.ledger_list"),), ("ledger",)),
     Section("监督网络", (("network", "office.network_suggestions"),), ("network",)),
@@ -173,8 +179,13 @@ def navigation(user, endpoint: str | None) -> list[dict]:
     for section in SECTIONS:
         target = next((ep for key, ep in section.pages if may_open(user, key)), None)
         if target is not None:
-            links.append({"label": section.label, "endpoint": target,
-                          "active": bool(section.active) and name.startswith(section.active)})
+            links.append(
+                {
+                    "label": section.label,
+                    "endpoint": target,
+                    "active": bool(section.active) and name.startswith(section.active),
+                }
+            )
     return links
 
 

@@ -93,8 +93,17 @@ def checkpoints():
         if unit is not None or status is not None:
             items = service.list_check_points(period, unit.id if unit else None, status)
     return render_template(
-        "office/checkpoints/index.html", period=period, periods=periods, unit=unit, liaison=own is not None,
-        status=status, statuses=list(CheckPointStatus), done=done, items=items, chart=chart, today=china_today(),
+        "office/checkpoints/index.html",
+        period=period,
+        periods=periods,
+        unit=unit,
+        liaison=own is not None,
+        status=status,
+        statuses=list(CheckPointStatus),
+        done=done,
+        items=items,
+        chart=chart,
+        today=china_today(),
         can_file=own is not None or may_open(current_user, "checkpoints_write"),
     )
 
@@ -108,8 +117,7 @@ def checkpoint_new():
     period = _period()
     if period is None:
         abort(404)
-    units = [] if own else db.session.execute(
-        select(Unit).filter_by(active=True).order_by(Unit.code)).scalars().all()
+    units = [] if own else db.session.execute(select(Unit).filter_by(active=True).order_by(Unit.code)).scalars().all()
     error = None
     values = {"unit": own.code if own else request.values.get("unit", ""), "item": "", "due": ""}
     if request.method == "POST":
@@ -125,8 +133,9 @@ def checkpoint_new():
         else:
             flash(f"已登记问效点“{point.item}”，完成时限 {point.due}。", "success")
             return redirect(url_for("office.checkpoints", period=period.name, unit=unit.code))
-    return render_template("office/checkpoints/new.html", period=period, own=own, units=units, values=values,
-                           error=error), 200 if error is None else 400
+    return render_template(
+        "office/checkpoints/new.html", period=period, own=own, units=units, values=values, error=error
+    ), 200 if error is None else 400
 
 
 @bp.route("/checkpoints/<id:point_id>")
@@ -135,9 +144,14 @@ def checkpoint_detail(point_id):
     point = _visible(point_id)
     period = db.session.get(Period, point.period_id)
     return render_template(
-        "office/checkpoints/detail.html", point=point, period=period, may_report=_may_report(point),
+        "office/checkpoints/detail.html",
+        point=point,
+        period=period,
+        may_report=_may_report(point),
         may_waive=may_open(current_user, "checkpoints_write") and current_user.role is not Role.UNIT_LIAISON,
-        today=china_today(), error=None, values={},
+        today=china_today(),
+        error=None,
+        values={},
     )
 
 
@@ -145,9 +159,14 @@ def _detail_with_error(point, message, values):
     db.session.rollback()
     period = db.session.get(Period, point.period_id)
     return render_template(
-        "office/checkpoints/detail.html", point=point, period=period, may_report=_may_report(point),
+        "office/checkpoints/detail.html",
+        point=point,
+        period=period,
+        may_report=_may_report(point),
         may_waive=may_open(current_user, "checkpoints_write") and current_user.role is not Role.UNIT_LIAISON,
-        today=china_today(), error=message, values=values,
+        today=china_today(),
+        error=message,
+        values=values,
     ), 400
 
 
@@ -162,8 +181,14 @@ def checkpoint_report(point_id):
     try:
         if outcome not in ("done", "not_done"):
             raise service.CheckPointError("完成情况：请选择“已完成”或“未完成”。")
-        service.report_outcome(point, actor_name(), done=outcome == "done", done_on=_date(form.get("done_on")),
-                               evidence=form.get("evidence"), files=request.files.getlist("files"))
+        service.report_outcome(
+            point,
+            actor_name(),
+            done=outcome == "done",
+            done_on=_date(form.get("done_on")),
+            evidence=form.get("evidence"),
+            files=request.files.getlist("files"),
+        )
     except service.CheckPointError as exc:
         return _detail_with_error(point, exc.message_zh, form)
     flash(f"已报送：{point.status.label}。", "success")

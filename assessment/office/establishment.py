@@ -27,8 +27,13 @@ def establishment():
     only = request.args.get("warning")
     if only in ("over_establishment", "over_leader_posts"):
         units = [u for u in units if getattr(u, only)]
-    return render_template("office/establishment/index.html", units=units, totals=service.city_totals(),
-                           only=only, warnings=service.warnings)
+    return render_template(
+        "office/establishment/index.html",
+        units=units,
+        totals=service.city_totals(),
+        only=only,
+        warnings=service.warnings,
+    )
 
 
 @bp.route("/establishment/units/<code>", methods=["GET", "POST"])
@@ -49,22 +54,35 @@ def establishment_unit(code):
         else:
             flash("编制数据已更新，修改记录已保存。" if change else "数据没有变化。", "success" if change else "info")
             return redirect(url_for("office.establishment_unit", code=unit.code))
-    return render_template("office/establishment/unit.html", unit=unit, values=values, error=error,
-                           can_write=can_write, history=service.history(unit), warnings=service.warnings(unit),
-                           figures=FIGURES), 200 if error is None else 400
+    return render_template(
+        "office/establishment/unit.html",
+        unit=unit,
+        values=values,
+        error=error,
+        can_write=can_write,
+        history=service.history(unit),
+        warnings=service.warnings(unit),
+        figures=FIGURES,
+    ), 200 if error is None else 400
 
 
 @bp.route("/establishment/pool")
 @section_required("establishment")
 def vacancy_pool():
-    periods = db.session.execute(
-        select(Period).filter_by(state=PeriodState.PUBLISHED).order_by(Period.starts_on.desc())
-    ).scalars().all()
+    periods = (
+        db.session.execute(select(Period).filter_by(state=PeriodState.PUBLISHED).order_by(Period.starts_on.desc()))
+        .scalars()
+        .all()
+    )
     units = db.session.execute(select(Unit).filter_by(active=True).order_by(Unit.code)).scalars().all()
     return render_template(
-        "office/establishment/pool.html", balance=service.pool_balance(), entries=service.pool_entries(),
-        reductions=[r for p in periods for r in service.reductions(p)], units=units,
-        can_write=may_open(current_user, "establishment_write"), values=request.args,
+        "office/establishment/pool.html",
+        balance=service.pool_balance(),
+        entries=service.pool_entries(),
+        reductions=[r for p in periods for r in service.reductions(p)],
+        units=units,
+        can_write=may_open(current_user, "establishment_write"),
+        values=request.args,
     )
 
 
@@ -75,14 +93,17 @@ def vacancy_confirm():
     if period is None:
         abort(404)
     try:
-        entry = service.confirm_reduction(period, request.form.get("unit", ""), current_user.username,
-                                          request.form.get("note"))
+        entry = service.confirm_reduction(
+            period, request.form.get("unit", ""), current_user.username, request.form.get("note")
+        )
     except service.EstablishmentError as exc:
         db.session.rollback()
         flash(exc.message_zh, "error")
     else:
-        flash(f"已确认核减 {entry.unit.name} 编制 {entry.amount} 名，收回空编池；空编池现有 {entry.balance_after} 名。",
-              "success")
+        flash(
+            f"已确认核减 {entry.unit.name} 编制 {entry.amount} 名，收回空编池；空编池现有 {entry.balance_after} 名。",
+            "success",
+        )
     return redirect(url_for("office.vacancy_pool"))
 
 
@@ -93,12 +114,17 @@ def vacancy_allocate():
     try:
         if unit is None:
             raise service.EstablishmentError("调剂单位：请选择单位。")
-        entry = service.allocate(unit, request.form.get("amount", ""), request.form.get("note"),
-                                 current_user.username)
+        entry = service.allocate(unit, request.form.get("amount", ""), request.form.get("note"), current_user.username)
     except service.EstablishmentError as exc:
         db.session.rollback()
         flash(exc.message_zh, "error")
-        return redirect(url_for("office.vacancy_pool", unit=request.form.get("unit", ""),
-                                amount=request.form.get("amount", ""), note=request.form.get("note", "")))
+        return redirect(
+            url_for(
+                "office.vacancy_pool",
+                unit=request.form.get("unit", ""),
+                amount=request.form.get("amount", ""),
+                note=request.form.get("note", ""),
+            )
+        )
     flash(f"已从空编池调剂 {entry.amount} 名编制给 {unit.name}；空编池现有 {entry.balance_after} 名。", "success")
     return redirect(url_for("office.vacancy_pool"))

@@ -16,11 +16,18 @@ class ImportForm(FlaskForm):
     kind = SelectField("数据类型", choices=[SelectChoice(k, label) for k, label in KIND_LABELS.items()])
     period = StringField(
         "评价周期",
-        validators=[DataRequired("请填写评价周期"), Length(max=32), Regexp(r"^[\w\-]+$", message="周期名称只能包含字母、数字")],
+        validators=[
+            DataRequired("请填写评价周期"),
+            Length(max=32),
+            Regexp(r"^[\w\-]+$", message="周期名称只能包含字母、数字"),
+        ],
     )
     code_system = SelectField(
         "满意度编码（仅好差评）",
-        choices=[SelectChoice("standard", "5=非常满意（本平台）"), SelectChoice("gbt39046", "1=非常满意（GB/T 39046）")],
+        choices=[
+            SelectChoice("standard", "5=非常满意（本平台）"),
+            SelectChoice("gbt39046", "1=非常满意（GB/T 39046）"),
+        ],
         default="standard",
     )
     new_categories = BooleanField("允许新增分类（仅被评价单位：文件中不在已有分类中的分类将作为新分类创建）")

@@ -31,8 +31,18 @@ from ..services.ratings.stats import default_period
 from . import bp
 from .auth import may_open, section_required
 
-PROBLEM_FIELDS = ("unit_id", "title", "severity", "found_on", "deadline", "source", "problem_class", "category",
-                  "responsible", "description")
+PROBLEM_FIELDS = (
+    "unit_id",
+    "title",
+    "severity",
+    "found_on",
+    "deadline",
+    "source",
+    "problem_class",
+    "category",
+    "responsible",
+    "description",
+)
 
 
 def _period() -> Period:
@@ -90,12 +100,20 @@ def ledger_list():
     except ValueError:
         abort(400)
     as_of = ledger.working_date(period)
-    rows = ledger.ledger_rows(period, as_of, state=state, category=request.args.get("category") or None,
-                              **TABS[tab][1])
+    rows = ledger.ledger_rows(period, as_of, state=state, category=request.args.get("category") or None, **TABS[tab][1])
     return render_template(
-        "office/ledger/list.html", period=period, periods=_periods(), rows=rows, tab=tab, tabs=TABS, state=state,
-        states=list(ProblemState), as_of=as_of, categories=labels.SUPERVISION_CATEGORIES,
-        category=request.args.get("category") or "", may_write=may_open(current_user, "ledger_write"),
+        "office/ledger/list.html",
+        period=period,
+        periods=_periods(),
+        rows=rows,
+        tab=tab,
+        tabs=TABS,
+        state=state,
+        states=list(ProblemState),
+        as_of=as_of,
+        categories=labels.SUPERVISION_CATEGORIES,
+        category=request.args.get("category") or "",
+        may_write=may_open(current_user, "ledger_write"),
         suspended=len({r.problem.unit_id for r in rows if r.suspends}),
     )
 
@@ -105,8 +123,10 @@ def ledger_list():
 def ledger_csv():
     period = _period()
     return send_file(
-        io.BytesIO(ledger.build_csv(period)), mimetype="text/csv; charset=utf-8",
-        as_attachment=True, download_name=f"ledger-{period.name}.csv",
+        io.BytesIO(ledger.build_csv(period)),
+        mimetype="text/csv; charset=utf-8",
+        as_attachment=True,
+        download_name=f"ledger-{period.name}.csv",
     )
 
 
@@ -128,8 +148,9 @@ def ledger_new():
         else:
             flash(f"问题 {problem.number} 已登记。", "success")
             return redirect(url_for("office.ledger_problem", problem_id=problem.id))
-    return render_template("office/ledger/new.html", period=period, values=values, error=error,
-                           **form_choices()), 400 if error else 200
+    return render_template(
+        "office/ledger/new.html", period=period, values=values, error=error, **form_choices()
+    ), 400 if error else 200
 
 
 # --------------------------------------------------------------------------------------------- one problem
@@ -149,11 +170,17 @@ def ledger_problem(problem_id):
     period = db.session.get(Period, problem.period_id)
     as_of = ledger.working_date(period)
     return render_template(
-        "office/ledger/problem.html", p=problem, period=period, as_of=as_of,
+        "office/ledger/problem.html",
+        p=problem,
+        period=period,
+        as_of=as_of,
         overdue=problem.is_overdue(as_of) and problem.closed_on is None,
-        suspends=problem.suspends_approvals(as_of), has_evidence=bool(ledger.evidence_files(problem)),
-        may_write=may_open(current_user, "ledger_write"), escalations=ESCALATION_STEPS,
-        Action=ProblemAction, today=ledger.china_today(),
+        suspends=problem.suspends_approvals(as_of),
+        has_evidence=bool(ledger.evidence_files(problem)),
+        may_write=may_open(current_user, "ledger_write"),
+        escalations=ESCALATION_STEPS,
+        Action=ProblemAction,
+        today=ledger.china_today(),
     )
 
 
@@ -162,8 +189,9 @@ ACTIONS = {
     "push": lambda p, a, f, files: ledger.push(p, a, note=f.get("note")),
     "return": lambda p, a, f, files: ledger.return_report(p, a, note=f.get("note")),
     "close": lambda p, a, f, files: ledger.close(p, a, on=f.get("on"), note=f.get("note"), files=files),
-    "lookback": lambda p, a, f, files: ledger.look_back(p, a, note=f.get("note"), on=f.get("on"),
-                                                        reopen=f.get("reopen") == "1", deadline=f.get("deadline")),
+    "lookback": lambda p, a, f, files: ledger.look_back(
+        p, a, note=f.get("note"), on=f.get("on"), reopen=f.get("reopen") == "1", deadline=f.get("deadline")
+    ),
     "escalate": lambda p, a, f, files: ledger.escalate(p, a, f.get("step"), on=f.get("on"), note=f.get("note")),
 }
 
@@ -188,8 +216,12 @@ def ledger_action(problem_id, action):
 @section_required("ledger")
 def ledger_sheet(problem_id):
     problem = _problem(problem_id)
-    return send_file(io.BytesIO(ledger.push_sheet_pdf(problem)), mimetype="application/pdf",
-                     as_attachment=False, download_name=f"信息推送表-{problem.number}.pdf")
+    return send_file(
+        io.BytesIO(ledger.push_sheet_pdf(problem)),
+        mimetype="application/pdf",
+        as_attachment=False,
+        download_name=f"信息推送表-{problem.number}.pdf",
+    )
 
 
 @bp.route("/ledger/file/<id:file_id>")
@@ -202,7 +234,8 @@ def ledger_file(file_id):
     step = db.session.get(ProblemStep, row.step_id)
     problem = db.session.get(Problem, step.problem_id)
     if current_user.role is Role.UNIT_LIAISON and (
-            problem.unit_id != current_user.unit_id or problem.pushed_at is None):
+        problem.unit_id != current_user.unit_id or problem.pushed_at is None
+    ):
         abort(404)
     path = uploads.path_of(ledger.UPLOAD_AREA, row.stored_name)
     if not path.exists():
@@ -229,8 +262,13 @@ def ledger_unit_report(problem_id):
     error = None
     if request.method == "POST":
         try:
-            ledger.report_rectification(problem, _actor(), note=request.form.get("note"), on=request.form.get("on"),
-                                        files=request.files.getlist("files"))
+            ledger.report_rectification(
+                problem,
+                _actor(),
+                note=request.form.get("note"),
+                on=request.form.get("on"),
+                files=request.files.getlist("files"),
+            )
         except LedgerError as exc:
             db.session.rollback()
             error = exc.message_zh
@@ -238,7 +276,11 @@ def ledger_unit_report(problem_id):
             flash(f"问题 {problem.number} 的整改情况已报送，等待编办验收。", "success")
             return redirect(url_for("office.ledger_unit_report", problem_id=problem.id))
     return render_template(
-        "office/ledger/unit_report.html", p=problem, error=error, form=request.form,
+        "office/ledger/unit_report.html",
+        p=problem,
+        error=error,
+        form=request.form,
         action_url=url_for("office.ledger_unit_report", problem_id=problem.id),
-        may_report=problem.can(ProblemAction.REPORT), today=ledger.china_today(),
+        may_report=problem.can(ProblemAction.REPORT),
+        today=ledger.china_today(),
     ), 400 if error else 200

@@ -42,9 +42,7 @@ def _published_row(period: Period | None, unit: Unit):
     result = published_result(period)
     if result is None:
         return None, None
-    row = db.session.execute(
-        select(ResultRow).filter_by(result_id=result.id, unit_id=unit.id)
-    ).scalar_one_or_none()
+    row = db.session.execute(select(ResultRow).filter_by(result_id=result.id, unit_id=unit.id)).scalar_one_or_none()
     return (result, row) if row is not None else (None, None)
 
 
@@ -67,10 +65,17 @@ def liaison_home():
     points = checkpoint_service.list_check_points(period, unit.id) if period else []
     result, row = _published_row(period, unit)
     return render_template(
-        "office/liaison/home.html", unit=unit, period=period, periods=periods, done=done, points=points,
-        problems=_pushed_problems(unit, period), rates=case_service.case_rates(period.id if period else None,
-                                                                               unit.id),
-        result=result, row=row, today=china_today(),
+        "office/liaison/home.html",
+        unit=unit,
+        period=period,
+        periods=periods,
+        done=done,
+        points=points,
+        problems=_pushed_problems(unit, period),
+        rates=case_service.case_rates(period.id if period else None, unit.id),
+        result=result,
+        row=row,
+        today=china_today(),
     )
 
 
@@ -89,8 +94,7 @@ def _own_published_row():
 @section_required("liaison")
 def liaison_result():
     period, result, row = _own_published_row()
-    return render_template("office/liaison/result.html", period=period, result=result,
-                           **reports.unit_page(result, row))
+    return render_template("office/liaison/result.html", period=period, result=result, **reports.unit_page(result, row))
 
 
 @bp.route("/unit/report.pdf")
@@ -98,6 +102,7 @@ def liaison_result():
 def liaison_report():
     period, result, row = _own_published_row()
     small_chart = {"label_width": 130, "half": 150, "bar_height": 12, "gap": 3}
-    html = render_template("report/unit.html", period=period, result=result,
-                           u=reports.unit_page(result, row, chart_size=small_chart))
+    html = render_template(
+        "report/unit.html", period=period, result=result, u=reports.unit_page(result, row, chart_size=small_chart)
+    )
     return attachment(exports.render_pdf(html), f"report_{period.name}_{row.unit_code}.pdf", "application/pdf")

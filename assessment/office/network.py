@@ -31,9 +31,14 @@ def network_suggestions():
     except ValueError:
         abort(400)
     return render_template(
-        "office/network/suggestions.html", period=period, periods=_periods(),
-        suggestions=network.suggestions(period, status), status=status, statuses=list(SuggestionStatus),
-        counts=network.informant_counts(period), may_write=may_open(current_user, "network_write"),
+        "office/network/suggestions.html",
+        period=period,
+        periods=_periods(),
+        suggestions=network.suggestions(period, status),
+        status=status,
+        statuses=list(SuggestionStatus),
+        counts=network.informant_counts(period),
+        may_write=may_open(current_user, "network_write"),
         **form_choices(),
     )
 
@@ -57,8 +62,7 @@ def network_screen(suggestion_id):
         flash(exc.message_zh, "error")
     else:
         flash(f"第 {suggestion.id} 条已甄别为“{suggestion.status.label}”。", "success")
-    return redirect(url_for("office.network_suggestions", period=request.args.get("period")) +
-                    f"#s{suggestion_id}")
+    return redirect(url_for("office.network_suggestions", period=request.args.get("period")) + f"#s{suggestion_id}")
 
 
 @bp.route("/network/suggestions/<id:suggestion_id>/problem", methods=["POST"])
@@ -86,8 +90,12 @@ def network_file(suggestion_id):
     path = uploads.path_of(network.UPLOAD_AREA, row.stored_name)
     if not path.exists():
         abort(404)
-    return send_file(path, mimetype=row.content_type, as_attachment=row.content_type == "application/pdf",
-                     download_name=row.original_name)
+    return send_file(
+        path,
+        mimetype=row.content_type,
+        as_attachment=row.content_type == "application/pdf",
+        download_name=row.original_name,
+    )
 
 
 # --------------------------------------------------------------------------------------------- participants
@@ -109,9 +117,16 @@ def network_people():
     people = list(db.session.scalars(select(Participant).order_by(Participant.kind, Participant.code)))
     keys = {p.id: access.live_key(p, period) for p in people}
     return render_template(
-        "office/network/people.html", period=period, periods=_periods(), people=people, keys=keys,
-        reporting=network.linkage_reporting(period, year, quarter), year=year, quarter=quarter,
-        first_last=network.quarter_bounds(year, quarter), may_write=may_open(current_user, "network_write"),
+        "office/network/people.html",
+        period=period,
+        periods=_periods(),
+        people=people,
+        keys=keys,
+        reporting=network.linkage_reporting(period, year, quarter),
+        year=year,
+        quarter=quarter,
+        first_last=network.quarter_bounds(year, quarter),
+        may_write=may_open(current_user, "network_write"),
         kinds=list(ParticipantKind),
     )
 
@@ -127,8 +142,11 @@ def network_issue_links():
     except ValueError:
         flash("类型：请选择信息员、联动部门或专家。", "error")
         return redirect(url_for("office.network_people", period=period.name))
-    people = list(db.session.scalars(select(Participant).where(
-        Participant.kind == kind, Participant.active.is_(True)).order_by(Participant.code)))
+    people = list(
+        db.session.scalars(
+            select(Participant).where(Participant.kind == kind, Participant.active.is_(True)).order_by(Participant.code)
+        )
+    )
     if not people:
         flash(f"没有在用的{kind.label}。", "error")
         return redirect(url_for("office.network_people", period=period.name))
@@ -137,12 +155,23 @@ def network_issue_links():
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["code", "name", "kind", "town", "link", "access_code"])
     for holder, token, code, _key in access.issue(people, period, current_user.username):
-        writer.writerow([safe_text(holder.code), safe_text(holder.name), holder.kind.value,
-                         safe_text(holder.town.name if holder.town else ""), f"{base}/p/{token}",
-                         access.format_code(code)])
+        writer.writerow(
+            [
+                safe_text(holder.code),
+                safe_text(holder.name),
+                holder.kind.value,
+                safe_text(holder.town.name if holder.town else ""),
+                f"{base}/p/{token}",
+                access.format_code(code),
+            ]
+        )
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
-    return send_file(io.BytesIO(data), mimetype="text/csv; charset=utf-8", as_attachment=True,
-                     download_name=f"links-{kind.value}-{period.name}.csv")
+    return send_file(
+        io.BytesIO(data),
+        mimetype="text/csv; charset=utf-8",
+        as_attachment=True,
+        download_name=f"links-{kind.value}-{period.name}.csv",
+    )
 
 
 @bp.route("/network/linkage/import", methods=["POST"])
@@ -160,13 +189,21 @@ def network_linkage_import():
         flash("导入文件：请选择 CSV 或 XLSX 文件。", "error")
         return back
     try:
-        report = run_import("problems", upload.stream, period.name, current_user.username,
-                            filename=upload.filename, options={"reporter": department.id})
+        report = run_import(
+            "problems",
+            upload.stream,
+            period.name,
+            current_user.username,
+            filename=upload.filename,
+            options={"reporter": department.id},
+        )
     except ImportFailed as exc:
         db.session.rollback()
         lines = "；".join(e.chinese() for e in exc.errors[:10])
         flash(f"导入失败，未写入任何数据：{lines}", "error")
         return back
     c = report.counts
-    flash(f"{department.name}：新增 {c['created']} 个问题，更新 {c['updated']} 个，未变 {c['unchanged']} 个。", "success")
+    flash(
+        f"{department.name}：新增 {c['created']} 个问题，更新 {c['updated']} 个，未变 {c['unchanged']} 个。", "success"
+    )
     return back

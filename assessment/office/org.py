@@ -28,9 +28,7 @@ def raters():
         except ValueError:
             abort(400)
     page = db.paginate(query, page=request.args.get("page", 1, type=positive_int), per_page=100, error_out=False)
-    counts = dict(
-        db.session.execute(db.select(Rater.group, func.count()).group_by(Rater.group)).all()
-    )
+    counts = dict(db.session.execute(db.select(Rater.group, func.count()).group_by(Rater.group)).all())
     towns = {t.id: t.name for t in db.session.execute(db.select(Town)).scalars()}
     return render_template(
         "office/raters.html", page=page, group=group, groups=list(RaterGroup), counts=counts, towns=towns

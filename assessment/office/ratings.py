@@ -101,12 +101,21 @@ def flagged_ratings():
         abort(400)
     page = None
     if period is not None:
-        page = stats.flagged_ratings(period, unit.id if unit else None, flag, show,
-                                              page=request.args.get("page", 1, type=positive_int))
+        page = stats.flagged_ratings(
+            period, unit.id if unit else None, flag, show, page=request.args.get("page", 1, type=positive_int)
+        )
     units = db.session.execute(select(Unit).order_by(Unit.code)).scalars().all()
     return render_template(
-        "office/ratings/flagged.html", period=period, periods=_periods(), unit=unit, units=units, flag=flag,
-        show=show, page=page, flag_labels=flags.FLAG_LABELS, level_labels=LEVEL_LABELS,
+        "office/ratings/flagged.html",
+        period=period,
+        periods=_periods(),
+        unit=unit,
+        units=units,
+        flag=flag,
+        show=show,
+        page=page,
+        flag_labels=flags.FLAG_LABELS,
+        level_labels=LEVEL_LABELS,
         can_write=_is_writer(),
     )
 
@@ -133,13 +142,24 @@ def rating_exclusion(rating_id):
 @section_required("ratings")
 def devices():
     units = db.session.execute(select(Unit).where(Unit.active.is_(True)).order_by(Unit.code)).scalars().all()
-    return render_template("office/ratings/devices.html", rows=device_service.device_rows(), units=units,
-                           channels=list(Channel), can_write=_is_writer(), form=request.form)
+    return render_template(
+        "office/ratings/devices.html",
+        rows=device_service.device_rows(),
+        units=units,
+        channels=list(Channel),
+        can_write=_is_writer(),
+        form=request.form,
+    )
 
 
 def _key_page(device, key, rotated):
-    response = render_template("office/ratings/device_key.html", device=device, key=key, rotated=rotated,
-                               api_url=url_for("api.post_ratings", _external=True))
+    response = render_template(
+        "office/ratings/device_key.html",
+        device=device,
+        key=key,
+        rotated=rotated,
+        api_url=url_for("api.post_ratings", _external=True),
+    )
     return response, 200, {"Cache-Control": "no-store"}
 
 
@@ -150,8 +170,12 @@ def register_device():
     integration = form.get("kind") == "integration"
     try:
         device, key = device_service.register_device(
-            form.get("unit_code") or None, form.get("window"), actor=current_user.username,
-            location=form.get("location"), integration=integration, channel=form.get("channel") or None,
+            form.get("unit_code") or None,
+            form.get("window"),
+            actor=current_user.username,
+            location=form.get("location"),
+            integration=integration,
+            channel=form.get("channel") or None,
             code_system=form.get("code_system") or "standard",
         )
     except device_service.DeviceError as exc:  # refused before anything was written; 400 rolls back anyway
@@ -207,11 +231,21 @@ def cases():
     number = request.args.get("page", 1, type=positive_int)
     page = case_service.list_cases(period_id, unit_id, state, overdue, page=number)
     return render_template(
-        "office/ratings/cases.html", period=period, periods=_periods(), unit=unit, state=state,
-        overdue=overdue, page=page, rates=case_service.case_rates(period_id, unit_id),
-        units=[] if _is_liaison() else case_service.units_with_cases(), states=list(CaseState),
-        state_labels=case_service.STATE_LABELS, class_labels=case_service.CLASS_LABELS,
-        level_labels=LEVEL_LABELS, today=workdays.china_today(), liaison=_is_liaison(),
+        "office/ratings/cases.html",
+        period=period,
+        periods=_periods(),
+        unit=unit,
+        state=state,
+        overdue=overdue,
+        page=page,
+        rates=case_service.case_rates(period_id, unit_id),
+        units=[] if _is_liaison() else case_service.units_with_cases(),
+        states=list(CaseState),
+        state_labels=case_service.STATE_LABELS,
+        class_labels=case_service.CLASS_LABELS,
+        level_labels=LEVEL_LABELS,
+        today=workdays.china_today(),
+        liaison=_is_liaison(),
         working_days=workdays.case_working_days(),
     )
 
@@ -229,9 +263,16 @@ def case_detail(case_id):
     case = _visible_case(case_id)
     steps = [s for s in case_service.next_steps(case) if case_service.may_take(current_user, case, s)]
     return render_template(
-        "office/ratings/case.html", case=case, steps=steps, state_labels=case_service.STATE_LABELS,
-        class_labels=case_service.CLASS_LABELS, step_labels=case_service.STEP_LABELS, classes=list(CaseClass),
-        level_labels=LEVEL_LABELS, overdue=case_service.is_overdue(case), liaison=_is_liaison(),
+        "office/ratings/case.html",
+        case=case,
+        steps=steps,
+        state_labels=case_service.STATE_LABELS,
+        class_labels=case_service.CLASS_LABELS,
+        step_labels=case_service.STEP_LABELS,
+        classes=list(CaseClass),
+        level_labels=LEVEL_LABELS,
+        overdue=case_service.is_overdue(case),
+        liaison=_is_liaison(),
     )
 
 
@@ -260,8 +301,13 @@ def calendar():
     year = request.args.get("year", workdays.china_today().year, type=calendar_year)
     days = workdays.list_days(year)
     return render_template(
-        "office/ratings/calendar.html", year=year, days=days, working_days=workdays.case_working_days(),
-        can_write=_is_writer(), weekdays="一二三四五六日", max_days=workdays.MAX_CASE_DAYS,
+        "office/ratings/calendar.html",
+        year=year,
+        days=days,
+        working_days=workdays.case_working_days(),
+        can_write=_is_writer(),
+        weekdays="一二三四五六日",
+        max_days=workdays.MAX_CASE_DAYS,
     )
 
 
@@ -308,5 +354,3 @@ def calendar_defaults():
     added = workdays.install_defaults(current_user.username)
     flash(f"已补充默认节假日安排 {added} 天（已修改的日期保持不变）。", "success")
     return redirect(url_for("office.calendar", year=workdays.DEFAULT_CALENDAR_YEAR))
-
-

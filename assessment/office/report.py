@@ -39,8 +39,15 @@ def _result_or_404(name, version=None):
 
 def _send(content: bytes, mimetype: str, download_name: str, etag: str | None = None):
     """An attachment; the file name encoded per RFC 6266 by send_file (Chinese period and unit names)."""
-    response = send_file(io.BytesIO(content), mimetype=mimetype, as_attachment=True, download_name=download_name,
-                         etag=etag or False, max_age=0, conditional=True)
+    response = send_file(
+        io.BytesIO(content),
+        mimetype=mimetype,
+        as_attachment=True,
+        download_name=download_name,
+        etag=etag or False,
+        max_age=0,
+        conditional=True,
+    )
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
@@ -66,8 +73,9 @@ def results_pdf(name):
 def results_units_zip(name):
     """Every unit's pages as its own PDF, in one zip, to send to the units."""
     period, result = _result_or_404(name, request.args.get("version", type=positive_int))
-    return _stored_or_pending(result, period, jobs.UNITS_ZIP,
-                              f"单位评价报告_{period.name}_第{result.version}版.zip", "application/zip")
+    return _stored_or_pending(
+        result, period, jobs.UNITS_ZIP, f"单位评价报告_{period.name}_第{result.version}版.zip", "application/zip"
+    )
 
 
 @bp.route("/periods/<name>/results/<id:version>/units/<code>.pdf")

@@ -46,7 +46,8 @@ def results(name):
     version = request.args.get("version", type=positive_int)
     result = _result_or_404(period, version)
     versions = db.session.execute(
-        db.select(Result.version, Result.state, Result.computed_at).filter_by(period_id=period.id)
+        db.select(Result.version, Result.state, Result.computed_at)
+        .filter_by(period_id=period.id)
         .order_by(Result.version.desc())
     ).all()
     by_category = {}
@@ -89,13 +90,23 @@ def _figures(result, by_category, leaves, quality):
             for category, rows in by_category.items()
         },
         "response": charts.share_bars(
-            [(q["name"], q["submitted"] / q["assigned"] if q["assigned"] else None,
-              f"{q['submitted']}/{q['assigned']}") for q in (quality or {}).get("instruments", [])],
-            mark=0.8, title="各问卷回收率", width=440,
+            [
+                (
+                    q["name"],
+                    q["submitted"] / q["assigned"] if q["assigned"] else None,
+                    f"{q['submitted']}/{q['assigned']}",
+                )
+                for q in (quality or {}).get("instruments", [])
+            ],
+            mark=0.8,
+            title="各问卷回收率",
+            width=440,
         ),
         "towns": charts.share_bars(
             [(t["town"], t["rate"], f"{t['submitted']}/{t['assigned']}") for t in (quality or {}).get("towns", [])],
-            mark=0.8, title="镇街评议回收率", width=440,
+            mark=0.8,
+            title="镇街评议回收率",
+            width=440,
         ),
     }
 
@@ -143,8 +154,13 @@ def _quality(result):
 
 #: Plain-Chinese readings of Krippendorff's alpha, from the highest lower bound down (0.8 and 0.667 are
 #: Krippendorff's own thresholds for reliable and tentatively acceptable data).
-ALPHA_READINGS = ((0.8, "高度一致"), (0.667, "较一致"), (0.4, "一般"), (0.0, "较弱，评价人看法差别大"),
-                  (float("-inf"), "相互矛盾"))
+ALPHA_READINGS = (
+    (0.8, "高度一致"),
+    (0.667, "较一致"),
+    (0.4, "一般"),
+    (0.0, "较弱，评价人看法差别大"),
+    (float("-inf"), "相互矛盾"),
+)
 
 
 def alpha_reading(alpha):
@@ -202,9 +218,7 @@ def _publish_reason_zh(exc):
 def result_unit(name, version, code):
     period = _period_or_404(name)
     result = _result_or_404(period, version)
-    row = db.session.execute(
-        db.select(ResultRow).filter_by(result_id=result.id, unit_code=code)
-    ).scalar_one_or_none()
+    row = db.session.execute(db.select(ResultRow).filter_by(result_id=result.id, unit_code=code)).scalar_one_or_none()
     if row is None:
         abort(404)
     form = ReviewForm()
@@ -241,8 +255,15 @@ def _comparison(result, row, leaf_rows):
         own = data.get("value")
         if own is None and data.get("suppressed"):
             own = "样本不足"
-        items.append((leaf.name, own, sum(values) / len(values) if values else None,
-                      min(values, default=None), max(values, default=None)))
+        items.append(
+            (
+                leaf.name,
+                own,
+                sum(values) / len(values) if values else None,
+                min(values, default=None),
+                max(values, default=None),
+            )
+        )
     composites = [r.composite for r in members if r.composite is not None]
     return {
         "leaves": charts.compare_chart(items, width=480),
@@ -310,8 +331,13 @@ def scheme(name):
                 saved = scoring_service.save_scheme(period, new_text, current_user.username, note=note)
             except scoring.SchemeError as exc:
                 discard_refused_work()
-                problems = list(zip(scheme_messages.messages_zh(exc.messages, data if editor else exc.data),
-                                    exc.messages, strict=True))
+                problems = list(
+                    zip(
+                        scheme_messages.messages_zh(exc.messages, data if editor else exc.data),
+                        exc.messages,
+                        strict=True,
+                    )
+                )
                 field_errors = {en.partition(": ")[0]: zh for zh, en in problems}
                 if not editor:
                     text = form.text.data
@@ -327,9 +353,20 @@ def scheme(name):
     diff = scheme_editor.changes(previous.text, shown.text) if previous else None
     weights = [leaf.get("weight") for leaf in data.get("leaves") or [] if isinstance(leaf, dict)]
     return render_template(
-        "office/scheme.html", period=period, scheme=current, shown=shown, versions=versions, form=form,
-        edit=edit, problems=problems, field_errors=field_errors, tree=tree, sections=sections, diff=diff,
-        previous=previous, weight_total=sum(w for w in weights if isinstance(w, (int, float))),
+        "office/scheme.html",
+        period=period,
+        scheme=current,
+        shown=shown,
+        versions=versions,
+        form=form,
+        edit=edit,
+        problems=problems,
+        field_errors=field_errors,
+        tree=tree,
+        sections=sections,
+        diff=diff,
+        previous=previous,
+        weight_total=sum(w for w in weights if isinstance(w, (int, float))),
         can_write=may_open(current_user, "results_write") and (shown is current),
     )
 
@@ -357,5 +394,8 @@ def scheme_yaml(name):
     if shown is None and wanted is not None:
         abort(404)
     version = shown.version if shown else 0
-    return attachment(shown.text if shown else scoring.default_scheme_text(), f"scheme_{period.name}_v{version}.yaml",
-                      "application/x-yaml")
+    return attachment(
+        shown.text if shown else scoring.default_scheme_text(),
+        f"scheme_{period.name}_v{version}.yaml",
+        "application/x-yaml",
+    )

@@ -15,27 +15,55 @@ from wtforms.validators import Length
 
 from scoring.scheme_messages import CHOICE_ZH, INSTRUMENT_ZH, SEVERITY_ZH, field_zh
 
-SOURCE_ZH = {"checkpoints": "问效点", "public": "好差评", "institution": "事业单位绩效考核",
-             "problems": "问题台账", "overdue": "问题台账（超期）", **{k: f"问卷：{v}" for k, v in INSTRUMENT_ZH.items()}}
+SOURCE_ZH = {
+    "checkpoints": "问效点",
+    "public": "好差评",
+    "institution": "事业单位绩效考核",
+    "problems": "问题台账",
+    "overdue": "问题台账（超期）",
+    **{k: f"问卷：{v}" for k, v in INSTRUMENT_ZH.items()},
+}
 
 #: (path, kind, choices) of the settings besides the leaves, in the order the form shows them, by section.
 SECTIONS = [
-    ("最低样本量（评价人数少于此数时该项不出分、不单独显示）",
-     [(f"min_n.{key}", "int", None) for key in INSTRUMENT_ZH]),
-    ("去极值（去掉一个最高分、一个最低分）",
-     [("trimming.method", "choice", ("one_each", "proportion", "none")), ("trimming.from_n", "int", None),
-      ("trimming.proportion", "number", None)]),
-    ("群众评服务（好差评）",
-     [("public.method", "choice", ("bayes", "wilson")), ("public.m", "number", None),
-      ("public.count_defaults", "flag", None)]),
-    ("扣分与加分",
-     [*[(f"deduction.points.{s}", "number", None) for s in SEVERITY_ZH], ("deduction.cap", "number", None),
-      ("bonus_cap", "number", None)]),
-    ("等次",
-     [("grades.excellent_share", "number", None), ("grades.poor_share", "number", None),
-      ("grades.poor_below", "number", None), ("grades.good_from", "number", None)]),
-    ("选项",
-     [("rater_effect", "flag", None), ("coverage_min", "number", None)]),
+    (
+        "最低样本量（评价人数少于此数时该项不出分、不单独显示）",
+        [(f"min_n.{key}", "int", None) for key in INSTRUMENT_ZH],
+    ),
+    (
+        "去极值（去掉一个最高分、一个最低分）",
+        [
+            ("trimming.method", "choice", ("one_each", "proportion", "none")),
+            ("trimming.from_n", "int", None),
+            ("trimming.proportion", "number", None),
+        ],
+    ),
+    (
+        "群众评服务（好差评）",
+        [
+            ("public.method", "choice", ("bayes", "wilson")),
+            ("public.m", "number", None),
+            ("public.count_defaults", "flag", None),
+        ],
+    ),
+    (
+        "扣分与加分",
+        [
+            *[(f"deduction.points.{s}", "number", None) for s in SEVERITY_ZH],
+            ("deduction.cap", "number", None),
+            ("bonus_cap", "number", None),
+        ],
+    ),
+    (
+        "等次",
+        [
+            ("grades.excellent_share", "number", None),
+            ("grades.poor_share", "number", None),
+            ("grades.poor_below", "number", None),
+            ("grades.good_from", "number", None),
+        ],
+    ),
+    ("选项", [("rater_effect", "flag", None), ("coverage_min", "number", None)]),
 ]
 _INDEX = re.compile(r"\[(\d+)\]")
 
@@ -119,8 +147,15 @@ def form_fields(data):
             value = _get(data, path)
             if value is None:
                 value = _get(defaults, path)
-            rows.append({"path": path, "label": field_zh(path), "kind": kind, "value": value,
-                         "choices": [(c, CHOICE_ZH.get(c, c)) for c in choices or ()]})
+            rows.append(
+                {
+                    "path": path,
+                    "label": field_zh(path),
+                    "kind": kind,
+                    "value": value,
+                    "choices": [(c, CHOICE_ZH.get(c, c)) for c in choices or ()],
+                }
+            )
         sections.append((title, rows))
     return tree, sections
 
@@ -177,9 +212,14 @@ def changes(old_text, new_text):
     except yaml.YAMLError:
         old, new = {}, {}
     before, after = _flatten(old), _flatten(new)
-    rows = [(field_zh(path, new if path in after else old) if field_zh(path, new) != path else path,
-             before.get(path), after.get(path))
-            for path in list(dict.fromkeys([*before, *after])) if before.get(path) != after.get(path)]
-    lines = list(difflib.unified_diff(old_text.splitlines(), new_text.splitlines(), "上一版", "本版",
-                                      lineterm="", n=1))
+    rows = [
+        (
+            field_zh(path, new if path in after else old) if field_zh(path, new) != path else path,
+            before.get(path),
+            after.get(path),
+        )
+        for path in list(dict.fromkeys([*before, *after]))
+        if before.get(path) != after.get(path)
+    ]
+    lines = list(difflib.unified_diff(old_text.splitlines(), new_text.splitlines(), "上一版", "本版", lineterm="", n=1))
     return rows, lines

@@ -68,10 +68,18 @@ def _form_date(field, label):
 def _bars(items):
     """Rates (0-1) as horizontal bars in percent, coloured by how far along they are."""
     return score_bars(
-        [(label, None if rate is None else 100 * rate,
-          "none" if rate is None else "high" if rate >= 0.9 else "mid" if rate >= 0.6 else "low")
-         for label, rate in items],
-        label_width=110, length=250, bar_height=18, gap=6,
+        [
+            (
+                label,
+                None if rate is None else 100 * rate,
+                "none" if rate is None else "high" if rate >= 0.9 else "mid" if rate >= 0.6 else "low",
+            )
+            for label, rate in items
+        ],
+        label_width=110,
+        length=250,
+        bar_height=18,
+        gap=6,
     )
 
 
@@ -82,8 +90,14 @@ def _bars(items):
 @section_required("surveys")
 def surveys():
     """Every period with its state and the moves it allows, and the form for a new period."""
-    return render_template("office/surveys/periods.html", periods=period_service.list_periods(),
-                           moves=MOVES, moves_from=MOVES_FROM, can_write=_is_writer(), form=request.form)
+    return render_template(
+        "office/surveys/periods.html",
+        periods=period_service.list_periods(),
+        moves=MOVES,
+        moves_from=MOVES_FROM,
+        can_write=_is_writer(),
+        form=request.form,
+    )
 
 
 @bp.route("/surveys/periods", methods=["POST"])
@@ -91,7 +105,9 @@ def surveys():
 def create_period():
     try:
         period = period_service.create_period(
-            request.form.get("name", ""), _form_date("starts_on", "开始日期"), _form_date("ends_on", "截止日期"),
+            request.form.get("name", ""),
+            _form_date("starts_on", "开始日期"),
+            _form_date("ends_on", "截止日期"),
             actor=current_user.username,
         )
     except period_service.PeriodError as exc:  # refused before anything was written; 400 rolls back anyway
@@ -128,9 +144,16 @@ def survey_period(name):
     figures = progress_service.progress(period)
     rules = assignment_service.rules(period, current_user.username)
     return render_template(
-        "office/surveys/period.html", period=period, figures=figures, moves=MOVES, moves_from=MOVES_FROM,
-        can_write=_is_writer(), is_data_admin=current_user.role is Role.DATA_ADMIN, rules=rules,
-        allowed_scopes=assignment_service.allowed_scopes, instrument_names=INSTRUMENT_ZH,
+        "office/surveys/period.html",
+        period=period,
+        figures=figures,
+        moves=MOVES,
+        moves_from=MOVES_FROM,
+        can_write=_is_writer(),
+        is_data_admin=current_user.role is Role.DATA_ADMIN,
+        rules=rules,
+        allowed_scopes=assignment_service.allowed_scopes,
+        instrument_names=INSTRUMENT_ZH,
         rules_locked=period.state in (PeriodState.CLOSED, PeriodState.PUBLISHED),
     )
 
@@ -145,10 +168,13 @@ def survey_progress(name):
     figures = progress_service.progress(period)
     grassroots = [t for t in figures.towns if t["code"]]
     return render_template(
-        "office/surveys/progress.html", period=period, figures=figures,
+        "office/surveys/progress.html",
+        period=period,
+        figures=figures,
         instrument_chart=_bars([(i["name"], i["tally"].rate) for i in figures.instruments]),
         town_chart=_bars([(t["name"], t["total"].rate) for t in grassroots]),
-        now=datetime.now(workdays.CST), can_write=_is_writer(),
+        now=datetime.now(workdays.CST),
+        can_write=_is_writer(),
     )
 
 
@@ -157,8 +183,7 @@ def survey_progress(name):
 def survey_reminders(name):
     """The raters who have not submitted everything, with their phones (operators and data admins only)."""
     period = _period_or_404(name)
-    return attachment(progress_service.reminders_csv(period), f"reminders_{period.name}.csv",
-                      "text/csv; charset=utf-8")
+    return attachment(progress_service.reminders_csv(period), f"reminders_{period.name}.csv", "text/csv; charset=utf-8")
 
 
 # --- assignment rules and assignments ---------------------------------------------------------------------
@@ -174,8 +199,14 @@ def survey_rule(name, key):
     if "unit_codes" in form:
         codes = [c for c in re.split(r"[\s,，、;；]+", form.get("unit_codes", "")) if c]
     try:
-        assignment_service.set_rule(period, key, current_user.username, enabled=form.get("enabled") == "1",
-                                    scope=form.get("scope") or None, unit_codes=codes)
+        assignment_service.set_rule(
+            period,
+            key,
+            current_user.username,
+            enabled=form.get("enabled") == "1",
+            scope=form.get("scope") or None,
+            unit_codes=codes,
+        )
     except assignment_service.AssignError as exc:
         discard_refused_work()
         flash(f"{INSTRUMENT_ZH.get(key, key)}：{exc.message_zh}。", "error")
@@ -206,8 +237,7 @@ def survey_assign(name):
             parts.append(text + "）")
     flash("已生成评价任务：" + ("；".join(parts) if parts else "没有符合规则的任务") + "。", "success")
     if run.raters_without_unit:
-        flash(f"以下部门评价人未登记所在单位，未分配互评和自评：{'、'.join(run.raters_without_unit[:20])}。",
-              "warning")
+        flash(f"以下部门评价人未登记所在单位，未分配互评和自评：{'、'.join(run.raters_without_unit[:20])}。", "warning")
     return redirect(url_for("office.survey_period", name=period.name))
 
 
@@ -228,9 +258,15 @@ def survey_invitations(name):
     group = _group_arg(request.args.get("group"))
     rows = invitation_service.invitation_rows(period, group)
     return render_template(
-        "office/surveys/invitations.html", period=period, rows=rows, group=group, groups=list(RaterGroup),
-        can_write=_is_writer(), page_sizes=invitation_service.PAGE_SIZES,
-        issued=sum(1 for r in rows if r["key"]), used=sum(1 for r in rows if r["key"] and r["key"].last_used_at),
+        "office/surveys/invitations.html",
+        period=period,
+        rows=rows,
+        group=group,
+        groups=list(RaterGroup),
+        can_write=_is_writer(),
+        page_sizes=invitation_service.PAGE_SIZES,
+        issued=sum(1 for r in rows if r["key"]),
+        used=sum(1 for r in rows if r["key"] and r["key"].last_used_at),
     )
 
 
@@ -240,8 +276,12 @@ def _base_url():
 
 
 #: The issue form's outputs: label, and how the clear links and codes leave (shown once in every case).
-OUTPUTS = {"zip": "CSV 名单和 PDF 邀请函（zip 压缩包）", "pdf": "PDF 邀请函（每人一页）", "csv": "CSV 名单",
-           "page": "在页面显示（少量补发、电话告知）"}
+OUTPUTS = {
+    "zip": "CSV 名单和 PDF 邀请函（zip 压缩包）",
+    "pdf": "PDF 邀请函（每人一页）",
+    "csv": "CSV 名单",
+    "page": "在页面显示（少量补发、电话告知）",
+}
 
 
 @bp.route("/surveys/<name>/invitations", methods=["POST"])
@@ -259,13 +299,22 @@ def issue_invitations(name):
         if page_size not in invitation_service.PAGE_SIZES:
             raise invitation_service.InvitationError("bad page size", "纸张：请选择 A5 或 A4。")
         group = invitation_service.parse_group(form.get("group"))
-        raters = invitation_service.select_raters(period, group, form.getlist("rater"),
-                                                  without_key=form.get("only_new") == "1")
+        raters = invitation_service.select_raters(
+            period, group, form.getlist("rater"), without_key=form.get("only_new") == "1"
+        )
         base_url = _base_url()
         invitations = invitation_service.issue_invitations(period, raters, current_user.username, base_url)
         if output == "page":
-            return render_template("office/surveys/issued.html", period=period, invitations=invitations,
-                                   code_url=base_url.rstrip("/") + "/r/"), 200, {"Cache-Control": "no-store"}
+            return (
+                render_template(
+                    "office/surveys/issued.html",
+                    period=period,
+                    invitations=invitations,
+                    code_url=base_url.rstrip("/") + "/r/",
+                ),
+                200,
+                {"Cache-Control": "no-store"},
+            )
         stem = f"invitations_{period.name}{'_' + group.value if group else ''}"
         if output == "csv":
             data, mimetype = invitation_service.build_csv(invitations), "text/csv; charset=utf-8"
@@ -315,11 +364,22 @@ def survey_responses(name):
     if show not in response_admin.SHOW:
         abort(400)
     page = response_admin.list_responses(
-        period, show, unit_code=args.get("unit") or None, rater_code=(args.get("rater") or "").strip() or None,
-        instrument=args.get("instrument") or None, page=args.get("page", 1, type=positive_int),
+        period,
+        show,
+        unit_code=args.get("unit") or None,
+        rater_code=(args.get("rater") or "").strip() or None,
+        instrument=args.get("instrument") or None,
+        page=args.get("page", 1, type=positive_int),
     )
-    return render_template("office/surveys/responses.html", period=period, page=page, show=show,
-                           shows=response_admin.SHOW, instruments=INSTRUMENT_ZH, args=args)
+    return render_template(
+        "office/surveys/responses.html",
+        period=period,
+        page=page,
+        show=show,
+        shows=response_admin.SHOW,
+        instruments=INSTRUMENT_ZH,
+        args=args,
+    )
 
 
 def _assignment_or_404(assignment_id):
@@ -335,8 +395,13 @@ def _response_page(assignment, values=None, status=200):
     if values is None:
         values = {qid: ("na" if v is None else _plain(v)) for qid, v in data["current"].items()}
     return render_template(
-        "office/surveys/response.html", assignment=assignment, period=assignment.period, data=data, defn=defn,
-        values=values, label=lambda q, v: response_admin.answer_label(defn.scales.get(q.type), v),
+        "office/surveys/response.html",
+        assignment=assignment,
+        period=assignment.period,
+        data=data,
+        defn=defn,
+        values=values,
+        label=lambda q, v: response_admin.answer_label(defn.scales.get(q.type), v),
         open=assignment.period.state is PeriodState.OPEN,
     ), status
 
@@ -384,8 +449,11 @@ def response_validity(assignment_id, version_id):
         discard_refused_work()
         flash(exc.message, "error")
     else:
-        flash(f"第 {version.version} 版已{'标记为无效，不再计分' if invalid else '恢复有效，重新计分'}。"
-              "重新计算评价结果后生效。", "success")
+        flash(
+            f"第 {version.version} 版已{'标记为无效，不再计分' if invalid else '恢复有效，重新计分'}。"
+            "重新计算评价结果后生效。",
+            "success",
+        )
     return redirect(url_for("office.response_detail", assignment_id=assignment_id))
 
 
@@ -398,7 +466,9 @@ def response_correction(assignment_id):
     values = {q.id: (request.form.get(f"q_{q.id}") or "").strip() for q in defn.questions}
     try:
         version = response_service.correct(
-            assignment, {qid: v for qid, v in values.items() if v}, current_user.username,
+            assignment,
+            {qid: v for qid, v in values.items() if v},
+            current_user.username,
             request.form.get("reason"),
         )
     except response_service.ResponseError as exc:  # refused before anything was written; 400 rolls back

@@ -185,9 +185,7 @@ def issue(holders, period: Period, actor: str) -> list[Issued]:
         issued.append(Issued(holder, token, code, key))
     db.session.flush()
     for item in issued:
-        audit.record(
-            actor, "access.issue", "access_key", item.key.id, period=period.name, holder=item.holder.code
-        )
+        audit.record(actor, "access.issue", "access_key", item.key.id, period=period.name, holder=item.holder.code)
     return issued
 
 
@@ -219,9 +217,7 @@ def check_key(key: AccessKey | None) -> AccessKey:
     if state is PeriodState.DRAFT:
         raise AccessError("not_open", f"{key.period.name} 年度评价尚未开始，请在编办通知的时间内填写。", key)
     if state in (PeriodState.CLOSED, PeriodState.PUBLISHED):
-        raise AccessError(
-            "closed", f"{key.period.name} 年度评价已截止，问卷只能查看，不能再修改或提交。", key
-        )
+        raise AccessError("closed", f"{key.period.name} 年度评价已截止，问卷只能查看，不能再修改或提交。", key)
     return key
 
 
@@ -230,18 +226,14 @@ def resolve_token(token: str) -> AccessKey:
     token = (token or "").strip()
     key = None
     if 16 <= len(token) <= 64:
-        key = db.session.execute(
-            db.select(AccessKey).filter_by(token_hash=hash_token(token))
-        ).scalar_one_or_none()
+        key = db.session.execute(db.select(AccessKey).filter_by(token_hash=hash_token(token))).scalar_one_or_none()
     return check_key(key)
 
 
 def resolve_code(code: str) -> AccessKey:
     """The live key of an access code (normalised first), or AccessError explaining why it does not open."""
     normalised = normalise_code(code)
-    key = db.session.execute(
-        db.select(AccessKey).filter_by(code_hash=hash_code(normalised))
-    ).scalar_one_or_none()
+    key = db.session.execute(db.select(AccessKey).filter_by(code_hash=hash_code(normalised))).scalar_one_or_none()
     return check_key(key)
 
 
@@ -268,9 +260,7 @@ def client_id(address: str) -> str:
 def wait_seconds(address: str, now: datetime | None = None) -> int:
     """Seconds the client must still wait before a code is checked (0: go ahead)."""
     now = now or datetime.now(UTC)
-    row = db.session.execute(
-        db.select(AccessFailure).filter_by(client=client_id(address))
-    ).scalar_one_or_none()
+    row = db.session.execute(db.select(AccessFailure).filter_by(client=client_id(address))).scalar_one_or_none()
     if row is None or row.blocked_until is None or row.blocked_until <= now:
         return 0
     return max(1, int((row.blocked_until - now).total_seconds() + 0.999))
@@ -292,9 +282,7 @@ def record_failure(address: str, now: datetime | None = None) -> int:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(
-        insert(table).values(client=client, failures=0, last_failure_at=now).on_conflict_do_nothing()
-    )
+    db.session.execute(insert(table).values(client=client, failures=0, last_failure_at=now).on_conflict_do_nothing())
     forgotten = table.c.last_failure_at < now - FAILURE_MEMORY
     db.session.execute(
         update(table)
@@ -317,7 +305,5 @@ def record_failure(address: str, now: datetime | None = None) -> int:
 def clear_failures(address: str) -> None:
     """A right code: the client's counter starts again."""
     db.session.execute(
-        update(AccessFailure)
-        .where(AccessFailure.client == client_id(address))
-        .values(failures=0, blocked_until=None)
+        update(AccessFailure).where(AccessFailure.client == client_id(address)).values(failures=0, blocked_until=None)
     )

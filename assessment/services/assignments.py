@@ -217,9 +217,7 @@ def assign(period: Period, actor: str = "system") -> AssignRun:
         )
     ]
     raters = db.session.execute(
-        select(Rater.id, Rater.code, Rater.group, Rater.unit_id)
-        .where(Rater.active.is_(True))
-        .order_by(Rater.code)
+        select(Rater.id, Rater.code, Rater.group, Rater.unit_id).where(Rater.active.is_(True)).order_by(Rater.code)
     ).all()
     existing = db.session.execute(
         select(

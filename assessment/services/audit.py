@@ -81,8 +81,11 @@ def choices() -> dict[str, list[str]]:
     """The actors, actions and object types present in the log, for the filter's drop-down lists."""
     return {
         name: list(db.session.scalars(select(column).distinct().where(column.is_not(None)).order_by(column)))
-        for name, column in (("actor", AuditEntry.actor), ("action", AuditEntry.action),
-                             ("object_type", AuditEntry.object_type))
+        for name, column in (
+            ("actor", AuditEntry.actor),
+            ("action", AuditEntry.action),
+            ("object_type", AuditEntry.object_type),
+        )
     }
 
 
@@ -100,9 +103,21 @@ def export_csv(flt: AuditFilter) -> bytes:
     writer.writerow(["at", "actor", "action", "object_type", "object_id", "before", "after", "detail"])
     for entry in db.session.scalars(flt.query().limit(EXPORT_LIMIT)):
         before, after, rest = split_detail(entry.detail)
-        writer.writerow([
-            format_cst(entry.at, "%Y-%m-%d %H:%M:%S"),
-            *(safe_text(v) for v in (entry.actor, entry.action, entry.object_type, entry.object_id,
-                                     _json(before), _json(after), _json(rest or None))),
-        ])
+        writer.writerow(
+            [
+                format_cst(entry.at, "%Y-%m-%d %H:%M:%S"),
+                *(
+                    safe_text(v)
+                    for v in (
+                        entry.actor,
+                        entry.action,
+                        entry.object_type,
+                        entry.object_id,
+                        _json(before),
+                        _json(after),
+                        _json(rest or None),
+                    )
+                ),
+            ]
+        )
     return buffer.getvalue().encode("utf-8-sig")

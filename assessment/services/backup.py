@@ -89,8 +89,9 @@ def pg_tool(name: str, server_major: int) -> str:
                 f"{name} {version.strip()} is older than the PostgreSQL server ({server_major}); install "
                 f"postgresql-client-{server_major} (Debian) so that {candidates[0]} exists"
             )
-    raise BackupError(f"{name} not found: install postgresql-client-{server_major} (Debian: apt-get install "
-                      f"postgresql-client)")
+    raise BackupError(
+        f"{name} not found: install postgresql-client-{server_major} (Debian: apt-get install postgresql-client)"
+    )
 
 
 def _run(args: list[str], env: dict) -> None:
@@ -119,8 +120,7 @@ def backup(out: str | os.PathLike) -> Path:
         elif url.get_backend_name() == "postgresql":
             tool = pg_tool("pg_dump", _server_major())
             dsn, env = _libpq(url)
-            _run([tool, "--format=custom", "--no-owner", "--no-privileges", f"--file={tmp}",
-                  f"--dbname={dsn}"], env)
+            _run([tool, "--format=custom", "--no-owner", "--no-privileges", f"--file={tmp}", f"--dbname={dsn}"], env)
         else:
             raise BackupError(f"backups of {url.get_backend_name()} databases are not supported")
         os.replace(tmp, out)
@@ -139,8 +139,9 @@ def _kind(path: Path) -> str:
         return "sqlite"
     if head.startswith(PGDUMP_MAGIC):
         return "postgresql"
-    raise BackupError(f"{path} is not a backup made by `assessment backup` "
-                      "(neither an SQLite file nor a pg_dump custom archive)")
+    raise BackupError(
+        f"{path} is not a backup made by `assessment backup` (neither an SQLite file nor a pg_dump custom archive)"
+    )
 
 
 def _tables() -> list[str]:
@@ -156,12 +157,16 @@ def restore(path: str | os.PathLike) -> int:
     url = _url()
     backend = url.get_backend_name()
     if kind != backend:
-        raise BackupError(f"{path} is a {kind} backup; the configured database is {backend}: "
-                          f"restore it into a {kind} database (ASSESSMENT_DATABASE_URL)")
+        raise BackupError(
+            f"{path} is a {kind} backup; the configured database is {backend}: "
+            f"restore it into a {kind} database (ASSESSMENT_DATABASE_URL)"
+        )
     existing = _tables()
     if existing:
-        raise BackupError(f"the configured database is not empty ({len(existing)} tables): restore only into "
-                          "a new, empty database (a new SQLite file, or `createdb` for PostgreSQL)")
+        raise BackupError(
+            f"the configured database is not empty ({len(existing)} tables): restore only into "
+            "a new, empty database (a new SQLite file, or `createdb` for PostgreSQL)"
+        )
     db.session.remove()
     db.engine.dispose()
     if backend == "sqlite":
@@ -180,7 +185,17 @@ def restore(path: str | os.PathLike) -> int:
         tool = pg_tool("pg_restore", _server_major())
         db.session.remove()
         dsn, env = _libpq(url)
-        _run([tool, "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
-              f"--dbname={dsn}", str(path)], env)
+        _run(
+            [
+                tool,
+                "--no-owner",
+                "--no-privileges",
+                "--single-transaction",
+                "--exit-on-error",
+                f"--dbname={dsn}",
+                str(path),
+            ],
+            env,
+        )
     db.engine.dispose()
     return len(_tables())

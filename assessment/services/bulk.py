@@ -87,9 +87,7 @@ def insert_ids(model, rows: list[dict], key: tuple[str, ...]) -> list[int]:
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
         db.session.execute(insert(table), chunk)
-        query = select(table.c.id, *(table.c[k] for k in key)).where(
-            table.c[key[0]].in_({r[key[0]] for r in chunk})
-        )
+        query = select(table.c.id, *(table.c[k] for k in key)).where(table.c[key[0]].in_({r[key[0]] for r in chunk}))
         found = {tuple(r[1:]): r[0] for r in db.session.execute(query)}
         ids.extend(found[tuple(r[k] for k in key)] for r in chunk)
     return ids

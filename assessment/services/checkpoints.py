@@ -70,8 +70,15 @@ def file_check_point(period: Period, unit: Unit, item: str, due: date | None, ac
     ).first()
     if taken is not None:
         raise CheckPointError(f"问效事项：本单位已登记过“{item}”。")
-    point = CheckPoint(period_id=period.id, unit_id=unit.id, item=item, due=due, status=CheckPointStatus.PENDING,
-                       updated_at=utcnow(), updated_by=actor)
+    point = CheckPoint(
+        period_id=period.id,
+        unit_id=unit.id,
+        item=item,
+        due=due,
+        status=CheckPointStatus.PENDING,
+        updated_at=utcnow(),
+        updated_by=actor,
+    )
     db.session.add(point)
     db.session.flush()
     audit.record(actor, "checkpoint.file", "check_point", point.id, unit=unit.code, item=item, due=str(due))
@@ -91,14 +98,24 @@ def _store_files(point: CheckPoint, files, actor: str) -> list[CheckPointFile]:
         for done in stored:
             uploads.remove(UPLOAD_AREA, done.stored_name)
         raise CheckPointError(exc.message_zh) from None
-    rows = [CheckPointFile(check_point_id=point.id, stored_name=s.stored_name, original_name=s.original_name,
-                           content_type=s.content_type, size=s.size, uploaded_by=actor) for s in stored]
+    rows = [
+        CheckPointFile(
+            check_point_id=point.id,
+            stored_name=s.stored_name,
+            original_name=s.original_name,
+            content_type=s.content_type,
+            size=s.size,
+            uploaded_by=actor,
+        )
+        for s in stored
+    ]
     db.session.add_all(rows)
     return rows
 
 
-def report_outcome(point: CheckPoint, actor: str, *, done: bool, done_on: date | None = None,
-                   evidence: str | None = None, files=None) -> CheckPoint:
+def report_outcome(
+    point: CheckPoint, actor: str, *, done: bool, done_on: date | None = None, evidence: str | None = None, files=None
+) -> CheckPoint:
     """The unit's report on one item: done on a date (on time or late against the due date, decided here) with
     its account and evidence files, or not done with the reason. Refuses a move the item cannot make (an item
     already reported done or waived), a completion date after today, and bad files; writes nothing then."""
@@ -126,8 +143,16 @@ def report_outcome(point: CheckPoint, actor: str, *, done: bool, done_on: date |
     point.updated_at, point.updated_by = utcnow(), actor
     stored = _store_files(point, files, actor)
     db.session.flush()
-    audit.record(actor, "checkpoint.report", "check_point", point.id, before=before.value, after=target.value,
-                 done_on=str(done_on) if done_on else None, files=[f.original_name for f in stored])
+    audit.record(
+        actor,
+        "checkpoint.report",
+        "check_point",
+        point.id,
+        before=before.value,
+        after=target.value,
+        done_on=str(done_on) if done_on else None,
+        files=[f.original_name for f in stored],
+    )
     return point
 
 
@@ -162,7 +187,9 @@ def waive(point: CheckPoint, reason: str, actor: str) -> CheckPoint:
 def list_check_points(period: Period, unit_id: int | None = None, status: CheckPointStatus | None = None):
     """The period's check points (one unit's when `unit_id` is given), by unit and due date."""
     query = (
-        db.select(CheckPoint).join(Unit, CheckPoint.unit_id == Unit.id).where(CheckPoint.period_id == period.id)
+        db.select(CheckPoint)
+        .join(Unit, CheckPoint.unit_id == Unit.id)
+        .where(CheckPoint.period_id == period.id)
         .order_by(Unit.code, CheckPoint.due, CheckPoint.id)
     )
     if unit_id is not None:
@@ -244,8 +271,10 @@ def completion(period: Period, unit_id: int | None = None, today: date | None = 
     `unit_id`). A month is the first day of the due date's month; every month of the period is listed."""
     today = today or china_today()
     query = (
-        db.select(Unit, CheckPoint.status, CheckPoint.due).join(Unit, CheckPoint.unit_id == Unit.id)
-        .where(CheckPoint.period_id == period.id).order_by(Unit.code)
+        db.select(Unit, CheckPoint.status, CheckPoint.due)
+        .join(Unit, CheckPoint.unit_id == Unit.id)
+        .where(CheckPoint.period_id == period.id)
+        .order_by(Unit.code)
     )
     if unit_id is not None:
         query = query.where(CheckPoint.unit_id == unit_id)

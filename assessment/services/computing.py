@@ -64,17 +64,21 @@ def claim(period, actor: str, requested_at: datetime, now: datetime | None = Non
     with db.engine.begin() as conn:
         stale = table.c.started_at < now - _stale_after()
         conn.execute(delete(table).where(table.c.period_id == period.id, stale))
-        running = conn.execute(select(table.c.started_by, table.c.started_at)
-                               .where(table.c.period_id == period.id)).first()
+        running = conn.execute(
+            select(table.c.started_by, table.c.started_at).where(table.c.period_id == period.id)
+        ).first()
         if running is None:
             # RETURNING, not rowcount: the driver may report -1 for INSERT … ON CONFLICT DO NOTHING.
             inserted = conn.execute(
-                _insert()(table).values(period_id=period.id, started_at=now, started_by=actor[:64])
-                .on_conflict_do_nothing().returning(table.c.period_id)
+                _insert()(table)
+                .values(period_id=period.id, started_at=now, started_by=actor[:64])
+                .on_conflict_do_nothing()
+                .returning(table.c.period_id)
             ).first()
             if inserted is None:
-                running = conn.execute(select(table.c.started_by, table.c.started_at)
-                                       .where(table.c.period_id == period.id)).first()
+                running = conn.execute(
+                    select(table.c.started_by, table.c.started_at).where(table.c.period_id == period.id)
+                ).first()
                 running = running or (actor, now)
     if running is not None:
         by, at = running
@@ -88,8 +92,7 @@ def claim(period, actor: str, requested_at: datetime, now: datetime | None = Non
         select(Result.version, Result.computed_by).where(
             Result.period_id == period.id,
             Result.computed_at >= requested_at,
-            Result.version == select(func.max(Result.version)).where(Result.period_id == period.id)
-            .scalar_subquery(),
+            Result.version == select(func.max(Result.version)).where(Result.period_id == period.id).scalar_subquery(),
         )
     ).first()
     if latest is not None:

@@ -93,17 +93,21 @@ def update_figures(unit: Unit, values: dict, note: str | None, actor: str) -> Es
         setattr(unit, name, value)
     change = _record(unit, before, ChangeSource.CONSOLE, note, actor)
     db.session.flush()
-    audit.record(actor, "establishment.update", "unit", unit.id, code=unit.code,
-                 before=before, after=clean, note=note)
+    audit.record(actor, "establishment.update", "unit", unit.id, code=unit.code, before=before, after=clean, note=note)
     return change
 
 
 def history(unit: Unit) -> list[EstablishmentChange]:
     """The unit's figure changes, newest first."""
-    return db.session.execute(
-        db.select(EstablishmentChange).filter_by(unit_id=unit.id)
-        .order_by(EstablishmentChange.changed_at.desc(), EstablishmentChange.id.desc())
-    ).scalars().all()
+    return (
+        db.session.execute(
+            db.select(EstablishmentChange)
+            .filter_by(unit_id=unit.id)
+            .order_by(EstablishmentChange.changed_at.desc(), EstablishmentChange.id.desc())
+        )
+        .scalars()
+        .all()
+    )
 
 
 @dataclass
@@ -151,29 +155,44 @@ def pool_balance() -> int:
 
 def pool_entries(limit: int = 200) -> list[VacancyPoolEntry]:
     """The pool's entries, newest first."""
-    return db.session.execute(
-        db.select(VacancyPoolEntry).order_by(VacancyPoolEntry.seq.desc()).limit(limit)
-    ).scalars().all()
+    return (
+        db.session.execute(db.select(VacancyPoolEntry).order_by(VacancyPoolEntry.seq.desc()).limit(limit))
+        .scalars()
+        .all()
+    )
 
 
-def _append(kind: PoolEntryKind, unit: Unit, amount: int, actor: str, note: str | None,
-            period: Period | None = None, row: ResultRow | None = None) -> VacancyPoolEntry:
+def _append(
+    kind: PoolEntryKind,
+    unit: Unit,
+    amount: int,
+    actor: str,
+    note: str | None,
+    period: Period | None = None,
+    row: ResultRow | None = None,
+) -> VacancyPoolEntry:
     """Add the next entry of the chain in a savepoint: a concurrent writer who took the same number, a second
     confirmation or a negative balance is refused by the database and turned into a Chinese message."""
     last = _last_entry()
     balance = (last.balance_after if last else 0) + (amount if kind is PoolEntryKind.RECLAIM else -amount)
     if balance < 0:
         raise EstablishmentError(f"调剂数量：空编池现有 {balance + amount} 名，不足 {amount} 名。")
-    entry = VacancyPoolEntry(seq=(last.seq if last else 0) + 1, kind=kind, unit_id=unit.id, amount=amount,
-                             balance_after=balance, note=note, created_by=actor,
-                             period_id=period.id if period else None, result_row_id=row.id if row else None)
+    entry = VacancyPoolEntry(
+        seq=(last.seq if last else 0) + 1,
+        kind=kind,
+        unit_id=unit.id,
+        amount=amount,
+        balance_after=balance,
+        note=note,
+        created_by=actor,
+        period_id=period.id if period else None,
+        result_row_id=row.id if row else None,
+    )
     try:
         with db.session.begin_nested():
             db.session.add(entry)
     except IntegrityError:
-        raise EstablishmentError(
-            "空编池：有人刚刚修改了空编池或已确认过这项核减，请刷新页面后重试。"
-        ) from None
+        raise EstablishmentError("空编池：有人刚刚修改了空编池或已确认过这项核减，请刷新页面后重试。") from None
     return entry
 
 
@@ -195,14 +214,17 @@ def reductions(period: Period) -> list[Reduction]:
         return []
     rows = [r for r in result.rows if r.establishment_action == "restrict" and (r.suggested_reduction or 0) > 0]
     entries = {
-        e.unit_id: e for e in db.session.execute(
+        e.unit_id: e
+        for e in db.session.execute(
             db.select(VacancyPoolEntry).filter_by(period_id=period.id, kind=PoolEntryKind.RECLAIM)
         ).scalars()
     }
-    units = {u.id: u for u in db.session.execute(
-        db.select(Unit).where(Unit.id.in_([r.unit_id for r in rows]))).scalars()}
-    return [Reduction(period, r, units[r.unit_id], entries.get(r.unit_id))
-            for r in sorted(rows, key=lambda r: r.unit_code)]
+    units = {
+        u.id: u for u in db.session.execute(db.select(Unit).where(Unit.id.in_([r.unit_id for r in rows]))).scalars()
+    }
+    return [
+        Reduction(period, r, units[r.unit_id], entries.get(r.unit_id)) for r in sorted(rows, key=lambda r: r.unit_code)
+    ]
 
 
 def confirm_reduction(period: Period, unit_code: str, actor: str, note: str | None = None) -> VacancyPoolEntry:
@@ -228,8 +250,16 @@ def confirm_reduction(period: Period, unit_code: str, actor: str, note: str | No
     unit.establishment -= amount
     _record(unit, before, ChangeSource.POOL, f"{period.name} 年度评价较差，核减编制 {amount} 名收回空编池", actor)
     db.session.flush()
-    audit.record(actor, "pool.reclaim", "unit", unit.id, code=unit.code, period=period.name, amount=amount,
-                 balance_after=entry.balance_after)
+    audit.record(
+        actor,
+        "pool.reclaim",
+        "unit",
+        unit.id,
+        code=unit.code,
+        period=period.name,
+        amount=amount,
+        balance_after=entry.balance_after,
+    )
     return entry
 
 
@@ -249,6 +279,7 @@ def allocate(unit: Unit, amount, note: str | None, actor: str) -> VacancyPoolEnt
     unit.establishment = (unit.establishment or 0) + amount
     _record(unit, before, ChangeSource.POOL, f"空编池调剂编制 {amount} 名：{note}", actor)
     db.session.flush()
-    audit.record(actor, "pool.allocate", "unit", unit.id, code=unit.code, amount=amount,
-                 balance_after=entry.balance_after)
+    audit.record(
+        actor, "pool.allocate", "unit", unit.id, code=unit.code, amount=amount, balance_after=entry.balance_after
+    )
     return entry

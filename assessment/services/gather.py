@@ -26,8 +26,8 @@ from ..models import (
     Period,
     Problem,
     Question,
-    RatingCount,
     Rater,
+    RatingCount,
     Response,
     ResponseVersion,
     Town,
@@ -39,8 +39,10 @@ from .checkpoints import scored_frame
 def _frame(query, columns):
     # Plain tuples: building a frame from SQLAlchemy Row objects is several times slower.
     rows = [tuple(row) for row in db.session.execute(query)]
-    return pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(
-        {c: pd.Series(dtype=object) for c in columns}
+    return (
+        pd.DataFrame.from_records(rows, columns=columns)
+        if rows
+        else pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     )
 
 
@@ -55,14 +57,17 @@ def _answer_rows(query) -> pd.DataFrame:
     columns = ["assignment", "question", "answer"]
     connection = db.session.connection()
     sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-    options = {"header": None, "names": columns, "dtype": {"assignment": "int64", "question": str},
-               "keep_default_na": False}
+    options = {
+        "header": None,
+        "names": columns,
+        "dtype": {"assignment": "int64", "question": str},
+        "keep_default_na": False,
+    }
     if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
         with connection.connection.driver_connection.cursor() as cursor:
             with cursor.copy(f"COPY ({sql}) TO STDOUT") as copy:
                 text = b"".join(bytes(block) for block in copy)
-        frame = pd.read_csv(io.BytesIO(text), sep="\t", na_values={"answer": ["\\N"]}, **options) \
-            if text else None
+        frame = pd.read_csv(io.BytesIO(text), sep="\t", na_values={"answer": ["\\N"]}, **options) if text else None
     elif connection.dialect.name == "sqlite":
         a, q, v = "q.a", "q.b", "q.c"
         text = connection.exec_driver_sql(
@@ -70,8 +75,7 @@ def _answer_rows(query) -> pd.DataFrame:
             f" WHEN {v} = CAST({v} AS INTEGER) THEN CAST({v} AS INTEGER) ELSE printf('%!.17g', {v}) END,"
             f" char(10)) FROM ({sql}) AS q"
         ).scalar()
-        frame = pd.read_csv(io.StringIO(text), sep="\t", na_values={"answer": [""]}, **options) \
-            if text else None
+        frame = pd.read_csv(io.StringIO(text), sep="\t", na_values={"answer": [""]}, **options) if text else None
     else:
         return _frame(query, columns)
     if frame is None:
@@ -97,9 +101,7 @@ def gather_inputs(period: Period) -> scoring.Inputs:
 
     # Questions of the newest version of each instrument (a question keeps its id across versions).
     newest = (
-        db.select(Instrument.key, func.max(Instrument.version).label("version"))
-        .group_by(Instrument.key)
-        .subquery()
+        db.select(Instrument.key, func.max(Instrument.version).label("version")).group_by(Instrument.key).subquery()
     )
     questions = _frame(
         db.select(Instrument.key, Question.qid, Question.theme, Question.type, Question.weight)
@@ -118,8 +120,7 @@ def gather_inputs(period: Period) -> scoring.Inputs:
     )
     # Who answered what comes from the (few) assignments; the (many) answers carry only the assignment id.
     assignments = _frame(
-        db.select(Assignment.id, Rater.code, Rater.group, Town.name, Instrument.key, Unit.code,
-                  valid.c.version)
+        db.select(Assignment.id, Rater.code, Rater.group, Town.name, Instrument.key, Unit.code, valid.c.version)
         .select_from(Assignment)
         .join(Rater, Assignment.rater_id == Rater.id)
         .outerjoin(Town, Rater.town_id == Town.id)
@@ -137,8 +138,9 @@ def gather_inputs(period: Period) -> scoring.Inputs:
         db.select(Assignment.id.label("a"), Answer.question.label("b"), Answer.value.label("c"))
         .select_from(Answer)
         .join(ResponseVersion, Answer.version_id == ResponseVersion.id)
-        .join(valid, (valid.c.response_id == ResponseVersion.response_id)
-              & (valid.c.version == ResponseVersion.version))
+        .join(
+            valid, (valid.c.response_id == ResponseVersion.response_id) & (valid.c.version == ResponseVersion.version)
+        )
         .join(Response, ResponseVersion.response_id == Response.id)
         .join(Assignment, Response.assignment_id == Assignment.id)
         .where(Assignment.period_id == period.id)
@@ -148,11 +150,13 @@ def gather_inputs(period: Period) -> scoring.Inputs:
     position = pd.Index(assignments["assignment"]).get_indexer(answer_rows["assignment"].to_numpy())
     kept = position >= 0
     position = position[kept]
-    answers = pd.DataFrame({
-        **{name: assignments[name].to_numpy()[position] for name in ("rater", "group", "instrument", "unit")},
-        "question": answer_rows["question"].to_numpy()[kept],
-        "answer": answer_rows["answer"].to_numpy(dtype=float)[kept],
-    })
+    answers = pd.DataFrame(
+        {
+            **{name: assignments[name].to_numpy()[position] for name in ("rater", "group", "instrument", "unit")},
+            "question": answer_rows["question"].to_numpy()[kept],
+            "answer": answer_rows["answer"].to_numpy(dtype=float)[kept],
+        }
+    )
 
     # The counts per unit, level and default flag come from rating_counts, which database triggers keep
     # exactly equal to a GROUP BY over the period's ratings (see services/ratings/counts.py): a few hundred
@@ -174,10 +178,12 @@ def gather_inputs(period: Period) -> scoring.Inputs:
         )
 
     # Pending check points count as not done once due before as_of (services/checkpoints.scored_frame).
-    checkpoints = scored_frame(per_unit(CheckPoint, CheckPoint.status, CheckPoint.due, names=["status", "due"]),
-                               period.as_of)
-    problems = per_unit(Problem, Problem.severity, Problem.deadline, Problem.closed_on,
-                        names=["severity", "deadline", "closed_on"])
+    checkpoints = scored_frame(
+        per_unit(CheckPoint, CheckPoint.status, CheckPoint.due, names=["status", "due"]), period.as_of
+    )
+    problems = per_unit(
+        Problem, Problem.severity, Problem.deadline, Problem.closed_on, names=["severity", "deadline", "closed_on"]
+    )
     problems["severity"] = _values(problems["severity"])
     bonuses = per_unit(BonusItem, BonusItem.points, names=["points"])
     institution = per_unit(InstitutionScore, InstitutionScore.score, names=["score"])
@@ -208,8 +214,7 @@ def data_fingerprint(inputs: scoring.Inputs) -> str:
     """
     digest = hashlib.sha256()
     digest.update(str(inputs.as_of).encode())
-    for name in ("units", "questions", "answers", "ratings", "checkpoints", "problems", "bonuses",
-                 "institution"):
+    for name in ("units", "questions", "answers", "ratings", "checkpoints", "problems", "bonuses", "institution"):
         frame = getattr(inputs, name)
         columns = sorted(frame.columns)
         dtypes = ",".join(str(frame[c].dtype) for c in columns)

@@ -72,10 +72,7 @@ def select_raters(period, group: RaterGroup | None = None, codes=(), without_key
     """
     codes = [c.strip() for c in codes if c and c.strip()]
     with_work = db.select(Assignment.rater_id).where(Assignment.period_id == period.id).distinct()
-    query = (
-        db.select(Rater)
-        .where(Rater.id.in_(with_work), Rater.active.is_(True))
-    )
+    query = db.select(Rater).where(Rater.id.in_(with_work), Rater.active.is_(True))
     if group is not None:
         query = query.where(Rater.group == group)
     if codes:
@@ -122,8 +119,10 @@ def link_for(base_url: str, token: str) -> str:
 
 def issue_invitations(period, raters, actor: str, base_url: str) -> list[Invitation]:
     """Issue a fresh link and code to each rater (revoking their previous ones) and return them, in order."""
-    return [Invitation(rater=item.holder, link=link_for(base_url, item.token), code=item.code)
-            for item in access.issue(raters, period, actor)]
+    return [
+        Invitation(rater=item.holder, link=link_for(base_url, item.token), code=item.code)
+        for item in access.issue(raters, period, actor)
+    ]
 
 
 def build_csv(invitations: list[Invitation]) -> bytes:
@@ -133,10 +132,16 @@ def build_csv(invitations: list[Invitation]) -> bytes:
     writer.writerow(INVITATION_COLUMNS)
     for inv in invitations:
         rater = inv.rater
-        writer.writerow([
-            safe_text(rater.code), safe_text(rater.name), rater.group.value,
-            safe_text(rater.town.code if rater.town else ""), inv.link, inv.code_display,
-        ])
+        writer.writerow(
+            [
+                safe_text(rater.code),
+                safe_text(rater.name),
+                rater.group.value,
+                safe_text(rater.town.code if rater.town else ""),
+                inv.link,
+                inv.code_display,
+            ]
+        )
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -152,13 +157,21 @@ def build_pdf(invitations: list[Invitation], period, base_url: str, page_size: s
     if page_size not in PAGE_SIZES:
         raise InvitationError(f"page size must be one of {', '.join(PAGE_SIZES)}", "纸张：请选择 A5 或 A4。")
     sheets = [
-        {"inv": inv, "qr": qr_svg(inv.link), "group": inv.rater.group.label,
-         "town": inv.rater.town.name if inv.rater.town else None}
+        {
+            "inv": inv,
+            "qr": qr_svg(inv.link),
+            "group": inv.rater.group.label,
+            "town": inv.rater.town.name if inv.rater.town else None,
+        }
         for inv in invitations
     ]
     html = render_template(
-        "report/invitations.html", sheets=sheets, period=period, page_size=page_size,
-        code_url=f"{base_url.rstrip('/')}/r/", office_phone=current_app.config.get("OFFICE_PHONE") or "",
+        "report/invitations.html",
+        sheets=sheets,
+        period=period,
+        page_size=page_size,
+        code_url=f"{base_url.rstrip('/')}/r/",
+        office_phone=current_app.config.get("OFFICE_PHONE") or "",
         office_name=current_app.config.get("OFFICE_NAME") or "市委机构编制委员会办公室",
     )
     return render_pdf(html)
@@ -185,9 +198,13 @@ def invitation_rows(period, group: RaterGroup | None = None) -> list[dict]:
     )
     if group is not None:
         query = query.where(Rater.group == group)
-    keys = db.session.execute(
-        db.select(AccessKey).where(AccessKey.period_id == period.id, AccessKey.rater_id.is_not(None))
-    ).scalars().all()
+    keys = (
+        db.session.execute(
+            db.select(AccessKey).where(AccessKey.period_id == period.id, AccessKey.rater_id.is_not(None))
+        )
+        .scalars()
+        .all()
+    )
     live, revoked = {}, {}
     for key in keys:
         if key.revoked_at is None:
@@ -195,8 +212,13 @@ def invitation_rows(period, group: RaterGroup | None = None) -> list[dict]:
         else:
             revoked[key.rater_id] = revoked.get(key.rater_id, 0) + 1
     rows = [
-        {"rater": rater, "assigned": n, "submitted": int(done or 0), "key": live.get(rater.id),
-         "revoked": revoked.get(rater.id, 0)}
+        {
+            "rater": rater,
+            "assigned": n,
+            "submitted": int(done or 0),
+            "key": live.get(rater.id),
+            "revoked": revoked.get(rater.id, 0),
+        }
         for rater, n, done in db.session.execute(query).all()
     ]
     return sorted(rows, key=lambda row: _rater_order(row["rater"]))
@@ -220,7 +242,8 @@ def demo_invitations(period, base_url: str, actor: str = "demo"):
 
     def pick(groups):
         return db.session.execute(
-            db.select(Rater).join(Assignment, Assignment.rater_id == Rater.id)
+            db.select(Rater)
+            .join(Assignment, Assignment.rater_id == Rater.id)
             .where(Assignment.period_id == period.id, Rater.active.is_(True), Rater.group.in_(groups))
             .group_by(Rater.id)
             .having(submitted < func.count())

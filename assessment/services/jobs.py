@@ -56,8 +56,9 @@ def enqueue_report(result: Result, actor: str | None = None) -> ReportJob:
     if job is None:
         try:
             with db.session.begin_nested():
-                job = ReportJob(result_id=result.id, created_by=actor, state=JobState.QUEUED, attempts=0,
-                                done=0, total=0)
+                job = ReportJob(
+                    result_id=result.id, created_by=actor, state=JobState.QUEUED, attempts=0, done=0, total=0
+                )
                 db.session.add(job)
         except IntegrityError:
             job = job_for(result)
@@ -72,15 +73,23 @@ def stored_file(result: Result, name: str) -> ReportFile | None:
     return db.session.execute(db.select(ReportFile).filter_by(result_id=result.id, name=name)).scalar_one_or_none()
 
 
-def store_file(result: Result, name: str, content: bytes, pages: int | None = None,
-               seconds: float | None = None) -> ReportFile:
+def store_file(
+    result: Result, name: str, content: bytes, pages: int | None = None, seconds: float | None = None
+) -> ReportFile:
     """Keep a built file for the result version (replacing an older build of the same name). Flushes only."""
     old = stored_file(result, name)
     if old is not None:
         db.session.delete(old)
         db.session.flush()
-    row = ReportFile(result_id=result.id, name=name, content=content, size=len(content),
-                     sha256=hashlib.sha256(content).hexdigest(), pages=pages, seconds=seconds)
+    row = ReportFile(
+        result_id=result.id,
+        name=name,
+        content=content,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        pages=pages,
+        seconds=seconds,
+    )
     db.session.add(row)
     db.session.flush()
     return row
@@ -103,8 +112,12 @@ def claim_next(worker: str | None = None) -> ReportJob | None:
     stale = _stale_limit()
     candidates = (
         db.select(ReportJob.id, ReportJob.state, ReportJob.attempts)
-        .where(db.or_(ReportJob.state == JobState.QUEUED,
-                      db.and_(ReportJob.state == JobState.RUNNING, ReportJob.heartbeat_at < stale)))
+        .where(
+            db.or_(
+                ReportJob.state == JobState.QUEUED,
+                db.and_(ReportJob.state == JobState.RUNNING, ReportJob.heartbeat_at < stale),
+            )
+        )
         .order_by(ReportJob.id)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -118,8 +131,16 @@ def claim_next(worker: str | None = None) -> ReportJob | None:
         claim = (
             db.update(ReportJob)
             .where(ReportJob.id == found.id, ReportJob.state == found.state, ReportJob.attempts == found.attempts)
-            .values(state=JobState.RUNNING, claimed_by=worker, started_at=now, heartbeat_at=now,
-                    attempts=ReportJob.attempts + 1, done=0, total=0, error=None)
+            .values(
+                state=JobState.RUNNING,
+                claimed_by=worker,
+                started_at=now,
+                heartbeat_at=now,
+                attempts=ReportJob.attempts + 1,
+                done=0,
+                total=0,
+                error=None,
+            )
             .execution_options(synchronize_session=False)
         )
         won = db.session.execute(claim).rowcount == 1

@@ -42,8 +42,22 @@ from .workdays import china_today
 #: Rectification time when the office gives no deadline: three months from the finding.
 DEFAULT_MONTHS = 3
 #: The ledger CSV's columns (interfaces.md, `assessment ledger`).
-LEDGER_COLUMNS = ["number", "unit_code", "unit_name", "title", "source", "class", "category", "severity",
-                  "found_on", "deadline", "state", "closed_on", "overdue", "approvals_suspended"]
+LEDGER_COLUMNS = [
+    "number",
+    "unit_code",
+    "unit_name",
+    "title",
+    "source",
+    "class",
+    "category",
+    "severity",
+    "found_on",
+    "deadline",
+    "state",
+    "closed_on",
+    "overdue",
+    "approvals_suspended",
+]
 #: Where evidence files are stored (instance/uploads/<area>/).
 UPLOAD_AREA = "problems"
 #: Most evidence files one step may carry.
@@ -123,13 +137,27 @@ def _step(problem, action, actor, *, on=None, note=None, participant=None) -> Pr
         problem.move(action)
     except ProblemTransitionError as exc:
         raise LedgerError(exc.message, "状态") from None
-    step = ProblemStep(problem=problem, action=action, on=on or china_today(), note=note, actor=actor,
-                       participant_id=participant.id if participant is not None else None,
-                       state_after=problem.state)
+    step = ProblemStep(
+        problem=problem,
+        action=action,
+        on=on or china_today(),
+        note=note,
+        actor=actor,
+        participant_id=participant.id if participant is not None else None,
+        state_after=problem.state,
+    )
     db.session.add(step)
     db.session.flush()
-    audit.record(actor, f"problem.{action.value}", "problem", problem.id, number=problem.number,
-                 state=problem.state.value, on=step.on.isoformat(), note=note)
+    audit.record(
+        actor,
+        f"problem.{action.value}",
+        "problem",
+        problem.id,
+        number=problem.number,
+        state=problem.state.value,
+        on=step.on.isoformat(),
+        note=note,
+    )
     return step
 
 
@@ -153,13 +181,22 @@ def _store_files(step, files, actor, *, field_zh="佐证材料") -> list[StepFil
         for done in stored:
             uploads.remove(UPLOAD_AREA, done.stored_name)
         raise LedgerError(exc.message_zh, field_zh) from None
-    rows = [StepFile(step_id=step.id, stored_name=s.stored_name, original_name=s.original_name,
-                     content_type=s.content_type, size=s.size) for s in stored]
+    rows = [
+        StepFile(
+            step_id=step.id,
+            stored_name=s.stored_name,
+            original_name=s.original_name,
+            content_type=s.content_type,
+            size=s.size,
+        )
+        for s in stored
+    ]
     db.session.add_all(rows)
     db.session.flush()
     for row in rows:
-        audit.record(actor, "problem.file_added", "problem", step.problem_id, step=step.id, file=row.original_name,
-                     size=row.size)
+        audit.record(
+            actor, "problem.file_added", "problem", step.problem_id, step=step.id, file=row.original_name, size=row.size
+        )
     return rows
 
 
@@ -201,12 +238,16 @@ def _check(data: ProblemInput, period: Period) -> dict:
     if category is not None and category not in labels.SUPERVISION_CATEGORIES:
         raise LedgerError(f"问题类别：请选择（{'、'.join(labels.SUPERVISION_CATEGORIES)}）。", "问题类别")
     return {
-        "period_id": period.id, "unit_id": unit.id, "title": title,
+        "period_id": period.id,
+        "unit_id": unit.id,
+        "title": title,
         "description": _text(data.description, "问题描述", 5000, required=False),
         "source": _choice(ProblemSource, data.source, "问题来源", labels.PROBLEM_SOURCE_ZH),
         "problem_class": _choice(ProblemClass, data.problem_class, "问题分类", labels.PROBLEM_CLASS_ZH),
         "severity": _choice(Severity, data.severity, "严重程度", labels.SEVERITY_ZH),
-        "category": category, "found_on": found_on, "deadline": deadline,
+        "category": category,
+        "found_on": found_on,
+        "deadline": deadline,
         "responsible": _text(data.responsible, "责任人", 100, required=False),
     }
 
@@ -218,16 +259,27 @@ def file_problem(period: Period, data: ProblemInput, actor: str, *, reporter: Pa
     same title for the same unit found the same day (the ledger's natural key).
     """
     values = _check(data, period)
-    duplicate = db.session.scalar(select(Problem.id).where(
-        Problem.period_id == period.id, Problem.unit_id == values["unit_id"], Problem.title == values["title"],
-        Problem.found_on == values["found_on"]))
+    duplicate = db.session.scalar(
+        select(Problem.id).where(
+            Problem.period_id == period.id,
+            Problem.unit_id == values["unit_id"],
+            Problem.title == values["title"],
+            Problem.found_on == values["found_on"],
+        )
+    )
     if duplicate is not None:
         raise LedgerError("问题标题：本单位同日已登记同一问题。", "问题标题")
     problem = Problem(**values, state=ProblemState.OPEN, reporter_id=reporter.id if reporter else None)
     db.session.add(problem)
     db.session.flush()  # takes the ledger number
-    _step(problem, ProblemAction.FILE, actor, on=values["found_on"], participant=reporter,
-          note=f"来源：{problem.source.label}" + (f"（{reporter.name}）" if reporter else ""))
+    _step(
+        problem,
+        ProblemAction.FILE,
+        actor,
+        on=values["found_on"],
+        participant=reporter,
+        note=f"来源：{problem.source.label}" + (f"（{reporter.name}）" if reporter else ""),
+    )
     return problem
 
 
@@ -283,9 +335,14 @@ def return_report(problem: Problem, actor: str, *, note) -> ProblemStep:
 
 def evidence_files(problem: Problem) -> list[StepFile]:
     """Every evidence file on the problem's steps, oldest first."""
-    return list(db.session.scalars(
-        select(StepFile).join(ProblemStep, StepFile.step_id == ProblemStep.id)
-        .where(ProblemStep.problem_id == problem.id).order_by(StepFile.id)))
+    return list(
+        db.session.scalars(
+            select(StepFile)
+            .join(ProblemStep, StepFile.step_id == ProblemStep.id)
+            .where(ProblemStep.problem_id == problem.id)
+            .order_by(StepFile.id)
+        )
+    )
 
 
 def close(problem: Problem, actor: str, *, on=None, note, files=()) -> ProblemStep:
@@ -319,8 +376,13 @@ def look_back(problem: Problem, actor: str, *, note, on=None, reopen: bool = Fal
     if new_deadline < problem.found_on:
         raise LedgerError(f"新整改期限：{new_deadline} 早于发现日期 {problem.found_on}。", "新整改期限")
     old = (problem.deadline, problem.closed_on)
-    step = _step(problem, ProblemAction.REOPEN, actor, on=on,
-                 note=f"{note}（原整改期限 {old[0]}，原销号日期 {old[1]}；新整改期限 {new_deadline}）")
+    step = _step(
+        problem,
+        ProblemAction.REOPEN,
+        actor,
+        on=on,
+        note=f"{note}（原整改期限 {old[0]}，原销号日期 {old[1]}；新整改期限 {new_deadline}）",
+    )
     problem.closed_on, problem.evidence, problem.deadline = None, None, new_deadline
     db.session.flush()
     return step
@@ -328,8 +390,12 @@ def look_back(problem: Problem, actor: str, *, note, on=None, reopen: bool = Fal
 
 def escalate(problem: Problem, actor: str, action: ProblemAction | str, *, on, note=None) -> ProblemStep:
     """约谈 / 函告 / 通报 for slow rectification, recorded with its date (not on a closed problem)."""
-    action = _choice(ProblemAction, getattr(action, "value", action), "督办方式",
-                     {a.value: a.label for a in (ProblemAction.INTERVIEW, ProblemAction.LETTER, ProblemAction.NOTICE)})
+    action = _choice(
+        ProblemAction,
+        getattr(action, "value", action),
+        "督办方式",
+        {a.value: a.label for a in (ProblemAction.INTERVIEW, ProblemAction.LETTER, ProblemAction.NOTICE)},
+    )
     if action not in (ProblemAction.INTERVIEW, ProblemAction.LETTER, ProblemAction.NOTICE):
         raise LedgerError("督办方式：请选择约谈、函告或通报。", "督办方式")
     on = parse_date(on, "督办日期")
@@ -340,8 +406,13 @@ def escalate(problem: Problem, actor: str, action: ProblemAction | str, *, on, n
 
 def comment(problem: Problem, expert: Participant, text) -> ProblemStep:
     """专家点评 on a problem, in any state; kept as a step with the expert."""
-    return _step(problem, ProblemAction.COMMENT, f"participant:{expert.code}",
-                 note=_text(text, "点评意见", 2000), participant=expert)
+    return _step(
+        problem,
+        ProblemAction.COMMENT,
+        f"participant:{expert.code}",
+        note=_text(text, "点评意见", 2000),
+        participant=expert,
+    )
 
 
 # --------------------------------------------------------------------------------------------- lists
@@ -356,14 +427,26 @@ class LedgerRow:
     suspends: bool
 
 
-def ledger_rows(period: Period, as_of: date | None = None, *, problem_class=None, state=None, unit_id=None,
-                source=None, overdue_only=False, category=None) -> list[LedgerRow]:
+def ledger_rows(
+    period: Period,
+    as_of: date | None = None,
+    *,
+    problem_class=None,
+    state=None,
+    unit_id=None,
+    source=None,
+    overdue_only=False,
+    category=None,
+) -> list[LedgerRow]:
     """The period's problems in number order, filtered, each judged on ``as_of`` (default: the period's)."""
     from scoring import problem_flags
 
-    query = (select(Problem).where(Problem.period_id == period.id)
-             .options(selectinload(Problem.unit), selectinload(Problem.reporter))
-             .order_by(Problem.year, Problem.seq))
+    query = (
+        select(Problem)
+        .where(Problem.period_id == period.id)
+        .options(selectinload(Problem.unit), selectinload(Problem.reporter))
+        .order_by(Problem.year, Problem.seq)
+    )
     if problem_class is not None:
         query = query.where(Problem.problem_class == problem_class)
     if state is not None:
@@ -377,8 +460,9 @@ def ledger_rows(period: Period, as_of: date | None = None, *, problem_class=None
     problems = list(db.session.scalars(query))
     if not problems:
         return []
-    overdue, suspends = problem_flags([p.deadline for p in problems], [p.closed_on for p in problems],
-                                      as_of or period.as_of)
+    overdue, suspends = problem_flags(
+        [p.deadline for p in problems], [p.closed_on for p in problems], as_of or period.as_of
+    )
     rows = [LedgerRow(p, bool(o), bool(s)) for p, o, s in zip(problems, overdue, suspends, strict=True)]
     if overdue_only:
         rows = [r for r in rows if r.overdue and r.problem.closed_on is None]
@@ -397,19 +481,34 @@ def build_csv(period: Period) -> bytes:
     writer.writerow(LEDGER_COLUMNS)
     for row in ledger_rows(period):
         p = row.problem
-        writer.writerow([
-            p.number, safe_text(p.unit.code), safe_text(p.unit.name), safe_text(p.title), p.source.value,
-            p.problem_class.value, safe_text(p.category), p.severity.value, p.found_on.isoformat(),
-            p.deadline.isoformat(), p.state.value, p.closed_on.isoformat() if p.closed_on else "",
-            "true" if row.overdue else "false", "true" if row.suspends else "false",
-        ])
+        writer.writerow(
+            [
+                p.number,
+                safe_text(p.unit.code),
+                safe_text(p.unit.name),
+                safe_text(p.title),
+                p.source.value,
+                p.problem_class.value,
+                safe_text(p.category),
+                p.severity.value,
+                p.found_on.isoformat(),
+                p.deadline.isoformat(),
+                p.state.value,
+                p.closed_on.isoformat() if p.closed_on else "",
+                "true" if row.overdue else "false",
+                "true" if row.suspends else "false",
+            ]
+        )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 def unit_problems(unit_id: int, period: Period | None = None) -> list[Problem]:
     """The problems pushed to one unit (a unit liaison's list), newest first; never another unit's."""
-    query = (select(Problem).where(Problem.unit_id == unit_id, Problem.pushed_at.is_not(None))
-             .order_by(Problem.year.desc(), Problem.seq.desc()))
+    query = (
+        select(Problem)
+        .where(Problem.unit_id == unit_id, Problem.pushed_at.is_not(None))
+        .order_by(Problem.year.desc(), Problem.seq.desc())
+    )
     if period is not None:
         query = query.where(Problem.period_id == period.id)
     return list(db.session.scalars(query))
@@ -428,8 +527,11 @@ def form_options() -> dict:
     sources, the five categories."""
     units = list(db.session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.code)))
     return {
-        "units": units, "severities": list(Severity), "classes": list(ProblemClass),
-        "sources": list(ProblemSource), "categories": labels.SUPERVISION_CATEGORIES,
+        "units": units,
+        "severities": list(Severity),
+        "classes": list(ProblemClass),
+        "sources": list(ProblemSource),
+        "categories": labels.SUPERVISION_CATEGORIES,
         "default_months": DEFAULT_MONTHS,
     }
 
@@ -440,5 +542,6 @@ def push_sheet_pdf(problem: Problem) -> bytes:
 
     from .exports import render_pdf
 
-    return render_pdf(render_template("report/push_sheet.html", problem=problem, steps=problem.steps,
-                                      today=china_today()))
+    return render_pdf(
+        render_template("report/push_sheet.html", problem=problem, steps=problem.steps, today=china_today())
+    )

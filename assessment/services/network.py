@@ -41,8 +41,9 @@ def participant_actor(participant: Participant) -> str:
 # --------------------------------------------------------------------------------------------- informants
 
 
-def submit_suggestion(period: Period, informant: Participant, *, kind, unit_id, text, happened_on=None,
-                      file=None) -> Suggestion:
+def submit_suggestion(
+    period: Period, informant: Participant, *, kind, unit_id, text, happened_on=None, file=None
+) -> Suggestion:
     """An informant's suggestion or report: the unit concerned (optional for a suggestion), what happened, when,
     an optional photo or file (type and size checked; stored under instance/uploads/suggestions/).
 
@@ -79,25 +80,49 @@ def submit_suggestion(period: Period, informant: Participant, *, kind, unit_id, 
             stored = uploads.check_and_store(file, UPLOAD_AREA, "照片或附件", max_bytes=ledger.max_upload_bytes())
         except uploads.UploadError as exc:
             raise LedgerError(exc.message_zh, "照片或附件") from None
-    suggestion = Suggestion(period_id=period.id, participant_id=informant.id, unit_id=unit.id if unit else None,
-                            kind=kind, text=text, happened_on=happened, status=SuggestionStatus.PENDING)
+    suggestion = Suggestion(
+        period_id=period.id,
+        participant_id=informant.id,
+        unit_id=unit.id if unit else None,
+        kind=kind,
+        text=text,
+        happened_on=happened,
+        status=SuggestionStatus.PENDING,
+    )
     db.session.add(suggestion)
     db.session.flush()
     if stored is not None:
-        db.session.add(SuggestionFile(suggestion_id=suggestion.id, stored_name=stored.stored_name,
-                                      original_name=stored.original_name, content_type=stored.content_type,
-                                      size=stored.size))
+        db.session.add(
+            SuggestionFile(
+                suggestion_id=suggestion.id,
+                stored_name=stored.stored_name,
+                original_name=stored.original_name,
+                content_type=stored.content_type,
+                size=stored.size,
+            )
+        )
         db.session.flush()
-    audit.record(participant_actor(informant), "suggestion.submit", "suggestion", suggestion.id,
-                 kind=kind.value, unit=unit.code if unit else None, file=bool(stored))
+    audit.record(
+        participant_actor(informant),
+        "suggestion.submit",
+        "suggestion",
+        suggestion.id,
+        kind=kind.value,
+        unit=unit.code if unit else None,
+        file=bool(stored),
+    )
     return suggestion
 
 
 def own_suggestions(informant: Participant, period: Period) -> list[Suggestion]:
     """The informant's own suggestions in the period, newest first (never anyone else's)."""
-    return list(db.session.scalars(
-        select(Suggestion).where(Suggestion.participant_id == informant.id, Suggestion.period_id == period.id)
-        .order_by(Suggestion.submitted_at.desc(), Suggestion.id.desc())))
+    return list(
+        db.session.scalars(
+            select(Suggestion)
+            .where(Suggestion.participant_id == informant.id, Suggestion.period_id == period.id)
+            .order_by(Suggestion.submitted_at.desc(), Suggestion.id.desc())
+        )
+    )
 
 
 def screen(suggestion: Suggestion, actor: str, *, valid, note) -> Suggestion:
@@ -114,8 +139,7 @@ def screen(suggestion: Suggestion, actor: str, *, valid, note) -> Suggestion:
     suggestion.status = SuggestionStatus.VALID if valid else SuggestionStatus.INVALID
     suggestion.screened_by, suggestion.screened_at, suggestion.screen_note = actor, datetime.now(UTC), note
     db.session.flush()
-    audit.record(actor, "suggestion.screen", "suggestion", suggestion.id, status=suggestion.status.value,
-                 note=note)
+    audit.record(actor, "suggestion.screen", "suggestion", suggestion.id, status=suggestion.status.value, note=note)
     return suggestion
 
 
@@ -152,19 +176,28 @@ def informant_counts(period: Period) -> dict[str, dict]:
     """Collected and valid suggestions per informant, per town and per month (China time), as Zhucheng reports
     them (39 collected, 21 valid): ``{"total": Count, "informants": [(participant, Count)], "towns": [(name,
     Count)], "months": [("2026-03", Count)]}``. Informants without any suggestion are listed with zeros."""
-    informants = list(db.session.scalars(
-        select(Participant).where(Participant.kind == ParticipantKind.INFORMANT).order_by(Participant.code)))
+    informants = list(
+        db.session.scalars(
+            select(Participant).where(Participant.kind == ParticipantKind.INFORMANT).order_by(Participant.code)
+        )
+    )
     by_informant, by_town, by_month = defaultdict(Count), defaultdict(Count), defaultdict(Count)
     total = Count()
     rows = db.session.execute(
-        select(Suggestion.participant_id, Suggestion.status, Suggestion.submitted_at)
-        .where(Suggestion.period_id == period.id)).all()
+        select(Suggestion.participant_id, Suggestion.status, Suggestion.submitted_at).where(
+            Suggestion.period_id == period.id
+        )
+    ).all()
     towns = {p.id: (p.town.name if p.town else "未分镇街") for p in informants}
     for participant_id, status, submitted_at in rows:
         valid = status is SuggestionStatus.VALID
         month = china_time(submitted_at).strftime("%Y-%m")
-        for count in (total, by_informant[participant_id], by_town[towns.get(participant_id, "未分镇街")],
-                      by_month[month]):
+        for count in (
+            total,
+            by_informant[participant_id],
+            by_town[towns.get(participant_id, "未分镇街")],
+            by_month[month],
+        ):
             count.collected += 1
             count.valid += valid
     return {
@@ -200,13 +233,18 @@ def quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
 def linkage_reporting(period: Period, year: int, quarter: int) -> list[tuple[Participant, int]]:
     """Each active linkage department with the number of problems it reported in the quarter (by the day it
     was filed, China time); those with 0 have not reported (季末未报送名单)."""
-    departments = list(db.session.scalars(
-        select(Participant).where(Participant.kind == ParticipantKind.LINKAGE, Participant.active.is_(True))
-        .order_by(Participant.code)))
+    departments = list(
+        db.session.scalars(
+            select(Participant)
+            .where(Participant.kind == ParticipantKind.LINKAGE, Participant.active.is_(True))
+            .order_by(Participant.code)
+        )
+    )
     first, last = quarter_bounds(year, quarter)
     counts = defaultdict(int)
     for reporter_id, created_at in db.session.execute(
-            select(Problem.reporter_id, Problem.created_at).where(Problem.reporter_id.is_not(None))):
+        select(Problem.reporter_id, Problem.created_at).where(Problem.reporter_id.is_not(None))
+    ):
         if first <= china_time(created_at).date() <= last:
             counts[reporter_id] += 1
     return [(d, counts.get(d.id, 0)) for d in departments]
@@ -214,9 +252,13 @@ def linkage_reporting(period: Period, year: int, quarter: int) -> list[tuple[Par
 
 def department_problems(department: Participant, period: Period) -> list[Problem]:
     """The problems this department reported in the period, newest first (its own list)."""
-    return list(db.session.scalars(
-        select(Problem).where(Problem.reporter_id == department.id, Problem.period_id == period.id)
-        .order_by(Problem.year.desc(), Problem.seq.desc())))
+    return list(
+        db.session.scalars(
+            select(Problem)
+            .where(Problem.reporter_id == department.id, Problem.period_id == period.id)
+            .order_by(Problem.year.desc(), Problem.seq.desc())
+        )
+    )
 
 
 # --------------------------------------------------------------------------------------------- experts
@@ -224,8 +266,9 @@ def department_problems(department: Participant, period: Period) -> list[Problem
 
 def expert_problems(period: Period) -> list[Problem]:
     """What an expert may comment on: the period's problems, by number (no reporter identities)."""
-    return list(db.session.scalars(
-        select(Problem).where(Problem.period_id == period.id).order_by(Problem.year, Problem.seq)))
+    return list(
+        db.session.scalars(select(Problem).where(Problem.period_id == period.id).order_by(Problem.year, Problem.seq))
+    )
 
 
 def kind_label(participant: Participant) -> str:

@@ -50,8 +50,9 @@ class PeriodError(ValueError):
     """A period cannot be created as asked; the message is in Chinese (the console shows it as is)."""
 
 
-def create_period(name: str, starts_on: date | None = None, ends_on: date | None = None,
-                  actor: str = "system") -> Period:
+def create_period(
+    name: str, starts_on: date | None = None, ends_on: date | None = None, actor: str = "system"
+) -> Period:
     """A new draft period (the console's 新建周期); dates default to the calendar year of a year-named period.
 
     Refuses a name already taken and an end before the start, with a Chinese message naming the field.
@@ -69,6 +70,5 @@ def create_period(name: str, starts_on: date | None = None, ends_on: date | None
     period = Period(name=name, starts_on=starts_on, ends_on=ends_on, as_of=ends_on, state=PeriodState.DRAFT)
     db.session.add(period)
     db.session.flush()
-    audit.record(actor, "period.create", "period", period.id, name=name, starts_on=str(starts_on),
-                 ends_on=str(ends_on))
+    audit.record(actor, "period.create", "period", period.id, name=name, starts_on=str(starts_on), ends_on=str(ends_on))
     return period

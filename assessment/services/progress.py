@@ -74,8 +74,9 @@ class Progress:
 def progress(period) -> Progress:
     """Response rates of `period`, from one grouped query over its assignments (counts, no answers)."""
     rows = db.session.execute(
-        db.select(Rater.group, Town.code, Town.name, Instrument.key, Unit.code, Unit.name, Assignment.state,
-                  func.count())
+        db.select(
+            Rater.group, Town.code, Town.name, Instrument.key, Unit.code, Unit.name, Assignment.state, func.count()
+        )
         .select_from(Assignment)
         .join(Rater, Assignment.rater_id == Rater.id)
         .outerjoin(Town, Rater.town_id == Town.id)
@@ -88,8 +89,9 @@ def progress(period) -> Progress:
     towns, instruments, units, groups = {}, {}, {}, {}
     for group, town_code, town_name, key, unit_code, unit_name, state, n in rows:
         result.total.add(state, n)
-        town = towns.setdefault(town_code, {"code": town_code or "", "name": town_name or NO_TOWN,
-                                            "cells": {}, "total": Tally()})
+        town = towns.setdefault(
+            town_code, {"code": town_code or "", "name": town_name or NO_TOWN, "cells": {}, "total": Tally()}
+        )
         town["cells"].setdefault(group, Tally()).add(state, n)
         town["total"].add(state, n)
         groups.setdefault(group, Tally()).add(state, n)
@@ -101,8 +103,9 @@ def progress(period) -> Progress:
     order = list(INSTRUMENT_ZH)
     result.instruments = [
         {"key": key, "name": INSTRUMENT_ZH.get(key, key), "tally": tally}
-        for key, tally in sorted(instruments.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order
-                                                                      else len(order), kv[0]))
+        for key, tally in sorted(
+            instruments.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else len(order), kv[0])
+        )
     ]
     result.units = sorted(units.values(), key=lambda u: (u["tally"].rate, u["code"]))
     per_rater = _per_rater(period)
@@ -140,8 +143,15 @@ def reminder_rows(period) -> list[dict]:
     ).all()
     order = {g: i for i, g in enumerate(RaterGroup)}
     out = [
-        {"rater_code": code, "name": name, "group": group, "town_code": town or "", "phone": phone or "",
-         "assigned": int(n), "submitted": int(done or 0)}
+        {
+            "rater_code": code,
+            "name": name,
+            "group": group,
+            "town_code": town or "",
+            "phone": phone or "",
+            "assigned": int(n),
+            "submitted": int(done or 0),
+        }
         for code, name, group, town, phone, n, done in rows
     ]
     out.sort(key=lambda r: (order[r["group"]], r["town_code"], r["rater_code"]))
@@ -154,8 +164,15 @@ def reminders_csv(period) -> bytes:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(REMINDER_COLUMNS)
     for row in reminder_rows(period):
-        writer.writerow([
-            safe_text(row["rater_code"]), safe_text(row["name"]), row["group"].value, safe_text(row["town_code"]),
-            safe_text(row["phone"]), row["assigned"], row["submitted"],
-        ])
+        writer.writerow(
+            [
+                safe_text(row["rater_code"]),
+                safe_text(row["name"]),
+                row["group"].value,
+                safe_text(row["town_code"]),
+                safe_text(row["phone"]),
+                row["assigned"],
+                row["submitted"],
+            ]
+        )
     return buffer.getvalue().encode("utf-8-sig")

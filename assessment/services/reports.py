@@ -30,20 +30,30 @@ class ProblemLine:
 def problem_rows(period: Period, unit_code: str | None = None) -> list[ProblemLine]:
     """The period's problems (one unit's when `unit_code` is given) with their overdue test, by unit, found_on."""
     query = (
-        db.select(Problem, Unit.code, Unit.name).join(Unit, Problem.unit_id == Unit.id)
-        .where(Problem.period_id == period.id).order_by(Unit.code, Problem.found_on, Problem.id)
+        db.select(Problem, Unit.code, Unit.name)
+        .join(Unit, Problem.unit_id == Unit.id)
+        .where(Problem.period_id == period.id)
+        .order_by(Unit.code, Problem.found_on, Problem.id)
     )
     if unit_code is not None:
         query = query.where(Unit.code == unit_code)
     rows = db.session.execute(query).all()
-    overdue, suspends = scoring.problem_flags([p.deadline for p, _, _ in rows], [p.closed_on for p, _, _ in rows],
-                                              period.as_of)
-    return [ProblemLine(p, code, name, bool(o), bool(s))
-            for (p, code, name), o, s in zip(rows, overdue.tolist(), suspends.tolist(), strict=True)]
+    overdue, suspends = scoring.problem_flags(
+        [p.deadline for p, _, _ in rows], [p.closed_on for p, _, _ in rows], period.as_of
+    )
+    return [
+        ProblemLine(p, code, name, bool(o), bool(s))
+        for (p, code, name), o, s in zip(rows, overdue.tolist(), suspends.tolist(), strict=True)
+    ]
 
 
-def unit_page(result: Result, row: ResultRow, scheme: scoring.Scheme | None = None,
-              problems: list[ProblemLine] | None = None, chart_size: dict | None = None) -> dict:
+def unit_page(
+    result: Result,
+    row: ResultRow,
+    scheme: scoring.Scheme | None = None,
+    problems: list[ProblemLine] | None = None,
+    chart_size: dict | None = None,
+) -> dict:
     """One unit's page of a result version: the console's unit page and the unit's pages of the PDF report.
 
     Returns the row, its leaves in scheme order [(leaf, {value, n, contribution, suppressed})], the number of
@@ -60,8 +70,9 @@ def unit_page(result: Result, row: ResultRow, scheme: scoring.Scheme | None = No
         "names": {leaf.id: leaf.name for leaf in scheme.leaves},
         "size": sum(1 for r in result.rows if r.category == row.category and r.rank is not None),
         "problems": problems,
-        "public": next((p for p in (result.extras or {}).get("public", []) if p.get("unit") == row.unit_code),
-                       None),
-        "chart": diverging_bars([(leaf.name, data.get("contribution")) for leaf, data in leaf_rows
-                                 if not leaf.is_deduction], **(chart_size or {})),
+        "public": next((p for p in (result.extras or {}).get("public", []) if p.get("unit") == row.unit_code), None),
+        "chart": diverging_bars(
+            [(leaf.name, data.get("contribution")) for leaf, data in leaf_rows if not leaf.is_deduction],
+            **(chart_size or {}),
+        ),
     }

@@ -33,8 +33,15 @@ SHOW = {
 }
 
 
-def list_responses(period, show: str = "submitted", unit_code: str | None = None, rater_code: str | None = None,
-                   instrument: str | None = None, page: int = 1, per_page: int = 50):
+def list_responses(
+    period,
+    show: str = "submitted",
+    unit_code: str | None = None,
+    rater_code: str | None = None,
+    instrument: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+):
     """A page (Flask-SQLAlchemy Pagination) of the period's assignments with their response, filtered.
 
     `show` is a key of SHOW; `unit_code`, `rater_code` exact codes; `instrument` an instrument key.
@@ -42,8 +49,12 @@ def list_responses(period, show: str = "submitted", unit_code: str | None = None
     """
     query = (
         db.select(Assignment)
-        .options(contains_eager(Assignment.rater), contains_eager(Assignment.unit),
-                 contains_eager(Assignment.instrument), contains_eager(Assignment.response))
+        .options(
+            contains_eager(Assignment.rater),
+            contains_eager(Assignment.unit),
+            contains_eager(Assignment.instrument),
+            contains_eager(Assignment.response),
+        )
         .join(Rater, Assignment.rater_id == Rater.id)
         .join(Unit, Assignment.unit_id == Unit.id)
         .join(Instrument, Assignment.instrument_id == Instrument.id)
@@ -56,8 +67,9 @@ def list_responses(period, show: str = "submitted", unit_code: str | None = None
     elif show == "returned":
         query = query.where(Response.returned_at.is_not(None))
     elif show == "invalid":
-        query = query.where(exists().where(ResponseVersion.response_id == Response.id,
-                                           ResponseVersion.invalid_at.is_not(None)))
+        query = query.where(
+            exists().where(ResponseVersion.response_id == Response.id, ResponseVersion.invalid_at.is_not(None))
+        )
     if unit_code:
         query = query.where(Unit.code == unit_code)
     if rater_code:

@@ -136,9 +136,7 @@ def _lock_for_office(assignment: Assignment) -> None:
 def _response(assignment: Assignment, create: bool = True) -> Response | None:
     """The assignment's response read fresh after the lock (another request may just have changed it)."""
     response = db.session.execute(
-        select(Response)
-        .where(Response.assignment_id == assignment.id)
-        .execution_options(populate_existing=True)
+        select(Response).where(Response.assignment_id == assignment.id).execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if response is None and create:
         response = Response(assignment_id=assignment.id, current_version=0, draft={})
@@ -198,9 +196,7 @@ def submit(assignment: Assignment, now: datetime | None = None) -> ResponseVersi
     draft = dict(response.draft or {})
     missing = unanswered(defn, draft)
     if missing and not defn.allow_na:
-        raise ResponseError(
-            "unanswered", f"还有 {len(missing)} 道题未作答，请答完后再提交。", questions=missing
-        )
+        raise ResponseError("unanswered", f"还有 {len(missing)} 道题未作答，请答完后再提交。", questions=missing)
     now = now or datetime.now(UTC)
     version = _add_version(response, {q.id: draft.get(q.id) for q in defn.questions}, ResponseSource.WEB, now)
     response.draft = None
@@ -255,9 +251,7 @@ def latest_answers(response: Response) -> dict[str, float | None]:
     rows = db.session.execute(
         select(Answer.question, Answer.value)
         .join(ResponseVersion, Answer.version_id == ResponseVersion.id)
-        .where(
-            ResponseVersion.response_id == response.id, ResponseVersion.version == response.current_version
-        )
+        .where(ResponseVersion.response_id == response.id, ResponseVersion.version == response.current_version)
     ).all()
     return {q: v for q, v in rows}
 
@@ -343,9 +337,7 @@ def correct(
     parsed = parse_answers(defn, answers)
     missing = unanswered(defn, parsed)
     if missing:
-        raise ResponseError(
-            "unanswered", f"更正须答全所有题目，缺少：{'、'.join(missing)}", questions=missing
-        )
+        raise ResponseError("unanswered", f"更正须答全所有题目，缺少：{'、'.join(missing)}", questions=missing)
     _lock_for_office(assignment)
     response = _response(assignment)
     now = now or datetime.now(UTC)
@@ -417,8 +409,7 @@ def answers_by_assignment(assignments: list[Assignment]) -> dict[int, dict[str, 
             .join(Answer, Answer.version_id == ResponseVersion.id)
             .join(
                 Response,
-                (Response.id == ResponseVersion.response_id)
-                & (Response.current_version == ResponseVersion.version),
+                (Response.id == ResponseVersion.response_id) & (Response.current_version == ResponseVersion.version),
             )
             .where(ResponseVersion.response_id.in_(ids[start : start + 500]))
         )

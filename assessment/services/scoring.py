@@ -10,7 +10,7 @@ published version is never changed: scoring again makes a new version.
 import hashlib
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 from sqlalchemy import func
@@ -84,9 +84,7 @@ def save_scheme(period: Period, text: str, actor: str, note: str | None = None) 
 
 
 def _add_scheme(period, text, actor, note=None):
-    version = (
-        db.session.scalar(db.select(func.max(Scheme.version)).filter_by(period_id=period.id)) or 0
-    ) + 1
+    version = (db.session.scalar(db.select(func.max(Scheme.version)).filter_by(period_id=period.id)) or 0) + 1
     scheme = Scheme(
         period_id=period.id,
         version=version,
@@ -117,11 +115,13 @@ def score_period(period_name: str, actor: str = "system", progress=None) -> Scor
     One computation at a time per period (services/computing.py): while one runs, or when one finished since
     this call began, ScoringError says so and nothing is stored. On any failure the session is rolled back.
     """
-    requested_at = datetime.now(timezone.utc)
+    requested_at = datetime.now(UTC)
     period = get_period(period_name)
     if period.state is PeriodState.DRAFT:
-        raise ScoringError(f"period {period.name} is a draft: open it and collect data first",
-                           f"评价周期 {period.name} 仍是草稿，请先开启并采集数据。")
+        raise ScoringError(
+            f"period {period.name} is a draft: open it and collect data first",
+            f"评价周期 {period.name} 仍是草稿，请先开启并采集数据。",
+        )
     refusal = computing.claim(period, actor, requested_at)
     if refusal is not None:
         raise ScoringError(refusal.message, refusal.message_zh)
@@ -164,8 +164,16 @@ def _compute(period: Period, actor: str, progress) -> ScoreRun:
     enqueue_report(result, actor)
     step(3, 4, "compare")
     changes = compare_with_published(result)
-    audit.record(actor, "result.compute", "result", result.id, period=period.name, version=version,
-                 data=fingerprint[:12], scheme=scheme_row.version)
+    audit.record(
+        actor,
+        "result.compute",
+        "result",
+        result.id,
+        period=period.name,
+        version=version,
+        data=fingerprint[:12],
+        scheme=scheme_row.version,
+    )
     step(4, 4, "done")
     return ScoreRun(result=result, engine=engine_result, changes=changes)
 
@@ -286,12 +294,29 @@ def compare_with_published(result: Result) -> list[dict]:
     for row in result.rows:
         old = before.get(row.unit_code)
         if old is None:
-            moves.append({"unit": row.unit_code, "name": row.unit_name, "rank_before": None, "rank_after": row.rank,
-                          "grade_before": None, "grade_after": row.grade})
+            moves.append(
+                {
+                    "unit": row.unit_code,
+                    "name": row.unit_name,
+                    "rank_before": None,
+                    "rank_after": row.rank,
+                    "grade_before": None,
+                    "grade_after": row.grade,
+                }
+            )
         elif old.rank != row.rank or old.grade != row.grade or _two(old.composite) != _two(row.composite):
-            moves.append({"unit": row.unit_code, "name": row.unit_name, "rank_before": old.rank,
-                          "rank_after": row.rank, "grade_before": old.grade, "grade_after": row.grade,
-                          "composite_before": old.composite, "composite_after": row.composite})
+            moves.append(
+                {
+                    "unit": row.unit_code,
+                    "name": row.unit_name,
+                    "rank_before": old.rank,
+                    "rank_after": row.rank,
+                    "grade_before": old.grade,
+                    "grade_after": row.grade,
+                    "composite_before": old.composite,
+                    "composite_after": row.composite,
+                }
+            )
     return moves
 
 
@@ -308,15 +333,19 @@ def acknowledge_review(row: ResultRow, actor: str, note: str):
     if row.result.state is ResultState.PUBLISHED:
         raise ScoringError("a published result cannot be changed", "已发布的结果不能修改。")
     if not row.review_flag:
-        raise ScoringError(f"unit {row.unit_code} is not flagged for review in result version {row.result.version}",
-                           f"单位 {row.unit_code} 在第 {row.result.version} 版结果中无需复核。")
+        raise ScoringError(
+            f"unit {row.unit_code} is not flagged for review in result version {row.result.version}",
+            f"单位 {row.unit_code} 在第 {row.result.version} 版结果中无需复核。",
+        )
     if row.reviewed_at is not None:
-        raise ScoringError(f"unit {row.unit_code} was already reviewed by {row.reviewed_by}",
-                           f"单位 {row.unit_code} 已由 {row.reviewed_by} 复核。")
+        raise ScoringError(
+            f"unit {row.unit_code} was already reviewed by {row.reviewed_by}",
+            f"单位 {row.unit_code} 已由 {row.reviewed_by} 复核。",
+        )
     if not (note or "").strip():
         raise ScoringError("a review note is required", "请填写复核意见。")
     row.reviewed_by = actor
-    row.reviewed_at = datetime.now(timezone.utc)
+    row.reviewed_at = datetime.now(UTC)
     row.review_note = note.strip()
     audit.record(actor, "result.review", "result_row", row.id, unit=row.unit_code, note=note.strip())
 
@@ -326,14 +355,18 @@ def review_unit(period_name: str, unit_code: str, note: str, actor: str) -> Resu
     period = get_period(period_name)
     result = latest_result(period)
     if result is None:
-        raise ScoringError(f"period {period.name} has no result yet: run `assessment score --period {period.name}`",
-                           "尚未计算评价结果。")
+        raise ScoringError(
+            f"period {period.name} has no result yet: run `assessment score --period {period.name}`",
+            "尚未计算评价结果。",
+        )
     row = db.session.execute(
         db.select(ResultRow).filter_by(result_id=result.id, unit_code=unit_code)
     ).scalar_one_or_none()
     if row is None:
-        raise ScoringError(f"unit {unit_code} is not in result version {result.version} of period {period.name}",
-                           f"第 {result.version} 版结果中没有单位 {unit_code}。")
+        raise ScoringError(
+            f"unit {unit_code} is not in result version {result.version} of period {period.name}",
+            f"第 {result.version} 版结果中没有单位 {unit_code}。",
+        )
     acknowledge_review(row, actor, note)
     return row
 
@@ -342,8 +375,10 @@ def publish_result(period: Period, actor: str) -> Result:
     """Freeze the period's latest result version; refused while flagged units are not acknowledged."""
     result = latest_result(period)
     if result is None:
-        raise ScoringError(f"period {period.name} has no result yet: run `assessment score --period {period.name}`",
-                           "尚未计算评价结果。")
+        raise ScoringError(
+            f"period {period.name} has no result yet: run `assessment score --period {period.name}`",
+            "尚未计算评价结果。",
+        )
     if result.state is ResultState.PUBLISHED:
         return result
     pending = [row.unit_code for row in result.rows if row.review_flag and not row.reviewed_at]
@@ -354,7 +389,7 @@ def publish_result(period: Period, actor: str) -> Result:
             f"{'、'.join(pending[:10])}",
         )
     result.state = ResultState.PUBLISHED
-    result.published_at = datetime.now(timezone.utc)
+    result.published_at = datetime.now(UTC)
     result.published_by = actor
     audit.record(actor, "result.publish", "result", result.id, period=period.name, version=result.version)
     return result

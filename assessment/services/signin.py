@@ -89,9 +89,7 @@ def check_credentials(username: str, password: str) -> User | None:
     """The active user with this name and password, or None; every failure costs one password hash."""
     from werkzeug.security import check_password_hash
 
-    user = db.session.execute(
-        db.select(User).filter_by(username=normalise_name(username))
-    ).scalar_one_or_none()
+    user = db.session.execute(db.select(User).filter_by(username=normalise_name(username))).scalar_one_or_none()
     if user is None:
         check_password_hash(_dummy_hash(), password or "")
         return None
@@ -183,8 +181,16 @@ def _fail(name: str, ckey: str, akey: str, client: str | None, now: datetime):
         until = now + timedelta(minutes=minutes)
         _block("account", akey, until, 0)
         user_id = db.session.scalar(select(User.id).filter_by(username=name))
-        audit.record("system", "user.lock", "user", user_id, username=name[:64], failures=failures,
-                     until=until.isoformat(timespec="seconds"), client=ckey[:12])
+        audit.record(
+            "system",
+            "user.lock",
+            "user",
+            user_id,
+            username=name[:64],
+            failures=failures,
+            until=until.isoformat(timespec="seconds"),
+            client=ckey[:12],
+        )
         db.session.flush()
         raise SigninRefused("locked", "用户名或密码错误。" + _locked_message(minutes))
     db.session.flush()

@@ -2,7 +2,7 @@
 
 import os
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..extensions import db
 from ..models import Role, Unit, User
@@ -15,8 +15,9 @@ class UserError(ValueError):
     pass
 
 
-def create_user(username: str, password: str, role: str, display_name: str = "", unit_code=None,
-                actor: str = "cli") -> User:
+def create_user(
+    username: str, password: str, role: str, display_name: str = "", unit_code=None, actor: str = "cli"
+) -> User:
     """Create an office account with a hashed password; refuses short passwords and taken names."""
     username = (username or "").strip()
     if not username:
@@ -53,7 +54,7 @@ def authenticate(username: str, password: str) -> User | None:
     user = check_credentials(username, password)
     if user is None:
         return None
-    user.last_login_at = datetime.now(timezone.utc)
+    user.last_login_at = datetime.now(UTC)
     audit.record(user.username, "user.login", "user", user.id)
     return user
 

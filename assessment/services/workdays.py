@@ -6,7 +6,7 @@ days even on a weekend. China has no daylight saving time, so China time is a fi
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -55,7 +55,7 @@ def china_date(moment: datetime) -> date:
 
 def china_today(now: datetime | None = None) -> date:
     """Today in China."""
-    return china_date(now or datetime.now(timezone.utc))
+    return china_date(now or datetime.now(UTC))
 
 
 def default_days() -> list[tuple[date, bool, str]]:
@@ -137,7 +137,7 @@ def set_case_working_days(n: int, actor: str) -> int:
     else:
         setting.value = str(n)
         setting.updated_by = actor
-        setting.updated_at = datetime.now(timezone.utc)
+        setting.updated_at = datetime.now(UTC)
     audit.record(actor, "setting.change", "setting", CASE_DAYS_KEY, before=before, after=str(n))
     db.session.flush()
     return n
@@ -161,9 +161,15 @@ def set_day(day: date, is_workday: bool, name: str, actor: str) -> CalendarDay:
         db.session.add(row)
     else:
         row.is_workday, row.name, row.updated_by = is_workday, name, actor
-        row.updated_at = datetime.now(timezone.utc)
-    audit.record(actor, "calendar.set", "calendar_day", day.isoformat(), before=before,
-                 after={"is_workday": is_workday, "name": name})
+        row.updated_at = datetime.now(UTC)
+    audit.record(
+        actor,
+        "calendar.set",
+        "calendar_day",
+        day.isoformat(),
+        before=before,
+        after={"is_workday": is_workday, "name": name},
+    )
     db.session.flush()
     return row
 
@@ -173,8 +179,13 @@ def remove_day(day: date, actor: str) -> bool:
     row = db.session.execute(db.select(CalendarDay).filter_by(day=day)).scalar_one_or_none()
     if row is None:
         return False
-    audit.record(actor, "calendar.remove", "calendar_day", day.isoformat(),
-                 before={"is_workday": row.is_workday, "name": row.name})
+    audit.record(
+        actor,
+        "calendar.remove",
+        "calendar_day",
+        day.isoformat(),
+        before={"is_workday": row.is_workday, "name": row.name},
+    )
     db.session.delete(row)
     db.session.flush()
     return True

@@ -57,8 +57,7 @@ def participant_code():
     if request.method == "POST":
         wait = access.wait_seconds(_client())
         if wait:
-            return render_template("web/network/code.html", error=f"错误次数过多，请 {wait} 秒后再试。",
-                                   code=""), 429
+            return render_template("web/network/code.html", error=f"错误次数过多，请 {wait} 秒后再试。", code=""), 429
         code = request.form.get("code", "")
         try:
             key = access.resolve_code(code)
@@ -100,7 +99,10 @@ def participant_exit():
 def _load_participant():
     """Re-check the session's key on every participant page (revoked or closed: stop)."""
     if not request.path.startswith("/p/") or request.endpoint in (
-            "web.participant_code", "web.participant_link", "web.participant_exit"):
+        "web.participant_code",
+        "web.participant_link",
+        "web.participant_exit",
+    ):
         return None
     key_id = session.get(SESSION_KEY)
     if not isinstance(key_id, int):
@@ -147,14 +149,27 @@ def participant_suggest():
     if g.participant.kind is not ParticipantKind.INFORMANT:
         abort(403)
     try:
-        network.submit_suggestion(g.period, g.participant, kind=request.form.get("kind"),
-                                  unit_id=request.form.get("unit_id"), text=request.form.get("text"),
-                                  happened_on=request.form.get("happened_on"), file=request.files.get("file"))
+        network.submit_suggestion(
+            g.period,
+            g.participant,
+            kind=request.form.get("kind"),
+            unit_id=request.form.get("unit_id"),
+            text=request.form.get("text"),
+            happened_on=request.form.get("happened_on"),
+            file=request.files.get("file"),
+        )
     except LedgerError as exc:
         db.session.rollback()
-        return render_template("web/network/home.html", me=g.participant, period=g.period,
-                               mine=network.own_suggestions(g.participant, g.period), kinds=list(SuggestionKind),
-                               values=request.form.to_dict(), error=exc.message_zh, **_units()), 400
+        return render_template(
+            "web/network/home.html",
+            me=g.participant,
+            period=g.period,
+            mine=network.own_suggestions(g.participant, g.period),
+            kinds=list(SuggestionKind),
+            values=request.form.to_dict(),
+            error=exc.message_zh,
+            **_units(),
+        ), 400
     flash("已报送，感谢您的反映。编办甄别后会在此显示结果。", "success")
     return redirect(url_for("web.participant_home"))
 
@@ -170,9 +185,15 @@ def participant_report():
         problem = network.linkage_file(g.period, g.participant, data)
     except LedgerError as exc:
         db.session.rollback()
-        return render_template("web/network/home.html", me=g.participant, period=g.period,
-                               mine=network.department_problems(g.participant, g.period),
-                               values=request.form.to_dict(), error=exc.message_zh, **_units()), 400
+        return render_template(
+            "web/network/home.html",
+            me=g.participant,
+            period=g.period,
+            mine=network.department_problems(g.participant, g.period),
+            values=request.form.to_dict(),
+            error=exc.message_zh,
+            **_units(),
+        ), 400
     flash(f"已报送，台账编号 {problem.number}。", "success")
     return redirect(url_for("web.participant_home"))
 

@@ -36,9 +36,7 @@ RATER_HEADERS = {
 
 
 def _is_rater_page():
-    return request.blueprint == "web" and (
-        request.path.startswith("/r/") or request.path.startswith("/rater")
-    )
+    return request.blueprint == "web" and (request.path.startswith("/r/") or request.path.startswith("/rater"))
 
 
 @bp.after_app_request
@@ -75,9 +73,7 @@ def enter_code():
     if request.method == "POST":
         wait = access.wait_seconds(_client())
         if wait:
-            return render_template(
-                "web/rater/code.html", error=f"错误次数过多，请 {wait} 秒后再试。", code=""
-            ), 429
+            return render_template("web/rater/code.html", error=f"错误次数过多，请 {wait} 秒后再试。", code=""), 429
         code = request.form.get("code", "")
         try:
             key = access.resolve_code(code)
@@ -166,9 +162,7 @@ def _assignments():
 def _groups(assignments):
     """The rater's assignments by instrument (in instrument order), each list by unit code."""
     groups = OrderedDict()
-    for a in sorted(
-        assignments, key=lambda a: (a.instrument.key != "grassroots", a.instrument_id, a.unit.code)
-    ):
+    for a in sorted(assignments, key=lambda a: (a.instrument.key != "grassroots", a.instrument_id, a.unit.code)):
         groups.setdefault(a.instrument.key, []).append(a)
     return groups
 
@@ -237,9 +231,7 @@ def rater_home():
     returned = [
         a
         for a in assignments
-        if a.response is not None
-        and a.response.returned_at is not None
-        and a.state is not AssignmentState.SUBMITTED
+        if a.response is not None and a.response.returned_at is not None and a.state is not AssignmentState.SUBMITTED
     ]
     days_left = (g.period.ends_on - china_date(datetime.now(UTC))).days  # the deadline is a China date
     return render_template(
@@ -332,9 +324,7 @@ def unit_page(assignment_id):
     answers = responses.current_answers(assignment)
     themed = OrderedDict()
     for n, q in enumerate(defn.questions, start=1):
-        control = render(
-            defn, q, assignment.id, answers, label=f"{n}. {q.text}", disabled=not _editable(assignment)
-        )
+        control = render(defn, q, assignment.id, answers, label=f"{n}. {q.text}", disabled=not _editable(assignment))
         themed.setdefault(defn.themes.get(q.theme, q.theme), []).append({"n": n, "q": q, "control": control})
     return render_template(
         "web/rater/unit.html",
@@ -351,9 +341,7 @@ def unit_page(assignment_id):
 def _next_open(assignment):
     items = [a for a in _assignments() if a.instrument_id == assignment.instrument_id]
     items.sort(key=lambda a: a.unit.code)
-    later = [
-        a for a in items if a.unit.code > assignment.unit.code and a.state is not AssignmentState.SUBMITTED
-    ]
+    later = [a for a in items if a.unit.code > assignment.unit.code and a.state is not AssignmentState.SUBMITTED]
     return later[0] if later else None
 
 

@@ -26,8 +26,7 @@ branch_labels = None
 depends_on = None
 
 _KEY = "period_id, unit_id, level, is_default"
-_MATCH = ("c.period_id = d.period_id AND c.unit_id = d.unit_id AND c.level = d.level"
-          " AND c.is_default = d.is_default")
+_MATCH = "c.period_id = d.period_id AND c.unit_id = d.unit_id AND c.level = d.level AND c.is_default = d.is_default"
 
 POSTGRES = [
     f"""CREATE OR REPLACE FUNCTION rating_counts_insert() RETURNS trigger AS $$
@@ -67,10 +66,14 @@ POSTGRES = [
        REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION rating_counts_delete()""",
 ]
 
-_ADD_NEW = (f"INSERT INTO rating_counts ({_KEY}, n) SELECT NEW.period_id, NEW.unit_id, NEW.level,"
-            f" NEW.is_default, 1 WHERE NOT NEW.excluded ON CONFLICT ({_KEY}) DO UPDATE SET n = n + 1;")
-_TAKE_OLD = ("UPDATE rating_counts SET n = n - 1 WHERE NOT OLD.excluded AND period_id = OLD.period_id"
-             " AND unit_id = OLD.unit_id AND level = OLD.level AND is_default = OLD.is_default;")
+_ADD_NEW = (
+    f"INSERT INTO rating_counts ({_KEY}, n) SELECT NEW.period_id, NEW.unit_id, NEW.level,"
+    f" NEW.is_default, 1 WHERE NOT NEW.excluded ON CONFLICT ({_KEY}) DO UPDATE SET n = n + 1;"
+)
+_TAKE_OLD = (
+    "UPDATE rating_counts SET n = n - 1 WHERE NOT OLD.excluded AND period_id = OLD.period_id"
+    " AND unit_id = OLD.unit_id AND level = OLD.level AND is_default = OLD.is_default;"
+)
 SQLITE = [
     f"""CREATE TRIGGER public_ratings_count_insert AFTER INSERT ON public_ratings
         BEGIN {_ADD_NEW} END""",
@@ -90,8 +93,7 @@ def upgrade():
         sa.Column("level", sa.SmallInteger(), nullable=False),
         sa.Column("is_default", sa.Boolean(), nullable=False),
         sa.Column("n", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["period_id"], ["periods.id"],
-                                name=op.f("fk_rating_counts_period_id_periods")),
+        sa.ForeignKeyConstraint(["period_id"], ["periods.id"], name=op.f("fk_rating_counts_period_id_periods")),
         sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_rating_counts_unit_id_units")),
         sa.PrimaryKeyConstraint("period_id", "unit_id", "level", "is_default", name=op.f("pk_rating_counts")),
     )
@@ -105,8 +107,10 @@ def upgrade():
 
 def downgrade():
     for name in ("insert", "update", "delete"):
-        op.execute(f"DROP TRIGGER IF EXISTS public_ratings_count_{name}"
-                   + (" ON public_ratings" if op.get_bind().dialect.name == "postgresql" else ""))
+        op.execute(
+            f"DROP TRIGGER IF EXISTS public_ratings_count_{name}"
+            + (" ON public_ratings" if op.get_bind().dialect.name == "postgresql" else "")
+        )
         if op.get_bind().dialect.name == "postgresql":
             op.execute(f"DROP FUNCTION IF EXISTS rating_counts_{name}()")
     op.drop_table("rating_counts")

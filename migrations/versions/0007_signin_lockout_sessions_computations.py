@@ -37,8 +37,7 @@ def upgrade():
         sa.Column("period_id", sa.Integer(), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_by", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(["period_id"], ["periods.id"],
-                                name=op.f("fk_computations_period_id_periods")),
+        sa.ForeignKeyConstraint(["period_id"], ["periods.id"], name=op.f("fk_computations_period_id_periods")),
         sa.PrimaryKeyConstraint("period_id", name=op.f("pk_computations")),
     )
     with op.batch_alter_table("users") as batch:

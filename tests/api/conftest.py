@@ -10,20 +10,33 @@ from assessment.extensions import db
 from assessment.models import Period, PeriodState, Unit, UnitKind
 from tests.api.helpers import CST
 
+
 @pytest.fixture
 def city(app):
     """Two units and an open period around today (created directly, so the dates do not depend on the year)."""
     today = datetime.now(CST).date()
     with app.app_context():
-        db.session.add_all([
-            Unit(code="U01", name="市行政审批服务局", kind=UnitKind.GOVERNMENT, category="政府部门"),
-            Unit(code="U02", name="市医疗保障局", kind=UnitKind.GOVERNMENT, category="政府部门"),
-            Unit(code="U09", name="已撤销单位", kind=UnitKind.GOVERNMENT, category="政府部门", active=False),
-            Period(name="P1", starts_on=today - timedelta(days=300), ends_on=today + timedelta(days=60),
-                   as_of=today + timedelta(days=60), state=PeriodState.OPEN),
-            Period(name="P0", starts_on=today - timedelta(days=700), ends_on=today - timedelta(days=301),
-                   as_of=today - timedelta(days=301), state=PeriodState.CLOSED),
-        ])
+        db.session.add_all(
+            [
+                Unit(code="U01", name="市行政审批服务局", kind=UnitKind.GOVERNMENT, category="政府部门"),
+                Unit(code="U02", name="市医疗保障局", kind=UnitKind.GOVERNMENT, category="政府部门"),
+                Unit(code="U09", name="已撤销单位", kind=UnitKind.GOVERNMENT, category="政府部门", active=False),
+                Period(
+                    name="P1",
+                    starts_on=today - timedelta(days=300),
+                    ends_on=today + timedelta(days=60),
+                    as_of=today + timedelta(days=60),
+                    state=PeriodState.OPEN,
+                ),
+                Period(
+                    name="P0",
+                    starts_on=today - timedelta(days=700),
+                    ends_on=today - timedelta(days=301),
+                    as_of=today - timedelta(days=301),
+                    state=PeriodState.CLOSED,
+                ),
+            ]
+        )
         db.session.commit()
     return SimpleNamespace(today=today)
 

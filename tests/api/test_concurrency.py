@@ -25,7 +25,9 @@ def server(app, live_server):
 
 def send(url, key, body):
     request = urllib.request.Request(
-        url + "/api/v1/ratings", data=json.dumps(body).encode(), method="POST",
+        url + "/api/v1/ratings",
+        data=json.dumps(body).encode(),
+        method="POST",
         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
     )
     try:
@@ -43,8 +45,9 @@ def test_overlapping_batches_from_many_threads_store_each_rating_once(app, serve
 
     def body(i):
         # Levels spread 1-5 (every fifth a bad rating with a case); times spaced so no burst is flagged.
-        return rating(f"ev{i:04d}", level=1 + i % 5, at=start + timedelta(minutes=3 * i),
-                      case_no=f"C-{i}" if i % 5 == 0 else None)
+        return rating(
+            f"ev{i:04d}", level=1 + i % 5, at=start + timedelta(minutes=3 * i), case_no=f"C-{i}" if i % 5 == 0 else None
+        )
 
     answers = []
     failures = []
@@ -57,7 +60,7 @@ def test_overlapping_batches_from_many_threads_store_each_rating_once(app, serve
         first = rnd.randrange(0, n_events // 2)
         events = list(range(first, first + n_events // 2))
         rnd.shuffle(events)
-        batches = [events[k:k + 30] for k in range(0, len(events), 30)]
+        batches = [events[k : k + 30] for k in range(0, len(events), 30)]
         batches.append(batches[0])
         for batch in batches:
             status, payload = send(server, key, {"ratings": [body(i) for i in batch]})
@@ -91,8 +94,9 @@ def test_overlapping_batches_from_many_threads_store_each_rating_once(app, serve
         assert len(cases) == len(set(cases))
         bad = db.session.scalar(sa.select(sa.func.count()).select_from(PublicRating).where(PublicRating.level <= 2))
         assert len(cases) == bad
-        case_nos = db.session.execute(
-            sa.select(PublicRating.case_no).where(PublicRating.case_no.is_not(None))).scalars().all()
+        case_nos = (
+            db.session.execute(sa.select(PublicRating.case_no).where(PublicRating.case_no.is_not(None))).scalars().all()
+        )
         assert len(case_nos) == len(set(case_nos))
         totals = db.session.execute(sa.select(sa.func.sum(Device.n_accepted))).scalar()
         assert totals == len(rows)

@@ -14,8 +14,9 @@ def api_schema(app, make_device):
     app.config.update(API_RATE_PER_SECOND=10_000, API_RATE_BURST=10_000)
     _, key = make_device()
     # 413 is the documented answer to a batch over maxItems, so it counts as rejecting invalid data.
-    config = schemathesis.Config.from_dict({"checks": {"negative_data_rejection": {
-        "expected-statuses": [400, 401, 413, 429]}}})
+    config = schemathesis.Config.from_dict(
+        {"checks": {"negative_data_rejection": {"expected-statuses": [400, 401, 413, 429]}}}
+    )
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=config)
     return schema, key
 
@@ -31,8 +32,7 @@ def test_schemathesis_finds_no_server_error_and_no_mismatch(api_schema, mode):
             continue  # nothing to negate: these operations take no input
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         def check(case):
             case.call_and_validate(headers={"Authorization": f"Bearer {key}"})
 

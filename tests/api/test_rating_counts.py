@@ -18,9 +18,9 @@ from assessment.models import (
     Period,
     PublicRating,
     Question,
-    RatingCount,
     Rater,
     RaterGroup,
+    RatingCount,
     Response,
     ResponseSource,
     ResponseVersion,
@@ -37,9 +37,14 @@ from tests.api.helpers import daytime, rating
 
 def _counts(app):
     with app.app_context():
-        return {(u, lv, bool(d)): n for u, lv, d, n in db.session.execute(
-            sa.select(RatingCount.unit_id, RatingCount.level, RatingCount.is_default, RatingCount.n)
-            .where(RatingCount.n != 0))}
+        return {
+            (u, lv, bool(d)): n
+            for u, lv, d, n in db.session.execute(
+                sa.select(RatingCount.unit_id, RatingCount.level, RatingCount.is_default, RatingCount.n).where(
+                    RatingCount.n != 0
+                )
+            )
+        }
 
 
 def _exact(app):
@@ -47,14 +52,14 @@ def _exact(app):
         return mismatches()
 
 
-def test_the_aggregate_equals_a_recount_after_ingest_import_exclusion_and_reimport(app, make_device, post,
-                                                                                  tmp_path):
+def test_the_aggregate_equals_a_recount_after_ingest_import_exclusion_and_reimport(app, make_device, post, tmp_path):
     """Does rating_counts equal a GROUP BY of the ratings after each way ratings are written or changed?"""
     _, key = make_device("U01")
     _, integration = make_device(None, None, integration=True, channel="hotline")
     at = daytime(days_ago=3, hour=9)
-    batch = [rating(f"e{i}", level=1 + i % 5, at=at + timedelta(minutes=7 * i), is_default=i % 7 == 0)
-             for i in range(40)]
+    batch = [
+        rating(f"e{i}", level=1 + i % 5, at=at + timedelta(minutes=7 * i), is_default=i % 7 == 0) for i in range(40)
+    ]
     batch.append({"event_id": "bad", "level": "five"})
     assert post(key, {"ratings": batch}).get_json()["accepted"] == 40
     hotline = [rating(f"h{i}", level=2 + i % 3, unit_code="U02") for i in range(9)]
@@ -95,8 +100,11 @@ def test_the_aggregate_equals_a_recount_after_ingest_import_exclusion_and_reimpo
         db.session.execute(sa.update(PublicRating).where(PublicRating.id.in_(ids[10:20])).values(level=3))
         db.session.execute(sa.update(PublicRating).where(PublicRating.id == ids[21]).values(is_default=True))
         with_case = sa.select(BadRatingCase.rating_id)
-        gone = db.session.scalars(sa.select(PublicRating.id).where(PublicRating.id.not_in(with_case),
-                                                                   PublicRating.excluded.is_(False)).limit(2)).all()
+        gone = db.session.scalars(
+            sa.select(PublicRating.id)
+            .where(PublicRating.id.not_in(with_case), PublicRating.excluded.is_(False))
+            .limit(2)
+        ).all()
         db.session.execute(sa.delete(PublicRating).where(PublicRating.id.in_(gone)))
         db.session.commit()
         assert mismatches() == []
@@ -112,8 +120,9 @@ def _reference_gather(period):
     """The gather of ratings and answers as it was before rating_counts: row by row, GROUP BY over ratings."""
     frame = gather._frame
     assignments = frame(
-        sa.select(Assignment.id, Rater.code, Rater.group, Town.name, Instrument.key, Unit.code,
-                  Response.current_version)
+        sa.select(
+            Assignment.id, Rater.code, Rater.group, Town.name, Instrument.key, Unit.code, Response.current_version
+        )
         .select_from(Assignment)
         .join(Rater, Assignment.rater_id == Rater.id)
         .outerjoin(Town, Rater.town_id == Town.id)
@@ -128,8 +137,10 @@ def _reference_gather(period):
         sa.select(Assignment.id, Answer.question, Answer.value)
         .select_from(Answer)
         .join(ResponseVersion, Answer.version_id == ResponseVersion.id)
-        .join(Response, (ResponseVersion.response_id == Response.id)
-              & (ResponseVersion.version == Response.current_version))
+        .join(
+            Response,
+            (ResponseVersion.response_id == Response.id) & (ResponseVersion.version == Response.current_version),
+        )
         .join(Assignment, Response.assignment_id == Assignment.id)
         .where(Assignment.period_id == period.id),
         ["assignment", "question", "answer"],
@@ -158,31 +169,46 @@ def test_the_gather_reads_the_same_frames_as_row_by_row_queries(app, city, make_
     """Are the answers and rating counts scoring reads identical (values, dtypes, order) to the old ones?"""
     _, key = make_device("U01")
     at = daytime(days_ago=2, hour=9)
-    post(key, {"ratings": [rating(f"e{i}", level=1 + i % 5, at=at + timedelta(minutes=9 * i),
-                                  is_default=i % 4 == 0) for i in range(30)]})
+    post(
+        key,
+        {
+            "ratings": [
+                rating(f"e{i}", level=1 + i % 5, at=at + timedelta(minutes=9 * i), is_default=i % 4 == 0)
+                for i in range(30)
+            ]
+        },
+    )
     with app.app_context():
         period = db.session.scalar(sa.select(Period).filter_by(name="P1"))
         units = {u.code: u for u in db.session.scalars(sa.select(Unit))}
         town = Town(code="T1", name="密州街道")
         db.session.add(town)
-        instrument = Instrument(key="grassroots", version=1, title="g", rater_group="grassroots",
-                                targets="all_units", definition="key: grassroots\n", fingerprint="x" * 64)
+        instrument = Instrument(
+            key="grassroots",
+            version=1,
+            title="g",
+            rater_group="grassroots",
+            targets="all_units",
+            definition="key: grassroots\n",
+            fingerprint="x" * 64,
+        )
         for position, qid in enumerate(["g01", "g02", "nan", "null"]):
-            instrument.questions.append(Question(qid=qid, position=position, theme="t", type="score100",
-                                                 text=qid))
+            instrument.questions.append(Question(qid=qid, position=position, theme="t", type="score100", text=qid))
         db.session.add(instrument)
         db.session.flush()
         # Values that only survive a round trip through text if it is written exactly.
         values = [1.0, None, 0.30000000000000004, 33.333333333333336, 100.0, 0.0, 87.5, 1e-7]
         n = 0
         for r in range(6):
-            rater = Rater(code=f"G{r}", name=f"评价人{r}", group=RaterGroup.GRASSROOTS,
-                          town_id=town.id if r % 2 else None)
+            rater = Rater(
+                code=f"G{r}", name=f"评价人{r}", group=RaterGroup.GRASSROOTS, town_id=town.id if r % 2 else None
+            )
             db.session.add(rater)
             db.session.flush()
             for code in ("U01", "U02", "U09"):
-                assignment = Assignment(period_id=period.id, rater_id=rater.id, unit_id=units[code].id,
-                                        instrument_id=instrument.id)
+                assignment = Assignment(
+                    period_id=period.id, rater_id=rater.id, unit_id=units[code].id, instrument_id=instrument.id
+                )
                 db.session.add(assignment)
                 db.session.flush()
                 submitted = (r + len(code)) % 3
@@ -215,7 +241,9 @@ def test_the_gather_reads_the_same_frames_as_row_by_row_queries(app, city, make_
         order = ["unit", "level", "is_default"]
         pd.testing.assert_frame_equal(
             inputs.ratings.sort_values(order).reset_index(drop=True),
-            ratings.sort_values(order).reset_index(drop=True), check_exact=True)
+            ratings.sort_values(order).reset_index(drop=True),
+            check_exact=True,
+        )
         assert inputs.ratings["n"].sum() == 27
         # The fingerprint does not depend on the order rows come in, and sees a changed value.
         before = scoring_service.data_fingerprint(inputs)
@@ -223,4 +251,3 @@ def test_the_gather_reads_the_same_frames_as_row_by_row_queries(app, city, make_
         assert scoring_service.data_fingerprint(inputs) == before
         inputs.answers.loc[0, "answer"] = 2.0 if inputs.answers.loc[0, "answer"] != 2.0 else 3.0
         assert scoring_service.data_fingerprint(inputs) != before
-

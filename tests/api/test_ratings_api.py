@@ -1,7 +1,7 @@
 """POST /api/v1/ratings as interfaces.md describes it: statuses, error codes, exactly once, flags and cases."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -9,7 +9,6 @@ from sqlalchemy.orm import joinedload
 from assessment.extensions import db
 from assessment.models import BadRatingCase, CodeSystem, Device, PublicRating
 from assessment.services import workdays
-
 from tests.api.helpers import CST, daytime, rating
 
 
@@ -35,13 +34,18 @@ def statuses(response):
 def test_a_single_rating_is_stored_with_what_the_registration_says(app, make_device, post):
     """Does a device's rating get its unit, window and channel from the registration, and the server's time?"""
     device_id, key = make_device("U01", window="3号窗口")
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     response = post(key, rating("ev-1", level=4, service_item="营业执照", staff_code="U01-07", comment="很好"))
     assert statuses(response) == [("ev-1", "accepted", None)]
     assert response.get_json()["accepted"] == 1
     (row,) = stored(app)
     assert (row.origin, row.event_id, row.level, row.raw_code, row.code_system) == (
-        f"d{device_id}", "ev-1", 4, 4, CodeSystem.STANDARD)
+        f"d{device_id}",
+        "ev-1",
+        4,
+        4,
+        CodeSystem.STANDARD,
+    )
     assert row.unit.code == "U01" and row.window == "3号窗口" and row.channel.value == "window"
     assert row.period_id is not None and row.received_at >= before and row.rated_at.tzinfo is not None
     assert row.flags is None and not row.flagged and not row.is_default and len(row.content_hash) == 64
@@ -55,18 +59,24 @@ def test_a_batch_answers_one_status_per_rating_in_order(app, make_device, post):
     _, key = make_device()
     assert statuses(post(key, rating("old", level=5))) == [("old", "accepted", None)]
     future = datetime.now(CST) + timedelta(hours=2)
-    batch = {"ratings": [
-        rating("a", level=5),
-        rating("old", level=5),                 # same content as before: a retry
-        rating("old", level=3),                 # same event id, other content
-        rating("b", level=4, at=future),        # in the future
-        rating("a", level=5),                   # twice in this batch, same content
-        rating("c", level=1, comment="等太久"),
-    ]}
+    batch = {
+        "ratings": [
+            rating("a", level=5),
+            rating("old", level=5),  # same content as before: a retry
+            rating("old", level=3),  # same event id, other content
+            rating("b", level=4, at=future),  # in the future
+            rating("a", level=5),  # twice in this batch, same content
+            rating("c", level=1, comment="等太久"),
+        ]
+    }
     response = post(key, batch)
     assert statuses(response) == [
-        ("a", "accepted", None), ("old", "duplicate", None), ("old", "conflict", None),
-        ("b", "rejected", "future"), ("a", "duplicate", None), ("c", "accepted", None),
+        ("a", "accepted", None),
+        ("old", "duplicate", None),
+        ("old", "conflict", None),
+        ("b", "rejected", "future"),
+        ("a", "duplicate", None),
+        ("c", "accepted", None),
     ]
     body = response.get_json()
     assert (body["accepted"], body["duplicate"], body["conflict"], body["rejected"]) == (2, 2, 1, 1)
@@ -103,7 +113,7 @@ def test_one_moment_in_two_spellings_is_a_duplicate(app, make_device, post):
     _, key = make_device()
     moment = daytime()
     post(key, rating("m", at=moment))
-    utc_text = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc_text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     response = post(key, {"event_id": "m", "level": 5, "rated_at": utc_text})
     assert statuses(response) == [("m", "duplicate", None)]
 
@@ -123,10 +133,17 @@ def test_one_rating_per_case_and_stage(app, make_device, post):
     _, key2 = make_device("U01", "2号窗口")
     assert statuses(post(key1, rating("r1", case_no="370782-001"))) == [("r1", "accepted", None)]
     assert statuses(post(key2, rating("r2", case_no="370782-001"))) == [("r2", "rejected", "case_taken")]
-    response = post(key2, {"ratings": [rating("r3", case_no="370782-001", stage="受理"),
-                                       rating("r4", case_no="370782-002"), rating("r5", case_no="370782-002")]})
-    assert statuses(response) == [("r3", "accepted", None), ("r4", "accepted", None),
-                                  ("r5", "rejected", "case_taken")]
+    response = post(
+        key2,
+        {
+            "ratings": [
+                rating("r3", case_no="370782-001", stage="受理"),
+                rating("r4", case_no="370782-002"),
+                rating("r5", case_no="370782-002"),
+            ]
+        },
+    )
+    assert statuses(response) == [("r3", "accepted", None), ("r4", "accepted", None), ("r5", "rejected", "case_taken")]
     assert sorted(r.event_id for r in stored(app)) == ["r1", "r3", "r4"]
 
 
@@ -145,12 +162,16 @@ def test_ratings_in_the_future_are_rejected_beyond_a_small_skew(app, make_device
 def test_ratings_outside_an_open_period_are_rejected(app, make_device, post, city):
     """Does a rating need an open period around its China date?"""
     _, key = make_device()
-    in_closed = datetime.combine(city.today - timedelta(days=400), datetime.min.time(), tzinfo=CST) + timedelta(hours=10)
+    in_closed = datetime.combine(city.today - timedelta(days=400), datetime.min.time(), tzinfo=CST) + timedelta(
+        hours=10
+    )
     before_all = in_closed - timedelta(days=1000)
-    response = post(key, {"ratings": [rating("closed", at=in_closed), rating("none", at=before_all),
-                                      rating("ok")]})
-    assert statuses(response) == [("closed", "rejected", "period_not_open"), ("none", "rejected", "no_period"),
-                                  ("ok", "accepted", None)]
+    response = post(key, {"ratings": [rating("closed", at=in_closed), rating("none", at=before_all), rating("ok")]})
+    assert statuses(response) == [
+        ("closed", "rejected", "period_not_open"),
+        ("none", "rejected", "no_period"),
+        ("ok", "accepted", None),
+    ]
     assert "P0 is closed" in response.get_json()["results"][0]["message"]
 
 
@@ -164,7 +185,7 @@ def test_the_china_date_picks_the_period(app, make_device, post, city):
         period.ends_on = city.today - timedelta(days=2)
         db.session.commit()
         last = period.ends_on
-    inside = datetime.combine(last, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=15, minutes=59)
+    inside = datetime.combine(last, datetime.min.time(), tzinfo=UTC) + timedelta(hours=15, minutes=59)
     outside = inside + timedelta(minutes=2)  # 00:01 China time the next day
     response = post(key, {"ratings": [rating("in", at=inside), rating("out", at=outside)]})
     assert statuses(response) == [("in", "accepted", None), ("out", "rejected", "no_period")]
@@ -186,26 +207,46 @@ def test_a_stored_rating_stays_a_duplicate_after_its_period_closes(app, make_dev
 def test_a_device_key_cannot_post_for_another_unit_or_channel(app, make_device, post):
     """Is a window device's rating for another unit, or as another channel, rejected and not stored?"""
     _, key = make_device("U01")
-    response = post(key, {"ratings": [rating("u", unit_code="U02"), rating("c", channel="hotline"),
-                                      rating("same", unit_code="U01", channel="window")]})
-    assert statuses(response) == [("u", "rejected", "unit_not_allowed"), ("c", "rejected", "channel_not_allowed"),
-                                  ("same", "accepted", None)]
+    response = post(
+        key,
+        {
+            "ratings": [
+                rating("u", unit_code="U02"),
+                rating("c", channel="hotline"),
+                rating("same", unit_code="U01", channel="window"),
+            ]
+        },
+    )
+    assert statuses(response) == [
+        ("u", "rejected", "unit_not_allowed"),
+        ("c", "rejected", "channel_not_allowed"),
+        ("same", "accepted", None),
+    ]
     assert [r.unit.code for r in stored(app)] == ["U01"]
 
 
 def test_an_integration_key_names_unit_and_channel_and_maps_its_code_system(app, make_device, post):
     """Does a GB/T 39046 hotline key's 1 become level 5 with the raw code kept, per named unit and channel?"""
     device_id, key = make_device(None, None, integration=True, channel="hotline", code_system="gbt39046")
-    response = post(key, {"ratings": [
-        rating("h1", level=1, unit_code="U02"),
-        rating("h2", level=5, unit_code="U01", channel="online", case_no="GD-1", comment="没人管"),
-        rating("h3", level=3),
-        rating("h4", level=3, unit_code="U77"),
-        rating("h5", level=3, unit_code="U09"),
-    ]})
-    assert statuses(response) == [("h1", "accepted", None), ("h2", "accepted", None),
-                                  ("h3", "rejected", "unit_required"), ("h4", "rejected", "unknown_unit"),
-                                  ("h5", "rejected", "unit_inactive")]
+    response = post(
+        key,
+        {
+            "ratings": [
+                rating("h1", level=1, unit_code="U02"),
+                rating("h2", level=5, unit_code="U01", channel="online", case_no="GD-1", comment="没人管"),
+                rating("h3", level=3),
+                rating("h4", level=3, unit_code="U77"),
+                rating("h5", level=3, unit_code="U09"),
+            ]
+        },
+    )
+    assert statuses(response) == [
+        ("h1", "accepted", None),
+        ("h2", "accepted", None),
+        ("h3", "rejected", "unit_required"),
+        ("h4", "rejected", "unknown_unit"),
+        ("h5", "rejected", "unit_inactive"),
+    ]
     rows = {r.event_id: r for r in stored(app)}
     assert (rows["h1"].level, rows["h1"].raw_code, rows["h1"].code_system) == (5, 1, CodeSystem.GBT39046)
     assert rows["h1"].unit.code == "U02" and rows["h1"].channel.value == "hotline"
@@ -259,8 +300,13 @@ def test_a_burst_of_top_ratings_from_one_device_is_flagged(app, make_device, pos
     post(key, {"ratings": [rating(f"b{i}", at=start + timedelta(seconds=20 * i)) for i in range(3)]})
     assert not any(r.flagged for r in stored(app))
     post(other, {"ratings": [rating(f"o{i}", at=start + timedelta(seconds=20 * i)) for i in range(3)]})
-    post(key, {"ratings": [rating(f"b{i}", at=start + timedelta(seconds=20 * i)) for i in range(3, 5)]
-                          + [rating("slow", at=start + timedelta(minutes=30))]})
+    post(
+        key,
+        {
+            "ratings": [rating(f"b{i}", at=start + timedelta(seconds=20 * i)) for i in range(3, 5)]
+            + [rating("slow", at=start + timedelta(minutes=30))]
+        },
+    )
     rows = {r.event_id: r for r in stored(app)}
     assert all(rows[f"b{i}"].flags == ["burst"] and rows[f"b{i}"].flagged for i in range(5))
     assert not rows["slow"].flagged and not any(rows[f"o{i}"].flagged for i in range(3))
@@ -272,8 +318,13 @@ def test_a_burst_of_top_ratings_for_one_staff_code_is_flagged_across_devices(app
     _, key2 = make_device("U01", "2号窗口")
     start = daytime(days_ago=3, hour=15)
     post(key1, {"ratings": [rating(f"a{i}", staff_code="S7", at=start + timedelta(seconds=30 * i)) for i in range(3)]})
-    post(key2, {"ratings": [rating(f"b{i}", staff_code="S7", at=start + timedelta(seconds=30 * i + 5))
-                            for i in range(2)] + [rating("c", staff_code="S8", at=start)]})
+    post(
+        key2,
+        {
+            "ratings": [rating(f"b{i}", staff_code="S7", at=start + timedelta(seconds=30 * i + 5)) for i in range(2)]
+            + [rating("c", staff_code="S8", at=start)]
+        },
+    )
     flagged = sorted(r.event_id for r in stored(app) if r.flagged)
     assert flagged == ["a0", "a1", "a2", "b0", "b1"]
 
@@ -387,9 +438,13 @@ def test_a_poisoned_batch_stores_the_other_999(app, make_device, post):
     payload = response.get_json()
     assert payload["accepted"] == 999 and payload["rejected"] == 1
     answer = payload["results"][517]
-    assert answer == {"event_id": "e0517", "status": "rejected", "reason": "invalid",
-                      "field": "ratings[517].level",
-                      "message": "ratings[517].level: is required and must be an integer 1-5"}
+    assert answer == {
+        "event_id": "e0517",
+        "status": "rejected",
+        "reason": "invalid",
+        "field": "ratings[517].level",
+        "message": "ratings[517].level: is required and must be an integer 1-5",
+    }
     assert count(app, PublicRating) == 999
     # The device resends the corrected rating alone: stored; a retry of the whole batch changes nothing.
     batch[517]["level"] = 5
@@ -427,8 +482,10 @@ def test_a_malformed_element_never_answers_for_a_stored_event(app, make_device, 
 def test_unknown_fields_and_empty_strings_are_tolerated(app, make_device, post):
     """Does firmware that sends extra fields, nulls or blank case numbers still get its ratings stored?"""
     _, key = make_device()
-    response = post(key, {"ratings": [rating("e1", battery=71, case_no="", comment=None),
-                                      rating("e2", case_no="  ", staff_code=None)]})
+    response = post(
+        key,
+        {"ratings": [rating("e1", battery=71, case_no="", comment=None), rating("e2", case_no="  ", staff_code=None)]},
+    )
     assert statuses(response) == [("e1", "accepted", None), ("e2", "accepted", None)]
     assert [r.case_no for r in stored(app)] == [None, None]
 
@@ -493,13 +550,27 @@ def test_ratings_flag_rescans_a_period_for_night_ratings_and_bursts(app, runner,
         unit = db.session.execute(sa.select(Unit).filter_by(code="U01")).scalar_one()
 
         def imported(event_id, at, level=5, staff="S1", channel=Channel.WINDOW):
-            return PublicRating(period_id=period.id, unit_id=unit.id, origin="import", event_id=event_id,
-                                level=level, raw_code=level, code_system=CodeSystem.STANDARD, channel=channel,
-                                staff_code=staff, rated_at=at, content_hash=event_id.ljust(64, "0"))
+            return PublicRating(
+                period_id=period.id,
+                unit_id=unit.id,
+                origin="import",
+                event_id=event_id,
+                level=level,
+                raw_code=level,
+                code_system=CodeSystem.STANDARD,
+                channel=channel,
+                staff_code=staff,
+                rated_at=at,
+                content_hash=event_id.ljust(64, "0"),
+            )
 
-        db.session.add_all([imported(f"s{i}", start + timedelta(seconds=15 * i)) for i in range(5)]
-                           + [imported("night", daytime(days_ago=7, hour=1)),
-                              imported("phone", daytime(days_ago=7, hour=1), channel=Channel.HOTLINE, staff=None)])
+        db.session.add_all(
+            [imported(f"s{i}", start + timedelta(seconds=15 * i)) for i in range(5)]
+            + [
+                imported("night", daytime(days_ago=7, hour=1)),
+                imported("phone", daytime(days_ago=7, hour=1), channel=Channel.HOTLINE, staff=None),
+            ]
+        )
         db.session.commit()
     result = runner.invoke(args=["ratings-flag", "--period", "P1"])
     assert result.exit_code == 0 and "1 at impossible hours, 5 in bursts" in result.output, result.output

@@ -19,10 +19,24 @@ def seed(make_device, post):
     _, key1 = make_device("U01", "1号窗口")
     _, key2 = make_device("U02", "2号窗口")
     start = daytime(days_ago=3, hour=9)
-    post(key1, {"ratings": [rating(f"a{i}", level=5, at=start + timedelta(seconds=10 * i)) for i in range(6)]
-                + [rating("a-night", level=4, at=daytime(days_ago=4, hour=3)), rating("a-mid", level=3)]})
-    post(key2, {"ratings": [rating("b1", level=1, case_no="K1", comment="态度差"), rating("b2", level=2),
-                            rating("b3", level=5, at=start), rating("b4", level=5, is_default=True)]})
+    post(
+        key1,
+        {
+            "ratings": [rating(f"a{i}", level=5, at=start + timedelta(seconds=10 * i)) for i in range(6)]
+            + [rating("a-night", level=4, at=daytime(days_ago=4, hour=3)), rating("a-mid", level=3)]
+        },
+    )
+    post(
+        key2,
+        {
+            "ratings": [
+                rating("b1", level=1, case_no="K1", comment="态度差"),
+                rating("b2", level=2),
+                rating("b3", level=5, at=start),
+                rating("b4", level=5, is_default=True),
+            ]
+        },
+    )
 
 
 def test_the_overview_shows_counts_good_rate_interval_and_a_chart(app, client, auth, make_user, make_device, post):
@@ -53,8 +67,9 @@ def test_flagged_ratings_are_listed_and_excluded_with_a_reason(app, client, auth
     assert "共 1 条" in client.get("/office/ratings/flagged?flag=default").get_data(as_text=True)
     with app.app_context():
         night = db.session.execute(sa.select(PublicRating).filter_by(event_id="a-night")).scalar_one()
-    refused = client.post(f"/office/ratings/{night.id}/exclusion", data={"action": "exclude", "reason": " "},
-                          follow_redirects=True)
+    refused = client.post(
+        f"/office/ratings/{night.id}/exclusion", data={"action": "exclude", "reason": " "}, follow_redirects=True
+    )
     assert "请填写理由" in refused.get_data(as_text=True)
     client.post(f"/office/ratings/{night.id}/exclusion", data={"action": "exclude", "reason": "设备时钟错误"})
     with app.app_context():

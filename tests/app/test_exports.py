@@ -35,35 +35,68 @@ from assessment.models import (
 
 # code: (name, category, statuses)
 UNITS = {
-    "A1": ("=HYPERLINK(\"http://x\",\"点我\")", "政府部门", ["on_time"] * 3 + ["late"]),
+    "A1": ('=HYPERLINK("http://x","点我")', "政府部门", ["on_time"] * 3 + ["late"]),
     "A2": ("市财政局", "政府部门", ["on_time", "late", "late"]),
     "A3": ("市审计局", "政府部门", ["on_time", "not_done"]),
     "B1": ("市档案馆", "事业单位", ["on_time", "on_time", "late"]),
     "B2": ("市气象服务中心", "事业单位", ["late", "not_done", "on_time"]),
 }
-FORMULA = "=HYPERLINK(\"http://x\",\"点我\")"
-CONTRACT = ["period", "unit_code", "unit_name", "category", "composite", "rank", "grade", "assessment_points",
-            "establishment_action", "suggested_reduction", "approvals_suspended", "coverage"]
+FORMULA = '=HYPERLINK("http://x","点我")'
+CONTRACT = [
+    "period",
+    "unit_code",
+    "unit_name",
+    "category",
+    "composite",
+    "rank",
+    "grade",
+    "assessment_points",
+    "establishment_action",
+    "suggested_reduction",
+    "approvals_suspended",
+    "coverage",
+]
 
 
 @pytest.fixture
 def scored(app, runner):
     """The city scored once, with a formula in a unit name, a problem title and a review note."""
     with app.app_context():
-        period = Period(name="2026", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
-                        as_of=date(2026, 12, 31), state=PeriodState.OPEN)
+        period = Period(
+            name="2026",
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31),
+            as_of=date(2026, 12, 31),
+            state=PeriodState.OPEN,
+        )
         db.session.add(period)
         for code, (name, category, statuses) in UNITS.items():
-            unit = Unit(code=code, name=name, kind=UnitKind.GOVERNMENT, category=category, establishment=20,
-                        actual_staff=18)
+            unit = Unit(
+                code=code, name=name, kind=UnitKind.GOVERNMENT, category=category, establishment=20, actual_staff=18
+            )
             db.session.add(unit)
             db.session.flush()
             for i, status in enumerate(statuses):
-                db.session.add(CheckPoint(period_id=period.id, unit_id=unit.id, item=f"事项{i}",
-                                          due=date(2026, 6, 30), status=CheckPointStatus(status)))
-        db.session.add(Problem(period_id=period.id, unit_id=db.session.scalar(sa.select(Unit.id).filter_by(code="A3")),
-                               title="=1+2 推诿扯皮", source=ProblemSource.LINKAGE, severity=Severity.SERIOUS,
-                               found_on=date(2026, 3, 1), deadline=date(2026, 6, 1)))
+                db.session.add(
+                    CheckPoint(
+                        period_id=period.id,
+                        unit_id=unit.id,
+                        item=f"事项{i}",
+                        due=date(2026, 6, 30),
+                        status=CheckPointStatus(status),
+                    )
+                )
+        db.session.add(
+            Problem(
+                period_id=period.id,
+                unit_id=db.session.scalar(sa.select(Unit.id).filter_by(code="A3")),
+                title="=1+2 推诿扯皮",
+                source=ProblemSource.LINKAGE,
+                severity=Severity.SERIOUS,
+                found_on=date(2026, 3, 1),
+                deadline=date(2026, 6, 1),
+            )
+        )
         db.session.commit()
     result = runner.invoke(args=["score", "--period", "2026"])
     assert result.exit_code == 0, result.output
@@ -72,8 +105,14 @@ def scored(app, runner):
         row.review_note = "=cmd|' /C calc'!A0"
         leaves = dict(row.leaves)
         # Two leaders rated B1 against a minimum of three: no value, and the page must not print one.
-        leaves["leader"] = {"value": None, "raw": 61.5, "n": 2, "weight": 10.0, "contribution": None,
-                            "suppressed": True}
+        leaves["leader"] = {
+            "value": None,
+            "raw": 61.5,
+            "n": 2,
+            "weight": 10.0,
+            "contribution": None,
+            "suppressed": True,
+        }
         row.leaves = leaves
         db.session.commit()
     return "2026"
@@ -86,7 +125,7 @@ def _stored(app):
 
 
 def _export(runner, tmp_path, fmt, *extra):
-    out = tmp_path / f"out.{ {'assessment': 'xlsx', 'pdf': 'pdf'}.get(fmt, fmt)}"
+    out = tmp_path / f"out.{ {'assessment': 'xlsx', 'pdf': 'pdf'}.get(fmt, fmt) }"
     out = out.with_stem(f"out-{fmt}")
     result = runner.invoke(args=["export", "--period", "2026", "--format", fmt, "--out", str(out), *extra])
     assert result.exit_code == 0, result.output
@@ -97,8 +136,7 @@ def _pdf_text(path, first=None, last=None):
     if shutil.which("pdftotext") is None:
         pytest.fail("pdftotext (poppler-utils) is not installed; make test installs it")
     pages = [] if first is None else ["-f", str(first), "-l", str(last or first)]
-    return subprocess.run(["pdftotext", *pages, str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(["pdftotext", *pages, str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
 def _pages(path):
@@ -114,17 +152,36 @@ def test_chinese_and_contract_sheets_read_back_as_the_stored_results(app, runner
     sheets = pd.read_excel(out, sheet_name=None, engine="openpyxl")
     assert list(sheets)[:3] == ["评价结果", "指标说明", "results"]
     contract = sheets["results"]
-    assert list(contract.columns)[:len(CONTRACT)] == CONTRACT
+    assert list(contract.columns)[: len(CONTRACT)] == CONTRACT
     assert list(contract.columns)[-2:] == ["deduction", "bonus"]
-    assert contract["unit_code"].tolist() == [r.unit_code for r in sorted(
-        stored.values(), key=lambda r: (r.category, r.rank))]
+    assert contract["unit_code"].tolist() == [
+        r.unit_code for r in sorted(stored.values(), key=lambda r: (r.category, r.rank))
+    ]
     people = sheets["评价结果"].dropna(subset=["单位编码"])  # the shaded rows head the category groups
     assert "事业单位（2 个单位）" in sheets["评价结果"]["分类"].tolist()
     for frame, code_col, columns in (
-        (contract, "unit_code", {"composite": "composite", "assessment_points": "assessment_points",
-                                 "coverage": "coverage", "deduction": "deduction", "bonus": "bonus"}),
-        (people, "单位编码", {"综合得分": "composite", "综合考核分值": "assessment_points", "指标覆盖率": "coverage",
-                          "扣分合计": "deduction", "加分": "bonus"}),
+        (
+            contract,
+            "unit_code",
+            {
+                "composite": "composite",
+                "assessment_points": "assessment_points",
+                "coverage": "coverage",
+                "deduction": "deduction",
+                "bonus": "bonus",
+            },
+        ),
+        (
+            people,
+            "单位编码",
+            {
+                "综合得分": "composite",
+                "综合考核分值": "assessment_points",
+                "指标覆盖率": "coverage",
+                "扣分合计": "deduction",
+                "加分": "bonus",
+            },
+        ),
     ):
         assert len(frame) == len(stored)
         for _, line in frame.iterrows():
@@ -132,8 +189,10 @@ def test_chinese_and_contract_sheets_read_back_as_the_stored_results(app, runner
             for column, attribute in columns.items():
                 assert round(float(line[column]), 2) == pytest.approx(round(getattr(row, attribute), 2), abs=1e-9)
     grades = dict(zip(people["单位编码"], people["等次"], strict=True))
-    assert grades == {code: {"excellent": "优秀", "good": "良好", "fair": "一般", "poor": "较差"}[r.grade]
-                      for code, r in stored.items()}
+    assert grades == {
+        code: {"excellent": "优秀", "good": "良好", "fair": "一般", "poor": "较差"}[r.grade]
+        for code, r in stored.items()
+    }
     assert set(people["暂停受理编制事项"]) <= {"是", "否"}
     assert people.set_index("单位编码").loc["A3", "暂停受理编制事项"] == "是"
     assert people.set_index("单位编码").loc["B1", "领导点评"] == "样本不足"
@@ -163,7 +222,7 @@ def test_text_starting_with_a_formula_is_inert_in_every_sheet_and_the_csv(app, r
     raw = _export(runner, tmp_path, "csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert list(rows[0])[:len(CONTRACT)] == CONTRACT
+    assert list(rows[0])[: len(CONTRACT)] == CONTRACT
     assert [r["unit_name"] for r in rows if r["unit_code"] == "A1"] == ["'" + FORMULA]
     assessment = load_workbook(_export(runner, tmp_path, "assessment"))["综合考核"]
     assert "'" + FORMULA in [c.value for c in assessment["B"]]
@@ -221,11 +280,13 @@ def test_one_unit_alone_and_all_units_as_a_zip(app, runner, scored, tmp_path):
     names = archive.namelist()
     assert len(names) == len(UNITS) and "B1_市档案馆.pdf" in names
     assert all(archive.read(name).startswith(b"%PDF") for name in names)
-    bad = runner.invoke(args=["export", "--period", "2026", "--format", "pdf", "--unit", "ZZ", "--out",
-                              str(tmp_path / "x.pdf")])
+    bad = runner.invoke(
+        args=["export", "--period", "2026", "--format", "pdf", "--unit", "ZZ", "--out", str(tmp_path / "x.pdf")]
+    )
     assert bad.exit_code != 0 and "unit ZZ" in bad.output
-    wrong = runner.invoke(args=["export", "--period", "2026", "--format", "csv", "--unit", "B1", "--out",
-                                str(tmp_path / "x.csv")])
+    wrong = runner.invoke(
+        args=["export", "--period", "2026", "--format", "csv", "--unit", "B1", "--out", str(tmp_path / "x.csv")]
+    )
     assert wrong.exit_code != 0 and "--unit goes with --format pdf" in wrong.output
 
 
@@ -246,8 +307,10 @@ def test_console_downloads_the_report_built_once_in_the_background(app, client, 
     first = client.get("/office/periods/2026/results.pdf")
     assert first.status_code == 200 and first.get_data()[:4] == b"%PDF"
     assert client.get("/office/periods/2026/results.pdf").get_data() == first.get_data()
-    assert client.get("/office/periods/2026/results.pdf", headers={"If-None-Match": first.headers["ETag"]}
-                      ).status_code == 304
+    assert (
+        client.get("/office/periods/2026/results.pdf", headers={"If-None-Match": first.headers["ETag"]}).status_code
+        == 304
+    )
     with app.app_context():
         result = db.session.scalars(sa.select(Result)).one()
         assert result.id and db.session.scalar(sa.text("SELECT count(*) FROM report_jobs")) == 1

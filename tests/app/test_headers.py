@@ -29,14 +29,19 @@ def _check_headers(response, path):
 
 def test_every_kind_of_response_carries_the_headers(app, client, make_user, auth):
     """Do pages, errors, API answers, downloads and the sign-in form all carry CSP, framing and no-store?"""
-    paths = ["/", "/office/login", "/r/", "/api/v1/health", "/api/v1/openapi.json", "/no-such-page",
-             "/office/"]
+    paths = ["/", "/office/login", "/r/", "/api/v1/health", "/api/v1/openapi.json", "/no-such-page", "/office/"]
     for path in paths:
         _check_headers(client.get(path), path)
     make_user("office", role="data_admin")
     auth.login()
-    for path in ["/office/", "/office/units", "/office/imports/template/units.csv", "/office/audit",
-                 "/office/audit.csv", "/office/cases/99"]:
+    for path in [
+        "/office/",
+        "/office/units",
+        "/office/imports/template/units.csv",
+        "/office/audit",
+        "/office/audit.csv",
+        "/office/cases/99",
+    ]:
         _check_headers(client.get(path), path)
     _check_headers(client.post("/api/v1/ratings", data="x"), "POST /api/v1/ratings")
     static = client.get("/static/app.css")
@@ -69,11 +74,14 @@ def test_no_template_has_inline_script():
     assert found == []
 
 
-@pytest.mark.parametrize("name, ascii_part", [
-    ("results_2026_v1.csv", 'filename="results_2026_v1.csv"'),
-    ("results_二〇二六年度_v1.xlsx", 'filename="results_v1.xlsx"'),
-    ('a"b;c\r\n.csv', 'filename="a_b_c.csv"'),
-])
+@pytest.mark.parametrize(
+    "name, ascii_part",
+    [
+        ("results_2026_v1.csv", 'filename="results_2026_v1.csv"'),
+        ("results_二〇二六年度_v1.xlsx", 'filename="results_v1.xlsx"'),
+        ('a"b;c\r\n.csv', 'filename="a_b_c.csv"'),
+    ],
+)
 def test_content_disposition_encodes_any_name(name, ascii_part):
     """Is every file name written per RFC 6266: a safe ASCII fallback and the exact name in filename*?"""
     header = content_disposition(name)
@@ -88,20 +96,30 @@ def test_a_period_named_in_chinese_downloads(app, client, make_user, auth, runne
     """Does a period named in Chinese download its results (CSV, xlsx) and reminders, instead of a 500?"""
     name = "二〇二六年度"
     with app.app_context():
-        period = Period(name=name, starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
-                        as_of=date(2026, 12, 31), state=PeriodState.OPEN)
+        period = Period(
+            name=name,
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31),
+            as_of=date(2026, 12, 31),
+            state=PeriodState.OPEN,
+        )
         unit = Unit(code="U1", name="市民政局", kind=UnitKind.GOVERNMENT, category="政府部门")
         db.session.add_all([period, unit])
         db.session.flush()
-        db.session.add(CheckPoint(period_id=period.id, unit_id=unit.id, item="事项", due=date(2026, 6, 1),
-                                  status=CheckPointStatus.ON_TIME))
+        db.session.add(
+            CheckPoint(
+                period_id=period.id, unit_id=unit.id, item="事项", due=date(2026, 6, 1), status=CheckPointStatus.ON_TIME
+            )
+        )
         db.session.commit()
     assert runner.invoke(args=["score", "--period", name]).exit_code == 0
     make_user("office", role="operator")
     auth.login()
-    for path, expected in [(f"/office/periods/{quote(name)}/results.csv", f"results_{name}_v1.csv"),
-                           (f"/office/periods/{quote(name)}/results.xlsx", f"results_{name}_v1.xlsx"),
-                           (f"/office/surveys/{quote(name)}/reminders.csv", f"reminders_{name}.csv")]:
+    for path, expected in [
+        (f"/office/periods/{quote(name)}/results.csv", f"results_{name}_v1.csv"),
+        (f"/office/periods/{quote(name)}/results.xlsx", f"results_{name}_v1.xlsx"),
+        (f"/office/surveys/{quote(name)}/reminders.csv", f"reminders_{name}.csv"),
+    ]:
         response = client.get(path)
         assert response.status_code == 200, path
         header = response.headers["Content-Disposition"]

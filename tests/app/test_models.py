@@ -1,6 +1,6 @@
 """The database itself carries the rules: these tests go around the services on purpose."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -13,8 +13,8 @@ from assessment.models import (
     AuditEntry,
     Channel,
     CodeSystem,
-    Instrument,
     InstitutionScore,
+    Instrument,
     Period,
     PeriodState,
     PeriodStateError,
@@ -51,7 +51,7 @@ def rating(period, unit, event_id="e1", **kw):
         raw_code=5,
         code_system=CodeSystem.STANDARD,
         channel=Channel.WINDOW,
-        rated_at=datetime(2026, 3, 1, 9, tzinfo=timezone.utc),
+        rated_at=datetime(2026, 3, 1, 9, tzinfo=UTC),
         content_hash="x" * 64,
     )
     values.update(kw)
@@ -120,8 +120,15 @@ def test_problem_deadline_cannot_precede_finding(base):
     """Does the database refuse a problem whose deadline is before it was found?"""
     period, unit = base
     db.session.add(
-        Problem(period_id=period.id, unit_id=unit.id, title="窗口推诿", source=ProblemSource.INFORMANT,
-                severity=Severity.GENERAL, found_on=date(2026, 5, 1), deadline=date(2026, 4, 1))
+        Problem(
+            period_id=period.id,
+            unit_id=unit.id,
+            title="窗口推诿",
+            source=ProblemSource.INFORMANT,
+            severity=Severity.GENERAL,
+            found_on=date(2026, 5, 1),
+            deadline=date(2026, 4, 1),
+        )
     )
     with pytest.raises(IntegrityError):
         db.session.commit()
@@ -130,8 +137,15 @@ def test_problem_deadline_cannot_precede_finding(base):
 
 def _assignment(period, unit):
     rater = Rater(code="G0001", name="张伟", group=RaterGroup.GRASSROOTS)
-    instrument = Instrument(key="grassroots", version=1, title="t", rater_group="grassroots",
-                            targets="all_units", definition="x", fingerprint="f")
+    instrument = Instrument(
+        key="grassroots",
+        version=1,
+        title="t",
+        rater_group="grassroots",
+        targets="all_units",
+        definition="x",
+        fingerprint="f",
+    )
     db.session.add_all([rater, instrument])
     db.session.flush()
     assignment = Assignment(period_id=period.id, rater_id=rater.id, unit_id=unit.id, instrument_id=instrument.id)
@@ -211,5 +225,5 @@ def test_timestamps_come_back_in_utc(base):
     db.session.commit()
     db.session.expire_all()
     stored = db.session.scalars(sa.select(PublicRating)).one()
-    assert stored.rated_at == datetime(2026, 3, 1, 9, tzinfo=timezone.utc)
+    assert stored.rated_at == datetime(2026, 3, 1, 9, tzinfo=UTC)
     assert stored.rated_at.tzinfo is not None

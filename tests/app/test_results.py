@@ -45,23 +45,49 @@ CITY = {
 @pytest.fixture
 def city(app):
     with app.app_context():
-        period = Period(name="2026", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
-                        as_of=date(2026, 12, 31), state=PeriodState.OPEN)
+        period = Period(
+            name="2026",
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31),
+            as_of=date(2026, 12, 31),
+            state=PeriodState.OPEN,
+        )
         db.session.add(period)
         for code, (statuses, est, staff) in CITY.items():
-            unit = Unit(code=code, name=f"单位{code}", kind=UnitKind.GOVERNMENT, category="政府部门",
-                        establishment=est, actual_staff=staff)
+            unit = Unit(
+                code=code,
+                name=f"单位{code}",
+                kind=UnitKind.GOVERNMENT,
+                category="政府部门",
+                establishment=est,
+                actual_staff=staff,
+            )
             db.session.add(unit)
             db.session.flush()
             for i, status in enumerate(statuses):
-                db.session.add(CheckPoint(period_id=period.id, unit_id=unit.id, item=f"事项{i}",
-                                          due=date(2026, 6, 30), status=CheckPointStatus(status)))
+                db.session.add(
+                    CheckPoint(
+                        period_id=period.id,
+                        unit_id=unit.id,
+                        item=f"事项{i}",
+                        due=date(2026, 6, 30),
+                        status=CheckPointStatus(status),
+                    )
+                )
             if code == "U1":
                 db.session.add(BonusItem(period_id=period.id, unit_id=unit.id, reason="创新做法", points=5))
             if code == "U3":
-                db.session.add(Problem(period_id=period.id, unit_id=unit.id, title="推诿扯皮",
-                                       source=ProblemSource.LINKAGE, severity=Severity.GRAVE,
-                                       found_on=date(2026, 3, 1), deadline=date(2026, 6, 1)))
+                db.session.add(
+                    Problem(
+                        period_id=period.id,
+                        unit_id=unit.id,
+                        title="推诿扯皮",
+                        source=ProblemSource.LINKAGE,
+                        severity=Severity.GRAVE,
+                        found_on=date(2026, 3, 1),
+                        deadline=date(2026, 6, 1),
+                    )
+                )
         db.session.commit()
     return "2026"
 
@@ -138,8 +164,12 @@ def test_publish_freezes_and_rescoring_makes_a_new_version(runner, app, city, tm
         assert results[0].data_fingerprint != results[1].data_fingerprint
 
     old = tmp_path / "v1.csv"
-    assert runner.invoke(args=["export", "--period", city, "--format", "csv", "--out", str(old),
-                               "--version", "1"]).exit_code == 0
+    assert (
+        runner.invoke(
+            args=["export", "--period", city, "--format", "csv", "--out", str(old), "--version", "1"]
+        ).exit_code
+        == 0
+    )
     assert old.read_text(encoding="utf-8-sig") == EXPECTED_CSV
 
 
@@ -219,8 +249,9 @@ def test_scheme_page_validates_and_versions(client, auth, make_user, app, city):
 
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Scheme)) == 0
     good = text.replace("review_below: 0.8", "review_below: 0.75")
-    page = client.post("/office/periods/2026/scheme", data={"text": good, "note": "放宽复核线"},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        "/office/periods/2026/scheme", data={"text": good, "note": "放宽复核线"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "第 2 版" in page  # version 1 is the default the edit started from
 
 
@@ -246,8 +277,18 @@ def test_xlsx_export_has_the_results_sheet_and_the_explanations(runner, city, tm
     assert result.exit_code == 0, result.output
     sheets = pd.read_excel(out, sheet_name=None, engine="openpyxl")
     # People's sheets first, the contract sheet "results", then the explanations under Chinese names.
-    assert list(sheets) == ["评价结果", "指标说明", "results", "样本量", "分来源指标得分", "敏感性分析", "问题台账",
-                            "差评工单", "参评率", "评分方案"]
+    assert list(sheets) == [
+        "评价结果",
+        "指标说明",
+        "results",
+        "样本量",
+        "分来源指标得分",
+        "敏感性分析",
+        "问题台账",
+        "差评工单",
+        "参评率",
+        "评分方案",
+    ]
     results = sheets["results"]
     expected = pd.read_csv(io.StringIO(EXPECTED_CSV))
     assert list(results.columns) == list(expected.columns)
@@ -282,8 +323,9 @@ def test_pdf_report_names_every_unit_in_chinese(runner, city, tmp_path):
     # The summary (概况, 样本与回收, the category's ranking, the heat map), then one page per unit.
     assert int(re.search(r"Pages:\s+(\d+)", pages).group(1)) == 4 + len(CITY)
     for page, code in enumerate(["U1", "U2", "U4", "U5", "U3"], start=5):
-        one = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), str(out), "-"], capture_output=True,
-                             text=True, check=True).stdout
+        one = subprocess.run(
+            ["pdftotext", "-f", str(page), "-l", str(page), str(out), "-"], capture_output=True, text=True, check=True
+        ).stdout
         assert f"单位{code}（{code}）" in one and f"第{page}页/共9页" in re.sub(r"\s", "", one)
 
 
@@ -296,8 +338,16 @@ def test_data_quality_names_straight_liners_only_to_data_admins(app, client, aut
         result = db.session.scalars(sa.select(Result)).one()
         extras = dict(result.extras)
         extras["quality"] = {
-            "response_rates": [{"instrument": "grassroots", "town": "密州街道", "group": "grassroots",
-                                "assigned": 10, "submitted": 8, "rate": 0.8}],
+            "response_rates": [
+                {
+                    "instrument": "grassroots",
+                    "town": "密州街道",
+                    "group": "grassroots",
+                    "assigned": 10,
+                    "submitted": 8,
+                    "rate": 0.8,
+                }
+            ],
             "alpha": [{"instrument": "grassroots", "alpha": 0.61}],
             "straight_liners": [{"rater": "G0007", "instrument": "grassroots", "n_answers": 16, "value": 5.0}],
         }

@@ -10,23 +10,34 @@ from assessment.models import CheckPoint, CheckPointStatus, Period, PeriodState,
 from assessment.office.results import alpha_reading
 
 # unit: check point statuses -> checkpoints leaf (the only leaf with data): 100, 75, 50, 25 (one late of two: 25)
-CITY = {"A1": ["on_time"] * 2, "A2": ["on_time", "late"], "A3": ["on_time", "not_done"],
-        "A4": ["late", "not_done"]}
+CITY = {"A1": ["on_time"] * 2, "A2": ["on_time", "late"], "A3": ["on_time", "not_done"], "A4": ["late", "not_done"]}
 
 
 @pytest.fixture
 def scored(app, runner):
     with app.app_context():
-        period = Period(name="2026", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
-                        as_of=date(2026, 12, 31), state=PeriodState.OPEN)
+        period = Period(
+            name="2026",
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31),
+            as_of=date(2026, 12, 31),
+            state=PeriodState.OPEN,
+        )
         db.session.add(period)
         for code, statuses in CITY.items():
             unit = Unit(code=code, name=f"单位{code}", kind=UnitKind.GOVERNMENT, category="政府部门")
             db.session.add(unit)
             db.session.flush()
             for i, status in enumerate(statuses):
-                db.session.add(CheckPoint(period_id=period.id, unit_id=unit.id, item=f"事项{i}",
-                                          due=date(2026, 6, 30), status=CheckPointStatus(status)))
+                db.session.add(
+                    CheckPoint(
+                        period_id=period.id,
+                        unit_id=unit.id,
+                        item=f"事项{i}",
+                        due=date(2026, 6, 30),
+                        status=CheckPointStatus(status),
+                    )
+                )
         db.session.commit()
     assert runner.invoke(args=["score", "--period", "2026"]).exit_code == 0
     return "2026"

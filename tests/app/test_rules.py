@@ -37,19 +37,33 @@ FLOAT_FORMATTED = ("54.12", "52.67", "2.12", "2.67")
 @pytest.fixture
 def ties(app):
     with app.app_context():
-        period = Period(name="2026", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
-                        as_of=date(2026, 12, 31), state=PeriodState.OPEN)
+        period = Period(
+            name="2026",
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31),
+            as_of=date(2026, 12, 31),
+            state=PeriodState.OPEN,
+        )
         db.session.add(period)
         plan = {"T1": (13, 12, 2.125), "T2": (2, 2, 2.675), "T3": (0, 0, None)}
         for code, (on_time, not_done, bonus) in plan.items():
-            unit = Unit(code=code, name=f"单位{code}", kind=UnitKind.GOVERNMENT, category="政府部门",
-                        establishment=10, actual_staff=10)
+            unit = Unit(
+                code=code,
+                name=f"单位{code}",
+                kind=UnitKind.GOVERNMENT,
+                category="政府部门",
+                establishment=10,
+                actual_staff=10,
+            )
             db.session.add(unit)
             db.session.flush()
             statuses = [CheckPointStatus.ON_TIME] * on_time + [CheckPointStatus.NOT_DONE] * not_done
             for i, status in enumerate(statuses):
-                db.session.add(CheckPoint(period_id=period.id, unit_id=unit.id, item=f"事项{i}",
-                                          due=date(2026, 6, 30), status=status))
+                db.session.add(
+                    CheckPoint(
+                        period_id=period.id, unit_id=unit.id, item=f"事项{i}", due=date(2026, 6, 30), status=status
+                    )
+                )
             if bonus is not None:
                 db.session.add(BonusItem(period_id=period.id, unit_id=unit.id, reason="创新做法", points=bonus))
         db.session.commit()
@@ -71,8 +85,9 @@ def _score(runner, period="2026"):
 def _acknowledge_flagged(runner, app, note="已核实"):
     with app.app_context():
         flagged = db.session.scalars(
-            sa.select(ResultRow.unit_code).join(Result).where(ResultRow.review_flag.is_(True),
-                                                              ResultRow.reviewed_at.is_(None))
+            sa.select(ResultRow.unit_code)
+            .join(Result)
+            .where(ResultRow.review_flag.is_(True), ResultRow.reviewed_at.is_(None))
             .order_by(Result.version.desc())
         ).all()
     for code in flagged:
@@ -173,8 +188,9 @@ def test_rescoring_after_publishing_with_a_unit_without_data_lists_moves(app, cl
     with app.app_context():
         versions = db.session.scalars(sa.select(Result.version).order_by(Result.version)).all()
         assert versions == [1, 2, 3]
-        rows = {r.unit_code: r for r in db.session.scalars(sa.select(ResultRow).join(Result)
-                                                           .where(Result.version == 3))}
+        rows = {
+            r.unit_code: r for r in db.session.scalars(sa.select(ResultRow).join(Result).where(Result.version == 3))
+        }
         assert rows["T3"].composite is None and rows["T2"].composite == 53.0
 
 
@@ -203,8 +219,10 @@ def test_times_are_shown_in_china_time(app, client, office, runner, ties, tmp_pa
     assert runner.invoke(args=["export", "--period", "2026", "--format", "xlsx", "--out", str(out)]).exit_code == 0
     sheet = load_workbook(out)["敏感性分析"]  # the sensitivity sheet, under its Chinese name
     header = [c.value for c in sheet[1]]
-    stamps = {r[header.index("单位编码")].value: r[header.index("复核时间（北京时间）")].value
-              for r in sheet.iter_rows(min_row=2)}
+    stamps = {
+        r[header.index("单位编码")].value: r[header.index("复核时间（北京时间）")].value
+        for r in sheet.iter_rows(min_row=2)
+    }
     assert stamps["T1"] == "2026-03-02 04:15"
 
 

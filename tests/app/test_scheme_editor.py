@@ -14,8 +14,15 @@ from assessment.models import Period, PeriodState, Scheme
 @pytest.fixture
 def period(app):
     with app.app_context():
-        db.session.add(Period(name="2026", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
-                              as_of=date(2026, 12, 31), state=PeriodState.OPEN))
+        db.session.add(
+            Period(
+                name="2026",
+                starts_on=date(2026, 1, 1),
+                ends_on=date(2026, 12, 31),
+                as_of=date(2026, 12, 31),
+                state=PeriodState.OPEN,
+            )
+        )
         db.session.commit()
     return "2026"
 
@@ -27,8 +34,15 @@ def _count(app):
 
 def _form(page_weights=None, **settings):
     """The editor's form as the default scheme fills it, with some fields changed."""
-    data = {"editor": "form", "note": "", "leaves[0].weight": "25", "leaves[1].weight": "10",
-            "min_n.grassroots": "5", "public.m": "30", "trimming.method": "one_each"}
+    data = {
+        "editor": "form",
+        "note": "",
+        "leaves[0].weight": "25",
+        "leaves[1].weight": "10",
+        "min_n.grassroots": "5",
+        "public.m": "30",
+        "trimming.method": "one_each",
+    }
     data.update(page_weights or {})
     data.update(settings)
     return data
@@ -51,14 +65,22 @@ def test_cli_scheme_show_and_set(runner, app, period, tmp_path):
 
 def test_cli_scheme_set_stores_nothing_and_prints_every_error_with_its_path(runner, app, period, tmp_path):
     """Does an invalid file store nothing, exit non-zero and print each problem with its path?"""
-    bad = (scoring.default_scheme_text().replace("weight: 25", "weight: 20").replace("m: 30", "m: -1")
-           .replace("method: one_each", "method: both"))
+    bad = (
+        scoring.default_scheme_text()
+        .replace("weight: 25", "weight: 20")
+        .replace("m: 30", "m: -1")
+        .replace("method: one_each", "method: both")
+    )
     path = tmp_path / "bad.yaml"
     path.write_text(bad, encoding="utf-8")
     result = runner.invoke(args=["scheme", "set", "--period", period, str(path)])
     assert result.exit_code == 1
-    for expected in ("- public.m: must not be negative", "- trimming.method: unknown value 'both'",
-                     "- positive weights add up to 95, expected 100", "各项指标的权重合计为 95，应为 100"):
+    for expected in (
+        "- public.m: must not be negative",
+        "- trimming.method: unknown value 'both'",
+        "- positive weights add up to 95, expected 100",
+        "各项指标的权重合计为 95，应为 100",
+    ):
         assert expected in result.output
     assert _count(app) == 0
 
@@ -74,11 +96,20 @@ def test_form_shows_the_tree_and_names_the_field_in_chinese(client, auth, make_u
     make_user("office", role="operator")
     auth.login()
     page = client.get("/office/periods/2026/scheme").get_data(as_text=True)
-    for text in ("核心业务", "基层评作为", "乡呼县应、上下联动", 'name="leaves[0].weight" value="25"',
-                 "最低样本量（镇街评议）", "群众评服务平滑参数 m", "去掉一个最高分和一个最低分", "100"):
+    for text in (
+        "核心业务",
+        "基层评作为",
+        "乡呼县应、上下联动",
+        'name="leaves[0].weight" value="25"',
+        "最低样本量（镇街评议）",
+        "群众评服务平滑参数 m",
+        "去掉一个最高分和一个最低分",
+        "100",
+    ):
         assert text in page
-    page = client.post("/office/periods/2026/scheme",
-                       data=_form({"leaves[0].weight": "20"}, **{"min_n.grassroots": "五"})).get_data(as_text=True)
+    page = client.post(
+        "/office/periods/2026/scheme", data=_form({"leaves[0].weight": "20"}, **{"min_n.grassroots": "五"})
+    ).get_data(as_text=True)
     assert "各项指标的权重合计为 95，应为 100" in page
     assert "最低样本量（镇街评议）必须是整数" in page
     assert 'class="invalid" type="text" inputmode="decimal" id="min_n.grassroots"' in page  # marked in place
@@ -93,10 +124,13 @@ def test_form_saves_a_new_version_and_shows_what_changed(client, auth, make_user
     auth.login()
     same = client.post("/office/periods/2026/scheme", data=_form(), follow_redirects=True).get_data(as_text=True)
     assert "没有修改任何设置" in same and _count(app) == 0
-    page = client.post("/office/periods/2026/scheme",
-                       data=_form({"leaves[0].weight": "20", "leaves[1].weight": "15"}, **{"public.m": "60",
-                                  "note": "提高专家评价权重"}),
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        "/office/periods/2026/scheme",
+        data=_form(
+            {"leaves[0].weight": "20", "leaves[1].weight": "15"}, **{"public.m": "60", "note": "提高专家评价权重"}
+        ),
+        follow_redirects=True,
+    ).get_data(as_text=True)
     assert "评分方案已保存为第 2 版" in page
     assert "第 2 版与第 1 版相比的改动" in page
     assert "第 1 项指标「问效点落实」的权重" in page and "第 2 项指标「专家评价」的权重" in page
@@ -116,10 +150,12 @@ def test_yaml_download_and_upload(client, auth, make_user, app, period):
     download = client.get("/office/periods/2026/scheme.yaml")
     assert download.status_code == 200 and download.get_data(as_text=True) == scoring.default_scheme_text()
     edited = download.get_data(as_text=True).replace("bonus_cap: 3", "bonus_cap: 2")
-    page = client.post("/office/periods/2026/scheme", content_type="multipart/form-data",
-                       data={"text": "x", "note": "上传", "yaml_file": (io.BytesIO(("\ufeff" + edited).encode()),
-                                                                         "s.yaml")},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        "/office/periods/2026/scheme",
+        content_type="multipart/form-data",
+        data={"text": "x", "note": "上传", "yaml_file": (io.BytesIO(("\ufeff" + edited).encode()), "s.yaml")},
+        follow_redirects=True,
+    ).get_data(as_text=True)
     assert "已保存为第 2 版" in page
     assert client.get("/office/periods/2026/scheme.yaml").get_data(as_text=True) == edited
     assert client.get("/office/periods/2026/scheme.yaml?version=9").status_code == 404

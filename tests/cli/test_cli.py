@@ -11,8 +11,9 @@ from assessment.models import AuditEntry, Period, User
 
 def test_create_user_from_stdin(runner, app):
     """Does create-user read the password from stdin and store a working account?"""
-    result = runner.invoke(args=["create-user", "li", "--role", "operator", "--password-stdin"],
-                           input="a-long-password\n")
+    result = runner.invoke(
+        args=["create-user", "li", "--role", "operator", "--password-stdin"], input="a-long-password\n"
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         user = db.session.scalars(sa.select(User)).one()
@@ -23,8 +24,7 @@ def test_create_user_refuses_short_password_and_bad_role(runner):
     """Are a too-short password and an unknown role refused with a clear message?"""
     result = runner.invoke(args=["create-user", "li", "--role", "operator", "--password-stdin"], input="short\n")
     assert result.exit_code != 0 and "at least 8" in result.output
-    result = runner.invoke(args=["create-user", "li", "--role", "boss", "--password-stdin"],
-                           input="a-long-password\n")
+    result = runner.invoke(args=["create-user", "li", "--role", "boss", "--password-stdin"], input="a-long-password\n")
     assert result.exit_code != 0 and "unknown role" in result.output
 
 
@@ -60,7 +60,10 @@ def test_instruments_csv(runner):
     instruments = [r["instrument"] for r in rows]
     assert instruments[0] == "grassroots"
     assert {r["theme"] for r in rows if r["instrument"] == "grassroots"} == {
-        "territorial", "response", "burden", "support"
+        "territorial",
+        "response",
+        "burden",
+        "support",
     }
     assert set(instruments) == {"grassroots", "leader", "peer", "self", "deputy", "expert"}
 

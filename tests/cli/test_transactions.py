@@ -34,9 +34,11 @@ def test_every_writing_command_is_transactional(app):
     """Does every command that may write run through `transactional` (one commit, or a rollback)?"""
     commands = dict(_ours(app.cli))
     assert {"import", "score", "period open", "device-add", "invitations"} <= set(commands)
-    missing = [name for name, cmd in commands.items()
-               if name not in READ_ONLY and name not in OWN_TRANSACTIONS
-               and not getattr(cmd.callback, "transactional", False)]
+    missing = [
+        name
+        for name, cmd in commands.items()
+        if name not in READ_ONLY and name not in OWN_TRANSACTIONS and not getattr(cmd.callback, "transactional", False)
+    ]
     assert missing == []
 
 

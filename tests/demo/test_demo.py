@@ -41,9 +41,15 @@ def _fresh_url(migrated_template, directory, name):
     if isinstance(migrated_template, str):
         engine = sa.create_engine(migrated_template)
         with engine.begin() as conn:
-            tables = conn.execute(sa.text(
-                "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"
-            )).scalars().all()
+            tables = (
+                conn.execute(
+                    sa.text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"
+                    )
+                )
+                .scalars()
+                .all()
+            )
             conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         engine.dispose()
         return migrated_template
@@ -137,23 +143,25 @@ def test_every_category_can_be_ranked(demo_ctx):
 
 def test_every_unit_has_enough_grassroots_raters(demo_ctx):
     """Does every unit get at least 5 submitted grassroots responses, so its grassroots leaves count?"""
-    per_unit = dict(db.session.execute(
-        sa.select(sa.literal_column("unit_id"), sa.func.count())
-        .select_from(_submitted("grassroots").subquery()).group_by(sa.literal_column("unit_id"))
-    ).all())
+    per_unit = dict(
+        db.session.execute(
+            sa.select(sa.literal_column("unit_id"), sa.func.count())
+            .select_from(_submitted("grassroots").subquery())
+            .group_by(sa.literal_column("unit_id"))
+        ).all()
+    )
     units = db.session.scalars(sa.select(Unit.id)).all()
     assert all(per_unit.get(u, 0) >= 5 for u in units)
 
 
 def test_response_rates_below_100_percent(demo_ctx):
     """Are some assignments left unopened and some in progress, while every submitted one has answers?"""
-    states = dict(db.session.execute(
-        sa.select(Assignment.state, sa.func.count()).group_by(Assignment.state)
-    ).all())
+    states = dict(db.session.execute(sa.select(Assignment.state, sa.func.count()).group_by(Assignment.state)).all())
     assert states[AssignmentState.NOT_OPENED] > 0 and states[AssignmentState.IN_PROGRESS] > 0
     assert states[AssignmentState.SUBMITTED] > 0.8 * sum(states.values())
     without_answers = _count(
-        sa.select(ResponseVersion.id).outerjoin(Answer, Answer.version_id == ResponseVersion.id)
+        sa.select(ResponseVersion.id)
+        .outerjoin(Answer, Answer.version_id == ResponseVersion.id)
         .where(Answer.id.is_(None))
     )
     assert without_answers == 0
@@ -171,7 +179,8 @@ def test_department_raters_never_peer_rate_their_own_unit(demo_ctx):
     assert keys and {key for _, key in keys} == {"self"}
     peers_per_unit = db.session.execute(
         sa.select(sa.literal_column("unit_id"), sa.func.count())
-        .select_from(_submitted("peer").subquery()).group_by(sa.literal_column("unit_id"))
+        .select_from(_submitted("peer").subquery())
+        .group_by(sa.literal_column("unit_id"))
     ).all()
     assert len(peers_per_unit) == _count(sa.select(Unit.id))
     assert min(n for _, n in peers_per_unit) >= 3
@@ -212,18 +221,18 @@ def test_some_problems_are_overdue(city, demo_ctx):
 
 def test_bad_ratings_have_cases(demo_ctx):
     """Does every non-default level 1-2 rating have exactly one case, and no other rating have one?"""
-    bad = set(db.session.scalars(
-        sa.select(PublicRating.id).where(PublicRating.level <= 2, PublicRating.is_default.is_(False))
-    ))
+    bad = set(
+        db.session.scalars(
+            sa.select(PublicRating.id).where(PublicRating.level <= 2, PublicRating.is_default.is_(False))
+        )
+    )
     cased = db.session.scalars(sa.select(BadRatingCase.rating_id)).all()
     assert bad and len(cased) == len(set(cased)) and set(cased) == bad
 
 
 def test_ratings_look_like_a_year_of_service(demo_ctx):
     """Are ratings mostly 4-5, a few percent 1-2, ~3% system defaults, from windows, online and hotline?"""
-    levels = dict(db.session.execute(
-        sa.select(PublicRating.level, sa.func.count()).group_by(PublicRating.level)
-    ).all())
+    levels = dict(db.session.execute(sa.select(PublicRating.level, sa.func.count()).group_by(PublicRating.level)).all())
     total = sum(levels.values())
     assert (levels.get(4, 0) + levels[5]) / total > 0.85
     assert 0.005 < (levels.get(1, 0) + levels.get(2, 0)) / total < 0.08
@@ -232,8 +241,7 @@ def test_ratings_look_like_a_year_of_service(demo_ctx):
     channels = {c.value for c in db.session.scalars(sa.select(PublicRating.channel).distinct())}
     assert channels == {"window", "online", "hotline"}
     duplicates = _count(
-        sa.select(PublicRating.origin).group_by(PublicRating.origin, PublicRating.event_id)
-        .having(sa.func.count() > 1)
+        sa.select(PublicRating.origin).group_by(PublicRating.origin, PublicRating.event_id).having(sa.func.count() > 1)
     )
     assert duplicates == 0
 
@@ -241,11 +249,14 @@ def test_ratings_look_like_a_year_of_service(demo_ctx):
 # --- nothing in the future ------------------------------------------------------------------------------
 
 #: Columns that hold a plan, not something that happened: they may lie ahead.
-PLANS = {("periods", "ends_on"), ("problems", "deadline"), ("bad_rating_cases", "due_on"),
-         ("calendar_days", "day")}
+PLANS = {("periods", "ends_on"), ("problems", "deadline"), ("bad_rating_cases", "due_on"), ("calendar_days", "day")}
 #: Columns the load itself stamps with the real time (not part of the drawn city).
-LOAD_STAMPS = {("audit_log", "at"), ("instruments", "created_at"), ("calendar_days", "updated_at"),
-               ("settings", "updated_at")}
+LOAD_STAMPS = {
+    ("audit_log", "at"),
+    ("instruments", "created_at"),
+    ("calendar_days", "updated_at"),
+    ("settings", "updated_at"),
+}
 
 
 def _latest_moments():
@@ -265,7 +276,8 @@ def _after(latest, moment, skip=frozenset()):
     """The columns whose latest value lies after `moment` (dates after its China date)."""
     day = moment.astimezone(CST).date()
     return {
-        key: value for key, value in latest.items()
+        key: value
+        for key, value in latest.items()
         if key not in skip and (value > moment if isinstance(value, datetime) else value > day)
     }
 
@@ -274,11 +286,19 @@ def test_nothing_lies_after_the_day_it_was_made(city, demo_ctx):
     """Does every recorded moment of a city made on TODAY (ratings, arrivals, device contacts, case steps,
     check points, problems, suggestions, submissions, drafts) lie on or before that day's end?"""
     latest = _latest_moments()
-    for key in [("public_ratings", "rated_at"), ("public_ratings", "received_at"), ("devices", "last_seen_at"),
-                ("bad_rating_cases", "fed_back_at"), ("bad_rating_cases", "reviewed_at"),
-                ("check_points", "due"), ("problems", "closed_on"), ("problems", "pushed_at"),
-                ("suggestions", "screened_at"), ("response_versions", "submitted_at"),
-                ("responses", "draft_saved_at")]:
+    for key in [
+        ("public_ratings", "rated_at"),
+        ("public_ratings", "received_at"),
+        ("devices", "last_seen_at"),
+        ("bad_rating_cases", "fed_back_at"),
+        ("bad_rating_cases", "reviewed_at"),
+        ("check_points", "due"),
+        ("problems", "closed_on"),
+        ("problems", "pushed_at"),
+        ("suggestions", "screened_at"),
+        ("response_versions", "submitted_at"),
+        ("responses", "draft_saved_at"),
+    ]:
         assert key in latest, key  # the check below looks at it
     end_of_today = datetime.combine(TODAY, time(23, 59, 59), tzinfo=CST)
     assert _after(latest, end_of_today, skip=LOAD_STAMPS) == {}
@@ -322,19 +342,29 @@ def test_pressed_bursts_are_flagged_by_the_rescan(demo_ctx):
 # --- loads of their own (on PostgreSQL they reuse the one test database: keep them after the read-only
 # tests of the shared city) ---------------------------------------------------------------------------
 
+
 def _dump():
     """The city as plain rows, in id order: units, raters, answers (with who and what) and ratings."""
     units = db.session.execute(
-        sa.select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.category, Unit.establishment,
-                  Unit.actual_staff, Unit.leader_posts, Unit.leaders_in_post).order_by(Unit.id)
+        sa.select(
+            Unit.id,
+            Unit.code,
+            Unit.name,
+            Unit.kind,
+            Unit.category,
+            Unit.establishment,
+            Unit.actual_staff,
+            Unit.leader_posts,
+            Unit.leaders_in_post,
+        ).order_by(Unit.id)
     ).all()
     raters = db.session.execute(
-        sa.select(Rater.id, Rater.code, Rater.name, Rater.group, Rater.town_id, Rater.unit_id, Rater.phone)
-        .order_by(Rater.id)
+        sa.select(Rater.id, Rater.code, Rater.name, Rater.group, Rater.town_id, Rater.unit_id, Rater.phone).order_by(
+            Rater.id
+        )
     ).all()
     answers = db.session.execute(
-        sa.select(Answer.id, Assignment.rater_id, Assignment.unit_id, Instrument.key, Answer.question,
-                  Answer.value)
+        sa.select(Answer.id, Assignment.rater_id, Assignment.unit_id, Instrument.key, Answer.question, Answer.value)
         .join(ResponseVersion, ResponseVersion.id == Answer.version_id)
         .join(Response, Response.id == ResponseVersion.response_id)
         .join(Assignment, Assignment.id == Response.assignment_id)
@@ -342,24 +372,46 @@ def _dump():
         .order_by(Answer.id)
     ).all()
     ratings = db.session.execute(
-        sa.select(PublicRating.id, PublicRating.origin, PublicRating.event_id, PublicRating.unit_id,
-                  PublicRating.level, PublicRating.channel, PublicRating.rated_at, PublicRating.received_at,
-                  PublicRating.case_no, PublicRating.service_item, PublicRating.staff_code,
-                  PublicRating.is_default, PublicRating.content_hash).order_by(PublicRating.id)
+        sa.select(
+            PublicRating.id,
+            PublicRating.origin,
+            PublicRating.event_id,
+            PublicRating.unit_id,
+            PublicRating.level,
+            PublicRating.channel,
+            PublicRating.rated_at,
+            PublicRating.received_at,
+            PublicRating.case_no,
+            PublicRating.service_item,
+            PublicRating.staff_code,
+            PublicRating.is_default,
+            PublicRating.content_hash,
+        ).order_by(PublicRating.id)
     ).all()
     problems = db.session.execute(
-        sa.select(Problem.unit_id, Problem.title, Problem.found_on, Problem.deadline, Problem.closed_on)
-        .order_by(Problem.id)
+        sa.select(Problem.unit_id, Problem.title, Problem.found_on, Problem.deadline, Problem.closed_on).order_by(
+            Problem.id
+        )
     ).all()
-    cases = db.session.execute(
-        sa.select(*(c for c in BadRatingCase.__table__.c)).order_by(BadRatingCase.id)
-    ).all()
+    cases = db.session.execute(sa.select(*(c for c in BadRatingCase.__table__.c)).order_by(BadRatingCase.id)).all()
     flags = db.session.execute(
-        sa.select(PublicRating.id, PublicRating.flags, PublicRating.flagged, PublicRating.excluded,
-                  PublicRating.excluded_reason).order_by(PublicRating.id)
+        sa.select(
+            PublicRating.id,
+            PublicRating.flags,
+            PublicRating.flagged,
+            PublicRating.excluded,
+            PublicRating.excluded_reason,
+        ).order_by(PublicRating.id)
     ).all()
-    return {"units": units, "raters": raters, "answers": answers, "ratings": ratings, "problems": problems,
-            "cases": cases, "flags": flags}
+    return {
+        "units": units,
+        "raters": raters,
+        "answers": answers,
+        "ratings": ratings,
+        "problems": problems,
+        "cases": cases,
+        "flags": flags,
+    }
 
 
 def test_same_seed_same_city(city, migrated_template, tmp_path):

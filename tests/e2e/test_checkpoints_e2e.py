@@ -31,11 +31,14 @@ def test_liaison_reports_a_check_point_with_evidence_from_a_phone(app, live_serv
     with app.app_context():
         period = db.session.execute(db.select(Period).filter_by(name="2026")).scalar_one()
         u1 = db.session.execute(db.select(Unit).filter_by(code="U01")).scalar_one()
-        for item, due, status in [("婚姻登记窗口标准化建设", date(2026, 1, 31), "pending"),
-                                  ("养老机构安全隐患排查整治", date(2026, 2, 28), "on_time"),
-                                  ("社会救助资金发放“一卡通”", date(2026, 9, 30), "pending")]:
-            db.session.add(CheckPoint(period_id=period.id, unit_id=u1.id, item=item, due=due,
-                                      status=CheckPointStatus(status)))
+        for item, due, status in [
+            ("婚姻登记窗口标准化建设", date(2026, 1, 31), "pending"),
+            ("养老机构安全隐患排查整治", date(2026, 2, 28), "on_time"),
+            ("社会救助资金发放“一卡通”", date(2026, 9, 30), "pending"),
+        ]:
+            db.session.add(
+                CheckPoint(period_id=period.id, unit_id=u1.id, item=item, due=due, status=CheckPointStatus(status))
+            )
         db.session.commit()
 
     _sign_in(page, live_server, "li1")

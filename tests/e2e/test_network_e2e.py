@@ -60,11 +60,17 @@ def test_liaison_rectification_with_a_file(app, net, live_server, page, tmp_path
     """Can a unit's liaison send the rectification report with a file from a 390 px screen?"""
     with app.app_context():
         period = db.session.scalar(select(Period))
-        s = network.submit_suggestion(period, db.session.get(Participant, net.people["I1"]), kind="report",
-                                      unit_id=net.units["U01"], text="窗口无人")
+        s = network.submit_suggestion(
+            period,
+            db.session.get(Participant, net.people["I1"]),
+            kind="report",
+            unit_id=net.units["U01"],
+            text="窗口无人",
+        )
         network.screen(s, "office", valid=True, note=None)
-        problem = network.to_problem(s, "office", ProblemInput(unit_id=net.units["U01"], title="窗口午休无人值守",
-                                                               category="问题整改"))
+        problem = network.to_problem(
+            s, "office", ProblemInput(unit_id=net.units["U01"], title="窗口午休无人值守", category="问题整改")
+        )
         ledger.push(problem, "office")
         db.session.commit()
         pid = problem.id

@@ -44,9 +44,7 @@ def _others_submit(app, codes):
 
 
 def _saved(page, aid, question="g01"):
-    page.wait_for_selector(
-        f'.answer.saved[data-assignment="{aid}"][data-question="{question}"]', timeout=10000
-    )
+    page.wait_for_selector(f'.answer.saved[data-assignment="{aid}"][data-question="{question}"]', timeout=10000)
 
 
 def test_rater_fills_a_matrix_on_a_phone_and_submits_once(app, live_server, page, browser):
@@ -74,10 +72,7 @@ def test_rater_fills_a_matrix_on_a_phone_and_submits_once(app, live_server, page
         _saved(page, aid)
     assert page.locator("[data-count-answered]").first.inner_text() == "4"
     assert (
-        page.evaluate(
-            "Object.keys(JSON.parse(localStorage.getItem('assessment-rater-queue-v1') || '{}')).length"
-        )
-        == 0
+        page.evaluate("Object.keys(JSON.parse(localStorage.getItem('assessment-rater-queue-v1') || '{}')).length") == 0
     )
     _shot(page, "rater-matrix-390")
 
@@ -91,9 +86,7 @@ def test_rater_fills_a_matrix_on_a_phone_and_submits_once(app, live_server, page
     page.context.set_offline(True)
     page.locator(f'[data-assignment="{ids[0]}"] label.opt-na').click()
     page.wait_for_selector(f'.answer.queued[data-assignment="{ids[0]}"]')
-    assert (
-        page.locator("#net-status").is_visible() and "暂存在本机" in page.locator("#net-status").inner_text()
-    )
+    assert page.locator("#net-status").is_visible() and "暂存在本机" in page.locator("#net-status").inner_text()
     page.context.set_offline(False)
     _saved(page, ids[0], "g02")
     with app.app_context():

@@ -19,8 +19,9 @@ def _declared():
 
 def test_every_route_is_in_the_table(app):
     """Is every (method, endpoint) of app.url_map in the role table, and no line left for a gone route?"""
-    present = {(method, rule.endpoint) for rule in app.url_map.iter_rules()
-               for method in rule.methods - IGNORED_METHODS}
+    present = {
+        (method, rule.endpoint) for rule in app.url_map.iter_rules() for method in rule.methods - IGNORED_METHODS
+    }
     missing = sorted(present - _declared())
     gone = sorted(_declared() - present)
     assert not missing, "routes missing from tests/house/route_roles.py: " + ", ".join(map(" ".join, missing))
@@ -33,8 +34,19 @@ def test_every_line_is_well_formed(app):
     assert len(_declared()) == len(ROUTES)
     for cells, method, endpoint, url, *_ in ROUTES:
         assert len(cells.split()) == len(COLUMNS) and set(cells.split()) <= {"Y", "."}, endpoint
-        concrete = url.format(assignment=1, case=1, rating=1, device=1, version=1, response_version=1,
-                              problem=1, step_file=1, point=1, point_file=1, suggestion=1)
+        concrete = url.format(
+            assignment=1,
+            case=1,
+            rating=1,
+            device=1,
+            version=1,
+            response_version=1,
+            problem=1,
+            step_file=1,
+            point=1,
+            point_file=1,
+            suggestion=1,
+        )
         assert adapter.match(urlsplit(concrete).path, method=method)[0] == endpoint, (method, url)
 
 
@@ -64,8 +76,7 @@ def _refused(response) -> bool:
 def _pdf():
     from werkzeug.datastructures import FileStorage
 
-    return FileStorage(io.BytesIO(b"%PDF-1.4 evidence"), filename="evidence.pdf",
-                       content_type="application/pdf")
+    return FileStorage(io.BytesIO(b"%PDF-1.4 evidence"), filename="evidence.pdf", content_type="application/pdf")
 
 
 @pytest.fixture
@@ -99,12 +110,19 @@ def world(app, make_user):
     with app.app_context():
         sync_instruments(actor="test")
         town = Town(code="T1", name="龙都街道")
-        units = [Unit(code=c, name=n, kind=UnitKind.GOVERNMENT, category="政府部门")
-                 for c, n in (("U01", "市民政局"), ("U02", "市财政局"))]
+        units = [
+            Unit(code=c, name=n, kind=UnitKind.GOVERNMENT, category="政府部门")
+            for c, n in (("U01", "市民政局"), ("U02", "市财政局"))
+        ]
         from datetime import date
 
-        period = Period(name="2026", state=PeriodState.OPEN, starts_on=date(2026, 1, 1),
-                        ends_on=date(2026, 12, 31), as_of=date(2026, 12, 31))
+        period = Period(
+            name="2026",
+            state=PeriodState.OPEN,
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31),
+            as_of=date(2026, 12, 31),
+        )
         db.session.add_all([town, period, *units])
         db.session.flush()
         rater = Rater(code="G1", name="张镇干", group=RaterGroup.GRASSROOTS, town_id=town.id)
@@ -113,29 +131,39 @@ def world(app, make_user):
         db.session.add_all([rater, informant, linkage])
         db.session.flush()
         assign(period, actor="test")
-        first = db.session.execute(sa.select(Assignment).filter_by(rater_id=rater.id)
-                                   .order_by(Assignment.id)).scalars().first()
+        first = (
+            db.session.execute(sa.select(Assignment).filter_by(rater_id=rater.id).order_by(Assignment.id))
+            .scalars()
+            .first()
+        )
         defn = responses.definition(first.instrument)
         answers = {q.id: "4" if defn.scales[q.type].labels else "80" for q in defn.questions}
         responses.save_draft(first, answers)
         responses.submit(first)
-        tokens = {holder.code: issued.token for holder, issued in
-                  ((i.holder, i) for i in access.issue([rater, informant, linkage], period, actor="test"))}
+        tokens = {
+            holder.code: issued.token
+            for holder, issued in (
+                (i.holder, i) for i in access.issue([rater, informant, linkage], period, actor="test")
+            )
+        }
         # The supervision network's objects of U01 (the liaison's unit): a problem pushed to it with a
         # rectification report and its evidence file, a check point with evidence, an informant's suggestion.
-        problem = ledger.file_problem(period, ProblemInput(unit_id=units[0].id, title="窗口推诿"),
-                                      actor="test")
+        problem = ledger.file_problem(period, ProblemInput(unit_id=units[0].id, title="窗口推诿"), actor="test")
         ledger.push(problem, actor="test")
         ledger.report_rectification(problem, "test", note="已整改", files=[_pdf()])
-        point = checkpoints.file_check_point(period, units[0], "办结率达标", date(2026, 6, 30),
-                                             actor="test")
+        point = checkpoints.file_check_point(period, units[0], "办结率达标", date(2026, 6, 30), actor="test")
         checkpoints.add_evidence(point, [_pdf()], actor="test")
-        suggestion = network.submit_suggestion(period, informant, kind="report", unit_id=units[0].id,
-                                               text="窗口排队过长", file=_pdf())
+        suggestion = network.submit_suggestion(
+            period, informant, kind="report", unit_id=units[0].id, text="窗口排队过长", file=_pdf()
+        )
         db.session.flush()
-        net_ids = {"problem": problem.id, "point": point.id, "suggestion": suggestion.id,
-                   "step_file": db.session.scalar(sa.select(StepFile.id)),
-                   "point_file": db.session.scalar(sa.select(CheckPointFile.id))}
+        net_ids = {
+            "problem": problem.id,
+            "point": point.id,
+            "suggestion": suggestion.id,
+            "step_file": db.session.scalar(sa.select(StepFile.id)),
+            "point_file": db.session.scalar(sa.select(CheckPointFile.id)),
+        }
         _, device_key = register_device("U01", "窗口1", actor="test")
         other_device, _ = register_device("U02", "窗口2", actor="test")
         db.session.commit()
@@ -146,8 +174,9 @@ def world(app, make_user):
         clients[column] = app.test_client()
     device = clients["device"]
     device.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {device_key}"
-    posted = device.post("/api/v1/ratings", json={"event_id": "e-1", "level": 1,
-                                                  "rated_at": "2026-06-01T10:00:00+08:00"})
+    posted = device.post(
+        "/api/v1/ratings", json={"event_id": "e-1", "level": 1, "rated_at": "2026-06-01T10:00:00+08:00"}
+    )
     assert posted.status_code == 200, posted.get_json()
     assert posted.get_json()["results"][0]["status"] == "accepted", posted.get_json()
     with app.app_context():

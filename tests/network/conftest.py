@@ -13,10 +13,17 @@ from assessment.models import Participant, ParticipantKind, Period, PeriodState,
 def net(app, make_user):
     with app.app_context():
         t1, t2 = Town(code="T1", name="东城街道"), Town(code="T2", name="西湖镇")
-        units = [Unit(code=f"U0{i}", name=name, kind=UnitKind.GOVERNMENT, category="政府部门")
-                 for i, name in ((1, "市民政局"), (2, "市自然资源局"), (3, "市市场监管局"))]
-        period = Period(name="2026", state=PeriodState.OPEN, as_of=date(2026, 12, 31),
-                        starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31))
+        units = [
+            Unit(code=f"U0{i}", name=name, kind=UnitKind.GOVERNMENT, category="政府部门")
+            for i, name in ((1, "市民政局"), (2, "市自然资源局"), (3, "市市场监管局"))
+        ]
+        period = Period(
+            name="2026",
+            state=PeriodState.OPEN,
+            as_of=date(2026, 12, 31),
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31),
+        )
         db.session.add_all([t1, t2, *units, period])
         db.session.flush()
         people = [
@@ -28,8 +35,9 @@ def net(app, make_user):
         ]
         db.session.add_all(people)
         db.session.commit()
-        ids = SimpleNamespace(period=period.id, units={u.code: u.id for u in units},
-                              people={p.code: p.id for p in people})
+        ids = SimpleNamespace(
+            period=period.id, units={u.code: u.id for u in units}, people={p.code: p.id for p in people}
+        )
     make_user("office", role="operator")
     make_user("viewer", role="viewer")
     make_user("liaison1", role="unit_liaison", unit_code="U01")

@@ -14,8 +14,17 @@ def test_ledger_command_writes_the_csv(app, net, runner, tmp_path):
     """Does `assessment ledger` write the ledger with a BOM, the spec's columns and the numbers?"""
     with app.app_context():
         period = db.session.scalar(select(Period))
-        ledger.file_problem(period, ProblemInput(unit_id=net.units["U02"], title="台账不全", found_on="2026-02-01",
-                                                 deadline="2026-03-01", problem_class="reserve"), "office")
+        ledger.file_problem(
+            period,
+            ProblemInput(
+                unit_id=net.units["U02"],
+                title="台账不全",
+                found_on="2026-02-01",
+                deadline="2026-03-01",
+                problem_class="reserve",
+            ),
+            "office",
+        )
         db.session.commit()
     out = tmp_path / "ledger.csv"
     result = runner.invoke(args=["ledger", "--period", "2026", "--out", str(out)])

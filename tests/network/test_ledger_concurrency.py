@@ -63,10 +63,19 @@ def test_concurrent_filings_through_the_console(net, app, live_server):
     def worker(n, s):
         barrier.wait(timeout=30)
         for i in range(4):
-            r = s.post(f"{live_server}/office/ledger/new", data={
-                "unit_id": str(net.units["U02"]), "title": f"并发{n}-{i}", "severity": "general",
-                "source": "supervision", "problem_class": "unit", "found_on": "2026-05-01", "deadline": ""},
-                allow_redirects=False)
+            r = s.post(
+                f"{live_server}/office/ledger/new",
+                data={
+                    "unit_id": str(net.units["U02"]),
+                    "title": f"并发{n}-{i}",
+                    "severity": "general",
+                    "source": "supervision",
+                    "problem_class": "unit",
+                    "found_on": "2026-05-01",
+                    "deadline": "",
+                },
+                allow_redirects=False,
+            )
             statuses.append(r.status_code)
 
     threads = [threading.Thread(target=worker, args=(n, s)) for n, s in enumerate(sessions)]

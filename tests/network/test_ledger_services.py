@@ -82,8 +82,9 @@ def test_workflow_push_report_close_lookback_reopen(net, ctx):
     assert p.state is ProblemState.RECTIFYING and p.pushed_at is not None
     with pytest.raises(LedgerError, match="佐证材料"):
         ledger.close(p, "office", note="同意销号", on="2026-04-01")
-    ledger.report_rectification(p, "liaison:liaison1", note="已建立首问负责制", on="2026-03-20",
-                                files=[upload(PDF, "整改报告.pdf")])
+    ledger.report_rectification(
+        p, "liaison:liaison1", note="已建立首问负责制", on="2026-03-20", files=[upload(PDF, "整改报告.pdf")]
+    )
     with pytest.raises(LedgerError, match="销号日期"):
         ledger.close(p, "office", note="同意", on="2026-03-01")
     ledger.close(p, "office", note="经核查已整改到位", on="2026-04-01")
@@ -94,11 +95,23 @@ def test_workflow_push_report_close_lookback_reopen(net, ctx):
     ledger.look_back(p, "office", note="问题反弹", on="2026-07-01", reopen=True)
     assert (p.state, p.closed_on, p.deadline) == (ProblemState.RECTIFYING, None, date(2026, 10, 1))
     actions = [s.action for s in p.steps]
-    assert actions == [ProblemAction.FILE, ProblemAction.PUSH, ProblemAction.REPORT, ProblemAction.CLOSE,
-                       ProblemAction.LOOKBACK, ProblemAction.REOPEN]
+    assert actions == [
+        ProblemAction.FILE,
+        ProblemAction.PUSH,
+        ProblemAction.REPORT,
+        ProblemAction.CLOSE,
+        ProblemAction.LOOKBACK,
+        ProblemAction.REOPEN,
+    ]
     audited = db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "problem")).all()
-    assert {"problem.file", "problem.push", "problem.report", "problem.close", "problem.reopen",
-            "problem.file_added"} <= set(audited)
+    assert {
+        "problem.file",
+        "problem.push",
+        "problem.report",
+        "problem.close",
+        "problem.reopen",
+        "problem.file_added",
+    } <= set(audited)
 
 
 def test_office_class_is_not_pushed_and_bad_file_leaves_nothing(net, ctx, app):
@@ -110,8 +123,9 @@ def test_office_class_is_not_pushed_and_bad_file_leaves_nothing(net, ctx, app):
     ledger.push(p, "office")
     steps_before = len(p.steps)
     with pytest.raises(LedgerError, match="不接受此类型"):
-        ledger.report_rectification(p, "liaison:liaison1", note="整改", files=[upload(PDF, "ok.pdf"),
-                                                                                 upload(b"MZ", "x.exe")])
+        ledger.report_rectification(
+            p, "liaison:liaison1", note="整改", files=[upload(PDF, "ok.pdf"), upload(b"MZ", "x.exe")]
+        )
     db.session.rollback()
     assert db.session.scalar(select(func.count(StepFile.id))) == 0
     folder = __import__("pathlib").Path(app.instance_path) / "uploads" / "problems"
@@ -126,7 +140,10 @@ def test_escalation_steps_with_dates(net, ctx):
     for action, on in (("interview", "2026-06-10"), ("letter", "2026-06-20"), ("notice", "2026-07-01")):
         ledger.escalate(p, "office", action, on=on, note="督办")
     assert [(s.action.value, s.on.isoformat()) for s in p.steps[2:]] == [
-        ("interview", "2026-06-10"), ("letter", "2026-06-20"), ("notice", "2026-07-01")]
+        ("interview", "2026-06-10"),
+        ("letter", "2026-06-20"),
+        ("notice", "2026-07-01"),
+    ]
     with pytest.raises(LedgerError, match="督办方式"):
         ledger.escalate(p, "office", "push", on="2026-07-02")
 
@@ -181,10 +198,12 @@ def test_import_numbers_class_and_reporter(net, app, tmp_path):
     """Does the problems import number new rows in file order, read the optional class, and keep the reporter?"""
     from assessment.services.imports import ImportFailed, run_import
 
-    lines = ["unit_code,title,source,severity,found_on,deadline,class",
-             "U01,一,linkage,general,2026-02-01,2026-05-01,reserve",
-             "U02,二,linkage,serious,2026-02-02,2026-05-01,",
-             "U03,三,linkage,general,2025-02-02,2026-05-01,office"]
+    lines = [
+        "unit_code,title,source,severity,found_on,deadline,class",
+        "U01,一,linkage,general,2026-02-01,2026-05-01,reserve",
+        "U02,二,linkage,serious,2026-02-02,2026-05-01,",
+        "U03,三,linkage,general,2025-02-02,2026-05-01,office",
+    ]
     path = tmp_path / "p.csv"
     path.write_text("\n".join(lines), encoding="utf-8")
     with app.app_context():
@@ -193,8 +212,7 @@ def test_import_numbers_class_and_reporter(net, app, tmp_path):
         report = run_import("problems", path, "2026", "office", options={"reporter": net.people["K1"]})
         assert report.counts["created"] == 3
         db.session.commit()
-        got = {p.title: (p.number, p.problem_class, p.reporter_id)
-               for p in db.session.scalars(select(Problem))}
+        got = {p.title: (p.number, p.problem_class, p.reporter_id) for p in db.session.scalars(select(Problem))}
         assert got["一"] == ("2026-0002", ProblemClass.RESERVE, net.people["K1"])
         assert got["二"] == ("2026-0003", ProblemClass.UNIT, net.people["K1"])
         assert got["三"] == ("2025-0001", ProblemClass.OFFICE, net.people["K1"])

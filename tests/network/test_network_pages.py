@@ -80,17 +80,28 @@ def test_office_screens_and_turns_into_problem(app, net, auth):
     client = auth._client
     page = client.get("/office/network").get_data(as_text=True)
     assert "王信息" in page and "收集意见建议" in page
-    refused = client.post(f"/office/network/suggestions/{ids['无关内容']}/screen", data={"verdict": "invalid"},
-                          follow_redirects=True)
+    refused = client.post(
+        f"/office/network/suggestions/{ids['无关内容']}/screen", data={"verdict": "invalid"}, follow_redirects=True
+    )
     assert "无效理由" in refused.get_data(as_text=True)
-    client.post(f"/office/network/suggestions/{ids['无关内容']}/screen", data={"verdict": "invalid", "note": "非职能问题"})
+    client.post(
+        f"/office/network/suggestions/{ids['无关内容']}/screen", data={"verdict": "invalid", "note": "非职能问题"}
+    )
     client.post(f"/office/network/suggestions/{ids['窗口午休无人']}/screen", data={"verdict": "valid", "note": ""})
     photo = client.get(f"/office/network/suggestions/file/{ids['窗口午休无人']}")
     assert photo.status_code == 200 and photo.data == PNG
     photo.close()
-    made = client.post(f"/office/network/suggestions/{ids['窗口午休无人']}/problem", data={
-        "unit_id": str(net.units["U01"]), "title": "窗口午休无人值守", "severity": "general",
-        "problem_class": "unit", "found_on": "2026-03-02", "category": "问题整改"})
+    made = client.post(
+        f"/office/network/suggestions/{ids['窗口午休无人']}/problem",
+        data={
+            "unit_id": str(net.units["U01"]),
+            "title": "窗口午休无人值守",
+            "severity": "general",
+            "problem_class": "unit",
+            "found_on": "2026-03-02",
+            "category": "问题整改",
+        },
+    )
     assert made.status_code == 302
     with app.app_context():
         problem = db.session.scalar(select(Problem))
@@ -104,8 +115,10 @@ def test_office_screens_and_turns_into_problem(app, net, auth):
     assert "非职能问题" in informant.get("/p/home").get_data(as_text=True)
     auth.logout()
     auth.login("viewer")
-    assert client.post(f"/office/network/suggestions/{ids['无关内容']}/screen",
-                       data={"verdict": "valid"}).status_code == 403
+    assert (
+        client.post(f"/office/network/suggestions/{ids['无关内容']}/screen", data={"verdict": "valid"}).status_code
+        == 403
+    )
 
 
 def test_informant_identity_hidden_from_liaison_and_expert(app, net, auth):
@@ -146,9 +159,11 @@ def test_liaison_reports_rectification_only_for_own_unit(app, net, auth):
     assert client.post(f"/office/ledger/unit/{other_id}/report", data={"note": "x"}).status_code == 404
     empty = client.post(f"/office/ledger/unit/{mine_id}/report", data={"note": ""})
     assert empty.status_code == 400 and "整改情况" in empty.get_data(as_text=True)
-    done = client.post(f"/office/ledger/unit/{mine_id}/report", data={
-        "note": "已整改", "files": [(io.BytesIO(PDF), "整改报告.pdf")]},
-        content_type="multipart/form-data")
+    done = client.post(
+        f"/office/ledger/unit/{mine_id}/report",
+        data={"note": "已整改", "files": [(io.BytesIO(PDF), "整改报告.pdf")]},
+        content_type="multipart/form-data",
+    )
     assert done.status_code == 302, re.findall(r'role="alert">(.*?)<', done.get_data(as_text=True))
     with app.app_context():
         from assessment.models import StepFile
@@ -166,12 +181,22 @@ def test_office_ledger_pages_workflow_and_csv(app, net, auth):
     """Can the office file, push, close with evidence, and download the CSV and the 信息推送表 PDF?"""
     auth.login("office")
     client = auth._client
-    bad = client.post("/office/ledger/new", data={"unit_id": str(net.units["U01"]), "title": "超时",
-                                                   "found_on": "2026-03-01", "deadline": "2026-02-01"})
+    bad = client.post(
+        "/office/ledger/new",
+        data={"unit_id": str(net.units["U01"]), "title": "超时", "found_on": "2026-03-01", "deadline": "2026-02-01"},
+    )
     assert bad.status_code == 400 and "整改期限" in bad.get_data(as_text=True)
-    made = client.post("/office/ledger/new", data={"unit_id": str(net.units["U01"]), "title": "超时",
-                                                    "found_on": "2026-01-05", "deadline": "2026-02-01",
-                                                    "category": "评估考核", "severity": "serious"})
+    made = client.post(
+        "/office/ledger/new",
+        data={
+            "unit_id": str(net.units["U01"]),
+            "title": "超时",
+            "found_on": "2026-01-05",
+            "deadline": "2026-02-01",
+            "category": "评估考核",
+            "severity": "serious",
+        },
+    )
     assert made.status_code == 302
     pid = int(made.headers["Location"].rsplit("/", 1)[1])
     page = client.get(made.headers["Location"]).get_data(as_text=True)
@@ -179,9 +204,12 @@ def test_office_ledger_pages_workflow_and_csv(app, net, auth):
     no_evidence = client.post(f"/office/ledger/{pid}/close", data={"note": "同意"}, follow_redirects=True)
     assert "佐证材料" in no_evidence.get_data(as_text=True)
     assert client.post(f"/office/ledger/{pid}/push", data={}).status_code == 302
-    closed = client.post(f"/office/ledger/{pid}/close", data={
-        "note": "同意销号", "on": "2026-03-01", "files": [(io.BytesIO(PDF), "验收.pdf")]},
-        content_type="multipart/form-data", follow_redirects=True)
+    closed = client.post(
+        f"/office/ledger/{pid}/close",
+        data={"note": "同意销号", "on": "2026-03-01", "files": [(io.BytesIO(PDF), "验收.pdf")]},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert "验收销号已记录" in closed.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Problem, pid).state is ProblemState.CLOSED
@@ -198,8 +226,15 @@ def test_linkage_department_files_and_quarter_list(app, net, auth):
     """Does a linkage department's report become a numbered problem with its source, and does the quarter list
     name the department that has not reported?"""
     k1 = _participant(app, "K1")
-    response = k1.post("/p/report", data={"unit_id": str(net.units["U03"]), "title": "审计发现违规发放补贴",
-                                          "severity": "grave", "found_on": "2026-11-02"})
+    response = k1.post(
+        "/p/report",
+        data={
+            "unit_id": str(net.units["U03"]),
+            "title": "审计发现违规发放补贴",
+            "severity": "grave",
+            "found_on": "2026-11-02",
+        },
+    )
     assert response.status_code == 302
     assert "2026-0001" in k1.get("/p/home").get_data(as_text=True)
     bad = k1.post("/p/report", data={"unit_id": "", "title": "x"})
@@ -236,10 +271,16 @@ def test_expert_comments(app, net):
 def test_linkage_import_from_console(app, net, auth):
     """Does the console's linkage import number the department's problems and keep it as their reporter?"""
     auth.login("office")
-    body = "unit_code,title,source,severity,found_on,deadline,class\nU02,信访反映推诿,linkage,general,2026-04-01,2026-07-01,\n"
-    response = auth._client.post("/office/network/linkage/import?period=2026", data={
-        "department": str(net.people["K2"]), "file": (io.BytesIO(body.encode()), "k2.csv")},
-        content_type="multipart/form-data", follow_redirects=True)
+    body = (
+        "unit_code,title,source,severity,found_on,deadline,class\n"
+        "U02,信访反映推诿,linkage,general,2026-04-01,2026-07-01,\n"
+    )
+    response = auth._client.post(
+        "/office/network/linkage/import?period=2026",
+        data={"department": str(net.people["K2"]), "file": (io.BytesIO(body.encode()), "k2.csv")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert "新增 1 个问题" in response.get_data(as_text=True)
     with app.app_context():
         p = db.session.scalar(select(Problem))

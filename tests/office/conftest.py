@@ -31,8 +31,10 @@ from assessment.models import (
 
 def _assignment(rater, unit, key):
     return db.session.execute(
-        db.select(Assignment).join(Rater, Assignment.rater_id == Rater.id)
-        .join(Unit, Assignment.unit_id == Unit.id).join(Instrument, Assignment.instrument_id == Instrument.id)
+        db.select(Assignment)
+        .join(Rater, Assignment.rater_id == Rater.id)
+        .join(Unit, Assignment.unit_id == Unit.id)
+        .join(Instrument, Assignment.instrument_id == Instrument.id)
         .where(Rater.code == rater, Unit.code == unit, Instrument.key == key)
     ).scalar_one()
 
@@ -62,16 +64,23 @@ def city(app):
         ]
         db.session.add_all([t1, t2, *units])
         db.session.flush()
-        db.session.add_all([
-            Rater(code="G1", name="张晓红", group=RaterGroup.GRASSROOTS, town_id=t1.id, phone="13800000001"),
-            Rater(code="G2", name="李建国", group=RaterGroup.GRASSROOTS, town_id=t1.id, phone="13800000002"),
-            Rater(code="G3", name="王海燕", group=RaterGroup.GRASSROOTS, town_id=t2.id, phone="13800000003"),
-            Rater(code="G9", name="赵已调", group=RaterGroup.GRASSROOTS, town_id=t1.id, active=False),
-            Rater(code="L1", name="陈市长", group=RaterGroup.LEADER),
-            Rater(code="D1", name="周科长", group=RaterGroup.DEPARTMENT, unit_id=units[0].id, phone="0536-1234567"),
-        ])
-        period = Period(name="2026", state=PeriodState.OPEN, starts_on=date(2026, 1, 1),
-                        ends_on=date(2026, 12, 31), as_of=date(2026, 12, 31))
+        db.session.add_all(
+            [
+                Rater(code="G1", name="张晓红", group=RaterGroup.GRASSROOTS, town_id=t1.id, phone="13800000001"),
+                Rater(code="G2", name="李建国", group=RaterGroup.GRASSROOTS, town_id=t1.id, phone="13800000002"),
+                Rater(code="G3", name="王海燕", group=RaterGroup.GRASSROOTS, town_id=t2.id, phone="13800000003"),
+                Rater(code="G9", name="赵已调", group=RaterGroup.GRASSROOTS, town_id=t1.id, active=False),
+                Rater(code="L1", name="陈市长", group=RaterGroup.LEADER),
+                Rater(code="D1", name="周科长", group=RaterGroup.DEPARTMENT, unit_id=units[0].id, phone="0536-1234567"),
+            ]
+        )
+        period = Period(
+            name="2026",
+            state=PeriodState.OPEN,
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31),
+            as_of=date(2026, 12, 31),
+        )
         db.session.add(period)
         db.session.flush()
         assign(period, "test")

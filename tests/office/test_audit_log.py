@@ -10,18 +10,37 @@ from assessment.models import AuditEntry
 
 def _entry(app, at, actor, action, object_type=None, object_id=None, **detail):
     with app.app_context():
-        db.session.add(AuditEntry(at=at, actor=actor, action=action, object_type=object_type,
-                                  object_id=object_id, detail=detail or None))
+        db.session.add(
+            AuditEntry(
+                at=at, actor=actor, action=action, object_type=object_type, object_id=object_id, detail=detail or None
+            )
+        )
         db.session.commit()
 
 
 def _seed(app):
-    _entry(app, datetime(2026, 3, 1, 1, 0, tzinfo=UTC), "alice", "period.move", "period", "7",
-           before="draft", after="open")
-    _entry(app, datetime(2026, 3, 2, 17, 30, tzinfo=UTC), "bob", "setting.change", "setting", "case_days",
-           before="5", after="15")
-    _entry(app, datetime(2026, 3, 5, 2, 0, tzinfo=UTC), '=HYPERLINK("http://e/","x")', "user.lock", "user",
-           "3", username="clerk")
+    _entry(
+        app, datetime(2026, 3, 1, 1, 0, tzinfo=UTC), "alice", "period.move", "period", "7", before="draft", after="open"
+    )
+    _entry(
+        app,
+        datetime(2026, 3, 2, 17, 30, tzinfo=UTC),
+        "bob",
+        "setting.change",
+        "setting",
+        "case_days",
+        before="5",
+        after="15",
+    )
+    _entry(
+        app,
+        datetime(2026, 3, 5, 2, 0, tzinfo=UTC),
+        '=HYPERLINK("http://e/","x")',
+        "user.lock",
+        "user",
+        "3",
+        username="clerk",
+    )
 
 
 def test_data_admin_sees_who_when_what_before_after(app, login_as):
@@ -75,8 +94,7 @@ def test_export_is_filtered_csv_with_formulas_neutralised(app, login_as):
     assert "user.lock" in actions and "period.move" not in actions
     lock = next(r for r in rows[1:] if r[2] == "user.lock" and r[4] == "3")
     assert lock[0] == "2026-03-05 10:00:00" and lock[1].startswith("'=") and '"username": "clerk"' in lock[7]
-    full = list(csv.reader(io.StringIO(
-        login_as("admin").get("/office/audit.csv").get_data().decode("utf-8-sig"))))
+    full = list(csv.reader(io.StringIO(login_as("admin").get("/office/audit.csv").get_data().decode("utf-8-sig"))))
     move = next(r for r in full if r[2] == "period.move")
     assert move[5:7] == ['"draft"', '"open"']
 

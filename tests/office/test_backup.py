@@ -37,8 +37,7 @@ def _snapshot(app):
         csv_bytes = build_csv(latest)
         rows = [
             (r.unit_code, r.composite, r.rank, r.grade, r.leaves)
-            for r in db.session.scalars(
-                sa.select(ResultRow).filter_by(result_id=latest.id).order_by(ResultRow.id))
+            for r in db.session.scalars(sa.select(ResultRow).filter_by(result_id=latest.id).order_by(ResultRow.id))
         ]
         db.session.remove()
         db.engine.dispose()

@@ -47,12 +47,15 @@ def test_liaison_files_an_item_for_its_own_unit_only(app, client, auth, city):
         assert point.due == date(2026, 3, 31)
 
 
-@pytest.mark.parametrize("form, message", [
-    ({"item": "", "due": "2026-03-31"}, "问效事项：请填写"),
-    ({"item": "某事", "due": "2027-01-05"}, "完成时限：须在评价周期内"),
-    ({"item": "某事", "due": "31/03/2026"}, "无法识别"),
-    ({"item": "某事", "due": ""}, "完成时限：请填写"),
-])
+@pytest.mark.parametrize(
+    "form, message",
+    [
+        ({"item": "", "due": "2026-03-31"}, "问效事项：请填写"),
+        ({"item": "某事", "due": "2027-01-05"}, "完成时限：须在评价周期内"),
+        ({"item": "某事", "due": "31/03/2026"}, "无法识别"),
+        ({"item": "某事", "due": ""}, "完成时限：请填写"),
+    ],
+)
 def test_bad_filings_name_the_field_and_write_nothing(app, client, auth, city, form, message):
     """Is a bad filing refused with a Chinese message naming the field, and nothing stored?"""
     auth.login("op", PW)
@@ -66,8 +69,10 @@ def test_bad_filings_name_the_field_and_write_nothing(app, client, auth, city, f
 def test_an_item_cannot_be_filed_twice(app, client, auth, city):
     """Is the same item of the same unit refused the second time?"""
     assert _file(client, auth, "li1").status_code == 302
-    again = client.post("/office/checkpoints/new", data={"period": "2026", "item": "全年完成婚姻登记窗口标准化建设",
-                                                          "due": "2026-04-30"})
+    again = client.post(
+        "/office/checkpoints/new",
+        data={"period": "2026", "item": "全年完成婚姻登记窗口标准化建设", "due": "2026-04-30"},
+    )
     assert again.status_code == 400 and "已登记过" in again.get_data(as_text=True)
 
 
@@ -86,10 +91,16 @@ def test_report_done_late_with_evidence_and_download(app, client, auth, city):
     the unit's liaison and the office only?"""
     _file(client, auth, "li1", due="2026-01-31")
     point = _point(app, "全年完成婚姻登记窗口标准化建设")
-    response = client.post(f"/office/checkpoints/{point}/report", data={
-        "outcome": "done", "done_on": "2026-02-10", "evidence": "已完成并通过验收",
-        "files": (io.BytesIO(PDF), "验收报告.pdf"),
-    }, content_type="multipart/form-data")
+    response = client.post(
+        f"/office/checkpoints/{point}/report",
+        data={
+            "outcome": "done",
+            "done_on": "2026-02-10",
+            "evidence": "已完成并通过验收",
+            "files": (io.BytesIO(PDF), "验收报告.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     with app.app_context():
         stored = db.session.get(CheckPoint, point)
@@ -110,26 +121,36 @@ def test_report_on_time(app, client, auth, city):
     """Is an item completed by its due date on time?"""
     _file(client, auth, "li1", due="2026-03-31")
     point = _point(app, "全年完成婚姻登记窗口标准化建设")
-    client.post(f"/office/checkpoints/{point}/report",
-                data={"outcome": "done", "done_on": "2026-03-31", "evidence": "按期完成"})
+    client.post(
+        f"/office/checkpoints/{point}/report", data={"outcome": "done", "done_on": "2026-03-31", "evidence": "按期完成"}
+    )
     with app.app_context():
         assert db.session.get(CheckPoint, point).status is CheckPointStatus.ON_TIME
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("x.exe", b"MZ\x90\x00", "不接受此类型的文件"),
-    ("fake.pdf", b"GIF89a not a pdf", "文件内容与扩展名 .pdf 不符"),
-    ("big.pdf", b"%PDF-" + b"0" * 3000, "文件超过 2 KB"),
-])
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("x.exe", b"MZ\x90\x00", "不接受此类型的文件"),
+        ("fake.pdf", b"GIF89a not a pdf", "文件内容与扩展名 .pdf 不符"),
+        ("big.pdf", b"%PDF-" + b"0" * 3000, "文件超过 2 KB"),
+    ],
+)
 def test_bad_evidence_is_refused_and_nothing_changes(app, client, auth, city, name, content, message):
     """Is a wrong-type, disguised or too large file refused by name, leaving the item pending and no file stored?"""
     app.config["UPLOAD_MAX_BYTES"] = 2048
     _file(client, auth, "li1")
     point = _point(app, "全年完成婚姻登记窗口标准化建设")
-    response = client.post(f"/office/checkpoints/{point}/report", data={
-        "outcome": "done", "done_on": "2026-03-01", "evidence": "完成",
-        "files": [(io.BytesIO(PDF), "ok.pdf"), (io.BytesIO(content), name)],
-    }, content_type="multipart/form-data")
+    response = client.post(
+        f"/office/checkpoints/{point}/report",
+        data={
+            "outcome": "done",
+            "done_on": "2026-03-01",
+            "evidence": "完成",
+            "files": [(io.BytesIO(PDF), "ok.pdf"), (io.BytesIO(content), name)],
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400
     assert "佐证材料：" in response.get_data(as_text=True) and message in response.get_data(as_text=True)
     with app.app_context():
@@ -143,11 +164,16 @@ def test_report_refuses_a_future_date_and_a_second_report(app, client, auth, cit
     """Are a completion date after today and a second report of a completed item refused by name?"""
     _file(client, auth, "li1")
     point = _point(app, "全年完成婚姻登记窗口标准化建设")
-    future = client.post(f"/office/checkpoints/{point}/report",
-                         data={"outcome": "done", "done_on": "2999-01-01", "evidence": "x"})
+    future = client.post(
+        f"/office/checkpoints/{point}/report", data={"outcome": "done", "done_on": "2999-01-01", "evidence": "x"}
+    )
     assert future.status_code == 400 and "完成日期：不能晚于今天" in future.get_data(as_text=True)
-    assert client.post(f"/office/checkpoints/{point}/report",
-                       data={"outcome": "done", "done_on": "2026-03-01", "evidence": "x"}).status_code == 302
+    assert (
+        client.post(
+            f"/office/checkpoints/{point}/report", data={"outcome": "done", "done_on": "2026-03-01", "evidence": "x"}
+        ).status_code
+        == 302
+    )
     again = client.post(f"/office/checkpoints/{point}/report", data={"outcome": "not_done", "evidence": "x"})
     assert again.status_code == 400 and "不能改为" in again.get_data(as_text=True)
 
@@ -158,8 +184,10 @@ def test_liaison_cannot_see_or_report_another_units_items(app, client, auth, cit
     point = _point(app, "档案数字化")
     auth.login("li1", PW)
     assert client.get(f"/office/checkpoints/{point}").status_code == 404
-    assert client.post(f"/office/checkpoints/{point}/report",
-                       data={"outcome": "not_done", "evidence": "x"}).status_code == 404
+    assert (
+        client.post(f"/office/checkpoints/{point}/report", data={"outcome": "not_done", "evidence": "x"}).status_code
+        == 404
+    )
     listing = client.get("/office/checkpoints?unit=U02").get_data(as_text=True)
     assert "档案数字化" not in listing and "市档案馆" not in listing
     assert client.post(f"/office/checkpoints/{point}/waive", data={"reason": "x"}).status_code == 403
@@ -183,9 +211,13 @@ def test_pending_items_count_as_not_done_once_due(app, city):
     """Does the `checkpoints` leaf see a pending item as not done after its due date and not at all before?"""
     import pandas as pd
 
-    frame = pd.DataFrame({"unit": ["U01", "U01", "U01"], "due": [date(2026, 3, 1), date(2026, 12, 31),
-                                                                  date(2026, 5, 1)],
-                          "status": [CheckPointStatus.PENDING, CheckPointStatus.PENDING, CheckPointStatus.LATE]})
+    frame = pd.DataFrame(
+        {
+            "unit": ["U01", "U01", "U01"],
+            "due": [date(2026, 3, 1), date(2026, 12, 31), date(2026, 5, 1)],
+            "status": [CheckPointStatus.PENDING, CheckPointStatus.PENDING, CheckPointStatus.LATE],
+        }
+    )
     out = service.scored_frame(frame, date(2026, 6, 30))
     assert out.to_dict("records") == [{"unit": "U01", "status": "not_done"}, {"unit": "U01", "status": "late"}]
 
@@ -201,8 +233,15 @@ def test_scoring_feeds_the_leaf_unchanged(app, city):
 
         u1 = db.session.execute(db.select(Unit).filter_by(code="U01")).scalar_one()
         for i, status in enumerate(["on_time", "late", "not_done", "waived", "pending"]):
-            db.session.add(CheckPoint(period_id=period.id, unit_id=u1.id, item=f"事项{i}", due=date(2026, 2, 1),
-                                      status=CheckPointStatus(status)))
+            db.session.add(
+                CheckPoint(
+                    period_id=period.id,
+                    unit_id=u1.id,
+                    item=f"事项{i}",
+                    due=date(2026, 2, 1),
+                    status=CheckPointStatus(status),
+                )
+            )
         db.session.flush()
         inputs = gather_inputs(period)
         assert sorted(inputs.checkpoints["status"]) == ["late", "not_done", "not_done", "on_time", "waived"]
@@ -219,12 +258,17 @@ def test_completion_by_unit_and_month(app, client, auth, city):
         from assessment.models import Unit
 
         u1, u2 = (db.session.execute(db.select(Unit).filter_by(code=c)).scalar_one() for c in ("U01", "U02"))
-        rows = [(u1, "a", date(2026, 1, 10), "on_time"), (u1, "b", date(2026, 1, 20), "pending"),
-                (u1, "c", date(2026, 2, 5), "late"), (u2, "d", date(2026, 2, 5), "waived"),
-                (u2, "e", date(2026, 2, 6), "not_done")]
+        rows = [
+            (u1, "a", date(2026, 1, 10), "on_time"),
+            (u1, "b", date(2026, 1, 20), "pending"),
+            (u1, "c", date(2026, 2, 5), "late"),
+            (u2, "d", date(2026, 2, 5), "waived"),
+            (u2, "e", date(2026, 2, 6), "not_done"),
+        ]
         for unit, item, due, status in rows:
-            db.session.add(CheckPoint(period_id=period.id, unit_id=unit.id, item=item, due=due,
-                                      status=CheckPointStatus(status)))
+            db.session.add(
+                CheckPoint(period_id=period.id, unit_id=unit.id, item=item, due=due, status=CheckPointStatus(status))
+            )
         db.session.commit()
         done = service.completion(period, today=date(2026, 3, 1))
         assert len(done.months) == 12
@@ -242,12 +286,14 @@ def test_checkpoints_import_still_works(app, runner, city, tmp_path):
     """Does the `checkpoints` import still load outcomes with their due dates, refusing `pending` as interfaces.md
     lists only the four outcomes?"""
     path = tmp_path / "cp.csv"
-    path.write_text("unit_code,item,due,status\nU01,甲,2026-05-01,on_time\nU02,乙,2026-06-01,pending\n",
-                    encoding="utf-8")
+    path.write_text(
+        "unit_code,item,due,status\nU01,甲,2026-05-01,on_time\nU02,乙,2026-06-01,pending\n", encoding="utf-8"
+    )
     refused = runner.invoke(args=["import", "checkpoints", str(path), "--period", "2026"])
     assert refused.exit_code != 0 and "'pending' is not one of: on_time / late / not_done / waived" in refused.output
-    path.write_text("unit_code,item,due,status\nU01,甲,2026-05-01,on_time\nU02,乙,2026-06-01,waived\n",
-                    encoding="utf-8")
+    path.write_text(
+        "unit_code,item,due,status\nU01,甲,2026-05-01,on_time\nU02,乙,2026-06-01,waived\n", encoding="utf-8"
+    )
     result = runner.invoke(args=["import", "checkpoints", str(path), "--period", "2026"])
     assert result.exit_code == 0, result.output
     with app.app_context():

@@ -68,8 +68,14 @@ def test_pages_list_units_and_raters(app, client, auth, make_user):
     """Do the units and raters pages list what was imported?"""
     with app.app_context():
         town = Town(code="T01", name="密州街道")
-        unit = Unit(code="U001", name="市行政审批服务局", kind=UnitKind.GOVERNMENT, category="政府部门",
-                    establishment=40, actual_staff=43)
+        unit = Unit(
+            code="U001",
+            name="市行政审批服务局",
+            kind=UnitKind.GOVERNMENT,
+            category="政府部门",
+            establishment=40,
+            actual_staff=43,
+        )
         db.session.add_all([town, unit])
         db.session.flush()
         db.session.add(Rater(code="G0001", name="王芳", group=RaterGroup.GRASSROOTS, town_id=town.id))
@@ -123,10 +129,16 @@ def test_a_bad_upload_leaves_no_period_behind(app, client, auth, make_user):
     make_user("office", role="operator")
     auth.login()
     body = b"code,name,kind,category\nU1,a,party,c\nU2,,party,c\n"
-    response = client.post("/office/imports", data={
-        "kind": "units", "period": "2031", "code_system": "standard",
-        "file": (io.BytesIO(body), "units.csv"),
-    }, content_type="multipart/form-data")
+    response = client.post(
+        "/office/imports",
+        data={
+            "kind": "units",
+            "period": "2031",
+            "code_system": "standard",
+            "file": (io.BytesIO(body), "units.csv"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "未写入任何数据" in page and "不能为空" in page

@@ -24,9 +24,16 @@ def _unit(code):
 def test_edit_keeps_history_and_shows_warnings(app, client, auth, city):
     """Does an edit change the figures, keep before/after in the history, and raise the warnings it causes?"""
     auth.login("op", PW)
-    response = client.post("/office/establishment/units/U01", data={
-        "establishment": "40", "actual_staff": "41", "leader_posts": "4", "leaders_in_post": "5",
-        "note": "2026年3月人员调整"})
+    response = client.post(
+        "/office/establishment/units/U01",
+        data={
+            "establishment": "40",
+            "actual_staff": "41",
+            "leader_posts": "4",
+            "leaders_in_post": "5",
+            "note": "2026年3月人员调整",
+        },
+    )
     assert response.status_code == 302
     with app.app_context():
         change = db.session.execute(db.select(EstablishmentChange)).scalar_one()
@@ -39,11 +46,14 @@ def test_edit_keeps_history_and_shows_warnings(app, client, auth, city):
     assert units_page.count("超编") >= 2  # U01 now, U02 already (22 staff on 20)
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("establishment", "-3", "编制数：请填写不小于 0 的整数"),
-    ("actual_staff", "十", "实有人数：请填写不小于 0 的整数"),
-    ("leader_posts", "9999999", "领导职数：请填写 0 至 100000 之间的整数"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("establishment", "-3", "编制数：请填写不小于 0 的整数"),
+        ("actual_staff", "十", "实有人数：请填写不小于 0 的整数"),
+        ("leader_posts", "9999999", "领导职数：请填写 0 至 100000 之间的整数"),
+    ],
+)
 def test_bad_figures_name_the_field_and_change_nothing(app, client, auth, city, field, value, message):
     """Is a bad figure refused with a Chinese message naming it, with no figure or history changed?"""
     auth.login("op", PW)
@@ -81,17 +91,20 @@ def test_confirming_a_reduction_moves_establishments_once(app, client, auth, cit
     """Does confirming a published reduction move it from the unit to the pool once, with records, and refuse a
     second confirmation?"""
     auth.login("op", PW)
-    before = client.post("/office/establishment/pool/confirm", data={"period": "2026", "unit": "U01"},
-                         follow_redirects=True).get_data(as_text=True)
+    before = client.post(
+        "/office/establishment/pool/confirm", data={"period": "2026", "unit": "U01"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "尚未发布" in before
     publish_with_reduction(app, "U01", 2)
     page = client.get("/office/establishment/pool").get_data(as_text=True)
     assert "确认核减 2 名" in page
-    done = client.post("/office/establishment/pool/confirm", data={"period": "2026", "unit": "U01"},
-                       follow_redirects=True).get_data(as_text=True)
+    done = client.post(
+        "/office/establishment/pool/confirm", data={"period": "2026", "unit": "U01"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "空编池现有 2 名" in done
-    again = client.post("/office/establishment/pool/confirm", data={"period": "2026", "unit": "U01"},
-                        follow_redirects=True).get_data(as_text=True)
+    again = client.post(
+        "/office/establishment/pool/confirm", data={"period": "2026", "unit": "U01"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "不能重复确认" in again
     with app.app_context():
         assert _unit("U01").establishment == 38
@@ -108,16 +121,23 @@ def test_the_database_refuses_a_second_confirmation(app, city):
     with app.app_context():
         period = db.session.execute(db.select(Period).filter_by(name="2026")).scalar_one()
         unit = _unit("U01")
-        db.session.add(VacancyPoolEntry(seq=1, kind="reclaim", unit_id=unit.id, period_id=period.id, amount=2,
-                                        balance_after=2, created_by="a"))
+        db.session.add(
+            VacancyPoolEntry(
+                seq=1, kind="reclaim", unit_id=unit.id, period_id=period.id, amount=2, balance_after=2, created_by="a"
+            )
+        )
         db.session.commit()
-        db.session.add(VacancyPoolEntry(seq=2, kind="reclaim", unit_id=unit.id, period_id=period.id, amount=2,
-                                        balance_after=4, created_by="b"))
+        db.session.add(
+            VacancyPoolEntry(
+                seq=2, kind="reclaim", unit_id=unit.id, period_id=period.id, amount=2, balance_after=4, created_by="b"
+            )
+        )
         with pytest.raises(sa.exc.IntegrityError):
             db.session.commit()
         db.session.rollback()
-        db.session.add(VacancyPoolEntry(seq=2, kind="allocate", unit_id=unit.id, amount=3, balance_after=-1,
-                                        created_by="c"))
+        db.session.add(
+            VacancyPoolEntry(seq=2, kind="allocate", unit_id=unit.id, amount=3, balance_after=-1, created_by="c")
+        )
         with pytest.raises(sa.exc.IntegrityError):
             db.session.commit()
         db.session.rollback()
@@ -127,8 +147,9 @@ def test_a_reduction_larger_than_the_vacancies_is_refused(app, client, auth, cit
     """Is a reduction refused when the unit no longer has that many vacant posts (and nothing moves)?"""
     publish_with_reduction(app, "U02", 1)  # U02 is over establishment: no vacancy to reclaim
     auth.login("op", PW)
-    page = client.post("/office/establishment/pool/confirm", data={"period": "2026", "unit": "U02"},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        "/office/establishment/pool/confirm", data={"period": "2026", "unit": "U02"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "现有空编 0 名" in page
     with app.app_context():
         assert service.pool_balance() == 0 and _unit("U02").establishment == 20
@@ -139,14 +160,21 @@ def test_allocation_never_takes_the_pool_below_zero(app, client, auth, city):
     publish_with_reduction(app, "U01", 2)
     auth.login("op", PW)
     client.post("/office/establishment/pool/confirm", data={"period": "2026", "unit": "U01"})
-    too_much = client.post("/office/establishment/pool/allocate",
-                           data={"unit": "U02", "amount": "3", "note": "新增职能"}, follow_redirects=True)
+    too_much = client.post(
+        "/office/establishment/pool/allocate",
+        data={"unit": "U02", "amount": "3", "note": "新增职能"},
+        follow_redirects=True,
+    )
     assert "空编池现有 2 名，不足 3 名" in too_much.get_data(as_text=True)
-    no_note = client.post("/office/establishment/pool/allocate", data={"unit": "U02", "amount": "1", "note": ""},
-                          follow_redirects=True)
+    no_note = client.post(
+        "/office/establishment/pool/allocate", data={"unit": "U02", "amount": "1", "note": ""}, follow_redirects=True
+    )
     assert "调剂说明：请填写" in no_note.get_data(as_text=True)
-    ok = client.post("/office/establishment/pool/allocate", data={"unit": "U02", "amount": "2", "note": "新增职能"},
-                     follow_redirects=True).get_data(as_text=True)
+    ok = client.post(
+        "/office/establishment/pool/allocate",
+        data={"unit": "U02", "amount": "2", "note": "新增职能"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
     assert "空编池现有 0 名" in ok
     with app.app_context():
         assert service.pool_balance() == 0 and _unit("U02").establishment == 22

@@ -13,17 +13,24 @@ from assessment.models import Rater, RaterGroup, Town, Unit, UnitKind
 
 def _seed(app):
     with app.app_context():
-        db.session.add_all([
-            Unit(code="U01", name="市民政局", kind=UnitKind.GOVERNMENT, category="政府部门"),
-            Unit(code="U02", name="市委组织部", kind=UnitKind.PARTY, category="党委部门"),
-            Town(code="T01", name="密州街道"),
-        ])
+        db.session.add_all(
+            [
+                Unit(code="U01", name="市民政局", kind=UnitKind.GOVERNMENT, category="政府部门"),
+                Unit(code="U02", name="市委组织部", kind=UnitKind.PARTY, category="党委部门"),
+                Town(code="T01", name="密州街道"),
+            ]
+        )
         db.session.commit()
 
 
 def _upload(client, kind, body, name=None, **extra):
-    data = {"kind": kind, "period": "2026", "code_system": "standard",
-            "file": (io.BytesIO(body), name or f"{kind}.csv"), **extra}
+    data = {
+        "kind": kind,
+        "period": "2026",
+        "code_system": "standard",
+        "file": (io.BytesIO(body), name or f"{kind}.csv"),
+        **extra,
+    }
     return client.post("/office/imports", data=data, content_type="multipart/form-data")
 
 
@@ -98,7 +105,7 @@ def test_unknown_category_is_a_chinese_row_error_until_allowed(app, login_as):
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "未写入任何数据" in page
-    assert "<td class=\"num\">2</td><td>category</td><td>民生保障</td>" in page
+    assert '<td class="num">2</td><td>category</td><td>民生保障</td>' in page
     assert "分类“民生保障”不存在（已有：党委部门、政府部门）" in page
     response = _upload(client, "units", body, new_categories="y")
     assert response.status_code == 302
@@ -116,7 +123,7 @@ def test_bad_phone_is_a_chinese_row_error(app, login_as):
     response = _upload(client, "raters", body.encode())
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "<td class=\"num\">3</td><td>phone</td><td>8888</td>" in page
+    assert '<td class="num">3</td><td>phone</td><td>8888</td>' in page
     assert "“8888”不是有效的电话号码" in page
     with app.app_context():
         assert db.session.scalar(select(Rater.id).limit(1)) is None

@@ -26,8 +26,7 @@ def _csv(data: bytes):
 
 def _pdf_pages(path):
     """The text of each page of a PDF (pdftotext separates pages with form feeds)."""
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
-                          text=True).stdout
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
     return [page for page in text.split("\f") if page.strip()]
 
 
@@ -41,8 +40,19 @@ def test_invitations_command_writes_csv_and_pdf(app, runner, city, tmp_path):
     """Does `assessment invitations` give every rater with assignments a working link and code, in a CSV
     (BOM, the columns of interfaces.md) and a PDF with one page per rater showing name and code?"""
     out, pdf = tmp_path / "inv.csv", tmp_path / "inv.pdf"
-    result = runner.invoke(args=["invitations", "--period", "2026", "--out", str(out), "--pdf", str(pdf),
-                                 "--base-url", "https://pj.example.gov.cn/"])
+    result = runner.invoke(
+        args=[
+            "invitations",
+            "--period",
+            "2026",
+            "--out",
+            str(out),
+            "--pdf",
+            str(pdf),
+            "--base-url",
+            "https://pj.example.gov.cn/",
+        ]
+    )
     assert result.exit_code == 0, result.output
     rows = _csv(out.read_bytes())
     # G9 is inactive and has no assignments; everyone else, by group, town and code.
@@ -52,8 +62,9 @@ def test_invitations_command_writes_csv_and_pdf(app, runner, city, tmp_path):
     with app.app_context():
         for row in rows:
             assert row["link"].startswith("https://pj.example.gov.cn/r/")
-            assert re.fullmatch(r"[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{4}-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{4}",
-                                row["access_code"])
+            assert re.fullmatch(
+                r"[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{4}-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{4}", row["access_code"]
+            )
             by_link = access.resolve_token(_token(row["link"]))
             by_code = access.resolve_code(row["access_code"].lower().replace("-", " "))
             assert by_link.id == by_code.id and by_link.rater.code == row["rater_code"]
@@ -90,24 +101,30 @@ def test_reissue_revokes_the_previous_link(app, runner, city, tmp_path):
 def test_invitations_filters(app, runner, city, tmp_path):
     """Do --group and repeated --rater choose exactly those raters, and --only-new skip live holders?"""
     out = tmp_path / "g.csv"
-    assert runner.invoke(args=["invitations", "--period", "2026", "--out", str(out), "--group",
-                               "grassroots"]).exit_code == 0
+    assert (
+        runner.invoke(args=["invitations", "--period", "2026", "--out", str(out), "--group", "grassroots"]).exit_code
+        == 0
+    )
     assert [r["rater_code"] for r in _csv(out.read_bytes())] == ["G1", "G2", "G3"]
-    result = runner.invoke(args=["invitations", "--period", "2026", "--out", str(out), "--rater", "L1",
-                                 "--rater", "D1"])
+    result = runner.invoke(
+        args=["invitations", "--period", "2026", "--out", str(out), "--rater", "L1", "--rater", "D1"]
+    )
     assert result.exit_code == 0
     assert [r["rater_code"] for r in _csv(out.read_bytes())] == ["L1", "D1"]
     result = runner.invoke(args=["invitations", "--period", "2026", "--out", str(out), "--only-new"])
     assert result.exit_code != 0 and "already holds a live link" in result.output
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--period", "1999"], "period '1999' does not exist"),
-    (["--period", "2026", "--rater", "G9"], "G9"),  # inactive
-    (["--period", "2026", "--rater", "NOPE"], "NOPE"),
-    (["--period", "2026", "--group", "mayor"], "unknown rater group 'mayor'"),
-    (["--period", "2026", "--group", "expert"], "no rater has assignments"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--period", "1999"], "period '1999' does not exist"),
+        (["--period", "2026", "--rater", "G9"], "G9"),  # inactive
+        (["--period", "2026", "--rater", "NOPE"], "NOPE"),
+        (["--period", "2026", "--group", "mayor"], "unknown rater group 'mayor'"),
+        (["--period", "2026", "--group", "expert"], "no rater has assignments"),
+    ],
+)
 def test_invitations_refused_issue_nothing(app, runner, city, tmp_path, args, message):
     """Is a bad selection refused with a clear message, no file written and no key issued?"""
     out = tmp_path / "x.csv"
@@ -120,8 +137,17 @@ def test_invitations_refused_issue_nothing(app, runner, city, tmp_path, args, me
 
 def test_unwritable_pdf_issues_nothing(app, runner, city, tmp_path):
     """When the PDF cannot be written, does the command fail and roll back the keys it made?"""
-    result = runner.invoke(args=["invitations", "--period", "2026", "--out", str(tmp_path / "ok.csv"),
-                                 "--pdf", str(tmp_path / "missing" / "x.pdf")])
+    result = runner.invoke(
+        args=[
+            "invitations",
+            "--period",
+            "2026",
+            "--out",
+            str(tmp_path / "ok.csv"),
+            "--pdf",
+            str(tmp_path / "missing" / "x.pdf"),
+        ]
+    )
     assert result.exit_code != 0 and "cannot write" in result.output
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(AccessKey)) == 0
@@ -130,8 +156,9 @@ def test_unwritable_pdf_issues_nothing(app, runner, city, tmp_path):
 def test_console_issue_for_a_group_as_zip(app, city, login_as, tmp_path):
     """Does an operator's 生成并下载 for a group return the CSV and the A4 PDF together, shown only once?"""
     client = login_as("operator")
-    response = client.post("/office/surveys/2026/invitations",
-                           data={"group": "grassroots", "output": "zip", "page_size": "A4"})
+    response = client.post(
+        "/office/surveys/2026/invitations", data={"group": "grassroots", "output": "zip", "page_size": "A4"}
+    )
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     assert response.mimetype == "application/zip"
@@ -150,8 +177,11 @@ def test_console_issue_for_a_group_as_zip(app, city, login_as, tmp_path):
     # The list now shows their links as live; "only new" then has nobody left in the group.
     page = client.get("/office/surveys/2026/invitations?group=grassroots").get_data(as_text=True)
     assert page.count('<span class="badge ok">有效</span>') == 3
-    response = client.post("/office/surveys/2026/invitations",
-                           data={"group": "grassroots", "only_new": "1", "output": "csv"}, follow_redirects=True)
+    response = client.post(
+        "/office/surveys/2026/invitations",
+        data={"group": "grassroots", "only_new": "1", "output": "csv"},
+        follow_redirects=True,
+    )
     assert "所选评价人都已有有效的个人链接" in response.get_data(as_text=True)
 
 
@@ -179,11 +209,13 @@ def test_console_revoke(app, city, login_as):
     client = login_as("operator")
     rows = _csv(client.post("/office/surveys/2026/invitations", data={"output": "csv"}).data)
     links = {r["rater_code"]: _token(r["link"]) for r in rows}
-    page = client.post("/office/surveys/2026/invitations/revoke", data={"rater": "D1"},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post("/office/surveys/2026/invitations/revoke", data={"rater": "D1"}, follow_redirects=True).get_data(
+        as_text=True
+    )
     assert "已停用 1 个" in page
-    page = client.post("/office/surveys/2026/invitations/revoke", data={"group": "grassroots"},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        "/office/surveys/2026/invitations/revoke", data={"group": "grassroots"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "已停用 3 个" in page
     with app.app_context():
         for code in ("D1", "G1", "G2", "G3"):
@@ -194,12 +226,15 @@ def test_console_revoke(app, city, login_as):
     assert "请选择评价人或评价人类别" in page.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("form, message", [
-    ({"output": "exe"}, "输出方式：请选择"),
-    ({"output": "pdf", "page_size": "B5"}, "纸张：请选择 A5 或 A4"),
-    ({"group": "mayor"}, "评价人类别：请选择"),
-    ({"rater": "NOPE"}, "评价人编码：NOPE 不存在"),
-])
+@pytest.mark.parametrize(
+    "form, message",
+    [
+        ({"output": "exe"}, "输出方式：请选择"),
+        ({"output": "pdf", "page_size": "B5"}, "纸张：请选择 A5 或 A4"),
+        ({"group": "mayor"}, "评价人类别：请选择"),
+        ({"rater": "NOPE"}, "评价人编码：NOPE 不存在"),
+    ],
+)
 def test_console_issue_bad_input(app, city, login_as, form, message):
     """Is a bad issue form answered with a Chinese message naming the field, and no key issued?"""
     client = login_as("operator")

@@ -21,8 +21,11 @@ def _problem(app, unit_code, title):
     with app.app_context():
         period = db.session.execute(db.select(Period).filter_by(name="2026")).scalar_one()
         unit = db.session.execute(db.select(Unit).filter_by(code=unit_code)).scalar_one()
-        problem = ledger.file_problem(period, ledger.ProblemInput(
-            unit_id=unit.id, title=title, found_on=date(2026, 3, 1), responsible="张三"), "op")
+        problem = ledger.file_problem(
+            period,
+            ledger.ProblemInput(unit_id=unit.id, title=title, found_on=date(2026, 3, 1), responsible="张三"),
+            "op",
+        )
         ledger.push(problem, "op")
         db.session.commit()
         return problem.id

@@ -21,13 +21,21 @@ from assessment.models import (
 
 def _small_period(app, name="2026"):
     with app.app_context():
-        period = Period(name=name, starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
-                        as_of=date(2026, 12, 31), state=PeriodState.OPEN)
+        period = Period(
+            name=name,
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31),
+            as_of=date(2026, 12, 31),
+            state=PeriodState.OPEN,
+        )
         unit = Unit(code="U1", name="市民政局", kind=UnitKind.GOVERNMENT, category="政府部门")
         db.session.add_all([period, unit])
         db.session.flush()
-        db.session.add(CheckPoint(period_id=period.id, unit_id=unit.id, item="事项", due=date(2026, 6, 1),
-                                  status=CheckPointStatus.ON_TIME))
+        db.session.add(
+            CheckPoint(
+                period_id=period.id, unit_id=unit.id, item="事项", due=date(2026, 6, 1), status=CheckPointStatus.ON_TIME
+            )
+        )
         db.session.commit()
 
 
@@ -110,8 +118,11 @@ def test_a_stale_claim_is_taken_over(app, runner):
     _small_period(app)
     with app.app_context():
         period = db.session.execute(sa.select(Period)).scalar_one()
-        db.session.add(Computation(period_id=period.id, started_by="dead-worker",
-                                   started_at=datetime.now(UTC) - timedelta(hours=1)))
+        db.session.add(
+            Computation(
+                period_id=period.id, started_by="dead-worker", started_at=datetime.now(UTC) - timedelta(hours=1)
+            )
+        )
         db.session.commit()
     result = runner.invoke(args=["score", "--period", "2026"])
     assert result.exit_code == 0, result.output

@@ -21,8 +21,12 @@ def _flash(page):
 def test_every_office_role_sees_the_pages(city, login_as, role):
     """Can every office role open the periods list, the period page, invitations and progress?"""
     client = login_as(role)
-    for url in ("/office/surveys", "/office/surveys/2026", "/office/surveys/2026/invitations",
-                "/office/surveys/2026/progress"):
+    for url in (
+        "/office/surveys",
+        "/office/surveys/2026",
+        "/office/surveys/2026/invitations",
+        "/office/surveys/2026/progress",
+    ):
         assert client.get(url).status_code == 200, url
 
 
@@ -31,9 +35,14 @@ def test_viewers_see_no_buttons_and_may_not_act(app, city, login_as):
     client = login_as("viewer")
     page = client.get("/office/surveys/2026").get_data(as_text=True)
     assert "生成任务</button>" not in page and "截止采集</button>" not in page
-    for url in ("/office/surveys/periods", "/office/surveys/2026/move/close", "/office/surveys/2026/assign",
-                "/office/surveys/2026/rules/grassroots", "/office/surveys/2026/invitations",
-                "/office/surveys/2026/invitations/revoke"):
+    for url in (
+        "/office/surveys/periods",
+        "/office/surveys/2026/move/close",
+        "/office/surveys/2026/assign",
+        "/office/surveys/2026/rules/grassroots",
+        "/office/surveys/2026/invitations",
+        "/office/surveys/2026/invitations/revoke",
+    ):
         assert client.post(url, data={"name": "2030"}).status_code == 403, url
     assert _state(app) is PeriodState.OPEN
 
@@ -49,8 +58,7 @@ def test_unit_liaison_is_kept_out(city, client, make_user, auth):
 def test_new_period_then_open_close_publish(app, city, login_as):
     """Can an operator create a period, open it, close it, and does publishing wait for a result?"""
     client = login_as("operator")
-    response = client.post("/office/surveys/periods",
-                           data={"name": "2027", "starts_on": "", "ends_on": "2027-11-30"})
+    response = client.post("/office/surveys/periods", data={"name": "2027", "starts_on": "", "ends_on": "2027-11-30"})
     assert response.status_code == 302 and response.headers["Location"].endswith("/office/surveys/2027")
     with app.app_context():
         period = db.session.execute(db.select(Period).filter_by(name="2027")).scalar_one()
@@ -70,9 +78,7 @@ def test_new_period_then_open_close_publish(app, city, login_as):
     assert "无法发布：尚未计算评价结果" in _flash(page)
     assert _state(app, "2027") is PeriodState.CLOSED
     with app.app_context():
-        moves = db.session.execute(
-            db.select(AuditEntry.detail).filter_by(action="period.move")
-        ).scalars().all()
+        moves = db.session.execute(db.select(AuditEntry.detail).filter_by(action="period.move")).scalars().all()
     assert [(m["before"], m["after"]) for m in moves] == [("draft", "open"), ("open", "closed")]
 
 
@@ -122,13 +128,16 @@ def test_publish_is_refused_while_a_flagged_unit_awaits_review(app, city, login_
     assert _state(app) is PeriodState.CLOSED
 
 
-@pytest.mark.parametrize("form, message", [
-    ({"name": ""}, "周期名称：请填写"),
-    ({"name": "20 26"}, "周期名称：请填写"),
-    ({"name": "2026"}, "周期名称：周期 2026 已存在"),
-    ({"name": "2028", "starts_on": "2028-13-01"}, "开始日期：请按 年-月-日 填写"),
-    ({"name": "2028", "starts_on": "2028-06-01", "ends_on": "2028-05-01"}, "截止日期：不能早于开始日期"),
-])
+@pytest.mark.parametrize(
+    "form, message",
+    [
+        ({"name": ""}, "周期名称：请填写"),
+        ({"name": "20 26"}, "周期名称：请填写"),
+        ({"name": "2026"}, "周期名称：周期 2026 已存在"),
+        ({"name": "2028", "starts_on": "2028-13-01"}, "开始日期：请按 年-月-日 填写"),
+        ({"name": "2028", "starts_on": "2028-06-01", "ends_on": "2028-05-01"}, "截止日期：不能早于开始日期"),
+    ],
+)
 def test_new_period_bad_input(app, city, login_as, form, message):
     """Is bad input for a new period a 400 with a Chinese message naming the field, and nothing stored?"""
     client = login_as("operator")
@@ -175,8 +184,9 @@ def test_rules_and_assign_button(app, city, login_as):
     # G2 and G3 had not touched U03 (dropped); G1 submitted it (kept).
     assert "镇街评议 7 项（新增 0，移除规则不再包含的未开始任务 2，规则不再包含但已作答、予以保留 1）" in _flash(page)
 
-    response = client.post("/office/surveys/2026/rules/peer",
-                           data={"enabled": "1", "scope": "listed_units", "unit_codes": "U02，U09"})
+    response = client.post(
+        "/office/surveys/2026/rules/peer", data={"enabled": "1", "scope": "listed_units", "unit_codes": "U02，U09"}
+    )
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "指定单位：单位代码不存在：U09" in _flash(page)
     client.post("/office/surveys/2026/rules/grassroots", data={"enabled": "1", "scope": "all_units"})

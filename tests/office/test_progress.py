@@ -33,10 +33,15 @@ def test_progress_figures_of_the_small_city(app, city):
     assert figures.groups == [RaterGroup.GRASSROOTS, RaterGroup.LEADER, RaterGroup.DEPARTMENT]
     by_instrument = {i["key"]: i["tally"] for i in figures.instruments}
     assert [(k, v.assigned, v.opened, v.submitted) for k, v in by_instrument.items()] == [
-        ("grassroots", 9, 5, 4), ("leader", 3, 3, 3), ("peer", 2, 2, 1), ("self", 1, 0, 0),
+        ("grassroots", 9, 5, 4),
+        ("leader", 3, 3, 3),
+        ("peer", 2, 2, 1),
+        ("self", 1, 0, 0),
     ]
     assert [(u["code"], u["tally"].assigned, u["tally"].submitted) for u in figures.units] == [
-        ("U03", 5, 2), ("U01", 5, 3), ("U02", 5, 3),
+        ("U03", 5, 2),
+        ("U01", 5, 3),
+        ("U02", 5, 3),
     ]
     assert (figures.raters, figures.raters_done) == (5, 2)
     assert abs(t.rate - 8 / 15) < 1e-12
@@ -59,7 +64,9 @@ def test_reminder_rows(app, city):
     with app.app_context():
         rows = progress_service.reminder_rows(_period())
     assert [(r["rater_code"], r["assigned"], r["submitted"]) for r in rows] == [
-        ("G2", 3, 1), ("G3", 3, 0), ("D1", 3, 1),
+        ("G2", 3, 1),
+        ("G3", 3, 0),
+        ("D1", 3, 1),
     ]
     assert rows[0]["town_code"] == "T1" and rows[0]["phone"] == "13800000002"
     assert rows[2]["town_code"] == "" and rows[2]["group"] is RaterGroup.DEPARTMENT
@@ -117,8 +124,11 @@ def test_dashboard_shows_the_figures(city, login_as):
     assert "1 / 3（33.3%）" in page  # departments
     assert page.count("<svg") == 2 and 'class="bar ' in page
     # The unit table, lowest rate first: 市档案馆 (U03) 5 assigned, 3 opened, 2 submitted.
-    assert re.search(r"<td>市档案馆</td><td class=\"num\">5</td><td class=\"num\">3</td>\s*"
-                     r"<td class=\"num\">2</td>", page)
+    assert re.search(
+        r"<td>市档案馆</td><td class=\"num\">5</td><td class=\"num\">3</td>\s*"
+        r"<td class=\"num\">2</td>",
+        page,
+    )
     assert page.index("市档案馆") < page.index("市民政局</td><td class")
     assert "reminders.csv" not in page  # viewers get no reminder download link
     assert "张晓红" not in page  # no rater is named on the dashboard

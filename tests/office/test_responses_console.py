@@ -17,8 +17,18 @@ def _response(app, assignment_id):
     with app.app_context():
         assignment = db.session.get(Assignment, assignment_id)
         response = assignment.response
-        versions = [(v.version, v.source, v.recorded_by, v.reason, v.invalid_by, v.invalid_reason,
-                     {a.question: a.value for a in v.answers}) for v in response.versions]
+        versions = [
+            (
+                v.version,
+                v.source,
+                v.recorded_by,
+                v.reason,
+                v.invalid_by,
+                v.invalid_reason,
+                {a.question: a.value for a in v.answers},
+            )
+            for v in response.versions
+        ]
         return assignment.state, response.current_version, response.return_reason, versions
 
 
@@ -57,12 +67,14 @@ def test_return_to_rater(app, city, login_as, assignment_id):
     """Does 退回 put a submitted response back in progress with its reason, keeping the submitted version?"""
     client = login_as("data_admin")
     aid = assignment_id("G1", "U02", "grassroots")
-    page = client.post(f"/office/surveys/responses/{aid}/return", data={"reason": ""},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(f"/office/surveys/responses/{aid}/return", data={"reason": ""}, follow_redirects=True).get_data(
+        as_text=True
+    )
     assert "退回原因：请填写原因" in page
     assert _response(app, aid)[0] is AssignmentState.SUBMITTED
-    page = client.post(f"/office/surveys/responses/{aid}/return", data={"reason": "第3题与纸质稿不符，请核对"},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        f"/office/surveys/responses/{aid}/return", data={"reason": "第3题与纸质稿不符，请核对"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "已退回评价人修改" in page and "第3题与纸质稿不符" in page
     state, current, reason, versions = _response(app, aid)
     assert state is AssignmentState.IN_PROGRESS and current == 1 and reason == "第3题与纸质稿不符，请核对"
@@ -76,8 +88,9 @@ def test_return_refused_when_closed(app, city, login_as, assignment_id):
     client = login_as("data_admin")
     client.post("/office/surveys/2026/move/close")
     aid = assignment_id("G1", "U02", "grassroots")
-    page = client.post(f"/office/surveys/responses/{aid}/return", data={"reason": "核对"},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        f"/office/surveys/responses/{aid}/return", data={"reason": "核对"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "已截止" in page
     assert _response(app, aid)[0] is AssignmentState.SUBMITTED
 
@@ -105,8 +118,9 @@ def test_mark_invalid_and_valid_again(app, city, login_as, assignment_id):
     url = f"/office/surveys/responses/{aid}/versions/{vid}/validity"
     page = client.post(url, data={"action": "invalid", "reason": ""}, follow_redirects=True).get_data(as_text=True)
     assert "无效原因：请填写原因" in page
-    page = client.post(url, data={"action": "invalid", "reason": "代填，经核实非本人"},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(url, data={"action": "invalid", "reason": "代填，经核实非本人"}, follow_redirects=True).get_data(
+        as_text=True
+    )
     assert "已标记为无效" in page and "代填，经核实非本人" in page
     versions = _response(app, aid)[3]
     assert versions[0][4] == "data_admin" and versions[0][5] == "代填，经核实非本人" and versions[0][6]
@@ -115,12 +129,17 @@ def test_mark_invalid_and_valid_again(app, city, login_as, assignment_id):
     assert _response(app, aid)[3][0][4] is None
     assert leader_answers() == before
     with app.app_context():
-        actions = db.session.execute(db.select(AuditEntry.action).where(
-            AuditEntry.action.like("response.%"))).scalars().all()
+        actions = (
+            db.session.execute(db.select(AuditEntry.action).where(AuditEntry.action.like("response.%"))).scalars().all()
+        )
     assert actions == ["response.invalid", "response.valid"]
     other = assignment_id("G1", "U01", "grassroots")
-    assert client.post(f"/office/surveys/responses/{other}/versions/{vid}/validity",
-                       data={"action": "invalid", "reason": "x"}).status_code == 404
+    assert (
+        client.post(
+            f"/office/surveys/responses/{other}/versions/{vid}/validity", data={"action": "invalid", "reason": "x"}
+        ).status_code
+        == 404
+    )
 
 
 def test_key_in_a_correction(app, city, login_as, assignment_id):
@@ -134,23 +153,28 @@ def test_key_in_a_correction(app, city, login_as, assignment_id):
     form = {f"q_{q}": "5" for q in questions}
     form[f"q_{questions[0]}"] = "na"
     form["reason"] = "按纸质问卷更正"
-    page = client.post(f"/office/surveys/responses/{aid}/correction", data=form,
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(f"/office/surveys/responses/{aid}/correction", data=form, follow_redirects=True).get_data(
+        as_text=True
+    )
     assert "已保存更正（第 2 版）" in page and "编办更正" in page
     state, current, _, versions = _response(app, aid)
     assert state is AssignmentState.SUBMITTED and current == 2
     assert [v[:4] for v in versions] == [
-        (1, ResponseSource.WEB, None, None), (2, ResponseSource.CORRECTION, "data_admin", "按纸质问卷更正"),
+        (1, ResponseSource.WEB, None, None),
+        (2, ResponseSource.CORRECTION, "data_admin", "按纸质问卷更正"),
     ]
     assert versions[1][6][questions[0]] is None and versions[1][6][questions[1]] == 5
     assert set(versions[0][6].values()) == {4}
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"q_g02": "7"}, "g02"),
-    ({"q_g03": ""}, "缺少：g03"),
-    ({"reason": " "}, "更正原因：请填写原因"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"q_g02": "7"}, "g02"),
+        ({"q_g03": ""}, "缺少：g03"),
+        ({"reason": " "}, "更正原因：请填写原因"),
+    ],
+)
 def test_bad_correction_is_refused(app, city, login_as, assignment_id, change, message):
     """Is a bad correction a 400 naming the question or field, with the typed values kept and nothing stored?"""
     from assessment.services.responses import definition
@@ -168,5 +192,12 @@ def test_bad_correction_is_refused(app, city, login_as, assignment_id, change, m
     with app.app_context():
         assignment = db.session.get(Assignment, aid)
         assert assignment.state is AssignmentState.NOT_OPENED
-        assert db.session.scalar(db.select(db.func.count()).select_from(ResponseVersion)
-                                 .join(Response).where(Response.assignment_id == aid)) == 0
+        assert (
+            db.session.scalar(
+                db.select(db.func.count())
+                .select_from(ResponseVersion)
+                .join(Response)
+                .where(Response.assignment_id == aid)
+            )
+            == 0
+        )

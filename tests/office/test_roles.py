@@ -7,15 +7,25 @@ import pytest
 from assessment.office.auth import ROUTE_ROLES, section_required
 
 #: Values for the parts of console URLs; the role check answers before the page looks anything up.
-SAMPLE = {"name": "2026", "version": "1", "code": "U01", "kind": "units", "fmt": "csv", "target": "open",
-          "key": "grassroots", "step": "assign"}
+SAMPLE = {
+    "name": "2026",
+    "version": "1",
+    "code": "U01",
+    "kind": "units",
+    "fmt": "csv",
+    "target": "open",
+    "key": "grassroots",
+    "step": "assign",
+}
 
 
 def _console_posts(app):
     """The URL of every console route that accepts a POST, except signing in and out."""
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith("office.") and "POST" in rule.methods and rule.endpoint not in (
-            "office.login", "office.logout"
+        if (
+            rule.endpoint.startswith("office.")
+            and "POST" in rule.methods
+            and rule.endpoint not in ("office.login", "office.logout")
         ):
             yield re.sub(r"<(?:\w+:)?(\w+)>", lambda m: SAMPLE.get(m.group(1), "1"), rule.rule)
 

@@ -30,8 +30,14 @@ QUESTIONS = pd.DataFrame(
     ],
     columns=["instrument", "question", "theme", "type", "weight"],
 )
-GROUP = {"grassroots": "grassroots", "leader": "leader", "peer": "department", "self": "department",
-         "deputy": "deputy", "expert": "expert"}
+GROUP = {
+    "grassroots": "grassroots",
+    "leader": "leader",
+    "peer": "department",
+    "self": "department",
+    "deputy": "deputy",
+    "expert": "expert",
+}
 
 
 @pytest.fixture
@@ -80,8 +86,17 @@ def make_inputs():
     def make(units=("A",), as_of=AS_OF, questions=None, **frames) -> scoring.Inputs:
         rows = [u if isinstance(u, dict) else {"code": u} for u in units]
         unit_frame = pd.DataFrame(
-            [{"name": f"unit {r['code']}", "kind": "government", "category": "dept", "establishment": np.nan,
-              "actual_staff": np.nan, **r} for r in rows],
+            [
+                {
+                    "name": f"unit {r['code']}",
+                    "kind": "government",
+                    "category": "dept",
+                    "establishment": np.nan,
+                    "actual_staff": np.nan,
+                    **r,
+                }
+                for r in rows
+            ],
             columns=list(scoring.COLUMNS["units"]),
         )
         built = {}
@@ -91,8 +106,9 @@ def make_inputs():
             else:
                 frame = pd.DataFrame(list(value))
                 built[name] = frame if len(frame.columns) else scoring.empty_frame(name)
-        return scoring.Inputs(units=unit_frame, as_of=as_of,
-                              questions=QUESTIONS if questions is None else questions, **built)
+        return scoring.Inputs(
+            units=unit_frame, as_of=as_of, questions=QUESTIONS if questions is None else questions, **built
+        )
 
     return make
 
@@ -105,8 +121,14 @@ def answer_rows():
         rows = []
         for rater, answers in by_rater.items():
             for question, answer in answers.items():
-                row = {"rater": rater, "group": GROUP[instrument], "instrument": instrument, "unit": unit,
-                       "question": question, "answer": answer}
+                row = {
+                    "rater": rater,
+                    "group": GROUP[instrument],
+                    "instrument": instrument,
+                    "unit": unit,
+                    "question": question,
+                    "answer": answer,
+                }
                 if version is not None:
                     row["version"] = version
                 rows.append(row)

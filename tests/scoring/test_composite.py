@@ -26,8 +26,12 @@ def test_missing_leaves_spread_their_weight(make_inputs, only_leaves, unit_of):
 def test_low_coverage_flag(make_inputs, only_leaves, unit_of):
     """Is a unit whose leaves with values weigh less than 65 flagged?"""
     scheme = only_leaves({"checkpoints": 36, "institution": 64})
-    result = scoring.compute(make_inputs(units=["A", "B"], institution=institution(A=80, B=80),
-                                         checkpoints=[{"unit": "B", "status": "on_time"}]), scheme)
+    result = scoring.compute(
+        make_inputs(
+            units=["A", "B"], institution=institution(A=80, B=80), checkpoints=[{"unit": "B", "status": "on_time"}]
+        ),
+        scheme,
+    )
     assert unit_of(result, "A")["coverage"] == pytest.approx(0.64) and unit_of(result, "A")["low_coverage"]
     assert unit_of(result, "B")["coverage"] == pytest.approx(1.0) and not unit_of(result, "B")["low_coverage"]
     # B: (36 x 100 + 64 x 80) / 100 = 87.2
@@ -38,10 +42,15 @@ def test_rank_tie_breakers(make_inputs, only_leaves, unit_of):
     """Is the order round(composite, 2) desc, then round(base, 2) desc, then code asc, without ties?"""
     scheme = only_leaves({"institution": 100})
     problems = [{"unit": "P", "severity": "grave", "deadline": "2027-06-01", "closed_on": None}]
-    result = scoring.compute(make_inputs(
-        units=["E", "P", "Q", "D", "C"],
-        institution=institution(E=90, P=82, Q=79, D=75.001, C=75.004),
-        problems=problems, bonuses=[{"unit": "Q", "points": 1}]), scheme)
+    result = scoring.compute(
+        make_inputs(
+            units=["E", "P", "Q", "D", "C"],
+            institution=institution(E=90, P=82, Q=79, D=75.001, C=75.004),
+            problems=problems,
+            bonuses=[{"unit": "Q", "points": 1}],
+        ),
+        scheme,
+    )
     # E 90 first. P: 82 - 2 = 80 and Q: 79 + 1 = 80 tie on composite; base 82 > 79 puts P first.
     # D 75.001 and C 75.004: composite and base both round to 75.00; code C < D puts C first.
     ranks = {u: unit_of(result, u)["rank"] for u in "EPQDC"}
@@ -52,8 +61,9 @@ def test_rank_tie_breakers(make_inputs, only_leaves, unit_of):
 def test_ranks_are_within_category(make_inputs, only_leaves, unit_of):
     """Does each category rank from 1?"""
     units = [{"code": "A", "category": "x"}, {"code": "B", "category": "y"}, {"code": "C", "category": "x"}]
-    result = scoring.compute(make_inputs(units=units, institution=institution(A=50, B=40, C=60)),
-                             only_leaves({"institution": 100}))
+    result = scoring.compute(
+        make_inputs(units=units, institution=institution(A=50, B=40, C=60)), only_leaves({"institution": 100})
+    )
     assert [unit_of(result, u)["rank"] for u in "ABC"] == [2, 1, 1]
 
 
@@ -97,8 +107,9 @@ def test_five_units_one_excellent_no_rank_poor(make_inputs, only_leaves, unit_of
 
 def test_assessment_points(make_inputs, only_leaves, unit_of):
     """Is assessment_points = round(4 x composite / 100, 2)?"""
-    result = scoring.compute(make_inputs(units=["A", "B"], institution=institution(A=87.654, B=100)),
-                             only_leaves({"institution": 100}))
+    result = scoring.compute(
+        make_inputs(units=["A", "B"], institution=institution(A=87.654, B=100)), only_leaves({"institution": 100})
+    )
     assert unit_of(result, "A")["assessment_points"] == 3.51  # 4 x 87.654 / 100 = 3.50616
     assert unit_of(result, "B")["assessment_points"] == 4.0
 
@@ -117,18 +128,32 @@ def test_establishment_actions_and_reduction(make_inputs, only_leaves, unit_of):
     ]
     scores = institution(T=95, M=70, R1=50, R2=50, R3=50, R4=50, R5=50, R6=50)
     result = scoring.compute(make_inputs(units=units, institution=scores), only_leaves({"institution": 100}))
-    got = {u["code"]: (unit_of(result, u["code"])["establishment_action"],
-                       unit_of(result, u["code"])["suggested_reduction"]) for u in units}
-    assert got == {"T": ("priority", 0), "M": ("maintain", 0), "R1": ("restrict", 3), "R2": ("restrict", 1),
-                   "R3": ("restrict", 0), "R4": ("restrict", 2), "R5": ("restrict", 0), "R6": ("restrict", 0)}
+    got = {
+        u["code"]: (
+            unit_of(result, u["code"])["establishment_action"],
+            unit_of(result, u["code"])["suggested_reduction"],
+        )
+        for u in units
+    }
+    assert got == {
+        "T": ("priority", 0),
+        "M": ("maintain", 0),
+        "R1": ("restrict", 3),
+        "R2": ("restrict", 1),
+        "R3": ("restrict", 0),
+        "R4": ("restrict", 2),
+        "R5": ("restrict", 0),
+        "R6": ("restrict", 0),
+    }
 
 
 def test_reduction_is_not_fooled_by_binary_fractions(make_inputs, only_leaves, unit_of):
     """With reduction_share 0.07 and establishment 100, is the cut ceil(7) = 7, not 8?"""
     assert math.ceil(0.07 * 100) == 8  # 0.07 x 100 = 7.000000000000001 in binary floating point
     units = [{"code": "A", "establishment": 100, "actual_staff": 80}]  # vacancies 20
-    result = scoring.compute(make_inputs(units=units, institution=institution(A=50)),
-                             only_leaves({"institution": 100}, reduction_share=0.07))
+    result = scoring.compute(
+        make_inputs(units=units, institution=institution(A=50)), only_leaves({"institution": 100}, reduction_share=0.07)
+    )
     assert unit_of(result, "A")["suggested_reduction"] == 7
 
 
@@ -137,8 +162,17 @@ def test_units_frame_columns_are_the_contract(make_inputs, scheme):
     result = scoring.compute(make_inputs(), scheme)
     assert list(result.units.columns) == scoring.UNIT_COLUMNS
     assert list(result.leaves.columns) == scoring.LEAF_COLUMNS
-    assert list(result.public.columns) == ["unit", "n", "mean_points", "city_mean", "good_rate", "bad_count",
-                                           "wilson_lower", "default_share", "value"]
+    assert list(result.public.columns) == [
+        "unit",
+        "n",
+        "mean_points",
+        "city_mean",
+        "good_rate",
+        "bad_count",
+        "wilson_lower",
+        "default_share",
+        "value",
+    ]
     assert result.scheme_fingerprint == scheme.fingerprint
 
 

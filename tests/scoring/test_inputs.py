@@ -38,14 +38,13 @@ def test_references_and_values_are_checked(make_inputs, answer_rows):
     answers = answer_rows("leader", "A", {"r1": {"l1": 6, "l2": 3}})
     answers += answer_rows("leader", "Z", {"r1": {"l1": 3}})
     answers += answer_rows("expert", "A", {"e": {"e1": 101}}) + answer_rows("peer", "A", {"p": {"p9": 3}})
-    answers.append({"rater": "x", "group": "leader", "instrument": "deputy", "unit": "A", "question": "d1",
-                    "answer": 3})
+    answers.append(
+        {"rater": "x", "group": "leader", "instrument": "deputy", "unit": "A", "question": "d1", "answer": 3}
+    )
     ratings = [{"unit": "Q", "level": 7, "is_default": False, "n": 1}]
-    found = messages(make_inputs, answers=answers, ratings=ratings,
-                     checkpoints=[{"unit": "A", "status": "done"}])
+    found = messages(make_inputs, answers=answers, ratings=ratings, checkpoints=[{"unit": "A", "status": "done"}])
     assert "answers: 1 row refer to unknown units (e.g. 'Z')" in found
-    assert ("answers: 1 row from a rater group that does not answer the instrument (e.g. 'deputy/leader')"
-            in found)
+    assert "answers: 1 row from a rater group that does not answer the instrument (e.g. 'deputy/leader')" in found
     assert "answers: 1 row with a likert5 answer outside 1-5 (e.g. '6.0')" in found
     assert "answers: 1 row with a score100 answer outside 0-100 (e.g. '101.0')" in found
     assert "answers: 1 row refer to questions not in questions (e.g. 'peer/p9')" in found
@@ -58,15 +57,19 @@ def test_an_answer_given_twice_is_refused(make_inputs, answer_rows):
     """Is one question answered twice in one response refused (never count an answer twice)?"""
     answers = answer_rows("leader", "A", {"r1": {"l1": 5}}) * 2
     assert messages(make_inputs, answers=answers) == [
-        "answers: 2 rows answer the same question twice in one response (e.g. 'r1/leader/A/l1')"]
+        "answers: 2 rows answer the same question twice in one response (e.g. 'r1/leader/A/l1')"
+    ]
 
 
 def test_unit_codes_must_be_unique_and_institution_scores_single(make_inputs):
     """Are a duplicate unit code and a second institution score refused?"""
-    found = messages(make_inputs, units=["A", "A"],
-                     institution=[{"unit": "A", "score": 90}, {"unit": "A", "score": 80}])
-    assert found == ["units: 2 rows with a duplicate code (e.g. 'A')",
-                     "institution: 2 rows with a second score for the same unit (e.g. 'A')"]
+    found = messages(
+        make_inputs, units=["A", "A"], institution=[{"unit": "A", "score": 90}, {"unit": "A", "score": 80}]
+    )
+    assert found == [
+        "units: 2 rows with a duplicate code (e.g. 'A')",
+        "institution: 2 rows with a second score for the same unit (e.g. 'A')",
+    ]
 
 
 def test_as_of_accepts_timestamps(make_inputs):

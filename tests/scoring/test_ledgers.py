@@ -27,8 +27,7 @@ def test_checkpoint_formula_leaves_out_waived(make_inputs, scheme, leaf_of):
 
 def test_institution_score_is_taken_as_is(make_inputs, scheme, leaf_of):
     """Is the imported institution score the leaf, and missing when the unit has none?"""
-    result = scoring.compute(make_inputs(units=["A", "B"], institution=[{"unit": "A", "score": 91.5}]),
-                             scheme)
+    result = scoring.compute(make_inputs(units=["A", "B"], institution=[{"unit": "A", "score": 91.5}]), scheme)
     a = leaf_of(result, "A", "institution")
     assert a["value"] == 91.5 and a["n"] == 1
     assert np.isnan(leaf_of(result, "B", "institution")["value"])
@@ -60,9 +59,15 @@ def test_deduction_and_bonus_caps(make_inputs, scheme, unit_of):
     """Are deductions capped at 10 and bonus at 3?"""
     rows = [problem("A", "grave", "2026-01-01") for _ in range(4)]  # 8 + 8 overdue = 16 -> 10
     bonuses = [{"unit": u, "points": p} for u, p in (("A", 1), ("B", 2), ("B", 2))]  # B: 4 -> 3
-    result = scoring.compute(make_inputs(
-        units=["A", "B"], problems=rows, bonuses=bonuses,
-        institution=[{"unit": "A", "score": 70}, {"unit": "B", "score": 70}]), scheme)
+    result = scoring.compute(
+        make_inputs(
+            units=["A", "B"],
+            problems=rows,
+            bonuses=bonuses,
+            institution=[{"unit": "A", "score": 70}, {"unit": "B", "score": 70}],
+        ),
+        scheme,
+    )
     a, b = unit_of(result, "A"), unit_of(result, "B")
     assert (a["deduction"], a["bonus"], a["composite"]) == (10, 1, 61)  # 70 - 10 + 1
     assert (b["deduction"], b["bonus"], b["composite"]) == (0, 3, 73)
@@ -70,11 +75,15 @@ def test_deduction_and_bonus_caps(make_inputs, scheme, unit_of):
 
 def test_composite_is_clipped_to_0_100(make_inputs, scheme, unit_of):
     """Is the composite clipped to 0-100?"""
-    result = scoring.compute(make_inputs(
-        units=["A", "B"],
-        institution=[{"unit": "A", "score": 5}, {"unit": "B", "score": 99}],
-        problems=[problem("A", "grave", "2026-01-01") for _ in range(3)],
-        bonuses=[{"unit": "B", "points": 3}]), scheme)
+    result = scoring.compute(
+        make_inputs(
+            units=["A", "B"],
+            institution=[{"unit": "A", "score": 5}, {"unit": "B", "score": 99}],
+            problems=[problem("A", "grave", "2026-01-01") for _ in range(3)],
+            bonuses=[{"unit": "B", "points": 3}],
+        ),
+        scheme,
+    )
     assert unit_of(result, "A")["composite"] == 0  # 5 - 10
     assert unit_of(result, "B")["composite"] == 100  # 99 + 3
     assert unit_of(result, "A")["base"] == 5

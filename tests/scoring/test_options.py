@@ -23,8 +23,9 @@ def test_rank_step_points_within_category(make_inputs, only_leaves, leaf_of):
     scheme = with_leaf_option(only_leaves, {"institution": 100}, "institution", rank_step=15)
     units = [{"code": c, "category": "x"} for c in "ABCDE"] + [{"code": "F", "category": "y"}, {"code": "G"}]
     scores = {"A": 90, "B": 80, "C": 80, "D": 10, "E": 5, "F": 1}
-    result = scoring.compute(make_inputs(units=units, institution=[{"unit": u, "score": s}
-                                                                   for u, s in scores.items()]), scheme)
+    result = scoring.compute(
+        make_inputs(units=units, institution=[{"unit": u, "score": s} for u, s in scores.items()]), scheme
+    )
     values = {u: leaf_of(result, u, "institution")["value"] for u in "ABCDEFG"}
     # category x: 100, 85, 70 (B before C by code), 55 -> 60, 40 -> 60; y: F alone 100; G: no score
     assert {u: values[u] for u in "ABCDEF"} == {"A": 100, "B": 85, "C": 70, "D": 60, "E": 60, "F": 100}

@@ -27,20 +27,34 @@ def cities(draw):
             frames["checkpoints"].append({"unit": c, "status": status})
         for r in range(draw(st.integers(0, 6))):
             for q in ("l1", "l2"):
-                frames["answers"].append({"rater": f"L{r}", "group": "leader", "instrument": "leader",
-                                          "unit": c, "question": q, "answer": draw(ANSWER)})
+                frames["answers"].append(
+                    {
+                        "rater": f"L{r}",
+                        "group": "leader",
+                        "instrument": "leader",
+                        "unit": c,
+                        "question": q,
+                        "answer": draw(ANSWER),
+                    }
+                )
         for _ in range(draw(st.integers(0, 4))):
             deadline = dt.date(2026, 12, 31) + dt.timedelta(days=draw(st.integers(-60, 60)))
             shift = draw(st.one_of(st.none(), st.integers(-30, 30)))
             closed = None if shift is None else deadline + dt.timedelta(shift)
-            frames["problems"].append({
-                "unit": c, "severity": draw(st.sampled_from(["general", "serious", "grave"])),
-                "deadline": deadline, "closed_on": closed})
+            frames["problems"].append(
+                {
+                    "unit": c,
+                    "severity": draw(st.sampled_from(["general", "serious", "grave"])),
+                    "deadline": deadline,
+                    "closed_on": closed,
+                }
+            )
         if draw(st.booleans()):
             frames["bonuses"].append({"unit": c, "points": draw(st.floats(0, 5))})
         for level in range(1, 6):
-            frames["ratings"].append({"unit": c, "level": level, "is_default": draw(st.booleans()),
-                                      "n": draw(st.integers(0, 50))})
+            frames["ratings"].append(
+                {"unit": c, "level": level, "is_default": draw(st.booleans()), "n": draw(st.integers(0, 50))}
+            )
     return units, frames
 
 
@@ -60,8 +74,11 @@ def test_composite_stays_in_0_100_and_ranks_have_no_ties(make_inputs, make_schem
 
 
 @FAST
-@given(answers=st.lists(st.tuples(ANSWER, ANSWER), min_size=1, max_size=9), pick=st.integers(0, 17),
-       raise_to=st.integers(2, 5))
+@given(
+    answers=st.lists(st.tuples(ANSWER, ANSWER), min_size=1, max_size=9),
+    pick=st.integers(0, 17),
+    raise_to=st.integers(2, 5),
+)
 def test_raising_an_answer_never_lowers_the_leaf(make_inputs, answer_rows, scheme, answers, pick, raise_to):
     """Does raising one grassroots answer never lower its unit's leaf (trimming included)?"""
     raters = {f"g{i}": {"gt1": a, "gt2": b} for i, (a, b) in enumerate(answers)}
@@ -89,8 +106,7 @@ def test_trimmed_mean_matches_a_plain_reference(scores, trim, scheme):
     """Does the vectorised trimmed mean equal sorting and dropping one score from each end when n >= 5?"""
     from scoring.leaves import aggregate_raters
 
-    frame = pd.DataFrame({"leaf": 0, "unit": 0, "rater": range(len(scores)), "instrument": "leader",
-                          "score": scores})
+    frame = pd.DataFrame({"leaf": 0, "unit": 0, "rater": range(len(scores)), "instrument": "leader", "score": scores})
     got = aggregate_raters(frame, scheme, trim=trim)["value"].iloc[0]
     ordered = sorted(scores)
     kept = ordered[1:-1] if trim and len(scores) >= 5 else ordered

@@ -10,14 +10,31 @@ from scoring.quality import krippendorff_alpha_ordinal
 def test_response_rates_by_instrument_town_and_group(make_inputs, scheme):
     """Are assigned, submitted and rate counted per instrument, town and group (no town kept apart)?"""
     assignments = [
-        {"rater": "g1", "group": "grassroots", "town": "T1", "instrument": "grassroots", "unit": "A",
-         "submitted": True},
-        {"rater": "g1", "group": "grassroots", "town": "T1", "instrument": "grassroots", "unit": "B",
-         "submitted": False},
-        {"rater": "g2", "group": "grassroots", "town": "T1", "instrument": "grassroots", "unit": "A",
-         "submitted": True},
-        {"rater": "x1", "group": "expert", "town": None, "instrument": "expert", "unit": "A",
-         "submitted": False},
+        {
+            "rater": "g1",
+            "group": "grassroots",
+            "town": "T1",
+            "instrument": "grassroots",
+            "unit": "A",
+            "submitted": True,
+        },
+        {
+            "rater": "g1",
+            "group": "grassroots",
+            "town": "T1",
+            "instrument": "grassroots",
+            "unit": "B",
+            "submitted": False,
+        },
+        {
+            "rater": "g2",
+            "group": "grassroots",
+            "town": "T1",
+            "instrument": "grassroots",
+            "unit": "A",
+            "submitted": True,
+        },
+        {"rater": "x1", "group": "expert", "town": None, "instrument": "expert", "unit": "A", "submitted": False},
     ]
     result = scoring.compute(make_inputs(units=["A", "B"], assignments=assignments), scheme)
     rates = result.quality["response_rates"]
@@ -52,8 +69,12 @@ def test_straight_lining_needs_eight_equal_answers(make_inputs, answer_rows, sch
 def test_alpha_of_krippendorffs_published_example():
     """Does the ordinal alpha of Krippendorff's reliability-data example equal the published 0.815?"""
     n = np.nan
-    coders = [[1, 2, 3, 3, 2, 1, 4, 1, 2, n, n, n], [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, n, 3],
-              [n, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, n], [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, n]]
+    coders = [
+        [1, 2, 3, 3, 2, 1, 4, 1, 2, n, n, n],
+        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, n, 3],
+        [n, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, n],
+        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, n],
+    ]
     items = [i for row in coders for i, v in enumerate(row) if v == v]
     values = [v for row in coders for v in row if v == v]
     assert krippendorff_alpha_ordinal(np.array(items), np.array(values)) == pytest.approx(0.815, abs=5e-4)

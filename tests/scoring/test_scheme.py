@@ -7,8 +7,20 @@ import scoring
 from scoring.scheme import SchemeError, default_scheme, load_scheme
 
 DEFAULT_IDS = [
-    "checkpoints", "expert", "grassroots_territorial", "grassroots_response", "grassroots_burden",
-    "grassroots_support", "public", "leader", "peer", "deputy", "self", "institution", "problems", "overdue",
+    "checkpoints",
+    "expert",
+    "grassroots_territorial",
+    "grassroots_response",
+    "grassroots_burden",
+    "grassroots_support",
+    "public",
+    "leader",
+    "peer",
+    "deputy",
+    "self",
+    "institution",
+    "problems",
+    "overdue",
 ]
 
 
@@ -32,9 +44,20 @@ def test_default_scheme_is_the_method_of_scoring_md():
     assert [leaf.id for leaf in s.leaves] == DEFAULT_IDS
     weights = {leaf.id: leaf.weight for leaf in s.leaves}
     assert weights == {
-        "checkpoints": 25, "expert": 10, "grassroots_territorial": 5, "grassroots_response": 5,
-        "grassroots_burden": 5, "grassroots_support": 5, "public": 15, "leader": 10, "peer": 8, "deputy": 5,
-        "self": 2, "institution": 5, "problems": 0, "overdue": 0,
+        "checkpoints": 25,
+        "expert": 10,
+        "grassroots_territorial": 5,
+        "grassroots_response": 5,
+        "grassroots_burden": 5,
+        "grassroots_support": 5,
+        "public": 15,
+        "leader": 10,
+        "peer": 8,
+        "deputy": 5,
+        "self": 2,
+        "institution": 5,
+        "problems": 0,
+        "overdue": 0,
     }
     assert sum(leaf.weight for leaf in s.leaves) == 100
     assert len({leaf.level1 for leaf in s.leaves}) == 3  # 核心业务 / 评价指标 / 负面指标
@@ -72,8 +95,7 @@ def test_negative_weight_and_weight_sum_are_reported():
     """Are a negative weight and a wrong weight sum both reported, with the leaf's index?"""
     data = default_data()
     data["leaves"][3]["weight"] = -5  # positives now add up to 100 - 5 = 95
-    assert errors_of(dump(data)) == ["leaves[3].weight: must be >= 0",
-                                     "positive weights add up to 95, expected 100"]
+    assert errors_of(dump(data)) == ["leaves[3].weight: must be >= 0", "positive weights add up to 95, expected 100"]
 
 
 def test_unknown_source_and_theme_are_reported():

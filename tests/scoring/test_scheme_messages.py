@@ -9,13 +9,22 @@ from scoring.scheme import SchemeError, load_scheme
 from scoring.scheme_messages import field_zh, message_zh
 
 BAD = [
-    ("weight: 25", "weight: -5"), ("weight: 10}", "weight: ten}"), ("m: 30", "m: -1"),
-    ("method: one_each", "method: both"), ("grassroots: 5,", "grassroots: 5.5, foo: 2,"),
-    ("bonus_cap: 3", "bonus_cap: 3\ncolour: red"), ("count_defaults: false", "count_defaults: 2"),
-    ("id: expert,", "id: Expert,"), ("source: deputy,", "source: deputies,"), ("theme: burden,", "theme: cost,"),
-    ("{general: 0.5,", "{general: 0.5, minor: 1,"), ("proportion: 0.1", "proportion: 0.7"),
-    ("source: overdue}", "source: overdue, weight: 1}"), ("m_choices: [15, 30, 60]", "m_choices: [a]"),
-    ("answer_points: {1: 0, 2: 25,", "answer_points: {1: 50, 2: 25,"), ("z: 1.96", "z: 0"),
+    ("weight: 25", "weight: -5"),
+    ("weight: 10}", "weight: ten}"),
+    ("m: 30", "m: -1"),
+    ("method: one_each", "method: both"),
+    ("grassroots: 5,", "grassroots: 5.5, foo: 2,"),
+    ("bonus_cap: 3", "bonus_cap: 3\ncolour: red"),
+    ("count_defaults: false", "count_defaults: 2"),
+    ("id: expert,", "id: Expert,"),
+    ("source: deputy,", "source: deputies,"),
+    ("theme: burden,", "theme: cost,"),
+    ("{general: 0.5,", "{general: 0.5, minor: 1,"),
+    ("proportion: 0.1", "proportion: 0.7"),
+    ("source: overdue}", "source: overdue, weight: 1}"),
+    ("m_choices: [15, 30, 60]", "m_choices: [a]"),
+    ("answer_points: {1: 0, 2: 25,", "answer_points: {1: 50, 2: 25,"),
+    ("z: 1.96", "z: 0"),
 ]
 
 

@@ -11,11 +11,13 @@ def near_tie_city(make_inputs):
     """A and B tie at 80 with opposite profiles (checkpoints vs institution); C, D, E are clearly fair."""
     # (on_time, not_done): checkpoints A 100, B 60, C/D/E 75
     cps = {"A": (4, 0), "B": (3, 2), "C": (3, 1), "D": (3, 1), "E": (3, 1)}
-    checkpoints = [{"unit": u, "status": s} for u, (ok, bad) in cps.items()
-                   for s in ["on_time"] * ok + ["not_done"] * bad]
+    checkpoints = [
+        {"unit": u, "status": s} for u, (ok, bad) in cps.items() for s in ["on_time"] * ok + ["not_done"] * bad
+    ]
     scores = {"A": 60, "B": 100, "C": 65, "D": 63, "E": 61}
-    return make_inputs(units=list("ABCDE"), checkpoints=checkpoints,
-                       institution=[{"unit": u, "score": s} for u, s in scores.items()])
+    return make_inputs(
+        units=list("ABCDE"), checkpoints=checkpoints, institution=[{"unit": u, "score": s} for u, s in scores.items()]
+    )
 
 
 def test_near_tie_at_a_grade_boundary_is_flagged(make_inputs, only_leaves, unit_of):
@@ -36,14 +38,16 @@ def test_near_tie_at_a_grade_boundary_is_flagged(make_inputs, only_leaves, unit_
         assert row["grade"] == "fair" and row["grade_keep_prob"] == 1 and not row["review_flag"]
     pd.testing.assert_frame_equal(
         result.sensitivity.set_index("unit").loc[list("ABCDE")],
-        result.units.set_index("unit").loc[list("ABCDE"), list(result.sensitivity.columns[1:])])
+        result.units.set_index("unit").loc[list("ABCDE"), list(result.sensitivity.columns[1:])],
+    )
 
 
 def test_draws_without_variation_reproduce_the_result(make_inputs, only_leaves):
     """With no weight spread, trimming always on and m fixed, does every draw give the main ranks?"""
-    scheme = only_leaves({"checkpoints": 40, "institution": 30, "leader": 30},
-                         sensitivity={"draws": 50, "weight_spread": 0, "trim_probability": 1,
-                                      "m_choices": [30]})
+    scheme = only_leaves(
+        {"checkpoints": 40, "institution": 30, "leader": 30},
+        sensitivity={"draws": 50, "weight_spread": 0, "trim_probability": 1, "m_choices": [30]},
+    )
     inputs = near_tie_city(make_inputs)
     result = scoring.compute(inputs, scheme)
     units = result.units
@@ -53,8 +57,7 @@ def test_draws_without_variation_reproduce_the_result(make_inputs, only_leaves):
 
 def test_trimming_off_in_every_draw_moves_ranks(make_inputs, answer_rows, only_leaves, unit_of):
     """If trimming is never drawn, does a unit whose lead rests on trimming lose it in every draw?"""
-    scheme = only_leaves({"leader": 100},
-                         sensitivity={"draws": 30, "weight_spread": 0, "trim_probability": 0})
+    scheme = only_leaves({"leader": 100}, sensitivity={"draws": 30, "weight_spread": 0, "trim_probability": 0})
     rows = answer_rows("leader", "A", {f"a{i}": {"l1": a} for i, a in enumerate([5, 5, 5, 5, 1])})
     rows += answer_rows("leader", "B", {f"b{i}": {"l1": a} for i, a in enumerate([5, 5, 5, 4, 4])})
     # trimmed: A 100, B (100 + 100 + 75) / 3 = 91.67; untrimmed: A 80, B (300 + 150) / 5 = 90
@@ -76,10 +79,17 @@ def city(make_inputs, answer_rows, n_units=40, seed=3):
     rows = []
     for c in codes:
         rows += answer_rows("leader", c, {f"L{r}": {"l1": int(rng.integers(1, 6))} for r in range(6)})
-    ratings = [{"unit": c, "level": lvl, "is_default": False, "n": int(rng.integers(0, 20))}
-               for c in codes for lvl in range(1, 6)]
-    return make_inputs(units=units, answers=rows, ratings=ratings,
-                       institution=[{"unit": c, "score": float(rng.uniform(50, 100))} for c in codes])
+    ratings = [
+        {"unit": c, "level": lvl, "is_default": False, "n": int(rng.integers(0, 20))}
+        for c in codes
+        for lvl in range(1, 6)
+    ]
+    return make_inputs(
+        units=units,
+        answers=rows,
+        ratings=ratings,
+        institution=[{"unit": c, "score": float(rng.uniform(50, 100))} for c in codes],
+    )
 
 
 def test_default_1000_draws_are_deterministic(make_inputs, answer_rows):

@@ -31,7 +31,6 @@ from fractions import Fraction as F
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import scoring
 
@@ -57,8 +56,14 @@ POSITIVE = [
     ("institution", "institution", None, 5),
 ]
 INSTRUMENTS = ("grassroots", "leader", "peer", "self", "deputy", "expert")
-GROUP = {"grassroots": "grassroots", "leader": "leader", "peer": "department", "self": "department",
-         "deputy": "deputy", "expert": "expert"}
+GROUP = {
+    "grassroots": "grassroots",
+    "leader": "leader",
+    "peer": "department",
+    "self": "department",
+    "deputy": "deputy",
+    "expert": "expert",
+}
 MIN_N = {"grassroots": 5, "peer": 3, "deputy": 3, "expert": 3, "leader": 1, "self": 1}
 SEVERITY = {"general": F(1, 2), "serious": F(1), "grave": F(2)}
 M = 30
@@ -226,8 +231,7 @@ def reference(city: dict, weights: dict | None = None, trim: bool = True, m=M) -
         categories[u["category"]].append(u)
     for members in categories.values():
         ranked = [u for u in members if out[u["code"]]["composite"] is not None]
-        ranked.sort(key=lambda u: (-round2(out[u["code"]]["composite"]), -round2(out[u["code"]]["base"]),
-                                   u["code"]))
+        ranked.sort(key=lambda u: (-round2(out[u["code"]]["composite"]), -round2(out[u["code"]]["base"]), u["code"]))
         n_cat = len(ranked)
         for i, u in enumerate(ranked, start=1):
             o = out[u["code"]]
@@ -247,8 +251,11 @@ def reference(city: dict, weights: dict | None = None, trim: bool = True, m=M) -
             o.setdefault("rank", None)
             o.setdefault("grade", None)
             o["points"] = None if o["composite"] is None else round2(4 * o["composite"] / 100)
-            o["action"] = (None if o["grade"] is None
-                           else {"excellent": "priority", "poor": "restrict"}.get(o["grade"], "maintain"))
+            o["action"] = (
+                None
+                if o["grade"] is None
+                else {"excellent": "priority", "poor": "restrict"}.get(o["grade"], "maintain")
+            )
             reduction = 0
             if o["action"] == "restrict":
                 est, staff = u["establishment"], u["actual_staff"]
@@ -259,8 +266,7 @@ def reference(city: dict, weights: dict | None = None, trim: bool = True, m=M) -
         # Contributions: w_l / Σ_A w · (S_l − mean of S_l over the category).
         for leaf_id, _s, _t, _w in POSITIVE:
             w = weights[leaf_id]
-            vals = [out[u["code"]]["leaf"][leaf_id] for u in members
-                    if out[u["code"]]["leaf"][leaf_id] is not None]
+            vals = [out[u["code"]]["leaf"][leaf_id] for u in members if out[u["code"]]["leaf"][leaf_id] is not None]
             mean = sum(vals, F(0)) / len(vals) if vals else None
             for u in members:
                 o = out[u["code"]]
@@ -277,13 +283,15 @@ def _questions(rng: random.Random) -> list[dict]:
         for theme in themes:
             k = rng.choice([0, 1, 1, 2, 2, 3]) if instrument == "grassroots" else rng.choice([1, 1, 2, 3])
             for j in range(k):
-                qs.append({
-                    "instrument": instrument,
-                    "question": f"{instrument[:2]}{theme or ''}{j}",
-                    "theme": theme,
-                    "type": "score100" if rng.random() < (0.7 if instrument == "expert" else 0.2) else "likert5",
-                    "weight": rng.choice([1.0, 1.0, 1.0, 2.0, 0.5, 3.0]),
-                })
+                qs.append(
+                    {
+                        "instrument": instrument,
+                        "question": f"{instrument[:2]}{theme or ''}{j}",
+                        "theme": theme,
+                        "type": "score100" if rng.random() < (0.7 if instrument == "expert" else 0.2) else "likert5",
+                        "weight": rng.choice([1.0, 1.0, 1.0, 2.0, 0.5, 3.0]),
+                    }
+                )
     return qs
 
 
@@ -303,9 +311,17 @@ def _respond(rng, city, qs, rater, instrument, unit, bias, version):
         if r < 0.1:
             continue  # unanswered
         answer = math.nan if dont_know_all or r < 0.25 else _answer(rng, q["type"], bias)
-        city["answers"].append({"rater": rater, "group": GROUP[instrument], "instrument": instrument,
-                                "unit": unit, "question": q["question"], "answer": answer,
-                                "version": version})
+        city["answers"].append(
+            {
+                "rater": rater,
+                "group": GROUP[instrument],
+                "instrument": instrument,
+                "unit": unit,
+                "question": q["question"],
+                "answer": answer,
+                "version": version,
+            }
+        )
 
 
 def _unit_data(rng, city, code, qs, profile):
@@ -317,16 +333,33 @@ def _unit_data(rng, city, code, qs, profile):
         score = rng.choice([80, 80.001, 80.004, 80.006, 79.996, 81, 60, 59.999, 100, 5, 80.005, 80.015])
         city["institution"].append({"unit": code, "score": score})
         for _ in range(rng.choice([0, 0, 1, 2])):
-            city["problems"].append({"unit": code, "severity": "general", "deadline": as_of - dt.timedelta(30),
-                                     "closed_on": as_of - dt.timedelta(40)})
+            city["problems"].append(
+                {
+                    "unit": code,
+                    "severity": "general",
+                    "deadline": as_of - dt.timedelta(30),
+                    "closed_on": as_of - dt.timedelta(40),
+                }
+            )
         if rng.random() < 0.4:
             city["bonuses"].append({"unit": code, "points": rng.choice([0.5, 1.0, 3.5])})
         return
-    pools = {"grassroots": [f"g{i}" for i in range(14)], "leader": [f"L{i}" for i in range(5)],
-             "peer": [f"P{i}" for i in range(10)], "deputy": [f"Dp{i}" for i in range(10)],
-             "expert": [f"E{i}" for i in range(8)], "self": [f"self-{code}-{i}" for i in range(3)]}
-    counts = {"grassroots": [0, 2, 4, 5, 5, 6, 7, 9], "leader": [0, 1, 2, 3], "peer": [0, 1, 2, 3, 4, 5, 6],
-              "deputy": [0, 2, 3, 4, 5, 6], "expert": [0, 2, 3, 5, 6], "self": [0, 1, 1, 2]}
+    pools = {
+        "grassroots": [f"g{i}" for i in range(14)],
+        "leader": [f"L{i}" for i in range(5)],
+        "peer": [f"P{i}" for i in range(10)],
+        "deputy": [f"Dp{i}" for i in range(10)],
+        "expert": [f"E{i}" for i in range(8)],
+        "self": [f"self-{code}-{i}" for i in range(3)],
+    }
+    counts = {
+        "grassroots": [0, 2, 4, 5, 5, 6, 7, 9],
+        "leader": [0, 1, 2, 3],
+        "peer": [0, 1, 2, 3, 4, 5, 6],
+        "deputy": [0, 2, 3, 4, 5, 6],
+        "expert": [0, 2, 3, 5, 6],
+        "self": [0, 1, 1, 2],
+    }
     sparse = profile == "sparse"
     for instrument in INSTRUMENTS:
         if sparse and rng.random() < 0.6:
@@ -340,14 +373,16 @@ def _unit_data(rng, city, code, qs, profile):
                 _respond(rng, city, qs, rater, instrument, code, bias, v)
     if not (sparse and rng.random() < 0.5):
         for _ in range(rng.choice([0, 1, 2, 3])):
-            city["ratings"].append({"unit": code, "level": rng.randint(1, 5), "is_default": False,
-                                    "n": rng.choice([1, 2, 3, 7, 20, 45])})
+            city["ratings"].append(
+                {"unit": code, "level": rng.randint(1, 5), "is_default": False, "n": rng.choice([1, 2, 3, 7, 20, 45])}
+            )
         if rng.random() < 0.3:
             city["ratings"].append({"unit": code, "level": 5, "is_default": True, "n": rng.randint(1, 30)})
     if not (sparse and rng.random() < 0.5):
         for _ in range(rng.choice([0, 1, 2, 3, 5])):
-            city["checkpoints"].append({"unit": code, "status": rng.choice(
-                ["on_time", "on_time", "late", "not_done", "waived"])})
+            city["checkpoints"].append(
+                {"unit": code, "status": rng.choice(["on_time", "on_time", "late", "not_done", "waived"])}
+            )
     for _ in range(rng.choice([0, 0, 1, 2, 4, 8])):
         deadline = as_of + dt.timedelta(rng.choice([-90, -10, -1, 0, 1, 20]))
         r = rng.random()
@@ -356,8 +391,9 @@ def _unit_data(rng, city, code, qs, profile):
         else:
             closed = deadline + dt.timedelta(rng.choice([-5, 0, 1, 15]))
             closed = min(closed, as_of)
-        city["problems"].append({"unit": code, "severity": rng.choice(list(SEVERITY)), "deadline": deadline,
-                                 "closed_on": closed})
+        city["problems"].append(
+            {"unit": code, "severity": rng.choice(list(SEVERITY)), "deadline": deadline, "closed_on": closed}
+        )
     for _ in range(rng.choice([0, 0, 1, 2])):
         city["bonuses"].append({"unit": code, "points": rng.choice([0.5, 1.0, 1.5, 2.0, 3.0])})
     if rng.random() < 0.5:
@@ -368,15 +404,26 @@ def _clone(city, src, dst):
     """Copy every row of unit ``src`` to unit ``dst`` (self raters renamed): an exact tie."""
     for name in ("ratings", "checkpoints", "problems", "bonuses", "institution"):
         city[name] += [dict(r, unit=dst) for r in city[name] if r["unit"] == src]
-    city["answers"] += [dict(a, unit=dst, rater=a["rater"].replace(f"self-{src}-", f"self-{dst}-"))
-                        for a in city["answers"] if a["unit"] == src]
+    city["answers"] += [
+        dict(a, unit=dst, rater=a["rater"].replace(f"self-{src}-", f"self-{dst}-"))
+        for a in city["answers"]
+        if a["unit"] == src
+    ]
 
 
 def random_city(seed: int, extra_categories=(2, 5)) -> dict:
     rng = random.Random(seed)
     as_of = dt.date(2026, 12, 31) if rng.random() < 0.7 else dt.date(2026, rng.randint(1, 12), rng.randint(1, 28))
-    city = {"as_of": as_of, "units": [], "answers": [], "ratings": [], "checkpoints": [], "problems": [],
-            "bonuses": [], "institution": []}
+    city = {
+        "as_of": as_of,
+        "units": [],
+        "answers": [],
+        "ratings": [],
+        "checkpoints": [],
+        "problems": [],
+        "bonuses": [],
+        "institution": [],
+    }
     qs = _questions(rng)
     city["questions"] = qs
     sizes = [seed % 12 + 1] + [rng.randint(1, 12) for _ in range(rng.randint(*extra_categories))]
@@ -389,15 +436,29 @@ def random_city(seed: int, extra_categories=(2, 5)) -> dict:
             code = f"D{numbers[i]:03d}"
             i += 1
             est = math.nan if rng.random() < 0.2 else float(rng.choice([rng.randint(1, 300), 60, 140, 20]))
-            staff = math.nan if rng.random() < 0.1 else (
-                float(max(0, (est if not math.isnan(est) else 50) + rng.randint(-20, 5))))
-            city["units"].append({"code": code, "name": f"unit {code}", "kind": "government",
-                                  "category": f"cat{c}", "establishment": est, "actual_staff": staff})
+            staff = (
+                math.nan
+                if rng.random() < 0.1
+                else (float(max(0, (est if not math.isnan(est) else 50) + rng.randint(-20, 5))))
+            )
+            city["units"].append(
+                {
+                    "code": code,
+                    "name": f"unit {code}",
+                    "kind": "government",
+                    "category": f"cat{c}",
+                    "establishment": est,
+                    "actual_staff": staff,
+                }
+            )
             if members and rng.random() < 0.15:
                 _clone(city, rng.choice(members), code)
             else:
-                profile = ("tie" if tie_heavy and rng.random() < 0.7 else
-                           rng.choices(["full", "sparse", "empty", "tie"], [6, 3, 0.3, 1])[0])
+                profile = (
+                    "tie"
+                    if tie_heavy and rng.random() < 0.7
+                    else rng.choices(["full", "sparse", "empty", "tie"], [6, 3, 0.3, 1])[0]
+                )
                 _unit_data(rng, city, code, qs, profile)
             members.append(code)
     rng.shuffle(city["units"])
@@ -408,8 +469,11 @@ def to_inputs(city: dict) -> scoring.Inputs:
     def frame(name, rows):
         return pd.DataFrame(rows) if rows else scoring.empty_frame(name)
 
-    answers = (pd.DataFrame(city["answers"]) if city["answers"] else
-               scoring.empty_frame("answers").assign(version=pd.Series(dtype=float)))
+    answers = (
+        pd.DataFrame(city["answers"])
+        if city["answers"]
+        else scoring.empty_frame("answers").assign(version=pd.Series(dtype=float))
+    )
     return scoring.Inputs(
         units=pd.DataFrame(city["units"], columns=list(scoring.COLUMNS["units"])),
         as_of=city["as_of"],
@@ -473,8 +537,13 @@ def compare(seed: int) -> list[str]:
         check("rank", code, None if pd.isna(row.rank) else int(row.rank), o["rank"], exact=True)
         check("grade", code, None if pd.isna(row.grade) else row.grade, o["grade"], exact=True)
         check("assessment_points", code, row.assessment_points, o["points"])
-        check("action", code, None if pd.isna(row.establishment_action) else row.establishment_action, o["action"],
-              exact=True)
+        check(
+            "action",
+            code,
+            None if pd.isna(row.establishment_action) else row.establishment_action,
+            o["action"],
+            exact=True,
+        )
         check("reduction", code, int(row.suggested_reduction), int(o["reduction"]), exact=True)
         check("suspended", code, bool(row.approvals_suspended), o["suspended"], exact=True)
     order = [(r.category, r.rank) for r in result.units.itertuples(index=False) if not pd.isna(r.rank)]
@@ -508,8 +577,9 @@ def test_generator_covers_the_cases():
         seen["resubmitted"] += any(a["version"] > 1 for a in city["answers"])
         seen["default ratings"] += any(r["is_default"] for r in city["ratings"])
         seen["overdue"] += any(o["overdue_points"] > 0 for o in ref.values())
-        seen["closed late"] += any(p["closed_on"] is not None and p["closed_on"] > p["deadline"]
-                                   for p in city["problems"])
+        seen["closed late"] += any(
+            p["closed_on"] is not None and p["closed_on"] > p["deadline"] for p in city["problems"]
+        )
         seen["suspended"] += any(o["suspended"] for o in ref.values())
         seen["capped deduction"] += any(o["problems_points"] + o["overdue_points"] > 10 for o in ref.values())
         seen["capped bonus"] += any(o["bonus"] == 3 for o in ref.values())
@@ -531,10 +601,25 @@ def test_generator_covers_the_cases():
             seen["tie rounded, different exact"] += len({v[2] for v in vals}) > len(set(rounded))
     for size in range(1, 13):
         assert seen[f"size{size}"], size
-    for key in ("na answers", "resubmitted", "default ratings", "overdue", "closed late", "suspended",
-                "capped deduction", "capped bonus", "restrict", "est unknown", "trimmed", "few raters",
-                "no composite", "clipped", "tie rounded composite", "tie composite and base",
-                "tie rounded, different exact"):
+    for key in (
+        "na answers",
+        "resubmitted",
+        "default ratings",
+        "overdue",
+        "closed late",
+        "suspended",
+        "capped deduction",
+        "capped bonus",
+        "restrict",
+        "est unknown",
+        "trimmed",
+        "few raters",
+        "no composite",
+        "clipped",
+        "tie rounded composite",
+        "tie composite and base",
+        "tie rounded, different exact",
+    ):
         assert seen[key] >= 3, (key, dict(seen))
 
 
@@ -586,10 +671,20 @@ def test_sensitivity_matches_spec():
 
 # ---------------------------------------------------------------- minimal reproductions of discrepancies
 def _one_category(units, **frames):
-    rows = [{"code": c, "name": c, "kind": "government", "category": "dept", "establishment": np.nan,
-             "actual_staff": np.nan} for c in units]
-    return scoring.Inputs(units=pd.DataFrame(rows), as_of=dt.date(2026, 12, 31),
-                          **{k: pd.DataFrame(v) for k, v in frames.items()})
+    rows = [
+        {
+            "code": c,
+            "name": c,
+            "kind": "government",
+            "category": "dept",
+            "establishment": np.nan,
+            "actual_staff": np.nan,
+        }
+        for c in units
+    ]
+    return scoring.Inputs(
+        units=pd.DataFrame(rows), as_of=dt.date(2026, 12, 31), **{k: pd.DataFrame(v) for k, v in frames.items()}
+    )
 
 
 def test_assessment_points_of_an_exact_half():
@@ -613,8 +708,7 @@ def test_rank_uses_round_of_the_exact_composite():
 def test_sensitivity_grade_on_a_threshold():
     """One unit, institution 60 only: in every draw base = w*60/w = 60 exactly, composite 60 is not < 60, so
     the grade (fair) is kept in all draws: probability 1."""
-    result = scoring.compute(_one_category("A", institution=[{"unit": "A", "score": 60.0}]),
-                             scoring.default_scheme())
+    result = scoring.compute(_one_category("A", institution=[{"unit": "A", "score": 60.0}]), scoring.default_scheme())
     assert result.units["grade"].iloc[0] == "fair"
     assert result.units["grade_keep_prob"].iloc[0] == 1.0
 
@@ -623,13 +717,36 @@ def inputs_city_ab() -> dict:
     """The city of test_rank_uses_round_of_the_exact_composite, for the reference."""
     return {
         "as_of": dt.date(2026, 12, 31),
-        "units": [{"code": c, "name": c, "kind": "government", "category": "dept", "establishment": math.nan,
-                   "actual_staff": math.nan} for c in "AB"],
-        "questions": [{"instrument": "leader", "question": f"l{i}", "theme": None, "type": "likert5",
-                       "weight": 1.0} for i in (1, 2, 3)],
-        "answers": [{"rater": "r1", "group": "leader", "instrument": "leader", "unit": "A", "question": f"l{i}",
-                     "answer": float(a), "version": 1} for i, a in zip((1, 2, 3), (2, 2, 1), strict=False)],
-        "ratings": [], "problems": [], "bonuses": [],
+        "units": [
+            {
+                "code": c,
+                "name": c,
+                "kind": "government",
+                "category": "dept",
+                "establishment": math.nan,
+                "actual_staff": math.nan,
+            }
+            for c in "AB"
+        ],
+        "questions": [
+            {"instrument": "leader", "question": f"l{i}", "theme": None, "type": "likert5", "weight": 1.0}
+            for i in (1, 2, 3)
+        ],
+        "answers": [
+            {
+                "rater": "r1",
+                "group": "leader",
+                "instrument": "leader",
+                "unit": "A",
+                "question": f"l{i}",
+                "answer": float(a),
+                "version": 1,
+            }
+            for i, a in zip((1, 2, 3), (2, 2, 1), strict=False)
+        ],
+        "ratings": [],
+        "problems": [],
+        "bonuses": [],
         "checkpoints": [{"unit": "A", "status": s} for s in ("on_time", "on_time", "late")],
         "institution": [{"unit": "A", "score": 33.0}, {"unit": "B", "score": 60.38}],
     }

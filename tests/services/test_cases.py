@@ -1,6 +1,6 @@
 """Bad-rating cases (差评工单): deadlines in working days across holidays, the workflow, rates, who sees what."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -51,16 +51,19 @@ def test_the_migration_ships_china_2026_holidays(calendar):
     assert workdays.install_defaults("test") == 0
 
 
-@pytest.mark.parametrize("opened, n, due", [
-    (date(2026, 9, 30), 5, date(2026, 10, 13)),   # 国庆: Oct 1-7 off, Sat Oct 10 worked
-    (date(2026, 9, 18), 5, date(2026, 9, 24)),   # Sun Sep 20 worked: Sep 20-24
-    (date(2026, 2, 13), 5, date(2026, 2, 27)),   # 春节: Sat Feb 14 worked, Feb 15-23 off
-    (date(2026, 2, 13), 15, date(2026, 3, 12)),  # Sat Feb 28 worked too
-    (date(2025, 12, 31), 1, date(2026, 1, 4)),   # 元旦: Jan 1-3 off, Sun Jan 4 worked
-    (date(2026, 4, 30), 5, date(2026, 5, 11)),   # 劳动节: May 1-5 off, Sat May 9 worked
-    (date(2026, 3, 6), 5, date(2026, 3, 13)),    # an ordinary week
-    (date(2026, 3, 7), 5, date(2026, 3, 13)),    # opened on a Saturday: counting starts Monday
-])
+@pytest.mark.parametrize(
+    "opened, n, due",
+    [
+        (date(2026, 9, 30), 5, date(2026, 10, 13)),  # 国庆: Oct 1-7 off, Sat Oct 10 worked
+        (date(2026, 9, 18), 5, date(2026, 9, 24)),  # Sun Sep 20 worked: Sep 20-24
+        (date(2026, 2, 13), 5, date(2026, 2, 27)),  # 春节: Sat Feb 14 worked, Feb 15-23 off
+        (date(2026, 2, 13), 15, date(2026, 3, 12)),  # Sat Feb 28 worked too
+        (date(2025, 12, 31), 1, date(2026, 1, 4)),  # 元旦: Jan 1-3 off, Sun Jan 4 worked
+        (date(2026, 4, 30), 5, date(2026, 5, 11)),  # 劳动节: May 1-5 off, Sat May 9 worked
+        (date(2026, 3, 6), 5, date(2026, 3, 13)),  # an ordinary week
+        (date(2026, 3, 7), 5, date(2026, 3, 13)),  # opened on a Saturday: counting starts Monday
+    ],
+)
 def test_deadlines_count_working_days_across_holidays(calendar, opened, n, due):
     """Does the n-th working day after opening skip holidays and count adjusted working days?"""
     assert workdays.add_workdays(opened, n) == due
@@ -89,8 +92,13 @@ def world(ctx, calendar):
     """Two units, an open 2026 period and a way to store ratings."""
     u1 = Unit(code="U01", name="市行政审批服务局", kind=UnitKind.GOVERNMENT, category="政府部门")
     u2 = Unit(code="U02", name="市医疗保障局", kind=UnitKind.GOVERNMENT, category="政府部门")
-    period = Period(name="2026", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31), as_of=date(2026, 12, 31),
-                    state=PeriodState.OPEN)
+    period = Period(
+        name="2026",
+        starts_on=date(2026, 1, 1),
+        ends_on=date(2026, 12, 31),
+        as_of=date(2026, 12, 31),
+        state=PeriodState.OPEN,
+    )
     db.session.add_all([u1, u2, period])
     db.session.commit()
     counter = iter(range(1, 10_000))
@@ -98,9 +106,18 @@ def world(ctx, calendar):
     def rate(unit=u1, level=1, when=None, real_name=True, is_default=False):
         n = next(counter)
         rating = PublicRating(
-            period_id=period.id, unit_id=unit.id, origin="import", event_id=f"e{n}", level=level, raw_code=level,
-            code_system=CodeSystem.STANDARD, channel=Channel.WINDOW, rated_at=when or at(date(2026, 9, 30)),
-            is_default=is_default, content_hash=f"{n:064d}", real_name=real_name,
+            period_id=period.id,
+            unit_id=unit.id,
+            origin="import",
+            event_id=f"e{n}",
+            level=level,
+            raw_code=level,
+            code_system=CodeSystem.STANDARD,
+            channel=Channel.WINDOW,
+            rated_at=when or at(date(2026, 9, 30)),
+            is_default=is_default,
+            content_hash=f"{n:064d}",
+            real_name=real_name,
             case_no=f"C{n}" if real_name else None,
         )
         db.session.add(rating)
@@ -112,8 +129,13 @@ def world(ctx, calendar):
 
 def test_open_cases_for_ratings_is_bulk_idempotent_and_uses_working_days(world):
     """Do only non-default level 1-2 ratings get a case, once, due in working days from the rating's date?"""
-    ratings = [world.rate(level=1), world.rate(level=2), world.rate(level=3), world.rate(level=1, is_default=True),
-               world.rate(level=2, when=at(date(2026, 2, 13)))]
+    ratings = [
+        world.rate(level=1),
+        world.rate(level=2),
+        world.rate(level=3),
+        world.rate(level=1, is_default=True),
+        world.rate(level=2, when=at(date(2026, 2, 13))),
+    ]
     ids = [r.id for r in ratings]
     assert cases.open_cases_for_ratings(ids, from_rated_at=True) == 3
     assert cases.open_cases_for_ratings(ids, from_rated_at=True) == 0
@@ -121,11 +143,12 @@ def test_open_cases_for_ratings_is_bulk_idempotent_and_uses_working_days(world):
     assert set(opened) == {ids[0], ids[1], ids[4]}
     assert opened[ids[0]].due_on == date(2026, 10, 13) and opened[ids[4]].due_on == date(2026, 2, 27)
     assert opened[ids[0]].opened_at == ratings[0].rated_at and opened[ids[0]].state is CaseState.OPEN
-    moment = datetime(2026, 9, 30, 2, tzinfo=timezone.utc)
+    moment = datetime(2026, 9, 30, 2, tzinfo=UTC)
     later = world.rate(level=1)
     assert cases.open_cases_for_ratings([later.id], opened_at=moment) == 1
-    assert db.session.execute(sa.select(BadRatingCase).filter_by(rating_id=later.id)).scalar_one().due_on == \
-        date(2026, 10, 13)
+    assert db.session.execute(sa.select(BadRatingCase).filter_by(rating_id=later.id)).scalar_one().due_on == date(
+        2026, 10, 13
+    )
 
 
 # --- the workflow ------------------------------------------------------------------------------------------------
@@ -156,8 +179,16 @@ def test_the_full_workflow_with_an_upheld_appeal(world):
     assert case.state is CaseState.CLOSED and case.review_upheld and case.closed_at is not None
     assert case.rating.excluded and "申诉复核成立（误评）" in case.rating.excluded_reason
     actions = list(db.session.execute(sa.select(AuditEntry.action).order_by(AuditEntry.id)).scalars())
-    assert actions[-8:] == ["case.assign", "case.callback", "case.classify", "case.rectify", "case.feedback",
-                            "case.appeal", "case.review", "rating.exclude"]
+    assert actions[-8:] == [
+        "case.assign",
+        "case.callback",
+        "case.classify",
+        "case.rectify",
+        "case.feedback",
+        "case.appeal",
+        "case.review",
+        "rating.exclude",
+    ]
 
 
 def test_an_anonymous_rating_may_skip_the_callback_and_a_reasonable_one_cannot_appeal(world):
@@ -179,9 +210,14 @@ def test_an_anonymous_rating_may_skip_the_callback_and_a_reasonable_one_cannot_a
 def test_a_rejected_appeal_keeps_the_rating_counted(world):
     """Does an appeal the office turns down close the case with the rating still counted?"""
     case = new_case(world)
-    for step in (lambda: cases.assign(case, "张", "x"), lambda: cases.record_callback(case, False, "未接通", "x"),
-                 lambda: cases.classify(case, "malicious", "x"), lambda: cases.rectify(case, "说明", "x"),
-                 lambda: cases.feed_back(case, "短信告知", "x"), lambda: cases.appeal(case, "恶意", "x")):
+    for step in (
+        lambda: cases.assign(case, "张", "x"),
+        lambda: cases.record_callback(case, False, "未接通", "x"),
+        lambda: cases.classify(case, "malicious", "x"),
+        lambda: cases.rectify(case, "说明", "x"),
+        lambda: cases.feed_back(case, "短信告知", "x"),
+        lambda: cases.appeal(case, "恶意", "x"),
+    ):
         step()
     with pytest.raises(cases.CaseError, match="复核意见"):
         cases.review(case, False, " ", "office")
@@ -192,25 +228,32 @@ def test_a_rejected_appeal_keeps_the_rating_counted(world):
 def test_rates_show_numerator_and_denominator(world):
     """Are callback, rectification and on-time rates counted as documented, and overdue cases listed?"""
     today = date(2026, 10, 20)
-    done = new_case(world)                                  # fed back on time
-    for step in (lambda: cases.assign(done, "a", "x"), lambda: cases.record_callback(done, True, "ok", "x"),
-                 lambda: cases.classify(done, "reasonable", "x"), lambda: cases.rectify(done, "改", "x"),
-                 lambda: cases.feed_back(done, "告知", "x")):
+    done = new_case(world)  # fed back on time
+    for step in (
+        lambda: cases.assign(done, "a", "x"),
+        lambda: cases.record_callback(done, True, "ok", "x"),
+        lambda: cases.classify(done, "reasonable", "x"),
+        lambda: cases.rectify(done, "改", "x"),
+        lambda: cases.feed_back(done, "告知", "x"),
+    ):
         step()
     done.fed_back_at = at(date(2026, 10, 9))
-    late = new_case(world)                                  # fed back after its due date
+    late = new_case(world)  # fed back after its due date
     late.state, late.called_back_at = CaseState.FED_BACK, at(date(2026, 10, 9))
     late.rectification, late.fed_back_at = "改", at(date(2026, 10, 14))
-    overdue = new_case(world, real_name=False)              # untouched, past due
-    unfounded = new_case(world)                             # judged malicious, not yet due
-    unfounded.due_on, unfounded.classification, unfounded.state = date(2026, 10, 30), CaseClass.MALICIOUS, \
-        CaseState.CLASSIFIED
-    new_case(world, unit=world.u2)                          # another unit
+    overdue = new_case(world, real_name=False)  # untouched, past due
+    unfounded = new_case(world)  # judged malicious, not yet due
+    unfounded.due_on, unfounded.classification, unfounded.state = (
+        date(2026, 10, 30),
+        CaseClass.MALICIOUS,
+        CaseState.CLASSIFIED,
+    )
+    new_case(world, unit=world.u2)  # another unit
     db.session.flush()
     rates = cases.case_rates(world.period.id, world.u1.id, today=today)
-    assert rates["callback"] == (2, 3)          # real-name: done, late, unfounded; unfounded not called back
-    assert rates["rectification"] == (2, 3)     # done, late, overdue (unfounded is left out)
-    assert rates["on_time"] == (1, 3)           # done on time; late and overdue count against
+    assert rates["callback"] == (2, 3)  # real-name: done, late, unfounded; unfounded not called back
+    assert rates["rectification"] == (2, 3)  # done, late, overdue (unfounded is left out)
+    assert rates["on_time"] == (1, 3)  # done on time; late and overdue count against
     assert (rates["overdue"], rates["open"], rates["total"]) == (1, 4, 4)
     listed = cases.case_query(world.period.id, world.u1.id, overdue=True, today=today)
     assert [c.id for c in db.session.execute(listed).scalars()] == [overdue.id]
@@ -227,16 +270,31 @@ def console(app, make_user):
         workdays.install_defaults("test")
         u1 = Unit(code="U01", name="市行政审批服务局", kind=UnitKind.GOVERNMENT, category="政府部门")
         u2 = Unit(code="U02", name="市医疗保障局", kind=UnitKind.GOVERNMENT, category="政府部门")
-        period = Period(name="2026", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
-                        as_of=date(2026, 12, 31), state=PeriodState.OPEN)
+        period = Period(
+            name="2026",
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31),
+            as_of=date(2026, 12, 31),
+            state=PeriodState.OPEN,
+        )
         db.session.add_all([u1, u2, period])
         db.session.flush()
         ids = []
         for n, unit in enumerate((u1, u2)):
             rating = PublicRating(
-                period_id=period.id, unit_id=unit.id, origin="import", event_id=f"c{n}", level=1, raw_code=1,
-                code_system=CodeSystem.STANDARD, channel=Channel.WINDOW, rated_at=at(date(2026, 9, 30)),
-                content_hash=f"{n:064d}", real_name=True, case_no=f"K{n}", comment="排队太久",
+                period_id=period.id,
+                unit_id=unit.id,
+                origin="import",
+                event_id=f"c{n}",
+                level=1,
+                raw_code=1,
+                code_system=CodeSystem.STANDARD,
+                channel=Channel.WINDOW,
+                rated_at=at(date(2026, 9, 30)),
+                content_hash=f"{n:064d}",
+                real_name=True,
+                case_no=f"K{n}",
+                comment="排队太久",
             )
             db.session.add(rating)
             db.session.flush()
@@ -269,8 +327,7 @@ def test_a_liaison_sees_and_works_only_their_units_cases(app, client, auth, cons
     client.post(f"/office/cases/{own}/rectify", data={"text": "已说明"})
     client.post(f"/office/cases/{own}/feedback", data={"note": "已告知"})
     client.post(f"/office/cases/{own}/appeal", data={"text": "误评"})
-    refused = client.post(f"/office/cases/{own}/review", data={"upheld": "1", "result": "成立"},
-                          follow_redirects=True)
+    refused = client.post(f"/office/cases/{own}/review", data={"upheld": "1", "result": "成立"}, follow_redirects=True)
     assert "您没有权限执行此操作" in refused.get_data(as_text=True)
     with app.app_context():
         case = db.session.get(BadRatingCase, own)
@@ -291,10 +348,15 @@ def test_the_office_reviews_and_a_viewer_only_reads(app, client, auth, console):
     auth.login("office")
     wrong = client.post(f"/office/cases/{own}/feedback", data={"note": "x"}, follow_redirects=True)
     assert "不能反馈" in wrong.get_data(as_text=True)
-    for step, data in (("assign", {"assignee": "张"}), ("callback", {"note": "ok"}),
-                       ("classify", {"classification": "malicious"}), ("rectify", {"text": "说明"}),
-                       ("feedback", {"note": "告知"}), ("appeal", {"text": "恶意"}),
-                       ("review", {"upheld": "1", "result": "证实恶意"})):
+    for step, data in (
+        ("assign", {"assignee": "张"}),
+        ("callback", {"note": "ok"}),
+        ("classify", {"classification": "malicious"}),
+        ("rectify", {"text": "说明"}),
+        ("feedback", {"note": "告知"}),
+        ("appeal", {"text": "恶意"}),
+        ("review", {"upheld": "1", "result": "证实恶意"}),
+    ):
         client.post(f"/office/cases/{own}/{step}", data=data)
     with app.app_context():
         case = db.session.get(BadRatingCase, own)
@@ -313,8 +375,9 @@ def test_the_calendar_page_edits_days_and_the_setting(app, client, auth, console
     bad = client.post("/office/calendar/setting", data={"working_days": "x"}, follow_redirects=True)
     assert "请填写整数" in bad.get_data(as_text=True)
     with app.app_context():
-        assert db.session.execute(sa.select(CalendarDay).filter_by(day=date(2026, 3, 10))).scalar_one().name == \
-            "临时调整"
+        assert (
+            db.session.execute(sa.select(CalendarDay).filter_by(day=date(2026, 3, 10))).scalar_one().name == "临时调整"
+        )
         assert workdays.case_working_days() == 15
     client.post("/office/calendar/day", data={"day": "2026-03-10", "action": "remove"})
     with app.app_context():

@@ -24,11 +24,11 @@ def test_a_key_is_256_bit_random_and_only_its_hash_is_stored(app, ctx, unit):
     other, key2 = devices.register_device("U01", "2号窗口", actor="test")
     db.session.commit()
     assert len(key) == devices.KEY_LEN and len(key) - devices.KEY_PREFIX_LEN == 64 and key != key2
-    assert device.key_prefix == key[:devices.KEY_PREFIX_LEN]
+    assert device.key_prefix == key[: devices.KEY_PREFIX_LEN]
     assert device.key_hash == hashlib.sha256(key.encode()).hexdigest()
     dumped = [str(tuple(row)) for row in db.session.execute(sa.text("SELECT * FROM devices"))]
     dumped += [str(e.detail) for e in db.session.execute(sa.select(AuditEntry)).scalars()]
-    assert not any(key in text or key[devices.KEY_PREFIX_LEN:] in text for text in dumped)
+    assert not any(key in text or key[devices.KEY_PREFIX_LEN :] in text for text in dumped)
     assert devices.authenticate(f"Bearer {key}").id == device.id
 
 
@@ -40,8 +40,9 @@ def test_a_window_device_needs_a_unit_and_a_window(ctx, unit):
         devices.register_device("U01", "  ", actor="test")
     with pytest.raises(devices.DeviceError, match="does not exist"):
         devices.register_device("U99", "1号窗口", actor="test")
-    device, _ = devices.register_device(None, None, actor="test", integration=True, channel="hotline",
-                                        code_system="gbt39046")
+    device, _ = devices.register_device(
+        None, None, actor="test", integration=True, channel="hotline", code_system="gbt39046"
+    )
     assert device.unit_id is None and device.channel.value == "hotline" and device.code_system.value == "gbt39046"
 
 
@@ -99,8 +100,10 @@ def test_console_registers_a_device_and_shows_the_key_once(app, client, auth, ma
     """Does the console show the key once (not cached), then list the device without it?"""
     make_user("office", role="operator")
     auth.login()
-    response = client.post("/office/devices", data={"kind": "device", "unit_code": "U01", "window": "5号窗口",
-                                                    "location": "二楼", "code_system": "standard"})
+    response = client.post(
+        "/office/devices",
+        data={"kind": "device", "unit_code": "U01", "window": "5号窗口", "location": "二楼", "code_system": "standard"},
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "只显示这一次" in page
     assert response.headers["Cache-Control"] == "no-store"

@@ -25,7 +25,19 @@ def test_migration_hash_equals_the_app_hash():
         ("e2", "U002", 1, "hotline", moment, "C-9", "办证", "S01", True, "1号窗口"),
     ]
     for event_id, unit, level, channel, at, case_no, item, staff, default, window in cases:
-        expected = content_hash(event_id, unit, level, channel, at, case_no=case_no, service_item=item,
-                                staff_code=staff, is_default=default, window=window)
-        assert m._content_hash(event_id, unit, level, channel, at.astimezone(UTC), case_no, item, staff,
-                               default, window) == expected
+        expected = content_hash(
+            event_id,
+            unit,
+            level,
+            channel,
+            at,
+            case_no=case_no,
+            service_item=item,
+            staff_code=staff,
+            is_default=default,
+            window=window,
+        )
+        assert (
+            m._content_hash(event_id, unit, level, channel, at.astimezone(UTC), case_no, item, staff, default, window)
+            == expected
+        )

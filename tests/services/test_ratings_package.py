@@ -3,7 +3,7 @@
 import ast
 import importlib
 import pkgutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +25,8 @@ def test_a_rating_without_window_hashes_as_the_api_stored_it():
         "3917ba26eae205df2a5344c08e0bb17018cbbda311b7daa56a5b78c13ce93e47"
     )
     full = content_hash("e2", "U02", 1, "hotline", at, "C001", "办证", "S01", "态度差", False, "受理", True)
-    assert full == (
-        "201d87cfe7e95d0e56059a7c1d6968d6119e877df011364a6ba49d8e3f0b3ded"
-    )
-    assert content_hash("e1", "U01", 5, "window", at.astimezone(timezone.utc)) == content_hash(
-        "e1", "U01", 5, "window", at
-    )
+    assert full == ("201d87cfe7e95d0e56059a7c1d6968d6119e877df011364a6ba49d8e3f0b3ded")
+    assert content_hash("e1", "U01", 5, "window", at.astimezone(UTC)) == content_hash("e1", "U01", 5, "window", at)
 
 
 def test_the_window_is_part_of_the_content_when_given():
@@ -38,8 +34,17 @@ def test_the_window_is_part_of_the_content_when_given():
     at = datetime(2026, 3, 5, 9, 30, tzinfo=CST)
     plain = content_hash("e1", "U01", 5, "window", at)
     first = content_hash("e1", "U01", 5, "window", at, window="1号窗口")
-    assert len({plain, first, content_hash("e1", "U01", 5, "window", at, window="2号窗口"),
-                content_hash("e1", "U01", 5, "window", at, window="")}) == 4
+    assert (
+        len(
+            {
+                plain,
+                first,
+                content_hash("e1", "U01", 5, "window", at, window="2号窗口"),
+                content_hash("e1", "U01", 5, "window", at, window=""),
+            }
+        )
+        == 4
+    )
 
 
 @pytest.mark.parametrize(("good", "n"), [(8, 11), (0, 7), (7, 7), (1, 1), (2, 3), (9_871, 10_000)])
@@ -85,8 +90,11 @@ def test_services_never_import_the_api_and_ratings_modules_import_one_way():
     folder = SERVICES / "ratings"
     names = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
     graph = {
-        name: {n for n in names if f"assessment.services.ratings.{n}" in
-               _imports(folder / f"{name}.py", "assessment.services.ratings")}
+        name: {
+            n
+            for n in names
+            if f"assessment.services.ratings.{n}" in _imports(folder / f"{name}.py", "assessment.services.ratings")
+        }
         for name in names
     }
     assert graph["ingest"] >= {"cases", "flags", "hashing", "insert", "devices"}  # the check sees imports

@@ -28,16 +28,28 @@ from assessment.services import jobs
 def two_versions(app, runner):
     """A two-unit city scored twice: two result versions, each with its queued report job."""
     with app.app_context():
-        period = Period(name="2026", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
-                        as_of=date(2026, 12, 31), state=PeriodState.OPEN)
+        period = Period(
+            name="2026",
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 12, 31),
+            as_of=date(2026, 12, 31),
+            state=PeriodState.OPEN,
+        )
         db.session.add(period)
         for code, statuses in {"U1": ["on_time", "late"], "U2": ["not_done", "on_time"]}.items():
             unit = Unit(code=code, name=f"单位{code}", kind=UnitKind.GOVERNMENT, category="政府部门")
             db.session.add(unit)
             db.session.flush()
             for i, status in enumerate(statuses):
-                db.session.add(CheckPoint(period_id=period.id, unit_id=unit.id, item=f"事项{i}",
-                                          due=date(2026, 6, 30), status=CheckPointStatus(status)))
+                db.session.add(
+                    CheckPoint(
+                        period_id=period.id,
+                        unit_id=unit.id,
+                        item=f"事项{i}",
+                        due=date(2026, 6, 30),
+                        status=CheckPointStatus(status),
+                    )
+                )
         db.session.commit()
     for _ in range(2):
         result = runner.invoke(args=["score", "--period", "2026"])
@@ -46,8 +58,10 @@ def two_versions(app, runner):
 
 def _jobs(app):
     with app.app_context():
-        return [(j.result_id, j.state, j.attempts, j.claimed_by) for j in
-                db.session.scalars(sa.select(ReportJob).order_by(ReportJob.id))]
+        return [
+            (j.result_id, j.state, j.attempts, j.claimed_by)
+            for j in db.session.scalars(sa.select(ReportJob).order_by(ReportJob.id))
+        ]
 
 
 def test_scoring_queues_one_job_per_version_and_enqueue_is_idempotent(app, two_versions):
@@ -123,8 +137,12 @@ def test_worker_builds_and_stores_the_files_once(app, runner, two_versions):
     assert {state for _, state, _, _ in _jobs(app)} == {JobState.DONE}
     with app.app_context():
         files = db.session.scalars(sa.select(ReportFile).order_by(ReportFile.result_id, ReportFile.name)).all()
-        assert [(f.result_id, f.name) for f in files] == [(1, "report.pdf"), (1, "units.zip"), (2, "report.pdf"),
-                                                          (2, "units.zip")]
+        assert [(f.result_id, f.name) for f in files] == [
+            (1, "report.pdf"),
+            (1, "units.zip"),
+            (2, "report.pdf"),
+            (2, "units.zip"),
+        ]
         report = files[0]
         assert report.content[:4] == b"%PDF" and report.pages == 4 + 2 and report.size == len(report.content)
     assert "Report jobs run: 0." in runner.invoke(args=["report-worker", "--once"]).output

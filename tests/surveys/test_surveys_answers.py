@@ -5,38 +5,44 @@ import pytest
 from surveys import ANSWER_TYPES, load_all, parse_answer
 
 
-@pytest.mark.parametrize(("type_name", "raw", "expected"), [
-    ("likert5", "1", 1.0),
-    ("likert5", " 5 ", 5.0),
-    ("likert5", 4, 4.0),
-    ("likert5", 4.0, 4.0),
-    ("likert5", "3.0", 3.0),
-    ("likert5", "na", None),
-    ("likert5", "NA", None),
-    ("likert5", "不了解", None),
-    ("score100", "0", 0.0),
-    ("score100", "100", 100.0),
-    ("score100", "87.5", 87.5),
-    ("score100", "na", None),
-])
+@pytest.mark.parametrize(
+    ("type_name", "raw", "expected"),
+    [
+        ("likert5", "1", 1.0),
+        ("likert5", " 5 ", 5.0),
+        ("likert5", 4, 4.0),
+        ("likert5", 4.0, 4.0),
+        ("likert5", "3.0", 3.0),
+        ("likert5", "na", None),
+        ("likert5", "NA", None),
+        ("likert5", "不了解", None),
+        ("score100", "0", 0.0),
+        ("score100", "100", 100.0),
+        ("score100", "87.5", 87.5),
+        ("score100", "na", None),
+    ],
+)
 def test_good_answers(type_name, raw, expected):
     """Are valid answers parsed to floats and na to None (不了解)?"""
     assert parse_answer(type_name, raw) == expected
 
 
-@pytest.mark.parametrize(("type_name", "raw", "message"), [
-    ("likert5", "7", "answer '7' out of range 1-5 for likert5"),
-    ("likert5", "0", "answer '0' out of range 1-5 for likert5"),
-    ("likert5", "3.5", "answer '3.5' is not a whole number for likert5"),
-    ("likert5", "满意", "answer '满意' is not a number for likert5"),
-    ("likert5", "", "answer is empty for likert5"),
-    ("likert5", None, "answer is empty for likert5"),
-    ("likert5", True, "answer 'True' is not a number for likert5"),
-    ("score100", "101", "answer '101' out of range 0-100 for score100"),
-    ("score100", "-1", "answer '-1' out of range 0-100 for score100"),
-    ("score100", "nan", "answer 'nan' is not a number for score100"),
-    ("score100", "inf", "answer 'inf' is not a number for score100"),
-])
+@pytest.mark.parametrize(
+    ("type_name", "raw", "message"),
+    [
+        ("likert5", "7", "answer '7' out of range 1-5 for likert5"),
+        ("likert5", "0", "answer '0' out of range 1-5 for likert5"),
+        ("likert5", "3.5", "answer '3.5' is not a whole number for likert5"),
+        ("likert5", "满意", "answer '满意' is not a number for likert5"),
+        ("likert5", "", "answer is empty for likert5"),
+        ("likert5", None, "answer is empty for likert5"),
+        ("likert5", True, "answer 'True' is not a number for likert5"),
+        ("score100", "101", "answer '101' out of range 0-100 for score100"),
+        ("score100", "-1", "answer '-1' out of range 0-100 for score100"),
+        ("score100", "nan", "answer 'nan' is not a number for score100"),
+        ("score100", "inf", "answer 'inf' is not a number for score100"),
+    ],
+)
 def test_bad_answers(type_name, raw, message):
     """Are bad answers refused with a message naming the answer, the range and the type, in Chinese too?"""
     with pytest.raises(ValueError) as info:

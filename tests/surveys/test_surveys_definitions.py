@@ -41,7 +41,12 @@ def test_shipped_definitions_match_the_scoring_spec(defs):
         assert d.allow_na and d.na_label == "不了解"
         assert "汇总" in d.intro and ("不记名" in d.intro or "匿名" in d.intro)
         assert dict(d.scales["likert5"].labels) == {
-            5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+            5: "非常满意",
+            4: "满意",
+            3: "基本满意",
+            2: "不满意",
+            1: "非常不满意",
+        }
 
 
 def test_grassroots_has_four_questions_per_theme(defs):
@@ -82,8 +87,12 @@ def test_instrument_rows(defs):
     assert len(rows) == 48
     assert tuple(rows[0]) == CSV_COLUMNS
     assert rows[0] == {
-        "instrument": "grassroots", "question": "g01", "theme": "territorial", "type": "likert5",
-        "weight": 1, "text": "该单位严格按照属地管理责任清单履行主体责任，不把应由本部门承担的工作推给镇街",
+        "instrument": "grassroots",
+        "question": "g01",
+        "theme": "territorial",
+        "type": "likert5",
+        "weight": 1,
+        "text": "该单位严格按照属地管理责任清单履行主体责任，不把应由本部门承担的工作推给镇街",
     }
     order = [r["instrument"] for r in rows]
     assert sorted(set(order), key=order.index) == list(INSTRUMENT_ORDER)
@@ -100,13 +109,19 @@ def test_write_instruments_csv(defs):
     parsed = list(csv.DictReader(io.StringIO(text)))
     assert len(parsed) == 48
     expert_row = next(r for r in parsed if r["question"] == "e02")
-    assert expert_row == {"instrument": "expert", "question": "e02", "theme": "duty", "type": "score100",
-                          "weight": "2", "text": "请对该单位年度核心业务和问效点的完成质量打分（0-100分）"}
+    assert expert_row == {
+        "instrument": "expert",
+        "question": "e02",
+        "theme": "duty",
+        "type": "score100",
+        "weight": "2",
+        "text": "请对该单位年度核心业务和问效点的完成质量打分（0-100分）",
+    }
 
 
 def test_csv_neutralises_formula_text(minimal):
     """Is question text starting with = written so that Excel does not run it?"""
-    minimal["questions"][0]["text"] = "=HYPERLINK(\"x\")"
+    minimal["questions"][0]["text"] = '=HYPERLINK("x")'
     buf = io.StringIO()
     write_instruments_csv([load_definition(minimal)], buf)
     assert "'=HYPERLINK" in buf.getvalue()

@@ -17,6 +17,7 @@ def _set(path, value):
         for p in parents:
             d = d[p]
         d[last] = value
+
     return change
 
 
@@ -26,75 +27,100 @@ def _delete(path):
         for p in parents:
             d = d[p]
         del d[last]
+
     return change
 
 
 CASES = [
-    (_set(("questions", 3, "type"), "likert7"),
-     "leader.yaml: questions[3].type: unknown type 'likert7' (expected likert5, score100)"),
-    (_set(("questions", 1, "id"), "l01"),
-     "leader.yaml: questions[1].id: duplicate id 'l01' (first used at questions[0])"),
-    (_set(("questions", 1, "id"), "L 1"),
-     "leader.yaml: questions[1].id: invalid id 'L 1' (lowercase ascii letters, digits and _, "
-     "starting with a letter, at most 32 characters)"),
+    (
+        _set(("questions", 3, "type"), "likert7"),
+        "leader.yaml: questions[3].type: unknown type 'likert7' (expected likert5, score100)",
+    ),
+    (
+        _set(("questions", 1, "id"), "l01"),
+        "leader.yaml: questions[1].id: duplicate id 'l01' (first used at questions[0])",
+    ),
+    (
+        _set(("questions", 1, "id"), "L 1"),
+        "leader.yaml: questions[1].id: invalid id 'L 1' (lowercase ascii letters, digits and _, "
+        "starting with a letter, at most 32 characters)",
+    ),
     (_delete(("questions", 2, "text")), "leader.yaml: questions[2].text: missing"),
     (_set(("questions", 2, "text"), "  "), "leader.yaml: questions[2].text: empty"),
-    (_set(("questions", 0, "weight"), 0),
-     "leader.yaml: questions[0].weight: expected a positive number, got number 0"),
-    (_set(("questions", 0, "weight"), -1),
-     "leader.yaml: questions[0].weight: expected a positive number, got number -1"),
-    (_set(("questions", 0, "weight"), "2"),
-     "leader.yaml: questions[0].weight: expected a positive number, got '2'"),
-    (_set(("questions", 0, "weight"), True),
-     "leader.yaml: questions[0].weight: expected a positive number, got boolean True"),
-    (_set(("questions", 0, "theme"), "dutty"),
-     "leader.yaml: questions[0].theme: unknown theme 'dutty' (expected one of duty, integrity); "
-     "did you mean 'duty'?"),
-    (_set(("questions", 0, "wieght"), 2),
-     "leader.yaml: questions[0].wieght: unknown key 'wieght' (expected one of id, theme, type, weight, "
-     "text, help); did you mean 'weight'?"),
-    (_set(("rater_group",), "leaders"),
-     "leader.yaml: rater_group: unknown rater_group 'leaders' (expected grassroots, leader, department, "
-     "deputy, expert); did you mean 'leader'?"),
-    (_set(("rater_group",), "expert"),
-     "leader.yaml: rater_group: 'expert' is inconsistent with key 'leader' "
-     "(leader is answered by rater group leader)"),
-    (_set(("targets",), "own_unit"),
-     "leader.yaml: targets: 'own_unit' is inconsistent with key 'leader' "
-     "(leader must be all_units: its raters rate every unit)"),
-    (_set(("targets",), "everyone"),
-     "leader.yaml: targets: unknown targets 'everyone' (expected all_units, other_units, own_unit)"),
-    (_set(("version",), 0),
-     "leader.yaml: version: expected a whole number of at least 1, got number 0"),
-    (_set(("version",), "1"),
-     "leader.yaml: version: expected a whole number of at least 1, got '1'"),
-    (_set(("version",), 1.5),
-     "leader.yaml: version: expected a whole number of at least 1, got number 1.5"),
+    (_set(("questions", 0, "weight"), 0), "leader.yaml: questions[0].weight: expected a positive number, got number 0"),
+    (
+        _set(("questions", 0, "weight"), -1),
+        "leader.yaml: questions[0].weight: expected a positive number, got number -1",
+    ),
+    (_set(("questions", 0, "weight"), "2"), "leader.yaml: questions[0].weight: expected a positive number, got '2'"),
+    (
+        _set(("questions", 0, "weight"), True),
+        "leader.yaml: questions[0].weight: expected a positive number, got boolean True",
+    ),
+    (
+        _set(("questions", 0, "theme"), "dutty"),
+        "leader.yaml: questions[0].theme: unknown theme 'dutty' (expected one of duty, integrity); "
+        "did you mean 'duty'?",
+    ),
+    (
+        _set(("questions", 0, "wieght"), 2),
+        "leader.yaml: questions[0].wieght: unknown key 'wieght' (expected one of id, theme, type, weight, "
+        "text, help); did you mean 'weight'?",
+    ),
+    (
+        _set(("rater_group",), "leaders"),
+        "leader.yaml: rater_group: unknown rater_group 'leaders' (expected grassroots, leader, department, "
+        "deputy, expert); did you mean 'leader'?",
+    ),
+    (
+        _set(("rater_group",), "expert"),
+        "leader.yaml: rater_group: 'expert' is inconsistent with key 'leader' "
+        "(leader is answered by rater group leader)",
+    ),
+    (
+        _set(("targets",), "own_unit"),
+        "leader.yaml: targets: 'own_unit' is inconsistent with key 'leader' "
+        "(leader must be all_units: its raters rate every unit)",
+    ),
+    (
+        _set(("targets",), "everyone"),
+        "leader.yaml: targets: unknown targets 'everyone' (expected all_units, other_units, own_unit)",
+    ),
+    (_set(("version",), 0), "leader.yaml: version: expected a whole number of at least 1, got number 0"),
+    (_set(("version",), "1"), "leader.yaml: version: expected a whole number of at least 1, got '1'"),
+    (_set(("version",), 1.5), "leader.yaml: version: expected a whole number of at least 1, got number 1.5"),
     (_delete(("version",)), "leader.yaml: version: missing"),
-    (_set(("titel",), "x"),
-     "leader.yaml: titel: unknown top-level key 'titel' (expected one of key, version, title, "
-     "rater_group, targets, intro, allow_na, na_label, themes, scales, questions); did you mean 'title'?"),
+    (
+        _set(("titel",), "x"),
+        "leader.yaml: titel: unknown top-level key 'titel' (expected one of key, version, title, "
+        "rater_group, targets, intro, allow_na, na_label, themes, scales, questions); did you mean 'title'?",
+    ),
     (_delete(("title",)), "leader.yaml: title: missing"),
     (_delete(("intro",)), "leader.yaml: intro: missing"),
-    (_set(("key",), "Leader!"),
-     "leader.yaml: key: invalid instrument key 'Leader!' (lowercase ascii letters, digits and _, "
-     "starting with a letter, at most 32 characters)"),
-    (_set(("allow_na",), "yes please"),
-     "leader.yaml: allow_na: expected true or false, got 'yes please'"),
+    (
+        _set(("key",), "Leader!"),
+        "leader.yaml: key: invalid instrument key 'Leader!' (lowercase ascii letters, digits and _, "
+        "starting with a letter, at most 32 characters)",
+    ),
+    (_set(("allow_na",), "yes please"), "leader.yaml: allow_na: expected true or false, got 'yes please'"),
     (_set(("themes", "spare"), "备用"), "leader.yaml: themes.spare: not used by any question"),
     (_set(("themes",), ["duty"]), "leader.yaml: themes: expected a mapping, got list"),
     (_set(("questions",), []), "leader.yaml: questions: empty (at least one question is needed)"),
     (_set(("questions", 0), "l01"), "leader.yaml: questions[0]: expected a mapping, got 'l01'"),
-    (_delete(("scales", "score100")),
-     "leader.yaml: questions[1].type: type 'score100' has no scale under scales"),
+    (_delete(("scales", "score100")), "leader.yaml: questions[1].type: type 'score100' has no scale under scales"),
     (_delete(("scales", "likert5", "labels", 3)), "leader.yaml: scales.likert5.labels: missing label for 3"),
-    (_set(("scales", "likert5", "labels", 6), "超级满意"),
-     "leader.yaml: scales.likert5.labels.6: not a choice of likert5 (expected 1-5)"),
-    (_set(("scales", "score100", "max"), 10),
-     "leader.yaml: scales.score100.max: must be 100 for score100, got number 10"),
-    (_set(("scales", "likert7"), {"labels": {}}),
-     "leader.yaml: scales.likert7: unknown type 'likert7' (expected likert5, score100); "
-     "did you mean 'likert5'?"),
+    (
+        _set(("scales", "likert5", "labels", 6), "超级满意"),
+        "leader.yaml: scales.likert5.labels.6: not a choice of likert5 (expected 1-5)",
+    ),
+    (
+        _set(("scales", "score100", "max"), 10),
+        "leader.yaml: scales.score100.max: must be 100 for score100, got number 10",
+    ),
+    (
+        _set(("scales", "likert7"), {"labels": {}}),
+        "leader.yaml: scales.likert7: unknown type 'likert7' (expected likert5, score100); did you mean 'likert5'?",
+    ),
 ]
 
 
@@ -117,7 +143,8 @@ def test_peer_must_target_other_units(minimal):
     minimal.update(key="peer", rater_group="department", targets="all_units")
     assert problems_of(minimal, source="peer.yaml") == [
         "peer.yaml: targets: 'all_units' is inconsistent with key 'peer' "
-        "(peer must be other_units: a department never rates its own unit)"]
+        "(peer must be other_units: a department never rates its own unit)"
+    ]
 
 
 def test_self_must_target_own_unit(minimal):
@@ -125,7 +152,8 @@ def test_self_must_target_own_unit(minimal):
     minimal.update(key="self", rater_group="department", targets="other_units")
     assert problems_of(minimal, source="self.yaml") == [
         "self.yaml: targets: 'other_units' is inconsistent with key 'self' "
-        "(self must be own_unit: a department rates only its own unit)"]
+        "(self must be own_unit: a department rates only its own unit)"
+    ]
 
 
 def test_unit_targets_need_department_raters(minimal):
@@ -133,15 +161,18 @@ def test_unit_targets_need_department_raters(minimal):
     minimal.update(key="pilot", targets="own_unit")
     assert problems_of(minimal, source="pilot.yaml") == [
         "pilot.yaml: targets: 'own_unit' needs rater_group department (only department raters belong "
-        "to a unit), got 'leader'"]
+        "to a unit), got 'leader'"
+    ]
 
 
 def test_grassroots_themes_are_exactly_the_four(minimal):
     """Must the grassroots instrument use exactly the four scored themes?"""
     minimal.update(key="grassroots", rater_group="grassroots")
     problems = problems_of(minimal, source="grassroots.yaml")
-    assert "grassroots.yaml: themes.duty: not a grassroots theme (grassroots themes are exactly " \
-           "territorial, response, burden, support)" in problems
+    assert (
+        "grassroots.yaml: themes.duty: not a grassroots theme (grassroots themes are exactly "
+        "territorial, response, burden, support)" in problems
+    )
     assert "grassroots.yaml: themes: missing grassroots theme 'burden' (为镇街减负)" in problems
 
 
@@ -158,7 +189,8 @@ def test_every_problem_is_reported_at_once(minimal):
 def test_key_must_match_file_name(minimal):
     """Is a definition whose key differs from its file name refused?"""
     assert problems_of(minimal, source="expert.yaml", expected_key="expert") == [
-        "expert.yaml: key: 'leader' does not match the file name (expected 'expert')"]
+        "expert.yaml: key: 'leader' does not match the file name (expected 'expert')"
+    ]
 
 
 def test_yaml_duplicate_key_is_an_error():

@@ -40,16 +40,13 @@ def build_city(app, extra_grassroots=0) -> int:
         town = Town(code="T1", name="龙都街道")
         db.session.add_all([period, town])
         units = {
-            code: Unit(
-                code=code, name=name, kind=UnitKind.GOVERNMENT, category="政府部门", serves_towns=serves
-            )
+            code: Unit(code=code, name=name, kind=UnitKind.GOVERNMENT, category="政府部门", serves_towns=serves)
             for code, name, serves in UNITS
         }
         db.session.add_all(units.values())
         db.session.flush()
         raters = list(RATERS) + [
-            (f"G{n:02d}", f"镇干部{n}", RaterGroup.GRASSROOTS, "T1", None)
-            for n in range(3, 3 + extra_grassroots)
+            (f"G{n:02d}", f"镇干部{n}", RaterGroup.GRASSROOTS, "T1", None) for n in range(3, 3 + extra_grassroots)
         ]
         for code, name, group, town_code, unit_code in raters:
             db.session.add(

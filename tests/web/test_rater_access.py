@@ -24,9 +24,7 @@ def test_issued_token_and_code_are_strong_and_stored_only_as_hashes(app, city, i
         assert token not in dump and code not in dump
 
 
-@pytest.mark.parametrize(
-    "typed", ["{c}", "{lower}", "{c4} {c8}", "{c4}-{c8}", " {lower4} - {c8} ", "{c4}－{c8}"]
-)
+@pytest.mark.parametrize("typed", ["{c}", "{lower}", "{c4} {c8}", "{c4}-{c8}", " {lower4} - {c8} ", "{c4}－{c8}"])
 def test_access_code_is_read_case_insensitively_ignoring_spaces_and_hyphens(app, client, issue_link, typed):
     """Does the code open the rater's page whatever the case, spaces and hyphens?"""
     _, code = issue_link("G01")

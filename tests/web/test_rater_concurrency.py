@@ -79,10 +79,7 @@ def test_concurrent_submits_store_exactly_one_version(app, city, live_server, is
         ).all()
         assert sorted(versions) == sorted((i, 1) for i in ids)
         first_answer = (
-            db.session.execute(sa.select(Response).filter_by(assignment_id=ids[0]))
-            .scalar_one()
-            .versions[0]
-            .answers
+            db.session.execute(sa.select(Response).filter_by(assignment_id=ids[0])).scalar_one().versions[0].answers
         )
         assert {a.question: a.value for a in first_answer}["g01"] == 5.0
 

@@ -11,9 +11,7 @@ from tests.web.helpers import assignments_of
 
 def _draft(app, assignment_id):
     with app.app_context():
-        response = db.session.execute(
-            sa.select(Response).filter_by(assignment_id=assignment_id)
-        ).scalar_one_or_none()
+        response = db.session.execute(sa.select(Response).filter_by(assignment_id=assignment_id)).scalar_one_or_none()
         return None if response is None else response.draft
 
 
@@ -56,9 +54,7 @@ def test_score100_questions_are_number_fields_with_their_range(app, rater_client
     client = rater_client("E01")
     aid = assignments_of(app, "E01", "expert")[0][0]
     page = client.get(f"/rater/unit/{aid}").get_data(as_text=True)
-    field = re.search(
-        rf'<input type="number" id="f-a{aid}-e02" name="a{aid}.e02" min="0" max="100"[^>]*>', page
-    )
+    field = re.search(rf'<input type="number" id="f-a{aid}-e02" name="a{aid}.e02" min="0" max="100"[^>]*>', page)
     assert field, page[:2000]
     assert f'<label class="num" for="f-a{aid}-e02">' in page and f'name="a{aid}.e02.na"' in page
     client.post(f"/rater/unit/{aid}", data={f"a{aid}.e02": "87.5", f"a{aid}.e08.na": "1", "go": "stay"})
@@ -99,14 +95,9 @@ def test_each_answer_is_saved_once_by_the_script_endpoint(app, rater_client):
     bad = client.post("/rater/answer", json={"assignment": aid, "question": "g05", "value": "9"})
     assert bad.status_code == 400 and "第 5 题" in bad.get_json()["error"]["message"]
     assert client.post("/rater/answer", data="not json").status_code == 400
+    assert client.post("/rater/answer", json={"assignment": True, "question": "g05", "value": "3"}).status_code == 400
     assert (
-        client.post("/rater/answer", json={"assignment": True, "question": "g05", "value": "3"}).status_code
-        == 400
-    )
-    assert (
-        client.post(
-            "/rater/answer", json={"assignment": 99999999999, "question": "g05", "value": "3"}
-        ).status_code
+        client.post("/rater/answer", json={"assignment": 99999999999, "question": "g05", "value": "3"}).status_code
         == 404
     )
     assert _draft(app, aid) == {"g05": 3.0}
@@ -198,10 +189,7 @@ def test_forms_carry_csrf_tokens_and_posts_without_one_are_refused(app, rater_cl
     page = client.get("/rater/grassroots/q/1").get_data(as_text=True)
     assert page.count("<form") == page.count('name="csrf_token"') >= 2
     assert '<meta name="csrf-token"' in page
-    assert (
-        client.post("/rater/answer", json={"assignment": aid, "question": "g01", "value": "5"}).status_code
-        == 400
-    )
+    assert client.post("/rater/answer", json={"assignment": aid, "question": "g01", "value": "5"}).status_code == 400
     assert client.post("/rater/grassroots/q/1", data={f"a{aid}.g01": "5"}).status_code == 400
     token = client.get("/rater/csrf").get_json()["token"]
     ok = client.post(
@@ -232,9 +220,7 @@ def test_a_returned_questionnaire_shows_the_reason_and_can_be_resubmitted(app, r
     client.post(f"/rater/unit/{aid}", data={f"a{aid}.l01": "2", "go": "stay"})
     client.post("/rater/leader/submit", data={"confirm": "1", "unit": str(aid)})
     with app.app_context():
-        versions = (
-            db.session.execute(sa.select(ResponseVersion).order_by(ResponseVersion.version)).scalars().all()
-        )
+        versions = db.session.execute(sa.select(ResponseVersion).order_by(ResponseVersion.version)).scalars().all()
         assert [v.version for v in versions] == [1, 2]
         assert {a.question: a.value for a in versions[1].answers}["l01"] == 2.0
     assert "请核实第1题" not in client.get("/rater/").get_data(as_text=True)

@@ -12,5 +12,17 @@ from .contract import FIXED_COLUMNS, TAIL_COLUMNS, build_csv, leaf_ids, result_t
 from .pdf import build_pdf, build_unit_pdf, build_units_zip, render_pdf, report_context
 from .workbook import build_xlsx
 
-__all__ = ["FIXED_COLUMNS", "TAIL_COLUMNS", "build_assessment", "build_csv", "build_pdf", "build_unit_pdf",
-           "build_units_zip", "build_xlsx", "leaf_ids", "render_pdf", "report_context", "result_table"]
+__all__ = [
+    "FIXED_COLUMNS",
+    "TAIL_COLUMNS",
+    "build_assessment",
+    "build_csv",
+    "build_pdf",
+    "build_unit_pdf",
+    "build_units_zip",
+    "build_xlsx",
+    "leaf_ids",
+    "render_pdf",
+    "report_context",
+    "result_table",
+]

@@ -1,7 +1,8 @@
 """The file for the comprehensive-assessment office (综合考核, the 4% share): `--format assessment`.
 
 interfaces.md: an xlsx whose first sheet "综合考核" has one row per unit with the columns 单位编码, 单位名称, 分类,
-综合得分, 排名, 等次, 考核分值, 暂停受理; 等次 in Chinese (优秀 / 良好 / 一般 / 较差), 考核分值 the assessment points with
+综合得分, 排名, 等次, 考核分值, 暂停受理; 等次 in Chinese (优秀 / 良好 / 一般 / 较差),
+考核分值 the assessment points with
 two decimals, 暂停受理 是 / 否. Rows in the results' order (category, then rank).
 """
 
@@ -19,11 +20,18 @@ def assessment_sheet(result: Result) -> Sheet:
     sheet = Sheet("综合考核", COLUMNS, two_decimals={3, 6}, grade_column=5)
     for row in result.ordered_rows():
         no_data = row.composite is None
-        sheet.rows.append([
-            row.unit_code, row.unit_name, row.category, rounded(row.composite), None if no_data else row.rank,
-            labels.label(None if no_data else row.grade, labels.GRADE_ZH, None), rounded(row.assessment_points),
-            yes_no(row.approvals_suspended),
-        ])
+        sheet.rows.append(
+            [
+                row.unit_code,
+                row.unit_name,
+                row.category,
+                rounded(row.composite),
+                None if no_data else row.rank,
+                labels.label(None if no_data else row.grade, labels.GRADE_ZH, None),
+                rounded(row.assessment_points),
+                yes_no(row.approvals_suspended),
+            ]
+        )
         sheet.grade_codes.append(None if no_data else row.grade)
     sheet.widths = {1: 28, 2: 14}
     return sheet

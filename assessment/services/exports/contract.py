@@ -13,8 +13,18 @@ from ...models import Period, Result
 from ...spreadsheets import csv_bytes
 
 FIXED_COLUMNS = [
-    "period", "unit_code", "unit_name", "category", "composite", "rank", "grade", "assessment_points",
-    "establishment_action", "suggested_reduction", "approvals_suspended", "coverage",
+    "period",
+    "unit_code",
+    "unit_name",
+    "category",
+    "composite",
+    "rank",
+    "grade",
+    "assessment_points",
+    "establishment_action",
+    "suggested_reduction",
+    "approvals_suspended",
+    "coverage",
 ]
 TAIL_COLUMNS = ["deduction", "bonus"]
 

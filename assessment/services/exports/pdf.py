@@ -53,7 +53,7 @@ class Pdf:
 
 
 def _chunks(items, size):
-    return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
+    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
 
 
 def method_summary(result: Result, scheme: scoring.Scheme) -> dict:
@@ -64,14 +64,16 @@ def method_summary(result: Result, scheme: scoring.Scheme) -> dict:
     for leaf in scheme.leaves:
         values = [r.leaves.get(leaf.id) or {} for r in rows]
         sizes = sorted(v["n"] for v in values if v.get("n") is not None and v.get("value") is not None)
-        indicators.append({
-            "leaf": leaf,
-            "source": labels.LEAF_SOURCE_ZH.get(leaf.source, leaf.source),
-            "min_n": scheme.min_n.get(leaf.source) if leaf.is_questionnaire else None,
-            "scored": sum(1 for v in values if v.get("value") is not None),
-            "suppressed": sum(1 for v in values if v.get("suppressed")),
-            "median_n": sizes[len(sizes) // 2] if sizes else None,
-        })
+        indicators.append(
+            {
+                "leaf": leaf,
+                "source": labels.LEAF_SOURCE_ZH.get(leaf.source, leaf.source),
+                "min_n": scheme.min_n.get(leaf.source) if leaf.is_questionnaire else None,
+                "scored": sum(1 for v in values if v.get("value") is not None),
+                "suppressed": sum(1 for v in values if v.get("suppressed")),
+                "median_n": sizes[len(sizes) // 2] if sizes else None,
+            }
+        )
     quality = (result.extras or {}).get("quality") or {}
     alpha = {q["instrument"]: q.get("alpha") for q in quality.get("alpha", [])}
     instruments, towns = {}, []
@@ -82,10 +84,17 @@ def method_summary(result: Result, scheme: scoring.Scheme) -> dict:
         if row.get("town"):
             towns.append(row)
     response = [
-        {"name": labels.INSTRUMENT_ZH.get(key, key), "assigned": v["assigned"], "submitted": v["submitted"],
-         "rate": v["submitted"] / v["assigned"] if v["assigned"] else None, "alpha": alpha.get(key)}
-        for key, v in sorted(instruments.items(), key=lambda kv: list(labels.INSTRUMENT_ZH).index(kv[0])
-                             if kv[0] in labels.INSTRUMENT_ZH else 99)
+        {
+            "name": labels.INSTRUMENT_ZH.get(key, key),
+            "assigned": v["assigned"],
+            "submitted": v["submitted"],
+            "rate": v["submitted"] / v["assigned"] if v["assigned"] else None,
+            "alpha": alpha.get(key),
+        }
+        for key, v in sorted(
+            instruments.items(),
+            key=lambda kv: list(labels.INSTRUMENT_ZH).index(kv[0]) if kv[0] in labels.INSTRUMENT_ZH else 99,
+        )
     ]
     public = (result.extras or {}).get("public") or []
     counted = sum(p.get("n") or 0 for p in public)
@@ -105,8 +114,11 @@ def contribution_bars(leaf_rows) -> dict[str, tuple[float, bool]]:
     its bar length (% of the half-cell; the largest contribution fills it) and whether it lifts (True) or sinks
     the unit. Bars in table cells carry no text of their own, so the chart costs the page no extra text boxes
     (an SVG chart repeating the indicator names was a quarter of a unit page's layout time)."""
-    values = {leaf.id: data.get("contribution") for leaf, data in leaf_rows
-              if not leaf.is_deduction and data.get("contribution") is not None}
+    values = {
+        leaf.id: data.get("contribution")
+        for leaf, data in leaf_rows
+        if not leaf.is_deduction and data.get("contribution") is not None
+    }
     span = max((abs(v) for v in values.values()), default=0.0) or 1.0
     return {leaf: (round(min(100.0, abs(v) / span * 100), 1), v >= 0) for leaf, v in values.items()}
 
@@ -176,16 +188,39 @@ def summary_pages(context: dict) -> list[dict]:
     chart_size = {"width": 660, "label_width": 170, "font_size": 9, "bar_height": 11, "gap": 3}
     for category, members in context["categories"].items():
         if len(members) <= TABLE_WITH_CHART:
-            pages.append({"kind": "ranking", "category": category, "count": len(members),
-                          "chart": ranking_chart(members, title=f"{category}排名", **chart_size),
-                          "table": members, "first": True})
+            pages.append(
+                {
+                    "kind": "ranking",
+                    "category": category,
+                    "count": len(members),
+                    "chart": ranking_chart(members, title=f"{category}排名", **chart_size),
+                    "table": members,
+                    "first": True,
+                }
+            )
             continue
         for i, chunk in enumerate(_chunks(members, CHART_ROWS)):
-            pages.append({"kind": "ranking", "category": category, "count": len(members), "first": i == 0,
-                          "chart": ranking_chart(chunk, title=f"{category}排名", **chart_size), "table": None})
+            pages.append(
+                {
+                    "kind": "ranking",
+                    "category": category,
+                    "count": len(members),
+                    "first": i == 0,
+                    "chart": ranking_chart(chunk, title=f"{category}排名", **chart_size),
+                    "table": None,
+                }
+            )
         for chunk in _chunks(members, TABLE_ROWS):
-            pages.append({"kind": "ranking", "category": category, "count": len(members), "first": False,
-                          "chart": None, "table": chunk})
+            pages.append(
+                {
+                    "kind": "ranking",
+                    "category": category,
+                    "count": len(members),
+                    "first": False,
+                    "chart": None,
+                    "table": chunk,
+                }
+            )
     heat_size = {"label_width": 170, "cell_width": 36, "cell_height": 15, "font_size": 9, "header_height": 80}
     page, used = [], 0
     for category, members in context["categories"].items():
@@ -194,8 +229,13 @@ def summary_pages(context: dict) -> list[dict]:
             if page and used + cost > HEAT_ROWS + 8:
                 pages.append({"kind": "heat", "maps": page})
                 page, used = [], 0
-            page.append({"category": category, "part": part,
-                         "chart": heat_map(chunk, context["scheme"].leaves, title=f"{category}指标得分", **heat_size)})
+            page.append(
+                {
+                    "category": category,
+                    "part": part,
+                    "chart": heat_map(chunk, context["scheme"].leaves, title=f"{category}指标得分", **heat_size),
+                }
+            )
             used += cost
     if page:
         pages.append({"kind": "heat", "maps": page})
@@ -208,8 +248,9 @@ def summary_pages(context: dict) -> list[dict]:
 def _part_html(context: dict, pages: list[dict], first_page: int, total: int, title: str) -> str:
     from flask import render_template
 
-    return render_template("report/report.html", pages=pages, first_page=first_page, total_pages=total,
-                           doc_title=title, **context)
+    return render_template(
+        "report/report.html", pages=pages, first_page=first_page, total_pages=total, doc_title=title, **context
+    )
 
 
 def render_pdf(html: str) -> bytes:
@@ -241,8 +282,9 @@ def _processes(requested: int | None) -> int:
     return max(1, int(configured))
 
 
-def _render_all(htmls: list[str], processes: int, progress=None, step: str = "report",
-                weights: list[int] | None = None) -> list[tuple[bytes, int]]:
+def _render_all(
+    htmls: list[str], processes: int, progress=None, step: str = "report", weights: list[int] | None = None
+) -> list[tuple[bytes, int]]:
     """Render the parts, in a pool of `processes` forked processes when there is more than one part."""
     weights = weights or [1] * len(htmls)
     total, done = sum(weights), 0
@@ -262,8 +304,9 @@ def _render_all(htmls: list[str], processes: int, progress=None, step: str = "re
     from flask import current_app
 
     context = multiprocessing.get_context("fork")
-    with context.Pool(min(processes, len(htmls)), initializer=_lower_priority,
-                      initargs=(current_app.config["REPORT_NICE"],)) as pool:
+    with context.Pool(
+        min(processes, len(htmls)), initializer=_lower_priority, initargs=(current_app.config["REPORT_NICE"],)
+    ) as pool:
         for i, part in pool.imap_unordered(_render_indexed, list(enumerate(htmls))):
             out[i] = part
             done += weights[i]
@@ -338,8 +381,7 @@ def build_pdf(result: Result, progress=None, processes: int | None = None) -> Pd
         actual = [n for _, n in rendered]
         if actual == counts:
             break
-        log.warning("report parts ran over their planned pages (%s, planned %s): numbering them again",
-                    actual, counts)
+        log.warning("report parts ran over their planned pages (%s, planned %s): numbering them again", actual, counts)
         counts = actual
     outline, first = [], 0
     for part, count in zip(parts, counts, strict=True):
@@ -377,14 +419,24 @@ def _unit_context(result: Result, code: str) -> dict | None:
     period = db.session.get(Period, result.period_id)
     scheme = scoring.load_scheme(result.scheme.text)
     unit = unit_sheet(result, row, scheme, reports.problem_rows(period, code))
-    return {"period": period, "result": result, "scheme": scheme, "names": {leaf.id: leaf.name for leaf in scheme.leaves},
-            "unit": unit}
+    return {
+        "period": period,
+        "result": result,
+        "scheme": scheme,
+        "names": {leaf.id: leaf.name for leaf in scheme.leaves},
+        "unit": unit,
+    }
 
 
 def _unit_html(context: dict, unit: dict, pages: int = 1) -> str:
     row = unit["row"]
-    return _part_html(context, [{"kind": "unit", "unit": unit, "alone": True}], 1, pages,
-                      f"{context['period'].name} 年度评价结果 · {row.unit_name}")
+    return _part_html(
+        context,
+        [{"kind": "unit", "unit": unit, "alone": True}],
+        1,
+        pages,
+        f"{context['period'].name} 年度评价结果 · {row.unit_name}",
+    )
 
 
 def _render_unit(context: dict, unit: dict) -> bytes:

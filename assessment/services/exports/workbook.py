@@ -65,10 +65,24 @@ def yes_no(flag) -> str:
 def people_sheet(result: Result, scheme: scoring.Scheme) -> Sheet:
     """评价结果: the ranking in Chinese, grouped by category (a shaded row heads each group)."""
     leaves = list(scheme.leaves)
-    header = ["分类", "排名", "单位编码", "单位名称", "综合得分", "等次", "综合考核分值", "编制挂钩", "建议核减编制（名）",
-              "暂停受理编制事项", "指标覆盖率"] + [leaf.name for leaf in leaves] + ["扣分合计", "加分", "需人工复核"]
-    sheet = Sheet("评价结果", header, two_decimals={4, 6, 10} | set(range(11, 11 + len(leaves) + 2)),
-                  grade_column=5)
+    header = (
+        [
+            "分类",
+            "排名",
+            "单位编码",
+            "单位名称",
+            "综合得分",
+            "等次",
+            "综合考核分值",
+            "编制挂钩",
+            "建议核减编制（名）",
+            "暂停受理编制事项",
+            "指标覆盖率",
+        ]
+        + [leaf.name for leaf in leaves]
+        + ["扣分合计", "加分", "需人工复核"]
+    )
+    sheet = Sheet("评价结果", header, two_decimals={4, 6, 10} | set(range(11, 11 + len(leaves) + 2)), grade_column=5)
     groups: dict[str, list] = {}
     for row in result.ordered_rows():
         groups.setdefault(row.category, []).append(row)
@@ -111,17 +125,34 @@ def explanation_sheet(scheme: scoring.Scheme) -> Sheet:
     columns = [
         ("分类", "排名分组（被评价单位的类别）；排名、等次在组内计算。"),
         ("排名", "组内排名，不出现并列：综合得分（两位小数）高者在前，相同时加权基础分高者在前，再相同按单位编码。"),
-        ("综合得分", "加权基础分 − 扣分 + 加分，限定在 0–100 分；基础分按有数据的指标加权平均，缺数据指标的权重分摊到其余指标。"),
-        ("等次", (f"组内排名前 {g.excellent_share:.0%} 为优秀；综合得分低于 {g.poor_below:g} 分或排名后 "
-                  f"{g.poor_share:.0%} 为较差；其余 {g.good_from:g} 分及以上为良好，否则为一般。")),
-        ("综合考核分值", f"计入全市高质量发展综合绩效考核的分值：综合得分 × {scheme.assessment_share:g}% ，四舍五入到两位小数。"),
-        ("编制挂钩", "优秀：优先保障编制资源和年度用编进人计划；较差：原则上不予考虑机构编制事项、视情调减编制；其余：维持。"),
+        (
+            "综合得分",
+            "加权基础分 − 扣分 + 加分，限定在 0–100 分；基础分按有数据的指标加权平均，缺数据指标的权重分摊到其余指标。",
+        ),
+        (
+            "等次",
+            (
+                f"组内排名前 {g.excellent_share:.0%} 为优秀；综合得分低于 {g.poor_below:g} 分或排名后 "
+                f"{g.poor_share:.0%} 为较差；其余 {g.good_from:g} 分及以上为良好，否则为一般。"
+            ),
+        ),
+        (
+            "综合考核分值",
+            f"计入全市高质量发展综合绩效考核的分值：综合得分 × {scheme.assessment_share:g}% ，四舍五入到两位小数。",
+        ),
+        (
+            "编制挂钩",
+            "优秀：优先保障编制资源和年度用编进人计划；较差：原则上不予考虑机构编制事项、视情调减编制；其余：维持。",
+        ),
         ("建议核减编制（名）", f"仅对从严控制的单位：min(空编数, ⌈{scheme.reduction_share:g} × 编制数⌉)。"),
         ("暂停受理编制事项", "判定日仍有超过整改期限未销号的问题：暂停受理机构编制事项申请（审批联动）。"),
         ("指标覆盖率", f"有数据指标的权重之和 ÷ 100；低于 {scheme.coverage_min:g} 的单位在报告中提示。"),
         ("扣分合计", f"问题扣分 + 整改超期扣分，最多 {scheme.deduction.cap:g} 分。"),
         ("加分", f"加分项之和，最多 {scheme.bonus_cap:g} 分。"),
-        ("需人工复核", f"敏感性分析中等次保持概率低于 {scheme.sensitivity.review_below:.0%} 的单位，发布前须逐一人工复核。"),
+        (
+            "需人工复核",
+            f"敏感性分析中等次保持概率低于 {scheme.sensitivity.review_below:.0%} 的单位，发布前须逐一人工复核。",
+        ),
         (labels.TOO_FEW_ZH, "评价人数少于该群体的最低样本量：该指标不计分、不单独显示（保护评价人匿名）。"),
         ("数字", "所有得分四舍五入保留两位小数，与系统页面、打印报告和 CSV 文件一致。"),
     ]
@@ -132,27 +163,43 @@ def explanation_sheet(scheme: scoring.Scheme) -> Sheet:
     for leaf in scheme.leaves:
         min_n = scheme.min_n.get(leaf.source) if leaf.source in INSTRUMENT_GROUP else None
         if leaf.is_questionnaire:
-            how = ("每位评价人对本单位的得分为其作答题目的加权平均（五级量表：(答案 − 1) × 25 分；不了解不计）；"
-                   f"人数达到 {trim.from_n} 人时去掉一个最高分、一个最低分后取平均。")
+            how = (
+                "每位评价人对本单位的得分为其作答题目的加权平均（五级量表：(答案 − 1) × 25 分；不了解不计）；"
+                f"人数达到 {trim.from_n} 人时去掉一个最高分、一个最低分后取平均。"
+            )
             if leaf.theme:
                 how = f"只计主题为 {leaf.theme} 的题目。" + how
         elif leaf.source == "public":
-            how = (f"好差评：(n × 本单位平均分 + {scheme.public.m:g} × 全市平均分) ÷ (n + {scheme.public.m:g})，"
-                   "不计系统默认好评；评价越少越接近全市平均。")
+            how = (
+                f"好差评：(n × 本单位平均分 + {scheme.public.m:g} × 全市平均分) ÷ (n + {scheme.public.m:g})，"
+                "不计系统默认好评；评价越少越接近全市平均。"
+            )
         elif leaf.source == "checkpoints":
             how = "100 × (按时完成 + 0.5 × 逾期完成) ÷ (按时 + 逾期 + 未完成)；免于考核的不计。"
         elif leaf.source == "institution":
             how = "导入的事业单位绩效考核得分（0–100）。"
         elif leaf.source == "problems":
             pts = scheme.deduction.points
-            how = f"每个问题按严重程度扣分：一般 {pts['general']:g}、较重 {pts['serious']:g}、严重 {pts['grave']:g} 分。"
+            how = (
+                f"每个问题按严重程度扣分：一般 {pts['general']:g}、较重 {pts['serious']:g}、严重 {pts['grave']:g} 分。"
+            )
         elif leaf.source == "overdue":
             how = "超过整改期限未销号或逾期销号的问题，再按严重程度扣一次分。"
         else:
             how = ""
-        sheet.rows.append(["指标", leaf.name, leaf.id, leaf.level1, leaf.level2,
-                           labels.LEAF_SOURCE_ZH.get(leaf.source, leaf.source),
-                           "扣分项" if leaf.is_deduction else leaf.weight, min_n, how])
+        sheet.rows.append(
+            [
+                "指标",
+                leaf.name,
+                leaf.id,
+                leaf.level1,
+                leaf.level2,
+                labels.LEAF_SOURCE_ZH.get(leaf.source, leaf.source),
+                "扣分项" if leaf.is_deduction else leaf.weight,
+                min_n,
+                how,
+            ]
+        )
     sheet.widths = {0: 6, 1: 18, 2: 22, 3: 10, 4: 16, 5: 18, 6: 10, 7: 10, 8: 90}
     return sheet
 
@@ -174,64 +221,174 @@ def detail_sheets(result: Result, scheme: scoring.Scheme) -> list[Sheet]:
     ordered = result.ordered_rows()
     leaves = list(scheme.leaves)
     sizes = Sheet("样本量", ["单位编码", "单位名称"] + [leaf.name for leaf in leaves])
-    sizes.rows = [[r.unit_code, r.unit_name] + [(r.leaves.get(leaf.id) or {}).get("n") for leaf in leaves]
-                  for r in ordered]
-    by_source = Sheet("分来源指标得分", ["单位编码", "单位名称", "指标编号", "指标名称", "一级指标", "二级指标", "来源",
-                                  "权重（分）", "得分", "样本量", "贡献（分）"], two_decimals={8, 10})
+    sizes.rows = [
+        [r.unit_code, r.unit_name] + [(r.leaves.get(leaf.id) or {}).get("n") for leaf in leaves] for r in ordered
+    ]
+    by_source = Sheet(
+        "分来源指标得分",
+        [
+            "单位编码",
+            "单位名称",
+            "指标编号",
+            "指标名称",
+            "一级指标",
+            "二级指标",
+            "来源",
+            "权重（分）",
+            "得分",
+            "样本量",
+            "贡献（分）",
+        ],
+        two_decimals={8, 10},
+    )
     for r in ordered:
         for leaf in leaves:
             data = r.leaves.get(leaf.id) or {}
-            by_source.rows.append([
-                r.unit_code, r.unit_name, leaf.id, leaf.name, leaf.level1, leaf.level2,
-                labels.LEAF_SOURCE_ZH.get(leaf.source, leaf.source), None if leaf.is_deduction else leaf.weight,
-                number(data.get("value")) if data.get("value") is not None
-                else (labels.TOO_FEW_ZH if data.get("suppressed") else None),
-                data.get("n"), number(data.get("contribution")),
-            ])
-    sensitivity = Sheet("敏感性分析", ["单位编码", "单位名称", "分类", "排名", "等次", "排名中位数", "排名区间下限（P5）",
-                                   "排名区间上限（P95）", "等次保持概率", "需人工复核", "复核人", "复核时间（北京时间）",
-                                   "复核意见"], two_decimals={8})
+            by_source.rows.append(
+                [
+                    r.unit_code,
+                    r.unit_name,
+                    leaf.id,
+                    leaf.name,
+                    leaf.level1,
+                    leaf.level2,
+                    labels.LEAF_SOURCE_ZH.get(leaf.source, leaf.source),
+                    None if leaf.is_deduction else leaf.weight,
+                    number(data.get("value"))
+                    if data.get("value") is not None
+                    else (labels.TOO_FEW_ZH if data.get("suppressed") else None),
+                    data.get("n"),
+                    number(data.get("contribution")),
+                ]
+            )
+    sensitivity = Sheet(
+        "敏感性分析",
+        [
+            "单位编码",
+            "单位名称",
+            "分类",
+            "排名",
+            "等次",
+            "排名中位数",
+            "排名区间下限（P5）",
+            "排名区间上限（P95）",
+            "等次保持概率",
+            "需人工复核",
+            "复核人",
+            "复核时间（北京时间）",
+            "复核意见",
+        ],
+        two_decimals={8},
+    )
     for r in ordered:
         d = r.detail or {}
-        sensitivity.rows.append([
-            r.unit_code, r.unit_name, r.category, r.rank, labels.label(r.grade, labels.GRADE_ZH, ""),
-            d.get("rank_median"), d.get("rank_p05"), d.get("rank_p95"), number(d.get("grade_keep_prob")),
-            yes_no(r.review_flag), r.reviewed_by, format_cst(r.reviewed_at, empty=None), r.review_note,
-        ])
+        sensitivity.rows.append(
+            [
+                r.unit_code,
+                r.unit_name,
+                r.category,
+                r.rank,
+                labels.label(r.grade, labels.GRADE_ZH, ""),
+                d.get("rank_median"),
+                d.get("rank_p05"),
+                d.get("rank_p95"),
+                number(d.get("grade_keep_prob")),
+                yes_no(r.review_flag),
+                r.reviewed_by,
+                format_cst(r.reviewed_at, empty=None),
+                r.review_note,
+            ]
+        )
     period = db.session.get(Period, result.period_id)
-    ledger = Sheet("问题台账", ["单位编码", "单位名称", "问题", "来源", "问题类别", "严重程度", "发现日期", "整改期限",
-                            "销号日期", "超期", "责任人", "状态"])
+    ledger = Sheet(
+        "问题台账",
+        [
+            "单位编码",
+            "单位名称",
+            "问题",
+            "来源",
+            "问题类别",
+            "严重程度",
+            "发现日期",
+            "整改期限",
+            "销号日期",
+            "超期",
+            "责任人",
+            "状态",
+        ],
+    )
     for line in reports.problem_rows(period):
         p = line.problem
-        ledger.rows.append([line.unit_code, line.unit_name, p.title, p.source.label, p.category, p.severity.label,
-                            p.found_on, p.deadline, p.closed_on, yes_no(line.overdue), p.responsible,
-                            p.state.label])
+        ledger.rows.append(
+            [
+                line.unit_code,
+                line.unit_name,
+                p.title,
+                p.source.label,
+                p.category,
+                p.severity.label,
+                p.found_on,
+                p.deadline,
+                p.closed_on,
+                yes_no(line.overdue),
+                p.responsible,
+                p.state.label,
+            ]
+        )
     cases = db.session.execute(
-        db.select(BadRatingCase, Unit.code, Unit.name, PublicRating.level, PublicRating.rated_at,
-                  PublicRating.channel)
+        db.select(BadRatingCase, Unit.code, Unit.name, PublicRating.level, PublicRating.rated_at, PublicRating.channel)
         .join(Unit, BadRatingCase.unit_id == Unit.id)
         .join(PublicRating, BadRatingCase.rating_id == PublicRating.id)
         .where(PublicRating.period_id == result.period_id)
         .order_by(Unit.code, BadRatingCase.id)
     ).all()
-    case_sheet = Sheet("差评工单", ["单位编码", "单位名称", "评价等级", "渠道", "评价时间（北京时间）", "状态", "定性",
-                                "办理期限", "已回访", "办结时间（北京时间）"])
+    case_sheet = Sheet(
+        "差评工单",
+        [
+            "单位编码",
+            "单位名称",
+            "评价等级",
+            "渠道",
+            "评价时间（北京时间）",
+            "状态",
+            "定性",
+            "办理期限",
+            "已回访",
+            "办结时间（北京时间）",
+        ],
+    )
     case_sheet.rows = [
-        [code, name, labels.LEVEL_LABELS.get(level, level), labels.label(channel, labels.CHANNEL_ZH),
-         format_cst(rated_at), labels.label(case.state, labels.CASE_STATE_ZH),
-         labels.label(case.classification, labels.CASE_CLASS_ZH, None), case.due_on,
-         yes_no(case.called_back_at is not None), format_cst(case.closed_at, empty=None)]
+        [
+            code,
+            name,
+            labels.LEVEL_LABELS.get(level, level),
+            labels.label(channel, labels.CHANNEL_ZH),
+            format_cst(rated_at),
+            labels.label(case.state, labels.CASE_STATE_ZH),
+            labels.label(case.classification, labels.CASE_CLASS_ZH, None),
+            case.due_on,
+            yes_no(case.called_back_at is not None),
+            format_cst(case.closed_at, empty=None),
+        ]
         for case, code, name, level, rated_at, channel in cases
     ]
     rates = Sheet("参评率", ["问卷", "镇街", "评价人群体", "应评（份）", "已评（份）", "参评率"], two_decimals={5})
     rates.rows = [
-        [labels.INSTRUMENT_ZH.get(r.get("instrument"), r.get("instrument")), r.get("town"),
-         labels.RATER_GROUP_ZH.get(r.get("group"), r.get("group")), r.get("assigned"), r.get("submitted"),
-         number(r.get("rate"))]
+        [
+            labels.INSTRUMENT_ZH.get(r.get("instrument"), r.get("instrument")),
+            r.get("town"),
+            labels.RATER_GROUP_ZH.get(r.get("group"), r.get("group")),
+            r.get("assigned"),
+            r.get("submitted"),
+            number(r.get("rate")),
+        ]
         for r in (result.extras or {}).get("quality", {}).get("response_rates", [])
     ]
-    scheme_sheet = Sheet("评分方案", [f"评分方案第 {result.scheme.version} 版（YAML）"],
-                         [[line] for line in result.scheme.text.splitlines()])
+    scheme_sheet = Sheet(
+        "评分方案",
+        [f"评分方案第 {result.scheme.version} 版（YAML）"],
+        [[line] for line in result.scheme.text.splitlines()],
+    )
     scheme_sheet.widths = {0: 110}
     return [sizes, by_source, sensitivity, ledger, case_sheet, rates, scheme_sheet]
 
@@ -305,8 +462,12 @@ def build_xlsx(result: Result) -> bytes:
     scheme = scoring.load_scheme(result.scheme.text)
     book = Workbook()
     book.remove(book.active)
-    for sheet in [people_sheet(result, scheme), explanation_sheet(scheme), contract_sheet(result),
-                  *detail_sheets(result, scheme)]:
+    for sheet in [
+        people_sheet(result, scheme),
+        explanation_sheet(scheme),
+        contract_sheet(result),
+        *detail_sheets(result, scheme),
+    ]:
         _write(book, sheet)
     buffer = io.BytesIO()
     book.save(buffer)

@@ -92,9 +92,7 @@ def run_import(kind, source, period_name, actor="system", progress=None, filenam
     commit: the caller commits.
     """
     if kind not in HANDLERS:
-        file_error(
-            f"unknown import kind '{kind}' (expected one of: {', '.join(KINDS)})", f"未知的导入类型“{kind}”"
-        )
+        file_error(f"unknown import kind '{kind}' (expected one of: {', '.join(KINDS)})", f"未知的导入类型“{kind}”")
     report_progress = progress or (lambda done, total, label: None)
     period = get_or_create_period(period_name, actor=actor)
     if period.state is PeriodState.PUBLISHED:

@@ -90,9 +90,7 @@ class Row:
                 self.bad(column, "", "a value is required", "不能为空")
             return None
         if max_len and len(value) > max_len:
-            self.bad(
-                column, value, f"'{{v}}' is longer than {max_len} characters", f"“{{v}}”超过{max_len}个字符"
-            )
+            self.bad(column, value, f"'{{v}}' is longer than {max_len} characters", f"“{{v}}”超过{max_len}个字符")
             return None
         return value
 

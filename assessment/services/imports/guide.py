@@ -76,12 +76,8 @@ NOTES = {
             ColumnNote("code", "评价人编码", "唯一；再次导入时按编码更新", "G0001"),
             ColumnNote("name", "姓名", "评价人姓名", "张晓红"),
             ColumnNote("group", "评价人类别", _choices(RaterGroup), "镇街干部"),
-            ColumnNote(
-                "town_code", "所属镇街编码", "镇街干部必填；须为已导入的镇街编码（见参考清单“镇街”）", "T01"
-            ),
-            ColumnNote(
-                "unit_code", "所属单位编码", "部门评价人必填（部门互评不评本单位）；须为已导入的单位编码", ""
-            ),
+            ColumnNote("town_code", "所属镇街编码", "镇街干部必填；须为已导入的镇街编码（见参考清单“镇街”）", "T01"),
+            ColumnNote("unit_code", "所属单位编码", "部门评价人必填（部门互评不评本单位）；须为已导入的单位编码", ""),
             ColumnNote(
                 "phone",
                 "联系电话",
@@ -124,8 +120,7 @@ NOTES = {
             ColumnNote(
                 "level",
                 "满意度等级",
-                "1-5的整数，5=非常满意，1=非常不满意；按GB/T 39046编码（1=非常满意）的文件，"
-                "导入时在“满意度编码”中选择",
+                "1-5的整数，5=非常满意，1=非常不满意；按GB/T 39046编码（1=非常满意）的文件，导入时在“满意度编码”中选择",
                 5,
             ),
             ColumnNote("channel", "评价渠道", _choices(Channel), "窗口评价器"),
@@ -319,9 +314,7 @@ def _template_xlsx(kind, names, required):
         enum_cls = _DROPDOWNS.get((kind, name))
         if enum_cls is not None:
             listed = ",".join(m.label for m in enum_cls)
-            check = DataValidation(
-                type="list", formula1=f'"{listed}"', allow_blank=True, showErrorMessage=False
-            )
+            check = DataValidation(type="list", formula1=f'"{listed}"', allow_blank=True, showErrorMessage=False)
             check.add(f"{letter}2:{letter}5000")
             ws.add_data_validation(check)
     ws.cell(row=EXAMPLE_LINE, column=1).comment = Comment(

@@ -218,9 +218,7 @@ def read_columns(kind, raw_header) -> dict:
         )
     missing = [n for n in required if n not in seen]
     if missing:
-        problems.append(
-            (f"missing required columns: {', '.join(missing)}", f"缺少必填列：{'、'.join(missing)}")
-        )
+        problems.append((f"missing required columns: {', '.join(missing)}", f"缺少必填列：{'、'.join(missing)}"))
     if problems:
         raise ImportFailed([RowError(1, None, None, en, zh) for en, zh in problems])
     return {n: i for i, n in enumerate(names)}

@@ -37,9 +37,7 @@ def _units():
 
 def _categories():
     rows = db.session.execute(
-        select(Unit.category, Unit.kind, func.count())
-        .group_by(Unit.category, Unit.kind)
-        .order_by(Unit.category)
+        select(Unit.category, Unit.kind, func.count()).group_by(Unit.category, Unit.kind).order_by(Unit.category)
     ).all()
     found = {}
     for category, kind, n in rows:
@@ -67,8 +65,16 @@ def _instruments():
     for row in db.session.execute(select(Instrument).order_by(Instrument.key, Instrument.version)).scalars():
         newest[row.key] = row
     header = [
-        "问卷代码（instrument）", "问卷名称", "评价人类别", "题目编号（question）", "主题代码", "主题",
-        "题型", "答案（answer）", "权重", "题目",
+        "问卷代码（instrument）",
+        "问卷名称",
+        "评价人类别",
+        "题目编号（question）",
+        "主题代码",
+        "主题",
+        "题型",
+        "答案（answer）",
+        "权重",
+        "题目",
     ]
     out = []
     for key, instrument in newest.items():
@@ -84,11 +90,20 @@ def _instruments():
         title = instrument.title or INSTRUMENT_ZH.get(key, key)
         for q in questions:
             answer_type = ANSWER_TYPES.get(q.type)
-            out.append([
-                key, title, label(instrument.rater_group, RATER_GROUP_ZH, instrument.rater_group), q.qid,
-                q.theme or "", themes.get(q.theme, "") if isinstance(themes, dict) else "",
-                answer_type.label if answer_type else q.type, _answers(q.type, allow_na), q.weight, q.text,
-            ])
+            out.append(
+                [
+                    key,
+                    title,
+                    label(instrument.rater_group, RATER_GROUP_ZH, instrument.rater_group),
+                    q.qid,
+                    q.theme or "",
+                    themes.get(q.theme, "") if isinstance(themes, dict) else "",
+                    answer_type.label if answer_type else q.type,
+                    _answers(q.type, allow_na),
+                    q.weight,
+                    q.text,
+                ]
+            )
     return header, out
 
 

@@ -22,9 +22,7 @@ class RowError:
     def english(self) -> str:
         """E.g. ``line 7, column level: '6' is not a level 1-5``."""
         where = ", ".join(
-            part
-            for part in (self.line and f"line {self.line}", self.column and f"column {self.column}")
-            if part
+            part for part in (self.line and f"line {self.line}", self.column and f"column {self.column}") if part
         )
         return f"{where}: {self.message_en}" if where else self.message_en
 

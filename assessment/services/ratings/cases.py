@@ -7,7 +7,7 @@ assigns a handler, calls the person back (回访; required for real-name ratings
 office reviews (复核): an upheld appeal excludes the rating from scoring, with the reason, and closes the case.
 """
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -78,21 +78,22 @@ def _insert(rows: list[dict], connection=None) -> int:
     statement = statement.on_conflict_do_nothing(index_elements=["rating_id"]).returning(table.c.id)
     total = 0
     for start in range(0, len(rows), CHUNK):
-        total += len(connection.execute(statement, rows[start:start + CHUNK]).all())
+        total += len(connection.execute(statement, rows[start : start + CHUNK]).all())
     return total
 
 
-def insert_cases(ratings: list[tuple[int, int]], opened_at: datetime, connection=None,
-                 due: date | None = None) -> int:
+def insert_cases(ratings: list[tuple[int, int]], opened_at: datetime, connection=None, due: date | None = None) -> int:
     """Open cases for freshly stored (rating id, unit id) pairs, all opened at `opened_at`, in one statement
     on `connection` (the ratings' own transaction; default: the session's). `due` is the deadline when the
     caller already knows it (the device API caches it per day), else computed here."""
     due = due or due_on(china_date(opened_at), connection=connection)
-    return _insert([
-        {"rating_id": rating_id, "unit_id": unit_id, "state": CaseState.OPEN, "due_on": due,
-         "opened_at": opened_at}
-        for rating_id, unit_id in ratings
-    ], connection)
+    return _insert(
+        [
+            {"rating_id": rating_id, "unit_id": unit_id, "state": CaseState.OPEN, "due_on": due, "opened_at": opened_at}
+            for rating_id, unit_id in ratings
+        ],
+        connection,
+    )
 
 
 def open_cases_for_ratings(rating_ids, opened_at: datetime | None = None, from_rated_at: bool = False) -> int:
@@ -107,15 +108,18 @@ def open_cases_for_ratings(rating_ids, opened_at: datetime | None = None, from_r
     ids = list(rating_ids)
     if not ids:
         return 0
-    now = opened_at or datetime.now(timezone.utc)
+    now = opened_at or datetime.now(UTC)
     found = []
     for start in range(0, len(ids), 5000):
-        found.extend(db.session.execute(
-            select(PublicRating.id, PublicRating.unit_id, PublicRating.rated_at).where(
-                PublicRating.id.in_(ids[start:start + 5000]), PublicRating.level <= 2,
-                PublicRating.is_default.is_(False),
-            )
-        ).all())
+        found.extend(
+            db.session.execute(
+                select(PublicRating.id, PublicRating.unit_id, PublicRating.rated_at).where(
+                    PublicRating.id.in_(ids[start : start + 5000]),
+                    PublicRating.level <= 2,
+                    PublicRating.is_default.is_(False),
+                )
+            ).all()
+        )
     if not found:
         return 0
     n = case_working_days()
@@ -127,8 +131,15 @@ def open_cases_for_ratings(rating_ids, opened_at: datetime | None = None, from_r
     for (rating_id, unit_id, _), moment, day in zip(found, moments, days, strict=False):
         if day not in dues:
             dues[day] = calendar.add_workdays(day, n)
-        rows.append({"rating_id": rating_id, "unit_id": unit_id, "state": CaseState.OPEN, "due_on": dues[day],
-                     "opened_at": moment})
+        rows.append(
+            {
+                "rating_id": rating_id,
+                "unit_id": unit_id,
+                "state": CaseState.OPEN,
+                "due_on": dues[day],
+                "opened_at": moment,
+            }
+        )
     return _insert(rows)
 
 
@@ -192,7 +203,7 @@ def _require(case, step, text=None, what=None):
 
 
 def _now():
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def assign(case: BadRatingCase, assignee: str, actor: str) -> BadRatingCase:
@@ -341,8 +352,11 @@ def case_query(period_id=None, unit_id=None, state=None, overdue=False, today=No
     if state is not None:
         query = query.where(BadRatingCase.state == state)
     if overdue:
-        query = query.where(BadRatingCase.fed_back_at.is_(None), BadRatingCase.state.not_in(SETTLED),
-                            BadRatingCase.due_on < (today or china_today()))
+        query = query.where(
+            BadRatingCase.fed_back_at.is_(None),
+            BadRatingCase.state.not_in(SETTLED),
+            BadRatingCase.due_on < (today or china_today()),
+        )
     return query
 
 
@@ -363,12 +377,15 @@ def case_rates(period_id=None, unit_id=None, today: date | None = None) -> dict:
     - overdue: still waiting for the unit's feedback and past due; open: not closed; total.
     """
     today = today or china_today()
-    query = (
-        select(BadRatingCase.state, BadRatingCase.called_back_at, BadRatingCase.classification,
-               BadRatingCase.rectification, BadRatingCase.fed_back_at, BadRatingCase.due_on,
-               PublicRating.real_name)
-        .join(PublicRating, BadRatingCase.rating_id == PublicRating.id)
-    )
+    query = select(
+        BadRatingCase.state,
+        BadRatingCase.called_back_at,
+        BadRatingCase.classification,
+        BadRatingCase.rectification,
+        BadRatingCase.fed_back_at,
+        BadRatingCase.due_on,
+        PublicRating.real_name,
+    ).join(PublicRating, BadRatingCase.rating_id == PublicRating.id)
     if period_id is not None:
         query = query.where(PublicRating.period_id == period_id)
     if unit_id is not None:
@@ -393,8 +410,12 @@ def case_rates(period_id=None, unit_id=None, today: date | None = None) -> dict:
             overdue += state not in SETTLED
         still_open += state is not CaseState.CLOSED
     return {
-        "callback": tuple(callback), "rectification": tuple(rectification), "on_time": tuple(on_time),
-        "overdue": overdue, "open": still_open, "total": total,
+        "callback": tuple(callback),
+        "rectification": tuple(rectification),
+        "on_time": tuple(on_time),
+        "overdue": overdue,
+        "open": still_open,
+        "total": total,
     }
 
 
@@ -424,4 +445,3 @@ def units_with_cases(period_id=None) -> list[Unit]:
 def get_case(case_id: int) -> BadRatingCase | None:
     """The case with this id, or None."""
     return db.session.get(BadRatingCase, case_id)
-

@@ -36,5 +36,7 @@ def mismatches(period_id: int | None = None) -> list[dict]:
     out = []
     for key in sorted(set(counted) | set(stored)):
         if counted.get(key, 0) != stored.get(key, 0):
-            out.append({**dict(zip(_KEY, key, strict=False)), "kept": stored.get(key, 0), "counted": counted.get(key, 0)})
+            out.append(
+                {**dict(zip(_KEY, key, strict=False)), "kept": stored.get(key, 0), "counted": counted.get(key, 0)}
+            )
     return out

@@ -10,7 +10,7 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, event, func, select
 
@@ -108,13 +108,29 @@ def register_device(
         raise DeviceError("window or location too long", "窗口名称或位置过长")
     key, prefix, digest = new_key()
     device = Device(
-        unit_id=unit.id if unit else None, window=window, location=location, is_integration=integration,
-        channel=chan, code_system=system, key_prefix=prefix, key_hash=digest, enabled=True,
+        unit_id=unit.id if unit else None,
+        window=window,
+        location=location,
+        is_integration=integration,
+        channel=chan,
+        code_system=system,
+        key_prefix=prefix,
+        key_hash=digest,
+        enabled=True,
     )
     db.session.add(device)
     db.session.flush()
-    audit.record(actor, "device.register", "device", device.id, unit=unit.code if unit else None,
-                 window=window, integration=integration, channel=chan.value, code_system=system.value)
+    audit.record(
+        actor,
+        "device.register",
+        "device",
+        device.id,
+        unit=unit.code if unit else None,
+        window=window,
+        integration=integration,
+        channel=chan.value,
+        code_system=system.value,
+    )
     return device, key
 
 
@@ -131,7 +147,7 @@ def rotate_key(device_id: int, actor: str) -> tuple[Device, str]:
     device = get_device(device_id)
     key, prefix, digest = new_key()
     device.key_prefix, device.key_hash = prefix, digest
-    device.key_rotated_at = datetime.now(timezone.utc)
+    device.key_rotated_at = datetime.now(UTC)
     audit.record(actor, "device.rotate_key", "device", device.id)
     db.session.flush()
     return device, key
@@ -150,21 +166,30 @@ def set_enabled(device_id: int, enabled: bool, actor: str) -> Device:
 _D, _U = Device.__table__, Unit.__table__
 #: Built once: this runs for every API request.
 _AUTH_QUERY = (
-    select(_D.c.id, _D.c.unit_id, _U.c.code, _D.c.window, _D.c.channel, _D.c.code_system, _D.c.is_integration,
-           _D.c.enabled, _D.c.key_hash)
+    select(
+        _D.c.id,
+        _D.c.unit_id,
+        _U.c.code,
+        _D.c.window,
+        _D.c.channel,
+        _D.c.code_system,
+        _D.c.is_integration,
+        _D.c.enabled,
+        _D.c.key_hash,
+    )
     .select_from(_D.outerjoin(_U, _D.c.unit_id == _U.c.id))
     .where(_D.c.key_prefix == bindparam("prefix"))
 )
 
 
-#: A device that posts often is looked up at most every `ttl` seconds (API_AUTH_CACHE_SECONDS) per process: a disabled or rotated
+#: A device that posts often is looked up at most every `ttl` seconds (API_AUTH_CACHE_SECONDS) per process:
+#: a disabled or rotated
 #: key stops working in every worker within that time, and at once in the process that made the change.
 #: Bumped whenever this process writes a device or a unit.
 _generation = [0]
 
 
-def authenticate(header: str | None, cache: dict | None = None,
-                 ttl: float = 0.0) -> DeviceAuth:
+def authenticate(header: str | None, cache: dict | None = None, ttl: float = 0.0) -> DeviceAuth:
     """The device whose key is in an `Authorization: Bearer <key>` header, or AuthError (401).
 
     Missing, malformed, unknown and disabled keys are told apart in the error code so that whoever maintains
@@ -193,8 +218,13 @@ def authenticate(header: str | None, cache: dict | None = None,
     if not row.enabled:
         raise AuthError("disabled_key", "this device key has been disabled by the office")
     device = DeviceAuth(
-        id=row.id, unit_id=row.unit_id, unit_code=row.code, window=row.window, channel=row.channel,
-        code_system=row.code_system, is_integration=row.is_integration,
+        id=row.id,
+        unit_id=row.unit_id,
+        unit_code=row.code,
+        window=row.window,
+        channel=row.channel,
+        code_system=row.code_system,
+        is_integration=row.is_integration,
     )
     if cache is not None:
         if len(cache) > 10_000:

@@ -24,7 +24,15 @@ def set_excluded(rating_id: int, excluded: bool, reason: str, actor: str) -> Pub
         raise RatingError("该评价已剔除" if excluded else "该评价未被剔除")
     rating.excluded = excluded
     rating.excluded_reason = reason if excluded else None
-    audit.record(actor, "rating.exclude" if excluded else "rating.include", "public_rating", rating.id,
-                 reason=reason, unit_id=rating.unit_id, level=rating.level, flags=rating.flags)
+    audit.record(
+        actor,
+        "rating.exclude" if excluded else "rating.include",
+        "public_rating",
+        rating.id,
+        reason=reason,
+        unit_id=rating.unit_id,
+        level=rating.level,
+        flags=rating.flags,
+    )
     db.session.flush()
     return rating

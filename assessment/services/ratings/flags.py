@@ -30,7 +30,9 @@ FLAG_LABELS = {
 
 _R = PublicRating.__table__
 _TOP = select(_R.c.id, _R.c.origin, _R.c.event_id, _R.c.unit_id, _R.c.staff_code, _R.c.rated_at).where(
-    _R.c.level == 5, _R.c.is_default.is_(False), _R.c.rated_at.between(bindparam("lo"), bindparam("hi")),
+    _R.c.level == 5,
+    _R.c.is_default.is_(False),
+    _R.c.rated_at.between(bindparam("lo"), bindparam("hi")),
 )
 #: A top rating in burst detection: `key` is its id when stored, ("new", event_id) for one being posted.
 TopRating = namedtuple("TopRating", "key origin event_id unit_id staff_code rated_at")
@@ -42,12 +44,16 @@ _BY_ONE_STAFF = _TOP.where(_R.c.staff_code == bindparam("one_staff"))  # the usu
 #: (see stored_neighbours).
 #: Keyed by (device arm?, staff codes: 0, 1 or more).
 _NEIGHBOURS = {
-    (True, 0): _BY_DEVICE, (False, 1): _BY_ONE_STAFF, (False, 2): _BY_STAFF,
-    (True, 1): union_all(_BY_DEVICE, _BY_ONE_STAFF), (True, 2): union_all(_BY_DEVICE, _BY_STAFF),
+    (True, 0): _BY_DEVICE,
+    (False, 1): _BY_ONE_STAFF,
+    (False, 2): _BY_STAFF,
+    (True, 1): union_all(_BY_DEVICE, _BY_ONE_STAFF),
+    (True, 2): union_all(_BY_DEVICE, _BY_STAFF),
 }
 _ADD_FLAGS = update(_R).where(_R.c.id == bindparam("b_id")).values(flags=bindparam("b_flags"), flagged=True)
-_SET_FLAGS = update(_R).where(_R.c.id == bindparam("b_id")).values(flags=bindparam("b_flags"),
-                                                                     flagged=bindparam("b_flagged"))
+_SET_FLAGS = (
+    update(_R).where(_R.c.id == bindparam("b_id")).values(flags=bindparam("b_flags"), flagged=bindparam("b_flagged"))
+)
 _FLAGS_OF = select(_R.c.id, _R.c.flags).where(_R.c.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -72,7 +78,7 @@ def _in_bursts(groups, need: int, window: timedelta) -> set:
             while members[end].rated_at - members[start].rated_at > window:
                 start += 1
             if end - start + 1 >= need:
-                marked.update(row.key for row in members[start:end + 1])
+                marked.update(row.key for row in members[start : end + 1])
     return marked
 
 
@@ -83,7 +89,7 @@ def flag_bursts(marked: set) -> int:
     flags = {}
     ids = sorted(marked)
     for start in range(0, len(ids), 5000):
-        flags.update(run(_FLAGS_OF, {"ids": ids[start:start + 5000]}).all())
+        flags.update(run(_FLAGS_OF, {"ids": ids[start : start + 5000]}).all())
     changes = [
         {"b_id": rid, "b_flags": (flags.get(rid) or []) + ["burst"]}
         for rid in ids
@@ -100,8 +106,13 @@ def stored_neighbours(top: list[dict], burst_origin: str | None, window: timedel
     if burst_origin is None and not staff:
         return []
     times = [row["rated_at"] for row in top]
-    params = {"lo": min(times) - window, "hi": max(times) + window, "origin": burst_origin, "staff": staff,
-              "one_staff": staff[0] if staff else None}
+    params = {
+        "lo": min(times) - window,
+        "hi": max(times) + window,
+        "origin": burst_origin,
+        "staff": staff,
+        "one_staff": staff[0] if staff else None,
+    }
     query = _NEIGHBOURS[burst_origin is not None, min(len(staff), 2)]
     found = {row[0]: row for row in run(query, params)}
     return [TopRating(*row) for row in found.values()]
@@ -112,17 +123,18 @@ def set_flags(changes: list[dict]) -> None:
     run(_SET_FLAGS, changes)
 
 
-def bursts_among(top: list[dict], neighbours: list, origin: str, burst_origin: str | None, need: int,
-            window: timedelta) -> set:
+def bursts_among(
+    top: list[dict], neighbours: list, origin: str, burst_origin: str | None, need: int, window: timedelta
+) -> set:
     """Which new (("new", event_id)) and stored (id) top ratings are in a burst: `need` or more within
     `window` from one device (burst_origin; None for an integration, whose ratings come from many people) or
     one staff code of a unit. A new rating already stored (a retry) is counted once, as the stored one."""
     stored = {(n.origin, n.event_id) for n in neighbours}
     staff = {(row["unit_id"], row["staff_code"]) for row in top if row["staff_code"]}
     rows = list(neighbours) + [
-        TopRating(("new", row["event_id"]), origin, row["event_id"], row["unit_id"], row["staff_code"],
-             row["rated_at"])
-        for row in top if (origin, row["event_id"]) not in stored
+        TopRating(("new", row["event_id"]), origin, row["event_id"], row["unit_id"], row["staff_code"], row["rated_at"])
+        for row in top
+        if (origin, row["event_id"]) not in stored
     ]
     groups = {}
     for row in rows:
@@ -141,14 +153,12 @@ def rescan_flags(period: Period) -> dict:
     number of ratings newly flagged, by flag. Reads the period's window and top ratings once.
     """
     rows = run(
-        select(_R.c.id, _R.c.rated_at, _R.c.flags)
-        .where(_R.c.period_id == period.id, _R.c.channel == Channel.WINDOW)
+        select(_R.c.id, _R.c.rated_at, _R.c.flags).where(_R.c.period_id == period.id, _R.c.channel == Channel.WINDOW)
     ).all()
     changes = [
         {"b_id": row.id, "b_flags": (row.flags or []) + ["odd_hour"]}
         for row in rows
-        if ODD_HOURS[0] <= row.rated_at.astimezone(CST).hour < ODD_HOURS[1]
-        and "odd_hour" not in (row.flags or [])
+        if ODD_HOURS[0] <= row.rated_at.astimezone(CST).hour < ODD_HOURS[1] and "odd_hour" not in (row.flags or [])
     ]
     if changes:
         run(_ADD_FLAGS, changes)
@@ -159,10 +169,14 @@ def rescan_bursts(period: Period) -> int:
     """Look for bursts again over a whole period; returns how many ratings were newly flagged."""
     need, window = burst_settings()
     integrations = _integration_origins()
-    top = [TopRating(*row) for row in run(
-        select(_R.c.id, _R.c.origin, _R.c.event_id, _R.c.unit_id, _R.c.staff_code, _R.c.rated_at)
-        .where(_R.c.period_id == period.id, _R.c.level == 5, _R.c.is_default.is_(False))
-    )]
+    top = [
+        TopRating(*row)
+        for row in run(
+            select(_R.c.id, _R.c.origin, _R.c.event_id, _R.c.unit_id, _R.c.staff_code, _R.c.rated_at).where(
+                _R.c.period_id == period.id, _R.c.level == 5, _R.c.is_default.is_(False)
+            )
+        )
+    ]
     groups = {}
     for row in top:
         if row.origin.startswith("d") and row.origin not in integrations:

@@ -5,22 +5,44 @@ as "the same content" is this hash, so every path that stores ratings must compu
 """
 
 import hashlib
-from datetime import timezone
+from datetime import UTC
 
 
-def content_hash(event_id, unit_code, level, channel, rated_at, case_no=None, service_item=None,
-                 staff_code=None, comment=None, is_default=False, stage="", real_name=None,
-                 window=None) -> str:
+def content_hash(
+    event_id,
+    unit_code,
+    level,
+    channel,
+    rated_at,
+    case_no=None,
+    service_item=None,
+    staff_code=None,
+    comment=None,
+    is_default=False,
+    stage="",
+    real_name=None,
+    window=None,
+) -> str:
     """sha256 of a rating's canonical text, to tell a duplicate retry from a reuse of an event id (conflict).
 
     The fields joined by "|", rated_at in UTC ISO 8601 (so +08:00 and Z spellings of one moment agree); stage,
     an explicit real_name and a window are appended only when given, so the text matches the demo city's and
     the hashes the API stored before `window` existed (window=None hashes exactly as before).
     """
-    text = "|".join((
-        event_id, unit_code or "", str(level), channel, rated_at.astimezone(timezone.utc).isoformat(),
-        case_no or "", service_item or "", staff_code or "", comment or "", "1" if is_default else "0",
-    ))
+    text = "|".join(
+        (
+            event_id,
+            unit_code or "",
+            str(level),
+            channel,
+            rated_at.astimezone(UTC).isoformat(),
+            case_no or "",
+            service_item or "",
+            staff_code or "",
+            comment or "",
+            "1" if is_default else "0",
+        )
+    )
     if stage:
         text += "|stage=" + stage
     if real_name is not None:

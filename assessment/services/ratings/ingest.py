@@ -15,7 +15,7 @@ from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 try:
     import fcntl
@@ -69,8 +69,10 @@ _COUNTERS = {
     "n_rejected": _D.c.n_rejected + bindparam("rejected"),
 }
 _TOUCH = update(_D).where(_D.c.id == bindparam("device")).values(**_COUNTERS)
-_TOUCH_ERROR = update(_D).where(_D.c.id == bindparam("device")).values(
-    **_COUNTERS, last_error=bindparam("error"), last_error_at=bindparam("now")
+_TOUCH_ERROR = (
+    update(_D)
+    .where(_D.c.id == bindparam("device"))
+    .values(**_COUNTERS, last_error=bindparam("error"), last_error_at=bindparam("now"))
 )
 
 #: What to do once the unit of work has committed (in-process bookkeeping that must not run on a rollback).
@@ -196,14 +198,17 @@ class _Plan:
 
 def _prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> _Plan:
     """Validate, classify and flag the ratings, reading (never writing) what that needs."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     skew, burst_min, burst_window = _settings()
     origin = device.origin
     items = []
     for i, r in enumerate(ratings):
         if isinstance(r, Malformed):
-            items.append(_Item(i, {"event_id": r.event_id}, status="rejected", reason="invalid",
-                               message=r.message, field=r.field))
+            items.append(
+                _Item(
+                    i, {"event_id": r.event_id}, status="rejected", reason="invalid", message=r.message, field=r.field
+                )
+            )
         else:
             items.append(_Item(i, r))
     periods = _open_periods()
@@ -244,9 +249,18 @@ def _prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> _
         level = device.code_system.to_level(r["raw_code"])
         rated_at = r["rated_at"]
         item.hash = content_hash(
-            r["event_id"], unit_code or r["unit_code"], level, channel.value,
-            rated_at or datetime(1, 1, 1, tzinfo=timezone.utc), r["case_no"], r["service_item"],
-            r["staff_code"], r["comment"], r["is_default"], r["stage"], r["real_name"],
+            r["event_id"],
+            unit_code or r["unit_code"],
+            level,
+            channel.value,
+            rated_at or datetime(1, 1, 1, tzinfo=UTC),
+            r["case_no"],
+            r["service_item"],
+            r["staff_code"],
+            r["comment"],
+            r["is_default"],
+            r["stage"],
+            r["real_name"],
         )
         earlier = first.get(r["event_id"])
         if earlier is not None:
@@ -289,18 +303,34 @@ def _prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> _
             flags.append("default")
         if channel is Channel.WINDOW and ODD_HOURS[0] <= local.hour < ODD_HOURS[1]:
             flags.append("odd_hour")
-        rows.append({
-            "period_id": period.id, "unit_id": unit_id, "device_id": device.id, "origin": origin,
-            "event_id": r["event_id"], "level": level, "raw_code": r["raw_code"],
-            "code_system": device.code_system, "channel": channel, "window": device.window,
-            "service_item": r["service_item"], "staff_code": r["staff_code"], "case_no": r["case_no"],
-            "stage": r["stage"], "comment": r["comment"],
-            "rated_at": rated_at, "received_at": now, "is_default": r["is_default"],
-            "content_hash": item.hash, "flags": flags or None,
-            "flagged": any(f != "default" for f in flags),
-            "real_name": r["real_name"] if r["real_name"] is not None else r["case_no"] is not None,
-            "excluded": False, "excluded_reason": None,
-        })
+        rows.append(
+            {
+                "period_id": period.id,
+                "unit_id": unit_id,
+                "device_id": device.id,
+                "origin": origin,
+                "event_id": r["event_id"],
+                "level": level,
+                "raw_code": r["raw_code"],
+                "code_system": device.code_system,
+                "channel": channel,
+                "window": device.window,
+                "service_item": r["service_item"],
+                "staff_code": r["staff_code"],
+                "case_no": r["case_no"],
+                "stage": r["stage"],
+                "comment": r["comment"],
+                "rated_at": rated_at,
+                "received_at": now,
+                "is_default": r["is_default"],
+                "content_hash": item.hash,
+                "flags": flags or None,
+                "flagged": any(f != "default" for f in flags),
+                "real_name": r["real_name"] if r["real_name"] is not None else r["case_no"] is not None,
+                "excluded": False,
+                "excluded_reason": None,
+            }
+        )
 
     # Bursts are decided before writing (the neighbours are read outside the write transaction, which SQLite
     # holds for the whole database), so that new ratings are stored with their flag.
@@ -334,8 +364,14 @@ def _write(plan: _Plan) -> list[dict]:
             returned = run(insert_statement(len(rows)), params)
         inserted = {event_id: rating_id for rating_id, event_id in returned}
 
-    leftovers = [it for it in items if it.same_as is None and it.status in (None, "rejected")
-                 and it.reason != "invalid" and it.data["event_id"] not in inserted]
+    leftovers = [
+        it
+        for it in items
+        if it.same_as is None
+        and it.status in (None, "rejected")
+        and it.reason != "invalid"
+        and it.data["event_id"] not in inserted
+    ]
     if leftovers:
         events = [it.data["event_id"] for it in leftovers]
         stored = dict(run(_STORED, {"origin": origin, "events": events}).all())
@@ -358,23 +394,24 @@ def _write(plan: _Plan) -> list[dict]:
     accepted_rows = [row for row in rows if row["event_id"] in inserted]
     for row in accepted_rows:
         row["id"] = inserted[row["event_id"]]
-    bad = [(row["id"], row["unit_id"]) for row in accepted_rows
-           if row["level"] <= 2 and not row["is_default"]]
+    bad = [(row["id"], row["unit_id"]) for row in accepted_rows if row["level"] <= 2 and not row["is_default"]]
     if bad:
         insert_cases(bad, now, connection=current_connection.get(), due=_case_due(now))
     if top:
         stored_top = [row for row in top if row["event_id"] in inserted]
         if len(stored_top) != len(top):
             # Some were retries or rejected: decide again with what was stored, and correct the new flags.
-            marked = bursts_among(stored_top, plan.neighbours, origin, plan.burst_origin, plan.burst_min,
-                             plan.burst_window)
+            marked = bursts_among(
+                stored_top, plan.neighbours, origin, plan.burst_origin, plan.burst_min, plan.burst_window
+            )
             fixes = []
             for row in stored_top:
                 has, should = "burst" in (row["flags"] or []), ("new", row["event_id"]) in marked
                 if has != should:
                     flags = [f for f in row["flags"] or [] if f != "burst"] + (["burst"] if should else [])
-                    fixes.append({"b_id": row["id"], "b_flags": flags or None,
-                                  "b_flagged": any(f != "default" for f in flags)})
+                    fixes.append(
+                        {"b_id": row["id"], "b_flags": flags or None, "b_flagged": any(f != "default" for f in flags)}
+                    )
             if fixes:
                 set_flags(fixes)
         else:
@@ -442,7 +479,6 @@ def _record_answers(device: DeviceAuth, items, now) -> Callable[[], None]:
                 entry[1] += accepted
 
     return committed
-
 
 
 class _SQLiteWriters:
@@ -516,4 +552,3 @@ def submit(device: DeviceAuth, ratings: list[dict], attempts: int = 3) -> list[d
                 raise
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
-

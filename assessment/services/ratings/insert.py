@@ -6,7 +6,7 @@ inserted, in the API's own transaction, at the cost of a few microseconds per ro
 """
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
@@ -91,16 +91,17 @@ def insert_statement(n_rows: int = 1):
     statement = _INSERTS.get(name)
     if statement is None:
         if name == "postgresql":
-            source = select(*(
-                cast(_unnest(c), JSON) if isinstance(c.type, JSON) else _unnest(c)
-                for c in _R.c if c.name != "id"
-            ))
+            source = select(
+                *(cast(_unnest(c), JSON) if isinstance(c.type, JSON) else _unnest(c) for c in _R.c if c.name != "id")
+            )
             statement = postgresql.insert(_R).from_select(_INSERTED, source)
             returning = (_R.c.id, _R.c.event_id)
         else:
-            table = Table(_R.name, MetaData(), *(
-                Column(c.name, _plain_type(c.type, name), primary_key=c.primary_key) for c in _R.c
-            ))
+            table = Table(
+                _R.name,
+                MetaData(),
+                *(Column(c.name, _plain_type(c.type, name), primary_key=c.primary_key) for c in _R.c),
+            )
             statement = (sqlite.insert if name == "sqlite" else postgresql.insert)(table)
             returning = (table.c.id, table.c.event_id)
         statement = _INSERTS[name] = statement.on_conflict_do_nothing().returning(*returning)
@@ -137,16 +138,20 @@ def insert_params(rows: list[dict], now: datetime):
     """The rows as `insert_statement` binds them: driver-level rows (SQLite), arrays by column
     (PostgreSQL)."""
     if dialect_name() == "sqlite":
-        received = now.astimezone(timezone.utc).strftime(_SQLITE_TIME)
+        received = now.astimezone(UTC).strftime(_SQLITE_TIME)
         return [
-            {**row, "rated_at": row["rated_at"].astimezone(timezone.utc).strftime(_SQLITE_TIME),
-             "received_at": received, "code_system": row["code_system"].value,
-             "channel": row["channel"].value, "flags": json.dumps(row["flags"]) if row["flags"] else None}
+            {
+                **row,
+                "rated_at": row["rated_at"].astimezone(UTC).strftime(_SQLITE_TIME),
+                "received_at": received,
+                "code_system": row["code_system"].value,
+                "channel": row["channel"].value,
+                "flags": json.dumps(row["flags"]) if row["flags"] else None,
+            }
             for row in rows
         ]
     if len(rows) < _PG_UNNEST_FROM:
-        return [{**row, "code_system": row["code_system"].value, "channel": row["channel"].value}
-                for row in rows]
+        return [{**row, "code_system": row["code_system"].value, "channel": row["channel"].value} for row in rows]
     columns = {name: [row[name] for row in rows] for name in _INSERTED}
     columns["code_system"] = [value.value for value in columns["code_system"]]
     columns["channel"] = [value.value for value in columns["channel"]]

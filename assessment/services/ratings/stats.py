@@ -50,11 +50,22 @@ def summary(period: Period, unit_id: int | None = None) -> dict:
     "excluded", "flagged", "good_rate", "interval"}.
     """
     query = _scope(
-        select(PublicRating.level, PublicRating.channel, PublicRating.is_default, PublicRating.excluded,
-               PublicRating.flagged, func.count())
-        .group_by(PublicRating.level, PublicRating.channel, PublicRating.is_default, PublicRating.excluded,
-                  PublicRating.flagged),
-        period.id, unit_id,
+        select(
+            PublicRating.level,
+            PublicRating.channel,
+            PublicRating.is_default,
+            PublicRating.excluded,
+            PublicRating.flagged,
+            func.count(),
+        ).group_by(
+            PublicRating.level,
+            PublicRating.channel,
+            PublicRating.is_default,
+            PublicRating.excluded,
+            PublicRating.flagged,
+        ),
+        period.id,
+        unit_id,
     )
     levels = {lv: {} for lv in range(5, 0, -1)}
     out = {"counted": 0, "good": 0, "bad": 0, "defaults": 0, "excluded": 0, "flagged": 0, "total": 0}
@@ -100,20 +111,31 @@ def monthly_trend(period: Period, unit_id: int | None = None) -> list[dict]:
     bounds = [datetime(m.year, m.month, 1, tzinfo=CST) for m in months[1:]]
     bucket = case(*[(PublicRating.rated_at < b, i) for i, b in enumerate(bounds)], else_=len(bounds))
     query = _scope(
-        select(bucket.label("m"), func.count(), func.sum(case((PublicRating.level >= 4, 1), else_=0)),
-               func.sum(case((PublicRating.level <= 2, 1), else_=0)))
+        select(
+            bucket.label("m"),
+            func.count(),
+            func.sum(case((PublicRating.level >= 4, 1), else_=0)),
+            func.sum(case((PublicRating.level <= 2, 1), else_=0)),
+        )
         .where(PublicRating.excluded.is_(False), PublicRating.is_default.is_(False))
         .group_by(bucket),
-        period.id, unit_id,
+        period.id,
+        unit_id,
     )
     counts = {m: (n, good or 0, bad or 0) for m, n, good, bad in db.session.execute(query)}
     series = []
     for i, month in enumerate(months):
         n, good, bad = counts.get(i, (0, 0, 0))
-        series.append({
-            "month": month, "n": n, "good": good, "bad": bad,
-            "rate": good / n if n else None, "interval": wilson_interval(good, n),
-        })
+        series.append(
+            {
+                "month": month,
+                "n": n,
+                "good": good,
+                "bad": bad,
+                "rate": good / n if n else None,
+                "interval": wilson_interval(good, n),
+            }
+        )
     return series
 
 
@@ -127,9 +149,14 @@ def unit_table(period: Period) -> list[dict]:
 
     query = (
         select(
-            PublicRating.unit_id, func.count(), n(scored), n(and_(scored, PublicRating.level >= 4)),
-            n(and_(scored, PublicRating.level <= 2)), n(PublicRating.is_default.is_(True)),
-            n(PublicRating.flagged.is_(True)), n(PublicRating.excluded.is_(True)),
+            PublicRating.unit_id,
+            func.count(),
+            n(scored),
+            n(and_(scored, PublicRating.level >= 4)),
+            n(and_(scored, PublicRating.level <= 2)),
+            n(PublicRating.is_default.is_(True)),
+            n(PublicRating.flagged.is_(True)),
+            n(PublicRating.excluded.is_(True)),
         )
         .where(PublicRating.period_id == period.id)
         .group_by(PublicRating.unit_id)
@@ -138,17 +165,32 @@ def unit_table(period: Period) -> list[dict]:
     rows = []
     for unit_id, total, counted, good, bad, defaults, flagged, excluded in db.session.execute(query):
         interval = wilson_interval(good or 0, counted or 0)
-        rows.append({
-            "unit": units[unit_id], "total": total, "counted": counted or 0, "good": good or 0,
-            "bad": bad or 0, "defaults": defaults or 0, "flagged": flagged or 0, "excluded": excluded or 0,
-            "good_rate": (good / counted) if counted else None, "interval": interval,
-        })
+        rows.append(
+            {
+                "unit": units[unit_id],
+                "total": total,
+                "counted": counted or 0,
+                "good": good or 0,
+                "bad": bad or 0,
+                "defaults": defaults or 0,
+                "flagged": flagged or 0,
+                "excluded": excluded or 0,
+                "good_rate": (good / counted) if counted else None,
+                "interval": interval,
+            }
+        )
     rows.sort(key=lambda r: (r["interval"][0] if r["interval"] else 2.0, r["unit"].code))
     return rows
 
 
-def flagged_ratings(period: Period, unit_id: int | None = None, flag: str | None = None,
-                    show: str = "open", page: int = 1, per_page: int = 50):
+def flagged_ratings(
+    period: Period,
+    unit_id: int | None = None,
+    flag: str | None = None,
+    show: str = "open",
+    page: int = 1,
+    per_page: int = 50,
+):
     """Suspicious ratings of a period for the office to review (newest first), as a Flask-SQLAlchemy page.
 
     `show` is "open" (still counted), "excluded" (every rating the office excluded, flagged or not) or "all";
@@ -183,7 +225,7 @@ class _ListPage:
         self.per_page = per_page
         self.pages = max(1, math.ceil(self.total / per_page))
         start = (self.page - 1) * per_page
-        self.items = items[start:start + per_page]
+        self.items = items[start : start + per_page]
         self.has_prev = self.page > 1
         self.has_next = self.page < self.pages
         self.prev_num = self.page - 1

@@ -80,9 +80,7 @@ def test_ratings_and_problems_with_chinese_labels(city, tmp_path):
         ],
     )
     rows = db.session.execute(
-        select(PublicRating.event_id, PublicRating.channel, PublicRating.is_default).order_by(
-            PublicRating.event_id
-        )
+        select(PublicRating.event_id, PublicRating.channel, PublicRating.is_default).order_by(PublicRating.event_id)
     ).all()
     assert [tuple(r) for r in rows] == [
         ("E1", Channel.WINDOW, False),
@@ -123,8 +121,17 @@ def test_an_unknown_label_is_still_an_error(city, tmp_path):
 
 @pytest.mark.parametrize(
     "text",
-    ["13800000000", "138 0000 0000", "138-0000-0000", "+86 138 0000 0000", "0536-1234567", "010-12345678",
-     "(0536)1234567", "（0536）12345678", "0536 1234567"],
+    [
+        "13800000000",
+        "138 0000 0000",
+        "138-0000-0000",
+        "+86 138 0000 0000",
+        "0536-1234567",
+        "010-12345678",
+        "(0536)1234567",
+        "（0536）12345678",
+        "0536 1234567",
+    ],
 )
 def test_phone_numbers_accepted(text):
     """Are mobile numbers and landlines with their area code accepted, with separators?"""
@@ -133,8 +140,17 @@ def test_phone_numbers_accepted(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["1234567", "12800000000", "1380000000", "138000000000", "5361234567", "0536-123456", "电话13800000000",
-     "13800000000转1", "n/a"],
+    [
+        "1234567",
+        "12800000000",
+        "1380000000",
+        "138000000000",
+        "5361234567",
+        "0536-123456",
+        "电话13800000000",
+        "13800000000转1",
+        "n/a",
+    ],
 )
 def test_phone_numbers_refused(text):
     """Are short, long, prefix-less or lettered numbers refused?"""
@@ -173,8 +189,7 @@ def test_an_unknown_category_is_a_row_error_listing_the_known_ones(city, tmp_pat
     """Is a mistyped category a row error listing the known categories, with nothing written?"""
     from assessment.services.imports import ImportFailed, run_import
 
-    lines = ["code,name,kind,category", "U10,市民政局,government,政府部门",
-             "U11,市商务局,government,政府部们"]
+    lines = ["code,name,kind,category", "U10,市民政局,government,政府部门", "U11,市商务局,government,政府部们"]
     assert failed("units", tmp_path, lines) == [
         "line 3, column category: unknown category '政府部们' (did you mean '政府部门'?); "
         "known: 事业单位, 党委部门, 政府部门; if it is a new category, import again with --new-categories"
@@ -192,8 +207,7 @@ def test_new_categories_when_allowed_or_when_none_is_known_yet(ctx, tmp_path):
     """Does the first units file define the categories, and a later new one need new_categories?"""
     first = imported("units", tmp_path, ["code,name,kind,category", "U01,市民政局,government,政府部门"])
     assert first.counts["new_categories"] == ["政府部门"] and "New categories: 政府部门." in first.summary()
-    lines = ["code,name,kind,category", "U02,市医保局,government,民生保障",
-             "U03,市人社局,government,民生保障"]
+    lines = ["code,name,kind,category", "U02,市医保局,government,民生保障", "U03,市人社局,government,民生保障"]
     assert failed("units", tmp_path, lines) == [
         f"line {n}, column category: unknown category '民生保障'; known: 政府部门; "
         "if it is a new category, import again with --new-categories"

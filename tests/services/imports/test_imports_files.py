@@ -35,9 +35,7 @@ def test_extra_missing_and_repeated_columns(city, tmp_path):
             "actual_staff, leader_posts, leaders_in_post)"
         )
     ]
-    assert failed("units", tmp_path, ["code,kind", "U10,party"]) == [
-        "line 1: missing required columns: name, category"
-    ]
+    assert failed("units", tmp_path, ["code,kind", "U10,party"]) == ["line 1: missing required columns: name, category"]
     assert failed("towns", tmp_path, ["code,name,name", "T9,a,b"]) == ["line 1: repeated columns: name"]
 
 
@@ -87,16 +85,12 @@ def test_xlsx_first_sheet_with_date_cells(city):
     )
     report = run_import("checkpoints", io.BytesIO(data), "2026", filename="cp.xlsx")
     assert report.counts["created"] == 2
-    assert db.session.execute(select(CheckPoint.due).filter_by(item="清单动态调整")).scalar_one() == date(
-        2026, 6, 30
-    )
+    assert db.session.execute(select(CheckPoint.due).filter_by(item="清单动态调整")).scalar_one() == date(2026, 6, 30)
 
 
 def test_xlsx_bad_cell_reports_its_row(city):
     """Is a bad XLSX cell reported with the row number Excel shows?"""
-    data = xlsx_bytes(
-        [["code", "name", "kind", "category"], ["U20", "a", "party", "党委部门"], ["U21", "b", 7, "c"]]
-    )
+    data = xlsx_bytes([["code", "name", "kind", "category"], ["U20", "a", "party", "党委部门"], ["U21", "b", 7, "c"]])
     with pytest.raises(ImportFailed) as info:
         run_import("units", io.BytesIO(data), "2026", filename="units.xlsx")
     assert [e.english() for e in info.value.errors] == [
@@ -141,11 +135,7 @@ def test_new_period_is_created_and_audited(city, tmp_path):
     period = db.session.execute(select(Period).filter_by(name="2027")).scalar_one()
     entry = db.session.execute(select(AuditEntry).filter_by(action="import")).scalar_one()
     assert entry.actor == "tester" and entry.object_id == str(period.id)
-    assert (
-        entry.detail["kind"] == "towns"
-        and entry.detail["created"] == 1
-        and entry.detail["file"] == "data.csv"
-    )
+    assert entry.detail["kind"] == "towns" and entry.detail["created"] == 1 and entry.detail["file"] == "data.csv"
 
 
 def test_errors_beyond_the_limit_are_counted(city, tmp_path, app):

@@ -60,10 +60,7 @@ def test_problems_good_reimport_and_bad(city, tmp_path):
     assert states == {"审批超时": ProblemState.OPEN, "台账不全": ProblemState.CLOSED}
     lines[1] = "U01,审批超时,audit,serious,2026-02-01,2026-05-01,2026-04-15,流程,张科长"
     assert imported("problems", tmp_path, lines).counts == {"created": 0, "updated": 1, "unchanged": 1}
-    assert (
-        db.session.execute(select(Problem.state).filter_by(title="审批超时")).scalar_one()
-        is ProblemState.CLOSED
-    )
+    assert db.session.execute(select(Problem.state).filter_by(title="审批超时")).scalar_one() is ProblemState.CLOSED
     assert failed(
         "problems",
         tmp_path,
@@ -89,9 +86,7 @@ def test_bonuses_good_reimport_and_bad(city, tmp_path):
     lines = ["unit_code,reason,points", "U01,改革创新,1.5", "U02,经验推广,2"]
     assert imported("bonuses", tmp_path, lines).counts == {"created": 2, "updated": 0, "unchanged": 0}
     assert imported("bonuses", tmp_path, lines).counts == {"created": 0, "updated": 0, "unchanged": 2}
-    assert failed(
-        "bonuses", tmp_path, ["unit_code,reason,points", "U01,a,0", "U01,b,abc", "U01,c,1", "U01,c,2"]
-    ) == [
+    assert failed("bonuses", tmp_path, ["unit_code,reason,points", "U01,a,0", "U01,b,abc", "U01,c,1", "U01,c,2"]) == [
         "line 2, column points: '0' must be more than 0 and at most 100",
         "line 3, column points: 'abc' is not a number",
         "line 5, column reason: bonus reason 'c' of this unit appears twice in the file (first on line 4)",

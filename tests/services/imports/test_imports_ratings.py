@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from assessment.extensions import db
 from assessment.models import BadRatingCase, CaseState, CodeSystem, Period, PublicRating, Unit
-from assessment.services.ratings.cases import due_on
 from assessment.services.imports import ImportFailed, run_import
+from assessment.services.ratings.cases import due_on
 from assessment.services.workdays import china_today
 from tests.services.imports.helpers import RATINGS_HEADER, count, failed, imported, snapshot, xlsx_bytes
 
@@ -26,10 +26,7 @@ def test_ratings_good(city, tmp_path):
     """Are ratings stored with origin import, naive times as Beijing time, and a case per real bad rating?"""
     report = imported("ratings", tmp_path, RATINGS_OK)
     assert report.counts == {"created": 4, "duplicates": 0, "cases": 1}
-    assert (
-        report.summary()
-        == "Imported 4 ratings into 2026: 4 new, 0 duplicates skipped. 1 bad-rating cases opened."
-    )
+    assert report.summary() == "Imported 4 ratings into 2026: 4 new, 0 duplicates skipped. 1 bad-rating cases opened."
     rating = db.session.execute(select(PublicRating).filter_by(event_id="e2")).scalar_one()
     assert rating.origin == "import" and rating.device_id is None and rating.stage == ""
     assert rating.rated_at == datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
@@ -81,8 +78,10 @@ def test_ratings_reimport_skips_duplicates(city, tmp_path):
 def test_ratings_event_id_repeated_in_one_file_is_a_row_error(city, tmp_path):
     """Is an event id repeated inside one file a row error naming the first line, with or without other content?"""
     errors = failed("ratings", tmp_path, RATINGS_OK + [RATINGS_OK[1]])
-    assert errors == [f"line {len(RATINGS_OK) + 1}, column event_id: event_id 'e1' repeats line 2 of this file; "
-                      "each rating once per file"]
+    assert errors == [
+        f"line {len(RATINGS_OK) + 1}, column event_id: event_id 'e1' repeats line 2 of this file; "
+        "each rating once per file"
+    ]
     assert count(PublicRating) == 0
     errors = failed(
         "ratings",
@@ -93,9 +92,7 @@ def test_ratings_event_id_repeated_in_one_file_is_a_row_error(city, tmp_path):
             "x1,U01,4,window,2026-03-01T09:30:00+08:00",
         ],
     )
-    assert errors == [
-        "line 3, column event_id: event_id 'x1' appears earlier in the file with different content"
-    ]
+    assert errors == ["line 3, column event_id: event_id 'x1' appears earlier in the file with different content"]
 
 
 def test_ratings_conflict_is_an_error_not_an_overwrite(city, tmp_path):
@@ -119,10 +116,7 @@ def test_ratings_are_never_moved_to_another_period(city, tmp_path):
     )
     db.session.commit()
     assert failed("ratings", tmp_path, RATINGS_OK[:2], period="2026Q1") == [
-        (
-            "line 2, column event_id: event_id 'e1' was imported into another period before; "
-            "a rating is never moved"
-        )
+        ("line 2, column event_id: event_id 'e1' was imported into another period before; a rating is never moved")
     ]
 
 
@@ -137,9 +131,7 @@ def test_ratings_gbt39046_flips_levels(city, tmp_path):
     assert report.counts["cases"] == 1
     rows = dict(db.session.execute(select(PublicRating.event_id, PublicRating.level)).all())
     assert rows == {"g1": 5, "g2": 1}
-    raw = db.session.execute(
-        select(PublicRating.raw_code, PublicRating.code_system).filter_by(event_id="g1")
-    ).one()
+    raw = db.session.execute(select(PublicRating.raw_code, PublicRating.code_system).filter_by(event_id="g1")).one()
     assert tuple(raw) == (1, CodeSystem.GBT39046)
     case = db.session.execute(select(BadRatingCase)).scalar_one()
     assert case.rating.event_id == "g2"
@@ -167,14 +159,8 @@ def test_ratings_bad_file_reports_all_lines(city, tmp_path):
         "line 4, column channel: 'fax' is not one of: window / online / app / hotline / sms",
         "line 4, column is_default: '2' is not 0 or 1",
         "line 4, column unit_code: unknown unit code 'U99'",
-        (
-            "line 5, column rated_at: '2025-12-31T23:59:00+08:00' is outside period 2026 (2026-01-01 to "
-            "2026-12-31)"
-        ),
-        (
-            "line 7, column rated_at: 'yesterday' is not an ISO 8601 date and time (e.g. "
-            "2026-03-01T09:30:00+08:00)"
-        ),
+        ("line 5, column rated_at: '2025-12-31T23:59:00+08:00' is outside period 2026 (2026-01-01 to 2026-12-31)"),
+        ("line 7, column rated_at: 'yesterday' is not an ISO 8601 date and time (e.g. 2026-03-01T09:30:00+08:00)"),
         (
             "line 8, column case_no: case 'C1' already has a rating earlier in the file (event_id 'b5'); one "
             "rating per case"
@@ -187,17 +173,17 @@ def test_ratings_for_an_inactive_unit_are_refused(city, tmp_path):
     """Is a rating for a unit no longer evaluated refused, as the device API refuses it?"""
     db.session.execute(Unit.__table__.update().where(Unit.code == "U03").values(active=False))
     db.session.commit()
-    assert failed(
-        "ratings", tmp_path, [RATINGS_HEADER, "i1,U03,5,window,2026-03-05T09:30:00+08:00,0,,,,"]
-    ) == ["line 2, column unit_code: unit 'U03' is inactive"]
+    assert failed("ratings", tmp_path, [RATINGS_HEADER, "i1,U03,5,window,2026-03-05T09:30:00+08:00,0,,,,"]) == [
+        "line 2, column unit_code: unit 'U03' is inactive"
+    ]
 
 
 def test_ratings_case_number_taken_in_database(city, tmp_path):
     """Is a case number already rated (one rating per case and stage) refused?"""
     imported("ratings", tmp_path, RATINGS_OK)
-    assert failed(
-        "ratings", tmp_path, [RATINGS_HEADER, "n1,U01,5,window,2026-03-05T09:30:00+08:00,0,C001,,,"]
-    ) == ["line 2, column case_no: case 'C001' already has a rating; one rating per case"]
+    assert failed("ratings", tmp_path, [RATINGS_HEADER, "n1,U01,5,window,2026-03-05T09:30:00+08:00,0,C001,,,"]) == [
+        "line 2, column case_no: case 'C001' already has a rating; one rating per case"
+    ]
 
 
 def test_ratings_xlsx_datetime_cells_are_beijing_time(city):
@@ -261,8 +247,14 @@ def test_ratings_xlsx_cells_lines_and_date_cells(city):
     rating = db.session.execute(select(PublicRating)).scalar_one()
     assert (rating.event_id, rating.raw_code) == ("x1", 5)
     assert rating.rated_at == datetime(2026, 6, 30, 16, 0, tzinfo=UTC)
-    bad = xlsx_bytes([header, ["x2", "U03", 5, "window", datetime(2026, 7, 1, 8)], [], ["x3", "U03", 9, "sms",
-                      datetime(2026, 7, 1, 9), 1]])
+    bad = xlsx_bytes(
+        [
+            header,
+            ["x2", "U03", 5, "window", datetime(2026, 7, 1, 8)],
+            [],
+            ["x3", "U03", 9, "sms", datetime(2026, 7, 1, 9), 1],
+        ]
+    )
     with pytest.raises(ImportFailed) as info:
         run_import("ratings", io.BytesIO(bad), "2026", filename="r.xlsx")
     assert [(e.line, e.column) for e in info.value.errors] == [(4, "level")]

@@ -75,17 +75,13 @@ def test_responses_changed_answers_make_a_new_version(city, tmp_path):
 
 def test_responses_existing_assignment_is_used(city, tmp_path):
     """Does an import submit into an assignment the office already made?"""
-    period = Period(
-        name="2026", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31), as_of=date(2026, 12, 31)
-    )
+    period = Period(name="2026", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31), as_of=date(2026, 12, 31))
     db.session.add(period)
     db.session.flush()
     ids = {r.code: r.id for r in db.session.execute(select(Rater)).scalars()}
     units = {u.code: u.id for u in db.session.execute(select(Unit)).scalars()}
     peer = db.session.execute(select(Instrument).filter_by(key="peer")).scalar_one()
-    db.session.add(
-        Assignment(period_id=period.id, rater_id=ids["D1"], unit_id=units["U02"], instrument_id=peer.id)
-    )
+    db.session.add(Assignment(period_id=period.id, rater_id=ids["D1"], unit_id=units["U02"], instrument_id=peer.id))
     db.session.commit()
     imported("responses", tmp_path, RESPONSES_OK)
     assert count(Assignment) == 4
@@ -105,15 +101,9 @@ def test_responses_peer_and_self_rules(city, tmp_path):
             "L1,self,U01,s01,4",
         ],
     ) == [
-        (
-            "line 2, column unit_code: rater D1 belongs to unit 'U01': a department does not rate itself in "
-            "peer review"
-        ),
+        ("line 2, column unit_code: rater D1 belongs to unit 'U01': a department does not rate itself in peer review"),
         "line 3, column unit_code: self review is only about the rater's own unit (U01), not 'U02'",
-        (
-            "line 4, column instrument: instrument 'peer' is for department raters; rater G1 is in group "
-            "grassroots"
-        ),
+        ("line 4, column instrument: instrument 'peer' is for department raters; rater G1 is in group grassroots"),
         "line 5, column instrument: instrument 'self' is for department raters; rater L1 is in group leader",
     ]
 
@@ -139,10 +129,7 @@ def test_responses_bad_answers(city, tmp_path):
         "line 2, column answer: '6' is not a likert5 answer (1-5, or na)",
         "line 3, column answer: '101' is not a score100 answer (0-100, or na)",
         "line 4, column question: instrument 'grassroots' has no question 'g03'",
-        (
-            "line 5, column question: question 'g01' is answered twice by rater G1 for this unit (first on "
-            "line 2)"
-        ),
+        ("line 5, column question: question 'g01' is answered twice by rater G1 for this unit (first on line 2)"),
         "line 6, column rater_code: unknown rater code 'X9'",
         "line 7, column instrument: unknown instrument 'survey' (known: grassroots, peer, self)",
         "line 8, column answer: instrument 'self' has no don't-know option",
@@ -162,7 +149,5 @@ def test_responses_without_instruments_say_run_init_db(ctx, tmp_path):
     """Without stored instruments, does the error tell the office to run init-db?"""
     db.session.add(Unit(code="U01", name="a", kind=UnitKind.PARTY, category="c"))
     db.session.commit()
-    errors = failed(
-        "responses", tmp_path, ["rater_code,instrument,unit_code,question,answer", "G1,peer,U01,p01,4"]
-    )
+    errors = failed("responses", tmp_path, ["rater_code,instrument,unit_code,question,answer", "G1,peer,U01,p01,4"])
     assert any("assessment init-db" in e for e in errors)

@@ -128,13 +128,9 @@ class Raters(Upsert):
             "group": row.choice("group", RaterGroup),
         }
         if "town_code" in self.cols:
-            record["town_id"] = self.lookup(
-                row, "town_code", self.towns, "town code", "镇街编码", required=False
-            )
+            record["town_id"] = self.lookup(row, "town_code", self.towns, "town code", "镇街编码", required=False)
         if "unit_code" in self.cols:
-            record["unit_id"] = self.lookup(
-                row, "unit_code", self.units, "unit code", "单位编码", required=False
-            )
+            record["unit_id"] = self.lookup(row, "unit_code", self.units, "unit code", "单位编码", required=False)
         if "phone" in self.cols:
             record["phone"] = row.phone("phone", max_len=column_length(Rater, "phone"))
         # A department rater rates for its unit (and never rates it in peer review); a grassroots rater
@@ -142,7 +138,5 @@ class Raters(Upsert):
         if record["group"] is RaterGroup.DEPARTMENT and row.raw("unit_code") == "":
             row.bad("unit_code", "", "a department rater needs a unit_code", "部门评价人须填写所属单位编码")
         if record["group"] is RaterGroup.GRASSROOTS and row.raw("town_code") == "":
-            row.bad(
-                "town_code", "", "a grassroots rater needs a town_code", "镇街干部评价人须填写所属镇街编码"
-            )
+            row.bad("town_code", "", "a grassroots rater needs a town_code", "镇街干部评价人须填写所属镇街编码")
         return record

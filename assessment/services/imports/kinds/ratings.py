@@ -17,7 +17,15 @@ from .base import Kind
 
 #: The columns `_plain_fields` reads, in its order.
 _PLAIN_COLUMNS = (
-    "event_id", "unit_code", "level", "channel", "rated_at", "is_default", "case_no", "window", "service_item",
+    "event_id",
+    "unit_code",
+    "level",
+    "channel",
+    "rated_at",
+    "is_default",
+    "case_no",
+    "window",
+    "service_item",
     "staff_code",
 )
 _LEVELS = {str(code): code for code in range(1, 6)}
@@ -45,8 +53,7 @@ class Ratings(Kind):
         self.cases = {}
         self.starts, self.ends = self.period.starts_on, self.period.ends_on
         self.max = {
-            c: column_length(PublicRating, c)
-            for c in ("event_id", "case_no", "window", "service_item", "staff_code")
+            c: column_length(PublicRating, c) for c in ("event_id", "case_no", "window", "service_item", "staff_code")
         }
 
     def check(self, row):
@@ -59,8 +66,16 @@ class Ratings(Kind):
         level = self.code_system.to_level(raw)
         digest = bytes.fromhex(
             content_hash(
-                event_id, unit_code, level, channel.value, rated_at, case_no=case_no, service_item=service_item,
-                staff_code=staff_code, is_default=is_default, window=window,
+                event_id,
+                unit_code,
+                level,
+                channel.value,
+                rated_at,
+                case_no=case_no,
+                service_item=service_item,
+                staff_code=staff_code,
+                is_default=is_default,
+                window=window,
             )
         )
         before = self.seen.get(event_id)
@@ -89,8 +104,7 @@ class Ratings(Kind):
                 row.bad(
                     "case_no",
                     case_no,
-                    f"case '{{v}}' already has a rating earlier in the file (event_id '{other}'); "
-                    "one rating per case",
+                    f"case '{{v}}' already has a rating earlier in the file (event_id '{other}'); one rating per case",
                     f"办件编号“{{v}}”在文件前面已有评价（事件编号“{other}”），每个办件只能评价一次",
                 )
                 return None
@@ -154,8 +168,17 @@ class Ratings(Kind):
         if not self.starts <= rated_at.astimezone(CST).date() <= self.ends:
             return None
         return (
-            event_id, unit_code, unit_id, raw, channel, rated_at, is_default, case_no or None, window or None,
-            service_item or None, staff_code or None,
+            event_id,
+            unit_code,
+            unit_id,
+            raw,
+            channel,
+            rated_at,
+            is_default,
+            case_no or None,
+            window or None,
+            service_item or None,
+            staff_code or None,
         )
 
     def _fields(self, row):
@@ -189,7 +212,16 @@ class Ratings(Kind):
         if not row.ok:
             return None
         return (
-            event_id, unit_code, unit_id, raw, channel, rated_at, is_default, case_no, window, service_item,
+            event_id,
+            unit_code,
+            unit_id,
+            raw,
+            channel,
+            rated_at,
+            is_default,
+            case_no,
+            window,
+            service_item,
             staff_code,
         )
 
@@ -307,8 +339,18 @@ class _RowWriter:
 
     #: Columns taken from each checked record; flags and real_name are derived from it.
     PER_ROW = (
-        "event_id", "unit_id", "level", "raw_code", "channel", "rated_at", "is_default", "case_no", "window",
-        "service_item", "staff_code", "content_hash",
+        "event_id",
+        "unit_id",
+        "level",
+        "raw_code",
+        "channel",
+        "rated_at",
+        "is_default",
+        "case_no",
+        "window",
+        "service_item",
+        "staff_code",
+        "content_hash",
     )
 
     def __init__(self, connection, **constants):
@@ -320,9 +362,7 @@ class _RowWriter:
         def converter(name):
             return table.c[name].type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
 
-        self.constants = tuple(
-            None if value is None else converter(name)(value) for name, value in constants.items()
-        )
+        self.constants = tuple(None if value is None else converter(name)(value) for name, value in constants.items())
         flags = converter("flags")
         self.flags = {True: flags(["default"]), False: flags(None)}
         boolean = converter("real_name")
@@ -336,13 +376,29 @@ class _RowWriter:
 
     def __call__(self, records):
         constants, booleans, flags, moment, channels = (
-            self.constants, self.booleans, self.flags, self.moment, self.channels
+            self.constants,
+            self.booleans,
+            self.flags,
+            self.moment,
+            self.channels,
         )
         rows = [
             (
-                *constants, r["event_id"], r["unit_id"], r["level"], r["raw_code"], channels[r["channel"]],
-                moment(r["rated_at"]), booleans[r["is_default"]], r["case_no"], r["window"], r["service_item"],
-                r["staff_code"], r["content_hash"], flags[r["is_default"]], booleans[r["case_no"] is not None],
+                *constants,
+                r["event_id"],
+                r["unit_id"],
+                r["level"],
+                r["raw_code"],
+                channels[r["channel"]],
+                moment(r["rated_at"]),
+                booleans[r["is_default"]],
+                r["case_no"],
+                r["window"],
+                r["service_item"],
+                r["staff_code"],
+                r["content_hash"],
+                flags[r["is_default"]],
+                booleans[r["case_no"] is not None],
             )
             for r in records
         ]

@@ -47,9 +47,7 @@ class Responses(Kind):
     def prepare(self):
         self.answer_types = ANSWER_TYPES
         self.counts = {"responses": 0, "created": 0, "updated": 0, "unchanged": 0}
-        self.raters = {
-            r.code: r for r in db.session.execute(select(Rater.code, Rater.id, Rater.group, Rater.unit_id))
-        }
+        self.raters = {r.code: r for r in db.session.execute(select(Rater.code, Rater.id, Rater.group, Rater.unit_id))}
         self.units = self.code_map(Unit)
         self.unit_codes = {v: k for k, v in self.units.items()}
         self.instruments = _stored_instruments()
@@ -137,8 +135,7 @@ class Responses(Kind):
                     key,
                     f"instrument '{{v}}' is for {instrument.rater_group} raters; "
                     f"rater {rater_code} is in group {rater.group.value}",
-                    f"问卷“{{v}}”供{_group_zh(instrument.rater_group)}填写，评价人{rater_code}属于"
-                    f"{rater.group.label}",
+                    f"问卷“{{v}}”供{_group_zh(instrument.rater_group)}填写，评价人{rater_code}属于{rater.group.label}",
                 )
             elif unit_id is not None:
                 pairing_ok = self._check_target(row, rater, rater_code, instrument, unit_id)
@@ -158,8 +155,7 @@ class Responses(Kind):
                 row.bad(
                     "question",
                     qid,
-                    f"question '{{v}}' is answered twice by rater {rater_code} for this unit "
-                    f"(first on line {first})",
+                    f"question '{{v}}' is answered twice by rater {rater_code} for this unit (first on line {first})",
                     f"评价人{rater_code}对该单位的题目“{{v}}”重复作答（首次出现在第{first}行）",
                 )
                 return None
@@ -186,8 +182,7 @@ class Responses(Kind):
                 row.bad(
                     "unit_code",
                     row.raw("unit_code"),
-                    f"rater {rater_code} belongs to unit '{{v}}': "
-                    "a department does not rate itself in peer review",
+                    f"rater {rater_code} belongs to unit '{{v}}': a department does not rate itself in peer review",
                     f"评价人{rater_code}属于单位“{{v}}”：部门互评不评本单位",
                 )
                 return False
@@ -382,9 +377,7 @@ def _stored_instruments():
             allow_na = True
         questions = dict(
             db.session.execute(
-                select(Question.qid, Question.type)
-                .where(Question.instrument_id == row.id)
-                .order_by(Question.position)
+                select(Question.qid, Question.type).where(Question.instrument_id == row.id).order_by(Question.position)
             ).all()
         )
         result[key] = _StoredInstrument(row.id, key, row.rater_group, row.targets, allow_na, questions)
