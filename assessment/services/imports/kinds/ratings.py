@@ -164,8 +164,12 @@ class Ratings(Kind):
             return None
         if rated_at.tzinfo is None:
             rated_at = rated_at.replace(tzinfo=CST)
-        rated_at = rated_at.astimezone(UTC)
-        if not self.starts <= rated_at.astimezone(CST).date() <= self.ends:
+        try:
+            rated_at = rated_at.astimezone(UTC)
+            local = rated_at.astimezone(CST).date()
+        except OverflowError:  # near year 1 or 9999: `_fields` names it
+            return None
+        if not self.starts <= local <= self.ends:
             return None
         return (
             event_id,
