@@ -80,3 +80,18 @@ def test_cli_same_file_twice_at_once_says_so(app, runner, tmp_path, racing):
     with app.app_context():
         assert db.session.scalars(select(PublicRating.event_id)).all() == ["e1"]
         assert db.session.scalar(select(func.count()).select_from(Period)) == 1
+
+
+def test_xlsx_past_the_column_cap_is_a_clear_422(app, login_as):
+    """Is an XLSX sheet wider than IMPORT_MAX_COLUMNS refused on the page with a Chinese message?"""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["code", "name"])
+    wb.active.cell(row=2, column=200, value="x")
+    out = io.BytesIO()
+    wb.save(out)
+    client = login_as("operator")
+    response = _upload(client, "towns", out.getvalue(), "towns.xlsx")
+    assert response.status_code == 422
+    assert "工作表有200列，最多读取64列：请删除数据右侧多余的列" in response.get_data(as_text=True)

@@ -103,7 +103,8 @@ def run_import(kind, source, period_name, actor="system", progress=None, filenam
             f"评价周期{period.name}已发布，数据已冻结，不能再导入",
         )
     errors = Errors(current_app.config["IMPORT_MAX_ERRORS_SHOWN"])
-    table = Table(source, filename)
+    config = current_app.config
+    table = Table(source, filename, config["IMPORT_MAX_ROWS"], config["IMPORT_MAX_COLUMNS"])
     filename = filename or table.name
     spool = Spool()
     try:
