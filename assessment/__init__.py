@@ -29,6 +29,10 @@ def create_app(test_config=None):
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
         #: Imports: bad rows listed in full (the rest are counted).
         IMPORT_MAX_ERRORS_SHOWN=200,
+        #: Imports: the largest XLSX sheet read (data rows, columns), checked from the sheet's dimension before
+        #: it is read: a small file can expand to millions of cells.
+        IMPORT_MAX_ROWS=2_000_000,
+        IMPORT_MAX_COLUMNS=64,
         #: Device API: ratings per batch, requests a second and burst per device, largest body, how long a
         #: checked key / the open period / a device's last contact is trusted before the database is asked again.
         API_BATCH_LIMIT=1000,

@@ -5,11 +5,16 @@ import io
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
+from ..extensions import db
 from ..services import imports as import_service
 from . import bp
 from .auth import section_required
 from .forms import ImportForm
+
+#: What the second of two uploads of the same rows at once is told (the first one's rows are stored).
+CONCURRENT_IMPORT_ZH = "另一个导入刚刚写入了相同的数据，请刷新后查看"
 
 
 @bp.route("/imports", methods=["GET", "POST"])
@@ -17,7 +22,7 @@ from .forms import ImportForm
 def imports():
     form = ImportForm()
     report = errors = None
-    truncated = 0
+    truncated = status = 0
     if form.validate_on_submit():
         upload = form.file.data
         try:
@@ -31,6 +36,12 @@ def imports():
             )
         except import_service.ImportFailed as exc:
             errors, truncated = exc.errors, exc.truncated
+        except IntegrityError:
+            # Someone imported the same rows a moment ago (two uploads of one file at once): their import won;
+            # roll back ours (nothing of it stays) and say so instead of a 500.
+            db.session.rollback()
+            flash(CONCURRENT_IMPORT_ZH, "error")
+            status = 409
         else:
             flash(report.summary_zh(), "success")
             return redirect(url_for("office.imports"))
@@ -47,7 +58,7 @@ def imports():
         kind_notes={kind: import_service.NOTES[kind][0] for kind in import_service.KINDS},
         general_notes=import_service.GENERAL_NOTES,
         references={name: title for name, (title, _rows) in import_service.REFERENCES.items()},
-    ), (422 if errors else 200)  # 422 rolls back what the failed import flushed (a period it created)
+    ), status or (422 if errors else 200)  # >= 400 rolls back what the failed import flushed (a period it created)
 
 
 _MIME = {

@@ -32,6 +32,8 @@ the two phases), ``kinds/`` (one module per family of kinds: org, ledger, rating
 what they share). This module is the contract above plus the registry of kinds and the run itself.
 """
 
+import re
+
 from flask import current_app
 
 from ...extensions import db
@@ -101,13 +103,15 @@ def run_import(kind, source, period_name, actor="system", progress=None, filenam
             f"评价周期{period.name}已发布，数据已冻结，不能再导入",
         )
     errors = Errors(current_app.config["IMPORT_MAX_ERRORS_SHOWN"])
-    table = Table(source, filename)
+    config = current_app.config
+    table = Table(source, filename, config["IMPORT_MAX_ROWS"], config["IMPORT_MAX_COLUMNS"])
     filename = filename or table.name
     spool = Spool()
     try:
         cols = read_columns(kind, table.header)
         handler = HANDLERS[kind](period, cols, errors, actor, filename, options)
         handler.prepare()
+        names = {i: name for name, i in cols.items()}
         total, rows, batch = table.total, 0, []
         example_skipped = False
         report_progress(0, total, "Checking")
@@ -116,6 +120,9 @@ def run_import(kind, source, period_name, actor="system", progress=None, filenam
                 example_skipped = True  # the template's example row, left as it was: not data
                 continue
             row = Row(line, cells, cols, errors)
+            if _HIDDEN_ANY.search("".join(c for c in cells if c.__class__ is str)) and not _hidden(row, names):
+                rows += 1  # a NUL byte, or a hidden character in a code: named, the row not checked further
+                continue
             if len(cells) > len(cols) and any(c != "" for c in cells[len(cols) :]):
                 row.bad(
                     None,
@@ -155,6 +162,41 @@ def run_import(kind, source, period_name, actor="system", progress=None, filenam
         counts=dict(handler.counts),
         example_skipped=example_skipped,
     )
+
+
+#: A NUL byte (PostgreSQL refuses it in text, SQLite would store it) and the invisible and direction characters
+#: (zero-width spaces and joiners, marks, embeddings and overrides, word joiner, invisible operators, a BOM
+#: inside a value): `U021\u200b` would be a second unit shown as U021, U+202E shows text reversed.
+_HIDDEN_ANY = re.compile("[\x00\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+
+
+def _is_code(column) -> bool:
+    """Is `column` a code or an identifier (compared exactly), not a name or free text?"""
+    return column is not None and (column in ("code", "event_id", "case_no") or column.endswith("_code"))
+
+
+def _hidden(row, names) -> bool:
+    """Refuse a NUL byte in any cell and invisible characters in codes (row errors naming the column); strip
+    invisible characters from names and free text. False when the row was refused."""
+    for i, value in enumerate(row.cells):
+        if value.__class__ is not str or not _HIDDEN_ANY.search(value):
+            continue
+        column = names.get(i)
+        shown = value.replace("\x00", "\\0")
+        if "\x00" in value:
+            row.bad(column, shown, "'{v}' contains a NUL byte", "“{v}”含有空字符（NUL），请删除")
+        elif _is_code(column):
+            visible = _INVISIBLE.sub("", value)
+            row.bad(
+                column,
+                visible,
+                "'{v}' contains invisible or direction characters (e.g. U+200B, U+202E); type the code again",
+                "“{v}”含有不可见字符或文字方向控制字符（如U+200B、U+202E），请重新输入该编码",
+            )
+        else:
+            row.cells[i] = _INVISIBLE.sub("", value).strip()
+    return row.ok
 
 
 def _keep(spool, records, errors):

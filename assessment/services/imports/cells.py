@@ -222,7 +222,20 @@ class Row:
             return None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=CST)
-        return parsed.astimezone(UTC)
+        try:
+            # Near year 1 or 9999 the shift to UTC (or back to Beijing time) leaves the dates Python can hold:
+            # out of range, as the device API answers it.
+            moment = parsed.astimezone(UTC)
+            moment.astimezone(CST)
+        except OverflowError:
+            self.bad(
+                column,
+                value,
+                "'{v}' is outside the dates the platform can store",
+                "“{v}”超出了系统可保存的日期范围",
+            )
+            return None
+        return moment
 
     def flag(self, column):
         """True for 1 (or 是), False for 0 (or 否) or blank, None (with an error) for anything else."""

@@ -3,6 +3,8 @@ the kind's columns, and cells normalised to trimmed text (XLSX dates and times s
 
 import csv
 import io
+import re
+import zipfile
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -47,11 +49,71 @@ def _calamine_cell(value):
     return value
 
 
-class Table:
-    """The rows of a CSV or XLSX file: `header` (raw), then `rows()` yields (line, cells)."""
+_DIMENSION_RE = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+\d+)(?::([A-Z]+\d+))?\"")
+_CELL_REF_RE = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br=\"([A-Z]+)(\d+)\"")
+_REF_RE = re.compile(r"([A-Z]+)(\d+)")
 
-    def __init__(self, source, filename):
+
+def _ref(ref: str) -> tuple[int, int]:
+    """(row, column), 1-based, of a cell reference such as "XFD1048576"."""
+    letters, digits = _REF_RE.fullmatch(ref).groups()
+    column = 0
+    for letter in letters:
+        column = column * 26 + ord(letter) - 64
+    return int(digits), column
+
+
+def xlsx_extent(fh) -> tuple[int, int] | None:
+    """(rows, columns) of the first sheet of an XLSX file, without reading its cells: the sheet's <dimension>
+    when it has one, else the largest cell reference found by scanning its XML; None when the file is not a
+    readable XLSX (the reader then says so)."""
+    start = fh.tell()
+    try:
+        with zipfile.ZipFile(fh) as archive:
+            workbook = archive.read("xl/workbook.xml")
+            rels = archive.read("xl/_rels/workbook.xml.rels")
+            first = re.search(rb"<(?:\w+:)?sheet\b[^>]*?\br:id=\"([^\"]+)\"", workbook) or re.search(
+                rb"<(?:\w+:)?sheet\b[^>]*?\bid=\"([^\"]+)\"", workbook
+            )
+            if first is None:
+                return None
+            rid = re.escape(first.group(1))
+            target = re.search(rb"<Relationship\b[^>]*?\bId=\"" + rid + rb"\"[^>]*?\bTarget=\"([^\"]+)\"", rels)
+            if target is None:
+                target = re.search(rb"<Relationship\b[^>]*?\bTarget=\"([^\"]+)\"[^>]*?\bId=\"" + rid + rb"\"", rels)
+            if target is None:
+                return None
+            name = target.group(1).decode()
+            name = name.lstrip("/") if name.startswith("/") else "xl/" + name
+            with archive.open(name) as sheet:
+                head = sheet.read(1 << 16)
+                found = _DIMENSION_RE.search(head)
+                if found is not None:
+                    return _ref((found.group(2) or found.group(1)).decode())
+                rows = columns = 0
+                tail = b""
+                block = head
+                while block:
+                    text = tail + block
+                    for letters, digits in _CELL_REF_RE.findall(text):
+                        row, column = _ref((letters + digits).decode())
+                        rows, columns = max(rows, row), max(columns, column)
+                    tail = text[-256:]
+                    block = sheet.read(1 << 20)
+                return rows, columns
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, AttributeError):
+        return None
+    finally:
+        fh.seek(start)
+
+
+class Table:
+    """The rows of a CSV or XLSX file: `header` (raw), then `rows()` yields (line, cells). An XLSX sheet larger
+    than `max_rows` data rows or `max_columns` columns is refused before it is read."""
+
+    def __init__(self, source, filename, max_rows=None, max_columns=None):
         self._owned = None
+        self.max_rows, self.max_columns = max_rows, max_columns
         if isinstance(source, (str, Path)):
             path = Path(source)
             self.name = filename or path.name
@@ -125,7 +187,27 @@ class Table:
         return cells
 
     # XLSX ---------------------------------------------------------------------------------------------------
+    def _check_extent(self):
+        """Refuse a sheet past the row or column limit, from its dimension, before reading its cells."""
+        extent = xlsx_extent(self.fh)
+        if extent is None:
+            return
+        rows, columns = extent
+        if self.max_rows is not None and rows - 1 > self.max_rows:
+            file_error(
+                f"the sheet has {rows - 1} rows; at most {self.max_rows} can be imported at once: split the file "
+                "(or delete the empty rows Excel keeps at its end)",
+                f"工作表有{rows - 1}行，一次最多导入{self.max_rows}行：请拆分文件（或删除表格末尾的空行）",
+            )
+        if self.max_columns is not None and columns > self.max_columns:
+            file_error(
+                f"the sheet has {columns} columns; at most {self.max_columns} are read: delete the columns "
+                "right of the data",
+                f"工作表有{columns}列，最多读取{self.max_columns}列：请删除数据右侧多余的列",
+            )
+
     def _open_xlsx(self):
+        self._check_extent()
         try:
             from python_calamine import CalamineError, CalamineWorkbook
         except ImportError:  # the dependency is declared; openpyxl (slower, streaming) stays as the fallback

@@ -4,6 +4,7 @@ rating opens its case (差评工单), and the period's suspicion flags are scann
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ....extensions import db
 from ....models import Channel, CodeSystem, PublicRating, Unit
@@ -164,8 +165,12 @@ class Ratings(Kind):
             return None
         if rated_at.tzinfo is None:
             rated_at = rated_at.replace(tzinfo=CST)
-        rated_at = rated_at.astimezone(UTC)
-        if not self.starts <= rated_at.astimezone(CST).date() <= self.ends:
+        try:
+            rated_at = rated_at.astimezone(UTC)
+            local = rated_at.astimezone(CST).date()
+        except OverflowError:  # near year 1 or 9999: `_fields` names it
+            return None
+        if not self.starts <= local <= self.ends:
             return None
         return (
             event_id,
@@ -403,10 +408,16 @@ class _RowWriter:
             for r in records
         ]
         if self.dialect.name == "postgresql" and self.dialect.driver == "psycopg":
-            with self.connection.connection.driver_connection.cursor() as cursor:
-                with cursor.copy(f"COPY {self.target} FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
+            statement = f"COPY {self.target} FROM STDIN"
+            try:
+                with self.connection.connection.driver_connection.cursor() as cursor:
+                    with cursor.copy(statement) as copy:
+                        for row in rows:
+                            copy.write_row(row)
+            except self.dialect.dbapi.IntegrityError as exc:
+                # COPY runs on the driver: raise what SQLAlchemy raises for an INSERT (a concurrent import of
+                # the same ratings), so that callers catch one exception on both engines.
+                raise IntegrityError(statement, None, exc) from exc
         else:
             marks = ", ".join(["?" if self.dialect.paramstyle == "qmark" else "%s"] * len(self.columns))
             self.connection.exec_driver_sql(f"INSERT INTO {self.target} VALUES ({marks})", rows)
