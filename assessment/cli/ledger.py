@@ -20,7 +20,7 @@ from .common import period_or_fail, write_file
 @with_appcontext
 def ledger_command(period_name, out):
     """Write the problem ledger as interfaces.md says: number, unit, source, class, state, overdue …"""
-    from ..services.ledger import build_csv, ledger_rows
+    from ..services.ledger_lists import build_csv, ledger_rows
 
     period = period_or_fail(period_name)
     write_file(out, build_csv(period))

@@ -25,7 +25,7 @@ from ..models import (
     StepFile,
 )
 from ..models.ledger import ESCALATION_STEPS
-from ..services import ledger, uploads
+from ..services import ledger, ledger_lists, uploads
 from ..services.ledger import LedgerError, ProblemInput
 from ..services.ratings.stats import default_period
 from . import bp
@@ -71,7 +71,7 @@ def _form_input(form) -> ProblemInput:
 
 
 def form_choices() -> dict:
-    return ledger.form_options()
+    return ledger_lists.form_options()
 
 
 # --------------------------------------------------------------------------------------------- lists
@@ -100,7 +100,9 @@ def ledger_list():
     except ValueError:
         abort(400)
     as_of = ledger.working_date(period)
-    rows = ledger.ledger_rows(period, as_of, state=state, category=request.args.get("category") or None, **TABS[tab][1])
+    rows = ledger_lists.ledger_rows(
+        period, as_of, state=state, category=request.args.get("category") or None, **TABS[tab][1]
+    )
     return render_template(
         "office/ledger/list.html",
         period=period,
@@ -123,7 +125,7 @@ def ledger_list():
 def ledger_csv():
     period = _period()
     return send_file(
-        io.BytesIO(ledger.build_csv(period)),
+        io.BytesIO(ledger_lists.build_csv(period)),
         mimetype="text/csv; charset=utf-8",
         as_attachment=True,
         download_name=f"ledger-{period.name}.csv",
@@ -217,7 +219,7 @@ def ledger_action(problem_id, action):
 def ledger_sheet(problem_id):
     problem = _problem(problem_id)
     return send_file(
-        io.BytesIO(ledger.push_sheet_pdf(problem)),
+        io.BytesIO(ledger_lists.push_sheet_pdf(problem)),
         mimetype="application/pdf",
         as_attachment=False,
         download_name=f"信息推送表-{problem.number}.pdf",
@@ -252,7 +254,7 @@ def ledger_unit_report(problem_id):
     """The unit liaison's rectification report (整改情况 with evidence files) on a problem pushed to their unit;
     the office may use it too (e.g. a report handed in on paper)."""
     if current_user.role is Role.UNIT_LIAISON:
-        problem = ledger.get_unit_problem(problem_id, current_user.unit_id)
+        problem = ledger_lists.get_unit_problem(problem_id, current_user.unit_id)
         if problem is None:
             abort(404)
     else:

@@ -48,9 +48,9 @@ def _published_row(period: Period | None, unit: Unit):
 
 def _pushed_problems(unit: Unit, period: Period | None):
     """The problems pushed to the unit (the ledger's service; never another unit's)."""
-    from ..services import ledger
+    from ..services import ledger_lists
 
-    return ledger.unit_problems(unit.id, period)
+    return ledger_lists.unit_problems(unit.id, period)
 
 
 @bp.route("/unit")

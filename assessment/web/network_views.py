@@ -10,7 +10,7 @@ from flask import abort, flash, g, redirect, render_template, request, session, 
 
 from ..extensions import db
 from ..models import Participant, ParticipantKind, Problem, SuggestionKind
-from ..services import access, ledger, network
+from ..services import access, ledger, ledger_lists, network
 from ..services.ledger import LedgerError, ProblemInput
 from . import bp
 
@@ -126,7 +126,7 @@ def _load_participant():
 
 
 def _units():
-    return ledger.form_options()
+    return ledger_lists.form_options()
 
 
 @bp.route("/p/home")

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from assessment.extensions import db
 from assessment.models import Period
 from assessment.services import ledger
-from assessment.services.ledger import LEDGER_COLUMNS, ProblemInput
+from assessment.services.ledger import ProblemInput
+from assessment.services.ledger_lists import LEDGER_COLUMNS
 
 
 def test_ledger_command_writes_the_csv(app, net, runner, tmp_path):

@@ -20,7 +20,7 @@ from assessment.models import (
     ProblemState,
     StepFile,
 )
-from assessment.services import ledger
+from assessment.services import ledger, ledger_lists
 from assessment.services.ledger import LedgerError, ProblemInput
 from tests.network.helpers import PDF, upload
 
@@ -160,17 +160,17 @@ def test_csv_and_suspension(net, ctx):
     ledger.push(u02, "office")
     ledger.report_rectification(u02, "x", note="改了", files=[upload(PDF, "b.pdf")])
     ledger.close(u02, "office", note="销号", on="2026-03-01")
-    data = ledger.build_csv(_period())
+    data = ledger_lists.build_csv(_period())
     assert data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert rows[0] == ledger.LEDGER_COLUMNS
+    assert rows[0] == ledger_lists.LEDGER_COLUMNS
     by_title = {r[3]: r for r in rows[1:]}
     assert by_title["逾期未改"][0] == late.number == "2026-0001"
     assert by_title["逾期未改"][5:7] == ["unit", "机构编制审批"]
     assert by_title["逾期未改"][-2:] == ["true", "true"]
     assert by_title["逾期后整改"][-2:] == ["true", "false"]
     assert by_title["按期"][-2:] == ["false", "false"]
-    assert ledger.suspended_unit_ids(_period()) == {net.units["U01"]}
+    assert ledger_lists.suspended_unit_ids(_period()) == {net.units["U01"]}
 
 
 def test_unit_cannot_reach_another_units_problem(net, ctx):
@@ -178,10 +178,10 @@ def test_unit_cannot_reach_another_units_problem(net, ctx):
     mine, other, unpushed = _file(net, title="a"), _file(net, unit="U02", title="b"), _file(net, title="c")
     ledger.push(mine, "office")
     ledger.push(other, "office")
-    assert [p.title for p in ledger.unit_problems(net.units["U01"])] == ["a"]
-    assert ledger.get_unit_problem(other.id, net.units["U01"]) is None
-    assert ledger.get_unit_problem(unpushed.id, net.units["U01"]) is None
-    assert ledger.get_unit_problem(mine.id, net.units["U01"]) is mine
+    assert [p.title for p in ledger_lists.unit_problems(net.units["U01"])] == ["a"]
+    assert ledger_lists.get_unit_problem(other.id, net.units["U01"]) is None
+    assert ledger_lists.get_unit_problem(unpushed.id, net.units["U01"]) is None
+    assert ledger_lists.get_unit_problem(mine.id, net.units["U01"]) is mine
 
 
 def test_expert_comment_in_any_state(net, ctx):
