@@ -15,7 +15,7 @@ from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 try:
     import fcntl
@@ -23,19 +23,20 @@ except ImportError:  # not on Unix: the threads of each process still take turns
     fcntl = None
 
 from flask import current_app
-from sqlalchemy import bindparam, event, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import OperationalError
 
 from ...extensions import db
-from ...models import CalendarDay, Channel, Device, Period, PeriodState, PublicRating, Setting, Unit
-from ..workdays import CST, china_date
-from .cases import due_on, insert_cases
+from ...models import Channel, Device, Period, PublicRating, Unit
+from ..workdays import CST
+from .cases import insert_cases
 from .connection import current as current_connection
 from .connection import run
 from .devices import DeviceAuth
 from .flags import ODD_HOURS, burst_settings, bursts_among, flag_bursts, set_flags, stored_neighbours
 from .hashing import content_hash
 from .insert import insert_one, insert_params, insert_statement
+from .lookups import case_due, open_periods, period_for
 
 #: Why a rating was rejected: code -> English explanation (the API answers code and message).
 REASONS = {
@@ -56,7 +57,6 @@ _R = PublicRating.__table__
 _D = Device.__table__
 _P = Period.__table__
 _U = Unit.__table__
-_PERIODS = select(_P.c.id, _P.c.name, _P.c.starts_on, _P.c.ends_on, _P.c.state)
 _UNITS = select(_U.c.id, _U.c.code, _U.c.active).where(_U.c.code.in_(bindparam("codes", expanding=True)))
 _STORED = select(_R.c.event_id, _R.c.content_hash).where(
     _R.c.origin == bindparam("origin"), _R.c.event_id.in_(bindparam("events", expanding=True))
@@ -77,65 +77,6 @@ _TOUCH_ERROR = (
 
 #: What to do once the unit of work has committed (in-process bookkeeping that must not run on a rollback).
 _after_commit = ContextVar("ratings_after_commit")
-
-#: Periods change a few times a year; each process reads them at most every API_PERIOD_CACHE_SECONDS (a period
-#: closed by the office is seen by every worker within that time, as if the office had clicked that much
-#: later; a change made in this process is seen at once).
-#: Bumped whenever this process writes a period, so that its own change is seen at once.
-_period_generation = [0]
-
-
-def _open_periods():
-    app = current_app._get_current_object()
-    ttl = app.config["API_PERIOD_CACHE_SECONDS"]
-    cache = app.extensions.setdefault("rating_periods", {})
-    now = time.monotonic()
-    if cache.get("generation") != _period_generation[0] or now - cache.get("at", -math.inf) > ttl:
-        cache.update(rows=run(_PERIODS).all(), at=now, generation=_period_generation[0])
-    return cache["rows"]
-
-
-@event.listens_for(Period, "after_insert")
-@event.listens_for(Period, "after_update")
-@event.listens_for(Period, "after_delete")
-def _forget_periods(mapper, connection, target):
-    _period_generation[0] += 1
-
-
-#: The deadline of a case opened today depends on the case-days setting and the holiday calendar, which change
-#: a few times a year: each process computes it once per China day and keeps it like the periods (at most
-#: API_PERIOD_CACHE_SECONDS, at once after a change made in this process), not two queries per bad rating.
-_calendar_generation = [0]
-
-
-@event.listens_for(CalendarDay, "after_insert")
-@event.listens_for(CalendarDay, "after_update")
-@event.listens_for(CalendarDay, "after_delete")
-@event.listens_for(Setting, "after_insert")
-@event.listens_for(Setting, "after_update")
-@event.listens_for(Setting, "after_delete")
-def _forget_deadlines(mapper, connection, target):
-    _calendar_generation[0] += 1
-
-
-def _case_due(opened_at: datetime) -> date:
-    app = current_app._get_current_object()
-    ttl = app.config["API_PERIOD_CACHE_SECONDS"]
-    cache = app.extensions.setdefault("rating_case_due", {})
-    day, now = china_date(opened_at), time.monotonic()
-    entry = cache.get(day)
-    if entry is None or entry[1] != _calendar_generation[0] or now - entry[2] > ttl:
-        entry = cache[day] = (due_on(day, connection=current_connection.get()), _calendar_generation[0], now)
-    return entry[0]
-
-
-def _period_for(periods, day: date):
-    """The open period whose dates contain `day` (latest start first), else (None, a closed one or None)."""
-    containing = [p for p in periods if p.starts_on <= day <= p.ends_on]
-    open_ = [p for p in containing if p.state is PeriodState.OPEN]
-    if open_:
-        return max(open_, key=lambda p: (p.starts_on, p.id)), None
-    return None, (containing[0] if containing else None)
 
 
 @dataclass(frozen=True)
@@ -211,7 +152,7 @@ def _prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> _
             )
         else:
             items.append(_Item(i, r))
-    periods = _open_periods()
+    periods = open_periods()
     units = {}
     if device.is_integration:
         codes = {it.data["unit_code"] for it in items if it.status is None and it.data["unit_code"]}
@@ -281,7 +222,7 @@ def _prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> _
                 day = rated_at.astimezone(CST).date()
                 found = by_day.get(day)
                 if found is None:
-                    found = by_day[day] = _period_for(periods, day)
+                    found = by_day[day] = period_for(periods, day)
                 period, closed = found
                 if period is None:
                     reason = "period_not_open" if closed is not None else "no_period"
@@ -396,7 +337,7 @@ def _write(plan: _Plan) -> list[dict]:
         row["id"] = inserted[row["event_id"]]
     bad = [(row["id"], row["unit_id"]) for row in accepted_rows if row["level"] <= 2 and not row["is_default"]]
     if bad:
-        insert_cases(bad, now, connection=current_connection.get(), due=_case_due(now))
+        insert_cases(bad, now, connection=current_connection.get(), due=case_due(now))
     if top:
         stored_top = [row for row in top if row["event_id"] in inserted]
         if len(stored_top) != len(top):
