@@ -7,7 +7,8 @@ a ``Result``; the method is spec/scoring.md, every choice in it a setting of the
 from .engine import LEAF_COLUMNS, UNIT_COLUMNS, Result, compute, wide_leaves
 from .inputs import COLUMNS, InputError, Inputs, empty_frame
 from .leaves import problem_flags
-from .scheme import Scheme, SchemeError, default_scheme, default_scheme_text, load_scheme
+from .scheme import Scheme, SchemeError
+from .scheme_loader import default_scheme, default_scheme_text, load_scheme
 
 __all__ = [
     "COLUMNS",

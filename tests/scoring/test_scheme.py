@@ -4,7 +4,8 @@ import pytest
 import yaml
 
 import scoring
-from scoring.scheme import SchemeError, default_scheme, load_scheme
+from scoring.scheme import SchemeError
+from scoring.scheme_loader import default_scheme, load_scheme
 
 DEFAULT_IDS = [
     "checkpoints",

@@ -5,7 +5,8 @@ import re
 import pytest
 
 import scoring
-from scoring.scheme import SchemeError, load_scheme
+from scoring.scheme import SchemeError
+from scoring.scheme_loader import load_scheme
 from scoring.scheme_messages import field_zh, message_zh
 
 BAD = [
