@@ -7,7 +7,7 @@ read definitions through this package and store them as instrument versions.
 """
 
 from .answers import ANSWER_TYPES, NA_TOKENS, AnswerType, parse_answer
-from .loader import (
+from .definition import (
     CSV_COLUMNS,
     GRASSROOTS_THEMES,
     INSTRUMENT_ORDER,
@@ -18,14 +18,9 @@ from .loader import (
     InstrumentDefinition,
     Question,
     Scale,
-    default_directory,
-    dump_definition,
-    instrument_rows,
-    load_all,
-    load_definition,
-    load_file,
-    write_instruments_csv,
 )
+from .dump import dump_definition, instrument_rows, write_instruments_csv
+from .loader import default_directory, load_all, load_definition, load_file
 
 __all__ = [
     "ANSWER_TYPES",

@@ -1,4 +1,4 @@
-"""Questionnaire (问卷) definitions: load, validate, dump and list them.
+"""Loading questionnaire (问卷) definitions: read, validate, and list the shipped ones.
 
 A definition is a YAML file under ``surveys/definitions/`` (one per instrument, named after its key).
 Loading validates everything and reports every problem at once, each naming the file and the path of
@@ -9,209 +9,35 @@ score100)``, so the office can fix a file in one pass. Unknown keys are errors: 
 
 from __future__ import annotations
 
-import csv
 import difflib
 import math
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
-from typing import IO, Any
+from typing import Any
 
 import yaml
 
 from .answers import ANSWER_TYPES
-
-#: Instruments of the default scheme, in the order they are listed and exported.
-INSTRUMENT_ORDER = ("grassroots", "leader", "peer", "self", "deputy", "expert")
-
-#: Rater groups (评价人分组); peer and self are both answered by ``department``.
-RATER_GROUPS = ("grassroots", "leader", "department", "deputy", "expert")
-
-#: Which units a rater of the instrument rates: every unit, every unit but the rater's own, or only it.
-TARGETS = ("all_units", "other_units", "own_unit")
-
-#: Rater group and targets each known instrument must have (scoring.md "Instruments and their questions").
-KNOWN_INSTRUMENTS: Mapping[str, tuple[str, str]] = MappingProxyType(
-    {
-        "grassroots": ("grassroots", "all_units"),
-        "leader": ("leader", "all_units"),
-        "peer": ("department", "other_units"),
-        "self": ("department", "own_unit"),
-        "deputy": ("deputy", "all_units"),
-        "expert": ("expert", "all_units"),
-    }
+from .definition import (
+    _ID_RE,
+    _ID_RULE,
+    _QUESTION_KEYS,
+    _SCALE_KEYS,
+    _TOP_KEYS,
+    DEFAULT_NA_LABEL,
+    GRASSROOTS_THEMES,
+    INSTRUMENT_ORDER,
+    KNOWN_INSTRUMENTS,
+    RATER_GROUPS,
+    TARGETS,
+    DefinitionError,
+    InstrumentDefinition,
+    Question,
+    Scale,
 )
-
-#: The four themes of 基层评作为; each is a leaf of the default scheme.
-GRASSROOTS_THEMES: Mapping[str, str] = MappingProxyType(
-    {
-        "territorial": "属地管理责任",
-        "response": "乡呼县应、上下联动",
-        "burden": "为镇街减负",
-        "support": "支持镇街发展",
-    }
-)
-
-#: Columns of ``assessment instruments --format csv`` (interfaces.md).
-CSV_COLUMNS = ("instrument", "question", "theme", "type", "weight", "text")
-
-DEFAULT_NA_LABEL = "不了解"
-
-_TOP_KEYS = (
-    "key",
-    "version",
-    "title",
-    "rater_group",
-    "targets",
-    "intro",
-    "allow_na",
-    "na_label",
-    "themes",
-    "scales",
-    "questions",
-)
-_REQUIRED_TOP_KEYS = ("key", "version", "title", "rater_group", "targets", "intro", "themes", "scales", "questions")
-_QUESTION_KEYS = ("id", "theme", "type", "weight", "text", "help")
-_SCALE_KEYS = {"likert5": ("labels",), "score100": ("min", "max")}
-_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_ID_RULE = "lowercase ascii letters, digits and _, starting with a letter, at most 32 characters"
-
-
-class DefinitionError(ValueError):
-    """A definition (or several) failed validation; ``problems`` lists every problem found."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
-
-
-@dataclass(frozen=True)
-class Question:
-    """One question: its id (unique in the instrument), theme, answer type, weight and text."""
-
-    id: str
-    theme: str
-    type: str
-    weight: float
-    text: str
-    help: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The question as written in a definition file (``help`` only when there is one)."""
-        data: dict[str, Any] = {
-            "id": self.id,
-            "theme": self.theme,
-            "type": self.type,
-            "weight": _plain_number(self.weight),
-            "text": self.text,
-        }
-        if self.help is not None:
-            data["help"] = self.help
-        return data
-
-
-@dataclass(frozen=True)
-class Scale:
-    """An answer scale as the rater sees it: range and, for choices, their labels (highest first)."""
-
-    type: str
-    min: int
-    max: int
-    #: Choice value → label, e.g. 5 → 非常满意; empty for a free number (score100).
-    labels: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}))
-
-    def to_dict(self) -> dict[str, Any]:
-        if ANSWER_TYPES[self.type].whole:
-            return {"labels": dict(self.labels)}
-        return {"min": self.min, "max": self.max}
-
-    def __hash__(self) -> int:
-        return hash((self.type, self.min, self.max, tuple(self.labels.items())))
-
-
-@dataclass(frozen=True)
-class InstrumentDefinition:
-    """A validated, immutable questionnaire definition (问卷定义), one version of one instrument."""
-
-    key: str
-    version: int
-    title: str
-    rater_group: str
-    targets: str
-    intro: str
-    allow_na: bool
-    na_label: str
-    #: Theme id → display name, in file order.
-    themes: Mapping[str, str]
-    #: Answer type → Scale, for every type the file defines (at least those its questions use).
-    scales: Mapping[str, Scale]
-    questions: tuple[Question, ...]
-
-    def __hash__(self) -> int:
-        return hash((self.key, self.version, self.questions))
-
-    def question(self, question_id: str) -> Question:
-        """The question with this id; KeyError if the instrument has none."""
-        for q in self.questions:
-            if q.id == question_id:
-                return q
-        raise KeyError(f"instrument '{self.key}' has no question '{question_id}'")
-
-    def questions_for_theme(self, theme: str) -> tuple[Question, ...]:
-        """The questions of one theme, in file order (e.g. one grassroots leaf)."""
-        return tuple(q for q in self.questions if q.theme == theme)
-
-    def accepts_target(self, rater_unit: str | None, target_unit: str) -> bool:
-        """May a rater belonging to ``rater_unit`` (None if none) rate ``target_unit`` with this instrument?
-
-        ``other_units`` (部门互评) never lets a department rate itself; ``own_unit`` (自评) only itself.
-        """
-        if self.targets == "other_units":
-            return rater_unit is not None and rater_unit != target_unit
-        if self.targets == "own_unit":
-            return rater_unit is not None and rater_unit == target_unit
-        return True
-
-    def parse_answer(self, question_id: str, raw: object) -> float | None:
-        """Parse a raw answer to one question of this instrument; None is 不了解. Raises ValueError.
-
-        Besides the answer type's checks, refuses an unknown question and ``na`` where the
-        instrument does not allow 不了解.
-        """
-        try:
-            question = self.question(question_id)
-        except KeyError:
-            raise ValueError(
-                f"instrument '{self.key}' has no question '{question_id}' (问卷中没有题目 {question_id})"
-            ) from None
-        value = ANSWER_TYPES[question.type].parse(raw)
-        if value is None and not self.allow_na:
-            raise ValueError(
-                f"instrument '{self.key}' does not allow na for question '{question_id}' "
-                f"(该问卷不设“{self.na_label}”选项)"
-            )
-        return value
-
-    def to_dict(self) -> dict[str, Any]:
-        """The definition as plain data, in file order; ``load_definition(d.to_dict()) == d``."""
-        return {
-            "key": self.key,
-            "version": self.version,
-            "title": self.title,
-            "rater_group": self.rater_group,
-            "targets": self.targets,
-            "intro": self.intro,
-            "allow_na": self.allow_na,
-            "na_label": self.na_label,
-            "themes": dict(self.themes),
-            "scales": {name: scale.to_dict() for name, scale in self.scales.items()},
-            "questions": [q.to_dict() for q in self.questions],
-        }
-
 
 # ---------------------------------------------------------------------------------------------------
 # YAML reading: safe loading, with duplicate mapping keys reported (PyYAML silently keeps the last).
@@ -268,11 +94,6 @@ def _describe(value: Any) -> str:
     if isinstance(value, (int, float)):
         return f"number {value}"
     return type(value).__name__
-
-
-def _plain_number(value: float) -> int | float:
-    """1.0 → 1, 1.5 → 1.5: weights are written the way a person would write them."""
-    return int(value) if float(value).is_integer() else float(value)
 
 
 def _is_number(value: Any) -> bool:
@@ -657,73 +478,3 @@ def _ordered_keys(keys: Iterable[str]) -> list[str]:
     keys = list(keys)
     known = [k for k in INSTRUMENT_ORDER if k in keys]
     return known + sorted(k for k in keys if k not in INSTRUMENT_ORDER)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Writing
-
-
-class _Dumper(yaml.SafeDumper):
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        # Indent list items under their key, as people write the definition files.
-        super().increase_indent(flow, False)
-
-
-def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str_representer)
-
-
-def dump_definition(defn: InstrumentDefinition) -> str:
-    """The definition as YAML text, in file order; ``load_definition(dump_definition(d)) == d``."""
-    return yaml.dump(
-        defn.to_dict(), Dumper=_Dumper, allow_unicode=True, sort_keys=False, default_flow_style=False, width=100
-    )
-
-
-def _as_definitions(
-    defs: Mapping[str, InstrumentDefinition] | Iterable[InstrumentDefinition],
-) -> list[InstrumentDefinition]:
-    items = list(defs.values()) if isinstance(defs, Mapping) else list(defs)
-    by_key = {d.key: d for d in items}
-    return [by_key[k] for k in _ordered_keys(by_key)]
-
-
-def instrument_rows(defs: Mapping[str, InstrumentDefinition] | Iterable[InstrumentDefinition]) -> list[dict[str, Any]]:
-    """One row per question of every instrument, for ``assessment instruments --format csv``.
-
-    Keys are CSV_COLUMNS; instruments in the order grassroots, leader, peer, self, deputy, expert
-    (then any others by key), questions in file order. ``weight`` is 1 rather than 1.0.
-    """
-    return [
-        {
-            "instrument": d.key,
-            "question": q.id,
-            "theme": q.theme,
-            "type": q.type,
-            "weight": _plain_number(q.weight),
-            "text": q.text,
-        }
-        for d in _as_definitions(defs)
-        for q in d.questions
-    ]
-
-
-def _neutralise(cell: Any) -> Any:
-    # A cell starting with = + - @ would run as a formula when the CSV is opened in Excel.
-    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@"):
-        return "'" + cell
-    return cell
-
-
-def write_instruments_csv(
-    defs: Mapping[str, InstrumentDefinition] | Iterable[InstrumentDefinition], stream: IO[str]
-) -> None:
-    """Write instrument_rows(defs) as CSV (header first) to a text stream."""
-    writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in instrument_rows(defs):
-        writer.writerow({k: _neutralise(v) for k, v in row.items()})
