@@ -52,6 +52,16 @@ def create_app(test_config=None):
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
         #: Cookies only over HTTPS; plain-http local development sets ASSESSMENT_SESSION_COOKIE_SECURE=false.
+        #: Where personal links point (the address raters reach, e.g. https://pj.example.gov.cn); unset: the
+        #: request's host in the console, http://127.0.0.1:5000 on the command line (services/access.base_url).
+        BASE_URL=None,
+        #: Printed on invitation sheets and push sheets.
+        OFFICE_NAME="市委机构编制委员会办公室",
+        OFFICE_PHONE="",
+        #: The largest evidence file or photo a person may attach (bytes).
+        UPLOAD_MAX_BYTES=10 * 1024 * 1024,
+        #: A computation claim older than this (minutes) was left by a worker that died and may be taken over.
+        COMPUTATION_STALE_MINUTES=10,
         SESSION_COOKIE_SECURE=True,
         #: Sign-in (services/signin.py): failures a client may make before waiting, failures in a row that
         #: lock an account, for how long; and the per-process flood brake in front of the form (Flask-Limiter).

@@ -307,3 +307,24 @@ def clear_failures(address: str) -> None:
     db.session.execute(
         update(AccessFailure).where(AccessFailure.client == client_id(address)).values(failures=0, blocked_until=None)
     )
+
+
+#: Where links point when neither an explicit base URL nor the BASE_URL setting says, outside a request (the
+#: address `make run` serves).
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
+def base_url(explicit: str | None = None) -> str:
+    """Where personal links point: `explicit` (a --base-url option), else the BASE_URL setting (the address the
+    people reach), else this request's host, else DEFAULT_BASE_URL; without a trailing slash."""
+    from flask import current_app, has_request_context, request
+
+    chosen = explicit or current_app.config.get("BASE_URL") or (request.url_root if has_request_context() else None)
+    return (chosen or DEFAULT_BASE_URL).rstrip("/")
+
+
+def link_for(holder, token: str, base: str | None = None) -> str:
+    """A personal link (interfaces.md, "Raters' access"): `<base>/r/<token>` for a rater, `<base>/p/<token>` for an
+    informant, expert or linkage department."""
+    prefix = "p" if isinstance(holder, Participant) else "r"
+    return f"{base_url(base)}/{prefix}/{token}"
