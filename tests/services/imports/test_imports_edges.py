@@ -227,3 +227,16 @@ def test_the_reader_stops_past_the_caps_when_the_scan_is_fooled(app, tmp_path, m
     except ImportFailed as exc:
         message = exc.errors[0].english()
     assert message.startswith("the sheet has 29 rows; at most 10 can be imported at once")
+
+
+def test_bulk_insert_clash_is_sqlalchemy_integrity_error(city):
+    """Does a unique clash in bulk_insert raise SQLAlchemy's IntegrityError on every engine (COPY included)?"""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from assessment.services.bulk import bulk_insert
+
+    code = db.session.scalars(select(Town.code)).first()
+    with pytest.raises(IntegrityError):
+        bulk_insert(Town, [{"code": code}], constants={"name": "重复"})
+    db.session.rollback()
