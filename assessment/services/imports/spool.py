@@ -38,8 +38,9 @@ class Spool:
                 yield from block
         yield from self.buffer
 
-    def chunks(self, size=CHUNK):
-        """The records in their order, `size` at a time."""
+    def chunks(self, size=None):
+        """The records in their order, `size` (default CHUNK, read when called) at a time."""
+        size = size or CHUNK
         chunk = []
         for record in self:
             chunk.append(record)
