@@ -3,8 +3,8 @@
 import pickle
 import tempfile
 
-#: Rows checked (and written) per database round trip.
-CHUNK = 5000
+from ..bulk import CHUNK  # rows checked (and written) per database round trip: the one batch size
+
 #: Validated rows kept in memory before the spool moves them to a temporary file.
 SPILL_ROWS = 50_000
 
