@@ -13,6 +13,7 @@ from ...ratings.flags import rescan_flags
 from ...ratings.hashing import content_hash
 from ...workdays import CST
 from ..cells import column_length
+from ..reading import show
 from ..report import file_error
 from .base import Kind
 
@@ -77,7 +78,7 @@ class Ratings(Kind):
         }
 
     def check(self, row):
-        """Check one rating; a row repeating an earlier event_id with the same content is a duplicate."""
+        """Check one rating; an event_id repeated within the file is a row error (whatever its content)."""
         fields = self._plain_fields(row) or self._fields(row)
         if fields is None:
             return None
@@ -307,7 +308,8 @@ class Ratings(Kind):
         return kept
 
     def _bad(self, record, column, value, en, zh):
-        self.errors.add(record["line"], column, value, en.replace("{v}", value), zh.replace("{v}", value))
+        shown = show(value)  # as Row.bad shows a value: cut to 80 characters
+        self.errors.add(record["line"], column, shown, en.replace("{v}", shown), zh.replace("{v}", shown))
 
     def write(self, spool, tick):
         """Insert the ratings in bulk, then open the cases (差评工单) of level 1-2 ratings, defaults aside.
