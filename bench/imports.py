@@ -5,8 +5,9 @@
     python bench/imports.py --format xlsx --rows 100000
     python bench/imports.py --engines sqlite
 
-For each engine: a fresh database (SQLite: a temp file; PostgreSQL: the public schema of
-postgresql+psycopg://assessment:…@127.0.0.1/assessment_import_bench is dropped and rebuilt), one open period and
+For each engine: a fresh database (SQLite: a temp file; PostgreSQL: the public schema of --database-url, by
+default postgresql+psycopg://assessment:…@127.0.0.1/assessment_import_bench, is dropped and rebuilt; the name
+must end in _bench), one open period and
 80 units; then
   1. run_import("ratings", FILE) as the CLI runs it (every row checked, then written; one commit), rows/s;
   2. the baseline: raw DBAPI executemany of the same rows (already converted, no checks) into public_ratings of
@@ -88,17 +89,10 @@ def make_file(folder: Path, n: int, fmt: str) -> Path:
 
 def fresh_app(url: str, folder: Path):
     """An app on a fresh, migrated database with the period and 80 units."""
-    import sqlalchemy as sa
+    from bench.ingest import wipe_database
 
+    wipe_database(url)
     os.environ["ASSESSMENT_INSTANCE_PATH"] = str(folder)
-    if url.startswith("sqlite"):
-        Path(sa.engine.make_url(url).database).unlink(missing_ok=True)
-    else:
-        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-        engine.dispose()
     from assessment import create_app
     from assessment.extensions import db
     from assessment.models import Period, PeriodState, Unit, UnitKind
@@ -214,6 +208,7 @@ def main():
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--database-url", default=DEFAULT_PG_URL, help="PostgreSQL; its name must end in _bench")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-imports-"))
     results = []
@@ -226,7 +221,7 @@ def main():
             flush=True,
         )
         for name in args.engines.split(","):
-            url = f"sqlite:///{folder / 'bench.db'}" if name == "sqlite" else DEFAULT_PG_URL
+            url = f"sqlite:///{folder / 'bench.db'}" if name == "sqlite" else args.database_url
             print(f"engine {name}", flush=True)
             imported = bench_import(url, folder, path)
             raw = bench_raw(url, folder, args.rows)

@@ -53,21 +53,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wipe_database(url: str) -> None:
+    """Empty a benchmark database: a SQLite file is deleted; a PostgreSQL database's public schema is dropped and
+    made again, refused (exit) unless the database's name ends in _bench."""
+    import sqlalchemy as sa
+
+    if url.startswith("sqlite"):
+        Path(sa.engine.make_url(url).database).unlink(missing_ok=True)
+        return
+    name = sa.engine.make_url(url).database or ""
+    if not name.endswith("_bench"):
+        sys.exit(f"refusing to wipe database '{name}': use one whose name ends in _bench")
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 def prepare_database(url: str | None, folder: Path) -> tuple[str, list[str]]:
     """Create the schema, one unit, an open period around today and N_DEVICES devices; return (url, keys)."""
-    import sqlalchemy as sa
 
     if url is None:
         url = f"sqlite:///{folder / 'bench.db'}"
     else:
-        name = sa.engine.make_url(url).database or ""
-        if not name.endswith("_bench"):
-            sys.exit(f"refusing to wipe database '{name}': use one whose name ends in _bench")
-        engine = sa.create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-        engine.dispose()
+        wipe_database(url)
     os.environ["ASSESSMENT_INSTANCE_PATH"] = str(folder)
     from assessment import create_app
     from assessment.extensions import db
@@ -213,7 +223,7 @@ def bench_batches(port, keys, seconds, n_threads, base, round_no):
     for t in range(n_threads):
         for k in range(per_thread):
             device = t * per_device + k % per_device
-            first = (round_no * per_thread + k) // per_device * 1000
+            first = (round_no * per_thread + k) * 1000  # unique per (thread, round, batch): no repeats
             batch = [rating_body(device, 10_000_000 + first + i, first + i, base, rnd) for i in range(1000)]
             bodies[t, k] = (device, json.dumps({"ratings": batch}).encode())
 

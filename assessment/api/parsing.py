@@ -14,20 +14,17 @@ import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
-from ..models import Channel
+from ..models import Channel, PublicRating, Unit
 from ..services.ratings.ingest import Malformed
 
-#: Longest accepted text per field (characters); the columns are at least this long.
+#: Longest accepted text per field (characters): the columns' own lengths; comment is Text, capped here.
 TEXT_LIMITS = {
-    "case_no": 64,
-    "stage": 32,
-    "service_item": 200,
-    "staff_code": 64,
+    **{name: PublicRating.__table__.c[name].type.length for name in ("case_no", "stage", "service_item", "staff_code")},
     "comment": 1000,
-    "unit_code": 32,
+    "unit_code": Unit.__table__.c["code"].type.length,
 }
 #: Longest accepted event id (characters).
-EVENT_ID_MAX = 64
+EVENT_ID_MAX = PublicRating.__table__.c["event_id"].type.length
 
 
 class BodyError(ValueError):
@@ -100,6 +97,22 @@ def _check_text(value: str, field: str, control=_CONTROL) -> None:
         raise BodyError(field, "is not valid Unicode text") from exc
 
 
+def _event_id_problem(value) -> str | None:
+    """Why `value` is not a usable event id (a string of 1-EVENT_ID_MAX characters, no control characters,
+    valid Unicode), or None when it is one."""
+    if not isinstance(value, str):
+        return "is required and must be a string"
+    if not 1 <= len(value) <= EVENT_ID_MAX:
+        return f"must be 1-{EVENT_ID_MAX} characters"
+    if _CONTROL.search(value):
+        return "must not contain control characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode text"
+    return None
+
+
 def _text(obj, name, where, limit, control=_CONTROL):
     value = obj.get(name)
     if value is None:
@@ -124,11 +137,9 @@ def _parse_item(obj, where):
     if not isinstance(obj, dict):
         raise BodyError(where.rstrip(".") or "body", "must be a rating object")
     event_id = obj.get("event_id")
-    if not isinstance(event_id, str):
-        raise BodyError(f"{where}event_id", "is required and must be a string")
-    if not 1 <= len(event_id) <= EVENT_ID_MAX:
-        raise BodyError(f"{where}event_id", f"must be 1-{EVENT_ID_MAX} characters")
-    _check_text(event_id, f"{where}event_id")
+    problem = _event_id_problem(event_id)
+    if problem is not None:
+        raise BodyError(f"{where}event_id", problem)
     level = obj.get("level")
     if type(level) is float and level.is_integer():
         level = int(level)  # JSON Schema counts 5.0 as an integer, and so do we
@@ -170,15 +181,7 @@ def _parse_or_mark(obj, where) -> "dict | Malformed":
         return _parse_item(obj, where)
     except BodyError as exc:
         event_id = obj.get("event_id") if isinstance(obj, dict) else None
-        usable = isinstance(event_id, str) and 1 <= len(event_id) <= EVENT_ID_MAX
-        if usable and _CONTROL.search(event_id):
-            usable = False
-        if usable:
-            try:
-                event_id.encode("utf-8")
-            except UnicodeEncodeError:
-                usable = False
-        return Malformed(event_id if usable else None, exc.field, exc.message)
+        return Malformed(event_id if _event_id_problem(event_id) is None else None, exc.field, exc.message)
 
 
 def parse_body(raw: bytes, limit: int) -> list:

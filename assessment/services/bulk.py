@@ -3,7 +3,10 @@
 All of them run in the caller's transaction and only flush; the caller commits.
 """
 
-from sqlalchemy import Enum, func, insert, select, update
+from operator import itemgetter
+
+from sqlalchemy import JSON, Boolean, Enum, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 
@@ -11,43 +14,73 @@ from ..extensions import db
 CHUNK = 5000
 
 
-def bulk_insert(model, rows: list[dict]) -> None:
+def bulk_insert(model, rows: list[dict], columns=None, constants=None) -> None:
     """Insert many rows fast, in order: COPY on PostgreSQL, one executemany on SQLite.
 
-    Every row has the same keys. Values go through the columns' own bind conversions (enums, UTC times, JSON),
-    so they are stored exactly as the ORM stores them; None is SQL NULL (also for JSON columns).
+    `columns`: the names taken from each row (default: every key of the first row); `constants`: column → value
+    the same for every row, converted once. Values go through the columns' own bind conversions (enums, UTC
+    times, JSON), so they are stored exactly as the ORM stores them; None is SQL NULL (also for JSON columns).
+    A clash with a unique constraint raises SQLAlchemy's IntegrityError on every engine (COPY runs on the
+    driver, whose own exception is translated), so callers catch one exception.
     """
     if not rows:
         return
     table = model.__table__
-    columns = list(rows[0])
+    columns = tuple(rows[0] if columns is None else columns)
+    constants = constants or {}
     conn = db.session.connection()
     dialect = conn.dialect
+    fixed = tuple(_converter(table.c[name].type, dialect)(value) for name, value in constants.items())
     converters = []
     for i, name in enumerate(columns):
-        conv = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if conv is not None and isinstance(table.c[name].type, Enum):
-            conv = _memoized(conv)  # a handful of values, a million rows
-        if conv is not None:
-            converters.append((i, conv))
-    tuples = []
-    for row in rows:
-        values = [row[name] for name in columns]
+        conv = _converter(table.c[name].type, dialect)
+        if conv is not _as_is:
+            converters.append((i + len(fixed), conv))
+    take = itemgetter(*columns)
+    if len(columns) == 1:
+        tuples = [[*fixed, take(row)] for row in rows]
+    else:
+        tuples = [[*fixed, *take(row)] for row in rows]
+    for values in tuples:
         for i, conv in converters:
             if values[i] is not None:
                 values[i] = conv(values[i])
-        tuples.append(tuple(values))
+    names = (*constants, *columns)
     quote = dialect.identifier_preparer
-    target = f"{quote.format_table(table)} ({', '.join(quote.quote(name) for name in columns)})"
+    target = f"{quote.format_table(table)} ({', '.join(quote.quote(name) for name in names)})"
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        with conn.connection.driver_connection.cursor() as cursor:
-            with cursor.copy(f"COPY {target} FROM STDIN") as copy:
-                for values in tuples:
-                    copy.write_row(values)
+        statement = f"COPY {target} FROM STDIN"
+        try:
+            with conn.connection.driver_connection.cursor() as cursor:
+                with cursor.copy(statement) as copy:
+                    for values in tuples:
+                        copy.write_row(values)
+        except dialect.dbapi.IntegrityError as exc:
+            raise IntegrityError(statement, None, exc) from exc
     elif dialect.name == "sqlite":
-        conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({', '.join('?' * len(columns))})", tuples)
+        marks = ", ".join("?" * len(names))
+        conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({marks})", list(map(tuple, tuples)))
     else:
-        conn.execute(table.insert(), rows)
+        conn.execute(table.insert(), [{**constants, **{name: row[name] for name in columns}} for row in rows])
+
+
+#: Distinct values a memoised conversion keeps (enums and flags have a handful; a JSON column may have many).
+_MEMO_MAX = 256
+
+
+def _as_is(value):
+    return value
+
+
+def _converter(column_type, dialect):
+    """The column type's bind conversion on `dialect` (identity when it has none); memoised for enums, booleans
+    and JSON, whose few distinct values recur over a million rows."""
+    conv = column_type.dialect_impl(dialect).bind_processor(dialect)
+    if conv is None:
+        return _as_is
+    if isinstance(column_type, (Enum, Boolean, JSON)):
+        return _memoized(conv)
+    return conv
 
 
 def _memoized(conv):
@@ -55,9 +88,13 @@ def _memoized(conv):
 
     def convert(value):
         try:
-            return cache[value]
+            # By type too (True == 1 in a dict, not in JSON); JSON lists and dicts by their text.
+            key = (value.__class__, value if value.__hash__ is not None else repr(value))
+            return cache[key]
         except KeyError:
-            cache[value] = result = conv(value)
+            result = conv(value)
+            if len(cache) < _MEMO_MAX:
+                cache[key] = result
             return result
 
     return convert

@@ -104,7 +104,7 @@ def world(app, make_user):
     from assessment.services.assignments import assign
     from assessment.services.instruments import sync_instruments
     from assessment.services.ledger import ProblemInput
-    from assessment.services.ratings import register_device
+    from assessment.services.ratings.devices import register_device
     from assessment.services.scoring import score_period
 
     with app.app_context():

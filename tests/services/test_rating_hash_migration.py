@@ -1,4 +1,4 @@
-"""The frozen hash in migration 0003 is the app's content hash for imported ratings."""
+"""The frozen hash in migration 0004 is the app's content hash for imported ratings."""
 
 import importlib.util
 from datetime import UTC, datetime, timedelta, timezone
@@ -10,14 +10,14 @@ MIGRATION = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0
 
 
 def _migration():
-    spec = importlib.util.spec_from_file_location("m0003", MIGRATION)
+    spec = importlib.util.spec_from_file_location("m0004", MIGRATION)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def test_migration_hash_equals_the_app_hash():
-    """Does migration 0003 re-hash an imported rating exactly as an import computes it now?"""
+    """Does migration 0004 re-hash an imported rating exactly as an import computes it now?"""
     m = _migration()
     moment = datetime(2026, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=8)))
     cases = [

@@ -102,8 +102,8 @@ def run_import(kind, source, period_name, actor="system", progress=None, filenam
             f"period {period.name} is published: its data are frozen and cannot be imported into",
             f"评价周期{period.name}已发布，数据已冻结，不能再导入",
         )
-    errors = Errors(current_app.config["IMPORT_MAX_ERRORS_SHOWN"])
     config = current_app.config
+    errors = Errors(config["IMPORT_MAX_ERRORS_SHOWN"])
     table = Table(source, filename, config["IMPORT_MAX_ROWS"], config["IMPORT_MAX_COLUMNS"])
     filename = filename or table.name
     spool = Spool()

@@ -10,11 +10,11 @@ The design, as the import page says it:
   (and shown on the import page), never a row inside the file.
 """
 
-import csv
 import io
 from dataclasses import dataclass
 
 from ...models import Channel, CheckPointStatus, ProblemClass, ProblemSource, RaterGroup, Severity, UnitKind
+from ...spreadsheets import csv_bytes
 from .columns import COLUMNS, KIND_LABELS
 
 #: The name of the notes sheet in an XLSX template (the import reads the first sheet only).
@@ -230,15 +230,10 @@ def guide_rows(kind) -> list[list]:
 
 def guide_csv(kind) -> bytes:
     """The 填写说明 of `kind` as a CSV file of its own (UTF-8 with a BOM): never imported, only read."""
-    from ...spreadsheets import safe_cell
-
     if kind not in NOTES:
         raise ValueError(f"unknown import kind '{kind}'")
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    for row in guide_rows(kind):
-        writer.writerow([safe_cell(c) for c in row])
-    return out.getvalue().encode("utf-8-sig")
+    rows = guide_rows(kind)
+    return csv_bytes(rows[0], rows[1:])
 
 
 def _is_code(name):
@@ -271,9 +266,7 @@ def template_bytes(kind, fmt):
     required, optional = COLUMNS[kind]
     names = required + optional
     if fmt == "csv":
-        out = io.StringIO()
-        csv.writer(out).writerow(names)
-        return ("\ufeff" + out.getvalue()).encode("utf-8")
+        return csv_bytes(names, [])
     if fmt == "xlsx":
         return _template_xlsx(kind, names, required)
     raise ValueError(f"unknown template format '{fmt}' (csv or xlsx)")

@@ -49,9 +49,11 @@ def _calamine_cell(value):
     return value
 
 
-_DIMENSION_RE = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+\d+)(?::([A-Z]+\d+))?\"")
 _CELL_REF_RE = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br=\"([A-Z]+)(\d+)\"")
+_ROW_RE = re.compile(rb"<(?:\w+:)?row[\s>/]")
 _REF_RE = re.compile(r"([A-Z]+)(\d+)")
+#: Bytes, uncompressed, of the workbook parts read whole to find the first sheet (a real one is a few KB).
+_PART_MAX = 1 << 20
 
 
 def _ref(ref: str) -> tuple[int, int]:
@@ -63,15 +65,23 @@ def _ref(ref: str) -> tuple[int, int]:
     return int(digits), column
 
 
+def _part(archive, name) -> bytes:
+    """A workbook part read whole, refused (file_error) when it would inflate past _PART_MAX."""
+    if archive.getinfo(name).file_size > _PART_MAX:
+        file_error(f"not a readable XLSX file ({name} is too large)", "不是有效的XLSX文件")
+    return archive.read(name)
+
+
 def xlsx_extent(fh) -> tuple[int, int] | None:
-    """(rows, columns) of the first sheet of an XLSX file, without reading its cells: the sheet's <dimension>
-    when it has one, else the largest cell reference found by scanning its XML; None when the file is not a
-    readable XLSX (the reader then says so)."""
+    """(rows, columns) of the first sheet of an XLSX file, from a streaming scan of its XML (memory stays
+    bounded): the largest cell reference, and at least as many rows as <row> elements. The sheet's
+    <dimension> is not trusted: the uploader writes it. None when the file is not a readable XLSX (the reader
+    then says so)."""
     start = fh.tell()
     try:
         with zipfile.ZipFile(fh) as archive:
-            workbook = archive.read("xl/workbook.xml")
-            rels = archive.read("xl/_rels/workbook.xml.rels")
+            workbook = _part(archive, "xl/workbook.xml")
+            rels = _part(archive, "xl/_rels/workbook.xml.rels")
             first = re.search(rb"<(?:\w+:)?sheet\b[^>]*?\br:id=\"([^\"]+)\"", workbook) or re.search(
                 rb"<(?:\w+:)?sheet\b[^>]*?\bid=\"([^\"]+)\"", workbook
             )
@@ -85,22 +95,20 @@ def xlsx_extent(fh) -> tuple[int, int] | None:
                 return None
             name = target.group(1).decode()
             name = name.lstrip("/") if name.startswith("/") else "xl/" + name
+            rows = columns = row_elements = 0
             with archive.open(name) as sheet:
-                head = sheet.read(1 << 16)
-                found = _DIMENSION_RE.search(head)
-                if found is not None:
-                    return _ref((found.group(2) or found.group(1)).decode())
-                rows = columns = 0
                 tail = b""
-                block = head
-                while block:
+                while block := sheet.read(1 << 20):
                     text = tail + block
-                    for letters, digits in _CELL_REF_RE.findall(text):
-                        row, column = _ref((letters + digits).decode())
-                        rows, columns = max(rows, row), max(columns, column)
-                    tail = text[-256:]
-                    block = sheet.read(1 << 20)
-                return rows, columns
+                    cut = text.rfind(b">") + 1  # a tag never straddles two pieces: the rest waits for the next
+                    text, tail = text[:cut], text[cut:][-(1 << 16) :]
+                    row_elements += len(_ROW_RE.findall(text))
+                    found = _CELL_REF_RE.findall(text)
+                    if found:
+                        rows = max(rows, max(map(int, {digits for _, digits in found})))
+                        letters = max({letters for letters, _ in found}, key=lambda v: (len(v), v))
+                        columns = max(columns, _ref(letters.decode() + "1")[1])
+            return max(rows, row_elements), columns
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, AttributeError):
         return None
     finally:
@@ -188,11 +196,13 @@ class Table:
 
     # XLSX ---------------------------------------------------------------------------------------------------
     def _check_extent(self):
-        """Refuse a sheet past the row or column limit, from its dimension, before reading its cells."""
+        """Refuse a sheet past the row or column limit, from a scan of its cell references, before reading it."""
         extent = xlsx_extent(self.fh)
-        if extent is None:
-            return
-        rows, columns = extent
+        if extent is not None:
+            self._refuse_past_caps(*extent)
+
+    def _refuse_past_caps(self, rows, columns):
+        """file_error when a sheet of `rows` rows (the header included) and `columns` columns is too large."""
         if self.max_rows is not None and rows - 1 > self.max_rows:
             file_error(
                 f"the sheet has {rows - 1} rows; at most {self.max_rows} can be imported at once: split the file "
@@ -219,6 +229,8 @@ class Table:
         except (CalamineError, IndexError, OSError, ValueError):
             file_error("not a readable XLSX file", "不是有效的XLSX文件")
         self.total = sheet.end[0] if sheet.end else 0
+        if sheet.end:  # the backstop: what calamine read, whatever the XML scan saw
+            self._refuse_past_caps(sheet.end[0] + 1, sheet.end[1] + 1)
         # calamine leaves out the empty columns left of the first used cell (not the empty rows above it):
         # put them back, so that cells keep their columns and rows their line numbers.
         pad = [""] * (sheet.start[1] if sheet.start else 0)
@@ -239,6 +251,7 @@ class Table:
         except (zipfile.BadZipFile, InvalidFileException, KeyError, IndexError, OSError, ValueError):
             file_error("not a readable XLSX file", "不是有效的XLSX文件")
         self.total = max((sheet.max_row or 1) - 1, 0)
+        self._refuse_past_caps(sheet.max_row or 1, sheet.max_column or 1)
         self._iter = enumerate(sheet.iter_rows(values_only=True), start=1)
         first = next(self._iter, None)
         self.header = None if first is None else list(first[1])
@@ -250,6 +263,8 @@ class Table:
         if self.is_xlsx:
             convert = (lambda v: norm(_calamine_cell(v))) if self._calamine else norm
             for line, values in self._iter:
+                if len(values) > (self.max_columns or len(values)) or line - 1 > (self.max_rows or line):
+                    self._refuse_past_caps(line, len(values))  # the last backstop: stop reading past the caps
                 cells = [convert(v) for v in values]
                 if any(c != "" for c in cells):
                     yield line, cells

@@ -5,7 +5,6 @@ or XLSX.
 Each list's first column holds the code an import file uses; the header names that import column in brackets.
 """
 
-import csv
 import io
 
 import yaml
@@ -16,7 +15,7 @@ from surveys import ANSWER_TYPES
 from ...extensions import db
 from ...labels import INSTRUMENT_ZH, RATER_GROUP_ZH, label
 from ...models import Instrument, Question, Town, Unit
-from ...spreadsheets import safe_cell
+from ...spreadsheets import csv_bytes, safe_cell
 
 
 def _towns():
@@ -128,11 +127,7 @@ def reference_bytes(name, fmt) -> bytes:
     frozen). Text that would start a formula is neutralised."""
     header, rows = reference_rows(name)
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(header)
-        writer.writerows([safe_cell(c) for c in row] for row in rows)
-        return out.getvalue().encode("utf-8-sig")
+        return csv_bytes(header, rows)
     if fmt == "xlsx":
         from openpyxl import Workbook
         from openpyxl.styles import Font

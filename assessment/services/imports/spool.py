@@ -3,8 +3,8 @@
 import pickle
 import tempfile
 
-#: Rows checked (and written) per database round trip.
-CHUNK = 5000
+from ..bulk import CHUNK  # rows checked (and written) per database round trip: the one batch size
+
 #: Validated rows kept in memory before the spool moves them to a temporary file.
 SPILL_ROWS = 50_000
 
@@ -38,8 +38,9 @@ class Spool:
                 yield from block
         yield from self.buffer
 
-    def chunks(self, size=CHUNK):
-        """The records in their order, `size` at a time."""
+    def chunks(self, size=None):
+        """The records in their order, `size` (default CHUNK, read when called) at a time."""
+        size = size or CHUNK
         chunk = []
         for record in self:
             chunk.append(record)

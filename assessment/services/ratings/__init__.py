@@ -12,43 +12,6 @@ exclusions, the console's figures, bad-rating cases (差评工单) and the devic
     cases.py       the bad-rating case workflow, deadlines in working days, handling rates
     devices.py     devices and integration keys: registration, keys, authentication
 
-Parsing the API body is the API's (assessment/api/parsing.py). The names below are re-exported for the
-callers that import them from `assessment.services.ratings` (never a name that is also a submodule's, such
-as `ingest`: it would hide the module).
+Parsing the API body is the API's (assessment/api/parsing.py). Callers import the submodule they need
+(`from ..services.ratings import cases`); this package re-exports nothing.
 """
-
-from .cases import CaseError, due_on, insert_cases, open_cases_for_ratings
-from .devices import AuthError, DeviceAuth, DeviceError, authenticate, hash_key, register_device
-from .exclusions import RatingError, set_excluded
-from .flags import FLAG_LABELS, ODD_HOURS, rescan_bursts, rescan_flags
-from .hashing import content_hash
-from .ingest import REASONS, submit
-from .stats import default_period, flagged_ratings, monthly_trend, summary, unit_table, wilson_interval
-
-__all__ = [
-    "FLAG_LABELS",
-    "ODD_HOURS",
-    "REASONS",
-    "AuthError",
-    "CaseError",
-    "DeviceAuth",
-    "DeviceError",
-    "RatingError",
-    "authenticate",
-    "content_hash",
-    "default_period",
-    "due_on",
-    "flagged_ratings",
-    "hash_key",
-    "insert_cases",
-    "monthly_trend",
-    "open_cases_for_ratings",
-    "register_device",
-    "rescan_bursts",
-    "rescan_flags",
-    "set_excluded",
-    "submit",
-    "summary",
-    "unit_table",
-    "wilson_interval",
-]

@@ -110,11 +110,11 @@ def open_cases_for_ratings(rating_ids, opened_at: datetime | None = None, from_r
         return 0
     now = opened_at or datetime.now(UTC)
     found = []
-    for start in range(0, len(ids), 5000):
+    for start in range(0, len(ids), CHUNK):
         found.extend(
             db.session.execute(
                 select(PublicRating.id, PublicRating.unit_id, PublicRating.rated_at).where(
-                    PublicRating.id.in_(ids[start : start + 5000]),
+                    PublicRating.id.in_(ids[start : start + CHUNK]),
                     PublicRating.level <= 2,
                     PublicRating.is_default.is_(False),
                 )
@@ -128,7 +128,7 @@ def open_cases_for_ratings(rating_ids, opened_at: datetime | None = None, from_r
     calendar = load_calendar(min(days), max(days) + timedelta(days=2 * n + 40))
     dues = {}
     rows = []
-    for (rating_id, unit_id, _), moment, day in zip(found, moments, days, strict=False):
+    for (rating_id, unit_id, _), moment, day in zip(found, moments, days, strict=True):
         if day not in dues:
             dues[day] = calendar.add_workdays(day, n)
         rows.append(

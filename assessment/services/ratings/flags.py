@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select, union_all, update
 
 from ...extensions import db
 from ...models import Channel, Device, Period, PublicRating
+from ..bulk import CHUNK
 from ..workdays import CST
 from .connection import run
 
@@ -20,6 +21,18 @@ from .connection import run
 #: RATING_BURST_SECONDS (settings in create_app).
 #: Window ratings (channel "window") between these China-time hours are flagged: the halls are closed.
 ODD_HOURS = (0, 6)
+
+
+def is_odd_hour(channel, rated_at) -> bool:
+    """Is a rating of `channel` at `rated_at` (aware) in the odd hours: a window rating between ODD_HOURS,
+    China time, when the halls are closed?"""
+    return channel is Channel.WINDOW and ODD_HOURS[0] <= rated_at.astimezone(CST).hour < ODD_HOURS[1]
+
+
+def is_flagged(flags) -> bool:
+    """Is a rating with these flags suspected? Any flag but "default", which marks a rating without suspecting it."""
+    return any(f != "default" for f in flags or ())
+
 
 #: The flags a rating can carry, as the console names them.
 FLAG_LABELS = {
@@ -50,6 +63,7 @@ _NEIGHBOURS = {
     (True, 1): union_all(_BY_DEVICE, _BY_ONE_STAFF),
     (True, 2): union_all(_BY_DEVICE, _BY_STAFF),
 }
+#: Adds a suspicion flag (odd_hour, burst), so the rating is flagged (`is_flagged`).
 _ADD_FLAGS = update(_R).where(_R.c.id == bindparam("b_id")).values(flags=bindparam("b_flags"), flagged=True)
 _SET_FLAGS = (
     update(_R).where(_R.c.id == bindparam("b_id")).values(flags=bindparam("b_flags"), flagged=bindparam("b_flagged"))
@@ -88,8 +102,8 @@ def flag_bursts(marked: set) -> int:
         return 0
     flags = {}
     ids = sorted(marked)
-    for start in range(0, len(ids), 5000):
-        flags.update(run(_FLAGS_OF, {"ids": ids[start : start + 5000]}).all())
+    for start in range(0, len(ids), CHUNK):
+        flags.update(run(_FLAGS_OF, {"ids": ids[start : start + CHUNK]}).all())
     changes = [
         {"b_id": rid, "b_flags": (flags.get(rid) or []) + ["burst"]}
         for rid in ids
@@ -158,7 +172,7 @@ def rescan_flags(period: Period) -> dict:
     changes = [
         {"b_id": row.id, "b_flags": (row.flags or []) + ["odd_hour"]}
         for row in rows
-        if ODD_HOURS[0] <= row.rated_at.astimezone(CST).hour < ODD_HOURS[1] and "odd_hour" not in (row.flags or [])
+        if is_odd_hour(Channel.WINDOW, row.rated_at) and "odd_hour" not in (row.flags or [])
     ]
     if changes:
         run(_ADD_FLAGS, changes)

@@ -1,4 +1,4 @@
-"""The content hash of a rating: one function for the device API, the demo city and (later) imports.
+"""The content hash of a rating: one function for the device API, the demo city and imports.
 
 A retry of an event id with the same content is a duplicate; with other content it is a conflict. What counts
 as "the same content" is this hash, so every path that stores ratings must compute it here.

@@ -27,13 +27,21 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import OperationalError
 
 from ...extensions import db
-from ...models import Channel, Device, Period, PublicRating, Unit
+from ...models import Device, Period, PublicRating, Unit
 from ..workdays import CST
 from .cases import insert_cases
 from .connection import current as current_connection
 from .connection import run
 from .devices import DeviceAuth
-from .flags import ODD_HOURS, burst_settings, bursts_among, flag_bursts, set_flags, stored_neighbours
+from .flags import (
+    burst_settings,
+    bursts_among,
+    flag_bursts,
+    is_flagged,
+    is_odd_hour,
+    set_flags,
+    stored_neighbours,
+)
 from .hashing import content_hash
 from .insert import insert_one, insert_params, insert_statement
 from .lookups import case_due, open_periods, period_for
@@ -238,11 +246,10 @@ def _prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> _
             elif reason in ("unknown_unit", "unit_inactive"):
                 item.message = f"{REASONS[reason]}: '{unit_code}'"
             continue
-        local = rated_at.astimezone(CST)
         flags = []
         if r["is_default"]:
             flags.append("default")
-        if channel is Channel.WINDOW and ODD_HOURS[0] <= local.hour < ODD_HOURS[1]:
+        if is_odd_hour(channel, rated_at):
             flags.append("odd_hour")
         rows.append(
             {
@@ -266,7 +273,7 @@ def _prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> _
                 "is_default": r["is_default"],
                 "content_hash": item.hash,
                 "flags": flags or None,
-                "flagged": any(f != "default" for f in flags),
+                "flagged": is_flagged(flags),
                 "real_name": r["real_name"] if r["real_name"] is not None else r["case_no"] is not None,
                 "excluded": False,
                 "excluded_reason": None,
@@ -350,9 +357,7 @@ def _write(plan: _Plan) -> list[dict]:
                 has, should = "burst" in (row["flags"] or []), ("new", row["event_id"]) in marked
                 if has != should:
                     flags = [f for f in row["flags"] or [] if f != "burst"] + (["burst"] if should else [])
-                    fixes.append(
-                        {"b_id": row["id"], "b_flags": flags or None, "b_flagged": any(f != "default" for f in flags)}
-                    )
+                    fixes.append({"b_id": row["id"], "b_flags": flags or None, "b_flagged": is_flagged(flags)})
             if fixes:
                 set_flags(fixes)
         else:

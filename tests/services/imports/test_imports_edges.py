@@ -180,3 +180,63 @@ def test_extent_without_a_dimension_scans_cell_references(tmp_path):
     out.seek(0)
     assert xlsx_extent(out) == (40, 70)
     assert xlsx_extent(io.BytesIO(path.read_bytes())) == (40, 70)
+
+
+def _lying(path, dimension=b'<dimension ref="A1:B2"/>'):
+    """The XLSX at `path` with its sheet's <dimension> rewritten to `dimension` (the uploader writes it)."""
+    source, out = zipfile.ZipFile(path), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb"<dimension [^>]*/>", dimension, data)
+                assert dimension in data
+            target.writestr(item, data)
+    out.seek(0)
+    return out
+
+
+def test_a_lying_dimension_does_not_let_a_large_sheet_in(app, city, tmp_path):
+    """Is a sheet whose <dimension> claims A1:B2 still measured, and refused, from its real cells?"""
+    far = _lying(_sheet(tmp_path / "far.xlsx", {(1, 1): "code", (1, 2): "name", (60_000, 300): "x"}))
+    assert xlsx_extent(far) == (60_000, 300)
+    app.config["IMPORT_MAX_ROWS"] = 10
+    messages = []
+    for cells in ({(1, 1): "code", (1, 2): "name", (60_000, 300): "x"}, {(1, 1): "code", (40, 2): "T09"}):
+        try:
+            run_import("towns", _lying(_sheet(tmp_path / "l.xlsx", cells)), "2026", actor="tester", filename="l.xlsx")
+        except ImportFailed as exc:
+            messages.append(exc.errors[0].english())
+        db.session.rollback()
+    assert messages == [
+        "the sheet has 59999 rows; at most 10 can be imported at once: split the file "
+        "(or delete the empty rows Excel keeps at its end)",
+        "the sheet has 39 rows; at most 10 can be imported at once: split the file "
+        "(or delete the empty rows Excel keeps at its end)",
+    ]
+
+
+def test_the_reader_stops_past_the_caps_when_the_scan_is_fooled(app, tmp_path, monkeypatch):
+    """When the extent scan is fooled, does the reader itself still refuse a sheet past the caps?"""
+    from assessment.services.imports import reading
+
+    monkeypatch.setattr(reading, "xlsx_extent", lambda fh: (2, 2))
+    path = _sheet(tmp_path / "t.xlsx", {(1, 1): "code", (1, 2): "name", (30, 1): "T09"})
+    try:
+        reading.Table(path, None, max_rows=10, max_columns=64)
+    except ImportFailed as exc:
+        message = exc.errors[0].english()
+    assert message.startswith("the sheet has 29 rows; at most 10 can be imported at once")
+
+
+def test_bulk_insert_clash_is_sqlalchemy_integrity_error(city):
+    """Does a unique clash in bulk_insert raise SQLAlchemy's IntegrityError on every engine (COPY included)?"""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from assessment.services.bulk import bulk_insert
+
+    code = db.session.scalars(select(Town.code)).first()
+    with pytest.raises(IntegrityError):
+        bulk_insert(Town, [{"code": code}], constants={"name": "重复"})
+    db.session.rollback()

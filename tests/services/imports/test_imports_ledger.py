@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from assessment.extensions import db
 from assessment.models import CheckPoint, CheckPointStatus, InstitutionScore, Problem, ProblemState
+from assessment.models.ledger import LedgerCounter, ProblemAction, ProblemStep
 from tests.services.imports.helpers import failed, imported
 
 
@@ -61,6 +62,10 @@ def test_problems_good_reimport_and_bad(city, tmp_path):
     lines[1] = "U01,审批超时,audit,serious,2026-02-01,2026-05-01,2026-04-15,流程,张科长"
     assert imported("problems", tmp_path, lines).counts == {"created": 0, "updated": 1, "unchanged": 1}
     assert db.session.execute(select(Problem.state).filter_by(title="审批超时")).scalar_one() is ProblemState.CLOSED
+    assert _history() == {
+        "审批超时": [(ProblemAction.FILE, ProblemState.OPEN), (ProblemAction.CLOSE, ProblemState.CLOSED)],
+        "台账不全": [(ProblemAction.FILE, ProblemState.OPEN), (ProblemAction.CLOSE, ProblemState.CLOSED)],
+    }
     assert failed(
         "problems",
         tmp_path,
@@ -79,6 +84,53 @@ def test_problems_good_reimport_and_bad(city, tmp_path):
             "evaluation / audit / inspection / petition / other"
         ),
     ]
+
+
+def _history():
+    """title -> [(action, state after)] of every problem's steps, in order."""
+    rows = db.session.execute(
+        select(Problem.title, ProblemStep.action, ProblemStep.state_after)
+        .join(ProblemStep, ProblemStep.problem_id == Problem.id)
+        .order_by(ProblemStep.id)
+    )
+    history = {}
+    for title, action, state in rows:
+        history.setdefault(title, []).append((action, state))
+    return history
+
+
+def test_problems_are_numbered_per_year_in_file_order(city, tmp_path):
+    """Do imported problems take consecutive ledger numbers of their own year, in file order, once each?"""
+    lines = [
+        PROBLEMS_HEADER,
+        "U01,甲,audit,general,2026-02-01,2026-05-01,,,",
+        "U01,乙,audit,general,2025-12-01,2026-05-01,,,",
+        "U02,丙,audit,general,2026-03-01,2026-05-01,,,",
+    ]
+    imported("problems", tmp_path, lines)
+    numbers = dict(db.session.execute(select(Problem.title, Problem.year * 10000 + Problem.seq)).all())
+    counters = dict(db.session.execute(select(LedgerCounter.year, LedgerCounter.last)).all())
+    first_2026 = numbers["甲"] - 20260000
+    assert numbers == {"甲": 20260000 + first_2026, "乙": numbers["乙"], "丙": 20260000 + first_2026 + 1}
+    assert numbers["乙"] == 20250000 + counters[2025]
+    assert counters[2026] == first_2026 + 1
+
+
+def test_problems_import_does_not_reopen_a_closed_problem(city, tmp_path):
+    """Is a blank closed_on on a problem closed in the ledger a row error, the problem staying closed?"""
+    lines = [PROBLEMS_HEADER, "U01,审批超时,audit,serious,2026-02-01,2026-05-01,2026-03-01,,"]
+    imported("problems", tmp_path, lines)
+    lines[1] = "U01,审批超时,audit,serious,2026-02-01,2026-05-01,,,"
+    errors = failed("problems", tmp_path, lines)
+    assert errors == [
+        "line 2, column closed_on: problem '审批超时' is closed in the ledger: an import cannot reopen it, "
+        "use the look-back"
+    ]
+    problem = db.session.execute(select(Problem)).scalar_one()
+    assert problem.state is ProblemState.CLOSED and str(problem.closed_on) == "2026-03-01"
+    assert _history() == {
+        "审批超时": [(ProblemAction.FILE, ProblemState.OPEN), (ProblemAction.CLOSE, ProblemState.CLOSED)]
+    }
 
 
 def test_bonuses_good_reimport_and_bad(city, tmp_path):

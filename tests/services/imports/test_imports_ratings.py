@@ -200,17 +200,22 @@ def test_ratings_xlsx_datetime_cells_are_beijing_time(city):
 
 
 def test_ratings_chunked_checks(city, tmp_path, monkeypatch):
-    """Do duplicates and conflicts still show when a file spans several chunks and the spool spills?"""
+    """Are rows checked and written in chunks, duplicates and conflicts still shown, when the spool spills?"""
     from assessment.services import imports
     from assessment.services.imports import spool
 
-    monkeypatch.setattr(imports, "CHUNK", 7)
+    monkeypatch.setattr(imports, "CHUNK", 7)  # the check side
+    monkeypatch.setattr(spool, "CHUNK", 7)  # the write side (Spool.chunks)
     monkeypatch.setattr(spool, "SPILL_ROWS", 10)
     lines = [RATINGS_HEADER] + [
         f"c{i},U0{i % 3 + 1},{i % 5 + 1},window,2026-05-01T08:{i % 60:02d}:00+08:00" for i in range(50)
     ]
-    report = imported("ratings", tmp_path, lines)
+    written = []
+    report = imported(
+        "ratings", tmp_path, lines, progress=lambda done, total, label: label == "Writing" and written.append(done)
+    )
     assert report.counts["created"] == 50 and report.counts["cases"] == 20
+    assert [7, 14, 21, 28, 35, 42, 49, 50] == [d for d in dict.fromkeys(written) if d], written  # chunks of 7
     assert imported("ratings", tmp_path, lines).counts["duplicates"] == 50
     lines[40] = lines[40].replace("window", "sms")
     assert failed("ratings", tmp_path, lines) == [

@@ -102,6 +102,15 @@ class Upsert(Kind):
         """Fields computed from the record and the stored values (None for a new row)."""
         return record
 
+    def insert_new(self, new):
+        """Insert the new rows: a Core insert, not bulk_insert, so they take the columns' Python defaults
+        (active, created_at)."""
+        for start in range(0, len(new), CHUNK):
+            db.session.execute(insert(self.model.__table__), new[start : start + CHUNK])
+
+    def written(self, changed):
+        """After the updates (`changed`: each the row's id and its changed fields): what else the kind records."""
+
     def write(self, spool, tick):
         """Write the spooled records (flush only); call `tick(done)` now and then for progress."""
         model = self.model
@@ -136,10 +145,9 @@ class Upsert(Kind):
             done += 1
             if done % CHUNK == 0:
                 tick(done)
-        # A Core insert, not bulk_insert: new rows take the columns' Python defaults (active, created_at).
-        for start in range(0, len(new), CHUNK):
-            db.session.execute(insert(model.__table__), new[start : start + CHUNK])
+        self.insert_new(new)
         bulk_update(model, changed)
+        self.written(changed)
         self.counts["created"] = len(new)
         self.counts["updated"] = len(changed)
         tick(done)

@@ -4,15 +4,16 @@ rating opens its case (差评工单), and the period's suspicion flags are scann
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ....extensions import db
 from ....models import Channel, CodeSystem, PublicRating, Unit
+from ...bulk import bulk_insert
 from ...ratings.cases import open_cases_for_ratings
 from ...ratings.flags import rescan_flags
 from ...ratings.hashing import content_hash
 from ...workdays import CST
 from ..cells import column_length
+from ..reading import show
 from ..report import file_error
 from .base import Kind
 
@@ -32,6 +33,25 @@ _PLAIN_COLUMNS = (
 _LEVELS = {str(code): code for code in range(1, 6)}
 _CHANNELS = {member.value: member for member in Channel}
 _FLAGS = {"": False, "0": False, "1": True}
+#: The flags of a default rating: marked, not suspected (`flagged` stays false).
+_DEFAULT_FLAGS = ["default"]
+#: The columns written from each checked record (the rest are the import's constants).
+_WRITTEN = (
+    "event_id",
+    "unit_id",
+    "level",
+    "raw_code",
+    "channel",
+    "rated_at",
+    "is_default",
+    "case_no",
+    "window",
+    "service_item",
+    "staff_code",
+    "content_hash",
+    "flags",
+    "real_name",
+)
 
 
 class Ratings(Kind):
@@ -58,7 +78,7 @@ class Ratings(Kind):
         }
 
     def check(self, row):
-        """Check one rating; a row repeating an earlier event_id with the same content is a duplicate."""
+        """Check one rating; an event_id repeated within the file is a row error (whatever its content)."""
         fields = self._plain_fields(row) or self._fields(row)
         if fields is None:
             return None
@@ -288,7 +308,8 @@ class Ratings(Kind):
         return kept
 
     def _bad(self, record, column, value, en, zh):
-        self.errors.add(record["line"], column, value, en.replace("{v}", value), zh.replace("{v}", value))
+        shown = show(value)  # as Row.bad shows a value: cut to 80 characters
+        self.errors.add(record["line"], column, shown, en.replace("{v}", shown), zh.replace("{v}", shown))
 
     def write(self, spool, tick):
         """Insert the ratings in bulk, then open the cases (差评工单) of level 1-2 ratings, defaults aside.
@@ -300,21 +321,23 @@ class Ratings(Kind):
         """
         now = datetime.now(UTC)
         table = PublicRating.__table__
-        insert_rows = _RowWriter(
-            db.session.connection(),
-            period_id=self.period.id,
-            origin="import",
-            device_id=None,
-            code_system=self.code_system,
-            stage="",
-            received_at=now,
-            flagged=False,
-            excluded=False,
-        )
+        constants = {
+            "period_id": self.period.id,
+            "origin": "import",
+            "device_id": None,
+            "code_system": self.code_system,
+            "stage": "",
+            "received_at": now,
+            "flagged": False,
+            "excluded": False,
+        }
         done = 0
         bad_ids = []
         for chunk in spool.chunks():
-            insert_rows(chunk)
+            for r in chunk:
+                r["flags"] = _DEFAULT_FLAGS if r["is_default"] else None
+                r["real_name"] = r["case_no"] is not None
+            bulk_insert(PublicRating, chunk, _WRITTEN, constants)
             bad = [r["event_id"] for r in chunk if r["level"] <= 2 and not r["is_default"]]
             if bad:
                 bad_ids.extend(
@@ -333,91 +356,3 @@ class Ratings(Kind):
             flagged = sum(rescan_flags(self.period).values())
             if flagged:
                 self.counts["flagged"] = flagged
-
-
-class _RowWriter:
-    """Writes checked ratings on the driver (COPY on PostgreSQL, one executemany on SQLite), values converted
-    by the columns' own bind conversions as a Core insert converts them (flags None is JSON null, as before).
-
-    A Core insert spent more time building and converting parameters than the database spent inserting.
-    """
-
-    #: Columns taken from each checked record; flags and real_name are derived from it.
-    PER_ROW = (
-        "event_id",
-        "unit_id",
-        "level",
-        "raw_code",
-        "channel",
-        "rated_at",
-        "is_default",
-        "case_no",
-        "window",
-        "service_item",
-        "staff_code",
-        "content_hash",
-    )
-
-    def __init__(self, connection, **constants):
-        self.connection = connection
-        dialect = connection.dialect
-        self.dialect = dialect
-        table = PublicRating.__table__
-
-        def converter(name):
-            return table.c[name].type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
-
-        self.constants = tuple(None if value is None else converter(name)(value) for name, value in constants.items())
-        flags = converter("flags")
-        self.flags = {True: flags(["default"]), False: flags(None)}
-        boolean = converter("real_name")
-        self.booleans = {True: boolean(True), False: boolean(False)}
-        self.moment = converter("rated_at")
-        channel = converter("channel")
-        self.channels = {member: channel(member) for member in Channel}
-        self.columns = (*constants, *self.PER_ROW, "flags", "real_name")
-        quote = dialect.identifier_preparer
-        self.target = f"{quote.format_table(table)} ({', '.join(quote.quote(n) for n in self.columns)})"
-
-    def __call__(self, records):
-        constants, booleans, flags, moment, channels = (
-            self.constants,
-            self.booleans,
-            self.flags,
-            self.moment,
-            self.channels,
-        )
-        rows = [
-            (
-                *constants,
-                r["event_id"],
-                r["unit_id"],
-                r["level"],
-                r["raw_code"],
-                channels[r["channel"]],
-                moment(r["rated_at"]),
-                booleans[r["is_default"]],
-                r["case_no"],
-                r["window"],
-                r["service_item"],
-                r["staff_code"],
-                r["content_hash"],
-                flags[r["is_default"]],
-                booleans[r["case_no"] is not None],
-            )
-            for r in records
-        ]
-        if self.dialect.name == "postgresql" and self.dialect.driver == "psycopg":
-            statement = f"COPY {self.target} FROM STDIN"
-            try:
-                with self.connection.connection.driver_connection.cursor() as cursor:
-                    with cursor.copy(statement) as copy:
-                        for row in rows:
-                            copy.write_row(row)
-            except self.dialect.dbapi.IntegrityError as exc:
-                # COPY runs on the driver: raise what SQLAlchemy raises for an INSERT (a concurrent import of
-                # the same ratings), so that callers catch one exception on both engines.
-                raise IntegrityError(statement, None, exc) from exc
-        else:
-            marks = ", ".join(["?" if self.dialect.paramstyle == "qmark" else "%s"] * len(self.columns))
-            self.connection.exec_driver_sql(f"INSERT INTO {self.target} VALUES ({marks})", rows)
