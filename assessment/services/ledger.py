@@ -33,7 +33,9 @@ from ..models import (
     StepFile,
     Unit,
 )
-from . import audit, uploads
+from ..urls import positive_int
+from . import audit, refusals, uploads
+from .refusals import Refused
 from .workdays import china_today
 
 #: Rectification time when the office gives no deadline: three months from the finding.
@@ -44,13 +46,8 @@ UPLOAD_AREA = "problems"
 MAX_FILES = 10
 
 
-class LedgerError(ValueError):
+class LedgerError(Refused):
     """A refused ledger action; ``message_zh`` names the field and says why."""
-
-    def __init__(self, message_zh: str, field: str | None = None):
-        super().__init__(message_zh)
-        self.message_zh = message_zh
-        self.field = field
 
 
 def add_months(day: date, months: int) -> date:
@@ -76,14 +73,21 @@ def _now():
 
 
 def _text(value, field_zh, max_len=None, required=True) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        if required:
-            raise LedgerError(f"{field_zh}：必填。", field_zh)
+    return refusals.text(value, field_zh, max_len, required, error=LedgerError)
+
+
+def find_unit(unit_id, field_zh: str, message_zh: str) -> Unit | None:
+    """The unit a form names by id (None when none is named); LedgerError(message_zh) for anything that is not the
+    id of a unit, including numbers past the database's integer range."""
+    if unit_id in (None, ""):
         return None
-    if max_len and len(text) > max_len:
-        raise LedgerError(f"{field_zh}：不能超过 {max_len} 个字（现有 {len(text)} 个）。", field_zh)
-    return text
+    try:
+        unit = db.session.get(Unit, positive_int(unit_id))
+    except (TypeError, ValueError):
+        unit = None
+    if unit is None:
+        raise LedgerError(message_zh, field_zh)
+    return unit
 
 
 def parse_date(value, field_zh, required=True) -> date | None:
@@ -201,14 +205,10 @@ class ProblemInput:
 
 
 def _check(data: ProblemInput, period: Period) -> dict:
-    unit = None
-    if data.unit_id not in (None, ""):
-        try:
-            unit = db.session.get(Unit, int(data.unit_id))
-        except (TypeError, ValueError):
-            unit = None
+    message = "被反映单位：请选择单位。"
+    unit = find_unit(data.unit_id, "被反映单位", message)
     if unit is None:
-        raise LedgerError("被反映单位：请选择单位。", "被反映单位")
+        raise LedgerError(message, "被反映单位")
     title = _text(data.title, "问题标题", 500)
     found_on = parse_date(data.found_on, "发现日期", required=False) or china_today()
     deadline = parse_date(data.deadline, "整改期限", required=False) or default_deadline(found_on)

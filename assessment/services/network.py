@@ -7,11 +7,12 @@ informant sees only their own reports; nobody but the office sees who sent one. 
 
 from __future__ import annotations
 
+import calendar
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import labels
 from ..extensions import db
@@ -24,10 +25,10 @@ from ..models import (
     SuggestionFile,
     SuggestionKind,
     SuggestionStatus,
-    Unit,
 )
-from ..timefmt import china_time
-from . import audit, ledger, uploads
+from ..spreadsheets import csv_bytes
+from ..timefmt import CST, china_time
+from . import access, audit, ledger, uploads
 from .ledger import LedgerError, ProblemInput, parse_date
 from .workdays import china_today
 
@@ -56,14 +57,7 @@ def submit_suggestion(
         kind = SuggestionKind(kind or "suggestion")
     except ValueError:
         raise LedgerError("类型：请选择意见建议或问题反映。", "类型") from None
-    unit = None
-    if unit_id not in (None, ""):
-        try:
-            unit = db.session.get(Unit, int(unit_id))
-        except (TypeError, ValueError):
-            unit = None
-        if unit is None:
-            raise LedgerError("涉及单位：请从列表中选择单位。", "涉及单位")
+    unit = ledger.find_unit(unit_id, "涉及单位", "涉及单位：请从列表中选择单位。")
     if kind is SuggestionKind.REPORT and unit is None:
         raise LedgerError("涉及单位：反映问题须选择涉及的单位。", "涉及单位")
     text = (text or "").strip()
@@ -112,6 +106,25 @@ def submit_suggestion(
         file=bool(stored),
     )
     return suggestion
+
+
+def links_csv(issued) -> bytes:
+    """The CSV of freshly issued participants' links and access codes (access.issue's result): the only place
+    they are shown in clear. Links are built by access.link_for, on the BASE_URL setting."""
+    return csv_bytes(
+        ["code", "name", "kind", "town", "link", "access_code"],
+        (
+            [
+                holder.code,
+                holder.name,
+                holder.kind.value,
+                holder.town.name if holder.town else "",
+                access.link_for(holder, token),
+                access.format_code(code),
+            ]
+            for holder, token, code, _key in issued
+        ),
+    )
 
 
 def own_suggestions(informant: Participant, period: Period) -> list[Suggestion]:
@@ -225,13 +238,12 @@ def quarter_of(day: date) -> tuple[int, int]:
 
 def quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
     """First and last day of a quarter."""
-    first = date(year, 3 * quarter - 2, 1)
-    last = ledger.add_months(first, 3).toordinal() - 1
-    return first, date.fromordinal(last)
+    last_month = 3 * quarter
+    return date(year, last_month - 2, 1), date(year, last_month, calendar.monthrange(year, last_month)[1])
 
 
-def linkage_reporting(period: Period, year: int, quarter: int) -> list[tuple[Participant, int]]:
-    """Each active linkage department with the number of problems it reported in the quarter (by the day it
+def linkage_reporting(year: int, quarter: int) -> list[tuple[Participant, int]]:
+    """Each active linkage department with the number of problems it reported in the quarter (by the moment it
     was filed, China time); those with 0 have not reported (季末未报送名单)."""
     departments = list(
         db.session.scalars(
@@ -241,12 +253,19 @@ def linkage_reporting(period: Period, year: int, quarter: int) -> list[tuple[Par
         )
     )
     first, last = quarter_bounds(year, quarter)
-    counts = defaultdict(int)
-    for reporter_id, created_at in db.session.execute(
-        select(Problem.reporter_id, Problem.created_at).where(Problem.reporter_id.is_not(None))
-    ):
-        if first <= china_time(created_at).date() <= last:
-            counts[reporter_id] += 1
+    start = datetime.combine(first, time.min, CST)
+    end = datetime.combine(last + timedelta(days=1), time.min, CST)
+    counts = dict(
+        db.session.execute(
+            select(Problem.reporter_id, func.count())
+            .where(
+                Problem.reporter_id.in_([d.id for d in departments]),
+                Problem.created_at >= start,
+                Problem.created_at < end,
+            )
+            .group_by(Problem.reporter_id)
+        ).all()
+    )
     return [(d, counts.get(d.id, 0)) for d in departments]
 
 
