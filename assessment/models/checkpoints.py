@@ -78,6 +78,10 @@ class CheckPoint(db.Model):
     #: Office user name or "liaison:<user>".
     updated_by: Mapped[str | None] = mapped_column(String(64))
 
+    #: Optimistic lock: a report or waiver claims the version it read (services/checkpoints._claim), so of two
+    #: written from the same read the second is refused instead of overwriting the first.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+
     unit = relationship("Unit")
     files = relationship("CheckPointFile", back_populates="check_point", order_by="CheckPointFile.id")
 

@@ -15,7 +15,9 @@ import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import labels
 from ..extensions import db
@@ -44,6 +46,10 @@ DEFAULT_MONTHS = 3
 UPLOAD_AREA = "problems"
 #: Most evidence files one step may carry.
 MAX_FILES = 10
+#: The refusal of a second problem with the same unit, title and day (the ledger's natural key).
+DUPLICATE_ZH = "问题标题：本单位同日已登记同一问题。"
+#: The refusal when another person changed the problem between reading and writing it.
+STALE_ZH = "状态：有人刚刚处理了这个问题，请刷新页面查看后再操作。"
 
 
 class LedgerError(Refused):
@@ -115,12 +121,29 @@ def _choice(enum_cls, value, field_zh, table):
         raise LedgerError(f"{field_zh}：请选择（{allowed}）。", field_zh) from None
 
 
+def _claim(problem: Problem) -> None:
+    """Claim the problem at the version this request read (Problem.version): one UPDATE … WHERE version = read,
+    so when two clerks act on one read (two closes at once) the second finds no row and is refused, and records
+    no step, audit entry or file. On PostgreSQL the second UPDATE waits for the first to commit."""
+    read = problem.version
+    claimed = db.session.execute(
+        update(Problem)
+        .where(Problem.id == problem.id, Problem.version == read)
+        .values(version=read + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise LedgerError(STALE_ZH, "状态")
+    set_committed_value(problem, "version", read + 1)
+
+
 def _step(problem, action, actor, *, on=None, note=None, participant=None) -> ProblemStep:
     """Move the problem by ``action`` (refusing a wrong state) and record the step and the audit entry."""
     try:
         problem.move(action)
     except ProblemTransitionError as exc:
         raise LedgerError(exc.message, "状态") from None
+    _claim(problem)
     step = ProblemStep(
         problem=problem,
         action=action,
@@ -248,10 +271,16 @@ def file_problem(period: Period, data: ProblemInput, actor: str, *, reporter: Pa
         )
     )
     if duplicate is not None:
-        raise LedgerError("问题标题：本单位同日已登记同一问题。", "问题标题")
+        raise LedgerError(DUPLICATE_ZH, "问题标题")
     problem = Problem(**values, state=ProblemState.OPEN, reporter_id=reporter.id if reporter else None)
     db.session.add(problem)
-    db.session.flush()  # takes the ledger number
+    try:
+        db.session.flush()  # takes the ledger number
+    except IntegrityError:
+        # A second filing that raced past the check above (a double submit, two clerks) meets the UNIQUE natural
+        # key. Not in a savepoint: on SQLite a SAVEPOINT opened outside BEGIN commits when released. The refusal
+        # rolls the whole request back, the ledger number included.
+        raise LedgerError(DUPLICATE_ZH, "问题标题") from None
     _step(
         problem,
         ProblemAction.FILE,

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from .. import labels
 from ..extensions import db
@@ -28,7 +28,7 @@ from ..models import (
 )
 from ..spreadsheets import csv_bytes
 from ..timefmt import CST, china_time
-from . import access, audit, ledger, uploads
+from . import access, audit, ledger, refusals, uploads
 from .ledger import LedgerError, ProblemInput, parse_date
 from .workdays import china_today
 
@@ -139,25 +139,39 @@ def own_suggestions(informant: Participant, period: Period) -> list[Suggestion]:
 
 
 def screen(suggestion: Suggestion, actor: str, *, valid, note) -> Suggestion:
-    """甄别: valid or invalid with a reason (a reason is required for invalid); done once, while pending."""
+    """甄别: valid or invalid with a reason (a reason is required for invalid); done once, while pending.
+
+    "Once" holds under concurrency: the status is written by one UPDATE … WHERE status = 'pending', and a second
+    clerk whose page was read before the first screening finds no row to change and is refused.
+    """
     if suggestion.status is not SuggestionStatus.PENDING:
         raise LedgerError(f"该条已甄别为“{suggestion.status.label}”，不能重复甄别。", "甄别结果")
     if valid not in (True, False):
         raise LedgerError("甄别结果：请选择有效或无效。", "甄别结果")
-    note = (note or "").strip() or None
+    note = refusals.text(note, "甄别意见", 2000, required=False, error=LedgerError)
     if not valid and not note:
         raise LedgerError("无效理由：甄别为无效时必须填写理由。", "无效理由")
-    if note and len(note) > 2000:
-        raise LedgerError("甄别意见：不能超过 2000 个字。", "甄别意见")
-    suggestion.status = SuggestionStatus.VALID if valid else SuggestionStatus.INVALID
-    suggestion.screened_by, suggestion.screened_at, suggestion.screen_note = actor, datetime.now(UTC), note
-    db.session.flush()
-    audit.record(actor, "suggestion.screen", "suggestion", suggestion.id, status=suggestion.status.value, note=note)
+    status = SuggestionStatus.VALID if valid else SuggestionStatus.INVALID
+    changed = db.session.execute(
+        update(Suggestion)
+        .where(Suggestion.id == suggestion.id, Suggestion.status == SuggestionStatus.PENDING)
+        .values(status=status, screened_by=actor, screened_at=datetime.now(UTC), screen_note=note)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(suggestion)
+    if changed != 1:
+        raise LedgerError(f"该条已甄别为“{suggestion.status.label}”，不能重复甄别。", "甄别结果")
+    audit.record(actor, "suggestion.screen", "suggestion", suggestion.id, status=status.value, note=note)
     return suggestion
 
 
 def to_problem(suggestion: Suggestion, actor: str, data: ProblemInput) -> Problem:
-    """Turn a valid suggestion into a ledger problem (source informant, the informant kept as its reporter)."""
+    """Turn a valid suggestion into a ledger problem (source informant, the informant kept as its reporter).
+
+    Once only, also under concurrency: the link is written by one UPDATE … WHERE problem_id IS NULL; a second
+    clerk converting the same suggestion finds it taken and is refused, and the rollback of the refused request
+    removes the problem it filed (and gives its number back).
+    """
     if suggestion.status is not SuggestionStatus.VALID:
         raise LedgerError("只有甄别为有效的意见建议可以转为问题。", "甄别结果")
     if suggestion.problem_id is not None:
@@ -165,8 +179,15 @@ def to_problem(suggestion: Suggestion, actor: str, data: ProblemInput) -> Proble
     data.source = "informant"
     period = db.session.get(Period, suggestion.period_id)
     problem = ledger.file_problem(period, data, actor, reporter=suggestion.participant)
-    suggestion.problem_id = problem.id
-    db.session.flush()
+    changed = db.session.execute(
+        update(Suggestion)
+        .where(Suggestion.id == suggestion.id, Suggestion.problem_id.is_(None))
+        .values(problem_id=problem.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise LedgerError("该条已转为问题，不能重复转办。", "甄别结果")
+    db.session.refresh(suggestion)
     audit.record(actor, "suggestion.to_problem", "suggestion", suggestion.id, problem=problem.number)
     return problem
 
