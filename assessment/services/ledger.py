@@ -35,6 +35,7 @@ from ..models import (
     StepFile,
     Unit,
 )
+from ..models.ledger import ESCALATION_STEPS
 from ..urls import positive_int
 from . import audit, refusals, uploads
 from .refusals import Refused
@@ -287,7 +288,8 @@ def file_problem(period: Period, data: ProblemInput, actor: str, *, reporter: Pa
         actor,
         on=values["found_on"],
         participant=reporter,
-        note=f"来源：{problem.source.label}" + (f"（{reporter.name}）" if reporter else ""),
+        # The reporter is kept in reporter_id, never in the note: units and experts read steps (visible_steps).
+        note=f"来源：{problem.source.label}",
     )
     return problem
 
@@ -340,6 +342,31 @@ def report_rectification(problem: Problem, actor: str, *, note, on=None, files=(
 def return_report(problem: Problem, actor: str, *, note) -> ProblemStep:
     """整改不到位: the office sends the report back with its reasons; the unit reports again."""
     return _step(problem, ProblemAction.RETURN, actor, note=_text(note, "退回理由", 2000))
+
+
+#: The steps each reader outside the office may see: the unit its rectification history (never the filing, whose
+#: source may name an informant, nor experts' comments); an expert the comments only.
+VISIBLE_ACTIONS = {
+    "unit": frozenset(
+        (
+            ProblemAction.PUSH,
+            ProblemAction.REPORT,
+            ProblemAction.RETURN,
+            ProblemAction.CLOSE,
+            ProblemAction.LOOKBACK,
+            ProblemAction.REOPEN,
+            *ESCALATION_STEPS,
+        )
+    ),
+    "expert": frozenset((ProblemAction.COMMENT,)),
+}
+
+
+def visible_steps(problem: Problem, audience: str) -> list[ProblemStep]:
+    """The problem's steps that `audience` ("unit" or "expert") may see, oldest first; pages loop over these and
+    never filter the history themselves."""
+    allowed = VISIBLE_ACTIONS[audience]
+    return [step for step in problem.steps if step.action in allowed]
 
 
 def evidence_files(problem: Problem) -> list[StepFile]:

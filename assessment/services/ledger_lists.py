@@ -164,6 +164,4 @@ def push_sheet_pdf(problem: Problem) -> bytes:
 
     from .exports import render_pdf
 
-    return render_pdf(
-        render_template("report/push_sheet.html", problem=problem, steps=problem.steps, today=china_today())
-    )
+    return render_pdf(render_template("report/push_sheet.html", problem=problem, today=china_today()))
