@@ -1,5 +1,5 @@
-"""Optimistic locking of the two state machines: problems.version and check_points.version (version_id_col), so
-two people moving one problem or check point from the same read cannot both write.
+"""Optimistic locking of the two state machines: problems.version and check_points.version, so two
+people moving one problem or check point from the same read cannot both write.
 
 Revision ID: 0009
 Revises: 0008
@@ -15,12 +15,12 @@ depends_on = None
 
 
 def upgrade():
+    # Plain ALTER TABLE (SQLite 3.35+ adds and drops such a column in place): a batch copy of problems would
+    # drop a table that problem_steps references.
     for table in ("problems", "check_points"):
-        with op.batch_alter_table(table) as batch:
-            batch.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
+        op.add_column(table, sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
 
 
 def downgrade():
     for table in ("check_points", "problems"):
-        with op.batch_alter_table(table) as batch:
-            batch.drop_column("version")
+        op.drop_column(table, "version")
