@@ -102,19 +102,17 @@ def file_check_point(period: Period, unit: Unit, item: str, due: date | None, ac
     return point
 
 
-def _store_files(point: CheckPoint, files, actor: str) -> list[CheckPointFile]:
-    """Check and store every given file, or none: a bad file removes the ones already stored."""
-    files = [f for f in (files or []) if f is not None and getattr(f, "filename", "")]
-    if len(point.files) + len(files) > MAX_FILES:
+def _stored(point: CheckPoint, files) -> list[uploads.StoredFile]:
+    """Check and store the given files (all or none) before anything is written; at most MAX_FILES per item."""
+    if len(point.files) + len(uploads.given(files)) > MAX_FILES:
         raise CheckPointError(f"佐证材料：每个问效点最多 {MAX_FILES} 个文件。")
-    stored = []
     try:
-        for upload in files:
-            stored.append(uploads.check_and_store(upload, UPLOAD_AREA, "佐证材料"))
+        return uploads.store_all(files, UPLOAD_AREA, "佐证材料", MAX_FILES)
     except uploads.UploadError as exc:
-        for done in stored:
-            uploads.remove(UPLOAD_AREA, done.stored_name)
         raise CheckPointError(exc.message_zh) from None
+
+
+def _file_rows(point: CheckPoint, stored, actor: str) -> list[CheckPointFile]:
     rows = [
         CheckPointFile(
             check_point_id=point.id,
@@ -152,14 +150,19 @@ def report_outcome(
         target = CheckPointStatus.NOT_DONE
         done_on = None
     before = point.status
+    stored = _stored(point, files)  # a bad file refuses before the state moves
     try:
-        point.move_to(target)
-    except CheckPointStateError as exc:
-        raise CheckPointError(exc.message) from None
-    _claim(point)
+        try:
+            point.move_to(target)
+        except CheckPointStateError as exc:
+            raise CheckPointError(exc.message) from None
+        _claim(point)
+    except CheckPointError:
+        uploads.remove_all(UPLOAD_AREA, stored)
+        raise
     point.done_on, point.evidence = done_on, evidence
     point.updated_at, point.updated_by = utcnow(), actor
-    stored = _store_files(point, files, actor)
+    stored = _file_rows(point, stored, actor)
     db.session.flush()
     audit.record(
         actor,
@@ -177,9 +180,9 @@ def report_outcome(
 def add_evidence(point: CheckPoint, files, actor: str) -> list[CheckPointFile]:
     """More evidence files for an item (before the period is published)."""
     _writable(db.session.get(Period, point.period_id))
-    if not [f for f in (files or []) if f is not None and getattr(f, "filename", "")]:
+    if not uploads.given(files):
         raise CheckPointError("佐证材料：请选择文件。")
-    rows = _store_files(point, files, actor)
+    rows = _file_rows(point, _stored(point, files), actor)
     point.updated_at, point.updated_by = utcnow(), actor
     db.session.flush()
     audit.record(actor, "checkpoint.evidence", "check_point", point.id, files=[f.original_name for f in rows])

@@ -169,26 +169,23 @@ def _step(problem, action, actor, *, on=None, note=None, participant=None) -> Pr
     return step
 
 
-def max_upload_bytes() -> int:
-    """The largest file a person may attach: setting UPLOAD_MAX_BYTES, default services/uploads.MAX_BYTES."""
-    from flask import current_app
-
-    return int(current_app.config.get("UPLOAD_MAX_BYTES") or uploads.MAX_BYTES)
-
-
-def _store_files(step, files, actor, *, field_zh="佐证材料") -> list[StepFile]:
-    """Store the uploaded evidence files of a step; on any bad file, remove those already stored and refuse."""
-    files = [f for f in (files or []) if f is not None and getattr(f, "filename", "")]
-    if len(files) > MAX_FILES:
-        raise LedgerError(f"{field_zh}：一次最多上传 {MAX_FILES} 个文件。", field_zh)
-    stored = []
+def _stored(files, field_zh="佐证材料") -> list[uploads.StoredFile]:
+    """Check and store a step's evidence files before anything is written (all or none)."""
     try:
-        for upload in files:
-            stored.append(uploads.check_and_store(upload, UPLOAD_AREA, field_zh, max_bytes=max_upload_bytes()))
+        return uploads.store_all(files, UPLOAD_AREA, field_zh, MAX_FILES)
     except uploads.UploadError as exc:
-        for done in stored:
-            uploads.remove(UPLOAD_AREA, done.stored_name)
         raise LedgerError(exc.message_zh, field_zh) from None
+
+
+def _step_with_files(problem, action, actor, files, **step_args) -> ProblemStep:
+    """A step with its evidence files: the files are checked and stored first, so a bad file refuses before the
+    state moves; a refused move removes the stored files again."""
+    stored = _stored(files)
+    try:
+        step = _step(problem, action, actor, **step_args)
+    except LedgerError:
+        uploads.remove_all(UPLOAD_AREA, stored)
+        raise
     rows = [
         StepFile(
             step_id=step.id,
@@ -205,7 +202,7 @@ def _store_files(step, files, actor, *, field_zh="佐证材料") -> list[StepFil
         audit.record(
             actor, "problem.file_added", "problem", step.problem_id, step=step.id, file=row.original_name, size=row.size
         )
-    return rows
+    return step
 
 
 # --------------------------------------------------------------------------------------------- filing
@@ -334,9 +331,7 @@ def report_rectification(problem: Problem, actor: str, *, note, on=None, files=(
     on = parse_date(on, "整改日期", required=False) or china_today()
     if on < problem.found_on:
         raise LedgerError(f"整改日期：{on} 早于发现日期 {problem.found_on}。", "整改日期")
-    step = _step(problem, ProblemAction.REPORT, actor, on=on, note=note)
-    _store_files(step, files, actor)
-    return step
+    return _step_with_files(problem, ProblemAction.REPORT, actor, files, on=on, note=note)
 
 
 def return_report(problem: Problem, actor: str, *, note) -> ProblemStep:
@@ -391,11 +386,9 @@ def close(problem: Problem, actor: str, *, on=None, note, files=()) -> ProblemSt
     on = parse_date(on, "销号日期", required=False) or china_today()
     if on < problem.found_on:
         raise LedgerError(f"销号日期：{on} 早于发现日期 {problem.found_on}。", "销号日期")
-    given = [f for f in (files or []) if f is not None and getattr(f, "filename", "")]
-    if not given and not evidence_files(problem):
+    if not uploads.given(files) and not evidence_files(problem):
         raise LedgerError("佐证材料：销号须有整改佐证材料，请上传或等待单位报送。", "佐证材料")
-    step = _step(problem, ProblemAction.CLOSE, actor, on=on, note=note)
-    _store_files(step, given, actor)
+    step = _step_with_files(problem, ProblemAction.CLOSE, actor, files, on=on, note=note)
     problem.closed_on, problem.evidence = on, note
     db.session.flush()
     return step

@@ -68,12 +68,10 @@ def submit_suggestion(
     happened = parse_date(happened_on, "发生时间", required=False)
     if happened is not None and happened > china_today():
         raise LedgerError(f"发生时间：{happened} 晚于今天。", "发生时间")
-    stored = None
-    if file is not None and getattr(file, "filename", ""):
-        try:
-            stored = uploads.check_and_store(file, UPLOAD_AREA, "照片或附件", max_bytes=ledger.max_upload_bytes())
-        except uploads.UploadError as exc:
-            raise LedgerError(exc.message_zh, "照片或附件") from None
+    try:
+        stored = next(iter(uploads.store_all([file], UPLOAD_AREA, "照片或附件", max_files=1)), None)
+    except uploads.UploadError as exc:
+        raise LedgerError(exc.message_zh, "照片或附件") from None
     suggestion = Suggestion(
         period_id=period.id,
         participant_id=informant.id,
