@@ -75,6 +75,11 @@ def working_date(period: Period, today: date | None = None) -> date:
     return min(today, period.as_of)
 
 
+def participant_actor(participant: Participant) -> str:
+    """How a participant (informant, expert, linkage department) is named as the actor of a step or audit entry."""
+    return f"participant:{participant.code}"
+
+
 def _now():
     return datetime.now(UTC)
 
@@ -113,13 +118,12 @@ def parse_date(value, field_zh, required=True) -> date | None:
 
 
 def _choice(enum_cls, value, field_zh, table):
-    if isinstance(value, enum_cls):
-        return value
-    try:
-        return enum_cls((value or "").strip())
-    except ValueError:
+    """The member of `enum_cls` whose value is a key of `table` ({value: Chinese label}); refuses anything else."""
+    raw = value.value if isinstance(value, enum_cls) else (value or "").strip()
+    if raw not in table:
         allowed = "、".join(table.values())
-        raise LedgerError(f"{field_zh}：请选择（{allowed}）。", field_zh) from None
+        raise LedgerError(f"{field_zh}：请选择（{allowed}）。", field_zh)
+    return enum_cls(raw)
 
 
 def _claim(problem: Problem) -> None:
@@ -291,26 +295,6 @@ def file_problem(period: Period, data: ProblemInput, actor: str, *, reporter: Pa
     return problem
 
 
-def update_problem(problem: Problem, data: ProblemInput, actor: str) -> Problem:
-    """Correct a problem's registration (unit, title, class, category, severity, dates, responsible); audited
-    with the old and new values. The number, source and state stay."""
-    period = db.session.get(Period, problem.period_id)
-    values = _check(data, period)
-    values.pop("source")
-    if problem.closed_on is not None and values["found_on"] > problem.closed_on:
-        raise LedgerError(f"发现日期：晚于销号日期 {problem.closed_on}。", "发现日期")
-    changes = {}
-    for name, value in values.items():
-        old = getattr(problem, name)
-        if old != value:
-            changes[name] = [str(getattr(old, "value", old)), str(getattr(value, "value", value))]
-            setattr(problem, name, value)
-    if changes:
-        db.session.flush()
-        audit.record(actor, "problem.edit", "problem", problem.id, number=problem.number, changes=changes)
-    return problem
-
-
 # --------------------------------------------------------------------------------------------- the workflow
 
 
@@ -402,8 +386,8 @@ def look_back(problem: Problem, actor: str, *, note, on=None, reopen: bool = Fal
     if not reopen:
         return _step(problem, ProblemAction.LOOKBACK, actor, on=on, note=note)
     new_deadline = parse_date(deadline, "新整改期限", required=False) or default_deadline(on)
-    if new_deadline < problem.found_on:
-        raise LedgerError(f"新整改期限：{new_deadline} 早于发现日期 {problem.found_on}。", "新整改期限")
+    if new_deadline < on:
+        raise LedgerError(f"新整改期限：{new_deadline} 早于回头看日期 {on}。", "新整改期限")
     old = (problem.deadline, problem.closed_on)
     step = _step(
         problem,
@@ -419,14 +403,7 @@ def look_back(problem: Problem, actor: str, *, note, on=None, reopen: bool = Fal
 
 def escalate(problem: Problem, actor: str, action: ProblemAction | str, *, on, note=None) -> ProblemStep:
     """约谈 / 函告 / 通报 for slow rectification, recorded with its date (not on a closed problem)."""
-    action = _choice(
-        ProblemAction,
-        getattr(action, "value", action),
-        "督办方式",
-        {a.value: a.label for a in (ProblemAction.INTERVIEW, ProblemAction.LETTER, ProblemAction.NOTICE)},
-    )
-    if action not in (ProblemAction.INTERVIEW, ProblemAction.LETTER, ProblemAction.NOTICE):
-        raise LedgerError("督办方式：请选择约谈、函告或通报。", "督办方式")
+    action = _choice(ProblemAction, action, "督办方式", {a.value: a.label for a in ESCALATION_STEPS})
     on = parse_date(on, "督办日期")
     if on < problem.found_on:
         raise LedgerError(f"督办日期：{on} 早于发现日期 {problem.found_on}。", "督办日期")
@@ -438,7 +415,7 @@ def comment(problem: Problem, expert: Participant, text) -> ProblemStep:
     return _step(
         problem,
         ProblemAction.COMMENT,
-        f"participant:{expert.code}",
+        participant_actor(expert),
         note=_text(text, "点评意见", 2000),
         participant=expert,
     )

@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select, update
 
-from .. import labels
 from ..extensions import db
 from ..models import (
     Participant,
@@ -33,10 +32,6 @@ from .ledger import LedgerError, ProblemInput, parse_date
 from .workdays import china_today
 
 UPLOAD_AREA = "suggestions"
-
-
-def participant_actor(participant: Participant) -> str:
-    return f"participant:{participant.code}"
 
 
 # --------------------------------------------------------------------------------------------- informants
@@ -95,7 +90,7 @@ def submit_suggestion(
         )
         db.session.flush()
     audit.record(
-        participant_actor(informant),
+        ledger.participant_actor(informant),
         "suggestion.submit",
         "suggestion",
         suggestion.id,
@@ -248,7 +243,7 @@ def linkage_file(period: Period, department: Participant, data: ProblemInput) ->
     if department.kind is not ParticipantKind.LINKAGE:
         raise LedgerError("只有联动部门可以报送问题。")
     data.source = "linkage"
-    return ledger.file_problem(period, data, participant_actor(department), reporter=department)
+    return ledger.file_problem(period, data, ledger.participant_actor(department), reporter=department)
 
 
 def quarter_of(day: date) -> tuple[int, int]:
@@ -307,7 +302,3 @@ def expert_problems(period: Period) -> list[Problem]:
     return list(
         db.session.scalars(select(Problem).where(Problem.period_id == period.id).order_by(Problem.year, Problem.seq))
     )
-
-
-def kind_label(participant: Participant) -> str:
-    return labels.label(participant.kind, labels.PARTICIPANT_KIND_ZH)
