@@ -12,7 +12,7 @@ from .base import UTCDateTime, str_enum, utcnow
 
 
 class CheckPointStatus(enum.Enum):
-    #: Filed, no outcome reported yet (待完成); scored as not done once its due date has passed (`scored_value`).
+    #: Filed, no outcome reported yet (待完成); scored as not done once its due date has passed (`scored_status`).
     PENDING = "pending"
     ON_TIME = "on_time"
     LATE = "late"
@@ -78,6 +78,10 @@ class CheckPoint(db.Model):
     #: Office user name or "liaison:<user>".
     updated_by: Mapped[str | None] = mapped_column(String(64))
 
+    #: Optimistic lock: a report or waiver claims the version it read (services/checkpoints._claim), so of two
+    #: written from the same read the second is refused instead of overwriting the first.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+
     unit = relationship("Unit")
     files = relationship("CheckPointFile", back_populates="check_point", order_by="CheckPointFile.id")
 
@@ -89,14 +93,11 @@ class CheckPoint(db.Model):
             raise CheckPointStateError(self.status, target)
         self.status = target
 
-    def scored_value(self, as_of: date) -> str | None:
-        """The status the `checkpoints` leaf counts (scoring.md, unchanged): a pending item counts as not done once
-        its due date is before `as_of` and is left out before that; every other status counts as it is."""
-        return scored_status(self.status, self.due, as_of)
-
 
 def scored_status(status: CheckPointStatus, due: date, as_of: date) -> str | None:
-    """The one rule turning a stored status into what the engine counts (see CheckPoint.scored_value)."""
+    """The one rule turning a stored status into what the engine counts (scoring.md, unchanged): a pending item
+    counts as not done once its due date is before `as_of` and is left out before that; every other status counts
+    as it is."""
     if status is CheckPointStatus.PENDING:
         return CheckPointStatus.NOT_DONE.value if due < as_of else None
     return status.value

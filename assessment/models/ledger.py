@@ -156,7 +156,7 @@ class Problem(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Ledger number YYYY-NNNN: the year the problem was found and its place in that year's ledger
-    #: (services/ledger_numbers.py gives it when the problem is first written, however it is written).
+    #: (``take_numbers`` gives it when the problem is first written, however it is written).
     year: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer)
     period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"))
@@ -185,6 +185,9 @@ class Problem(db.Model):
     #: The close-out note (验收意见); the evidence files are on the problem's steps.
     evidence: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Optimistic lock: every step claims the version it read (services/ledger._step, one UPDATE … WHERE version),
+    #: so of two clerks moving the problem from the same read (two closes at once) the second is refused.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
 
     unit = relationship("Unit")
     reporter = relationship("Participant")

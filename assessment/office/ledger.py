@@ -280,6 +280,7 @@ def ledger_unit_report(problem_id):
     return render_template(
         "office/ledger/unit_report.html",
         p=problem,
+        steps=ledger.visible_steps(problem, "unit"),
         error=error,
         form=request.form,
         action_url=url_for("office.ledger_unit_report", problem_id=problem.id),

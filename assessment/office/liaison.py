@@ -100,9 +100,7 @@ def liaison_result():
 @bp.route("/unit/report.pdf")
 @section_required("liaison")
 def liaison_report():
+    """The unit's own pages of the printed report: the same document the office sends the unit."""
     period, result, row = _own_published_row()
-    small_chart = {"label_width": 130, "half": 150, "bar_height": 12, "gap": 3}
-    html = render_template(
-        "report/unit.html", period=period, result=result, u=reports.unit_page(result, row, chart_size=small_chart)
-    )
-    return attachment(exports.render_pdf(html), f"report_{period.name}_{row.unit_code}.pdf", "application/pdf")
+    content = exports.build_unit_pdf(result, row.unit_code)
+    return attachment(content, f"report_{period.name}_{row.unit_code}.pdf", "application/pdf")

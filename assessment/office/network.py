@@ -2,7 +2,6 @@
 per informant, town and month), the participants with their personal links, linkage departments' quarterly
 reporting and their spreadsheets (the `problems` import, source linkage)."""
 
-import csv
 import io
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
@@ -15,7 +14,7 @@ from ..services import access, network, uploads
 from ..services.imports import ImportFailed, run_import
 from ..services.ledger import LedgerError
 from ..services.workdays import china_today
-from ..spreadsheets import safe_text
+from ..urls import calendar_year, positive_int
 from . import bp
 from .auth import may_open, section_required
 from .ledger import _form_input, _period, _periods, form_choices
@@ -107,12 +106,10 @@ def network_people():
     period = _period()
     today = china_today()
     year, quarter = network.quarter_of(today)
-    try:
-        year = int(request.args.get("year", year))
-        quarter = int(request.args.get("quarter", quarter))
-        if quarter not in (1, 2, 3, 4):
-            raise ValueError
-    except ValueError:
+    year = request.args.get("year", year, type=calendar_year)
+    quarter = request.args.get("quarter", quarter, type=int)
+    # The quarter's bounds are taken in UTC (a China day starts 8 hours earlier), so years 1 and 9999 are out.
+    if quarter not in (1, 2, 3, 4) or not 1 < year < 9999:
         abort(400)
     people = list(db.session.scalars(select(Participant).order_by(Participant.kind, Participant.code)))
     keys = {p.id: access.live_key(p, period) for p in people}
@@ -122,7 +119,7 @@ def network_people():
         periods=_periods(),
         people=people,
         keys=keys,
-        reporting=network.linkage_reporting(period, year, quarter),
+        reporting=network.linkage_reporting(year, quarter),
         year=year,
         quarter=quarter,
         first_last=network.quarter_bounds(year, quarter),
@@ -150,22 +147,7 @@ def network_issue_links():
     if not people:
         flash(f"没有在用的{kind.label}。", "error")
         return redirect(url_for("office.network_people", period=period.name))
-    base = request.url_root.rstrip("/")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["code", "name", "kind", "town", "link", "access_code"])
-    for holder, token, code, _key in access.issue(people, period, current_user.username):
-        writer.writerow(
-            [
-                safe_text(holder.code),
-                safe_text(holder.name),
-                holder.kind.value,
-                safe_text(holder.town.name if holder.town else ""),
-                f"{base}/p/{token}",
-                access.format_code(code),
-            ]
-        )
-    data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    data = network.links_csv(access.issue(people, period, current_user.username))
     return send_file(
         io.BytesIO(data),
         mimetype="text/csv; charset=utf-8",
@@ -179,7 +161,8 @@ def network_issue_links():
 def network_linkage_import():
     """A linkage department's spreadsheet: the `problems` import, each new problem kept with the department."""
     period = _period()
-    department = db.session.get(Participant, request.form.get("department", type=int) or 0)
+    department_id = request.form.get("department", type=positive_int)
+    department = db.session.get(Participant, department_id) if department_id else None
     back = redirect(url_for("office.network_people", period=period.name))
     if department is None or department.kind is not ParticipantKind.LINKAGE:
         flash("联动部门：请选择部门。", "error")

@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import pandas as pd
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import (
@@ -22,7 +25,8 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..models.checkpoints import scored_status
-from . import audit, uploads
+from . import audit, refusals, uploads
+from .refusals import Refused
 from .workdays import china_today
 
 #: Where evidence files go under instance/uploads/.
@@ -33,14 +37,12 @@ TEXT_MAX = 4000
 MAX_FILES = 5
 
 DONE = (CheckPointStatus.ON_TIME, CheckPointStatus.LATE)
+#: The refusal when another person changed the item between reading and writing it.
+STALE_ZH = "状态：有人刚刚修改了这个问效点，请刷新页面查看后再操作。"
 
 
-class CheckPointError(ValueError):
+class CheckPointError(Refused):
     """A check point cannot be written as asked; `message_zh` names the field and says why."""
-
-    def __init__(self, message_zh: str):
-        super().__init__(message_zh)
-        self.message_zh = message_zh
 
 
 def _writable(period: Period):
@@ -49,12 +51,23 @@ def _writable(period: Period):
 
 
 def _text(value, field_zh, max_len, required=True):
-    value = (value or "").strip()
-    if required and not value:
-        raise CheckPointError(f"{field_zh}：请填写。")
-    if len(value) > max_len:
-        raise CheckPointError(f"{field_zh}：不能超过 {max_len} 个字（现有 {len(value)} 个）。")
-    return value or None
+    return refusals.text(value, field_zh, max_len, required, error=CheckPointError)
+
+
+def _claim(point: CheckPoint) -> None:
+    """Claim the item at the version this request read (CheckPoint.version): one UPDATE … WHERE version = read,
+    so of two reports or waivers made from one read the second finds no row and is refused instead of
+    overwriting the first. On PostgreSQL the second UPDATE waits for the first to commit."""
+    read = point.version
+    claimed = db.session.execute(
+        update(CheckPoint)
+        .where(CheckPoint.id == point.id, CheckPoint.version == read)
+        .values(version=read + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise CheckPointError(STALE_ZH, "状态")
+    set_committed_value(point, "version", read + 1)
 
 
 def file_check_point(period: Period, unit: Unit, item: str, due: date | None, actor: str) -> CheckPoint:
@@ -80,24 +93,26 @@ def file_check_point(period: Period, unit: Unit, item: str, due: date | None, ac
         updated_by=actor,
     )
     db.session.add(point)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # UNIQUE (period, unit, item): a double submit that raced past the check above; the refusal rolls back.
+        raise CheckPointError(f"问效事项：本单位已登记过“{item}”。") from None
     audit.record(actor, "checkpoint.file", "check_point", point.id, unit=unit.code, item=item, due=str(due))
     return point
 
 
-def _store_files(point: CheckPoint, files, actor: str) -> list[CheckPointFile]:
-    """Check and store every given file, or none: a bad file removes the ones already stored."""
-    files = [f for f in (files or []) if f is not None and getattr(f, "filename", "")]
-    if len(point.files) + len(files) > MAX_FILES:
+def _stored(point: CheckPoint, files) -> list[uploads.StoredFile]:
+    """Check and store the given files (all or none) before anything is written; at most MAX_FILES per item."""
+    if len(point.files) + len(uploads.given(files)) > MAX_FILES:
         raise CheckPointError(f"佐证材料：每个问效点最多 {MAX_FILES} 个文件。")
-    stored = []
     try:
-        for upload in files:
-            stored.append(uploads.check_and_store(upload, UPLOAD_AREA, "佐证材料"))
+        return uploads.store_all(files, UPLOAD_AREA, "佐证材料", MAX_FILES)
     except uploads.UploadError as exc:
-        for done in stored:
-            uploads.remove(UPLOAD_AREA, done.stored_name)
         raise CheckPointError(exc.message_zh) from None
+
+
+def _file_rows(point: CheckPoint, stored, actor: str) -> list[CheckPointFile]:
     rows = [
         CheckPointFile(
             check_point_id=point.id,
@@ -135,13 +150,19 @@ def report_outcome(
         target = CheckPointStatus.NOT_DONE
         done_on = None
     before = point.status
+    stored = _stored(point, files)  # a bad file refuses before the state moves
     try:
-        point.move_to(target)
-    except CheckPointStateError as exc:
-        raise CheckPointError(exc.message) from None
+        try:
+            point.move_to(target)
+        except CheckPointStateError as exc:
+            raise CheckPointError(exc.message) from None
+        _claim(point)
+    except CheckPointError:
+        uploads.remove_all(UPLOAD_AREA, stored)
+        raise
     point.done_on, point.evidence = done_on, evidence
     point.updated_at, point.updated_by = utcnow(), actor
-    stored = _store_files(point, files, actor)
+    stored = _file_rows(point, stored, actor)
     db.session.flush()
     audit.record(
         actor,
@@ -159,9 +180,9 @@ def report_outcome(
 def add_evidence(point: CheckPoint, files, actor: str) -> list[CheckPointFile]:
     """More evidence files for an item (before the period is published)."""
     _writable(db.session.get(Period, point.period_id))
-    if not [f for f in (files or []) if f is not None and getattr(f, "filename", "")]:
+    if not uploads.given(files):
         raise CheckPointError("佐证材料：请选择文件。")
-    rows = _store_files(point, files, actor)
+    rows = _file_rows(point, _stored(point, files), actor)
     point.updated_at, point.updated_by = utcnow(), actor
     db.session.flush()
     audit.record(actor, "checkpoint.evidence", "check_point", point.id, files=[f.original_name for f in rows])
@@ -177,6 +198,7 @@ def waive(point: CheckPoint, reason: str, actor: str) -> CheckPoint:
         point.move_to(CheckPointStatus.WAIVED)
     except CheckPointStateError as exc:
         raise CheckPointError(exc.message) from None
+    _claim(point)
     point.waive_reason = reason
     point.updated_at, point.updated_by = utcnow(), actor
     db.session.flush()

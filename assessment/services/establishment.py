@@ -26,7 +26,8 @@ from ..models import (
     VacancyPoolEntry,
 )
 from ..models.establishment import FIGURES
-from . import audit
+from . import audit, refusals
+from .refusals import Refused
 from .scoring import published_result
 
 NOTE_MAX = 2000
@@ -34,12 +35,21 @@ NOTE_MAX = 2000
 FIGURE_MAX = 100000
 
 
-class EstablishmentError(ValueError):
+class EstablishmentError(Refused):
     """A change that cannot be made; `message_zh` names the field and says why."""
 
-    def __init__(self, message_zh: str):
-        super().__init__(message_zh)
-        self.message_zh = message_zh
+
+def _whole_number(value, field_zh: str, message_zh: str) -> int | None:
+    """A count typed in a form: None when blank, an int when it is ASCII digits ("²" and "①" pass str.isdigit()
+    but are not numbers), else EstablishmentError(message_zh). Ints pass through for the range check."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    if value == "":
+        return None
+    if not (value.isascii() and value.isdigit()):
+        raise EstablishmentError(message_zh, field_zh)
+    return int(value)
 
 
 def figures(unit: Unit) -> dict:
@@ -69,20 +79,12 @@ def update_figures(unit: Unit, values: dict, note: str | None, actor: str) -> Es
     """
     from ..labels import FIGURE_ZH
 
-    note = (note or "").strip() or None
-    if note and len(note) > NOTE_MAX:
-        raise EstablishmentError(f"修改说明：不能超过 {NOTE_MAX} 个字。")
+    note = refusals.text(note, "修改说明", NOTE_MAX, required=False, error=EstablishmentError)
     clean = {}
     for name in FIGURES:
-        value = values.get(name)
-        if isinstance(value, str):
-            value = value.strip()
-            if value == "":
-                value = None
-            elif value.isdigit():
-                value = int(value)
-            else:
-                raise EstablishmentError(f"{FIGURE_ZH[name]}：请填写不小于 0 的整数（现为“{value}”）。")
+        raw = values.get(name)
+        field_zh = FIGURE_ZH[name]
+        value = _whole_number(raw, field_zh, f"{field_zh}：请填写不小于 0 的整数（现为“{str(raw).strip()}”）。")
         if value is not None and not (isinstance(value, int) and 0 <= value <= FIGURE_MAX):
             raise EstablishmentError(f"{FIGURE_ZH[name]}：请填写 0 至 {FIGURE_MAX} 之间的整数。")
         clean[name] = value
@@ -265,15 +267,13 @@ def confirm_reduction(period: Period, unit_code: str, actor: str, note: str | No
 
 def allocate(unit: Unit, amount, note: str | None, actor: str) -> VacancyPoolEntry:
     """Give `amount` establishments from the pool to a unit (调剂), never more than the pool holds."""
-    if isinstance(amount, str):
-        amount = int(amount.strip()) if amount.strip().isdigit() else None
+    message = "调剂数量：请填写大于 0 的整数。"
+    amount = _whole_number(amount, "调剂数量", message)
     if not isinstance(amount, int) or amount <= 0:
-        raise EstablishmentError("调剂数量：请填写大于 0 的整数。")
-    note = (note or "").strip()
-    if not note:
-        raise EstablishmentError("调剂说明：请填写调剂依据。")
-    if len(note) > NOTE_MAX:
-        raise EstablishmentError(f"调剂说明：不能超过 {NOTE_MAX} 个字。")
+        raise EstablishmentError(message, "调剂数量")
+    note = refusals.text(note, "调剂说明", NOTE_MAX, required=False, error=EstablishmentError)
+    if note is None:
+        raise EstablishmentError("调剂说明：请填写调剂依据。", "调剂说明")
     before = figures(unit)
     entry = _append(PoolEntryKind.ALLOCATE, unit, amount, actor, note)
     unit.establishment = (unit.establishment or 0) + amount

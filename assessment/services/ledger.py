@@ -15,7 +15,9 @@ import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import labels
 from ..extensions import db
@@ -33,7 +35,10 @@ from ..models import (
     StepFile,
     Unit,
 )
-from . import audit, uploads
+from ..models.ledger import ESCALATION_STEPS
+from ..urls import positive_int
+from . import audit, refusals, uploads
+from .refusals import Refused
 from .workdays import china_today
 
 #: Rectification time when the office gives no deadline: three months from the finding.
@@ -42,15 +47,14 @@ DEFAULT_MONTHS = 3
 UPLOAD_AREA = "problems"
 #: Most evidence files one step may carry.
 MAX_FILES = 10
+#: The refusal of a second problem with the same unit, title and day (the ledger's natural key).
+DUPLICATE_ZH = "问题标题：本单位同日已登记同一问题。"
+#: The refusal when another person changed the problem between reading and writing it.
+STALE_ZH = "状态：有人刚刚处理了这个问题，请刷新页面查看后再操作。"
 
 
-class LedgerError(ValueError):
+class LedgerError(Refused):
     """A refused ledger action; ``message_zh`` names the field and says why."""
-
-    def __init__(self, message_zh: str, field: str | None = None):
-        super().__init__(message_zh)
-        self.message_zh = message_zh
-        self.field = field
 
 
 def add_months(day: date, months: int) -> date:
@@ -71,19 +75,31 @@ def working_date(period: Period, today: date | None = None) -> date:
     return min(today, period.as_of)
 
 
+def participant_actor(participant: Participant) -> str:
+    """How a participant (informant, expert, linkage department) is named as the actor of a step or audit entry."""
+    return f"participant:{participant.code}"
+
+
 def _now():
     return datetime.now(UTC)
 
 
 def _text(value, field_zh, max_len=None, required=True) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        if required:
-            raise LedgerError(f"{field_zh}：必填。", field_zh)
+    return refusals.text(value, field_zh, max_len, required, error=LedgerError)
+
+
+def find_unit(unit_id, field_zh: str, message_zh: str) -> Unit | None:
+    """The unit a form names by id (None when none is named); LedgerError(message_zh) for anything that is not the
+    id of a unit, including numbers past the database's integer range."""
+    if unit_id in (None, ""):
         return None
-    if max_len and len(text) > max_len:
-        raise LedgerError(f"{field_zh}：不能超过 {max_len} 个字（现有 {len(text)} 个）。", field_zh)
-    return text
+    try:
+        unit = db.session.get(Unit, positive_int(unit_id))
+    except (TypeError, ValueError):
+        unit = None
+    if unit is None:
+        raise LedgerError(message_zh, field_zh)
+    return unit
 
 
 def parse_date(value, field_zh, required=True) -> date | None:
@@ -102,13 +118,28 @@ def parse_date(value, field_zh, required=True) -> date | None:
 
 
 def _choice(enum_cls, value, field_zh, table):
-    if isinstance(value, enum_cls):
-        return value
-    try:
-        return enum_cls((value or "").strip())
-    except ValueError:
+    """The member of `enum_cls` whose value is a key of `table` ({value: Chinese label}); refuses anything else."""
+    raw = value.value if isinstance(value, enum_cls) else (value or "").strip()
+    if raw not in table:
         allowed = "、".join(table.values())
-        raise LedgerError(f"{field_zh}：请选择（{allowed}）。", field_zh) from None
+        raise LedgerError(f"{field_zh}：请选择（{allowed}）。", field_zh)
+    return enum_cls(raw)
+
+
+def _claim(problem: Problem) -> None:
+    """Claim the problem at the version this request read (Problem.version): one UPDATE … WHERE version = read,
+    so when two clerks act on one read (two closes at once) the second finds no row and is refused, and records
+    no step, audit entry or file. On PostgreSQL the second UPDATE waits for the first to commit."""
+    read = problem.version
+    claimed = db.session.execute(
+        update(Problem)
+        .where(Problem.id == problem.id, Problem.version == read)
+        .values(version=read + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise LedgerError(STALE_ZH, "状态")
+    set_committed_value(problem, "version", read + 1)
 
 
 def _step(problem, action, actor, *, on=None, note=None, participant=None) -> ProblemStep:
@@ -117,6 +148,7 @@ def _step(problem, action, actor, *, on=None, note=None, participant=None) -> Pr
         problem.move(action)
     except ProblemTransitionError as exc:
         raise LedgerError(exc.message, "状态") from None
+    _claim(problem)
     step = ProblemStep(
         problem=problem,
         action=action,
@@ -141,26 +173,23 @@ def _step(problem, action, actor, *, on=None, note=None, participant=None) -> Pr
     return step
 
 
-def max_upload_bytes() -> int:
-    """The largest file a person may attach: setting UPLOAD_MAX_BYTES, default services/uploads.MAX_BYTES."""
-    from flask import current_app
-
-    return int(current_app.config.get("UPLOAD_MAX_BYTES") or uploads.MAX_BYTES)
-
-
-def _store_files(step, files, actor, *, field_zh="佐证材料") -> list[StepFile]:
-    """Store the uploaded evidence files of a step; on any bad file, remove those already stored and refuse."""
-    files = [f for f in (files or []) if f is not None and getattr(f, "filename", "")]
-    if len(files) > MAX_FILES:
-        raise LedgerError(f"{field_zh}：一次最多上传 {MAX_FILES} 个文件。", field_zh)
-    stored = []
+def _stored(files, field_zh="佐证材料") -> list[uploads.StoredFile]:
+    """Check and store a step's evidence files before anything is written (all or none)."""
     try:
-        for upload in files:
-            stored.append(uploads.check_and_store(upload, UPLOAD_AREA, field_zh, max_bytes=max_upload_bytes()))
+        return uploads.store_all(files, UPLOAD_AREA, field_zh, MAX_FILES)
     except uploads.UploadError as exc:
-        for done in stored:
-            uploads.remove(UPLOAD_AREA, done.stored_name)
         raise LedgerError(exc.message_zh, field_zh) from None
+
+
+def _step_with_files(problem, action, actor, files, **step_args) -> ProblemStep:
+    """A step with its evidence files: the files are checked and stored first, so a bad file refuses before the
+    state moves; a refused move removes the stored files again."""
+    stored = _stored(files)
+    try:
+        step = _step(problem, action, actor, **step_args)
+    except LedgerError:
+        uploads.remove_all(UPLOAD_AREA, stored)
+        raise
     rows = [
         StepFile(
             step_id=step.id,
@@ -177,7 +206,7 @@ def _store_files(step, files, actor, *, field_zh="佐证材料") -> list[StepFil
         audit.record(
             actor, "problem.file_added", "problem", step.problem_id, step=step.id, file=row.original_name, size=row.size
         )
-    return rows
+    return step
 
 
 # --------------------------------------------------------------------------------------------- filing
@@ -201,14 +230,10 @@ class ProblemInput:
 
 
 def _check(data: ProblemInput, period: Period) -> dict:
-    unit = None
-    if data.unit_id not in (None, ""):
-        try:
-            unit = db.session.get(Unit, int(data.unit_id))
-        except (TypeError, ValueError):
-            unit = None
+    message = "被反映单位：请选择单位。"
+    unit = find_unit(data.unit_id, "被反映单位", message)
     if unit is None:
-        raise LedgerError("被反映单位：请选择单位。", "被反映单位")
+        raise LedgerError(message, "被反映单位")
     title = _text(data.title, "问题标题", 500)
     found_on = parse_date(data.found_on, "发现日期", required=False) or china_today()
     deadline = parse_date(data.deadline, "整改期限", required=False) or default_deadline(found_on)
@@ -248,38 +273,25 @@ def file_problem(period: Period, data: ProblemInput, actor: str, *, reporter: Pa
         )
     )
     if duplicate is not None:
-        raise LedgerError("问题标题：本单位同日已登记同一问题。", "问题标题")
+        raise LedgerError(DUPLICATE_ZH, "问题标题")
     problem = Problem(**values, state=ProblemState.OPEN, reporter_id=reporter.id if reporter else None)
     db.session.add(problem)
-    db.session.flush()  # takes the ledger number
+    try:
+        db.session.flush()  # takes the ledger number
+    except IntegrityError:
+        # A second filing that raced past the check above (a double submit, two clerks) meets the UNIQUE natural
+        # key. Not in a savepoint: on SQLite a SAVEPOINT opened outside BEGIN commits when released. The refusal
+        # rolls the whole request back, the ledger number included.
+        raise LedgerError(DUPLICATE_ZH, "问题标题") from None
     _step(
         problem,
         ProblemAction.FILE,
         actor,
         on=values["found_on"],
         participant=reporter,
-        note=f"来源：{problem.source.label}" + (f"（{reporter.name}）" if reporter else ""),
+        # The reporter is kept in reporter_id, never in the note: units and experts read steps (visible_steps).
+        note=f"来源：{problem.source.label}",
     )
-    return problem
-
-
-def update_problem(problem: Problem, data: ProblemInput, actor: str) -> Problem:
-    """Correct a problem's registration (unit, title, class, category, severity, dates, responsible); audited
-    with the old and new values. The number, source and state stay."""
-    period = db.session.get(Period, problem.period_id)
-    values = _check(data, period)
-    values.pop("source")
-    if problem.closed_on is not None and values["found_on"] > problem.closed_on:
-        raise LedgerError(f"发现日期：晚于销号日期 {problem.closed_on}。", "发现日期")
-    changes = {}
-    for name, value in values.items():
-        old = getattr(problem, name)
-        if old != value:
-            changes[name] = [str(getattr(old, "value", old)), str(getattr(value, "value", value))]
-            setattr(problem, name, value)
-    if changes:
-        db.session.flush()
-        audit.record(actor, "problem.edit", "problem", problem.id, number=problem.number, changes=changes)
     return problem
 
 
@@ -303,14 +315,37 @@ def report_rectification(problem: Problem, actor: str, *, note, on=None, files=(
     on = parse_date(on, "整改日期", required=False) or china_today()
     if on < problem.found_on:
         raise LedgerError(f"整改日期：{on} 早于发现日期 {problem.found_on}。", "整改日期")
-    step = _step(problem, ProblemAction.REPORT, actor, on=on, note=note)
-    _store_files(step, files, actor)
-    return step
+    return _step_with_files(problem, ProblemAction.REPORT, actor, files, on=on, note=note)
 
 
 def return_report(problem: Problem, actor: str, *, note) -> ProblemStep:
     """整改不到位: the office sends the report back with its reasons; the unit reports again."""
     return _step(problem, ProblemAction.RETURN, actor, note=_text(note, "退回理由", 2000))
+
+
+#: The steps each reader outside the office may see: the unit its rectification history (never the filing, whose
+#: source may name an informant, nor experts' comments); an expert the comments only.
+VISIBLE_ACTIONS = {
+    "unit": frozenset(
+        (
+            ProblemAction.PUSH,
+            ProblemAction.REPORT,
+            ProblemAction.RETURN,
+            ProblemAction.CLOSE,
+            ProblemAction.LOOKBACK,
+            ProblemAction.REOPEN,
+            *ESCALATION_STEPS,
+        )
+    ),
+    "expert": frozenset((ProblemAction.COMMENT,)),
+}
+
+
+def visible_steps(problem: Problem, audience: str) -> list[ProblemStep]:
+    """The problem's steps that `audience` ("unit" or "expert") may see, oldest first; pages loop over these and
+    never filter the history themselves."""
+    allowed = VISIBLE_ACTIONS[audience]
+    return [step for step in problem.steps if step.action in allowed]
 
 
 def evidence_files(problem: Problem) -> list[StepFile]:
@@ -335,11 +370,9 @@ def close(problem: Problem, actor: str, *, on=None, note, files=()) -> ProblemSt
     on = parse_date(on, "销号日期", required=False) or china_today()
     if on < problem.found_on:
         raise LedgerError(f"销号日期：{on} 早于发现日期 {problem.found_on}。", "销号日期")
-    given = [f for f in (files or []) if f is not None and getattr(f, "filename", "")]
-    if not given and not evidence_files(problem):
+    if not uploads.given(files) and not evidence_files(problem):
         raise LedgerError("佐证材料：销号须有整改佐证材料，请上传或等待单位报送。", "佐证材料")
-    step = _step(problem, ProblemAction.CLOSE, actor, on=on, note=note)
-    _store_files(step, given, actor)
+    step = _step_with_files(problem, ProblemAction.CLOSE, actor, files, on=on, note=note)
     problem.closed_on, problem.evidence = on, note
     db.session.flush()
     return step
@@ -353,8 +386,8 @@ def look_back(problem: Problem, actor: str, *, note, on=None, reopen: bool = Fal
     if not reopen:
         return _step(problem, ProblemAction.LOOKBACK, actor, on=on, note=note)
     new_deadline = parse_date(deadline, "新整改期限", required=False) or default_deadline(on)
-    if new_deadline < problem.found_on:
-        raise LedgerError(f"新整改期限：{new_deadline} 早于发现日期 {problem.found_on}。", "新整改期限")
+    if new_deadline < on:
+        raise LedgerError(f"新整改期限：{new_deadline} 早于回头看日期 {on}。", "新整改期限")
     old = (problem.deadline, problem.closed_on)
     step = _step(
         problem,
@@ -370,14 +403,7 @@ def look_back(problem: Problem, actor: str, *, note, on=None, reopen: bool = Fal
 
 def escalate(problem: Problem, actor: str, action: ProblemAction | str, *, on, note=None) -> ProblemStep:
     """约谈 / 函告 / 通报 for slow rectification, recorded with its date (not on a closed problem)."""
-    action = _choice(
-        ProblemAction,
-        getattr(action, "value", action),
-        "督办方式",
-        {a.value: a.label for a in (ProblemAction.INTERVIEW, ProblemAction.LETTER, ProblemAction.NOTICE)},
-    )
-    if action not in (ProblemAction.INTERVIEW, ProblemAction.LETTER, ProblemAction.NOTICE):
-        raise LedgerError("督办方式：请选择约谈、函告或通报。", "督办方式")
+    action = _choice(ProblemAction, action, "督办方式", {a.value: a.label for a in ESCALATION_STEPS})
     on = parse_date(on, "督办日期")
     if on < problem.found_on:
         raise LedgerError(f"督办日期：{on} 早于发现日期 {problem.found_on}。", "督办日期")
@@ -389,7 +415,7 @@ def comment(problem: Problem, expert: Participant, text) -> ProblemStep:
     return _step(
         problem,
         ProblemAction.COMMENT,
-        f"participant:{expert.code}",
+        participant_actor(expert),
         note=_text(text, "点评意见", 2000),
         participant=expert,
     )

@@ -91,11 +91,6 @@ def ledger_rows(
     return rows
 
 
-def suspended_unit_ids(period: Period, as_of: date | None = None) -> set[int]:
-    """审批联动: the units with a problem still open past its deadline on ``as_of`` (default the period's)."""
-    return {r.problem.unit_id for r in ledger_rows(period, as_of) if r.suspends}
-
-
 def build_csv(period: Period) -> bytes:
     """The ledger as interfaces.md says (`assessment ledger`): UTF-8 with a BOM, judged on the period's as_of."""
     buffer = io.StringIO()
@@ -164,6 +159,4 @@ def push_sheet_pdf(problem: Problem) -> bytes:
 
     from .exports import render_pdf
 
-    return render_pdf(
-        render_template("report/push_sheet.html", problem=problem, steps=problem.steps, today=china_today())
-    )
+    return render_pdf(render_template("report/push_sheet.html", problem=problem, today=china_today()))

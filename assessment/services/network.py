@@ -7,13 +7,13 @@ informant sees only their own reports; nobody but the office sees who sent one. 
 
 from __future__ import annotations
 
+import calendar
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
-from .. import labels
 from ..extensions import db
 from ..models import (
     Participant,
@@ -24,18 +24,14 @@ from ..models import (
     SuggestionFile,
     SuggestionKind,
     SuggestionStatus,
-    Unit,
 )
-from ..timefmt import china_time
-from . import audit, ledger, uploads
+from ..spreadsheets import csv_bytes
+from ..timefmt import CST, china_time
+from . import access, audit, ledger, refusals, uploads
 from .ledger import LedgerError, ProblemInput, parse_date
 from .workdays import china_today
 
 UPLOAD_AREA = "suggestions"
-
-
-def participant_actor(participant: Participant) -> str:
-    return f"participant:{participant.code}"
 
 
 # --------------------------------------------------------------------------------------------- informants
@@ -56,14 +52,7 @@ def submit_suggestion(
         kind = SuggestionKind(kind or "suggestion")
     except ValueError:
         raise LedgerError("类型：请选择意见建议或问题反映。", "类型") from None
-    unit = None
-    if unit_id not in (None, ""):
-        try:
-            unit = db.session.get(Unit, int(unit_id))
-        except (TypeError, ValueError):
-            unit = None
-        if unit is None:
-            raise LedgerError("涉及单位：请从列表中选择单位。", "涉及单位")
+    unit = ledger.find_unit(unit_id, "涉及单位", "涉及单位：请从列表中选择单位。")
     if kind is SuggestionKind.REPORT and unit is None:
         raise LedgerError("涉及单位：反映问题须选择涉及的单位。", "涉及单位")
     text = (text or "").strip()
@@ -74,12 +63,10 @@ def submit_suggestion(
     happened = parse_date(happened_on, "发生时间", required=False)
     if happened is not None and happened > china_today():
         raise LedgerError(f"发生时间：{happened} 晚于今天。", "发生时间")
-    stored = None
-    if file is not None and getattr(file, "filename", ""):
-        try:
-            stored = uploads.check_and_store(file, UPLOAD_AREA, "照片或附件", max_bytes=ledger.max_upload_bytes())
-        except uploads.UploadError as exc:
-            raise LedgerError(exc.message_zh, "照片或附件") from None
+    try:
+        stored = next(iter(uploads.store_all([file], UPLOAD_AREA, "照片或附件", max_files=1)), None)
+    except uploads.UploadError as exc:
+        raise LedgerError(exc.message_zh, "照片或附件") from None
     suggestion = Suggestion(
         period_id=period.id,
         participant_id=informant.id,
@@ -103,7 +90,7 @@ def submit_suggestion(
         )
         db.session.flush()
     audit.record(
-        participant_actor(informant),
+        ledger.participant_actor(informant),
         "suggestion.submit",
         "suggestion",
         suggestion.id,
@@ -112,6 +99,25 @@ def submit_suggestion(
         file=bool(stored),
     )
     return suggestion
+
+
+def links_csv(issued) -> bytes:
+    """The CSV of freshly issued participants' links and access codes (access.issue's result): the only place
+    they are shown in clear. Links are built by access.link_for, on the BASE_URL setting."""
+    return csv_bytes(
+        ["code", "name", "kind", "town", "link", "access_code"],
+        (
+            [
+                holder.code,
+                holder.name,
+                holder.kind.value,
+                holder.town.name if holder.town else "",
+                access.link_for(holder, token),
+                access.format_code(code),
+            ]
+            for holder, token, code, _key in issued
+        ),
+    )
 
 
 def own_suggestions(informant: Participant, period: Period) -> list[Suggestion]:
@@ -126,25 +132,39 @@ def own_suggestions(informant: Participant, period: Period) -> list[Suggestion]:
 
 
 def screen(suggestion: Suggestion, actor: str, *, valid, note) -> Suggestion:
-    """甄别: valid or invalid with a reason (a reason is required for invalid); done once, while pending."""
+    """甄别: valid or invalid with a reason (a reason is required for invalid); done once, while pending.
+
+    "Once" holds under concurrency: the status is written by one UPDATE … WHERE status = 'pending', and a second
+    clerk whose page was read before the first screening finds no row to change and is refused.
+    """
     if suggestion.status is not SuggestionStatus.PENDING:
         raise LedgerError(f"该条已甄别为“{suggestion.status.label}”，不能重复甄别。", "甄别结果")
     if valid not in (True, False):
         raise LedgerError("甄别结果：请选择有效或无效。", "甄别结果")
-    note = (note or "").strip() or None
+    note = refusals.text(note, "甄别意见", 2000, required=False, error=LedgerError)
     if not valid and not note:
         raise LedgerError("无效理由：甄别为无效时必须填写理由。", "无效理由")
-    if note and len(note) > 2000:
-        raise LedgerError("甄别意见：不能超过 2000 个字。", "甄别意见")
-    suggestion.status = SuggestionStatus.VALID if valid else SuggestionStatus.INVALID
-    suggestion.screened_by, suggestion.screened_at, suggestion.screen_note = actor, datetime.now(UTC), note
-    db.session.flush()
-    audit.record(actor, "suggestion.screen", "suggestion", suggestion.id, status=suggestion.status.value, note=note)
+    status = SuggestionStatus.VALID if valid else SuggestionStatus.INVALID
+    changed = db.session.execute(
+        update(Suggestion)
+        .where(Suggestion.id == suggestion.id, Suggestion.status == SuggestionStatus.PENDING)
+        .values(status=status, screened_by=actor, screened_at=datetime.now(UTC), screen_note=note)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(suggestion)
+    if changed != 1:
+        raise LedgerError(f"该条已甄别为“{suggestion.status.label}”，不能重复甄别。", "甄别结果")
+    audit.record(actor, "suggestion.screen", "suggestion", suggestion.id, status=status.value, note=note)
     return suggestion
 
 
 def to_problem(suggestion: Suggestion, actor: str, data: ProblemInput) -> Problem:
-    """Turn a valid suggestion into a ledger problem (source informant, the informant kept as its reporter)."""
+    """Turn a valid suggestion into a ledger problem (source informant, the informant kept as its reporter).
+
+    Once only, also under concurrency: the link is written by one UPDATE … WHERE problem_id IS NULL; a second
+    clerk converting the same suggestion finds it taken and is refused, and the rollback of the refused request
+    removes the problem it filed (and gives its number back).
+    """
     if suggestion.status is not SuggestionStatus.VALID:
         raise LedgerError("只有甄别为有效的意见建议可以转为问题。", "甄别结果")
     if suggestion.problem_id is not None:
@@ -152,8 +172,15 @@ def to_problem(suggestion: Suggestion, actor: str, data: ProblemInput) -> Proble
     data.source = "informant"
     period = db.session.get(Period, suggestion.period_id)
     problem = ledger.file_problem(period, data, actor, reporter=suggestion.participant)
-    suggestion.problem_id = problem.id
-    db.session.flush()
+    changed = db.session.execute(
+        update(Suggestion)
+        .where(Suggestion.id == suggestion.id, Suggestion.problem_id.is_(None))
+        .values(problem_id=problem.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise LedgerError("该条已转为问题，不能重复转办。", "甄别结果")
+    db.session.refresh(suggestion)
     audit.record(actor, "suggestion.to_problem", "suggestion", suggestion.id, problem=problem.number)
     return problem
 
@@ -216,7 +243,7 @@ def linkage_file(period: Period, department: Participant, data: ProblemInput) ->
     if department.kind is not ParticipantKind.LINKAGE:
         raise LedgerError("只有联动部门可以报送问题。")
     data.source = "linkage"
-    return ledger.file_problem(period, data, participant_actor(department), reporter=department)
+    return ledger.file_problem(period, data, ledger.participant_actor(department), reporter=department)
 
 
 def quarter_of(day: date) -> tuple[int, int]:
@@ -225,13 +252,12 @@ def quarter_of(day: date) -> tuple[int, int]:
 
 def quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
     """First and last day of a quarter."""
-    first = date(year, 3 * quarter - 2, 1)
-    last = ledger.add_months(first, 3).toordinal() - 1
-    return first, date.fromordinal(last)
+    last_month = 3 * quarter
+    return date(year, last_month - 2, 1), date(year, last_month, calendar.monthrange(year, last_month)[1])
 
 
-def linkage_reporting(period: Period, year: int, quarter: int) -> list[tuple[Participant, int]]:
-    """Each active linkage department with the number of problems it reported in the quarter (by the day it
+def linkage_reporting(year: int, quarter: int) -> list[tuple[Participant, int]]:
+    """Each active linkage department with the number of problems it reported in the quarter (by the moment it
     was filed, China time); those with 0 have not reported (季末未报送名单)."""
     departments = list(
         db.session.scalars(
@@ -241,12 +267,19 @@ def linkage_reporting(period: Period, year: int, quarter: int) -> list[tuple[Par
         )
     )
     first, last = quarter_bounds(year, quarter)
-    counts = defaultdict(int)
-    for reporter_id, created_at in db.session.execute(
-        select(Problem.reporter_id, Problem.created_at).where(Problem.reporter_id.is_not(None))
-    ):
-        if first <= china_time(created_at).date() <= last:
-            counts[reporter_id] += 1
+    start = datetime.combine(first, time.min, CST)
+    end = datetime.combine(last + timedelta(days=1), time.min, CST)
+    counts = dict(
+        db.session.execute(
+            select(Problem.reporter_id, func.count())
+            .where(
+                Problem.reporter_id.in_([d.id for d in departments]),
+                Problem.created_at >= start,
+                Problem.created_at < end,
+            )
+            .group_by(Problem.reporter_id)
+        ).all()
+    )
     return [(d, counts.get(d.id, 0)) for d in departments]
 
 
@@ -269,7 +302,3 @@ def expert_problems(period: Period) -> list[Problem]:
     return list(
         db.session.scalars(select(Problem).where(Problem.period_id == period.id).order_by(Problem.year, Problem.seq))
     )
-
-
-def kind_label(participant: Participant) -> str:
-    return labels.label(participant.kind, labels.PARTICIPANT_KIND_ZH)

@@ -305,10 +305,16 @@ def downgrade():
     # --- end H10b -----------------------------------------------------------------------------------------------
 
     # --- H10a ----------------------------------------------------------------------------------------------------
-    op.execute("DELETE FROM participants WHERE kind = 'expert'")
-    with op.batch_alter_table("participants", schema=None) as batch_op:
-        batch_op.drop_constraint(op.f("ck_participants_participant_kind"), type_="check")
-        batch_op.create_check_constraint(op.f("ck_participants_participant_kind"), "kind IN ('informant', 'linkage')")
+    # The steps and files first: on SQLite the batch below copies problems and drops the old table, which rows
+    # referencing it would forbid.
+    op.drop_table("suggestion_files")
+    with op.batch_alter_table("problem_step_files", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_problem_step_files_step_id"))
+    op.drop_table("problem_step_files")
+    with op.batch_alter_table("problem_steps", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_problem_steps_problem_id"))
+    op.drop_table("problem_steps")
+    op.drop_table("ledger_counters")
 
     with op.batch_alter_table("suggestions", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_suggestions_problem_only_if_valid"), type_="check")
@@ -331,12 +337,11 @@ def downgrade():
         batch_op.drop_column("seq")
         batch_op.drop_column("year")
 
-    op.drop_table("suggestion_files")
-    with op.batch_alter_table("problem_step_files", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_problem_step_files_step_id"))
-    op.drop_table("problem_step_files")
-    with op.batch_alter_table("problem_steps", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_problem_steps_problem_id"))
-    op.drop_table("problem_steps")
-    op.drop_table("ledger_counters")
+    # Experts go last: their links (access_keys), comments (problem_steps) and reports (problems.reporter_id)
+    # reference them, and PostgreSQL enforces those foreign keys.
+    op.execute("DELETE FROM access_keys WHERE participant_id IN (SELECT id FROM participants WHERE kind = 'expert')")
+    op.execute("DELETE FROM participants WHERE kind = 'expert'")
+    with op.batch_alter_table("participants", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_participants_participant_kind"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_participants_participant_kind"), "kind IN ('informant', 'linkage')")
     # --- end H10a ---------------------------------------------------------------------------------------------

@@ -170,7 +170,7 @@ def test_csv_and_suspension(net, ctx):
     assert by_title["逾期未改"][-2:] == ["true", "true"]
     assert by_title["逾期后整改"][-2:] == ["true", "false"]
     assert by_title["按期"][-2:] == ["false", "false"]
-    assert ledger_lists.suspended_unit_ids(_period()) == {net.units["U01"]}
+    assert {r.problem.unit_id for r in ledger_lists.ledger_rows(_period()) if r.suspends} == {net.units["U01"]}
 
 
 def test_unit_cannot_reach_another_units_problem(net, ctx):
@@ -226,3 +226,22 @@ def test_import_numbers_class_and_reporter(net, app, tmp_path):
             run_import("problems", bad, "2026", "office")
         db.session.rollback()
         assert db.session.get(LedgerCounter, 2026).last == 3
+
+
+def test_a_reopen_deadline_before_the_look_back_is_refused(net, ctx):
+    """Is a reopened problem refused a new deadline before the look-back day (it would be overdue at once)?"""
+    p = _file(net)
+    ledger.close(p, "office", note="已整改", on="2026-04-01", files=[upload(PDF, "a.pdf")])
+    with pytest.raises(LedgerError, match="新整改期限：2026-06-01 早于回头看日期 2026-07-01"):
+        ledger.look_back(p, "office", note="反弹", on="2026-07-01", reopen=True, deadline="2026-06-01")
+    assert p.state is ProblemState.CLOSED
+
+
+def test_escalation_takes_only_an_escalation_step(net, ctx):
+    """Is an action that is not 约谈、函告 or 通报 (a close, a comment) refused as an escalation, by name?"""
+    p = _file(net)
+    for action in ("close", ProblemAction.COMMENT, "bogus"):
+        with pytest.raises(LedgerError, match="督办方式：请选择（约谈、函告、通报）"):
+            ledger.escalate(p, "office", action, on="2026-04-02")
+    ledger.escalate(p, "office", ProblemAction.LETTER, on="2026-04-02")
+    assert p.steps[-1].action is ProblemAction.LETTER

@@ -285,3 +285,26 @@ def test_linkage_import_from_console(app, net, auth):
     with app.app_context():
         p = db.session.scalar(select(Problem))
         assert (p.number, p.reporter_id) == ("2026-0001", net.people["K2"])
+
+
+def test_the_informant_is_named_nowhere_in_the_history(app, net):
+    """Is a converted suggestion's informant kept only as the reporter, never written into a step's note, and
+    does a unit see only its rectification steps and an expert only the comments?"""
+    from assessment.models import ProblemAction, ProblemStep
+    from assessment.services import network
+
+    informant = _participant(app, "I1")
+    _suggest(informant, net)
+    with app.app_context():
+        s = db.session.scalar(select(Suggestion))
+        network.screen(s, "office", valid=True, note=None)
+        p = network.to_problem(s, "office", ProblemInput(unit_id=net.units["U01"], title="午休无人"))
+        ledger.push(p, "office")
+        expert = db.session.get(Participant, net.people["E1"])
+        ledger.comment(p, expert, "建议限期整改")
+        db.session.commit()
+        notes = [step.note or "" for step in db.session.scalars(select(ProblemStep))]
+        assert p.reporter_id == net.people["I1"]
+        assert all("王信息" not in note for note in notes)
+        assert [st.action for st in ledger.visible_steps(p, "unit")] == [ProblemAction.PUSH]
+        assert [st.action for st in ledger.visible_steps(p, "expert")] == [ProblemAction.COMMENT]

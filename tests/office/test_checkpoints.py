@@ -8,6 +8,7 @@ import pytest
 
 from assessment.extensions import db
 from assessment.models import CheckPoint, CheckPointFile, CheckPointStatus, Period
+from assessment.models.checkpoints import scored_status
 from assessment.services import checkpoints as service
 from tests.office.unit_city import PW, make_city
 
@@ -50,7 +51,7 @@ def test_liaison_files_an_item_for_its_own_unit_only(app, client, auth, city):
 @pytest.mark.parametrize(
     "form, message",
     [
-        ({"item": "", "due": "2026-03-31"}, "问效事项：请填写"),
+        ({"item": "", "due": "2026-03-31"}, "问效事项：必填"),
         ({"item": "某事", "due": "2027-01-05"}, "完成时限：须在评价周期内"),
         ({"item": "某事", "due": "31/03/2026"}, "无法识别"),
         ({"item": "某事", "due": ""}, "完成时限：请填写"),
@@ -199,12 +200,12 @@ def test_office_waives_with_a_reason_only(app, client, auth, city):
     point = _point(app, "全年完成婚姻登记窗口标准化建设")
     auth.login("op", PW)
     empty = client.post(f"/office/checkpoints/{point}/waive", data={"reason": " "})
-    assert empty.status_code == 400 and "免于考核理由：请填写" in empty.get_data(as_text=True)
+    assert empty.status_code == 400 and "免于考核理由：必填" in empty.get_data(as_text=True)
     assert client.post(f"/office/checkpoints/{point}/waive", data={"reason": "上级政策调整"}).status_code == 302
     with app.app_context():
         stored = db.session.get(CheckPoint, point)
         assert stored.status is CheckPointStatus.WAIVED and stored.waive_reason == "上级政策调整"
-        assert stored.scored_value(date(2026, 12, 31)) == "waived"
+        assert scored_status(stored.status, stored.due, date(2026, 12, 31)) == "waived"
 
 
 def test_pending_items_count_as_not_done_once_due(app, city):
@@ -312,3 +313,63 @@ def test_published_period_freezes_check_points(app, client, auth, city):
         db.session.commit()
     response = client.post(f"/office/checkpoints/{point}/report", data={"outcome": "not_done", "evidence": "x"})
     assert response.status_code == 400 and "已发布" in response.get_data(as_text=True)
+
+
+def test_a_duplicate_filing_racing_the_first_is_refused_not_a_500(app, city):
+    """When a second session files the same item for the unit while the first has written but not committed,
+    is the second refused with the Chinese message (not an IntegrityError), one item kept?"""
+    import threading
+
+    from assessment.models import Unit
+
+    filed = threading.Event()
+
+    def first():
+        with app.app_context():
+            period = db.session.execute(db.select(Period).filter_by(name="2026")).scalar_one()
+            unit = db.session.execute(db.select(Unit).filter_by(code="U01")).scalar_one()
+            service.file_check_point(period, unit, "双击事项", date(2026, 3, 31), "a")
+            filed.set()
+            threading.Event().wait(0.5)  # the second has passed its check and waits on the write lock
+            db.session.commit()
+            db.session.remove()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert filed.wait(timeout=30)
+    with app.app_context():
+        period = db.session.execute(db.select(Period).filter_by(name="2026")).scalar_one()
+        unit = db.session.execute(db.select(Unit).filter_by(code="U01")).scalar_one()
+        with pytest.raises(service.CheckPointError, match="本单位已登记过“双击事项”"):
+            service.file_check_point(period, unit, "双击事项", date(2026, 3, 31), "b")
+        db.session.rollback()
+    thread.join(timeout=60)
+    with app.app_context():
+        assert len(db.session.execute(db.select(CheckPoint).filter_by(item="双击事项")).all()) == 1
+
+
+def test_a_waiver_from_a_stale_read_is_refused(app, city):
+    """When the unit reported the item done after the office's page read it, is the waiver refused and the
+    report kept, not overwritten?"""
+    from sqlalchemy import text
+
+    from assessment.models import Unit
+
+    with app.app_context():
+        period = db.session.execute(db.select(Period).filter_by(name="2026")).scalar_one()
+        unit = db.session.execute(db.select(Unit).filter_by(code="U01")).scalar_one()
+        point = service.file_check_point(period, unit, "过期读取", date(2026, 3, 31), "li1")
+        db.session.commit()
+        stale = db.session.get(CheckPoint, point.id)
+        assert stale.status is CheckPointStatus.PENDING
+        with db.engine.begin() as other:  # the liaison's report, committed after this page read the item
+            other.execute(
+                text("UPDATE check_points SET status = 'on_time', version = version + 1 WHERE id = :id"),
+                {"id": point.id},
+            )
+        with pytest.raises(service.CheckPointError) as refused:
+            service.waive(stale, "不再考核", "op")
+        assert refused.value.message_zh == service.STALE_ZH
+        db.session.rollback()
+        kept = db.session.get(CheckPoint, point.id)
+        assert kept.status is CheckPointStatus.ON_TIME and kept.waive_reason is None

@@ -198,3 +198,30 @@ def test_a_writer_with_a_stale_balance_is_refused(app, city, monkeypatch):
         monkeypatch.undo()
         assert service.pool_balance() == 2 and _unit("U02").establishment == 20
         assert [e.created_by for e in service.pool_entries()] == ["first"]
+
+
+@pytest.mark.parametrize("value", ["²", "①", "٣"])
+def test_digit_like_characters_are_refused_not_a_500(app, client, auth, city, value):
+    """Is a figure typed as a superscript, circled or Arabic-Indic digit (str.isdigit() is True, int() fails)
+    refused with the field's name instead of a 500?"""
+    auth.login("op", PW)
+    data = {"establishment": value, "actual_staff": "35", "leader_posts": "4", "leaders_in_post": "4"}
+    response = client.post("/office/establishment/units/U01", data=data)
+    assert response.status_code == 400 and "编制数：请填写不小于 0 的整数" in response.get_data(as_text=True)
+    with app.app_context():
+        assert _unit("U01").establishment == 40
+
+
+def test_digit_like_allocation_is_refused_not_a_500(app, client, auth, city):
+    """Is an allocation of "²" establishments refused with the field's name instead of a 500?"""
+    publish_with_reduction(app, "U01", 2)
+    auth.login("op", PW)
+    client.post("/office/establishment/pool/confirm", data={"period": "2026", "unit": "U01"})
+    response = client.post(
+        "/office/establishment/pool/allocate", data={"unit": "U02", "amount": "²", "note": "新增职能"}
+    )
+    assert response.status_code < 500
+    page = client.get("/office/establishment/pool").get_data(as_text=True)
+    assert "调剂数量：请填写大于 0 的整数" in page
+    with app.app_context():
+        assert service.pool_balance() == 2 and _unit("U02").establishment == 20
