@@ -75,3 +75,30 @@ def test_data_quality_is_explained_in_plain_chinese():
     assert alpha_reading(0.1).startswith("较弱")
     assert alpha_reading(-0.2) == "相互矛盾"
     assert alpha_reading(None) == alpha_reading(float("nan")) == "样本太少，无法计算"
+
+
+def test_every_download_link_of_the_results_and_unit_pages_answers(client, auth, make_user, scored):
+    """Does every download link on the results page and the unit page lead to a file (or the report's 202 while
+    the worker builds it), never a 404?"""
+    import html
+    import re
+
+    make_user("office", role="viewer")
+    auth.login()
+
+    def links(url):
+        page = client.get(url).get_data(as_text=True)
+        return {html.unescape(h) for h in re.findall(r'href="([^"]+)"', page)}
+
+    found = links("/office/periods/2026/results")
+    downloads = sorted(h for h in found if re.search(r"\.(csv|xlsx|pdf|zip)(\?|$)", h))
+    expected = ("results.csv", "results.xlsx", "results.pdf", "units.zip", "assessment.xlsx")
+    assert [any(h.split("?")[0].endswith(name) for h in downloads) for name in expected] == [True] * 5, downloads
+    unit_links = [h for h in links("/office/periods/2026/results/1/units/A2") if h.split("?")[0].endswith(".pdf")]
+    assert unit_links == ["/office/periods/2026/results/1/units/A2.pdf"]
+    for href in downloads + unit_links:
+        response = client.get(href)
+        assert response.status_code in (200, 202), (href, response.status_code)
+        if response.status_code == 200:
+            assert "attachment" in response.headers["Content-Disposition"], href
+    assert client.get(unit_links[0]).get_data()[:4] == b"%PDF"
