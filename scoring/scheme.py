@@ -182,6 +182,10 @@ class Scheme:
                 return leaf
         raise KeyError(leaf_id)
 
+    def leaf_min_n(self, leaf: Leaf) -> int | None:
+        """The fewest counted raters for the leaf to have a value; None for a leaf not scored from raters."""
+        return self.min_n.get(leaf.source) if leaf.is_questionnaire else None
+
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready form of the scheme (all settings spelled out)."""
         data = asdict(self)

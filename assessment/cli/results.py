@@ -16,7 +16,7 @@ def score_command(period_name):
     from scoring.rounding import format_half_up
 
     from ..services.periods import NotFound
-    from ..services.scoring import ScoringError, ordered_rows, score_period
+    from ..services.scoring import ScoringError, score_period
 
     try:
         run = score_period(period_name, actor="cli", progress=Progress())
@@ -25,7 +25,7 @@ def score_command(period_name):
     result = run.result
     click.echo(f"Result version {result.version} of period {period_name} (data {result.data_fingerprint[:12]}).")
     category = None
-    for row in ordered_rows(result):
+    for row in result.ordered_rows():
         if row.category != category:
             category = row.category
             click.echo(f"\n[{category}]")

@@ -58,54 +58,31 @@ def _chunks(items, size):
 
 def method_summary(result: Result, scheme: scoring.Scheme) -> dict:
     """How the evaluation was run: per indicator its source, weight, minimum sample, how many units have a
-    score and the median sample; per instrument the response rate and agreement; the public ratings counted."""
+    score and the median sample; the data quality (`reports.quality_summary`, the console's too)."""
     rows = result.rows
     indicators = []
     for leaf in scheme.leaves:
-        values = [r.leaves.get(leaf.id) or {} for r in rows]
-        sizes = sorted(v["n"] for v in values if v.get("n") is not None and v.get("value") is not None)
+        values = [reports.leaf_cell(r.leaves.get(leaf.id)) for r in rows]
+        sizes = sorted(v["n"] for v in values if v["n"] is not None)
         indicators.append(
             {
                 "leaf": leaf,
                 "source": labels.LEAF_SOURCE_ZH.get(leaf.source, leaf.source),
-                "min_n": scheme.min_n.get(leaf.source) if leaf.is_questionnaire else None,
-                "scored": sum(1 for v in values if v.get("value") is not None),
-                "suppressed": sum(1 for v in values if v.get("suppressed")),
+                "min_n": scheme.leaf_min_n(leaf),
+                "scored": sum(1 for v in values if v["value"] is not None),
+                "suppressed": sum(1 for v in values if v["suppressed"]),
                 "median_n": sizes[len(sizes) // 2] if sizes else None,
             }
         )
-    quality = (result.extras or {}).get("quality") or {}
-    alpha = {q["instrument"]: q.get("alpha") for q in quality.get("alpha", [])}
-    instruments, towns = {}, []
-    for row in quality.get("response_rates", []):
-        entry = instruments.setdefault(row["instrument"], {"assigned": 0, "submitted": 0})
-        entry["assigned"] += row.get("assigned") or 0
-        entry["submitted"] += row.get("submitted") or 0
-        if row.get("town"):
-            towns.append(row)
-    response = [
-        {
-            "name": labels.INSTRUMENT_ZH.get(key, key),
-            "assigned": v["assigned"],
-            "submitted": v["submitted"],
-            "rate": v["submitted"] / v["assigned"] if v["assigned"] else None,
-            "alpha": alpha.get(key),
-        }
-        for key, v in sorted(
-            instruments.items(),
-            key=lambda kv: list(labels.INSTRUMENT_ZH).index(kv[0]) if kv[0] in labels.INSTRUMENT_ZH else 99,
-        )
-    ]
-    public = (result.extras or {}).get("public") or []
-    counted = sum(p.get("n") or 0 for p in public)
+    quality = reports.quality_summary(result, scheme)
     return {
         "indicators": indicators,
-        "response": response,
-        "towns": sorted(towns, key=lambda t: t.get("rate") or 0),
-        "straight_liners": len(quality.get("straight_liners", [])),
-        "public_n": counted,
-        "public_mean": next((p.get("city_mean") for p in public if p.get("city_mean") is not None), None),
-        "public_units": sum(1 for p in public if p.get("n")),
+        "response": quality["instruments"],
+        "towns": quality["towns"],
+        "straight_liners": quality["straight_count"],
+        "public_n": quality["public_n"],
+        "public_mean": quality["public_mean"],
+        "public_units": quality["public_units"],
     }
 
 
@@ -186,6 +163,7 @@ def summary_pages(context: dict) -> list[dict]:
     """
     pages = [{"kind": "overview"}, {"kind": "samples"}]
     chart_size = {"width": 660, "label_width": 170, "font_size": 9, "bar_height": 11, "gap": 3}
+    chart_size["lines"] = reports.grade_lines(context["scheme"])
     for category, members in context["categories"].items():
         if len(members) <= TABLE_WITH_CHART:
             pages.append(
