@@ -191,12 +191,21 @@ def claim_next(worker: str | None = None) -> ReportJob | None:
     return None
 
 
+class JobTakenOver(Exception):
+    """Another worker claimed this job (this one went quiet past the stale limit): stop and store nothing more."""
+
+
 class Heartbeat:
     """The job's progress callback `(done, total, step)`: writes progress and the heartbeat, and commits (at
-    most every `every` seconds, and always at the end of a step) so viewers and other workers see it."""
+    most every `every` seconds, and always at the end of a step) so viewers and other workers see it.
+
+    Committing here also commits what the build has stored so far (report.pdf is committed while units.zip is
+    being built): a stored file is complete and belongs to its result version, so that is safe. The write is
+    guarded by the claim: when another worker has taken the job over, JobTakenOver stops this build.
+    """
 
     def __init__(self, job: ReportJob, echo=None, every: float = 0.5):
-        self.job, self.echo, self.every = job, echo, every
+        self.job_id, self.worker, self.echo, self.every = job.id, job.claimed_by, echo, every
         self._last = 0.0
 
     def __call__(self, done: int, total: int, step: str = ""):
@@ -206,40 +215,68 @@ class Heartbeat:
         if now - self._last < self.every and done < total:
             return
         self._last = now
-        self.job.done, self.job.total, self.job.step = done, total, step[:20]
-        self.job.heartbeat_at = utcnow()
+        beat = (
+            db.update(ReportJob)
+            .where(
+                ReportJob.id == self.job_id, ReportJob.claimed_by == self.worker, ReportJob.state == JobState.RUNNING
+            )
+            .values(done=done, total=total, step=step[:20], heartbeat_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if db.session.execute(beat).rowcount != 1:
+            db.session.rollback()
+            raise JobTakenOver(self.job_id)
         db.session.commit()
 
 
 def build_report_files(result: Result, progress=None, processes: int | None = None) -> dict[str, ReportFile]:
-    """Build and store the report and the units' zip of the result version (flushes; the caller commits)."""
+    """Build and store the report and the units' zip of the result version from one `report_context` (every
+    unit page and the problems read once). Flushes; a `Heartbeat` passed as `progress` commits as it goes."""
     from .exports import pdf
 
+    context = pdf.report_context(result)
     started = time.perf_counter()
-    report = pdf.build_pdf(result, progress=progress, processes=processes)
+    report = pdf.build_pdf(result, progress=progress, processes=processes, context=context)
     seconds = time.perf_counter() - started
     files = {REPORT: store_file(result, REPORT, report.content, pages=report.pages, seconds=seconds)}
     started = time.perf_counter()
-    units = pdf.build_units_zip(result, progress=progress, processes=processes)
+    units = pdf.build_units_zip(result, progress=progress, processes=processes, context=context)
     files[UNITS_ZIP] = store_file(result, UNITS_ZIP, units, seconds=time.perf_counter() - started)
     return files
 
 
+def _finish(job_id: int, worker: str | None, **values) -> bool:
+    """Set the job's final state if this worker still holds it (a guarded UPDATE); False when it was taken
+    over, in which case nothing of this build that is not yet committed is kept."""
+    finish = (
+        db.update(ReportJob)
+        .where(ReportJob.id == job_id, ReportJob.claimed_by == worker, ReportJob.state == JobState.RUNNING)
+        .values(finished_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if db.session.execute(finish).rowcount != 1:
+        db.session.rollback()
+        return False
+    db.session.commit()
+    return True
+
+
 def run_job(job: ReportJob, echo=None, processes: int | None = None) -> ReportJob:
-    """Build the job's files and mark it done (or failed, with the error), committing as it goes."""
+    """Build the job's files and mark it done (or failed, with the error), committing as it goes. A worker
+    whose job was taken over by another (it went quiet past the stale limit) stops and marks nothing."""
+    job_id, worker = job.id, job.claimed_by
     result = db.session.get(Result, job.result_id)
     try:
         build_report_files(result, progress=Heartbeat(job, echo), processes=processes)
+    except JobTakenOver:
+        current_app.logger.warning("report job %s was taken over by another worker; stopped", job_id)
     except Exception as exc:  # the job records any failure; the worker goes on with the next job
         db.session.rollback()
-        job = db.session.get(ReportJob, job.id, populate_existing=True)
-        job.state, job.error, job.finished_at = JobState.FAILED, f"{type(exc).__name__}: {exc}"[:2000], utcnow()
-        db.session.commit()
-        current_app.logger.exception("report job %s failed", job.id)
-        return job
-    job.state, job.finished_at, job.heartbeat_at = JobState.DONE, utcnow(), utcnow()
-    db.session.commit()
-    return job
+        if _finish(job_id, worker, state=JobState.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]):
+            current_app.logger.exception("report job %s failed", job_id)
+    else:
+        _finish(job_id, worker, state=JobState.DONE, heartbeat_at=utcnow())
+    return db.session.get(ReportJob, job_id, populate_existing=True)
 
 
 def work(once: bool = False, poll: float = 2.0, echo=None, processes: int | None = None, log=print) -> int:

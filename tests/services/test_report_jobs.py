@@ -149,6 +149,27 @@ def test_a_job_whose_worker_keeps_dying_is_given_up(app, two_versions):
         assert given_up.state is JobState.FAILED and given_up.attempts == jobs.MAX_ATTEMPTS and given_up.error
 
 
+def test_a_worker_whose_job_was_taken_over_neither_finishes_it_nor_stores_files(app, two_versions, monkeypatch):
+    """When a slow worker's job is taken over while it builds, does it leave the job to the new holder
+    (still running, not marked done) and store none of its files?"""
+    from assessment.services.exports import pdf
+
+    with app.app_context():
+        job = jobs.claim_next("slow")
+
+        def slow_build(result, progress=None, processes=None, context=None):
+            db.session.execute(sa.update(ReportJob).where(ReportJob.id == job.id).values(claimed_by="rescuer"))
+            db.session.commit()  # another worker claimed the job meanwhile
+            return pdf.Pdf(b"%PDF-slow", 1)
+
+        monkeypatch.setattr(pdf, "report_context", lambda result: {})
+        monkeypatch.setattr(pdf, "build_pdf", slow_build)
+        monkeypatch.setattr(pdf, "build_units_zip", lambda result, **kwargs: b"PK-slow")
+        after = jobs.run_job(job)
+        assert after.state is JobState.RUNNING and after.claimed_by == "rescuer" and after.finished_at is None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportFile)) == 0
+
+
 def test_pages_reloaded_on_a_failed_job_never_queue_it_again(app, client, auth, make_user, two_versions):
     """Do three GETs of a failed report (a viewer's and an operator's) leave the job failed with its attempts
     unchanged, show the failure, and does only the operator's explicit POST queue it again?"""

@@ -6,7 +6,8 @@ so the report is paginated here, not by the browser engine: the summary is cut i
 (`summary_pages`: a ranking table or heat map never has more rows than a page holds) and each unit has exactly
 one page. Each part is then a small document whose first page number and the total are written into its
 header (`@page :first { counter-reset: page N }`). If a part still comes out longer than planned, the parts are
-laid out again with the real page counts, so the numbering is never wrong — only slower.
+laid out again with the real page counts (up to LAYOUT_ATTEMPTS layouts; if the counts never settle the build
+fails rather than print wrong numbers), so the numbering is never wrong — only slower.
 
 The charts are `assessment.charts` (the same SVG the console shows); the data of a unit's page is
 `reports.unit_page`, the function the console's unit page calls.
@@ -343,15 +344,21 @@ def _plan(pages: list[dict], processes: int) -> list[list[dict]]:
     return parts
 
 
-def build_pdf(result: Result, progress=None, processes: int | None = None) -> Pdf:
-    """The printed report of a result version: the summary pages, then one page per unit, numbered through."""
-    context = report_context(result)
+#: Layouts of the report before giving up on exact page numbers: the first with the planned page counts, then
+#: with the counts the layout gave (a part that ran over), which normally settle at once.
+LAYOUT_ATTEMPTS = 3
+
+
+def build_pdf(result: Result, progress=None, processes: int | None = None, context: dict | None = None) -> Pdf:
+    """The printed report of a result version: the summary pages, then one page per unit, numbered through.
+    `context` (`report_context`) may be passed in when the caller builds the units' zip from it too."""
+    context = context or report_context(result)
     pages = summary_pages(context) + [{"kind": "unit", "unit": unit} for unit in context["units"]]
     title = f"{context['period'].name} 年度机关职能运行监管评价结果"
     processes = _processes(processes)
     parts = _plan(pages, processes)
     counts = [len(part) for part in parts]
-    for _attempt in range(2):
+    for _attempt in range(LAYOUT_ATTEMPTS):
         firsts = [1 + sum(counts[:i]) for i in range(len(parts))]
         total = sum(counts)
         htmls = [_part_html(context, part, first, total, title) for part, first in zip(parts, firsts, strict=True)]
@@ -361,6 +368,8 @@ def build_pdf(result: Result, progress=None, processes: int | None = None) -> Pd
             break
         log.warning("report parts ran over their planned pages (%s, planned %s): numbering them again", actual, counts)
         counts = actual
+    else:
+        raise RuntimeError(f"the report's parts kept changing length ({counts}): page numbers would be wrong")
     outline, first = [], 0
     for part, count in zip(parts, counts, strict=True):
         exact = count == len(part)  # else only the part's first page is known
@@ -438,9 +447,9 @@ def unit_file_name(row) -> str:
     return f"{row.unit_code}_{name}.pdf"
 
 
-def build_units_zip(result: Result, progress=None, processes: int | None = None) -> bytes:
-    """Every unit's pages as its own PDF, in one zip, to send to the units."""
-    context = report_context(result)
+def build_units_zip(result: Result, progress=None, processes: int | None = None, context: dict | None = None) -> bytes:
+    """Every unit's pages as its own PDF, in one zip, to send to the units (`context` as for `build_pdf`)."""
+    context = context or report_context(result)
     units = context["units"]
     htmls = [_unit_html(context, unit) for unit in units]
     rendered = _render_all(htmls, _processes(processes), progress, "units")
