@@ -5,7 +5,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 import scoring
-from scoring import scheme_messages
 
 from .. import charts
 from ..downloads import attachment
@@ -16,7 +15,7 @@ from ..services import scoring as scoring_service
 from ..services.periods import NotFound, get_period, move_period
 from ..transactions import discard_refused_work
 from ..urls import positive_int
-from . import bp, scheme_editor
+from . import bp, scheme_editor, scheme_messages
 from .auth import may_open, section_required
 from .forms import ActionForm, ReviewForm, SchemeForm
 from .scheme_editor import SchemeEditForm

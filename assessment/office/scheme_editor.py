@@ -13,16 +13,8 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length
 
-from scoring.scheme_messages import CHOICE_ZH, INSTRUMENT_ZH, SEVERITY_ZH, field_zh
-
-SOURCE_ZH = {
-    "checkpoints": "问效点",
-    "public": "好差评",
-    "institution": "事业单位绩效考核",
-    "problems": "问题台账",
-    "overdue": "问题台账（超期）",
-    **{k: f"问卷：{v}" for k, v in INSTRUMENT_ZH.items()},
-}
+from ..labels import INSTRUMENT_ZH, LEAF_SOURCE_ZH, SEVERITY_ZH
+from .scheme_messages import CHOICE_ZH, field_zh
 
 #: (path, kind, choices) of the settings besides the leaves, in the order the form shows them, by section.
 SECTIONS = [
@@ -138,7 +130,7 @@ def form_fields(data):
         groups = tree[-1][1]
         if not groups or groups[-1][0] != level2:
             groups.append((level2, []))
-        groups[-1][1].append((i, leaf, SOURCE_ZH.get(leaf.get("source"), leaf.get("source"))))
+        groups[-1][1].append((i, leaf, LEAF_SOURCE_ZH.get(leaf.get("source"), leaf.get("source"))))
     defaults = yaml.safe_load(_default_text())
     sections = []
     for title, fields in SECTIONS:
