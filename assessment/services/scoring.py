@@ -31,14 +31,18 @@ from ..models import (
 from . import audit, computing
 from .gather import data_fingerprint, gather_inputs
 from .period_lookup import get_period
+from .refusals import Refused
 
 
-class ScoringError(Exception):
+class ScoringError(Refused):
     """Scoring or publishing refused: `str()` in English (CLI), `message_zh` for the console."""
 
     def __init__(self, message: str, message_zh: str):
-        super().__init__(message)
-        self.message_zh = message_zh
+        super().__init__(message_zh)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 # ---------------------------------------------------------------- schemes
