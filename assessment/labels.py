@@ -31,6 +31,43 @@ LEAF_SOURCE_ZH = {
 #: Shown instead of a score whose group of raters is below its minimum sample (never a number).
 TOO_FEW_ZH = "样本不足"
 
+#: Plain-Chinese readings of Krippendorff's alpha, from the highest lower bound down (0.8 and 0.667 are
+#: Krippendorff's own thresholds for reliable and tentatively acceptable data).
+ALPHA_READINGS = (
+    (0.8, "高度一致"),
+    (0.667, "较一致"),
+    (0.4, "一般"),
+    (0.0, "较弱，评价人看法差别大"),
+    (float("-inf"), "相互矛盾"),
+)
+#: Shown instead of an alpha reading when there were too few ratings to compute one.
+NO_ALPHA_ZH = "样本太少，无法计算"
+
+
+def alpha_reading(alpha) -> str:
+    """What a Krippendorff's alpha means, in words an office clerk can repeat; NO_ALPHA_ZH when there is none."""
+    if alpha is None or alpha != alpha:  # NaN: too few pairs
+        return NO_ALPHA_ZH
+    return next(text for low, text in ALPHA_READINGS if alpha >= low)
+
+
+def rank_text(row, empty: str = NO_DATA_ZH):
+    """A result row's rank as shown: `empty` (无数据) for a unit without data (no composite, no rank)."""
+    if row.composite is None or row.rank is None:
+        return empty
+    return row.rank
+
+
+def grade_text(row, empty: str = "—") -> str:
+    """A result row's grade in Chinese (优秀 …); `empty` for a unit without data."""
+    return label(row.grade if row.composite is not None else None, GRADE_ZH, empty)
+
+
+def action_text(row, empty: str = "—") -> str:
+    """A result row's establishment action in Chinese; `empty` for a unit without data."""
+    return label(row.establishment_action if row.composite is not None else None, ACTION_ZH, empty)
+
+
 # ---------------------------------------------------------------- questionnaires and raters
 
 INSTRUMENT_ZH = {

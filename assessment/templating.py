@@ -37,20 +37,8 @@ def cst(moment, fmt="%Y-%m-%d %H:%M"):
 
 
 def rank_text(row) -> str:
-    """A result row's rank as shown: 无数据 for a unit without data (no composite, no rank)."""
-    if row.composite is None or row.rank is None:
-        return labels.NO_DATA_ZH
-    return str(row.rank)
-
-
-def grade_text(row) -> str:
-    """A result row's grade in Chinese (优秀 …); a dash without data."""
-    return labels.label(row.grade if row.composite is not None else None, labels.GRADE_ZH)
-
-
-def action_text(row) -> str:
-    """A result row's establishment action in Chinese; none (a dash) for a unit without data."""
-    return labels.label(row.establishment_action if row.composite is not None else None, labels.ACTION_ZH)
+    """A result row's rank as shown (labels.rank_text: 无数据 for a unit without data)."""
+    return str(labels.rank_text(row))
 
 
 def register_template_helpers(app):
@@ -61,8 +49,8 @@ def register_template_helpers(app):
     app.jinja_env.filters["pct"] = pct
     app.jinja_env.filters["cst"] = cst
     app.jinja_env.filters["rank_text"] = rank_text
-    app.jinja_env.filters["grade_text"] = grade_text
-    app.jinja_env.filters["action_text"] = action_text
+    app.jinja_env.filters["grade_text"] = labels.grade_text
+    app.jinja_env.filters["action_text"] = labels.action_text
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.globals["label"] = labels.label
     app.jinja_env.globals["navigation"] = navigation

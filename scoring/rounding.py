@@ -27,6 +27,11 @@ def round_half_up(x, digits: int = 2):
     return out if isinstance(x, np.ndarray) or np.ndim(x) else float(out)
 
 
+def round2(value) -> float | None:
+    """A score as people read it and the exports store it: 四舍五入 to two decimals; None stays None."""
+    return None if value is None else round_half_up(float(value), 2) + 0.0
+
+
 def format_half_up(value, digits: int = 2, sign: bool = False, empty: str = "") -> str:
     """A number written with ``digits`` decimals after 四舍五入 (54.125 -> "54.13"): the one way every page,
     report, export and command writes a score. ``empty`` for None / NaN / infinity; other text is kept."""

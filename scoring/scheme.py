@@ -43,20 +43,13 @@ _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 class SchemeError(ValueError):
     """A scheme that cannot be used; ``messages`` lists every problem, each prefixed by its path (English, for
-    the command line and logs); ``messages_zh`` says the same in Chinese naming the field (for the console)."""
+    the command line and logs); the app says them in Chinese (assessment.office.scheme_messages)."""
 
     def __init__(self, messages: list[str], data: dict | None = None):
         self.messages = list(messages)
         #: The scheme mapping as read, so a Chinese message can name a leaf by its name (第 3 项指标「专家评价」).
         self.data = data
         super().__init__("invalid scheme:\n" + "\n".join(f"- {m}" for m in self.messages))
-
-    @property
-    def messages_zh(self) -> list[str]:
-        """Every problem in Chinese, naming the field (scheme_messages: the one translation table)."""
-        from .scheme_messages import messages_zh
-
-        return messages_zh(self.messages, self.data)
 
 
 @dataclass(frozen=True)
@@ -181,6 +174,10 @@ class Scheme:
             if leaf.id == leaf_id:
                 return leaf
         raise KeyError(leaf_id)
+
+    def leaf_min_n(self, leaf: Leaf) -> int | None:
+        """The fewest counted raters for the leaf to have a value; None for a leaf not scored from raters."""
+        return self.min_n.get(leaf.source) if leaf.is_questionnaire else None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready form of the scheme (all settings spelled out)."""

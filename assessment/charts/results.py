@@ -13,11 +13,12 @@ def distribution_chart(
     height: float = 170,
     step: float = 5,
     font_size: float = 12,
-    lines=(60, 80),
+    lines: tuple[float, float],
     title: str = "综合得分分布",
 ) -> Markup | None:
-    """How the composites (points 0-100) spread: a histogram of `step`-point bins with the 60 (较差 below) and
-    80 (良好 from) lines, bars red / amber / green by zone, each bar's count on top."""
+    """How the composites (points 0-100) spread: a histogram of `step`-point bins with the scheme's grade lines
+    (`lines`: 较差 below the first, 良好 from the second), bars red / amber / green by zone, each bar's count on
+    top."""
     values = [float(v) for v in values if v is not None]
     if not values:
         return None

@@ -12,6 +12,8 @@ from markupsafe import Markup, escape
 
 from scoring.rounding import format_half_up
 
+from ..labels import TOO_FEW_ZH
+
 GRADE_COLOURS = {"excellent": "#2f7d32", "good": "#3b6fd8", "fair": "#d08c00", "poor": "#b3261e"}
 NO_GRADE_COLOUR = "#9aa5b1"
 #: Background of a heat-map cell by score (points 0-100): red below 60, amber to 80, green above.
@@ -74,12 +76,13 @@ def ranking_chart(
     bar_height: float = 16,
     gap: float = 5,
     font_size: float = 12,
-    lines=(60, 80),
+    lines: tuple[float, float],
     title: str = "排名",
     highlight: str | None = None,
 ) -> Markup | None:
     """A ranked bar chart of one category: a bar per unit from 0 to its composite (points 0-100), coloured by
-    grade, with the 60 (较差 below) and 80 (良好 from) lines; units without data are listed as 无数据.
+    grade, with the scheme's grade lines (`lines`: 较差 below the first, 良好 from the second; reports.grade_lines);
+    units without data are listed as 无数据.
 
     `rows` are result rows in rank order (anything with `rank`, `unit_name`, `composite`, `grade`); the row
     whose `unit_code` is `highlight` is written in bold with a marker (the unit page shows its category).
@@ -97,7 +100,7 @@ def ranking_chart(
         body.append(
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 2}" y2="{height:.1f}" stroke="#7b8794" '
             f'stroke-dasharray="3,3" stroke-width="1"/>'
-            f'<text x="{x:.1f}" y="{font_size}" text-anchor="middle" fill="#52606d">{mark}</text>'
+            f'<text x="{x:.1f}" y="{font_size}" text-anchor="middle" fill="#52606d">{mark:g}</text>'
         )
     body.append(f'<line x1="{label_width}" x2="{label_width}" y1="{top - 2}" y2="{height:.1f}" stroke="#9aa5b1"/>')
     for i, row in enumerate(rows):
@@ -179,7 +182,7 @@ def heat_map(
             if value is not None:
                 text, tip = _fmt(value, 0), f"{leaf.name} {_fmt(value)}"
             elif data.get("suppressed"):
-                text, tip = "不足", f"{leaf.name} 样本不足"
+                text, tip = "不足", f"{leaf.name} {TOO_FEW_ZH}"
             else:
                 text, tip = "—", f"{leaf.name} 无数据"
             ink = "" if value is not None else ' fill="#616e7c"'

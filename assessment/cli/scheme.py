@@ -47,6 +47,7 @@ def scheme_set(period_name, file):
     """Validate FILE.yaml and store it as the period's new scheme version; nothing is stored when it is invalid."""
     import scoring
 
+    from ..office.scheme_messages import messages_zh
     from ..services.scoring import save_scheme, stored_scheme
 
     period = _period(period_name)
@@ -60,7 +61,7 @@ def scheme_set(period_name, file):
         saved = save_scheme(period, text, actor="cli", note=f"assessment scheme set {click.format_filename(file)}")
     except scoring.SchemeError as exc:
         click.echo(f"Invalid scheme, nothing stored ({len(exc.messages)} problem(s)):", err=True)
-        for en, zh in zip(exc.messages, exc.messages_zh, strict=True):
+        for en, zh in zip(exc.messages, messages_zh(exc.messages, exc.data), strict=True):
             click.echo(f"- {en}" + (f"\n  {zh}" if zh != en else ""), err=True)
         raise click.exceptions.Exit(1) from None
     if before is not None and saved.id == before.id:

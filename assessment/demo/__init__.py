@@ -10,6 +10,13 @@ calls the real services for what follows from it — the suspicion flags, the ba
 dates, an upheld appeal's exclusion, the content hash, device key hashing, the bulk writes. It never decides
 scoring.
 
+It is a bulk fixture loader, and it writes the database directly for speed: it adds the models and bulk-inserts
+the rows itself (city.py, ledger.py, ratings.py, surveys.py) instead of going one record at a time through
+services/ (`services.ledger`, `services.checkpoints`, `services.responses`), which would take minutes for the
+~800k answers and the year of ratings. It is the one database writer outside services/, by this choice, and
+it only ever fills an empty database; what follows from the data (flags, cases, hashes) still comes from the
+services above.
+
 Each unit has a latent quality and each rater a leniency, so results differ between units the way real ones
 do. Everything is drawn from `random.Random(seed)` and `numpy.random.default_rng(seed)`, and every date
 derives from the period's year, the day the city is generated and the office's working-day calendar, so the

@@ -2,25 +2,27 @@
 
 The report and the units' zip are built once per result version by the report worker (services/jobs), never in
 the request: a download sends the stored bytes, or queues the job and answers 202 with its progress. One unit's
-pages are cut from the stored zip, or laid out on demand (one page, well under a second). The comprehensive-
+pages come from `jobs.unit_pdf` (the stored zip, or laid out on demand). A failed job is queued again only by
+the pending page's button (POST), never by a reload. The comprehensive-
 assessment office's file is small and built on request.
 """
 
 import io
-import zipfile
 
-from flask import abort, render_template, request, send_file
+from flask import abort, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
+from scoring.rounding import round_half_up
+
 from ..extensions import db
-from ..models import ResultRow
+from ..models import JobState, ResultRow
 from ..services import exports, jobs
 from ..services import scoring as scoring_service
-from ..services.exports.pdf import unit_file_name
 from ..services.periods import NotFound, get_period
 from ..urls import positive_int
 from . import bp
-from .auth import section_required
+from .auth import may_open, section_required
+from .forms import ActionForm
 
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -57,7 +59,35 @@ def _stored_or_pending(result, period, name, download_name, mimetype):
     if stored is not None:
         return _send(stored.content, mimetype, download_name, etag=stored.sha256)
     job = jobs.enqueue_report(result, actor=current_user.username)
-    return render_template("report/pending.html", period=period, result=result, job=job), 202
+    return (
+        render_template(
+            "report/pending.html",
+            period=period,
+            result=result,
+            job=job,
+            progress=job_progress(job),
+            form=ActionForm(),
+            can_retry=may_open(current_user, "results_write"),
+        ),
+        202,
+    )
+
+
+#: What the worker is building, by the step it reports (pdf._render_all's `step`).
+STEP_ZH = {"report": "全市报告", "units": "单位报告"}
+
+
+def job_progress(job) -> dict | None:
+    """The pending page's progress line: the step in words, done / total and the percentage; None until the
+    worker reports a total."""
+    if job.state is not JobState.RUNNING or not job.total:
+        return None
+    return {
+        "step": STEP_ZH.get(job.step, STEP_ZH["report"]),
+        "done": job.done,
+        "total": job.total,
+        "percent": round_half_up(100 * job.done / job.total, 0),
+    }
 
 
 @bp.route("/periods/<name>/results.pdf")
@@ -86,15 +116,18 @@ def result_unit_pdf(name, version, code):
     row = db.session.execute(db.select(ResultRow).filter_by(result_id=result.id, unit_code=code)).scalar_one_or_none()
     if row is None:
         abort(404)
-    stored = jobs.stored_file(result, jobs.UNITS_ZIP)
-    content = None
-    if stored is not None:
-        with zipfile.ZipFile(io.BytesIO(stored.content)) as archive:
-            if unit_file_name(row) in archive.namelist():
-                content = archive.read(unit_file_name(row))
-    if content is None:
-        content = exports.build_unit_pdf(result, code)
-    return _send(content, PDF, f"{row.unit_name}_{period.name}_第{result.version}版.pdf")
+    return _send(jobs.unit_pdf(result, row), PDF, f"{row.unit_name}_{period.name}_第{result.version}版.pdf")
+
+
+@bp.route("/periods/<name>/results/<id:version>/report", methods=["POST"])
+@section_required("results_write")
+def results_report_retry(name, version):
+    """Queue a failed report job again: only on this explicit request, never on a page reload."""
+    period, result = _result_or_404(name, version)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    jobs.enqueue_report(result, actor=current_user.username, retry=True)
+    return redirect(url_for("office.results_pdf", name=period.name, version=result.version))
 
 
 @bp.route("/periods/<name>/results/assessment.xlsx")

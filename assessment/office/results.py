@@ -1,25 +1,21 @@
 """Results in the console: ranked tables, a page per unit, the scheme, scoring and publishing."""
 
-import math
-
 import yaml
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 import scoring
-from scoring import scheme_messages
 
 from .. import charts
 from ..downloads import attachment
 from ..extensions import db
-from ..labels import INSTRUMENT_ZH
 from ..models import PeriodStateError, Result, ResultRow, ResultState, Role, Scheme
 from ..services import exports, reports
 from ..services import scoring as scoring_service
 from ..services.periods import NotFound, get_period, move_period
 from ..transactions import discard_refused_work
 from ..urls import positive_int
-from . import bp, scheme_editor
+from . import bp, scheme_editor, scheme_messages
 from .auth import may_open, section_required
 from .forms import ActionForm, ReviewForm, SchemeForm
 from .scheme_editor import SchemeEditForm
@@ -54,17 +50,25 @@ def results(name):
     changes = []
     leaves = []
     figures = {}
-    quality = _quality(result)
+    quality = None
+    scheme = None
     if result is not None:
-        for row in scoring_service.ordered_rows(result):
+        scheme = scoring.load_scheme(result.scheme.text)
+        for row in result.ordered_rows():
             by_category.setdefault(row.category, []).append(row)
         changes = scoring_service.compare_with_published(result)
-        leaves = scoring.load_scheme(result.scheme.text).leaves
-        figures = _figures(result, by_category, leaves, quality)
+        leaves = scheme.leaves
+        quality = reports.quality_summary(result, scheme)
+        figures = reports.result_figures(result, scheme, by_category, quality)
+        if current_user.role is not Role.DATA_ADMIN:
+            # which rater repeated which answer ties a rater to answers: data administrators only
+            quality["straight_liners"] = None
     return render_template(
         "office/results.html",
         quality=quality,
         figures=figures,
+        scheme=scheme,
+        response_mark=reports.RESPONSE_MARK,
         period=period,
         result=result,
         versions=versions,
@@ -74,100 +78,6 @@ def results(name):
         form=ActionForm(),
         can_write=may_open(current_user, "results_write"),
     )
-
-
-def _figures(result, by_category, leaves, quality):
-    """The results page's charts: the composites' distribution, and per category the ranking, the heat map
-    and the rank intervals; the response rates per instrument."""
-    return {
-        "distribution": charts.distribution_chart([r.composite for r in result.rows], width=480),
-        "categories": {
-            category: {
-                "ranking": charts.ranking_chart(rows, width=440, label_width=145),
-                "heat": charts.heat_map(rows, leaves),
-                "intervals": charts.rank_intervals(rows, width=440, label_width=145),
-            }
-            for category, rows in by_category.items()
-        },
-        "response": charts.share_bars(
-            [
-                (
-                    q["name"],
-                    q["submitted"] / q["assigned"] if q["assigned"] else None,
-                    f"{q['submitted']}/{q['assigned']}",
-                )
-                for q in (quality or {}).get("instruments", [])
-            ],
-            mark=0.8,
-            title="各问卷回收率",
-            width=440,
-        ),
-        "towns": charts.share_bars(
-            [(t["town"], t["rate"], f"{t['submitted']}/{t['assigned']}") for t in (quality or {}).get("towns", [])],
-            mark=0.8,
-            title="镇街评议回收率",
-            width=440,
-        ),
-    }
-
-
-def _quality(result):
-    """Data quality of a result for the page: response rates, agreement, straight-lining.
-
-    Straight-liners are counted per instrument for everyone; the list of rater codes (which, with the answer
-    they repeated, ties a rater to answers) is shown only to data administrators.
-    """
-    if result is None:
-        return None
-    quality = (result.extras or {}).get("quality") or {}
-    rates = {}
-    for row in quality.get("response_rates", []):
-        entry = rates.setdefault(row["instrument"], {"assigned": 0, "submitted": 0, "towns": []})
-        entry["assigned"] += row["assigned"] or 0
-        entry["submitted"] += row["submitted"] or 0
-        if row.get("town"):
-            entry["towns"].append(row)
-    alpha = {row["instrument"]: row["alpha"] for row in quality.get("alpha", [])}
-    liners = quality.get("straight_liners", [])
-    counts = {}
-    for row in liners:
-        counts[row["instrument"]] = counts.get(row["instrument"], 0) + 1
-    return {
-        "instruments": [
-            {
-                "key": key,
-                "name": INSTRUMENT_ZH.get(key, key),
-                "assigned": rates.get(key, {}).get("assigned", 0),
-                "submitted": rates.get(key, {}).get("submitted", 0),
-                "alpha": alpha.get(key),
-                "straight": counts.get(key, 0),
-                "alpha_text": alpha_reading(alpha.get(key)),
-            }
-            for key in INSTRUMENT_ZH
-            if key in rates or key in alpha
-        ],
-        "towns": sorted(rates.get("grassroots", {}).get("towns", []), key=lambda r: r["rate"] or 0),
-        "straight_liners": liners if current_user.role is Role.DATA_ADMIN else None,
-        "straight_min": scoring.load_scheme(result.scheme.text).straight_line_min,
-    }
-
-
-#: Plain-Chinese readings of Krippendorff's alpha, from the highest lower bound down (0.8 and 0.667 are
-#: Krippendorff's own thresholds for reliable and tentatively acceptable data).
-ALPHA_READINGS = (
-    (0.8, "高度一致"),
-    (0.667, "较一致"),
-    (0.4, "一般"),
-    (0.0, "较弱，评价人看法差别大"),
-    (float("-inf"), "相互矛盾"),
-)
-
-
-def alpha_reading(alpha):
-    """What a Krippendorff's alpha means, in words an office clerk can repeat; 样本太少 when there is none."""
-    if alpha is None or math.isnan(alpha):
-        return "样本太少，无法计算"
-    return next(text for low, text in ALPHA_READINGS if alpha >= low)
 
 
 @bp.route("/periods/<name>/score", methods=["POST"])
@@ -231,46 +141,21 @@ def result_unit(name, version, code):
         else:
             flash("已记录复核意见。", "success")
         return redirect(url_for("office.result_unit", name=name, version=version, code=code))
-    page = reports.unit_page(result, row)
+    scheme = scoring.load_scheme(result.scheme.text)
+    page = reports.unit_page(result, row, scheme)
     return render_template(
         "office/result_unit.html",
         period=period,
         result=result,
+        scheme=scheme,
         form=form,
-        comparison=_comparison(result, row, page["leaf_rows"]),
+        comparison=reports.unit_comparison(result, row, page["leaf_rows"], scheme),
+        chart=charts.diverging_bars(
+            [(leaf.name, cell["contribution"]) for leaf, cell in page["leaf_rows"] if not leaf.is_deduction]
+        ),
         can_write=may_open(current_user, "results_write") and result.state is not ResultState.PUBLISHED,
         **page,
     )
-
-
-def _comparison(result, row, leaf_rows):
-    """The unit against its category: per weighted leaf its score beside the category's mean, lowest and
-    highest (points), and the category's ranking chart with the unit marked."""
-    members = [r for r in scoring_service.ordered_rows(result) if r.category == row.category]
-    items = []
-    for leaf, data in leaf_rows:
-        if leaf.is_deduction:
-            continue
-        values = [v for r in members if (v := ((r.leaves or {}).get(leaf.id) or {}).get("value")) is not None]
-        own = data.get("value")
-        if own is None and data.get("suppressed"):
-            own = "样本不足"
-        items.append(
-            (
-                leaf.name,
-                own,
-                sum(values) / len(values) if values else None,
-                min(values, default=None),
-                max(values, default=None),
-            )
-        )
-    composites = [r.composite for r in members if r.composite is not None]
-    return {
-        "leaves": charts.compare_chart(items, width=480),
-        "ranking": charts.ranking_chart(members, width=440, label_width=145, highlight=row.unit_code),
-        "mean": sum(composites) / len(composites) if composites else None,
-        "count": len(members),
-    }
 
 
 EXPORTS = {

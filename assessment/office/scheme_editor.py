@@ -13,16 +13,10 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length
 
-from scoring.scheme_messages import CHOICE_ZH, INSTRUMENT_ZH, SEVERITY_ZH, field_zh
+from scoring.scheme import DEDUCTION_SOURCES
 
-SOURCE_ZH = {
-    "checkpoints": "问效点",
-    "public": "好差评",
-    "institution": "事业单位绩效考核",
-    "problems": "问题台账",
-    "overdue": "问题台账（超期）",
-    **{k: f"问卷：{v}" for k, v in INSTRUMENT_ZH.items()},
-}
+from ..labels import INSTRUMENT_ZH, LEAF_SOURCE_ZH, SEVERITY_ZH
+from .scheme_messages import CHOICE_ZH, field_zh
 
 #: (path, kind, choices) of the settings besides the leaves, in the order the form shows them, by section.
 SECTIONS = [
@@ -126,7 +120,8 @@ def _value(text, kind):
 
 
 def form_fields(data):
-    """What the form shows: the leaf tree [(level1, [(level2, [(index, leaf mapping)])])] and the sections
+    """What the form shows: the leaf tree [(level1, [(level2, [(index, leaf mapping, source in Chinese, whether
+    it is a deduction leaf: no weight)])])] and the sections
     [(title, [{path, label, kind, choices, value}])], with values from the scheme mapping `data`."""
     tree = []
     for i, leaf in enumerate(data.get("leaves") or []):
@@ -138,7 +133,8 @@ def form_fields(data):
         groups = tree[-1][1]
         if not groups or groups[-1][0] != level2:
             groups.append((level2, []))
-        groups[-1][1].append((i, leaf, SOURCE_ZH.get(leaf.get("source"), leaf.get("source"))))
+        source = leaf.get("source")
+        groups[-1][1].append((i, leaf, LEAF_SOURCE_ZH.get(source, source), source in DEDUCTION_SOURCES))
     defaults = yaml.safe_load(_default_text())
     sections = []
     for title, fields in SECTIONS:
@@ -206,7 +202,8 @@ def _flatten(data, prefix=""):
 
 def changes(old_text, new_text):
     """What changed from one scheme version to the next: [(field in Chinese, before, after)] by setting, and
-    the line diff of the YAML texts (for what the table cannot say, e.g. an added leaf)."""
+    the line diff of the YAML texts [(line, "add" / "del" / "")] (for what the table cannot say, e.g. an added
+    leaf)."""
     try:
         old, new = yaml.safe_load(old_text) or {}, yaml.safe_load(new_text) or {}
     except yaml.YAMLError:
@@ -221,5 +218,12 @@ def changes(old_text, new_text):
         for path in list(dict.fromkeys([*before, *after]))
         if before.get(path) != after.get(path)
     ]
-    lines = list(difflib.unified_diff(old_text.splitlines(), new_text.splitlines(), "上一版", "本版", lineterm="", n=1))
-    return rows, lines
+    lines = difflib.unified_diff(old_text.splitlines(), new_text.splitlines(), "上一版", "本版", lineterm="", n=1)
+    return rows, [(line, _diff_class(line)) for line in lines]
+
+
+def _diff_class(line: str) -> str:
+    """How a line of the YAML diff is shown: "add" (only in the new version), "del" (only in the old), or ""."""
+    if line.startswith(("+++", "---")):
+        return ""
+    return {"+": "add", "-": "del"}.get(line[:1], "")

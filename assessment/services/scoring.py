@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import func
 
 import scoring
-from scoring.rounding import round_half_up
+from scoring.rounding import round2
 
 from ..extensions import db
 from ..models import (
@@ -29,16 +29,20 @@ from ..models import (
     Unit,
 )
 from . import audit, computing
-from .gather import data_fingerprint, gather_inputs  # noqa: F401  (gather_inputs re-exported)
+from .gather import data_fingerprint, gather_inputs
 from .period_lookup import get_period
+from .refusals import Refused
 
 
-class ScoringError(Exception):
+class ScoringError(Refused):
     """Scoring or publishing refused: `str()` in English (CLI), `message_zh` for the console."""
 
     def __init__(self, message: str, message_zh: str):
-        super().__init__(message)
-        self.message_zh = message_zh
+        super().__init__(message_zh)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 # ---------------------------------------------------------------- schemes
@@ -270,11 +274,6 @@ def latest_result(period: Period, version: int | None = None) -> Result | None:
     return db.session.execute(query.order_by(Result.version.desc()).limit(1)).scalar_one_or_none()
 
 
-def ordered_rows(result: Result) -> list[ResultRow]:
-    """The result's rows by category, then rank (the model's order; see Result.ordered_rows)."""
-    return result.ordered_rows()
-
-
 def published_result(period: Period) -> Result | None:
     return db.session.execute(
         db.select(Result)
@@ -304,7 +303,7 @@ def compare_with_published(result: Result) -> list[dict]:
                     "grade_after": row.grade,
                 }
             )
-        elif old.rank != row.rank or old.grade != row.grade or _two(old.composite) != _two(row.composite):
+        elif old.rank != row.rank or old.grade != row.grade or round2(old.composite) != round2(row.composite):
             moves.append(
                 {
                     "unit": row.unit_code,
@@ -318,11 +317,6 @@ def compare_with_published(result: Result) -> list[dict]:
                 }
             )
     return moves
-
-
-def _two(value):
-    """A composite as shown (two decimals, 四舍五入), None for a unit without data: moves are what people see."""
-    return None if value is None else round_half_up(value, 2)
 
 
 def acknowledge_review(row: ResultRow, actor: str, note: str):

@@ -29,6 +29,7 @@ from assessment.models import (
 )
 from assessment.services import gather
 from assessment.services import scoring as scoring_service
+from assessment.services.gather import gather_inputs
 from assessment.services.imports import run_import
 from assessment.services.ratings.counts import mismatches
 from assessment.services.ratings.exclusions import set_excluded
@@ -229,7 +230,7 @@ def test_the_gather_reads_the_same_frames_as_row_by_row_queries(app, city, make_
             set_excluded(rating_id, True, "误评", actor="test")
         db.session.commit()
 
-        inputs = scoring_service.gather_inputs(period)
+        inputs = gather_inputs(period)
         answers, ratings = _reference_gather(period)
         assert len(answers) > 20 and answers["answer"].isna().any()
         # Both through the engine's input contract, which normalises dtypes (as score_period does).

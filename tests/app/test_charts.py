@@ -22,17 +22,19 @@ def _texts(svg):
 def test_ranking_chart_writes_every_unit_with_the_one_rounding():
     """Does the ranking chart name every unit with its composite rounded half up, and mark a unit without data?"""
     rows = [_row(1, "甲局", 54.125, "fair"), _row(2, "乙局", 41.0, "poor"), _row(None, "丙局", None, None)]
-    texts = _texts(ranking_chart(rows))
+    texts = _texts(ranking_chart(rows, lines=(60, 80)))
     assert "1 甲局" in texts and "2 乙局" in texts and "丙局" in texts
     assert "54.13" in texts and "41.00" in texts
     assert "无数据" in texts
     assert "60" in texts and "80" in texts  # the grade lines are labelled
+    moved = _texts(ranking_chart(rows, lines=(55, 85.5)))
+    assert "55" in moved and "85.5" in moved and "60" not in moved  # the lines are the scheme's, not fixed
 
 
 def test_ranking_chart_cuts_long_names_but_keeps_them_in_the_tooltip():
     """Does a long unit name fit its column with an ellipsis while its tooltip keeps the whole name?"""
     name = "诸城市某某某某某某某某某某某某某某管理局"
-    svg = str(ranking_chart([_row(1, name, 90.0, "excellent")], label_width=100))
+    svg = str(ranking_chart([_row(1, name, 90.0, "excellent")], label_width=100, lines=(60, 80)))
     texts = _texts(svg)
     assert any(t.endswith("…") and len(t) < len(name) for t in texts)
     assert f"<title>{name}</title>" in svg
@@ -64,5 +66,5 @@ def test_heat_colours_run_from_red_to_green():
 def test_charts_have_nothing_to_draw_without_rows():
     """Do the charts return None (no empty drawing) when there are no rows?"""
     scheme = scoring.load_scheme(scoring.default_scheme_text())
-    assert ranking_chart([]) is None
+    assert ranking_chart([], lines=(60, 80)) is None
     assert heat_map([], scheme.leaves) is None

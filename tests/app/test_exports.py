@@ -196,6 +196,10 @@ def test_chinese_and_contract_sheets_read_back_as_the_stored_results(app, runner
     assert set(people["暂停受理编制事项"]) <= {"是", "否"}
     assert people.set_index("单位编码").loc["A3", "暂停受理编制事项"] == "是"
     assert people.set_index("单位编码").loc["B1", "领导点评"] == "样本不足"
+    # The group under its minimum sample: no score, no contribution and no sample size on any sheet.
+    assert sheets["样本量"].set_index("单位编码").loc["B1", "领导点评"] == "样本不足"
+    detail = sheets["分来源指标得分"].set_index(["单位编码", "指标编号"]).loc[("B1", "leader")]
+    assert detail["得分"] == "样本不足" and pd.isna(detail["样本量"]) and pd.isna(detail["贡献（分）"])
     for name in ["样本量", "分来源指标得分", "敏感性分析", "问题台账", "差评工单", "参评率", "评分方案"]:
         assert not re.search(r"[a-z]_[a-z]", " ".join(str(c) for c in sheets[name].columns)), name
     explained = sheets["指标说明"]
@@ -214,18 +218,38 @@ def test_text_starting_with_a_formula_is_inert_in_every_sheet_and_the_csv(app, r
         for row in sheet.iter_rows():
             for cell in row:
                 assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
-                if isinstance(cell.value, str):
-                    assert not cell.value.startswith(("=", "+", "-", "@")), (sheet.title, cell.value)
-                    if cell.value.startswith("'="):
+                if isinstance(cell.value, str) and cell.value.startswith(("=", "+", "-", "@")):
+                    # inert: stored as text with Excel's quote prefix, the characters unchanged
+                    assert cell.data_type == "s" and cell.quotePrefix, (sheet.title, cell.value)
+                    if cell.value.startswith("="):
                         seen.add(cell.value)
-    assert {"'" + FORMULA, "'=1+2 推诿扯皮", "'=cmd|' /C calc'!A0"} <= seen
+    assert {FORMULA, "=1+2 推诿扯皮", "=cmd|' /C calc'!A0"} <= seen
     raw = _export(runner, tmp_path, "csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert list(rows[0])[: len(CONTRACT)] == CONTRACT
     assert [r["unit_name"] for r in rows if r["unit_code"] == "A1"] == ["'" + FORMULA]
     assessment = load_workbook(_export(runner, tmp_path, "assessment"))["综合考核"]
-    assert "'" + FORMULA in [c.value for c in assessment["B"]]
+    names = {c.value: c for c in assessment["B"]}
+    assert FORMULA in names and names[FORMULA].quotePrefix and names[FORMULA].data_type == "s"
+
+
+def test_sheet_text_keeps_its_characters(tmp_path):
+    """Does a sheet keep text that starts like a formula ("- territorial", "=1+2", "+86", "@x") exactly as
+    written — inert, without the apostrophe that only the CSV adds?"""
+    from openpyxl import Workbook
+
+    from assessment.services.exports.workbook import Sheet, write_sheet
+
+    lines = ["- territorial", "=1+2", "+86 0536", "@x", "plain"]
+    book = Workbook()
+    book.remove(book.active)
+    write_sheet(book, Sheet("评分方案", ["YAML"], [[line] for line in lines]))
+    book.save(tmp_path / "x.xlsx")
+    cells = [c for (c,) in load_workbook(tmp_path / "x.xlsx")["评分方案"].iter_rows(min_row=2)]
+    assert [c.value for c in cells] == lines
+    assert [bool(c.quotePrefix) for c in cells] == [True, True, True, True, False]
+    assert all(c.data_type == "s" for c in cells)
 
 
 def test_assessment_file_is_as_interfaces_md_says(app, runner, scored, tmp_path):
@@ -264,8 +288,13 @@ def test_pdf_is_the_summary_then_one_page_per_unit_with_the_csv_digits(app, runn
         assert (line["unit_name"].lstrip("'") in one) or line["unit_code"] == "A1"
         assert f"第{page}页/共{pages}页" in re.sub(r"\s", "", one)
     b1 = _pdf_text(out, summary + 1 + [r["unit_code"] for r in csv_rows].index("B1"))
-    leader = next(line for line in b1.splitlines() if "领导点评" in line or "样本不足" in line)
-    assert "样本不足" in b1 and "61.5" not in b1 and leader
+    b1_page = str(summary + 1 + [r["unit_code"] for r in csv_rows].index("B1"))
+    table = subprocess.run(
+        ["pdftotext", "-layout", "-f", b1_page, "-l", b1_page, str(out), "-"], capture_output=True, text=True
+    ).stdout  # -layout keeps a table row on one line
+    leader = [line for line in table.splitlines() if "领导点评" in line]
+    assert leader and all("样本不足" in line for line in leader), leader
+    assert "样本不足" in b1 and "61.5" not in b1
     assert "内部资料" in text and "2026 年度" in text
 
 
@@ -322,3 +351,15 @@ def test_console_downloads_the_report_built_once_in_the_background(app, client, 
     assert assessment.status_code == 200 and assessment.get_data()[:2] == b"PK"
     assert "filename*=UTF-8''" in assessment.headers["Content-Disposition"]
     assert client.get("/office/periods/2099/results.pdf").status_code == 404
+
+
+def test_console_unit_page_prints_no_sample_size_for_a_group_under_its_minimum(client, auth, make_user, scored):
+    """Does the console's unit page show 样本不足 for a group under its minimum sample, and neither its score
+    nor its size (two leaders: "2")?"""
+    make_user("office", role="viewer")
+    auth.login()
+    page = client.get("/office/periods/2026/results/1/units/B1").get_data(as_text=True)
+    row = next(r for r in re.findall(r"<tr>.*?</tr>", page, flags=re.S) if "领导点评" in r)
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
+    assert cells[4] == "样本不足" and cells[5] == "—" and cells[6] == "—", cells
+    assert "61.5" not in page

@@ -167,3 +167,21 @@ def test_a_viewer_cannot_save(client, auth, make_user, app, period):
     auth.login()
     assert client.post("/office/periods/2026/scheme", data=_form({"leaves[0].weight": "20"})).status_code == 403
     assert _count(app) == 0
+
+
+def test_changes_mark_each_diff_line_and_the_form_marks_deduction_leaves():
+    """Does the YAML diff come with each line's kind (added, removed, neither), and does the form's leaf tree say
+    which leaves are deductions (no weight field), so the template decides neither?"""
+    import yaml
+
+    import scoring
+    from assessment.office import scheme_editor
+
+    text = scoring.default_scheme_text()
+    _, lines = scheme_editor.changes(text, text.replace("bonus_cap: 3", "bonus_cap: 2", 1))
+    kinds = {line: kind for line, kind in lines}
+    assert kinds["-bonus_cap: 3"] == "del" and kinds["+bonus_cap: 2"] == "add"
+    assert kinds["--- 上一版"] == kinds["+++ 本版"] == ""
+    tree, _ = scheme_editor.form_fields(yaml.safe_load(text))
+    marked = {leaf["id"]: deduction for _, groups in tree for _, leaves in groups for _, leaf, _, deduction in leaves}
+    assert marked["problems"] and marked["overdue"] and not marked["public"] and not marked["leader"]

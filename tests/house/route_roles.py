@@ -119,6 +119,7 @@ ROUTES = [
     (". . . . . Y Y Y Y .", "GET", "office.results_pdf", "/office/periods/2026/results.pdf"),
     (". . . . . Y Y Y Y .", "GET", "office.results_units_zip", "/office/periods/2026/results/units.zip"),
     (". . . . . Y Y Y Y .", "GET", "office.results_assessment", "/office/periods/2026/results/assessment.xlsx"),
+    (". . . . . . Y Y Y .", "POST", "office.results_report_retry", "/office/periods/2026/results/{version}/report"),
     (". . . . . . Y Y Y .", "POST", "office.result_unit", "/office/periods/2026/results/{version}/units/U01"),
     (". . . . . Y Y Y Y .", "GET", "office.scheme", "/office/periods/2026/scheme"),
     (". . . . . . Y Y Y .", "POST", "office.scheme", "/office/periods/2026/scheme"),

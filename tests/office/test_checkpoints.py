@@ -225,7 +225,7 @@ def test_pending_items_count_as_not_done_once_due(app, city):
 
 def test_scoring_feeds_the_leaf_unchanged(app, city):
     """Does the scored leaf follow scoring.md on stored items (on time 1, late ½, not done 0, waived out)?"""
-    from assessment.services.scoring import gather_inputs
+    from assessment.services.gather import gather_inputs
 
     with app.app_context():
         period = db.session.execute(db.select(Period).filter_by(name="2026")).scalar_one()

@@ -98,7 +98,7 @@ def test_return_refused_when_closed(app, city, login_as, assignment_id):
 def test_mark_invalid_and_valid_again(app, city, login_as, assignment_id):
     """Is a version marked invalid with who and why (answers kept), left out of scoring, and restorable?"""
     from assessment.models import Period
-    from assessment.services.scoring import gather_inputs
+    from assessment.services.gather import gather_inputs
 
     client = login_as("data_admin")
     aid = assignment_id("L1", "U03", "leader")

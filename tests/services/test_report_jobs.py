@@ -106,7 +106,7 @@ def test_claims_never_hand_one_job_to_two_workers(app, two_versions):
 
 def test_a_dead_workers_job_is_taken_over_and_a_failure_is_recorded(app, two_versions, monkeypatch):
     """Is a running job without a heartbeat for the stale limit claimed again, and a job that fails marked
-    failed with its error, then queued again when someone asks for the report?"""
+    failed with its error, left failed by a plain request and queued again when someone asks for a retry?"""
     with app.app_context():
         first = jobs.claim_next("dead")
         second = jobs.claim_next("alive")
@@ -126,8 +126,83 @@ def test_a_dead_workers_job_is_taken_over_and_a_failure_is_recorded(app, two_ver
         assert failed.state is JobState.FAILED and "no fonts" in failed.error
         result = db.session.get(Result, failed.result_id)
         assert jobs.stored_file(result, jobs.REPORT) is None
-        assert jobs.enqueue_report(result).state is JobState.QUEUED
+        assert jobs.enqueue_report(result).state is JobState.FAILED
+        assert jobs.enqueue_report(result, retry=True).state is JobState.QUEUED
         db.session.commit()
+
+
+def test_a_job_whose_worker_keeps_dying_is_given_up(app, two_versions):
+    """Is a job whose worker stopped without a heartbeat MAX_ATTEMPTS times marked failed, not claimed again?"""
+    with app.app_context():
+        job = jobs.claim_next("dying")
+        for attempt in range(2, jobs.MAX_ATTEMPTS + 1):
+            job.heartbeat_at = utcnow() - timedelta(seconds=app.config["REPORT_JOB_STALE_SECONDS"] + 5)
+            db.session.commit()
+            taken = jobs.claim_next("rescuer")
+            assert taken.id == job.id and taken.attempts == attempt
+            job = taken
+        job.heartbeat_at = utcnow() - timedelta(seconds=app.config["REPORT_JOB_STALE_SECONDS"] + 5)
+        db.session.commit()
+        other = jobs.claim_next("last")
+        assert other is not None and other.id != job.id  # the other version's job, not the dying one
+        given_up = db.session.get(ReportJob, job.id, populate_existing=True)
+        assert given_up.state is JobState.FAILED and given_up.attempts == jobs.MAX_ATTEMPTS and given_up.error
+
+
+def test_a_worker_whose_job_was_taken_over_neither_finishes_it_nor_stores_files(app, two_versions, monkeypatch):
+    """When a slow worker's job is taken over while it builds, does it leave the job to the new holder
+    (still running, not marked done) and store none of its files?"""
+    from assessment.services.exports import pdf
+
+    with app.app_context():
+        job = jobs.claim_next("slow")
+
+        def slow_build(result, progress=None, processes=None, context=None):
+            db.session.execute(sa.update(ReportJob).where(ReportJob.id == job.id).values(claimed_by="rescuer"))
+            db.session.commit()  # another worker claimed the job meanwhile
+            return pdf.Pdf(b"%PDF-slow", 1)
+
+        monkeypatch.setattr(pdf, "report_context", lambda result: {})
+        monkeypatch.setattr(pdf, "build_pdf", slow_build)
+        monkeypatch.setattr(pdf, "build_units_zip", lambda result, **kwargs: b"PK-slow")
+        after = jobs.run_job(job)
+        assert after.state is JobState.RUNNING and after.claimed_by == "rescuer" and after.finished_at is None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportFile)) == 0
+
+
+def test_pages_reloaded_on_a_failed_job_never_queue_it_again(app, client, auth, make_user, two_versions):
+    """Do three GETs of a failed report (a viewer's and an operator's) leave the job failed with its attempts
+    unchanged, show the failure, and does only the operator's explicit POST queue it again?"""
+    with app.app_context():
+        result = db.session.scalars(sa.select(Result).order_by(Result.version.desc())).first()
+        job = jobs.job_for(result)
+        job.state, job.attempts, job.error = JobState.FAILED, 1, "RuntimeError: no fonts"
+        db.session.commit()
+        version = result.version
+    make_user("viewer", role="viewer")
+    make_user("operator", role="operator")
+    for name in ("viewer", "operator", "operator"):
+        auth.login(name)
+        page = client.get(f"/office/periods/2026/results.pdf?version={version}")
+        text = page.get_data(as_text=True)
+        assert page.status_code == 202 and "报告生成失败" in text and "http-equiv" not in text
+        assert ("重新生成报告" in text) is (name == "operator")
+        auth.logout()
+    assert _job_of(app, version) == (JobState.FAILED, 1)
+    auth.login("viewer")
+    assert client.post(f"/office/periods/2026/results/{version}/report").status_code == 403
+    auth.logout()
+    auth.login("operator")
+    retry = client.post(f"/office/periods/2026/results/{version}/report")
+    assert retry.status_code == 302 and retry.headers["Location"].endswith(f"results.pdf?version={version}")
+    assert _job_of(app, version) == (JobState.QUEUED, 0)
+
+
+def _job_of(app, version):
+    with app.app_context():
+        result = db.session.scalars(sa.select(Result).filter_by(version=version)).one()
+        job = jobs.job_for(result)
+        return job.state, job.attempts
 
 
 def test_worker_builds_and_stores_the_files_once(app, runner, two_versions):

@@ -14,7 +14,7 @@ from assessment.models import (
     ResponseVersion,
 )
 from assessment.services import responses
-from assessment.services.scoring import gather_inputs
+from assessment.services.gather import gather_inputs
 from tests.web.helpers import assignments_of
 
 ALL_FOURS = {f"g{n:02d}": "4" for n in range(1, 17)}

@@ -8,7 +8,7 @@ them (Indico's generate / send split).
 """
 
 from .assessment_file import build_assessment
-from .contract import FIXED_COLUMNS, TAIL_COLUMNS, build_csv, leaf_ids, result_table
+from .contract import FIXED_COLUMNS, TAIL_COLUMNS, build_csv, result_table
 from .pdf import build_pdf, build_unit_pdf, build_units_zip, render_pdf, report_context
 from .workbook import build_xlsx
 
@@ -21,7 +21,6 @@ __all__ = [
     "build_unit_pdf",
     "build_units_zip",
     "build_xlsx",
-    "leaf_ids",
     "render_pdf",
     "report_context",
     "result_table",

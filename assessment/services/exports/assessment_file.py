@@ -10,7 +10,7 @@ import io
 
 from ... import labels
 from ...models import Result
-from .workbook import Sheet, _write, rounded, yes_no
+from .workbook import Sheet, rounded, write_sheet, yes_no
 
 COLUMNS = ["单位编码", "单位名称", "分类", "综合得分", "排名", "等次", "考核分值", "暂停受理"]
 
@@ -19,20 +19,19 @@ def assessment_sheet(result: Result) -> Sheet:
     """综合考核: one row per unit; a unit without data has empty score, rank, grade and points."""
     sheet = Sheet("综合考核", COLUMNS, two_decimals={3, 6}, grade_column=5)
     for row in result.ordered_rows():
-        no_data = row.composite is None
         sheet.rows.append(
             [
                 row.unit_code,
                 row.unit_name,
                 row.category,
                 rounded(row.composite),
-                None if no_data else row.rank,
-                labels.label(None if no_data else row.grade, labels.GRADE_ZH, None),
+                labels.rank_text(row, None),
+                labels.grade_text(row, None),
                 rounded(row.assessment_points),
                 yes_no(row.approvals_suspended),
             ]
         )
-        sheet.grade_codes.append(None if no_data else row.grade)
+        sheet.grade_codes.append(None if row.composite is None else row.grade)
     sheet.widths = {1: 28, 2: 14}
     return sheet
 
@@ -43,7 +42,7 @@ def build_assessment(result: Result) -> bytes:
 
     book = Workbook()
     book.remove(book.active)
-    _write(book, assessment_sheet(result))
+    write_sheet(book, assessment_sheet(result))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -34,15 +34,12 @@ def number(value) -> float | None:
     return None if value is None else float(value)
 
 
-def leaf_ids(result: Result) -> list[str]:
-    """The scheme's leaf ids in scheme order, as stored with the result."""
-    return [leaf.id for leaf in scoring.load_scheme(result.scheme.text).leaves]
-
-
-def result_table(result: Result) -> tuple[list[str], list[list]]:
-    """Header and rows of the results export (typed values), ordered by category, then rank."""
+def result_table(result: Result, scheme: scoring.Scheme | None = None) -> tuple[list[str], list[list]]:
+    """Header and rows of the results export (typed values), ordered by category, then rank; one column per
+    leaf of the result's scheme (pass it parsed when the caller has it)."""
     period = db.session.get(Period, result.period_id)
-    leaves = leaf_ids(result)
+    scheme = scheme or scoring.load_scheme(result.scheme.text)
+    leaves = [leaf.id for leaf in scheme.leaves]
     out = []
     for row in result.ordered_rows():
         line = [

@@ -6,7 +6,8 @@ so the report is paginated here, not by the browser engine: the summary is cut i
 (`summary_pages`: a ranking table or heat map never has more rows than a page holds) and each unit has exactly
 one page. Each part is then a small document whose first page number and the total are written into its
 header (`@page :first { counter-reset: page N }`). If a part still comes out longer than planned, the parts are
-laid out again with the real page counts, so the numbering is never wrong — only slower.
+laid out again with the real page counts (up to LAYOUT_ATTEMPTS layouts; if the counts never settle the build
+fails rather than print wrong numbers), so the numbering is never wrong — only slower.
 
 The charts are `assessment.charts` (the same SVG the console shows); the data of a unit's page is
 `reports.unit_page`, the function the console's unit page calls.
@@ -58,54 +59,31 @@ def _chunks(items, size):
 
 def method_summary(result: Result, scheme: scoring.Scheme) -> dict:
     """How the evaluation was run: per indicator its source, weight, minimum sample, how many units have a
-    score and the median sample; per instrument the response rate and agreement; the public ratings counted."""
+    score and the median sample; the data quality (`reports.quality_summary`, the console's too)."""
     rows = result.rows
     indicators = []
     for leaf in scheme.leaves:
-        values = [r.leaves.get(leaf.id) or {} for r in rows]
-        sizes = sorted(v["n"] for v in values if v.get("n") is not None and v.get("value") is not None)
+        values = [reports.leaf_cell(r.leaves.get(leaf.id)) for r in rows]
+        sizes = sorted(v["n"] for v in values if v["n"] is not None)
         indicators.append(
             {
                 "leaf": leaf,
                 "source": labels.LEAF_SOURCE_ZH.get(leaf.source, leaf.source),
-                "min_n": scheme.min_n.get(leaf.source) if leaf.is_questionnaire else None,
-                "scored": sum(1 for v in values if v.get("value") is not None),
-                "suppressed": sum(1 for v in values if v.get("suppressed")),
+                "min_n": scheme.leaf_min_n(leaf),
+                "scored": sum(1 for v in values if v["value"] is not None),
+                "suppressed": sum(1 for v in values if v["suppressed"]),
                 "median_n": sizes[len(sizes) // 2] if sizes else None,
             }
         )
-    quality = (result.extras or {}).get("quality") or {}
-    alpha = {q["instrument"]: q.get("alpha") for q in quality.get("alpha", [])}
-    instruments, towns = {}, []
-    for row in quality.get("response_rates", []):
-        entry = instruments.setdefault(row["instrument"], {"assigned": 0, "submitted": 0})
-        entry["assigned"] += row.get("assigned") or 0
-        entry["submitted"] += row.get("submitted") or 0
-        if row.get("town"):
-            towns.append(row)
-    response = [
-        {
-            "name": labels.INSTRUMENT_ZH.get(key, key),
-            "assigned": v["assigned"],
-            "submitted": v["submitted"],
-            "rate": v["submitted"] / v["assigned"] if v["assigned"] else None,
-            "alpha": alpha.get(key),
-        }
-        for key, v in sorted(
-            instruments.items(),
-            key=lambda kv: list(labels.INSTRUMENT_ZH).index(kv[0]) if kv[0] in labels.INSTRUMENT_ZH else 99,
-        )
-    ]
-    public = (result.extras or {}).get("public") or []
-    counted = sum(p.get("n") or 0 for p in public)
+    quality = reports.quality_summary(result, scheme)
     return {
         "indicators": indicators,
-        "response": response,
-        "towns": sorted(towns, key=lambda t: t.get("rate") or 0),
-        "straight_liners": len(quality.get("straight_liners", [])),
-        "public_n": counted,
-        "public_mean": next((p.get("city_mean") for p in public if p.get("city_mean") is not None), None),
-        "public_units": sum(1 for p in public if p.get("n")),
+        "response": quality["instruments"],
+        "towns": quality["towns"],
+        "straight_liners": quality["straight_count"],
+        "public_n": quality["public_n"],
+        "public_mean": quality["public_mean"],
+        "public_units": quality["public_units"],
     }
 
 
@@ -186,6 +164,7 @@ def summary_pages(context: dict) -> list[dict]:
     """
     pages = [{"kind": "overview"}, {"kind": "samples"}]
     chart_size = {"width": 660, "label_width": 170, "font_size": 9, "bar_height": 11, "gap": 3}
+    chart_size["lines"] = reports.grade_lines(context["scheme"])
     for category, members in context["categories"].items():
         if len(members) <= TABLE_WITH_CHART:
             pages.append(
@@ -365,15 +344,21 @@ def _plan(pages: list[dict], processes: int) -> list[list[dict]]:
     return parts
 
 
-def build_pdf(result: Result, progress=None, processes: int | None = None) -> Pdf:
-    """The printed report of a result version: the summary pages, then one page per unit, numbered through."""
-    context = report_context(result)
+#: Layouts of the report before giving up on exact page numbers: the first with the planned page counts, then
+#: with the counts the layout gave (a part that ran over), which normally settle at once.
+LAYOUT_ATTEMPTS = 3
+
+
+def build_pdf(result: Result, progress=None, processes: int | None = None, context: dict | None = None) -> Pdf:
+    """The printed report of a result version: the summary pages, then one page per unit, numbered through.
+    `context` (`report_context`) may be passed in when the caller builds the units' zip from it too."""
+    context = context or report_context(result)
     pages = summary_pages(context) + [{"kind": "unit", "unit": unit} for unit in context["units"]]
     title = f"{context['period'].name} 年度机关职能运行监管评价结果"
     processes = _processes(processes)
     parts = _plan(pages, processes)
     counts = [len(part) for part in parts]
-    for _attempt in range(2):
+    for _attempt in range(LAYOUT_ATTEMPTS):
         firsts = [1 + sum(counts[:i]) for i in range(len(parts))]
         total = sum(counts)
         htmls = [_part_html(context, part, first, total, title) for part, first in zip(parts, firsts, strict=True)]
@@ -383,6 +368,8 @@ def build_pdf(result: Result, progress=None, processes: int | None = None) -> Pd
             break
         log.warning("report parts ran over their planned pages (%s, planned %s): numbering them again", actual, counts)
         counts = actual
+    else:
+        raise RuntimeError(f"the report's parts kept changing length ({counts}): page numbers would be wrong")
     outline, first = [], 0
     for part, count in zip(parts, counts, strict=True):
         exact = count == len(part)  # else only the part's first page is known
@@ -460,9 +447,9 @@ def unit_file_name(row) -> str:
     return f"{row.unit_code}_{name}.pdf"
 
 
-def build_units_zip(result: Result, progress=None, processes: int | None = None) -> bytes:
-    """Every unit's pages as its own PDF, in one zip, to send to the units."""
-    context = report_context(result)
+def build_units_zip(result: Result, progress=None, processes: int | None = None, context: dict | None = None) -> bytes:
+    """Every unit's pages as its own PDF, in one zip, to send to the units (`context` as for `build_pdf`)."""
+    context = context or report_context(result)
     units = context["units"]
     htmls = [_unit_html(context, unit) for unit in units]
     rendered = _render_all(htmls, _processes(processes), progress, "units")

@@ -3,8 +3,8 @@
 Sheets, in order: 评价结果 (the ranking in Chinese: labels, numbers rounded 四舍五入 to two decimals, category
 groups, grade colours, frozen header), 指标说明 (what each column and indicator means), results (the contract
 sheet of interfaces.md, English column names, unchanged), then 样本量, 分来源指标得分, 敏感性分析, 问题台账, 差评工单,
-参评率 and 评分方案 with Chinese headers and labels. Every cell of every sheet is written by `_write`, which passes
-it through the one formula neutraliser (`spreadsheets.safe_cell`).
+参评率 and 评分方案 with Chinese headers and labels. Every cell of every sheet is written by `write_sheet`, which keeps
+text starting with a formula character (`spreadsheets.FORMULA_START`) inert as Excel's quoted text, unchanged.
 """
 
 import io
@@ -13,16 +13,15 @@ from datetime import date
 from itertools import pairwise
 
 import scoring
-from scoring.rounding import round_half_up
-from scoring.scheme import INSTRUMENT_GROUP
+from scoring.rounding import round2
 
 from ... import labels
 from ...extensions import db
 from ...models import BadRatingCase, Period, PublicRating, Result, Unit
-from ...spreadsheets import safe_cell
+from ...spreadsheets import FORMULA_START
 from ...timefmt import format_cst
 from .. import reports
-from .contract import leaf_ids, number, result_table
+from .contract import FIXED_COLUMNS, TAIL_COLUMNS, result_table
 
 #: Fill colours of the grades (the printed report's bar colours, lightened for a cell background).
 GRADE_FILL = {"excellent": "C8E6C9", "good": "D6E4FF", "fair": "FFF1C2", "poor": "F9D0CD"}
@@ -48,11 +47,13 @@ class Sheet:
     #: Rows (0-based, in `rows`) that head a category group: merged, shaded, and the rows below outlined.
     group_rows: list[int] = field(default_factory=list)
     widths: dict[int, float] = field(default_factory=dict)
+    #: The top-left cell that scrolls (Excel's freeze panes): below the header, and right of the frozen columns.
+    freeze: str = "A2"
 
 
-def rounded(value) -> float | None:
-    """A score as the people's sheets hold it: 四舍五入 to two decimals, as the pages and the CSV show it."""
-    return None if value is None else round_half_up(float(value), 2)
+#: A number as every sheet holds it: 四舍五入 to two decimals (scoring.rounding.round2), as the pages and the CSV
+#: show it — never Excel's display rounding of the raw float.
+rounded = round2
 
 
 def yes_no(flag) -> str:
@@ -91,30 +92,27 @@ def people_sheet(result: Result, scheme: scoring.Scheme) -> Sheet:
         sheet.rows.append([f"{category}（{len(members)} 个单位）"] + [None] * (len(header) - 1))
         sheet.grade_codes.append(None)
         for row in members:
-            no_data = row.composite is None
             cells = [
                 row.category,
-                labels.NO_DATA_ZH if no_data or row.rank is None else row.rank,
+                labels.rank_text(row),
                 row.unit_code,
                 row.unit_name,
                 rounded(row.composite),
-                labels.label(None if no_data else row.grade, labels.GRADE_ZH, ""),
+                labels.grade_text(row, ""),
                 rounded(row.assessment_points),
-                labels.label(None if no_data else row.establishment_action, labels.ACTION_ZH, ""),
+                labels.action_text(row, ""),
                 int(row.suggested_reduction or 0),
                 yes_no(row.approvals_suspended),
                 rounded(row.coverage),
             ]
             for leaf in leaves:
-                data = row.leaves.get(leaf.id) or {}
-                if data.get("value") is not None:
-                    cells.append(rounded(data["value"]))
-                else:
-                    cells.append(labels.TOO_FEW_ZH if data.get("suppressed") else None)
+                cell = reports.leaf_cell(row.leaves.get(leaf.id))
+                cells.append(cell["text"] if cell["suppressed"] else rounded(cell["value"]))
             cells += [rounded(row.deduction), rounded(row.bonus), "是" if row.review_flag else ""]
             sheet.rows.append(cells)
-            sheet.grade_codes.append(None if no_data else row.grade)
+            sheet.grade_codes.append(None if row.composite is None else row.grade)
     sheet.widths = {0: 14, 1: 7, 2: 10, 3: 26}
+    sheet.freeze = "E2"  # the category, rank, code and name stay in view
     return sheet
 
 
@@ -160,11 +158,12 @@ def explanation_sheet(scheme: scoring.Scheme) -> Sheet:
     for name, text in columns:
         sheet.rows.append(["列", name, None, None, None, None, None, None, text])
     trim = scheme.trimming
+    likert = "、".join(f"答 {answer} 得 {points:g} 分" for answer, points in sorted(scheme.answer_points.items()))
     for leaf in scheme.leaves:
-        min_n = scheme.min_n.get(leaf.source) if leaf.source in INSTRUMENT_GROUP else None
+        min_n = scheme.leaf_min_n(leaf)
         if leaf.is_questionnaire:
             how = (
-                "每位评价人对本单位的得分为其作答题目的加权平均（五级量表：(答案 − 1) × 25 分；不了解不计）；"
+                f"每位评价人对本单位的得分为其作答题目的加权平均（五级量表：{likert}；不了解不计）；"
                 f"人数达到 {trim.from_n} 人时去掉一个最高分、一个最低分后取平均。"
             )
             if leaf.theme:
@@ -207,10 +206,11 @@ def explanation_sheet(scheme: scoring.Scheme) -> Sheet:
 # ---------------------------------------------------------------- the contract sheet and the explanations
 
 
-def contract_sheet(result: Result) -> Sheet:
+def contract_sheet(result: Result, scheme: scoring.Scheme) -> Sheet:
     """results: the CSV's table with numbers as numbers (shown with two decimals)."""
-    header, rows = result_table(result)
-    two = {i for i, name in enumerate(header) if name in CONTRACT_TWO or name in set(leaf_ids(result))}
+    header, rows = result_table(result, scheme)
+    leaves = set(header[len(FIXED_COLUMNS) : -len(TAIL_COLUMNS)])
+    two = {i for i, name in enumerate(header) if name in CONTRACT_TWO or name in leaves}
     # The CSV's digits: each number rounded 四舍五入 to two decimals (54.125 -> 54.13), not Excel's display rounding.
     rows = [[rounded(v) if i in two else v for i, v in enumerate(row)] for row in rows]
     return Sheet("results", header, rows, two_decimals=two)
@@ -221,9 +221,9 @@ def detail_sheets(result: Result, scheme: scoring.Scheme) -> list[Sheet]:
     ordered = result.ordered_rows()
     leaves = list(scheme.leaves)
     sizes = Sheet("样本量", ["单位编码", "单位名称"] + [leaf.name for leaf in leaves])
-    sizes.rows = [
-        [r.unit_code, r.unit_name] + [(r.leaves.get(leaf.id) or {}).get("n") for leaf in leaves] for r in ordered
-    ]
+    for r in ordered:
+        cells = [reports.leaf_cell(r.leaves.get(leaf.id)) for leaf in leaves]
+        sizes.rows.append([r.unit_code, r.unit_name] + [c["text"] if c["suppressed"] else c["n"] for c in cells])
     by_source = Sheet(
         "分来源指标得分",
         [
@@ -243,7 +243,7 @@ def detail_sheets(result: Result, scheme: scoring.Scheme) -> list[Sheet]:
     )
     for r in ordered:
         for leaf in leaves:
-            data = r.leaves.get(leaf.id) or {}
+            cell = reports.leaf_cell(r.leaves.get(leaf.id))
             by_source.rows.append(
                 [
                     r.unit_code,
@@ -254,11 +254,9 @@ def detail_sheets(result: Result, scheme: scoring.Scheme) -> list[Sheet]:
                     leaf.level2,
                     labels.LEAF_SOURCE_ZH.get(leaf.source, leaf.source),
                     None if leaf.is_deduction else leaf.weight,
-                    number(data.get("value"))
-                    if data.get("value") is not None
-                    else (labels.TOO_FEW_ZH if data.get("suppressed") else None),
-                    data.get("n"),
-                    number(data.get("contribution")),
+                    cell["text"] if cell["suppressed"] else rounded(cell["value"]),
+                    cell["n"],
+                    rounded(cell["contribution"]),
                 ]
             )
     sensitivity = Sheet(
@@ -287,12 +285,12 @@ def detail_sheets(result: Result, scheme: scoring.Scheme) -> list[Sheet]:
                 r.unit_code,
                 r.unit_name,
                 r.category,
-                r.rank,
-                labels.label(r.grade, labels.GRADE_ZH, ""),
+                labels.rank_text(r),
+                labels.grade_text(r, ""),
                 d.get("rank_median"),
                 d.get("rank_p05"),
                 d.get("rank_p95"),
-                number(d.get("grade_keep_prob")),
+                rounded(d.get("grade_keep_prob")),
                 yes_no(r.review_flag),
                 r.reviewed_by,
                 format_cst(r.reviewed_at, empty=None),
@@ -380,7 +378,7 @@ def detail_sheets(result: Result, scheme: scoring.Scheme) -> list[Sheet]:
             labels.RATER_GROUP_ZH.get(r.get("group"), r.get("group")),
             r.get("assigned"),
             r.get("submitted"),
-            number(r.get("rate")),
+            rounded(r.get("rate")),
         ]
         for r in (result.extras or {}).get("quality", {}).get("response_rates", [])
     ]
@@ -404,22 +402,35 @@ def _width(value) -> float:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
-def _write(book, sheet: Sheet):
-    """Write one sheet: every cell through `safe_cell`; bold shaded frozen header, widths, formats, groups."""
+def _inert(cell):
+    """Text that a spreadsheet would read as a formula (= + - @) stays text and keeps its characters: stored
+    as a string with Excel's quote prefix, not with an apostrophe added to the value (that is the CSV's way;
+    in a sheet it would change what people read and copy, e.g. the scheme's YAML "- id: …" lines)."""
+    if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+
+
+def write_sheet(book, sheet: Sheet):
+    """Write one sheet: formula-like text kept inert (`_inert`); bold shaded frozen header, widths, formats,
+    groups."""
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
     ws = book.create_sheet(sheet.name)
-    ws.append([safe_cell(h) for h in sheet.header])
+    ws.append(list(sheet.header))
     for row in sheet.rows:
-        ws.append([safe_cell(v) for v in row])
+        ws.append(list(row))
+    for line in ws.iter_rows():
+        for cell in line:
+            _inert(cell)
     bold = Font(bold=True)
     header_fill = PatternFill("solid", fgColor=HEADER_FILL)
     for cell in ws[1]:
         cell.font = bold
         cell.fill = header_fill
         cell.alignment = Alignment(vertical="center", wrap_text=True)
-    ws.freeze_panes = "A2" if sheet.name not in ("评价结果",) else "E2"
+    ws.freeze_panes = sheet.freeze
     for index in range(len(sheet.header)):
         letter = get_column_letter(index + 1)
         width = sheet.widths.get(index)
@@ -465,10 +476,10 @@ def build_xlsx(result: Result) -> bytes:
     for sheet in [
         people_sheet(result, scheme),
         explanation_sheet(scheme),
-        contract_sheet(result),
+        contract_sheet(result, scheme),
         *detail_sheets(result, scheme),
     ]:
-        _write(book, sheet)
+        write_sheet(book, sheet)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -2,22 +2,17 @@
 
 ``load_scheme`` writes each problem in English as ``path: what is wrong`` (the command line prints those, and
 tests pin them); the console shows the same problem in Chinese, with the path turned into the field's name as
-the scheme editor labels it (``leaves[3].weight`` → 第 4 项指标「专家评价」的权重).
+the scheme editor labels it (``leaves[3].weight`` → 第 4 项指标「专家评价」的权重). Translating for the console is
+presentation, so it lives here beside the scheme editor, not in the engine; the instrument and severity words
+are the app's labels.
 """
 
 from __future__ import annotations
 
 import re
 
-INSTRUMENT_ZH = {
-    "grassroots": "镇街评议",
-    "leader": "领导点评",
-    "peer": "部门互评",
-    "self": "内部自评",
-    "deputy": "两代表一委员评价",
-    "expert": "专家评价",
-}
-SEVERITY_ZH = {"general": "一般问题", "serious": "较重问题", "grave": "严重问题"}
+from ..labels import INSTRUMENT_ZH, SEVERITY_ZH
+
 #: Field names as the scheme editor labels them.
 FIELD_ZH = {
     "": "方案",

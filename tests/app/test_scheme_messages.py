@@ -1,13 +1,13 @@
-"""Scheme validation messages in Chinese (scoring.scheme_messages)."""
+"""Scheme validation messages in Chinese (assessment.office.scheme_messages)."""
 
 import re
 
 import pytest
 
 import scoring
+from assessment.office.scheme_messages import field_zh, message_zh, messages_zh
 from scoring.scheme import SchemeError
 from scoring.scheme_loader import load_scheme
-from scoring.scheme_messages import field_zh, message_zh
 
 BAD = [
     ("weight: 25", "weight: -5"),
@@ -43,14 +43,15 @@ def test_every_message_has_a_chinese_wording():
         text = text.replace(old, new, 1)
     error = _errors(text)
     assert len(error.messages) >= len(BAD)
-    for en, zh in zip(error.messages, error.messages_zh, strict=True):
+    for en, zh in zip(error.messages, messages_zh(error.messages, error.data), strict=True):
         assert not re.search(r"\b(must|unknown|expected|required)\b", zh), (en, zh)
 
 
 def test_messages_name_the_field_as_the_form_labels_it():
     """Does a leaf's message name it by number and name, and a setting by its Chinese label?"""
     text = scoring.default_scheme_text().replace("weight: 10}", "weight: ten}", 1)
-    zh = _errors(text).messages_zh
+    error = _errors(text)
+    zh = messages_zh(error.messages, error.data)
     assert "第 2 项指标「专家评价」的权重必须是数字" in zh
     assert "各项指标的权重合计为 90，应为 100" in zh
     assert field_zh("min_n.peer") == "最低样本量（部门互评）"
