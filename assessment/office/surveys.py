@@ -10,12 +10,13 @@ from datetime import date, datetime
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from ..charts import score_bars
 from ..downloads import attachment
 from ..extensions import db
 from ..labels import INSTRUMENT_ZH
-from ..models import Assignment, PeriodState, PeriodStateError, RaterGroup, ResponseVersion, Role
+from ..models import Assignment, AssignmentRule, PeriodState, PeriodStateError, RaterGroup, ResponseVersion, Role
 from ..services import assignments as assignment_service
 from ..services import invitations as invitation_service
 from ..services import periods as period_service
@@ -142,7 +143,7 @@ def survey_period(name):
     """One period's raters' work: its state and moves, assignment rules, and links to the rest."""
     period = _period_or_404(name)
     figures = progress_service.progress(period)
-    rules = assignment_service.rules(period, current_user.username)
+    rules = _rules_shown(period)
     return render_template(
         "office/surveys/period.html",
         period=period,
@@ -155,6 +156,23 @@ def survey_period(name):
         allowed_scopes=assignment_service.allowed_scopes,
         instrument_names=INSTRUMENT_ZH,
         rules_locked=period.state in (PeriodState.CLOSED, PeriodState.PUBLISHED),
+    )
+
+
+def _rules_shown(period):
+    """The period's assignment rules as stored, and for an instrument with none yet its default rule, unsaved:
+    looking at the page never writes (assignments.rules() stores the defaults, with the looker as their author,
+    so it is left to the first rule change or 生成任务)."""
+    stored = {r.instrument_key: r for r in db.session.scalars(select(AssignmentRule).filter_by(period_id=period.id))}
+    defaults = [
+        AssignmentRule(period_id=period.id, instrument_key=key, scope=scope, enabled=True)
+        for key, (scope, _) in assignment_service.DEFAULT_RULES.items()
+        if key not in stored
+    ]
+    order = list(assignment_service.DEFAULT_RULES)
+    return sorted(
+        [*stored.values(), *defaults],
+        key=lambda r: (order.index(r.instrument_key) if r.instrument_key in order else len(order), r.instrument_key),
     )
 
 
