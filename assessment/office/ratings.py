@@ -137,14 +137,13 @@ def devices():
 
 
 def _key_page(device, key, rotated):
-    response = render_template(
+    return render_template(
         "office/ratings/device_key.html",
         device=device,
         key=key,
         rotated=rotated,
         api_url=url_for("api.post_ratings", _external=True),
     )
-    return response, 200, {"Cache-Control": "no-store"}
 
 
 @bp.route("/devices", methods=["POST"])

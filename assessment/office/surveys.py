@@ -8,7 +8,7 @@ identity next to answers (the response pages), as on the results page.
 import re
 from datetime import date, datetime
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -16,12 +16,21 @@ from ..charts import score_bars
 from ..downloads import attachment
 from ..extensions import db
 from ..labels import INSTRUMENT_ZH
-from ..models import Assignment, AssignmentRule, PeriodState, PeriodStateError, RaterGroup, ResponseVersion, Role
+from ..models import (
+    Assignment,
+    AssignmentRule,
+    PeriodState,
+    PeriodStateError,
+    RaterGroup,
+    ResponseVersion,
+    Role,
+)
+from ..models.org import PERIOD_TRANSITIONS
+from ..services import access, response_admin, workdays
 from ..services import assignments as assignment_service
 from ..services import invitations as invitation_service
 from ..services import periods as period_service
 from ..services import progress as progress_service
-from ..services import response_admin, workdays
 from ..services import responses as response_service
 from ..services.scoring import ScoringError
 from ..urls import positive_int
@@ -35,12 +44,13 @@ MOVES = {
     "close": ("截止采集", "周期 {name} 已截止：评价人不能再修改或提交。"),
     "publish": ("发布结果", "周期 {name} 的评价结果已发布并冻结。"),
 }
-#: Which of MOVES each state allows (mirrors Period.move_to's table; the model still refuses wrong moves).
+#: The state each of MOVES leads to (as services/periods.move_period reads the target).
+TARGETS = {"open": PeriodState.OPEN, "close": PeriodState.CLOSED, "publish": PeriodState.PUBLISHED}
+#: Which of MOVES each state allows, read from the model's table (PERIOD_TRANSITIONS); staying put (a published
+#: period publishing a later version, done from the results page) is not a button here.
 MOVES_FROM = {
-    PeriodState.DRAFT: ["open"],
-    PeriodState.OPEN: ["close"],
-    PeriodState.CLOSED: ["open", "publish"],
-    PeriodState.PUBLISHED: [],
+    state: [move for move, target in TARGETS.items() if target is not state and target in PERIOD_TRANSITIONS[state]]
+    for state in PeriodState
 }
 
 
@@ -276,11 +286,6 @@ def survey_invitations(name):
     )
 
 
-def _base_url():
-    """Where raters' links point: the BASE_URL setting (the address raters reach), else this request's host."""
-    return current_app.config.get("BASE_URL") or request.url_root
-
-
 #: The issue form's outputs: label, and how the clear links and codes leave (shown once in every case).
 OUTPUTS = {
     "zip": "CSV 名单和 PDF 邀请函（zip 压缩包）",
@@ -308,18 +313,14 @@ def issue_invitations(name):
         raters = invitation_service.select_raters(
             period, group, form.getlist("rater"), without_key=form.get("only_new") == "1"
         )
-        base_url = _base_url()
+        base_url = access.base_url()
         invitations = invitation_service.issue_invitations(period, raters, current_user.username, base_url)
         if output == "page":
-            return (
-                render_template(
-                    "office/surveys/issued.html",
-                    period=period,
-                    invitations=invitations,
-                    code_url=base_url.rstrip("/") + "/r/",
-                ),
-                200,
-                {"Cache-Control": "no-store"},
+            return render_template(
+                "office/surveys/issued.html",
+                period=period,
+                invitations=invitations,
+                code_url=f"{base_url}/r/",
             )
         stem = f"invitations_{period.name}{'_' + group.value if group else ''}"
         if output == "csv":
