@@ -20,15 +20,6 @@ from .auth import may_open, section_required
 from .common import own_unit, period_arg, periods, refused
 
 
-@bp.app_template_filter("ratio")
-def ratio(pair):
-    """(numerator, denominator) as 'x / y（z%）'."""
-    num, den = pair
-    if not den:
-        return f"{num} / {den}（—）"
-    return f"{num} / {den}（{100 * num / den:.1f}%）"
-
-
 def _is_writer():
     return may_open(current_user, "ratings_write")
 

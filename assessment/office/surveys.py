@@ -23,7 +23,6 @@ from ..models import (
     PeriodStateError,
     RaterGroup,
     ResponseVersion,
-    Role,
 )
 from ..models.org import PERIOD_TRANSITIONS
 from ..services import access, response_admin, workdays
@@ -152,7 +151,6 @@ def survey_period(name):
         moves=MOVES,
         moves_from=MOVES_FROM,
         can_write=_is_writer(),
-        is_data_admin=current_user.role is Role.DATA_ADMIN,
         rules=rules,
         allowed_scopes=assignment_service.allowed_scopes,
         instrument_names=INSTRUMENT_ZH,
