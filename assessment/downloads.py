@@ -1,33 +1,21 @@
-"""The one way a route sends a file: Content-Disposition per RFC 6266 / RFC 5987, never cached.
+"""The one way a route sends a generated file (STYLE.md "Generate, then send").
 
-A period may be named in Chinese; an HTTP header holds only Latin-1, so the name goes in `filename*` as UTF-8
-percent-encoded, with a plain ASCII `filename` beside it for old clients.
+werkzeug's `send_file(download_name=…)` writes the Content-Disposition per RFC 6266 / RFC 5987: an ASCII
+`filename` and, for a name such as a period named in Chinese, the exact name UTF-8 percent-encoded in
+`filename*`. Cache-Control: no-store is set on every console response by `security`.
 """
 
+import io
 import re
-from urllib.parse import quote
 
-from flask import Response
+from flask import send_file
 
-_UNSAFE_ASCII = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def content_disposition(filename: str) -> str:
-    """`attachment; filename="…"; filename*=UTF-8''…` for any file name (RFC 6266, RFC 5987)."""
-    stem, dot, ext = filename.rpartition(".")
-    if not dot:
-        stem, ext = filename, ""
-    ascii_stem = re.sub("_{2,}", "_", _UNSAFE_ASCII.sub("_", stem)).strip("_") or "download"
-    fallback = ascii_stem + (f".{_UNSAFE_ASCII.sub('', ext)}" if ext else "")
-    value = f'attachment; filename="{fallback}"'
-    if fallback != filename:
-        value += f"; filename*=UTF-8''{quote(filename, safe='')}"
-    return value
+#: Characters no header may hold (werkzeug refuses a header with a line break): replaced in the file name.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def attachment(data: bytes | str, filename: str, mimetype: str) -> Response:
-    """A response that downloads `data` as `filename` (any characters), with Cache-Control: no-store."""
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = content_disposition(filename)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+def attachment(data: bytes | str, filename: str, mimetype: str):
+    """A response that downloads `data` (bytes, or text sent as UTF-8) as `filename` (any characters)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=_CONTROL.sub("_", filename))

@@ -31,6 +31,12 @@ def pct(value, digits=1):
     return text if text == "—" or isinstance(value, str) else f"{decimals(100 * float(value), digits)}%"
 
 
+def ratio(pair):
+    """(numerator, denominator) as 'x / y（z%）', the share by `pct` (四舍五入); a dash for a share of nothing."""
+    num, den = pair
+    return f"{num} / {den}（{pct(num / den) if den else '—'}）"
+
+
 def cst(moment, fmt="%Y-%m-%d %H:%M"):
     """A stored (UTC) moment in China time, for display."""
     return format_cst(moment, fmt)
@@ -42,11 +48,13 @@ def rank_text(row) -> str:
 
 
 def register_template_helpers(app):
-    from .office.auth import navigation  # the console's sections; imported late: office imports services
+    from .office.auth import may_open, navigation  # the console's roles; imported late: office imports services
+    from .services.ratings.cases import is_overdue as case_is_overdue
 
     app.jinja_env.filters["fmt2"] = fmt2
     app.jinja_env.filters["signed2"] = signed2
     app.jinja_env.filters["pct"] = pct
+    app.jinja_env.filters["ratio"] = ratio
     app.jinja_env.filters["cst"] = cst
     app.jinja_env.filters["rank_text"] = rank_text
     app.jinja_env.filters["grade_text"] = labels.grade_text
@@ -54,5 +62,7 @@ def register_template_helpers(app):
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.globals["label"] = labels.label
     app.jinja_env.globals["navigation"] = navigation
+    app.jinja_env.globals["may_open"] = may_open
+    app.jinja_env.globals["case_is_overdue"] = case_is_overdue
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

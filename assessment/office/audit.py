@@ -7,12 +7,13 @@ from flask import render_template, request
 from ..downloads import attachment
 from ..extensions import db
 from ..services import audit
-from ..timefmt import CST
 from ..urls import positive_int
 from . import bp
 from .auth import section_required
 
 FIELDS_ZH = {"since": "起始日期", "until": "截止日期"}
+#: The dates a filter may name: far enough from date.min/date.max that the China-midnight bounds exist.
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 
 
 def _filter_from_args():
@@ -24,9 +25,14 @@ def _filter_from_args():
         dates[name] = None
         if text:
             try:
-                dates[name] = date.fromisoformat(text)
+                day = date.fromisoformat(text)
             except ValueError:
                 errors.append(f"{FIELDS_ZH[name]}“{text[:20]}”不是有效日期，应为 2026-03-01 这样的格式。")
+                continue
+            if EARLIEST <= day <= LATEST:
+                dates[name] = day
+            else:
+                errors.append(f"{FIELDS_ZH[name]}“{text[:20]}”超出范围，应在 {EARLIEST} 至 {LATEST} 之间。")
     flt = audit.AuditFilter(
         **{
             name: (request.args.get(name) or "").strip()[:64]
@@ -54,7 +60,6 @@ def audit_log():
         errors=errors,
         choices=audit.choices(),
         args=args,
-        tz=CST,
     )
 
 

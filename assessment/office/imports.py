@@ -1,12 +1,11 @@
 """Imports in the console (数据导入): the upload form, its report, the templates with their 填写说明, and the
 reference lists (参考清单) of the codes a file may use."""
 
-import io
-
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from ..downloads import attachment
 from ..extensions import db
 from ..services import imports as import_service
 from . import bp
@@ -68,7 +67,7 @@ _MIME = {
 
 
 def _download(data: bytes, fmt: str, name: str):
-    return send_file(io.BytesIO(data), mimetype=_MIME[fmt], as_attachment=True, download_name=name)
+    return attachment(data, name, _MIME[fmt])
 
 
 @bp.route("/imports/template/<kind>.<fmt>")

@@ -9,24 +9,15 @@ from sqlalchemy import select
 from ..charts import trend_chart
 from ..extensions import db
 from ..labels import LEVEL_LABELS
-from ..models import CaseClass, CaseState, Channel, Period, Role, Unit
+from ..models import CaseClass, CaseState, Channel, Role, Unit
 from ..services import workdays
 from ..services.ratings import cases as case_service
 from ..services.ratings import devices as device_service
 from ..services.ratings import exclusions, flags, stats
-from ..transactions import discard_refused_work
 from ..urls import calendar_year, positive_int, safe_next
 from . import bp
 from .auth import may_open, section_required
-
-
-@bp.app_template_filter("ratio")
-def ratio(pair):
-    """(numerator, denominator) as 'x / y（z%）'."""
-    num, den = pair
-    if not den:
-        return f"{num} / {den}（—）"
-    return f"{num} / {den}（{100 * num / den:.1f}%）"
+from .common import own_unit, period_arg, periods, refused
 
 
 def _is_writer():
@@ -35,20 +26,6 @@ def _is_writer():
 
 def _is_liaison():
     return current_user.role is Role.UNIT_LIAISON
-
-
-def _period():
-    name = request.args.get("period")
-    if name:
-        period = db.session.execute(select(Period).filter_by(name=name)).scalar_one_or_none()
-        if period is None:
-            abort(404)
-        return period
-    return stats.default_period()
-
-
-def _periods():
-    return db.session.execute(select(Period).order_by(Period.starts_on.desc())).scalars().all()
 
 
 def _unit_arg():
@@ -62,7 +39,7 @@ def _unit_arg():
 
 
 def _back(default):
-    return redirect(safe_next(request.form.get("next"), default))
+    return safe_next(request.form.get("next"), default)
 
 
 # --- figures ----------------------------------------------------------------------------------------------
@@ -71,9 +48,9 @@ def _back(default):
 @bp.route("/ratings")
 @section_required("ratings")
 def ratings():
-    period = _period()
+    period = period_arg()
     unit = _unit_arg()
-    context = {"period": period, "periods": _periods(), "unit": unit, "level_labels": LEVEL_LABELS}
+    context = {"period": period, "periods": periods(), "unit": unit, "level_labels": LEVEL_LABELS}
     if period is not None:
         unit_id = unit.id if unit else None
         trend = stats.monthly_trend(period, unit_id)
@@ -91,7 +68,7 @@ def ratings():
 @bp.route("/ratings/flagged")
 @section_required("ratings")
 def flagged_ratings():
-    period = _period()
+    period = period_arg()
     unit = _unit_arg()
     flag = request.args.get("flag") or None
     if flag is not None and flag not in flags.FLAG_LABELS:
@@ -108,7 +85,7 @@ def flagged_ratings():
     return render_template(
         "office/ratings/flagged.html",
         period=period,
-        periods=_periods(),
+        periods=periods(),
         unit=unit,
         units=units,
         flag=flag,
@@ -128,11 +105,9 @@ def rating_exclusion(rating_id):
         reason = request.form.get("reason", "")
         exclusions.set_excluded(rating_id, excluded, reason, current_user.username)
     except exclusions.RatingError as exc:
-        discard_refused_work()
-        flash(str(exc), "error")
-    else:
-        flash("已剔除该评价，不再计分。" if excluded else "已恢复该评价，重新计分。", "success")
-    return _back(url_for("office.flagged_ratings"))
+        return refused(exc, _back(url_for("office.flagged_ratings")))
+    flash("已剔除该评价，不再计分。" if excluded else "已恢复该评价，重新计分。", "success")
+    return redirect(_back(url_for("office.flagged_ratings")))
 
 
 # --- devices ----------------------------------------------------------------------------------------------
@@ -153,14 +128,13 @@ def devices():
 
 
 def _key_page(device, key, rotated):
-    response = render_template(
+    return render_template(
         "office/ratings/device_key.html",
         device=device,
         key=key,
         rotated=rotated,
         api_url=url_for("api.post_ratings", _external=True),
     )
-    return response, 200, {"Cache-Control": "no-store"}
 
 
 @bp.route("/devices", methods=["POST"])
@@ -178,7 +152,7 @@ def register_device():
             channel=form.get("channel") or None,
             code_system=form.get("code_system") or "standard",
         )
-    except device_service.DeviceError as exc:  # refused before anything was written; 400 rolls back anyway
+    except device_service.DeviceError as exc:  # a 400 answer: the commit point rolls back
         flash(exc.message_zh, "error")
         return devices(), 400
     return _key_page(device, key, rotated=False)
@@ -212,13 +186,8 @@ def set_device_enabled(device_id):
 @bp.route("/cases")
 @section_required("cases")
 def cases():
-    period = _period()
-    if _is_liaison():
-        unit = db.session.get(Unit, current_user.unit_id) if current_user.unit_id else None
-        if unit is None:
-            abort(403)
-    else:
-        unit = _unit_arg()
+    period = period_arg()
+    unit = own_unit() if _is_liaison() else _unit_arg()
     state = request.args.get("state") or None
     if state is not None:
         try:
@@ -233,7 +202,7 @@ def cases():
     return render_template(
         "office/ratings/cases.html",
         period=period,
-        periods=_periods(),
+        periods=periods(),
         unit=unit,
         state=state,
         overdue=overdue,
@@ -285,10 +254,8 @@ def case_step(case_id, step):
     try:
         case_service.take_step(case, step, request.form, current_user)
     except case_service.CaseError as exc:
-        discard_refused_work()
-        flash(str(exc), "error")
-    else:
-        flash(f"工单{case_id}：{case_service.STEP_LABELS[step]}已完成。", "success")
+        return refused(exc, url_for("office.case_detail", case_id=case_id))
+    flash(f"工单{case_id}：{case_service.STEP_LABELS[step]}已完成。", "success")
     return redirect(url_for("office.case_detail", case_id=case_id))
 
 
@@ -339,12 +306,14 @@ def calendar_day():
 def calendar_setting():
     try:
         n = int(request.form.get("working_days", ""))
+    except ValueError:
+        flash("办理时限：请填写整数。", "error")
+        return redirect(url_for("office.calendar"))
+    try:
         workdays.set_case_working_days(n, current_user.username)
-    except (ValueError, workdays.CalendarError) as exc:
-        discard_refused_work()
-        flash(str(exc) if isinstance(exc, workdays.CalendarError) else "请填写整数。", "error")
-    else:
-        flash(f"差评工单办理时限已设为{n}个工作日（新开工单生效）。", "success")
+    except workdays.CalendarError as exc:
+        return refused(exc, url_for("office.calendar"))
+    flash(f"差评工单办理时限已设为{n}个工作日（新开工单生效）。", "success")
     return redirect(url_for("office.calendar"))
 
 

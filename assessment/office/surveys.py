@@ -8,25 +8,34 @@ identity next to answers (the response pages), as on the results page.
 import re
 from datetime import date, datetime
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from ..charts import score_bars
 from ..downloads import attachment
 from ..extensions import db
 from ..labels import INSTRUMENT_ZH
-from ..models import Assignment, PeriodState, PeriodStateError, RaterGroup, ResponseVersion, Role
+from ..models import (
+    Assignment,
+    AssignmentRule,
+    PeriodState,
+    PeriodStateError,
+    RaterGroup,
+    ResponseVersion,
+)
+from ..models.org import PERIOD_TRANSITIONS
+from ..services import access, response_admin, workdays
 from ..services import assignments as assignment_service
 from ..services import invitations as invitation_service
 from ..services import periods as period_service
 from ..services import progress as progress_service
-from ..services import response_admin, workdays
 from ..services import responses as response_service
 from ..services.scoring import ScoringError
-from ..transactions import discard_refused_work
 from ..urls import positive_int
 from . import bp
 from .auth import may_open, section_required
+from .common import period_or_404, refusal_text, refused
 
 #: The moves the console offers, in the order of the period's life: target -> (button, done message).
 MOVES = {
@@ -34,24 +43,18 @@ MOVES = {
     "close": ("截止采集", "周期 {name} 已截止：评价人不能再修改或提交。"),
     "publish": ("发布结果", "周期 {name} 的评价结果已发布并冻结。"),
 }
-#: Which of MOVES each state allows (mirrors Period.move_to's table; the model still refuses wrong moves).
+#: The state each of MOVES leads to (as services/periods.move_period reads the target).
+TARGETS = {"open": PeriodState.OPEN, "close": PeriodState.CLOSED, "publish": PeriodState.PUBLISHED}
+#: Which of MOVES each state allows, read from the model's table (PERIOD_TRANSITIONS); staying put (a published
+#: period publishing a later version, done from the results page) is not a button here.
 MOVES_FROM = {
-    PeriodState.DRAFT: ["open"],
-    PeriodState.OPEN: ["close"],
-    PeriodState.CLOSED: ["open", "publish"],
-    PeriodState.PUBLISHED: [],
+    state: [move for move, target in TARGETS.items() if target is not state and target in PERIOD_TRANSITIONS[state]]
+    for state in PeriodState
 }
 
 
 def _is_writer():
     return may_open(current_user, "surveys_write")
-
-
-def _period_or_404(name):
-    try:
-        return period_service.get_period(name)
-    except period_service.NotFound:
-        abort(404)
 
 
 def _form_date(field, label):
@@ -110,8 +113,8 @@ def create_period():
             _form_date("ends_on", "截止日期"),
             actor=current_user.username,
         )
-    except period_service.PeriodError as exc:  # refused before anything was written; 400 rolls back anyway
-        flash(str(exc), "error")
+    except period_service.PeriodError as exc:  # a 400 answer: the commit point rolls back
+        flash(refusal_text(exc), "error")
         return surveys(), 400
     flash(f"已新建周期 {period.name}（草稿）。请设置分配规则、生成任务，然后开始采集。", "success")
     return redirect(url_for("office.survey_period", name=period.name))
@@ -120,29 +123,27 @@ def create_period():
 @bp.route("/surveys/<name>/move/<target>", methods=["POST"])
 @section_required("surveys_write")
 def move_period(name, target):
-    period = _period_or_404(name)
+    period = period_or_404(name)
     if target not in MOVES:
         abort(404)
+    back = url_for("office.survey_period", name=period.name)
     try:
         period_service.move_period(period.name, target, actor=current_user.username)
-    except PeriodStateError:
-        discard_refused_work()
-        flash(f"周期 {period.name} 当前为“{period.state.label}”，不能{MOVES[target][0]}。", "error")
+    except PeriodStateError as exc:
+        return refused(exc, back, f"周期 {period.name} 当前为“{period.state.label}”，不能{MOVES[target][0]}。")
     except ScoringError as exc:
-        discard_refused_work()
-        flash(f"无法发布：{exc.message_zh}", "error")
-    else:
-        flash(MOVES[target][1].format(name=period.name), "success")
-    return redirect(url_for("office.survey_period", name=period.name))
+        return refused(exc, back, f"无法发布：{exc.message_zh}")
+    flash(MOVES[target][1].format(name=period.name), "success")
+    return redirect(back)
 
 
 @bp.route("/surveys/<name>")
 @section_required("surveys")
 def survey_period(name):
     """One period's raters' work: its state and moves, assignment rules, and links to the rest."""
-    period = _period_or_404(name)
+    period = period_or_404(name)
     figures = progress_service.progress(period)
-    rules = assignment_service.rules(period, current_user.username)
+    rules = _rules_shown(period)
     return render_template(
         "office/surveys/period.html",
         period=period,
@@ -150,11 +151,27 @@ def survey_period(name):
         moves=MOVES,
         moves_from=MOVES_FROM,
         can_write=_is_writer(),
-        is_data_admin=current_user.role is Role.DATA_ADMIN,
         rules=rules,
         allowed_scopes=assignment_service.allowed_scopes,
         instrument_names=INSTRUMENT_ZH,
         rules_locked=period.state in (PeriodState.CLOSED, PeriodState.PUBLISHED),
+    )
+
+
+def _rules_shown(period):
+    """The period's assignment rules as stored, and for an instrument with none yet its default rule, unsaved:
+    looking at the page never writes (assignments.rules() stores the defaults, with the looker as their author,
+    so it is left to the first rule change or 生成任务)."""
+    stored = {r.instrument_key: r for r in db.session.scalars(select(AssignmentRule).filter_by(period_id=period.id))}
+    defaults = [
+        AssignmentRule(period_id=period.id, instrument_key=key, scope=scope, enabled=True)
+        for key, (scope, _) in assignment_service.DEFAULT_RULES.items()
+        if key not in stored
+    ]
+    order = list(assignment_service.DEFAULT_RULES)
+    return sorted(
+        [*stored.values(), *defaults],
+        key=lambda r: (order.index(r.instrument_key) if r.instrument_key in order else len(order), r.instrument_key),
     )
 
 
@@ -164,7 +181,7 @@ def survey_period(name):
 @bp.route("/surveys/<name>/progress")
 @section_required("surveys")
 def survey_progress(name):
-    period = _period_or_404(name)
+    period = period_or_404(name)
     figures = progress_service.progress(period)
     grassroots = [t for t in figures.towns if t["code"]]
     return render_template(
@@ -182,7 +199,7 @@ def survey_progress(name):
 @section_required("surveys_write")
 def survey_reminders(name):
     """The raters who have not submitted everything, with their phones (operators and data admins only)."""
-    period = _period_or_404(name)
+    period = period_or_404(name)
     return attachment(progress_service.reminders_csv(period), f"reminders_{period.name}.csv", "text/csv; charset=utf-8")
 
 
@@ -193,7 +210,8 @@ def survey_reminders(name):
 @section_required("surveys_write")
 def survey_rule(name, key):
     """Change one instrument's assignment rule (applied by the next 生成任务)."""
-    period = _period_or_404(name)
+    period = period_or_404(name)
+    back = url_for("office.survey_period", name=period.name) + "#rules"
     form = request.form
     codes = None
     if "unit_codes" in form:
@@ -208,24 +226,20 @@ def survey_rule(name, key):
             unit_codes=codes,
         )
     except assignment_service.AssignError as exc:
-        discard_refused_work()
-        flash(f"{INSTRUMENT_ZH.get(key, key)}：{exc.message_zh}。", "error")
-    else:
-        flash(f"{INSTRUMENT_ZH.get(key, key)}的分配规则已保存；点“生成任务”后生效。", "success")
-    return redirect(url_for("office.survey_period", name=period.name) + "#rules")
+        return refused(exc, back, f"{INSTRUMENT_ZH.get(key, key)}：{exc.message_zh}。")
+    flash(f"{INSTRUMENT_ZH.get(key, key)}的分配规则已保存；点“生成任务”后生效。", "success")
+    return redirect(back)
 
 
 @bp.route("/surveys/<name>/assign", methods=["POST"])
 @section_required("surveys_write")
 def survey_assign(name):
     """生成任务: create the period's assignments from its rules (adds what is new, keeps what has answers)."""
-    period = _period_or_404(name)
+    period = period_or_404(name)
     try:
         run = assignment_service.assign(period, current_user.username)
     except assignment_service.AssignError as exc:
-        discard_refused_work()
-        flash(exc.message_zh + "。", "error")
-        return redirect(url_for("office.survey_period", name=period.name))
+        return refused(exc, url_for("office.survey_period", name=period.name), exc.message_zh + "。")
     parts = []
     for key, count in run.counts.items():
         if count.matched or count.added or count.dropped or count.kept:
@@ -254,7 +268,7 @@ def _group_arg(value):
 @bp.route("/surveys/<name>/invitations")
 @section_required("surveys")
 def survey_invitations(name):
-    period = _period_or_404(name)
+    period = period_or_404(name)
     group = _group_arg(request.args.get("group"))
     rows = invitation_service.invitation_rows(period, group)
     return render_template(
@@ -270,11 +284,6 @@ def survey_invitations(name):
     )
 
 
-def _base_url():
-    """Where raters' links point: the BASE_URL setting (the address raters reach), else this request's host."""
-    return current_app.config.get("BASE_URL") or request.url_root
-
-
 #: The issue form's outputs: label, and how the clear links and codes leave (shown once in every case).
 OUTPUTS = {
     "zip": "CSV 名单和 PDF 邀请函（zip 压缩包）",
@@ -288,11 +297,11 @@ OUTPUTS = {
 @section_required("surveys_write")
 def issue_invitations(name):
     """Issue fresh links and codes (revoking the previous ones) and hand them over once, as chosen."""
-    period = _period_or_404(name)
+    period = period_or_404(name)
     form = request.form
     output = form.get("output", "zip")
     page_size = form.get("page_size", "A5")
-    back = redirect(url_for("office.survey_invitations", name=period.name, group=form.get("group") or None))
+    back = url_for("office.survey_invitations", name=period.name, group=form.get("group") or None)
     try:
         if output not in OUTPUTS:
             raise invitation_service.InvitationError("bad output", "输出方式：请选择列表中的一项。")
@@ -302,18 +311,14 @@ def issue_invitations(name):
         raters = invitation_service.select_raters(
             period, group, form.getlist("rater"), without_key=form.get("only_new") == "1"
         )
-        base_url = _base_url()
+        base_url = access.base_url()
         invitations = invitation_service.issue_invitations(period, raters, current_user.username, base_url)
         if output == "page":
-            return (
-                render_template(
-                    "office/surveys/issued.html",
-                    period=period,
-                    invitations=invitations,
-                    code_url=base_url.rstrip("/") + "/r/",
-                ),
-                200,
-                {"Cache-Control": "no-store"},
+            return render_template(
+                "office/surveys/issued.html",
+                period=period,
+                invitations=invitations,
+                code_url=f"{base_url}/r/",
             )
         stem = f"invitations_{period.name}{'_' + group.value if group else ''}"
         if output == "csv":
@@ -325,9 +330,7 @@ def issue_invitations(name):
             data = invitation_service.build_zip(invitations, period, base_url, page_size)
             mimetype = "application/zip"
     except invitation_service.InvitationError as exc:
-        discard_refused_work()
-        flash(exc.message_zh, "error")
-        return back
+        return refused(exc, back)
     return attachment(data, f"{stem}.{output}", mimetype)
 
 
@@ -335,8 +338,9 @@ def issue_invitations(name):
 @section_required("surveys_write")
 def revoke_invitations(name):
     """Stop links and codes at once: one rater's (a lost phone) or a whole group's."""
-    period = _period_or_404(name)
+    period = period_or_404(name)
     form = request.form
+    back = url_for("office.survey_invitations", name=period.name, group=form.get("group") or None)
     try:
         group = invitation_service.parse_group(form.get("group"))
         codes = form.getlist("rater")
@@ -344,12 +348,10 @@ def revoke_invitations(name):
             raise invitation_service.InvitationError("nothing chosen", "请选择评价人或评价人类别。")
         raters = invitation_service.select_raters(period, group, codes)
     except invitation_service.InvitationError as exc:
-        discard_refused_work()
-        flash(exc.message_zh, "error")
-    else:
-        n = invitation_service.revoke_invitations(period, raters, current_user.username)
-        flash(f"已停用 {n} 个个人链接和访问码，立即失效；如需继续填写，请重新发放。", "success")
-    return redirect(url_for("office.survey_invitations", name=period.name, group=form.get("group") or None))
+        return refused(exc, back)
+    n = invitation_service.revoke_invitations(period, raters, current_user.username)
+    flash(f"已停用 {n} 个个人链接和访问码，立即失效；如需继续填写，请重新发放。", "success")
+    return redirect(back)
 
 
 # --- single responses: data administrators only (strict, see auth.STRICT) -----------------------------------
@@ -358,7 +360,7 @@ def revoke_invitations(name):
 @bp.route("/surveys/<name>/responses")
 @section_required("responses")
 def survey_responses(name):
-    period = _period_or_404(name)
+    period = period_or_404(name)
     args = request.args
     show = args.get("show", "submitted")
     if show not in response_admin.SHOW:
@@ -421,14 +423,13 @@ def response_detail(assignment_id):
 def response_return(assignment_id):
     """退回: the rater finds the answers as a draft again, with the reason, and submits anew."""
     assignment = _assignment_or_404(assignment_id)
+    back = url_for("office.response_detail", assignment_id=assignment_id)
     try:
         response_service.return_to_rater(assignment, current_user.username, request.form.get("reason"))
     except response_service.ResponseError as exc:
-        discard_refused_work()
-        flash(exc.message, "error")
-    else:
-        flash("已退回评价人修改；评价人重新提交后生成新版本。", "success")
-    return redirect(url_for("office.response_detail", assignment_id=assignment_id))
+        return refused(exc, back)
+    flash("已退回评价人修改；评价人重新提交后生成新版本。", "success")
+    return redirect(back)
 
 
 @bp.route("/surveys/responses/<id:assignment_id>/versions/<id:version_id>/validity", methods=["POST"])
@@ -446,14 +447,12 @@ def response_validity(assignment_id, version_id):
         else:
             response_service.mark_valid(version, current_user.username, request.form.get("reason"))
     except response_service.ResponseError as exc:
-        discard_refused_work()
-        flash(exc.message, "error")
-    else:
-        flash(
-            f"第 {version.version} 版已{'标记为无效，不再计分' if invalid else '恢复有效，重新计分'}。"
-            "重新计算评价结果后生效。",
-            "success",
-        )
+        return refused(exc, url_for("office.response_detail", assignment_id=assignment_id))
+    flash(
+        f"第 {version.version} 版已{'标记为无效，不再计分' if invalid else '恢复有效，重新计分'}。"
+        "重新计算评价结果后生效。",
+        "success",
+    )
     return redirect(url_for("office.response_detail", assignment_id=assignment_id))
 
 
@@ -471,8 +470,8 @@ def response_correction(assignment_id):
             current_user.username,
             request.form.get("reason"),
         )
-    except response_service.ResponseError as exc:  # refused before anything was written; 400 rolls back
-        flash(exc.message, "error")
+    except response_service.ResponseError as exc:  # a 400 answer: the commit point rolls back
+        flash(refusal_text(exc), "error")
         return _response_page(assignment, values=values, status=400)
     flash(f"已保存更正（第 {version.version} 版）。重新计算评价结果后生效。", "success")
     return redirect(url_for("office.response_detail", assignment_id=assignment_id))

@@ -1,7 +1,5 @@
 """The append-only audit log: writing entries, and reading them back filtered (console, export)."""
 
-import csv
-import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -10,7 +8,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import AuditEntry
-from ..spreadsheets import safe_text
+from ..spreadsheets import csv_bytes
 from ..timefmt import CST, format_cst
 
 
@@ -96,28 +94,21 @@ def _json(value) -> str:
 
 
 def export_csv(flt: AuditFilter) -> bytes:
-    """The matching entries as CSV (UTF-8 with BOM, newest first, at most EXPORT_LIMIT rows, China time):
-    `at,actor,action,object_type,object_id,before,after,detail`; text neutralised against formulas."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["at", "actor", "action", "object_type", "object_id", "before", "after", "detail"])
+    """The matching entries as CSV (`spreadsheets.csv_bytes`: UTF-8 with BOM, text neutralised against formulas),
+    newest first, at most EXPORT_LIMIT rows, China time: `at,actor,action,object_type,object_id,before,after,detail`."""
+    rows = []
     for entry in db.session.scalars(flt.query().limit(EXPORT_LIMIT)):
         before, after, rest = split_detail(entry.detail)
-        writer.writerow(
+        rows.append(
             [
                 format_cst(entry.at, "%Y-%m-%d %H:%M:%S"),
-                *(
-                    safe_text(v)
-                    for v in (
-                        entry.actor,
-                        entry.action,
-                        entry.object_type,
-                        entry.object_id,
-                        _json(before),
-                        _json(after),
-                        _json(rest or None),
-                    )
-                ),
+                entry.actor,
+                entry.action,
+                entry.object_type,
+                entry.object_id,
+                _json(before),
+                _json(after),
+                _json(rest or None),
             ]
         )
-    return buffer.getvalue().encode("utf-8-sig")
+    return csv_bytes(["at", "actor", "action", "object_type", "object_id", "before", "after", "detail"], rows)

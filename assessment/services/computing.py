@@ -4,7 +4,9 @@ Three quick clicks on 计算新版本 used to store three versions. Now a comput
 row in `computations` (primary key period_id) inserted and committed in its own short transaction, so every
 other worker sees it at once and is told a computation is running. The claim is released in the transaction
 that stores the result (the marker goes as the new version comes), or, when the computation fails, in its own
-transaction after the session was rolled back.
+transaction after the session was rolled back. When the transaction that was to store the result rolls back
+instead (its commit fails, or the view raises after the computation returned), the claim is released then, in
+its own transaction, so that nobody is told "正在计算" about a computation that stored nothing.
 
 SQLite serialises writers: a click that checked before the first claim was committed may wait on the lock
 until the first result is committed, and then find no marker. So a computation that gets the claim also checks
@@ -22,13 +24,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select
+from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..models import Computation, Result
 from ..timefmt import format_cst
 
-DEFAULT_STALE_MINUTES = 10
+#: The session.info key of the periods whose claim waits on the session's commit.
+_PENDING = "computing.pending_release"
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,7 @@ class Refusal:
 
 
 def _stale_after() -> timedelta:
-    minutes = current_app.config.get("COMPUTATION_STALE_MINUTES", DEFAULT_STALE_MINUTES)
-    return timedelta(minutes=float(minutes))
+    return timedelta(minutes=float(current_app.config["COMPUTATION_STALE_MINUTES"]))
 
 
 def _insert():
@@ -106,13 +109,31 @@ def claim(period, actor: str, requested_at: datetime, now: datetime | None = Non
 
 
 def release_with_result(period) -> None:
-    """Give the claim back in the caller's transaction: committed together with the stored result."""
+    """Give the claim back in the caller's transaction: committed together with the stored result; if that
+    transaction rolls back instead, the claim is given back at once (`_release_after_rollback`)."""
     db.session.execute(delete(Computation).where(Computation.period_id == period.id))
     db.session.flush()
+    db.session.info.setdefault(_PENDING, set()).add(period.id)
+
+
+@event.listens_for(Session, "after_commit")
+def _released_with_commit(session):
+    session.info.pop(_PENDING, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _release_after_rollback(session):
+    # The committed claim outlived the rolled-back delete: give it back in its own transaction.
+    for period_id in session.info.pop(_PENDING, ()):
+        _delete_claim(period_id)
 
 
 def release_now(period) -> None:
     """Give the claim back at once, in its own transaction (after a failure; the caller's session was rolled
     back first, so that on SQLite no write lock of ours stands in the way)."""
+    _delete_claim(period.id)
+
+
+def _delete_claim(period_id: int) -> None:
     with db.engine.begin() as conn:
-        conn.execute(delete(Computation.__table__).where(Computation.__table__.c.period_id == period.id))
+        conn.execute(delete(Computation.__table__).where(Computation.__table__.c.period_id == period_id))

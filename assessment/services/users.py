@@ -2,7 +2,6 @@
 
 import os
 import secrets
-from datetime import UTC, datetime
 
 from ..extensions import db
 from ..models import Role, Unit, User
@@ -41,21 +40,6 @@ def create_user(
     db.session.add(user)
     db.session.flush()
     audit.record(actor, "user.create", "user", user.id, username=username, role=role_enum.value)
-    return user
-
-
-def authenticate(username: str, password: str) -> User | None:
-    """The active user with this name and password, or None (same answer, same time, for an unknown name).
-
-    Without throttle or lock-out: the sign-in form goes through services/signin.py, which adds them.
-    """
-    from .signin import check_credentials
-
-    user = check_credentials(username, password)
-    if user is None:
-        return None
-    user.last_login_at = datetime.now(UTC)
-    audit.record(user.username, "user.login", "user", user.id)
     return user
 
 

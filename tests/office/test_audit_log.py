@@ -81,6 +81,16 @@ def test_bad_dates_are_a_message_not_a_500(app, login_as):
     assert export.status_code == 400 and "截止日期" in export.get_data(as_text=True)
 
 
+def test_dates_at_the_ends_of_the_calendar_are_a_message_not_a_500(app, login_as):
+    """Are the first and last dates Python knows (whose China midnight overflows) refused with a message?"""
+    client = login_as("data_admin")
+    for query, field in (("until=9999-12-31", "截止日期"), ("since=0001-01-01", "起始日期")):
+        page = client.get(f"/office/audit?{query}")
+        assert page.status_code == 200 and f"{field}“{query[6:]}”超出范围" in page.get_data(as_text=True)
+        export = client.get(f"/office/audit.csv?{query}")
+        assert export.status_code == 400 and field in export.get_data(as_text=True)
+
+
 def test_export_is_filtered_csv_with_formulas_neutralised(app, login_as):
     """Does the export hold the filtered entries as UTF-8 CSV with BOM, China time, and no live formula?"""
     _seed(app)

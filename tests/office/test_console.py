@@ -145,3 +145,11 @@ def test_a_bad_upload_leaves_no_period_behind(app, client, auth, make_user):
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Period)) == 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Unit)) == 0
+
+
+def test_case_rates_round_as_every_other_share():
+    """Does the 好差评 ratio round its share 四舍五入 like |pct (1/400 is 0.3%, not the binary float's 0.2%)?"""
+    from assessment.templating import ratio
+
+    assert ratio((1, 400)) == "1 / 400（0.3%）"
+    assert ratio((3, 0)) == "3 / 0（—）"

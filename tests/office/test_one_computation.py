@@ -153,3 +153,15 @@ def test_simultaneous_claims_give_the_period_to_one(app):
     assert sum(o is None for o in outcomes) == 1
     assert {o.reason for o in outcomes if o is not None} == {"running"}
     assert _count(app, Computation) == 1
+
+
+def test_a_rolled_back_result_gives_the_period_back(app):
+    """When the transaction that was to store the result rolls back, is the committed claim released too?"""
+    from assessment.services import scoring as scoring_service
+
+    _small_period(app)
+    with app.app_context():
+        scoring_service.score_period("2026", actor="operator")
+        db.session.rollback()  # e.g. the commit failed, or the view raised after the computation returned
+    assert _count(app, Result) == 0
+    assert _count(app, Computation) == 0

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from assessment.extensions import db
-from assessment.models import Assignment, AuditEntry, Period, PeriodState, Unit
+from assessment.models import Assignment, AssignmentRule, AuditEntry, Period, PeriodState, Unit
 
 
 def _state(app, name="2026"):
@@ -45,6 +45,24 @@ def test_viewers_see_no_buttons_and_may_not_act(app, city, login_as):
     ):
         assert client.post(url, data={"name": "2030"}).status_code == 403, url
     assert _state(app) is PeriodState.OPEN
+
+
+def test_looking_at_a_new_period_stores_nothing(app, city, login_as):
+    """Does opening a new period's page show the default rules without storing them (a GET never writes)?"""
+    operator = login_as("operator")
+    assert operator.post("/office/surveys/periods", data={"name": "2030"}).status_code == 302
+    with app.app_context():
+        period_id = db.session.execute(db.select(Period.id).filter_by(name="2030")).scalar_one()
+    rules = db.select(db.func.count()).select_from(AssignmentRule).filter_by(period_id=period_id)
+    with app.app_context():
+        before = db.session.scalar(rules)
+    page = login_as("viewer").get("/office/surveys/2030")
+    assert page.status_code == 200 and "镇街评议" in page.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(rules) == before
+        assert not db.session.scalar(
+            db.select(db.func.count()).select_from(AssignmentRule).filter_by(updated_by="viewer")
+        )
 
 
 def test_unit_liaison_is_kept_out(city, client, make_user, auth):
