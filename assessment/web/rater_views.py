@@ -127,7 +127,7 @@ def rater_exit():
 @bp.before_request
 def _load_rater():
     """Re-check the session's key on every rater page: revoked keys stop at once, closed periods read-only."""
-    if not request.path.startswith("/rater") or request.endpoint == "web.rater_exit":
+    if not request.path.startswith("/rater") or request.endpoint in ("web.rater_exit", "web.fresh_csrf"):
         return None
     key_id = session.get(SESSION_KEY)
     if not isinstance(key_id, int):
@@ -452,7 +452,8 @@ def save_answer():
 
 @bp.route("/rater/csrf")
 def fresh_csrf():
-    """A fresh CSRF token for a page left open longer than the token lives (the script retries with it)."""
+    """A fresh CSRF token for a page left open longer than the token lives, or whose session the browser dropped
+    (the script retries with it; without a session the answer then gets its 401 and stays queued)."""
     from flask_wtf.csrf import generate_csrf
 
     return jsonify({"token": generate_csrf()})
