@@ -186,22 +186,23 @@ def _editable(assignment) -> bool:
     return not g.read_only and assignment.state is not AssignmentState.SUBMITTED
 
 
-def _save_from_form(assignments, defn) -> list[str]:
-    """Save what a no-script form sent for these assignments; returns the Chinese errors, if any."""
-    errors = []
+def _save_from_form(assignments, defn) -> tuple[list[str], int]:
+    """Save what a no-script form sent for these assignments: the Chinese errors, if any, and the status to
+    answer (409 when the form carried answers that can no longer be saved: period closed or already submitted,
+    as the script's path answers; 400 for a bad answer). Nothing unsaved is ever reported as saved."""
+    errors, status = [], 200
     for a in assignments:
-        if not _editable(a):
-            continue
         raw = read_form(request.form, a.id, defn)
         if not raw:
             continue
         try:
+            if g.read_only:
+                raise responses.ResponseError("closed", g.closed_message)
             responses.save_draft(a, raw)
-        except responses.AlreadySubmitted:
-            continue
         except responses.ResponseError as exc:
+            status = max(status, 409 if exc.code in ("closed", "already_submitted") else 400)
             errors.append(f"{a.unit.name}：{exc.message}")
-    return errors
+    return errors, (status if errors else 200)
 
 
 # --- pages --------------------------------------------------------------------------------------------------
@@ -252,9 +253,9 @@ def matrix(key, number):
     if not 1 <= number <= len(defn.questions):
         abort(404)
     question = defn.questions[number - 1]
-    errors = []
+    errors, status = [], 200
     if request.method == "POST":
-        errors = _save_from_form(items, defn)
+        errors, status = _save_from_form(items, defn)
         if not errors:
             go = request.form.get("go", "stay")
             if go == "next" and number < len(defn.questions):
@@ -299,7 +300,7 @@ def matrix(key, number):
         answered_all=answered_all,
         all_questions=len(defn.questions) * len(items),
         editable=any(_editable(a) for a in items),
-    ), (400 if errors else 200)
+    ), status
 
 
 @bp.route("/rater/unit/<id:assignment_id>", methods=["GET", "POST"])
@@ -307,9 +308,9 @@ def unit_page(assignment_id):
     """Every question of one instrument about one unit (for leaders and experts who prefer it)."""
     assignment = _own_assignment(assignment_id)
     defn = responses.definition(assignment.instrument)
-    errors = []
+    errors, status = [], 200
     if request.method == "POST":
-        errors = _save_from_form([assignment], defn)
+        errors, status = _save_from_form([assignment], defn)
         if not errors:
             go = request.form.get("go", "stay")
             if go == "submit":
@@ -335,7 +336,7 @@ def unit_page(assignment_id):
         answered=len([q for q in defn.questions if q.id in answers]),
         editable=_editable(assignment),
         following=_next_open(assignment),
-    ), (400 if errors else 200)
+    ), status
 
 
 def _next_open(assignment):
