@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select
 
 from ..extensions import db
 from ..models import (
@@ -270,7 +270,7 @@ def assign(period: Period, actor: str = "system") -> AssignRun:
                     )
                     count.added += 1
 
-    stale = []
+    stale = {}
     for k, (aid, touched) in have.items():
         if k in wanted:
             continue
@@ -278,10 +278,24 @@ def assign(period: Period, actor: str = "system") -> AssignRun:
         if touched:
             count.kept += 1
         else:
-            stale.append(aid)
-            count.dropped += 1
-    for start in range(0, len(stale), 500):
-        db.session.execute(delete(Assignment).where(Assignment.id.in_(stale[start : start + 500])))
+            stale.setdefault(k[2], []).append(aid)
+    for instrument_key, ids in stale.items():
+        count = run.counts[instrument_key]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            # "Untouched" is checked again by the DELETE itself: a rater may open one of these after the snapshot
+            # above, and that assignment (and its answers) must stay.
+            dropped = db.session.execute(
+                delete(Assignment)
+                .where(
+                    Assignment.id.in_(chunk),
+                    Assignment.state == AssignmentState.NOT_OPENED,
+                    ~exists().where(Response.assignment_id == Assignment.id),
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            count.dropped += dropped
+            count.kept += len(chunk) - dropped
     bulk_insert(Assignment, new_rows)
     db.session.flush()
     audit.record(
