@@ -203,7 +203,8 @@ def live_key(holder, period: Period) -> AccessKey | None:
 
 
 def check_key(key: AccessKey | None) -> AccessKey:
-    """The key if it opens pages now; else AccessError (revoked, period not yet open, period closed).
+    """The key if it opens pages now; else AccessError (revoked, holder no longer active, period not yet open,
+    period closed).
 
     For a closed (or published) period the error carries the key: the rater may still look, read-only.
     """
@@ -213,6 +214,8 @@ def check_key(key: AccessKey | None) -> AccessKey:
         raise AccessError(
             "revoked", "此链接或访问码已停用（可能已重新发放）。请使用最新收到的链接或访问码，或联系编办。"
         )
+    if not key.holder.active:  # left out of assignments and reminders: the link stops too
+        raise AccessError("revoked", "您已不在本年度评价或报送的名单中，此链接或访问码已停用。如有疑问请联系编办。")
     state = key.period.state
     if state is PeriodState.DRAFT:
         raise AccessError("not_open", f"{key.period.name} 年度评价尚未开始，请在编办通知的时间内填写。", key)

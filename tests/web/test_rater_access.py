@@ -17,8 +17,7 @@ def test_issued_token_and_code_are_strong_and_stored_only_as_hashes(app, city, i
     assert len(code) == 8 and set(code) <= set(access.CODE_ALPHABET)
     with app.app_context():
         key = db.session.execute(sa.select(AccessKey)).scalar_one()
-        stored = " ".join(str(v) for v in (key.token_hash, key.code_hash))
-        assert token not in stored and code not in stored
+        assert key.token_hash == access.hash_token(token) and key.code_hash == access.hash_code(code)
         assert len(key.token_hash) == 64 and len(key.code_hash) == 64
         dump = " ".join(str(row) for row in db.session.execute(sa.text("SELECT * FROM access_keys")).all())
         assert token not in dump and code not in dump
@@ -117,6 +116,26 @@ def test_revoke_stops_a_rater(app, client, city, issue_link):
         assert access.revoke([rater], db.session.get(Period, city.period_id), "office") == 1
         db.session.commit()
     assert client.get("/rater/").status_code == 403
+
+
+def test_an_inactive_rater_or_participant_is_stopped(app, client, city, issue_link):
+    """When the office marks a holder inactive, do the link, the code and an open session stop at once?"""
+    from assessment.models import Rater
+
+    token, code = issue_link("G01")
+    assert client.get(f"/r/{token}").status_code == 302
+    with app.app_context():
+        db.session.execute(sa.update(Rater).where(Rater.code == "G01").values(active=False))
+        informant = Participant(code="I01", name="信息员甲", kind=ParticipantKind.INFORMANT, active=False)
+        db.session.add(informant)
+        db.session.flush()
+        p_token = access.issue([informant], db.session.get(Period, city.period_id), "office")[0].token
+        db.session.commit()
+    page = client.get("/rater/")
+    assert page.status_code == 403 and "不在本年度" in page.get_data(as_text=True)
+    assert app.test_client().get(f"/r/{token}").status_code == 410
+    assert "不在本年度" in app.test_client().post("/r/", data={"code": code}).get_data(as_text=True)
+    assert app.test_client().get(f"/p/{p_token}").status_code == 410
 
 
 def _set_state(app, period_id, state):
