@@ -14,109 +14,30 @@ from flask import abort, flash, g, jsonify, redirect, render_template, request, 
 
 from ..extensions import db
 from ..models import Assignment, AssignmentState, Rater
-from ..services import access, responses
+from ..services import responses
 from ..services.assignments import rater_assignments
 from ..services.workdays import china_date
-from . import bp
+from . import bp, entry
 from .widgets import read_form, render
 
-SESSION_KEY = "rater_key"
-
-#: Security headers of every rater page: scripts and styles only from this site, no inline script, no framing;
-#: the token never leaks through Referer; answers are not kept in shared caches.
-RATER_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
-
-
-def _is_rater_page():
-    return request.blueprint == "web" and (request.path.startswith("/r/") or request.path.startswith("/rater"))
-
-
-@bp.after_app_request
-def _rater_headers(response):
-    if _is_rater_page():
-        for name, value in RATER_HEADERS.items():
-            response.headers.setdefault(name, value)
-    return response
-
-
-def _client():
-    return request.remote_addr or "unknown"
-
-
-def _problem(message, status, title="无法打开问卷"):
-    if request.is_json or request.path.endswith("/answer"):
-        return jsonify({"error": {"code": "access", "message": message}}), status
-    return render_template("web/rater/message.html", title=title, message=message), status
-
-
-def _begin(key):
-    """Start the rater's session on this key (only its id is kept)."""
-    session[SESSION_KEY] = key.id
-    access.touch(key)
-
-
-# --- entering -----------------------------------------------------------------------------------------------
+# --- entering (web/entry.py) --------------------------------------------------------------------------------
 
 
 @bp.route("/r/", methods=["GET", "POST"])
 def enter_code():
     """Ask for the 8-character access code; wrong codes are slowed down per client (services/access.py)."""
-    error = None
-    if request.method == "POST":
-        wait = access.wait_seconds(_client())
-        if wait:
-            return render_template("web/rater/code.html", error=f"错误次数过多，请 {wait} 秒后再试。", code=""), 429
-        code = request.form.get("code", "")
-        try:
-            key = access.resolve_code(code)
-        except access.AccessError as exc:
-            if exc.reason == "closed" and exc.key is not None and exc.key.rater_id is not None:
-                access.clear_failures(_client())
-                _begin(exc.key)
-                return redirect(url_for("web.rater_home"))
-            if exc.reason == "unknown":
-                wait = access.record_failure(_client())
-                error = exc.message + (f" 错误次数过多，请 {wait} 秒后再试。" if wait else "")
-            else:
-                error = exc.message
-            return render_template("web/rater/code.html", error=error, code=code), 200
-        if key.rater_id is None:
-            return _problem("该访问码不用于填写问卷。", 403)
-        access.clear_failures(_client())
-        _begin(key)
-        return redirect(url_for("web.rater_home"))
-    return render_template("web/rater/code.html", error=error, code="")
+    return entry.code_page(entry.RATER, "web/rater/code.html")
 
 
 @bp.route("/r/<token>")
 def open_link(token):
     """A personal link: start the session and move to the rater's home (the token leaves the address bar)."""
-    try:
-        key = access.resolve_token(token)
-    except access.AccessError as exc:
-        if exc.reason == "closed" and exc.key is not None and exc.key.rater_id is not None:
-            _begin(exc.key)
-            return redirect(url_for("web.rater_home"))
-        session.pop(SESSION_KEY, None)
-        status = {"unknown": 404, "revoked": 410}.get(exc.reason, 403)
-        return _problem(exc.message, status)
-    if key.rater_id is None:
-        return _problem("该链接不用于填写问卷。", 403)
-    _begin(key)
-    return redirect(url_for("web.rater_home"))
+    return entry.open_link(token, entry.RATER)
 
 
 @bp.route("/rater/exit", methods=["POST"])
 def rater_exit():
-    session.pop(SESSION_KEY, None)
+    session.pop(entry.SLOTS[entry.RATER][0], None)
     flash("您已退出。再次填写请使用个人链接或访问码。", "info")
     return redirect(url_for("web.enter_code"))
 
@@ -129,29 +50,10 @@ def _load_rater():
     """Re-check the session's key on every rater page: revoked keys stop at once, closed periods read-only."""
     if not request.path.startswith("/rater") or request.endpoint in ("web.rater_exit", "web.fresh_csrf"):
         return None
-    key_id = session.get(SESSION_KEY)
-    if not isinstance(key_id, int):
-        return (
-            _problem("请使用编办发给您的个人链接，或在此输入访问码。", 401, title="请先进入问卷")
-            if request.path.endswith("/answer")
-            else redirect(url_for("web.enter_code"))
-        )
-    key = access.get_key(key_id)
-    g.read_only = False
-    try:
-        access.check_key(key)
-    except access.AccessError as exc:
-        if exc.reason != "closed":
-            session.pop(SESSION_KEY, None)
-            return _problem(exc.message, 403)
-        g.read_only = True
-        g.closed_message = exc.message
-    if key.rater_id is None:
-        session.pop(SESSION_KEY, None)
-        return _problem("该链接不用于填写问卷。", 403)
-    g.key, g.period = key, key.period
-    g.rater = db.session.get(Rater, key.rater_id)
-    access.touch(key)
+    refused = entry.load_holder(entry.RATER)
+    if refused is not None:
+        return refused
+    g.rater = db.session.get(Rater, g.key.rater_id)
     return None
 
 
