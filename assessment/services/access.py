@@ -291,3 +291,8 @@ def link_for(holder, token: str, base: str | None = None) -> str:
     informant, expert or linkage department."""
     prefix = "p" if isinstance(holder, Participant) else "r"
     return f"{base_url(base)}/{prefix}/{token}"
+
+
+def entry_url(holder, base: str | None = None) -> str:
+    """Where the holder types an access code: `<base>/r/` for a rater, `<base>/p/` for a participant."""
+    return link_for(holder, "", base)
