@@ -8,6 +8,7 @@ informant's identity is shown to nobody but the office.
 
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 
+from .. import transactions
 from ..extensions import db
 from ..models import Participant, ParticipantKind, Problem, SuggestionKind
 from ..services import ledger, ledger_lists, network
@@ -51,14 +52,11 @@ def _load_participant():
     return None
 
 
-def _units():
-    return ledger_lists.form_options()
-
-
-@bp.route("/p/home")
-def participant_home():
+def _home(values=None, error=None, status=200):
+    """The participant's home page: what they sent (informants, linkage departments) or the problems to comment
+    on (experts); with the refused form's values and message when a send was refused."""
     p = g.participant
-    context = {"me": p, "period": g.period, "values": {}, "error": None, **_units()}
+    context = {"me": p, "period": g.period, "values": values or {}, "error": error, **ledger_lists.form_options()}
     if p.kind is ParticipantKind.INFORMANT:
         context["mine"] = network.own_suggestions(p, g.period)
         context["kinds"] = list(SuggestionKind)
@@ -66,7 +64,12 @@ def participant_home():
         context["mine"] = network.department_problems(p, g.period)
     else:
         context["problems"] = network.expert_problems(g.period)
-    return render_template("web/network/home.html", **context)
+    return render_template("web/network/home.html", **context), status
+
+
+@bp.route("/p/home")
+def participant_home():
+    return _home()
 
 
 @bp.route("/p/suggest", methods=["POST"])
@@ -84,18 +87,8 @@ def participant_suggest():
             happened_on=request.form.get("happened_on"),
             file=request.files.get("file"),
         )
-    except LedgerError as exc:
-        db.session.rollback()
-        return render_template(
-            "web/network/home.html",
-            me=g.participant,
-            period=g.period,
-            mine=network.own_suggestions(g.participant, g.period),
-            kinds=list(SuggestionKind),
-            values=request.form.to_dict(),
-            error=exc.message_zh,
-            **_units(),
-        ), 400
+    except LedgerError as exc:  # the 400 rolls back whatever was flushed
+        return _home(request.form.to_dict(), exc.message_zh, 400)
     flash("已报送，感谢您的反映。编办甄别后会在此显示结果。", "success")
     return redirect(url_for("web.participant_home"))
 
@@ -109,17 +102,8 @@ def participant_report():
     data = ProblemInput(**{f: request.form.get(f) for f in fields if request.form.get(f) is not None})
     try:
         problem = network.linkage_file(g.period, g.participant, data)
-    except LedgerError as exc:
-        db.session.rollback()
-        return render_template(
-            "web/network/home.html",
-            me=g.participant,
-            period=g.period,
-            mine=network.department_problems(g.participant, g.period),
-            values=request.form.to_dict(),
-            error=exc.message_zh,
-            **_units(),
-        ), 400
+    except LedgerError as exc:  # the 400 rolls back whatever was flushed
+        return _home(request.form.to_dict(), exc.message_zh, 400)
     flash(f"已报送，台账编号 {problem.number}。", "success")
     return redirect(url_for("web.participant_home"))
 
@@ -135,7 +119,7 @@ def participant_comment(problem_id):
     try:
         ledger.comment(problem, g.participant, request.form.get("text"))
     except LedgerError as exc:
-        db.session.rollback()
+        transactions.discard_refused_work()
         flash(exc.message_zh, "error")
     else:
         flash(f"对问题 {problem.number} 的点评已提交。", "success")

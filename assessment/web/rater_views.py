@@ -8,15 +8,16 @@ of their own key's rater and period: any other id is "not found".
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import UTC, datetime
 
 from flask import abort, flash, g, jsonify, redirect, render_template, request, session, url_for
 
+from ..errors import api_error
 from ..extensions import db
 from ..models import Assignment, AssignmentState, Rater
 from ..services import responses
 from ..services.assignments import rater_assignments
-from ..services.workdays import china_date
+from ..services.workdays import china_today
+from ..urls import MAX_ID, positive_int
 from . import bp, entry
 from .widgets import read_form, render
 
@@ -136,7 +137,7 @@ def rater_home():
         for a in assignments
         if a.response is not None and a.response.returned_at is not None and a.state is not AssignmentState.SUBMITTED
     ]
-    days_left = (g.period.ends_on - china_date(datetime.now(UTC))).days  # the deadline is a China date
+    days_left = (g.period.ends_on - china_today()).days  # the deadline is a China date
     return render_template(
         "web/rater/home.html",
         sections=sections,
@@ -264,7 +265,7 @@ def _ranges(numbers: list[int]) -> str:
 def submit_page(key):
     """Show what is unanswered and ask to confirm; ask once more when every unit got the same answers."""
     items = _instrument_assignments(key)
-    unit = request.values.get("unit", type=int)
+    unit = request.values.get("unit", type=positive_int)
     if unit is not None:
         items = [a for a in items if a.id == unit]
         if not items:
@@ -330,7 +331,7 @@ def save_answer():
     """
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        return jsonify({"error": {"code": "bad_body", "message": "请求格式有误。"}}), 400
+        return api_error(400, "bad_body", "请求格式有误。")
     assignment_id, question, value = data.get("assignment"), data.get("question"), data.get("value", "")
     if (
         not isinstance(assignment_id, int)
@@ -339,17 +340,17 @@ def save_answer():
         or not isinstance(value, (str, int, float))
         or isinstance(value, bool)
     ):
-        return jsonify({"error": {"code": "bad_body", "message": "请求格式有误。"}}), 400
-    if not 1 <= assignment_id <= 2**31 - 1:
+        return api_error(400, "bad_body", "请求格式有误。")
+    if not 1 <= assignment_id <= MAX_ID:
         abort(404)
     assignment = _own_assignment(assignment_id)
     if g.read_only:
-        return jsonify({"error": {"code": "closed", "message": g.closed_message}}), 409
+        return api_error(409, "closed", g.closed_message)
     try:
         responses.save_draft(assignment, {question: value})
     except responses.ResponseError as exc:
         status = 409 if exc.code in ("already_submitted", "closed") else 400
-        return jsonify({"error": {"code": exc.code, "message": exc.message}}), status
+        return api_error(status, exc.code, exc.message)
     return jsonify({"saved": True, "state": assignment.state.value})
 
 
