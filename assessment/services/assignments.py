@@ -37,6 +37,7 @@ from ..models import (
 )
 from . import audit
 from .bulk import bulk_insert
+from .refusals import Refused
 
 #: Instrument key → (default scope, scopes the office may choose).
 DEFAULT_RULES = {
@@ -49,12 +50,12 @@ DEFAULT_RULES = {
 }
 
 
-class AssignError(ValueError):
+class AssignError(Refused):
     """A rule change or an assign run that cannot be done; ``message_zh`` is for the console."""
 
     def __init__(self, message: str, message_zh: str):
-        super().__init__(message)
-        self.message_zh = message_zh
+        super().__init__(message_zh)
+        self.args = (message,)  # str() stays English for the command line
 
 
 @dataclass

@@ -19,6 +19,7 @@ from ..models import AccessKey, Assignment, AssignmentState, Rater, RaterGroup
 from ..spreadsheets import csv_bytes
 from . import access
 from .exports import render_pdf
+from .refusals import Refused
 
 #: The invitations CSV's columns (interfaces.md, `assessment invitations`).
 INVITATION_COLUMNS = ["rater_code", "name", "group", "town_code", "link", "access_code"]
@@ -27,12 +28,12 @@ INVITATION_COLUMNS = ["rater_code", "name", "group", "town_code", "link", "acces
 PAGE_SIZES = ("A5", "A4")
 
 
-class InvitationError(ValueError):
+class InvitationError(Refused):
     """Invitations refused: `str()` in English (CLI), `message_zh` for the console."""
 
     def __init__(self, message: str, message_zh: str):
-        super().__init__(message)
-        self.message_zh = message_zh
+        super().__init__(message_zh)
+        self.args = (message,)  # str() stays English for the command line
 
 
 @dataclass(frozen=True)

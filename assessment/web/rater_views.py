@@ -225,7 +225,7 @@ def unit_page(assignment_id):
                 return redirect(url_for("web.rater_home"))
             flash("已保存。", "success")
             return redirect(url_for("web.unit_page", assignment_id=assignment.id))
-    answers = responses.current_answers(assignment)
+    answers = responses.answers_by_assignment([assignment])[assignment.id]
     themed = OrderedDict()
     for n, q in enumerate(defn.questions, start=1):
         control = render(defn, q, assignment.id, answers, label=f"{n}. {q.text}", disabled=not _editable(assignment))
