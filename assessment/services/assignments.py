@@ -311,19 +311,27 @@ def assign(period: Period, actor: str = "system") -> AssignRun:
 
 
 def rater_assignments(rater_id: int, period_id: int) -> list[Assignment]:
-    """A rater's assignments in a period, with unit, instrument and response loaded (the rater's pages)."""
+    """A rater's assignments in a period, with unit, instrument and response loaded (the rater's pages), in the
+    order the pages show them: by instrument as in DEFAULT_RULES, then by unit code."""
+    from sqlalchemy import case
     from sqlalchemy.orm import joinedload
+
+    instrument_order = case(
+        {key: n for n, key in enumerate(DEFAULT_RULES)}, value=Instrument.key, else_=len(DEFAULT_RULES)
+    )
 
     return list(
         db.session.execute(
             db.select(Assignment)
+            .join(Instrument, Assignment.instrument_id == Instrument.id)
+            .join(Unit, Assignment.unit_id == Unit.id)
             .where(Assignment.rater_id == rater_id, Assignment.period_id == period_id)
             .options(
                 joinedload(Assignment.unit),
                 joinedload(Assignment.instrument),
                 joinedload(Assignment.response),
             )
-            .order_by(Assignment.instrument_id, Assignment.unit_id)
+            .order_by(instrument_order, Instrument.key, Unit.code)
         )
         .unique()
         .scalars()

@@ -63,9 +63,9 @@ def _assignments():
 
 
 def _groups(assignments):
-    """The rater's assignments by instrument (in instrument order), each list by unit code."""
+    """The rater's assignments by instrument, in the order rater_assignments gives."""
     groups = OrderedDict()
-    for a in sorted(assignments, key=lambda a: (a.instrument.key != "grassroots", a.instrument_id, a.unit.code)):
+    for a in assignments:
         groups.setdefault(a.instrument.key, []).append(a)
     return groups
 
@@ -74,7 +74,7 @@ def _instrument_assignments(instrument_key):
     found = [a for a in _assignments() if a.instrument.key == instrument_key]
     if not found:
         abort(404)
-    return sorted(found, key=lambda a: a.unit.code)
+    return found
 
 
 def _own_assignment(assignment_id) -> Assignment:
@@ -244,7 +244,6 @@ def unit_page(assignment_id):
 
 def _next_open(assignment):
     items = [a for a in _assignments() if a.instrument_id == assignment.instrument_id]
-    items.sort(key=lambda a: a.unit.code)
     later = [a for a in items if a.unit.code > assignment.unit.code and a.state is not AssignmentState.SUBMITTED]
     return later[0] if later else None
 
