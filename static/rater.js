@@ -1,9 +1,13 @@
 /* Raters' pages: save each answer as it is given; keep answers in this browser while the network is down and
    send them when it returns (each answer is a set-this-value request, so sending one twice changes nothing).
-   No inline script anywhere (CSP); the page works without this file through its save buttons. */
+   No inline script anywhere (CSP); the page works without this file through its save buttons.
+   The queue belongs to one access key (<body data-key>), not to the browser: on a shared office PC another
+   rater's session never sends or sees it, pages without a rater's session (the code page) never send it, and
+   退出 removes it. An answer refused for want of a session (401) or a live key (403) stays queued. */
 (function () {
   "use strict";
-  var QUEUE_KEY = "assessment-rater-queue-v1";
+  var KEY_ID = document.body ? document.body.getAttribute("data-key") : null;
+  var QUEUE_KEY = KEY_ID ? "assessment-rater-queue-v2-" + KEY_ID : null;
   var form = document.querySelector("form[data-autosave]");
   var statusBox = document.getElementById("net-status");
   var saveLine = document.querySelector("[data-save-status]");
@@ -14,9 +18,11 @@
     return meta ? meta.getAttribute("content") : "";
   }
   function loadQueue() {
+    if (!QUEUE_KEY) { return {}; }
     try { return JSON.parse(window.localStorage.getItem(QUEUE_KEY) || "{}") || {}; } catch (e) { return {}; }
   }
   function storeQueue(queue) {
+    if (!QUEUE_KEY) { return; }
     try { window.localStorage.setItem(QUEUE_KEY, JSON.stringify(queue)); } catch (e) { /* private mode: online only */ }
   }
   function showStatus(text) {
@@ -58,7 +64,7 @@
   }
   function freshToken() {
     return fetch("/rater/csrf", { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (r) { return r.ok ? r.json().catch(function () { return null; }) : null; })
       .then(function (data) {
         if (data && data.token) {
           document.querySelector('meta[name="csrf-token"]').setAttribute("content", data.token);
@@ -81,21 +87,26 @@
           return freshToken().then(function (ok) { return ok ? send(item, true) : { done: false, keep: true }; });
         }
         if (response.status >= 500 || response.status === 429) { return { done: false, keep: true }; }
+        /* No session (the browser dropped its cookie) or no live key: keep every answer, send nothing more. */
+        if (response.status === 401 || response.status === 403) {
+          return { done: false, keep: true, stop: true, message: error.message };
+        }
         return { done: false, keep: false, message: error.message || "保存失败，请刷新页面后重试。" };
       });
     });
   }
   function flush() {
-    if (flushing) { return; }
+    if (flushing || !QUEUE_KEY) { return; }
     var queue = loadQueue();
     var keys = Object.keys(queue);
     if (!keys.length) { showStatus(""); return; }
     flushing = true;
     var offline = false;
+    var stopped = null;
     var chain = Promise.resolve();
     keys.forEach(function (k) {
       chain = chain.then(function () {
-        if (offline) { return; }
+        if (offline || stopped !== null) { return; }
         var item = queue[k];
         var box = boxFor(item.a, item.q);
         mark(box, "saving");
@@ -107,6 +118,7 @@
             if (!result.done && saveLine) { saveLine.textContent = result.message; }
           } else {
             mark(box, "queued");
+            if (result.stop) { stopped = result.message || ""; }
           }
         }, function () {
           offline = true;
@@ -117,7 +129,9 @@
     chain.then(function () {
       flushing = false;
       var left = Object.keys(loadQueue()).length;
-      if (offline || left) {
+      if (stopped !== null) {
+        showStatus(left + " 个答案已暂存在本机，尚未保存。" + stopped + " 重新进入问卷后会自动保存。");
+      } else if (offline || left) {
         showStatus("网络暂时不通：" + left + " 个答案已暂存在本机，网络恢复后会自动保存。请不要清除浏览器数据。");
       } else {
         showStatus("");
@@ -176,6 +190,11 @@
     restoreQueued();
     updateProgress();
   }
+  document.querySelectorAll("form[data-exit]").forEach(function (f) {
+    f.addEventListener("submit", function () {
+      if (QUEUE_KEY) { try { window.localStorage.removeItem(QUEUE_KEY); } catch (e) { /* nothing kept */ } }
+    });
+  });
   document.querySelectorAll("form").forEach(function (f) {
     f.addEventListener("submit", function () {
       window.setTimeout(function () {

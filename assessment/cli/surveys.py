@@ -3,18 +3,11 @@
 import sys
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
+from ..services import access
 from ..transactions import transactional
 from .common import fail, period_or_fail, write_file
-
-#: Where links point when neither --base-url nor the BASE_URL setting says (the address `make run` serves).
-DEFAULT_BASE_URL = "http://127.0.0.1:5000"
-
-
-def _base_url(option):
-    return (option or current_app.config.get("BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
 
 
 @click.command("instruments")
@@ -58,7 +51,7 @@ def assign_command(period_name):
 @click.option("--pdf", "pdf", type=click.Path(dir_okay=False), help="also write printable sheets, one per rater")
 @click.option("--group", help="only raters of this group: grassroots, leader, department, deputy, expert")
 @click.option("--rater", "raters", multiple=True, help="only this rater (repeat for more)")
-@click.option("--base-url", help=f"where links point (default: the BASE_URL setting, else {DEFAULT_BASE_URL})")
+@click.option("--base-url", help="where links point (default: the BASE_URL setting, else http://127.0.0.1:5000)")
 @click.option("--page-size", type=click.Choice(["A5", "A4"]), default="A5", show_default=True)
 @click.option("--only-new", is_flag=True, help="skip raters who already hold a live link")
 @with_appcontext
@@ -69,7 +62,7 @@ def invitations_command(period_name, out, pdf, group, raters, base_url, page_siz
     from ..services import invitations as service
 
     period = period_or_fail(period_name)
-    base = _base_url(base_url)
+    base = access.base_url(base_url)
     try:
         chosen = service.select_raters(period, service.parse_group(group), raters, without_key=only_new)
         issued = service.issue_invitations(period, chosen, actor="cli", base_url=base)
@@ -106,7 +99,7 @@ def reminders_command(period_name, out):
 
 @click.command("demo-access")
 @click.option("--period", "period_name", help="the period (default: the newest open one)")
-@click.option("--base-url", help=f"where links point (default: the BASE_URL setting, else {DEFAULT_BASE_URL})")
+@click.option("--base-url", help="where links point (default: the BASE_URL setting, else http://127.0.0.1:5000)")
 @with_appcontext
 @transactional
 def demo_access_command(period_name, base_url):
@@ -125,7 +118,7 @@ def demo_access_command(period_name, base_url):
     if period is None or period.state is not PeriodState.OPEN:
         click.echo("Raters' side: no open period, so no demo link (open one with `assessment period open P`).")
         return
-    base = _base_url(base_url)
+    base = access.base_url(base_url)
     by_link, by_code = demo_invitations(period, base)
     if by_link is None:
         click.echo(f"Raters' side: nobody has assignments in period {period.name} yet (`assessment assign`).")
@@ -133,7 +126,7 @@ def demo_access_command(period_name, base_url):
     click.echo(f"Raters' side (period {period.name}, open until {period.ends_on}):")
     click.echo(f"    personal link: {by_link.link}")
     click.echo(f"                   ({by_link.rater.name}, {by_link.rater.group.label})")
-    click.echo(f"    access code:   {by_code.code_display}  at {base}/r/")
+    click.echo(f"    access code:   {by_code.code_display}  at {access.entry_url(by_code.rater, base)}")
     click.echo(f"                   ({by_code.rater.name}, {by_code.rater.group.label})")
 
 

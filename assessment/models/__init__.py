@@ -1,6 +1,6 @@
 """All tables; importing this package registers them with the metadata."""
 
-from .access import AccessFailure, AccessKey
+from .access import AccessKey
 from .assignment_rules import AssignmentRule, TargetScope
 from .audit import AuditEntry
 from .calendar import CalendarDay, Setting
@@ -48,7 +48,6 @@ __all__ = [
     "EstablishmentChange",
     "PoolEntryKind",
     "VacancyPoolEntry",
-    "AccessFailure",
     "AccessKey",
     "AssignmentRule",
     "TargetScope",

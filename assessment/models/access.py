@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -51,20 +51,3 @@ class AccessKey(db.Model):
     def __repr__(self):
         who = f"rater {self.rater_id}" if self.rater_id is not None else f"participant {self.participant_id}"
         return f"<AccessKey {self.id} {who} period {self.period_id}{' revoked' if self.revoked_at else ''}>"
-
-
-class AccessFailure(db.Model):
-    """Wrong access codes per client, so that guessing is slowed down for every worker alike."""
-
-    __tablename__ = "access_failures"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    #: HMAC of the client's IP address (the address itself is not kept).
-    client: Mapped[str] = mapped_column(String(64), unique=True)
-    #: Consecutive failures since the last success (or since the counter expired).
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: No code is checked for this client before this moment.
-    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    __table_args__ = (CheckConstraint("failures >= 0", name="failures_nonneg"),)

@@ -10,7 +10,8 @@ from .base import UTCDateTime, utcnow
 
 
 class SigninFailure(db.Model):
-    """Failed office sign-ins counted per account name and per client, in the database.
+    """Failed office sign-ins counted per account name and per client, and wrong access codes per client
+    (scope "access_code"), in the database (services/throttle.py).
 
     The counters live here rather than in a worker's memory so that every gunicorn worker (and every app
     server on one PostgreSQL) sees the same count: a lock-out holds whichever worker answers the next try.
@@ -20,7 +21,8 @@ class SigninFailure(db.Model):
     __tablename__ = "signin_failures"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: "account" (the normalised user name) or "client" (the IP address).
+    #: "account" (the normalised user name), "client" (the IP address, sign-in) or "access_code" (the IP address,
+    #: personal access codes).
     scope: Mapped[str] = mapped_column(String(16))
     #: HMAC of the user name or address (neither is kept in clear here; the audit log names locked accounts).
     key: Mapped[str] = mapped_column(String(64))
@@ -33,7 +35,7 @@ class SigninFailure(db.Model):
     __table_args__ = (
         UniqueConstraint("scope", "key"),
         CheckConstraint("failures >= 0", name="failures_nonneg"),
-        CheckConstraint("scope IN ('account', 'client')", name="scope_known"),
+        CheckConstraint("scope IN ('account', 'client', 'access_code')", name="scope_known"),
     )
 
 

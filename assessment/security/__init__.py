@@ -51,6 +51,8 @@ def register_security(app):
         response.headers.setdefault("Content-Security-Policy", policy)
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.blueprint == "web":  # personal pages: a token in a link must never leak through Referer
+            response.headers["Referrer-Policy"] = "no-referrer"
         if request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store"
         if request.is_secure:

@@ -5,9 +5,9 @@ one of them, in one period.
 
 - A link is ``<base-url>/r/<token>``; the token is ``secrets.token_urlsafe(24)`` (192 random bits).
 - An access code is 8 characters from ``23456789ABCDEFGHJKMNPQRSTUVWXYZ`` (no 0/O, 1/I/L to misread), about 40
-  bits; it is read case-insensitively with spaces and hyphens ignored, and wrong codes are slowed per client.
-- Both are stored only as HMAC-SHA256 keyed with a pepper derived from the app's SECRET_KEY. A fast keyed hash
-is
+  bits; it is read case-insensitively with spaces and hyphens ignored, and wrong codes are slowed per client
+  (`resolve_code`).
+- Both are stored only as HMAC-SHA256 keyed with a pepper derived from the app's SECRET_KEY. A fast keyed hash is
   enough for the random 192-bit token; for the 40-bit code the key is what matters: a copy of the database
   alone does not let anyone try all codes offline. Consequence: changing SECRET_KEY invalidates every issued
   link and code (re-issue them).
@@ -25,28 +25,31 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import case, select, update
 
 from ..extensions import db
-from ..models import AccessFailure, AccessKey, Participant, Period, PeriodState, Rater
-from . import audit
+from ..models import AccessKey, Participant, Period, PeriodState, Rater
+from . import audit, throttle
+from .refusals import Refused
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
 #: Characters ignored when a person types a code: spaces (also full-width) and hyphens (also full-width).
 _CODE_IGNORED = str.maketrans("", "", " \t-\u3000\uff0d\u2010\u2011\u2012\u2013\u2014_")
 
-#: Wrong codes a client may try before it has to wait; each further failure doubles the wait.
+#: The failure counter of wrong codes (services/throttle.py), per client.
+THROTTLE_SCOPE = "access_code"
+#: The wrong code at which a client first has to wait; each further one doubles the wait.
 FREE_FAILURES = 5
-FIRST_WAIT_SECONDS = 2
-MAX_WAIT_SECONDS = 15 * 60
+FIRST_WAIT_SECONDS = throttle.FIRST_WAIT_SECONDS
+MAX_WAIT_SECONDS = throttle.MAX_WAIT_SECONDS
 #: A client's counter starts again after this long without a failure.
-FAILURE_MEMORY = timedelta(hours=1)
+FAILURE_MEMORY = throttle.FAILURE_MEMORY
+UNKNOWN_MESSAGE = "链接或访问码无效。请核对编办发给您的通知，或联系编办重新获取。"
 #: last_used_at is written at most this often (a page view should not always write).
 TOUCH_EVERY = timedelta(minutes=1)
 
 
-class AccessError(Exception):
+class AccessError(Refused):
     """A link or code that does not open anything; ``message`` explains it to the rater in Chinese.
 
     ``reason``: malformed / unknown / revoked / not_open (period still a draft) / closed (period closed or
@@ -56,7 +59,7 @@ class AccessError(Exception):
     def __init__(self, reason: str, message: str, key: AccessKey | None = None, wait_seconds: int = 0):
         super().__init__(message)
         self.reason = reason
-        self.message = message
+        self.message = message  # the same as message_zh (the name the pages read)
         self.key = key
         self.wait_seconds = wait_seconds
 
@@ -203,16 +206,19 @@ def live_key(holder, period: Period) -> AccessKey | None:
 
 
 def check_key(key: AccessKey | None) -> AccessKey:
-    """The key if it opens pages now; else AccessError (revoked, period not yet open, period closed).
+    """The key if it opens pages now; else AccessError (revoked, holder no longer active, period not yet open,
+    period closed).
 
     For a closed (or published) period the error carries the key: the rater may still look, read-only.
     """
     if key is None:
-        raise AccessError("unknown", "链接或访问码无效。请核对编办发给您的通知，或联系编办重新获取。")
+        raise AccessError("unknown", UNKNOWN_MESSAGE)
     if key.revoked_at is not None:
         raise AccessError(
             "revoked", "此链接或访问码已停用（可能已重新发放）。请使用最新收到的链接或访问码，或联系编办。"
         )
+    if not key.holder.active:  # left out of assignments and reminders: the link stops too
+        raise AccessError("revoked", "您已不在本年度评价或报送的名单中，此链接或访问码已停用。如有疑问请联系编办。")
     state = key.period.state
     if state is PeriodState.DRAFT:
         raise AccessError("not_open", f"{key.period.name} 年度评价尚未开始，请在编办通知的时间内填写。", key)
@@ -230,10 +236,27 @@ def resolve_token(token: str) -> AccessKey:
     return check_key(key)
 
 
-def resolve_code(code: str) -> AccessKey:
-    """The live key of an access code (normalised first), or AccessError explaining why it does not open."""
+def resolve_code(code: str, client: str | None = None, now: datetime | None = None) -> AccessKey:
+    """The live key of an access code (normalised first), or AccessError explaining why it does not open.
+
+    Wrong codes are slowed per client (its address; services/throttle.py, scope "access_code"): after
+    FREE_FAILURES unknown codes each further one doubles the wait, from 2 s up to 15 min, and while the client
+    waits no code is checked (AccessError "throttled", with ``wait_seconds``). The caller must commit an
+    "unknown" refusal so that it is counted. A right code does not clear the counter (it expires after
+    FAILURE_MEMORY): one valid code must not reset the brake on guessing others.
+    """
+    now = now or datetime.now(UTC)
+    counter = throttle.hashed(THROTTLE_SCOPE, client or "unknown")
+    wait = throttle.wait(THROTTLE_SCOPE, counter, now)
+    if wait:
+        raise AccessError("throttled", f"错误次数过多，请 {wait} 秒后再试。", wait_seconds=wait)
     normalised = normalise_code(code)
     key = db.session.execute(db.select(AccessKey).filter_by(code_hash=hash_code(normalised))).scalar_one_or_none()
+    if key is None:
+        wait = throttle.fail(THROTTLE_SCOPE, counter, FREE_FAILURES - 1, now)
+        raise AccessError(
+            "unknown", UNKNOWN_MESSAGE + (f" 错误次数过多，请 {wait} 秒后再试。" if wait else ""), wait_seconds=wait
+        )
     return check_key(key)
 
 
@@ -247,66 +270,6 @@ def touch(key: AccessKey, now: datetime | None = None) -> None:
     now = now or datetime.now(UTC)
     if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
         key.last_used_at = now
-
-
-# --- slowing down wrong codes -------------------------------------------------------------------------------
-
-
-def client_id(address: str) -> str:
-    """What the failure counter keeps of a client: an HMAC of its address, not the address."""
-    return _hash("client", address or "unknown")
-
-
-def wait_seconds(address: str, now: datetime | None = None) -> int:
-    """Seconds the client must still wait before a code is checked (0: go ahead)."""
-    now = now or datetime.now(UTC)
-    row = db.session.execute(db.select(AccessFailure).filter_by(client=client_id(address))).scalar_one_or_none()
-    if row is None or row.blocked_until is None or row.blocked_until <= now:
-        return 0
-    return max(1, int((row.blocked_until - now).total_seconds() + 0.999))
-
-
-def record_failure(address: str, now: datetime | None = None) -> int:
-    """Count a wrong code from this client; returns the seconds it must now wait (0 for the first few).
-
-    The counter lives in the database (access_failures), so every worker and every process sees the same count;
-    the row is created with INSERT … ON CONFLICT DO NOTHING and incremented in one UPDATE, so wrong codes sent
-    in parallel are all counted. After FREE_FAILURES wrong codes each further one doubles the wait, from
-    FIRST_WAIT_SECONDS up to MAX_WAIT_SECONDS; an hour without failures forgets the client.
-    """
-    now = now or datetime.now(UTC)
-    client = client_id(address)
-    table = AccessFailure.__table__
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(table).values(client=client, failures=0, last_failure_at=now).on_conflict_do_nothing())
-    forgotten = table.c.last_failure_at < now - FAILURE_MEMORY
-    db.session.execute(
-        update(table)
-        .where(table.c.client == client)
-        .values(
-            failures=case((forgotten, 1), else_=table.c.failures + 1),
-            last_failure_at=now,
-        )
-    )
-    failures = db.session.scalar(select(table.c.failures).where(table.c.client == client))
-    wait = 0
-    if failures >= FREE_FAILURES:
-        wait = min(MAX_WAIT_SECONDS, FIRST_WAIT_SECONDS * 2 ** min(failures - FREE_FAILURES, 20))
-        db.session.execute(
-            update(table).where(table.c.client == client).values(blocked_until=now + timedelta(seconds=wait))
-        )
-    return wait
-
-
-def clear_failures(address: str) -> None:
-    """A right code: the client's counter starts again."""
-    db.session.execute(
-        update(AccessFailure).where(AccessFailure.client == client_id(address)).values(failures=0, blocked_until=None)
-    )
 
 
 #: Where links point when neither an explicit base URL nor the BASE_URL setting says, outside a request (the
@@ -328,3 +291,8 @@ def link_for(holder, token: str, base: str | None = None) -> str:
     informant, expert or linkage department."""
     prefix = "p" if isinstance(holder, Participant) else "r"
     return f"{base_url(base)}/{prefix}/{token}"
+
+
+def entry_url(holder, base: str | None = None) -> str:
+    """Where the holder types an access code: `<base>/r/` for a rater, `<base>/p/` for a participant."""
+    return link_for(holder, "", base)

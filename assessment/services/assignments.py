@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select
 
 from ..extensions import db
 from ..models import (
@@ -37,6 +37,7 @@ from ..models import (
 )
 from . import audit
 from .bulk import bulk_insert
+from .refusals import Refused
 
 #: Instrument key → (default scope, scopes the office may choose).
 DEFAULT_RULES = {
@@ -49,12 +50,12 @@ DEFAULT_RULES = {
 }
 
 
-class AssignError(ValueError):
+class AssignError(Refused):
     """A rule change or an assign run that cannot be done; ``message_zh`` is for the console."""
 
     def __init__(self, message: str, message_zh: str):
-        super().__init__(message)
-        self.message_zh = message_zh
+        super().__init__(message_zh)
+        self.args = (message,)  # str() stays English for the command line
 
 
 @dataclass
@@ -270,7 +271,7 @@ def assign(period: Period, actor: str = "system") -> AssignRun:
                     )
                     count.added += 1
 
-    stale = []
+    stale = {}
     for k, (aid, touched) in have.items():
         if k in wanted:
             continue
@@ -278,10 +279,24 @@ def assign(period: Period, actor: str = "system") -> AssignRun:
         if touched:
             count.kept += 1
         else:
-            stale.append(aid)
-            count.dropped += 1
-    for start in range(0, len(stale), 500):
-        db.session.execute(delete(Assignment).where(Assignment.id.in_(stale[start : start + 500])))
+            stale.setdefault(k[2], []).append(aid)
+    for instrument_key, ids in stale.items():
+        count = run.counts[instrument_key]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            # "Untouched" is checked again by the DELETE itself: a rater may open one of these after the snapshot
+            # above, and that assignment (and its answers) must stay.
+            dropped = db.session.execute(
+                delete(Assignment)
+                .where(
+                    Assignment.id.in_(chunk),
+                    Assignment.state == AssignmentState.NOT_OPENED,
+                    ~exists().where(Response.assignment_id == Assignment.id),
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            count.dropped += dropped
+            count.kept += len(chunk) - dropped
     bulk_insert(Assignment, new_rows)
     db.session.flush()
     audit.record(
@@ -296,19 +311,27 @@ def assign(period: Period, actor: str = "system") -> AssignRun:
 
 
 def rater_assignments(rater_id: int, period_id: int) -> list[Assignment]:
-    """A rater's assignments in a period, with unit, instrument and response loaded (the rater's pages)."""
+    """A rater's assignments in a period, with unit, instrument and response loaded (the rater's pages), in the
+    order the pages show them: by instrument as in DEFAULT_RULES, then by unit code."""
+    from sqlalchemy import case
     from sqlalchemy.orm import joinedload
+
+    instrument_order = case(
+        {key: n for n, key in enumerate(DEFAULT_RULES)}, value=Instrument.key, else_=len(DEFAULT_RULES)
+    )
 
     return list(
         db.session.execute(
             db.select(Assignment)
+            .join(Instrument, Assignment.instrument_id == Instrument.id)
+            .join(Unit, Assignment.unit_id == Unit.id)
             .where(Assignment.rater_id == rater_id, Assignment.period_id == period_id)
             .options(
                 joinedload(Assignment.unit),
                 joinedload(Assignment.instrument),
                 joinedload(Assignment.response),
             )
-            .order_by(Assignment.instrument_id, Assignment.unit_id)
+            .order_by(instrument_order, Instrument.key, Unit.code)
         )
         .unique()
         .scalars()

@@ -5,7 +5,6 @@ link and code exist in clear only in what `issue_invitations` returns, so the CS
 are the only place they are ever shown. Builders return bytes; only the route or the CLI sends or writes them.
 """
 
-import csv
 import io
 import zipfile
 from dataclasses import dataclass
@@ -17,9 +16,10 @@ from sqlalchemy import case, func
 
 from ..extensions import db
 from ..models import AccessKey, Assignment, AssignmentState, Rater, RaterGroup
-from ..spreadsheets import safe_text
+from ..spreadsheets import csv_bytes
 from . import access
 from .exports import render_pdf
+from .refusals import Refused
 
 #: The invitations CSV's columns (interfaces.md, `assessment invitations`).
 INVITATION_COLUMNS = ["rater_code", "name", "group", "town_code", "link", "access_code"]
@@ -28,12 +28,12 @@ INVITATION_COLUMNS = ["rater_code", "name", "group", "town_code", "link", "acces
 PAGE_SIZES = ("A5", "A4")
 
 
-class InvitationError(ValueError):
+class InvitationError(Refused):
     """Invitations refused: `str()` in English (CLI), `message_zh` for the console."""
 
     def __init__(self, message: str, message_zh: str):
-        super().__init__(message)
-        self.message_zh = message_zh
+        super().__init__(message_zh)
+        self.args = (message,)  # str() stays English for the command line
 
 
 @dataclass(frozen=True)
@@ -107,42 +107,39 @@ def select_raters(period, group: RaterGroup | None = None, codes=(), without_key
     return raters
 
 
+def rater_sort_key(group: RaterGroup, town_code: str | None, code: str):
+    """Raters as the office lists them (invitations, reminders): by group (grassroots first, as RaterGroup),
+    town (raters without a town last), then code."""
+    return list(RaterGroup).index(group), not town_code, town_code or "", code
+
+
 def _rater_order(rater):
-    """Raters as the office lists them: by group (grassroots first, as RaterGroup), town, then code."""
-    return list(RaterGroup).index(rater.group), rater.town.code if rater.town else "~", rater.code
+    return rater_sort_key(rater.group, rater.town.code if rater.town else None, rater.code)
 
 
-def link_for(base_url: str, token: str) -> str:
-    """The personal link `<base-url>/r/<token>` (interfaces.md, "Raters' access")."""
-    return f"{base_url.rstrip('/')}/r/{token}"
-
-
-def issue_invitations(period, raters, actor: str, base_url: str) -> list[Invitation]:
-    """Issue a fresh link and code to each rater (revoking their previous ones) and return them, in order."""
+def issue_invitations(period, raters, actor: str, base_url: str | None = None) -> list[Invitation]:
+    """Issue a fresh link and code to each rater (revoking their previous ones) and return them, in order;
+    links point at `base_url`, else where access.base_url says."""
     return [
-        Invitation(rater=item.holder, link=link_for(base_url, item.token), code=item.code)
+        Invitation(rater=item.holder, link=access.link_for(item.holder, item.token, base_url), code=item.code)
         for item in access.issue(raters, period, actor)
     ]
 
 
 def build_csv(invitations: list[Invitation]) -> bytes:
-    """The invitations as CSV: UTF-8 with a byte-order mark, INVITATION_COLUMNS, one row per rater."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(INVITATION_COLUMNS)
-    for inv in invitations:
-        rater = inv.rater
-        writer.writerow(
-            [
-                safe_text(rater.code),
-                safe_text(rater.name),
-                rater.group.value,
-                safe_text(rater.town.code if rater.town else ""),
-                inv.link,
-                inv.code_display,
-            ]
-        )
-    return buffer.getvalue().encode("utf-8-sig")
+    """The invitations as CSV (spreadsheets.csv_bytes): INVITATION_COLUMNS, one row per rater."""
+    rows = (
+        [
+            inv.rater.code,
+            inv.rater.name,
+            inv.rater.group.value,
+            inv.rater.town.code if inv.rater.town else "",
+            inv.link,
+            inv.code_display,
+        ]
+        for inv in invitations
+    )
+    return csv_bytes(INVITATION_COLUMNS, rows)
 
 
 def qr_svg(link: str) -> Markup:
@@ -151,7 +148,7 @@ def qr_svg(link: str) -> Markup:
     return Markup(qr.svg_inline(scale=4, border=4, omitsize=True, title="个人链接二维码"))
 
 
-def build_pdf(invitations: list[Invitation], period, base_url: str, page_size: str = "A5") -> bytes:
+def build_pdf(invitations: list[Invitation], period, base_url: str | None = None, page_size: str = "A5") -> bytes:
     """Printable invitation sheets, one page per rater: name, what to do, the QR code, the access code, the
     deadline (the period's end) and the office's phone (setting OFFICE_PHONE)."""
     if page_size not in PAGE_SIZES:
@@ -170,14 +167,14 @@ def build_pdf(invitations: list[Invitation], period, base_url: str, page_size: s
         sheets=sheets,
         period=period,
         page_size=page_size,
-        code_url=f"{base_url.rstrip('/')}/r/",
-        office_phone=current_app.config.get("OFFICE_PHONE") or "",
-        office_name=current_app.config.get("OFFICE_NAME") or "市委机构编制委员会办公室",
+        code_url=access.entry_url(Rater(), base_url),
+        office_phone=current_app.config["OFFICE_PHONE"],
+        office_name=current_app.config["OFFICE_NAME"],
     )
     return render_pdf(html)
 
 
-def build_zip(invitations: list[Invitation], period, base_url: str, page_size: str = "A5") -> bytes:
+def build_zip(invitations: list[Invitation], period, base_url: str | None = None, page_size: str = "A5") -> bytes:
     """The CSV and the PDF sheets of one issue together (the console offers both from one issue)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -6,8 +6,6 @@ in. Rates are `submitted / assigned`. Nothing here names a rater next to an answ
 the reminder list says only who has not finished, never what anyone answered.
 """
 
-import csv
-import io
 from dataclasses import dataclass, field
 
 from sqlalchemy import case, func
@@ -15,7 +13,8 @@ from sqlalchemy import case, func
 from ..extensions import db
 from ..labels import INSTRUMENT_ZH
 from ..models import Assignment, AssignmentState, Instrument, Rater, RaterGroup, Town, Unit
-from ..spreadsheets import safe_text
+from ..spreadsheets import csv_bytes
+from .invitations import rater_sort_key
 
 #: The reminder list's columns (interfaces.md, `assessment reminders`).
 REMINDER_COLUMNS = ["rater_code", "name", "group", "town_code", "phone", "assigned", "submitted"]
@@ -141,7 +140,6 @@ def reminder_rows(period) -> list[dict]:
         .group_by(Rater.id, Rater.code, Rater.name, Rater.group, Town.code, Rater.phone)
         .having(submitted < assigned)
     ).all()
-    order = {g: i for i, g in enumerate(RaterGroup)}
     out = [
         {
             "rater_code": code,
@@ -154,25 +152,14 @@ def reminder_rows(period) -> list[dict]:
         }
         for code, name, group, town, phone, n, done in rows
     ]
-    out.sort(key=lambda r: (order[r["group"]], r["town_code"], r["rater_code"]))
+    out.sort(key=lambda r: rater_sort_key(r["group"], r["town_code"], r["rater_code"]))
     return out
 
 
 def reminders_csv(period) -> bytes:
-    """The reminder list as CSV: UTF-8 with a byte-order mark (Excel on a Chinese desktop), REMINDER_COLUMNS."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(REMINDER_COLUMNS)
-    for row in reminder_rows(period):
-        writer.writerow(
-            [
-                safe_text(row["rater_code"]),
-                safe_text(row["name"]),
-                row["group"].value,
-                safe_text(row["town_code"]),
-                safe_text(row["phone"]),
-                row["assigned"],
-                row["submitted"],
-            ]
-        )
-    return buffer.getvalue().encode("utf-8-sig")
+    """The reminder list as CSV (spreadsheets.csv_bytes): REMINDER_COLUMNS."""
+    rows = (
+        [r["rater_code"], r["name"], r["group"].value, r["town_code"], r["phone"], r["assigned"], r["submitted"]]
+        for r in reminder_rows(period)
+    )
+    return csv_bytes(REMINDER_COLUMNS, rows)

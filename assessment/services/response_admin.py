@@ -112,7 +112,7 @@ def history(assignment: Assignment) -> dict:
         "response": response,
         "versions": versions,
         "draft": dict(response.draft or {}) if response is not None else {},
-        "current": response_service.current_answers(assignment),
+        "current": response_service.answers_by_assignment([assignment])[assignment.id],
     }
 
 

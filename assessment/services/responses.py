@@ -41,9 +41,10 @@ from ..models import (
     ResponseVersion,
 )
 from . import audit
+from .refusals import Refused
 
 
-class ResponseError(ValueError):
+class ResponseError(Refused):
     """A change to a response that cannot be made; ``message`` says why in Chinese, ``code`` for programs.
 
     Codes: closed (period not open), already_submitted, not_submitted, invalid_answer, unanswered,
@@ -53,7 +54,7 @@ class ResponseError(ValueError):
     def __init__(self, code: str, message: str, **detail):
         super().__init__(message)
         self.code = code
-        self.message = message
+        self.message = message  # the same as message_zh
         self.detail = detail
 
 
@@ -191,12 +192,13 @@ def submit(assignment: Assignment, now: datetime | None = None) -> ResponseVersi
     """
     _require_open(assignment)
     defn = definition(assignment.instrument)
-    _lock_for_rater(assignment, AssignmentState.SUBMITTED)
+    _lock_for_rater(assignment, AssignmentState.IN_PROGRESS)  # hold the row while the draft is checked
     response = _response(assignment)
     draft = dict(response.draft or {})
     missing = unanswered(defn, draft)
     if missing and not defn.allow_na:
         raise ResponseError("unanswered", f"还有 {len(missing)} 道题未作答，请答完后再提交。", questions=missing)
+    _lock_for_rater(assignment, AssignmentState.SUBMITTED)  # still ours: the row is held
     now = now or datetime.now(UTC)
     version = _add_version(response, {q.id: draft.get(q.id) for q in defn.questions}, ResponseSource.WEB, now)
     response.draft = None
@@ -368,16 +370,6 @@ def correct(
 # --- reading ------------------------------------------------------------------------------------------------
 
 
-def current_answers(assignment: Assignment) -> dict[str, float | None]:
-    """What the rater sees: the draft while in progress, the latest submitted answers once submitted."""
-    response = assignment.response
-    if response is None:
-        return {}
-    if assignment.state is AssignmentState.SUBMITTED:
-        return latest_answers(response)
-    return dict(response.draft or {})
-
-
 def straight_lined(answer_sets: list[dict]) -> bool:
     """Did the rater give exactly the same answers to every unit (at least three units answered)?
 
@@ -390,7 +382,8 @@ def straight_lined(answer_sets: list[dict]) -> bool:
 
 
 def answers_by_assignment(assignments: list[Assignment]) -> dict[int, dict[str, float | None]]:
-    """current_answers() of many assignments with one query for the submitted ones (the rater's pages)."""
+    """What the rater sees for each assignment: the draft while in progress, the latest submitted answers once
+    submitted; one query for all the submitted ones (the rater's pages, the office's response view)."""
     result: dict[int, dict] = {}
     submitted = {}
     for a in assignments:

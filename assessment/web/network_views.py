@@ -1,96 +1,37 @@
 """Pages of the supervision network's participants: informants (信息员) send suggestions and reports, linkage
 departments (联动部门) file problem reports, experts (专家) comment on problems.
 
-The same personal access as raters (services/access.py): a link /p/<token> or an access code at /p/ puts only
-the key's id in the session; every page checks that key again. A participant sees only what they sent; an
+The same personal access as raters (services/access.py, web/entry.py): a link /p/<token> or an access code at /p/
+puts only the key's id in the session; every page checks that key again. A participant sees only what they sent; an
 informant's identity is shown to nobody but the office.
 """
 
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 
+from .. import transactions
 from ..extensions import db
 from ..models import Participant, ParticipantKind, Problem, SuggestionKind
-from ..services import access, ledger, ledger_lists, network
+from ..services import ledger, ledger_lists, network
 from ..services.ledger import LedgerError, ProblemInput
-from . import bp
+from . import bp, entry
 
-SESSION_KEY = "participant_key"
-
-HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
-
-
-@bp.after_app_request
-def _participant_headers(response):
-    if request.blueprint == "web" and request.path.startswith("/p/"):
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-    return response
-
-
-def _client():
-    return request.remote_addr or "unknown"
-
-
-def _message(message, status):
-    return render_template("web/network/message.html", message=message), status
-
-
-def begin(key):
-    """Start a participant's session on this key (only its id is kept); used by /p/ and by the raters' /r/."""
-    session[SESSION_KEY] = key.id
-    access.touch(key)
-    return redirect(url_for("web.participant_home"))
+# --- entering (web/entry.py) --------------------------------------------------------------------------------
 
 
 @bp.route("/p/", methods=["GET", "POST"])
 def participant_code():
     """The access code of an informant, expert or linkage department (wrong codes slowed per client)."""
-    error, code = None, ""
-    if request.method == "POST":
-        wait = access.wait_seconds(_client())
-        if wait:
-            return render_template("web/network/code.html", error=f"错误次数过多，请 {wait} 秒后再试。", code=""), 429
-        code = request.form.get("code", "")
-        try:
-            key = access.resolve_code(code)
-        except access.AccessError as exc:
-            if exc.reason == "unknown":
-                wait = access.record_failure(_client())
-                error = exc.message + (f" 错误次数过多，请 {wait} 秒后再试。" if wait else "")
-            else:
-                error = exc.message
-            return render_template("web/network/code.html", error=error, code=code), 200
-        access.clear_failures(_client())
-        if key.participant_id is None:
-            session["rater_key"] = key.id
-            return redirect(url_for("web.rater_home"))
-        return begin(key)
-    return render_template("web/network/code.html", error=error, code=code)
+    return entry.code_page(entry.PARTICIPANT, "web/network/code.html")
 
 
 @bp.route("/p/<token>")
 def participant_link(token):
-    try:
-        key = access.resolve_token(token)
-    except access.AccessError as exc:
-        session.pop(SESSION_KEY, None)
-        return _message(exc.message, {"unknown": 404, "revoked": 410}.get(exc.reason, 403))
-    if key.participant_id is None:
-        return _message("该链接不用于报送信息。", 403)
-    return begin(key)
+    return entry.open_link(token, entry.PARTICIPANT)
 
 
 @bp.route("/p/exit", methods=["POST"])
 def participant_exit():
-    session.pop(SESSION_KEY, None)
+    session.pop(entry.SLOTS[entry.PARTICIPANT][0], None)
     flash("您已退出。再次进入请使用个人链接或访问码。", "info")
     return redirect(url_for("web.participant_code"))
 
@@ -104,35 +45,18 @@ def _load_participant():
         "web.participant_exit",
     ):
         return None
-    key_id = session.get(SESSION_KEY)
-    if not isinstance(key_id, int):
-        return redirect(url_for("web.participant_code"))
-    key = access.get_key(key_id)
-    if key is None:
-        session.pop(SESSION_KEY, None)
-        return redirect(url_for("web.participant_code"))
-    try:
-        access.check_key(key)
-    except access.AccessError as exc:
-        session.pop(SESSION_KEY, None)
-        return _message(exc.message, 403)
-    if key.participant_id is None:
-        session.pop(SESSION_KEY, None)
-        return _message("该链接不用于报送信息。", 403)
-    g.key, g.period = key, key.period
-    g.participant = db.session.get(Participant, key.participant_id)
-    access.touch(key)
+    refused = entry.load_holder(entry.PARTICIPANT)
+    if refused is not None:
+        return refused
+    g.participant = db.session.get(Participant, g.key.participant_id)
     return None
 
 
-def _units():
-    return ledger_lists.form_options()
-
-
-@bp.route("/p/home")
-def participant_home():
+def _home(values=None, error=None, status=200):
+    """The participant's home page: what they sent (informants, linkage departments) or the problems to comment
+    on (experts); with the refused form's values and message when a send was refused."""
     p = g.participant
-    context = {"me": p, "period": g.period, "values": {}, "error": None, **_units()}
+    context = {"me": p, "period": g.period, "values": values or {}, "error": error, **ledger_lists.form_options()}
     if p.kind is ParticipantKind.INFORMANT:
         context["mine"] = network.own_suggestions(p, g.period)
         context["kinds"] = list(SuggestionKind)
@@ -140,7 +64,12 @@ def participant_home():
         context["mine"] = network.department_problems(p, g.period)
     else:
         context["problems"] = network.expert_problems(g.period)
-    return render_template("web/network/home.html", **context)
+    return render_template("web/network/home.html", **context), status
+
+
+@bp.route("/p/home")
+def participant_home():
+    return _home()
 
 
 @bp.route("/p/suggest", methods=["POST"])
@@ -158,18 +87,8 @@ def participant_suggest():
             happened_on=request.form.get("happened_on"),
             file=request.files.get("file"),
         )
-    except LedgerError as exc:
-        db.session.rollback()
-        return render_template(
-            "web/network/home.html",
-            me=g.participant,
-            period=g.period,
-            mine=network.own_suggestions(g.participant, g.period),
-            kinds=list(SuggestionKind),
-            values=request.form.to_dict(),
-            error=exc.message_zh,
-            **_units(),
-        ), 400
+    except LedgerError as exc:  # the 400 rolls back whatever was flushed
+        return _home(request.form.to_dict(), exc.message_zh, 400)
     flash("已报送，感谢您的反映。编办甄别后会在此显示结果。", "success")
     return redirect(url_for("web.participant_home"))
 
@@ -183,17 +102,8 @@ def participant_report():
     data = ProblemInput(**{f: request.form.get(f) for f in fields if request.form.get(f) is not None})
     try:
         problem = network.linkage_file(g.period, g.participant, data)
-    except LedgerError as exc:
-        db.session.rollback()
-        return render_template(
-            "web/network/home.html",
-            me=g.participant,
-            period=g.period,
-            mine=network.department_problems(g.participant, g.period),
-            values=request.form.to_dict(),
-            error=exc.message_zh,
-            **_units(),
-        ), 400
+    except LedgerError as exc:  # the 400 rolls back whatever was flushed
+        return _home(request.form.to_dict(), exc.message_zh, 400)
     flash(f"已报送，台账编号 {problem.number}。", "success")
     return redirect(url_for("web.participant_home"))
 
@@ -209,7 +119,7 @@ def participant_comment(problem_id):
     try:
         ledger.comment(problem, g.participant, request.form.get("text"))
     except LedgerError as exc:
-        db.session.rollback()
+        transactions.discard_refused_work()
         flash(exc.message_zh, "error")
     else:
         flash(f"对问题 {problem.number} 的点评已提交。", "success")

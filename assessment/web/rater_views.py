@@ -8,115 +8,37 @@ of their own key's rater and period: any other id is "not found".
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import UTC, datetime
 
 from flask import abort, flash, g, jsonify, redirect, render_template, request, session, url_for
 
+from ..errors import api_error
 from ..extensions import db
 from ..models import Assignment, AssignmentState, Rater
-from ..services import access, responses
+from ..services import responses
 from ..services.assignments import rater_assignments
-from ..services.workdays import china_date
-from . import bp
+from ..services.workdays import china_today
+from ..urls import MAX_ID, positive_int
+from . import bp, entry
 from .widgets import read_form, render
 
-SESSION_KEY = "rater_key"
-
-#: Security headers of every rater page: scripts and styles only from this site, no inline script, no framing;
-#: the token never leaks through Referer; answers are not kept in shared caches.
-RATER_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
-
-
-def _is_rater_page():
-    return request.blueprint == "web" and (request.path.startswith("/r/") or request.path.startswith("/rater"))
-
-
-@bp.after_app_request
-def _rater_headers(response):
-    if _is_rater_page():
-        for name, value in RATER_HEADERS.items():
-            response.headers.setdefault(name, value)
-    return response
-
-
-def _client():
-    return request.remote_addr or "unknown"
-
-
-def _problem(message, status, title="无法打开问卷"):
-    if request.is_json or request.path.endswith("/answer"):
-        return jsonify({"error": {"code": "access", "message": message}}), status
-    return render_template("web/rater/message.html", title=title, message=message), status
-
-
-def _begin(key):
-    """Start the rater's session on this key (only its id is kept)."""
-    session[SESSION_KEY] = key.id
-    access.touch(key)
-
-
-# --- entering -----------------------------------------------------------------------------------------------
+# --- entering (web/entry.py) --------------------------------------------------------------------------------
 
 
 @bp.route("/r/", methods=["GET", "POST"])
 def enter_code():
     """Ask for the 8-character access code; wrong codes are slowed down per client (services/access.py)."""
-    error = None
-    if request.method == "POST":
-        wait = access.wait_seconds(_client())
-        if wait:
-            return render_template("web/rater/code.html", error=f"错误次数过多，请 {wait} 秒后再试。", code=""), 429
-        code = request.form.get("code", "")
-        try:
-            key = access.resolve_code(code)
-        except access.AccessError as exc:
-            if exc.reason == "closed" and exc.key is not None and exc.key.rater_id is not None:
-                access.clear_failures(_client())
-                _begin(exc.key)
-                return redirect(url_for("web.rater_home"))
-            if exc.reason == "unknown":
-                wait = access.record_failure(_client())
-                error = exc.message + (f" 错误次数过多，请 {wait} 秒后再试。" if wait else "")
-            else:
-                error = exc.message
-            return render_template("web/rater/code.html", error=error, code=code), 200
-        if key.rater_id is None:
-            return _problem("该访问码不用于填写问卷。", 403)
-        access.clear_failures(_client())
-        _begin(key)
-        return redirect(url_for("web.rater_home"))
-    return render_template("web/rater/code.html", error=error, code="")
+    return entry.code_page(entry.RATER, "web/rater/code.html")
 
 
 @bp.route("/r/<token>")
 def open_link(token):
     """A personal link: start the session and move to the rater's home (the token leaves the address bar)."""
-    try:
-        key = access.resolve_token(token)
-    except access.AccessError as exc:
-        if exc.reason == "closed" and exc.key is not None and exc.key.rater_id is not None:
-            _begin(exc.key)
-            return redirect(url_for("web.rater_home"))
-        session.pop(SESSION_KEY, None)
-        status = {"unknown": 404, "revoked": 410}.get(exc.reason, 403)
-        return _problem(exc.message, status)
-    if key.rater_id is None:
-        return _problem("该链接不用于填写问卷。", 403)
-    _begin(key)
-    return redirect(url_for("web.rater_home"))
+    return entry.open_link(token, entry.RATER)
 
 
 @bp.route("/rater/exit", methods=["POST"])
 def rater_exit():
-    session.pop(SESSION_KEY, None)
+    session.pop(entry.SLOTS[entry.RATER][0], None)
     flash("您已退出。再次填写请使用个人链接或访问码。", "info")
     return redirect(url_for("web.enter_code"))
 
@@ -127,31 +49,12 @@ def rater_exit():
 @bp.before_request
 def _load_rater():
     """Re-check the session's key on every rater page: revoked keys stop at once, closed periods read-only."""
-    if not request.path.startswith("/rater") or request.endpoint == "web.rater_exit":
+    if not request.path.startswith("/rater") or request.endpoint in ("web.rater_exit", "web.fresh_csrf"):
         return None
-    key_id = session.get(SESSION_KEY)
-    if not isinstance(key_id, int):
-        return (
-            _problem("请使用编办发给您的个人链接，或在此输入访问码。", 401, title="请先进入问卷")
-            if request.path.endswith("/answer")
-            else redirect(url_for("web.enter_code"))
-        )
-    key = access.get_key(key_id)
-    g.read_only = False
-    try:
-        access.check_key(key)
-    except access.AccessError as exc:
-        if exc.reason != "closed":
-            session.pop(SESSION_KEY, None)
-            return _problem(exc.message, 403)
-        g.read_only = True
-        g.closed_message = exc.message
-    if key.rater_id is None:
-        session.pop(SESSION_KEY, None)
-        return _problem("该链接不用于填写问卷。", 403)
-    g.key, g.period = key, key.period
-    g.rater = db.session.get(Rater, key.rater_id)
-    access.touch(key)
+    refused = entry.load_holder(entry.RATER)
+    if refused is not None:
+        return refused
+    g.rater = db.session.get(Rater, g.key.rater_id)
     return None
 
 
@@ -160,9 +63,9 @@ def _assignments():
 
 
 def _groups(assignments):
-    """The rater's assignments by instrument (in instrument order), each list by unit code."""
+    """The rater's assignments by instrument, in the order rater_assignments gives."""
     groups = OrderedDict()
-    for a in sorted(assignments, key=lambda a: (a.instrument.key != "grassroots", a.instrument_id, a.unit.code)):
+    for a in assignments:
         groups.setdefault(a.instrument.key, []).append(a)
     return groups
 
@@ -171,7 +74,7 @@ def _instrument_assignments(instrument_key):
     found = [a for a in _assignments() if a.instrument.key == instrument_key]
     if not found:
         abort(404)
-    return sorted(found, key=lambda a: a.unit.code)
+    return found
 
 
 def _own_assignment(assignment_id) -> Assignment:
@@ -186,22 +89,23 @@ def _editable(assignment) -> bool:
     return not g.read_only and assignment.state is not AssignmentState.SUBMITTED
 
 
-def _save_from_form(assignments, defn) -> list[str]:
-    """Save what a no-script form sent for these assignments; returns the Chinese errors, if any."""
-    errors = []
+def _save_from_form(assignments, defn) -> tuple[list[str], int]:
+    """Save what a no-script form sent for these assignments: the Chinese errors, if any, and the status to
+    answer (409 when the form carried answers that can no longer be saved: period closed or already submitted,
+    as the script's path answers; 400 for a bad answer). Nothing unsaved is ever reported as saved."""
+    errors, status = [], 200
     for a in assignments:
-        if not _editable(a):
-            continue
         raw = read_form(request.form, a.id, defn)
         if not raw:
             continue
         try:
+            if g.read_only:
+                raise responses.ResponseError("closed", g.closed_message)
             responses.save_draft(a, raw)
-        except responses.AlreadySubmitted:
-            continue
         except responses.ResponseError as exc:
+            status = max(status, 409 if exc.code in ("closed", "already_submitted") else 400)
             errors.append(f"{a.unit.name}：{exc.message}")
-    return errors
+    return errors, (status if errors else 200)
 
 
 # --- pages --------------------------------------------------------------------------------------------------
@@ -233,7 +137,7 @@ def rater_home():
         for a in assignments
         if a.response is not None and a.response.returned_at is not None and a.state is not AssignmentState.SUBMITTED
     ]
-    days_left = (g.period.ends_on - china_date(datetime.now(UTC))).days  # the deadline is a China date
+    days_left = (g.period.ends_on - china_today()).days  # the deadline is a China date
     return render_template(
         "web/rater/home.html",
         sections=sections,
@@ -252,9 +156,9 @@ def matrix(key, number):
     if not 1 <= number <= len(defn.questions):
         abort(404)
     question = defn.questions[number - 1]
-    errors = []
+    errors, status = [], 200
     if request.method == "POST":
-        errors = _save_from_form(items, defn)
+        errors, status = _save_from_form(items, defn)
         if not errors:
             go = request.form.get("go", "stay")
             if go == "next" and number < len(defn.questions):
@@ -299,7 +203,7 @@ def matrix(key, number):
         answered_all=answered_all,
         all_questions=len(defn.questions) * len(items),
         editable=any(_editable(a) for a in items),
-    ), (400 if errors else 200)
+    ), status
 
 
 @bp.route("/rater/unit/<id:assignment_id>", methods=["GET", "POST"])
@@ -307,9 +211,9 @@ def unit_page(assignment_id):
     """Every question of one instrument about one unit (for leaders and experts who prefer it)."""
     assignment = _own_assignment(assignment_id)
     defn = responses.definition(assignment.instrument)
-    errors = []
+    errors, status = [], 200
     if request.method == "POST":
-        errors = _save_from_form([assignment], defn)
+        errors, status = _save_from_form([assignment], defn)
         if not errors:
             go = request.form.get("go", "stay")
             if go == "submit":
@@ -321,7 +225,7 @@ def unit_page(assignment_id):
                 return redirect(url_for("web.rater_home"))
             flash("已保存。", "success")
             return redirect(url_for("web.unit_page", assignment_id=assignment.id))
-    answers = responses.current_answers(assignment)
+    answers = responses.answers_by_assignment([assignment])[assignment.id]
     themed = OrderedDict()
     for n, q in enumerate(defn.questions, start=1):
         control = render(defn, q, assignment.id, answers, label=f"{n}. {q.text}", disabled=not _editable(assignment))
@@ -335,12 +239,11 @@ def unit_page(assignment_id):
         answered=len([q for q in defn.questions if q.id in answers]),
         editable=_editable(assignment),
         following=_next_open(assignment),
-    ), (400 if errors else 200)
+    ), status
 
 
 def _next_open(assignment):
     items = [a for a in _assignments() if a.instrument_id == assignment.instrument_id]
-    items.sort(key=lambda a: a.unit.code)
     later = [a for a in items if a.unit.code > assignment.unit.code and a.state is not AssignmentState.SUBMITTED]
     return later[0] if later else None
 
@@ -361,7 +264,7 @@ def _ranges(numbers: list[int]) -> str:
 def submit_page(key):
     """Show what is unanswered and ask to confirm; ask once more when every unit got the same answers."""
     items = _instrument_assignments(key)
-    unit = request.values.get("unit", type=int)
+    unit = request.values.get("unit", type=positive_int)
     if unit is not None:
         items = [a for a in items if a.id == unit]
         if not items:
@@ -427,7 +330,7 @@ def save_answer():
     """
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        return jsonify({"error": {"code": "bad_body", "message": "请求格式有误。"}}), 400
+        return api_error(400, "bad_body", "请求格式有误。")
     assignment_id, question, value = data.get("assignment"), data.get("question"), data.get("value", "")
     if (
         not isinstance(assignment_id, int)
@@ -436,23 +339,24 @@ def save_answer():
         or not isinstance(value, (str, int, float))
         or isinstance(value, bool)
     ):
-        return jsonify({"error": {"code": "bad_body", "message": "请求格式有误。"}}), 400
-    if not 1 <= assignment_id <= 2**31 - 1:
+        return api_error(400, "bad_body", "请求格式有误。")
+    if not 1 <= assignment_id <= MAX_ID:
         abort(404)
     assignment = _own_assignment(assignment_id)
     if g.read_only:
-        return jsonify({"error": {"code": "closed", "message": g.closed_message}}), 409
+        return api_error(409, "closed", g.closed_message)
     try:
         responses.save_draft(assignment, {question: value})
     except responses.ResponseError as exc:
         status = 409 if exc.code in ("already_submitted", "closed") else 400
-        return jsonify({"error": {"code": exc.code, "message": exc.message}}), status
+        return api_error(status, exc.code, exc.message)
     return jsonify({"saved": True, "state": assignment.state.value})
 
 
 @bp.route("/rater/csrf")
 def fresh_csrf():
-    """A fresh CSRF token for a page left open longer than the token lives (the script retries with it)."""
+    """A fresh CSRF token for a page left open longer than the token lives, or whose session the browser dropped
+    (the script retries with it; without a session the answer then gets its 401 and stays queued)."""
     from flask_wtf.csrf import generate_csrf
 
     return jsonify({"token": generate_csrf()})

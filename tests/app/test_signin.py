@@ -131,6 +131,38 @@ def test_unknown_name_takes_as_long_as_a_wrong_password(ctx, make_user):
     assert 0.5 < unknown / wrong < 2.0, (unknown, wrong)
 
 
+def test_a_right_password_does_not_reset_the_client_brake(app, client, make_user):
+    """Can one valid account clear its client's counter between guesses at other names? (It must not.)"""
+    password = make_user("clerk", role="operator")
+    free = app.config["SIGNIN_CLIENT_FREE"]
+    for n in range(free):
+        assert _post(client, f"name{n}", WRONG, "10.7.7.7").status_code == 200
+    assert _post(client, "clerk", password, "10.7.7.7").status_code == 302
+    app.test_client().post("/office/logout")
+    guesser = app.test_client()
+    assert _post(guesser, "name-next", WRONG, "10.7.7.7").status_code == 200  # the 11th failure: the wait starts
+    assert _post(guesser, "name-after", WRONG, "10.7.7.7").status_code == 429
+
+
+def test_a_deactivated_account_loses_its_open_sessions(app, client, make_user, auth):
+    """When an admin deactivates an account, does a session opened before stop at the next page?"""
+    from assessment.models import User
+
+    make_user("office", role="operator")
+    assert auth.login().status_code == 302
+    assert client.get("/office/").status_code == 200
+    with app.app_context():
+        from assessment.services.signin import load_session_user
+
+        user = db.session.execute(sa.select(User).filter_by(username="office")).scalar_one()
+        session_id = user.get_id()
+        user.active = False
+        db.session.commit()
+        assert load_session_user(session_id) is None  # whatever the pages above it check
+    response = client.get("/office/")
+    assert response.status_code == 302 and "/office/login" in response.headers["Location"]
+
+
 def test_signing_out_voids_a_copied_session_cookie(app, client, make_user, auth):
     """After sign-out, does a copy of the session cookie taken before it stop working?"""
     make_user("office", role="operator")

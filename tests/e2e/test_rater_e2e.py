@@ -47,7 +47,12 @@ def _saved(page, aid, question="g01"):
     page.wait_for_selector(f'.answer.saved[data-assignment="{aid}"][data-question="{question}"]', timeout=10000)
 
 
-def test_rater_fills_a_matrix_on_a_phone_and_submits_once(app, live_server, page, browser):
+#: The name of the page's answer queue in localStorage (one queue per access key, rater.js).
+QUEUE = "'assessment-rater-queue-v2-' + document.body.dataset.key"
+QUEUED = f"Object.keys(JSON.parse(localStorage.getItem({QUEUE}) || '{{}}')).length"
+
+
+def test_rater_fills_a_matrix_on_a_phone_and_submits_once(app, live_server, page):
     """At 390 px: link, matrix answers kept over reload and offline, one submission, answers reach scoring?"""
     app.config["WTF_CSRF_ENABLED"] = True
     period_id = build_city(app, extra_grassroots=5)
@@ -71,9 +76,8 @@ def test_rater_fills_a_matrix_on_a_phone_and_submits_once(app, live_server, page
         page.locator(f'[data-assignment="{aid}"] label.opt-{5 - n}').click()
         _saved(page, aid)
     assert page.locator("[data-count-answered]").first.inner_text() == "4"
-    assert (
-        page.evaluate("Object.keys(JSON.parse(localStorage.getItem('assessment-rater-queue-v1') || '{}')).length") == 0
-    )
+    assert page.evaluate("document.body.dataset.key")  # the queue below is this key's
+    assert page.evaluate(QUEUED) == 0
     _shot(page, "rater-matrix-390")
 
     page.reload()
@@ -137,3 +141,46 @@ def test_screens_of_the_single_unit_page_and_wide_screens(app, live_server, brow
         assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
         _shot(page, f"rater-matrix-{width}" if width != 390 else "rater-matrix-390-empty")
         context.close()
+
+
+def test_answers_kept_offline_survive_a_lost_session_and_leave_with_exit(app, live_server, page):
+    """Does an answer queued offline stay through a lost session (401, the code page) and go with 退出?"""
+    app.config["WTF_CSRF_ENABLED"] = True
+    period_id = build_city(app)
+    token, code = issue(app, period_id, "G01")
+    aid = [i for i, *_ in assignments_of(app, "G01", "grassroots")][0]
+    page.goto(f"{live_server}/r/{token}")
+    page.goto(f"{live_server}/rater/grassroots/q/1")
+    queue = page.evaluate(QUEUE)
+
+    page.context.set_offline(True)
+    page.locator(f'[data-assignment="{aid}"] label.opt-4').click()
+    page.wait_for_selector(f'.answer.queued[data-assignment="{aid}"]')
+    # The phone kills the browser, and its session cookie with it; the network returns: the answer gets a 401.
+    page.context.clear_cookies()
+    page.context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_function("() => document.getElementById('net-status').textContent.includes('尚未保存')")
+    assert page.evaluate(f"Object.keys(JSON.parse(localStorage.getItem('{queue}') || '{{}}')).length") == 1
+
+    # The rater types the code: the code page sends nothing, the rater's home sends the kept answer.
+    page.goto(f"{live_server}/r/")
+    assert page.evaluate("document.body.dataset.key") is None
+    page.fill("#code", code)
+    page.click("button:has-text('进入问卷')")
+    page.wait_for_url(f"{live_server}/rater/")
+    page.wait_for_function(f"() => !Object.keys(JSON.parse(localStorage.getItem('{queue}') || '{{}}')).length")
+    with app.app_context():
+        draft = db.session.execute(sa.select(Response).filter_by(assignment_id=aid)).scalar_one().draft
+        assert draft == {"g01": 4.0}
+
+    # On a shared PC the next person must not find (or send) this rater's unsent answers.
+    page.goto(f"{live_server}/rater/grassroots/q/1")
+    page.context.set_offline(True)
+    page.locator(f'[data-assignment="{aid}"] label.opt-2').click()
+    page.wait_for_selector(f'.answer.queued[data-assignment="{aid}"]')
+    page.context.set_offline(False)
+    page.route("**/rater/answer", lambda route: route.abort())  # keep it unsent until 退出
+    page.click("button:has-text('退出')")
+    page.wait_for_url(f"{live_server}/r/")
+    assert page.evaluate(f"localStorage.getItem('{queue}')") is None

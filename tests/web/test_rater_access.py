@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from assessment.extensions import db
-from assessment.models import AccessFailure, AccessKey, Participant, ParticipantKind, Period, PeriodState
-from assessment.services import access
+from assessment.models import AccessKey, Participant, ParticipantKind, Period, PeriodState, SigninFailure
+from assessment.services import access, throttle
 
 
 def test_issued_token_and_code_are_strong_and_stored_only_as_hashes(app, city, issue_link):
@@ -17,8 +17,7 @@ def test_issued_token_and_code_are_strong_and_stored_only_as_hashes(app, city, i
     assert len(code) == 8 and set(code) <= set(access.CODE_ALPHABET)
     with app.app_context():
         key = db.session.execute(sa.select(AccessKey)).scalar_one()
-        stored = " ".join(str(v) for v in (key.token_hash, key.code_hash))
-        assert token not in stored and code not in stored
+        assert key.token_hash == access.hash_token(token) and key.code_hash == access.hash_code(code)
         assert len(key.token_hash) == 64 and len(key.code_hash) == 64
         dump = " ".join(str(row) for row in db.session.execute(sa.text("SELECT * FROM access_keys")).all())
         assert token not in dump and code not in dump
@@ -56,20 +55,36 @@ def test_wrong_codes_are_slowed_down_per_client(app, client, issue_link):
     other.environ_base["REMOTE_ADDR"] = "10.0.0.9"
     assert other.post("/r/", data={"code": code}).status_code == 302
     with app.app_context():
-        rows = db.session.execute(sa.select(AccessFailure)).scalars().all()
+        rows = db.session.execute(sa.select(SigninFailure).filter_by(scope=access.THROTTLE_SCOPE)).scalars().all()
         assert [r.failures for r in rows] == [access.FREE_FAILURES]
-        assert "127.0.0.1" not in rows[0].client  # only an HMAC of the address is kept
+        assert "127.0.0.1" not in rows[0].key  # only an HMAC of the address is kept
+
+
+def _wrong_code(address, now):
+    """The refusal of an unknown code typed from this address at this moment."""
+    with pytest.raises(access.AccessError) as refused:
+        access.resolve_code("2345-6789", address, now=now)
+    return refused.value
 
 
 def test_waits_grow_with_each_further_failure(ctx):
-    """Does each wrong code past the free ones double the wait, up to the cap?"""
-    waits = [access.record_failure("10.1.1.1") for _ in range(access.FREE_FAILURES + 3)]
+    """Does each wrong code past the free ones double the wait, up to the cap, and no code get checked meanwhile?"""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    waits = []
+    for _ in range(access.FREE_FAILURES + 3):
+        refused = _wrong_code("10.1.1.1", now)
+        assert refused.reason == "unknown"
+        waits.append(refused.wait_seconds)
+        now += timedelta(seconds=refused.wait_seconds)  # wait as told, then try again
     assert waits[: access.FREE_FAILURES - 1] == [0] * (access.FREE_FAILURES - 1)
     tail = waits[access.FREE_FAILURES - 1 :]
     assert tail == [access.FIRST_WAIT_SECONDS * 2**i for i in range(len(tail))]
-    assert access.wait_seconds("10.1.1.1") > 0 and access.wait_seconds("10.1.1.2") == 0
-    access.clear_failures("10.1.1.1")
-    assert access.wait_seconds("10.1.1.1") == 0
+    assert _wrong_code("10.1.1.1", now - timedelta(seconds=1)).reason == "throttled"
+    assert _wrong_code("10.1.1.2", now).reason == "unknown" and _wrong_code("10.1.1.2", now).wait_seconds == 0
+    throttle.clear(access.THROTTLE_SCOPE, throttle.hashed(access.THROTTLE_SCOPE, "10.1.1.1"))
+    assert _wrong_code("10.1.1.1", now - timedelta(seconds=1)).reason == "unknown"
 
 
 def test_link_opens_the_page_and_leaves_the_address_bar(client, issue_link):
@@ -117,6 +132,53 @@ def test_revoke_stops_a_rater(app, client, city, issue_link):
         assert access.revoke([rater], db.session.get(Period, city.period_id), "office") == 1
         db.session.commit()
     assert client.get("/rater/").status_code == 403
+
+
+def test_an_inactive_rater_or_participant_is_stopped(app, client, city, issue_link):
+    """When the office marks a holder inactive, do the link, the code and an open session stop at once?"""
+    from assessment.models import Rater
+
+    token, code = issue_link("G01")
+    assert client.get(f"/r/{token}").status_code == 302
+    with app.app_context():
+        db.session.execute(sa.update(Rater).where(Rater.code == "G01").values(active=False))
+        informant = Participant(code="I01", name="信息员甲", kind=ParticipantKind.INFORMANT, active=False)
+        db.session.add(informant)
+        db.session.flush()
+        p_token = access.issue([informant], db.session.get(Period, city.period_id), "office")[0].token
+        db.session.commit()
+    page = client.get("/rater/")
+    assert page.status_code == 403 and "不在本年度" in page.get_data(as_text=True)
+    assert app.test_client().get(f"/r/{token}").status_code == 410
+    assert "不在本年度" in app.test_client().post("/r/", data={"code": code}).get_data(as_text=True)
+    assert app.test_client().get(f"/p/{p_token}").status_code == 410
+
+
+def test_a_code_typed_at_either_page_opens_its_holders_pages(app, city, issue_link):
+    """Do /r/ and /p/ take any code to its holder's pages (a rater's code at /p/ also read-only after closing),
+    while a link opens only the pages it was made for?"""
+    token, code = issue_link("G01")
+    with app.app_context():
+        informant = Participant(code="I01", name="信息员甲", kind=ParticipantKind.INFORMANT)
+        db.session.add(informant)
+        db.session.flush()
+        p_issued = access.issue([informant], db.session.get(Period, city.period_id), "office")[0]
+        db.session.commit()
+    rater = app.test_client()
+    response = rater.post("/p/", data={"code": code})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/rater/")
+    with app.app_context():  # entering counts as a use, before any page is seen
+        assert db.session.execute(sa.select(AccessKey.last_used_at).where(AccessKey.rater_id.is_not(None))).scalar()
+    assert "张镇干" in rater.get("/rater/").get_data(as_text=True)
+    participant = app.test_client()
+    response = participant.post("/r/", data={"code": p_issued.code})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/p/home")
+    assert participant.get("/p/home").status_code == 200 and participant.get("/rater/").status_code == 302
+    assert app.test_client().get(f"/p/{token}").status_code == 403
+    _set_state(app, city.period_id, PeriodState.CLOSED)
+    late = app.test_client()
+    assert late.post("/p/", data={"code": code}).headers["Location"].endswith("/rater/")
+    assert "已截止" in late.get("/rater/").get_data(as_text=True)
 
 
 def _set_state(app, period_id, state):
@@ -213,8 +275,8 @@ def test_an_hour_without_failures_forgets_the_client(ctx):
 
     start = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
     for _ in range(access.FREE_FAILURES):
-        access.record_failure("10.2.2.2", now=start)
-    assert access.wait_seconds("10.2.2.2", now=start) > 0
+        _wrong_code("10.2.2.2", start)
+    assert _wrong_code("10.2.2.2", start).reason == "throttled"
     later = start + access.FAILURE_MEMORY + access.FAILURE_MEMORY
-    assert access.record_failure("10.2.2.2", now=later) == 0
-    assert db.session.execute(sa.select(AccessFailure.failures)).scalar_one() == 1
+    assert _wrong_code("10.2.2.2", later).wait_seconds == 0
+    assert db.session.execute(sa.select(SigninFailure.failures)).scalar_one() == 1

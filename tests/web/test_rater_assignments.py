@@ -85,6 +85,26 @@ def test_never_drops_answered_assignments_but_drops_untouched_ones(app, city):
     assert _targets(app, "G01", "grassroots") == ["U01", "U03", "U05"]
 
 
+def test_an_assignment_opened_while_assign_runs_is_kept(app, city, monkeypatch):
+    """When a rater saves a first answer between assign's snapshot and its delete, is the assignment kept?"""
+    from assessment.services import assignments
+
+    target = {u: i for i, u, _, _ in assignments_of(app, "G01", "grassroots")}["U02"]
+    read_rules = assignments.rules
+
+    def rules_after_a_rater_answered(period, actor):  # runs after the snapshot of untouched assignments
+        responses.save_draft(db.session.get(Assignment, target), {"g01": "4"})
+        return read_rules(period, actor)
+
+    monkeypatch.setattr(assignments, "rules", rules_after_a_rater_answered)
+    with app.app_context():
+        db.session.execute(sa.update(Unit).where(Unit.code == "U02").values(serves_towns=False))
+        run = assign(db.session.get(Period, city.period_id), "office")
+        db.session.commit()
+        assert run.counts["grassroots"].dropped == 1 and run.counts["grassroots"].kept == 1  # G02's, G01's
+        assert db.session.get(Assignment, target).response.draft == {"g01": 4.0}
+
+
 def test_all_units_rule_for_grassroots(app, city):
     """Can the office switch grassroots raters to every unit, including those not serving towns?"""
     with app.app_context():

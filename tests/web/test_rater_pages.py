@@ -75,7 +75,7 @@ def test_save_button_without_script_keeps_a_draft_seen_on_another_device(app, ra
     page = client.get("/rater/grassroots/q/1").get_data(as_text=True)
     assert re.search(rf'name="a{ids[0]}.g01" value="5" checked', page)
     assert re.search(rf'name="a{ids[1]}.g01" value="na" checked', page)
-    # The same rater on a phone: the office re-issued nothing, so the rater uses the code of a new link.
+    # The same rater on a phone, through a link the office issued again (it revokes the first one).
     token, _ = issue_link("G01")
     phone = app.test_client()
     phone.get(f"/r/{token}")
@@ -154,6 +154,34 @@ def test_submitted_answers_are_read_only(app, rater_client):
     with app.app_context():
         version = db.session.execute(sa.select(ResponseVersion)).scalar_one()
         assert {a.question: a.value for a in version.answers}["l01"] == 4.0
+
+
+def test_a_form_sent_after_closing_or_submitting_says_it_was_not_saved(app, rater_client, city):
+    """A page left open while the period closes or another tab submits: is the no-script save refused (409),
+    never reported as 已保存?"""
+    from assessment.models import Period, PeriodState
+
+    leader = rater_client("L01")
+    aid = assignments_of(app, "L01", "leader")[0][0]
+    leader.post(f"/rater/unit/{aid}", data={f"a{aid}.l01": "4", "go": "stay"}, follow_redirects=True)
+    leader.post("/rater/leader/submit", data={"confirm": "1", "unit": str(aid)}, follow_redirects=True)
+    refused = leader.post(f"/rater/unit/{aid}", data={f"a{aid}.l01": "1", "go": "stay"}, follow_redirects=True)
+    assert refused.status_code == 409 and "已经提交" in refused.get_data(as_text=True)
+    assert "已保存" not in refused.get_data(as_text=True)
+
+    grassroots = rater_client("G01")
+    ids = [i for i, *_ in assignments_of(app, "G01", "grassroots")]
+    with app.app_context():
+        db.session.get(Period, city.period_id).state = PeriodState.CLOSED
+        db.session.commit()
+    for url, data in (
+        ("/rater/grassroots/q/1", {f"a{ids[0]}.g01": "5", "go": "stay"}),
+        (f"/rater/unit/{ids[0]}", {f"a{ids[0]}.g01": "5", "go": "stay"}),
+    ):
+        refused = grassroots.post(url, data=data, follow_redirects=True)
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 409 and "已截止" in page and "已保存" not in page
+    assert _draft(app, ids[0]) is None
 
 
 def test_straight_lining_is_asked_once_more(app, rater_client):
