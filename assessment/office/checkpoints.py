@@ -11,36 +11,11 @@ from ..charts import completion_chart
 from ..extensions import db
 from ..models import CheckPointStatus, Period, Role, Unit
 from ..services import checkpoints as service
-from ..services.ratings.stats import default_period
 from ..services.workdays import china_today
 from . import bp
 from .auth import may_open, section_required
-
-
-def _liaison_unit() -> Unit | None:
-    """The liaison's own unit (403 for a liaison without one); None for the office."""
-    if current_user.role is not Role.UNIT_LIAISON:
-        return None
-    unit = db.session.get(Unit, current_user.unit_id) if current_user.unit_id else None
-    if unit is None:
-        abort(403)
-    return unit
-
-
-def actor_name() -> str:
-    """How the audit log and the rows name the signed-in user ("liaison:<user>" for a unit liaison)."""
-    prefix = "liaison:" if current_user.role is Role.UNIT_LIAISON else ""
-    return f"{prefix}{current_user.username}"
-
-
-def _period(name=None) -> Period | None:
-    name = name or request.values.get("period")
-    if name:
-        period = db.session.execute(select(Period).filter_by(name=name)).scalar_one_or_none()
-        if period is None:
-            abort(404)
-        return period
-    return default_period()
+from .common import actor_name, own_unit, period_arg
+from .common import periods as all_periods
 
 
 def _may_report(point) -> bool:
@@ -52,7 +27,7 @@ def _may_report(point) -> bool:
 
 def _visible(point_id):
     """The check point, or 404 when it does not exist or is another unit's (for a liaison)."""
-    own = _liaison_unit()
+    own = own_unit()
     point = service.get_check_point(point_id, own.id if own else None)
     if point is None:
         abort(404)
@@ -72,9 +47,9 @@ def _date(value) -> date | None:
 @bp.route("/checkpoints")
 @section_required("checkpoints")
 def checkpoints():
-    own = _liaison_unit()
-    period = _period()
-    periods = db.session.execute(select(Period).order_by(Period.starts_on.desc())).scalars().all()
+    own = own_unit()
+    period = period_arg()
+    periods = all_periods()
     unit = own
     if own is None and request.args.get("unit"):
         unit = db.session.execute(select(Unit).filter_by(code=request.args["unit"])).scalar_one_or_none()
@@ -111,10 +86,10 @@ def checkpoints():
 @bp.route("/checkpoints/new", methods=["GET", "POST"])
 @section_required("checkpoints")
 def checkpoint_new():
-    own = _liaison_unit()
+    own = own_unit()
     if own is None and not may_open(current_user, "checkpoints_write"):
         abort(403)
-    period = _period()
+    period = period_arg()
     if period is None:
         abort(404)
     units = [] if own else db.session.execute(select(Unit).filter_by(active=True).order_by(Unit.code)).scalars().all()
@@ -226,7 +201,7 @@ def checkpoint_waive(point_id):
 @bp.route("/checkpoints/files/<id:file_id>")
 @section_required("checkpoints")
 def checkpoint_file(file_id):
-    own = _liaison_unit()
+    own = own_unit()
     row = service.get_file(file_id, own.id if own else None)
     if row is None:
         abort(404)

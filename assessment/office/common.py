@@ -20,9 +20,10 @@ def period_or_404(name: str) -> Period:
 
 
 def period_arg(required: bool = False) -> Period | None:
-    """The period named in `?period=` (404 when no such period), else the default one (the open period, else
-    the newest); None when there is no period at all, or 404 if the page cannot do without one (`required`)."""
-    name = request.args.get("period")
+    """The period named in `?period=` or a posted form's `period` field (404 when no such period), else the
+    default one (the open period, else the newest); None when there is no period at all, or 404 if the page
+    cannot do without one (`required`)."""
+    name = request.values.get("period")
     period = period_or_404(name) if name else default_period()
     if period is None and required:
         abort(404)

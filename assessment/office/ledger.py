@@ -10,7 +10,6 @@ import io
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from .. import labels
 from ..extensions import db
@@ -27,9 +26,9 @@ from ..models import (
 from ..models.ledger import ESCALATION_STEPS
 from ..services import ledger, ledger_lists, uploads
 from ..services.ledger import LedgerError, ProblemInput
-from ..services.ratings.stats import default_period
 from . import bp
 from .auth import may_open, section_required
+from .common import actor_name, period_arg, periods
 
 PROBLEM_FIELDS = (
     "unit_id",
@@ -43,27 +42,6 @@ PROBLEM_FIELDS = (
     "responsible",
     "description",
 )
-
-
-def _period() -> Period:
-    name = request.args.get("period")
-    if name:
-        period = db.session.scalar(select(Period).filter_by(name=name))
-    else:
-        period = default_period()
-    if period is None:
-        abort(404)
-    return period
-
-
-def _periods():
-    return list(db.session.scalars(select(Period).order_by(Period.starts_on.desc())))
-
-
-def _actor() -> str:
-    if current_user.role is Role.UNIT_LIAISON:
-        return f"liaison:{current_user.username}"
-    return current_user.username
 
 
 def _form_input(form) -> ProblemInput:
@@ -90,7 +68,7 @@ TABS = {
 @bp.route("/ledger")
 @section_required("ledger")
 def ledger_list():
-    period = _period()
+    period = period_arg(required=True)
     tab = request.args.get("tab", "all")
     if tab not in TABS:
         abort(404)
@@ -106,7 +84,7 @@ def ledger_list():
     return render_template(
         "office/ledger/list.html",
         period=period,
-        periods=_periods(),
+        periods=periods(),
         rows=rows,
         tab=tab,
         tabs=TABS,
@@ -123,7 +101,7 @@ def ledger_list():
 @bp.route("/ledger.csv")
 @section_required("ledger")
 def ledger_csv():
-    period = _period()
+    period = period_arg(required=True)
     return send_file(
         io.BytesIO(ledger_lists.build_csv(period)),
         mimetype="text/csv; charset=utf-8",
@@ -138,12 +116,12 @@ def ledger_csv():
 @bp.route("/ledger/new", methods=["GET", "POST"])
 @section_required("ledger_write")
 def ledger_new():
-    period = _period()
+    period = period_arg(required=True)
     values, error = {}, None
     if request.method == "POST":
         values = request.form.to_dict()
         try:
-            problem = ledger.file_problem(period, _form_input(request.form), _actor())
+            problem = ledger.file_problem(period, _form_input(request.form), actor_name())
         except LedgerError as exc:
             db.session.rollback()
             error = exc
@@ -205,7 +183,7 @@ def ledger_action(problem_id, action):
     if action not in ACTIONS:
         abort(404)
     try:
-        step = ACTIONS[action](problem, _actor(), request.form, request.files.getlist("files"))
+        step = ACTIONS[action](problem, actor_name(), request.form, request.files.getlist("files"))
     except LedgerError as exc:
         db.session.rollback()
         flash(exc.message_zh, "error")
@@ -266,7 +244,7 @@ def ledger_unit_report(problem_id):
         try:
             ledger.report_rectification(
                 problem,
-                _actor(),
+                actor_name(),
                 note=request.form.get("note"),
                 on=request.form.get("on"),
                 files=request.files.getlist("files"),

@@ -1,7 +1,7 @@
 """The unit liaison's area (本单位): its own unit only — check points, problems pushed to it, bad-rating cases, and,
 once the period is published, its own result page and its own report page as PDF."""
 
-from flask import abort, render_template, request
+from flask import abort, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -11,11 +11,12 @@ from ..models import Period, PeriodState, ResultRow, Role, Unit
 from ..services import checkpoints as checkpoint_service
 from ..services import exports, reports
 from ..services.ratings import cases as case_service
-from ..services.ratings.stats import default_period
 from ..services.scoring import published_result
 from ..services.workdays import china_today
 from . import bp
 from .auth import section_required
+from .common import period_arg
+from .common import periods as all_periods
 
 
 def _own_unit() -> Unit | None:
@@ -23,16 +24,6 @@ def _own_unit() -> Unit | None:
     if current_user.role is not Role.UNIT_LIAISON or not current_user.unit_id:
         return None
     return db.session.get(Unit, current_user.unit_id)
-
-
-def _period() -> Period | None:
-    name = request.args.get("period")
-    if name:
-        period = db.session.execute(select(Period).filter_by(name=name)).scalar_one_or_none()
-        if period is None:
-            abort(404)
-        return period
-    return default_period()
 
 
 def _published_row(period: Period | None, unit: Unit):
@@ -59,8 +50,8 @@ def liaison_home():
     unit = _own_unit()
     if unit is None:
         return render_template("office/liaison/home.html", unit=None)
-    period = _period()
-    periods = db.session.execute(select(Period).order_by(Period.starts_on.desc())).scalars().all()
+    period = period_arg()
+    periods = all_periods()
     done = checkpoint_service.completion(period, unit.id) if period else None
     points = checkpoint_service.list_check_points(period, unit.id) if period else []
     result, row = _published_row(period, unit)
@@ -83,7 +74,7 @@ def _own_published_row():
     unit = _own_unit()
     if unit is None:
         abort(404)
-    period = _period()
+    period = period_arg()
     result, row = _published_row(period, unit)
     if row is None:
         abort(404)

@@ -17,13 +17,14 @@ from ..services.workdays import china_today
 from ..urls import calendar_year, positive_int
 from . import bp
 from .auth import may_open, section_required
-from .ledger import _form_input, _period, _periods, form_choices
+from .common import period_arg, periods
+from .ledger import _form_input, form_choices
 
 
 @bp.route("/network")
 @section_required("network")
 def network_suggestions():
-    period = _period()
+    period = period_arg(required=True)
     status = request.args.get("status") or None
     try:
         status = SuggestionStatus(status) if status else None
@@ -32,7 +33,7 @@ def network_suggestions():
     return render_template(
         "office/network/suggestions.html",
         period=period,
-        periods=_periods(),
+        periods=periods(),
         suggestions=network.suggestions(period, status),
         status=status,
         statuses=list(SuggestionStatus),
@@ -103,7 +104,7 @@ def network_file(suggestion_id):
 @bp.route("/network/people")
 @section_required("network")
 def network_people():
-    period = _period()
+    period = period_arg(required=True)
     today = china_today()
     year, quarter = network.quarter_of(today)
     year = request.args.get("year", year, type=calendar_year)
@@ -116,7 +117,7 @@ def network_people():
     return render_template(
         "office/network/people.html",
         period=period,
-        periods=_periods(),
+        periods=periods(),
         people=people,
         keys=keys,
         reporting=network.linkage_reporting(year, quarter),
@@ -133,7 +134,7 @@ def network_people():
 def network_issue_links():
     """Issue fresh personal links and access codes to the chosen kind of participants; the CSV is the only
     place they are shown in clear."""
-    period = _period()
+    period = period_arg(required=True)
     try:
         kind = ParticipantKind(request.form.get("kind", ""))
     except ValueError:
@@ -160,7 +161,7 @@ def network_issue_links():
 @section_required("network_write")
 def network_linkage_import():
     """A linkage department's spreadsheet: the `problems` import, each new problem kept with the department."""
-    period = _period()
+    period = period_arg(required=True)
     department_id = request.form.get("department", type=positive_int)
     department = db.session.get(Participant, department_id) if department_id else None
     back = redirect(url_for("office.network_people", period=period.name))

@@ -12,20 +12,14 @@ from ..extensions import db
 from ..models import PeriodStateError, Result, ResultRow, ResultState, Role, Scheme
 from ..services import exports, reports
 from ..services import scoring as scoring_service
-from ..services.periods import NotFound, get_period, move_period
+from ..services.periods import move_period
 from ..transactions import discard_refused_work
 from ..urls import positive_int
 from . import bp, scheme_editor, scheme_messages
 from .auth import may_open, section_required
+from .common import period_or_404
 from .forms import ActionForm, ReviewForm, SchemeForm
 from .scheme_editor import SchemeEditForm
-
-
-def _period_or_404(name):
-    try:
-        return get_period(name)
-    except NotFound:
-        abort(404)
 
 
 def _result_or_404(period, version=None):
@@ -38,7 +32,7 @@ def _result_or_404(period, version=None):
 @bp.route("/periods/<name>/results")
 @section_required("results")
 def results(name):
-    period = _period_or_404(name)
+    period = period_or_404(name)
     version = request.args.get("version", type=positive_int)
     result = _result_or_404(period, version)
     versions = db.session.execute(
@@ -83,7 +77,7 @@ def results(name):
 @bp.route("/periods/<name>/score", methods=["POST"])
 @section_required("results_write")
 def score(name):
-    period = _period_or_404(name)
+    period = period_or_404(name)
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -103,7 +97,7 @@ def score(name):
 @bp.route("/periods/<name>/publish", methods=["POST"])
 @section_required("results_write")
 def publish(name):
-    period = _period_or_404(name)
+    period = period_or_404(name)
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -126,7 +120,7 @@ def _publish_reason_zh(exc):
 @bp.route("/periods/<name>/results/<id:version>/units/<code>", methods=["GET", "POST"])
 @section_required("results", post="results_write")
 def result_unit(name, version, code):
-    period = _period_or_404(name)
+    period = period_or_404(name)
     result = _result_or_404(period, version)
     row = db.session.execute(db.select(ResultRow).filter_by(result_id=result.id, unit_code=code)).scalar_one_or_none()
     if row is None:
@@ -170,7 +164,7 @@ def results_export(name, fmt):
     """The download buttons: the results CSV or the xlsx workbook."""
     if fmt not in EXPORTS:
         abort(404)
-    period = _period_or_404(name)
+    period = period_or_404(name)
     result = _result_or_404(period, request.args.get("version", type=positive_int))
     if result is None:
         abort(404)
@@ -187,7 +181,7 @@ def _scheme_versions(period):
 def scheme(name):
     """The scheme editor: a Chinese form of the indicator tree and the settings, the YAML for advanced users
     and files, every version with what changed from the one before."""
-    period = _period_or_404(name)
+    period = period_or_404(name)
     versions = _scheme_versions(period)  # newest first; empty until the period's first save or score
     current = versions[0] if versions else None
     shown = current
@@ -272,7 +266,7 @@ def _yaml_posted(form):
 @section_required("results")
 def scheme_yaml(name):
     """The scheme (the newest version, or ?version=N) as a YAML file, to keep, edit and upload again."""
-    period = _period_or_404(name)
+    period = period_or_404(name)
     versions = _scheme_versions(period)
     wanted = request.args.get("version", type=positive_int)
     shown = next((v for v in versions if wanted is None or v.version == wanted), None)

@@ -64,7 +64,7 @@ ROUTES = [
     (". Y . . . . . . . .", "GET", "web.submit_page", "/rater/grassroots/submit"),
     (". Y . . . . . . . .", "POST", "web.submit_page", "/rater/grassroots/submit"),
     (". Y . . . . . . . .", "POST", "web.save_answer", "/rater/answer", {"json": {}}),
-    (". Y . . . . . . . .", "GET", "web.fresh_csrf", "/rater/csrf"),
+    ("Y Y Y Y Y Y Y Y Y Y", "GET", "web.fresh_csrf", "/rater/csrf"),
     ("Y Y Y Y Y Y Y Y Y Y", "POST", "web.rater_exit", "/rater/exit"),
     # a r i l L v o d A D    the supervision network's participants (informants, linkage departments, experts)
     ("Y Y Y Y Y Y Y Y Y Y", "GET", "web.participant_code", "/p/"),
