@@ -16,12 +16,17 @@ from ..errors import api_error
 from ..services import access
 
 RATER, PARTICIPANT = "rater", "participant"
-#: Per kind of holder: the session slot, the home page, the code page, the message page.
+#: Per kind of holder: the session slot, the home page, the code page, the page frame (web/layout.html's child).
 SLOTS = {
-    RATER: ("rater_key", "web.rater_home", "web.enter_code", "web/rater/message.html"),
-    PARTICIPANT: ("participant_key", "web.participant_home", "web.participant_code", "web/network/message.html"),
+    RATER: ("rater_key", "web.rater_home", "web.enter_code", "web/rater/layout.html"),
+    PARTICIPANT: ("participant_key", "web.participant_home", "web.participant_code", "web/network/layout.html"),
 }
 WRONG_LINK = {RATER: "该链接不用于填写问卷。", PARTICIPANT: "该链接不用于报送信息。"}
+#: Per kind of holder: the code page's heading and button, and the title of a refusal.
+WORDS = {
+    RATER: ("填写评价问卷", "进入问卷", "无法打开问卷"),
+    PARTICIPANT: ("信息员·专家·联动部门", "进入", "无法打开"),
+}
 
 
 def kind_of(key) -> str:
@@ -33,11 +38,19 @@ def _read_only_allowed(exc: access.AccessError) -> bool:
     return exc.reason == "closed" and exc.key is not None and kind_of(exc.key) == RATER
 
 
-def refuse(message: str, status: int, kind: str, title: str = "无法打开问卷"):
+def refuse(message: str, status: int, kind: str, title: str | None = None):
     """A refusal in the holder's pages: JSON for the answer script, else the message page."""
     if request.path.endswith("/answer"):
         return api_error(status, "access", message)
-    return render_template(SLOTS[kind][3], title=title, message=message), status
+    _, _, code_endpoint, layout = SLOTS[kind]
+    page = render_template(
+        "web/message.html",
+        layout=layout,
+        title=title or WORDS[kind][2],
+        message=message,
+        code_url=url_for(code_endpoint),
+    )
+    return page, status
 
 
 def enter(key):
@@ -50,7 +63,21 @@ def enter(key):
     return redirect(url_for(home))
 
 
-def code_page(kind: str, template: str):
+def _code_form(kind: str, error, code: str) -> str:
+    _, _, code_endpoint, layout = SLOTS[kind]
+    heading, button, _ = WORDS[kind]
+    return render_template(
+        "web/code.html",
+        layout=layout,
+        heading=heading,
+        button=button,
+        action=url_for(code_endpoint),
+        error=error,
+        code=code,
+    )
+
+
+def code_page(kind: str):
     """The access-code form of /r/ or /p/: a right code enters its holder's pages; wrong codes are slowed per
     client by access.resolve_code (a refusal answers 200 so that the commit point keeps the count)."""
     code = ""
@@ -62,9 +89,9 @@ def code_page(kind: str, template: str):
             if _read_only_allowed(exc):
                 return enter(exc.key)
             if exc.reason == "throttled":
-                return render_template(template, error=exc.message, code=""), 429
-            return render_template(template, error=exc.message, code=code), 200
-    return render_template(template, error=None, code=code)
+                return _code_form(kind, exc.message, ""), 429
+            return _code_form(kind, exc.message, code), 200
+    return _code_form(kind, None, code)
 
 
 def open_link(token: str, kind: str):

@@ -21,7 +21,7 @@ from . import bp, entry
 @bp.route("/p/", methods=["GET", "POST"])
 def participant_code():
     """The access code of an informant, expert or linkage department (wrong codes slowed per client)."""
-    return entry.code_page(entry.PARTICIPANT, "web/network/code.html")
+    return entry.code_page(entry.PARTICIPANT)
 
 
 @bp.route("/p/<token>")

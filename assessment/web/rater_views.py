@@ -27,7 +27,7 @@ from .widgets import read_form, render
 @bp.route("/r/", methods=["GET", "POST"])
 def enter_code():
     """Ask for the 8-character access code; wrong codes are slowed down per client (services/access.py)."""
-    return entry.code_page(entry.RATER, "web/rater/code.html")
+    return entry.code_page(entry.RATER)
 
 
 @bp.route("/r/<token>")
