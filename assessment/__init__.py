@@ -97,6 +97,7 @@ def create_app(test_config=None):
     register_security(app)
 
     from . import models  # noqa: F401  (registers the tables)
+    from .services import ledger_numbers  # noqa: F401  (registers the ledger numbering flush hook)
     from .urls import IdConverter
 
     app.url_map.converters["id"] = IdConverter

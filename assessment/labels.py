@@ -190,6 +190,16 @@ ESTABLISHMENT_SOURCE_ZH = {"console": "工作台修改", "pool": "空编池"}
 POOL_ENTRY_ZH = {"reclaim": "收回入池", "allocate": "调剂出池"}
 #: Early warnings (预警) of a unit's establishment figures.
 WARNING_ZH = {"over_establishment": "超编", "over_leader_posts": "超职数"}
+#: Background report jobs (ReportJob.state).
+JOB_STATE_ZH = {"queued": "排队中", "running": "生成中", "done": "已生成", "failed": "生成失败"}
+#: Which units an assignment rule's raters rate (AssignmentRule.scope).
+TARGET_SCOPE_ZH = {
+    "all_units": "全部被评价单位",
+    "serving_towns": "服务镇街的单位",
+    "other_units": "本单位以外的全部单位",
+    "listed_units": "指定单位（不含本单位）",
+    "own_unit": "仅本单位",
+}
 
 # ---------------------------------------------------------------- imports
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import labels
 from ..extensions import db
 from .base import UTCDateTime, str_enum, utcnow
 
@@ -25,13 +26,7 @@ class TargetScope(enum.Enum):
 
     @property
     def label(self):
-        return {
-            "all_units": "全部被评价单位",
-            "serving_towns": "服务镇街的单位",
-            "other_units": "本单位以外的全部单位",
-            "listed_units": "指定单位（不含本单位）",
-            "own_unit": "仅本单位",
-        }[self.value]
+        return labels.TARGET_SCOPE_ZH[self.value]
 
 
 class AssignmentRule(db.Model):

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .. import labels
 from ..extensions import db
 from .base import UTCDateTime, str_enum, utcnow
 
@@ -34,7 +35,7 @@ class JobState(enum.Enum):
 
     @property
     def label(self):
-        return {"queued": "排队中", "running": "生成中", "done": "已生成", "failed": "生成失败"}[self.value]
+        return labels.JOB_STATE_ZH[self.value]
 
 
 class ReportJob(db.Model):

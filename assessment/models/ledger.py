@@ -13,11 +13,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
-    update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import labels
 from ..extensions import db
@@ -132,23 +129,6 @@ class LedgerCounter(db.Model):
     __table_args__ = (CheckConstraint("last >= 0", name="last_nonneg"),)
 
 
-def take_numbers(connection, year: int, count: int = 1) -> range:
-    """Reserve the next ``count`` ledger numbers of ``year`` (1-9999) inside the caller's transaction.
-
-    The counter row is created if missing (INSERT … ON CONFLICT DO NOTHING, safe when two filings create it at
-    once), then moved on by one UPDATE … SET last = last + count RETURNING last: the row lock (PostgreSQL) or the
-    write lock (SQLite) makes a second filing wait until the first commits or rolls back, so numbers are never
-    repeated, and a rolled-back filing gives its numbers back, so none is skipped.
-    """
-    table = LedgerCounter.__table__
-    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    connection.execute(dialect_insert(table).values(year=year, last=0).on_conflict_do_nothing())
-    last = connection.execute(
-        update(table).where(table.c.year == year).values(last=table.c.last + count).returning(table.c.last)
-    ).scalar_one()
-    return range(last - count + 1, last + 1)
-
-
 class Problem(db.Model):
     """问题: found in a unit, numbered in the ledger, pushed to it, rectified, and closed (销号)."""
 
@@ -156,7 +136,7 @@ class Problem(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Ledger number YYYY-NNNN: the year the problem was found and its place in that year's ledger
-    #: (``take_numbers`` gives it when the problem is first written, however it is written).
+    #: (services/ledger_numbers.py gives it when the problem is first written, however it is written).
     year: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer)
     period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"))
@@ -229,19 +209,6 @@ class Problem(db.Model):
             raise ProblemTransitionError(self.state, action)
         self.state = target
         return target
-
-
-@event.listens_for(Session, "before_flush")
-def _number_new_problems(session, flush_context, instances):
-    """Every problem gets its ledger number when it is first written, in the order it was added, whoever adds
-    it (the console, a linkage department, the demo); imports write with Core and call take_numbers themselves."""
-    new = [obj for obj in session.new if isinstance(obj, Problem) and obj.seq is None]
-    by_year: dict[int, list[Problem]] = {}
-    for problem in new:
-        by_year.setdefault(problem.found_on.year, []).append(problem)
-    for year, problems in sorted(by_year.items()):
-        for problem, seq in zip(problems, take_numbers(session.connection(), year, len(problems)), strict=True):
-            problem.year, problem.seq = year, seq
 
 
 class ProblemStep(db.Model):

@@ -6,7 +6,7 @@ Every state change goes through ``Problem.move`` (the transition table on the mo
 ProblemStep (what, when, who, note, files) and as an audit entry. Functions flush only; the request or the CLI
 command commits. Errors are ``LedgerError`` with a Chinese message that names the field.
 
-Numbers (YYYY-NNNN) are given when a problem is first written (models/ledger.py, ``take_numbers``).
+Numbers (YYYY-NNNN) are given when a problem is first written (services/ledger_numbers.py).
 """
 
 from __future__ import annotations

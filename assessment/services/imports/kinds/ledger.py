@@ -20,8 +20,9 @@ from ....models import (
 )
 from ....models.base import utcnow
 from ....models.checkpoints import IMPORTED_STATUSES
-from ....models.ledger import PROBLEM_TRANSITIONS, ProblemAction, ProblemStep, take_numbers
+from ....models.ledger import PROBLEM_TRANSITIONS, ProblemAction, ProblemStep
 from ...bulk import bulk_insert, insert_ids
+from ...ledger_numbers import take_numbers
 from ..cells import column_length
 from .base import Upsert
 
