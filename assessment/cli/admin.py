@@ -3,7 +3,6 @@
 import click
 from flask.cli import with_appcontext
 
-from ..extensions import db
 from ..transactions import transactional
 
 
@@ -13,12 +12,12 @@ from ..transactions import transactional
 @transactional
 def unlock_user_command(username):
     """Lift an office account's sign-in lock-out (audited as done by "cli")."""
-    from ..models import User
-    from ..services.signin import unlock
+    from ..services.signin import UnknownAccount, unlock
 
-    if db.session.execute(db.select(User.id).filter_by(username=username)).first() is None:
-        raise click.ClickException(f"no user '{username}'")
-    was_locked = unlock(username, actor="cli")
+    try:
+        was_locked = unlock(username, actor="cli")
+    except UnknownAccount:
+        raise click.ClickException(f"no user '{username}'") from None
     click.echo(
         f"User {username} unlocked."
         if was_locked

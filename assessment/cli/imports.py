@@ -6,7 +6,6 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
 from ..transactions import transactional
 from .common import Progress, echo_errors, fail
 
@@ -48,8 +47,7 @@ def import_command(kind, file, period_name, code_system, new_categories):
         echo_errors(f"Import of {file} failed: nothing was written.", [e.english() for e in exc.errors], exc.truncated)
         sys.exit(1)
     except IntegrityError:
-        # Another import stored the same rows a moment ago: theirs won; ours is rolled back whole.
-        db.session.rollback()
+        # Another import stored the same rows a moment ago: theirs won; ours is rolled back whole (transactional).
         fail(
             f"Import of {file} failed: nothing was written. Another import has just stored the same data; "
             "run the import again to see what is left."

@@ -23,8 +23,9 @@ def ledger_command(period_name, out):
     from ..services.ledger_lists import build_csv, ledger_rows
 
     period = period_or_fail(period_name)
-    write_file(out, build_csv(period))
-    click.echo(f"Wrote {len(ledger_rows(period))} problems of period {period.name} to {out}")
+    rows = ledger_rows(period)
+    write_file(out, build_csv(period, rows))
+    click.echo(f"Wrote {len(rows)} problems of period {period.name} to {out}")
 
 
 COMMANDS = (ledger_command,)

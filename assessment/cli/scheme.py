@@ -8,15 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..transactions import transactional
-
-
-def _period(name):
-    from ..services.periods import NotFound, get_period
-
-    try:
-        return get_period(name)
-    except NotFound:
-        raise click.ClickException(f"period '{name}' does not exist (周期不存在)") from None
+from .common import period_or_fail
 
 
 @click.group("scheme")
@@ -33,7 +25,7 @@ def scheme_show(period_name):
 
     from ..services.scoring import stored_scheme
 
-    scheme = stored_scheme(_period(period_name))
+    scheme = stored_scheme(period_or_fail(period_name))
     text = scheme.text if scheme else scoring.default_scheme_text()
     click.echo(text, nl=not text.endswith("\n"))
 
@@ -50,7 +42,7 @@ def scheme_set(period_name, file):
     from ..office.scheme_messages import messages_zh
     from ..services.scoring import save_scheme, stored_scheme
 
-    period = _period(period_name)
+    period = period_or_fail(period_name)
     try:
         with open(file, encoding="utf-8-sig") as handle:
             text = handle.read().replace("\r\n", "\n")

@@ -105,16 +105,14 @@ def reminders_command(period_name, out):
 def demo_access_command(period_name, base_url):
     """Issue a personal link and an access code to two demo raters and print them, so a newcomer can try the
     raters' side next to the office login (`make run`). Re-running issues fresh ones."""
-    from ..extensions import db
-    from ..models import Period, PeriodState
+    from ..models import PeriodState
     from ..services.invitations import demo_invitations
+    from ..services.ratings.stats import default_period
 
     if period_name:
         period = period_or_fail(period_name)
     else:
-        period = db.session.execute(
-            db.select(Period).where(Period.state == PeriodState.OPEN).order_by(Period.name.desc()).limit(1)
-        ).scalar_one_or_none()
+        period = default_period()  # the open period, else the newest (refused below unless open)
     if period is None or period.state is not PeriodState.OPEN:
         click.echo("Raters' side: no open period, so no demo link (open one with `assessment period open P`).")
         return

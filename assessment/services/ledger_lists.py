@@ -91,12 +91,13 @@ def ledger_rows(
     return rows
 
 
-def build_csv(period: Period) -> bytes:
-    """The ledger as interfaces.md says (`assessment ledger`): UTF-8 with a BOM, judged on the period's as_of."""
+def build_csv(period: Period, rows: list | None = None) -> bytes:
+    """The ledger as interfaces.md says (`assessment ledger`): UTF-8 with a BOM, judged on the period's as_of
+    (`rows`: ledger_rows(period) when the caller has them already)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(LEDGER_COLUMNS)
-    for row in ledger_rows(period):
+    for row in ledger_rows(period) if rows is None else rows:
         p = row.problem
         writer.writerow(
             [

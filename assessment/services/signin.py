@@ -30,6 +30,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import User
 from . import audit, throttle
+from .refusals import Refused
 
 
 class SigninRefused(Exception):
@@ -147,12 +148,19 @@ def locked_until(username: str, now: datetime | None = None) -> datetime | None:
     return throttle.blocked_until("account", account_key(username), now or datetime.now(UTC))
 
 
+class UnknownAccount(Refused):
+    """`unlock` was given a name no account has."""
+
+
 def unlock(username: str, actor: str) -> bool:
-    """Lift an account's lock-out (and forget its failures); True when it was locked. Audited."""
+    """Lift an account's lock-out (and forget its failures); True when it was locked. Audited. UnknownAccount
+    when no account has the name (an unknown name's counter expires on its own)."""
     name = normalise_name(username)
+    user_id = db.session.scalar(select(User.id).filter_by(username=name))
+    if user_id is None:
+        raise UnknownAccount(f"用户名：没有名为“{name}”的账户。", "用户名")
     was_locked = locked_until(name) is not None
     throttle.clear("account", account_key(name))
-    user_id = db.session.scalar(select(User.id).filter_by(username=name))
     audit.record(actor, "user.unlock", "user", user_id, username=name[:64], was_locked=was_locked)
     db.session.flush()
     return was_locked

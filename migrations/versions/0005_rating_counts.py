@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-# The lead renumbers at merge: this follows "0004" once that migration is merged (here it follows 0003).
 down_revision = "0004"
 branch_labels = None
 depends_on = None

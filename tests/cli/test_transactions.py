@@ -8,7 +8,7 @@ from assessment.extensions import db
 from assessment.models import AuditEntry, CalendarDay, Device, Period, Unit, User
 
 #: Commands of ours that only read (or write files, never the database): the rest must be `transactional`.
-READ_ONLY = {"instruments", "device-list", "export", "reminders", "ledger", "scheme show", "backup"}
+READ_ONLY = {"instruments", "device-list", "reminders", "ledger", "scheme show", "backup"}
 #: Commands that own their transactions, with why: they are not one unit of work.
 OWN_TRANSACTIONS = {
     "report-worker": "a long-running worker that commits each report job as it claims and finishes it",
