@@ -7,7 +7,6 @@ Each list's first column holds the code an import file uses; the header names th
 
 import io
 
-import yaml
 from sqlalchemy import func, select
 
 from surveys import ANSWER_TYPES
@@ -16,6 +15,7 @@ from ...extensions import db
 from ...labels import INSTRUMENT_ZH, RATER_GROUP_ZH, label
 from ...models import Instrument, Question, Town, Unit
 from ...spreadsheets import csv_bytes, safe_cell
+from ..responses import definition as stored_definition
 
 
 def _towns():
@@ -77,12 +77,8 @@ def _instruments():
     ]
     out = []
     for key, instrument in newest.items():
-        try:
-            definition = yaml.safe_load(instrument.definition) or {}
-        except yaml.YAMLError:
-            definition = {}
-        themes = definition.get("themes") or {}
-        allow_na = bool(definition.get("allow_na", True))
+        defn = stored_definition(instrument)
+        themes, allow_na = defn.themes, defn.allow_na
         questions = db.session.execute(
             select(Question).where(Question.instrument_id == instrument.id).order_by(Question.position)
         ).scalars()
@@ -96,7 +92,7 @@ def _instruments():
                     label(instrument.rater_group, RATER_GROUP_ZH, instrument.rater_group),
                     q.qid,
                     q.theme or "",
-                    themes.get(q.theme, "") if isinstance(themes, dict) else "",
+                    themes.get(q.theme, ""),
                     answer_type.label if answer_type else q.type,
                     _answers(q.type, allow_na),
                     q.weight,

@@ -150,13 +150,14 @@ def test_every_example_row_is_valid_data(city, tmp_path):
         writer.writerow(required + optional)
         writer.writerow([])  # the example moves to line 3: data, not the template's example
         writer.writerow([example[c] for c in required + optional])
-        if kind == "responses":  # a response answers every question of its instrument: g02 too
-            writer.writerow([{**example, "question": "g02", "answer": "80"}[c] for c in required + optional])
+        if kind == "responses":  # a response answers every question of its instrument: g02-g04 too
+            for question, answer in (("g02", "80"), ("g03", "4"), ("g04", "na")):
+                writer.writerow([{**example, "question": question, "answer": answer}[c] for c in required + optional])
         try:
             report = run_import(kind, io.BytesIO(out.getvalue().encode()), "2026", filename=f"{kind}.csv")
         except ImportFailed as exc:
             pytest.fail(f"{kind}: {[e.english() for e in exc.errors]}")
-        assert report.rows == (2 if kind == "responses" else 1) and not report.example_skipped, kind
+        assert report.rows == (4 if kind == "responses" else 1) and not report.example_skipped, kind
     db.session.commit()
 
 
@@ -197,6 +198,8 @@ def test_reference_list_of_instruments_with_question_ids(city):
     assert set(by_question) == {
         ("grassroots", "g01"),
         ("grassroots", "g02"),
+        ("grassroots", "g03"),
+        ("grassroots", "g04"),
         ("peer", "p01"),
         ("self", "s01"),
     }
@@ -205,7 +208,7 @@ def test_reference_list_of_instruments_with_question_ids(city):
     assert g01["答案（answer）"] == "1-5（5=非常满意，1=非常不满意）；不了解填na"
     assert by_question[("grassroots", "g02")]["答案（answer）"].startswith("0-100")
     assert by_question[("self", "s01")]["答案（answer）"] == "1-5（5=非常满意，1=非常不满意）"
-    assert g01["评价人类别"] == "镇街干部" and g01["主题代码"] == "t"
+    assert g01["评价人类别"] == "镇街干部" and g01["主题代码"] == "territorial" and g01["主题"] == "属地管理"
 
 
 def test_reference_lists_neutralise_formulas(city):

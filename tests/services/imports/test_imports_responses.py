@@ -23,8 +23,12 @@ RESPONSES_OK = [
     "rater_code,instrument,unit_code,question,answer",
     "G1,grassroots,U01,g01,5",
     "G1,grassroots,U01,g02,87.5",
+    "G1,grassroots,U01,g03,4",
+    "G1,grassroots,U01,g04,3",
     "G1,grassroots,U02,g01,na",
     "G1,grassroots,U02,g02,60",
+    "G1,grassroots,U02,g03,na",
+    "G1,grassroots,U02,g04,2",
     "D1,peer,U02,p01,4",
     "D1,self,U01,s01,3",
 ]
@@ -48,9 +52,9 @@ def test_responses_good_and_reimport(city, tmp_path):
     """Does each rater/instrument/unit become one submitted response, and a re-import change nothing?"""
     report = imported("responses", tmp_path, RESPONSES_OK)
     assert report.counts == {"responses": 4, "created": 4, "updated": 0, "unchanged": 0}
-    assert report.summary() == "Imported 6 answers (4 responses) into 2026: 4 new, 0 updated, 0 unchanged."
+    assert report.summary() == "Imported 10 answers (4 responses) into 2026: 4 new, 0 updated, 0 unchanged."
     current, answers, version, response = answers_of("G1", "grassroots", "U02")
-    assert current == 1 and answers == {"g01": None, "g02": 60.0}
+    assert current == 1 and answers == {"g01": None, "g02": 60.0, "g03": None, "g04": 2.0}
     assert version.source is ResponseSource.IMPORT and version.recorded_by == "tester"
     assert version.reason == "import data.csv"
     assert response.assignment.state is AssignmentState.SUBMITTED
@@ -68,8 +72,8 @@ def test_responses_changed_answers_make_a_new_version(city, tmp_path):
     report = imported("responses", tmp_path, changed)
     assert report.counts == {"responses": 4, "created": 0, "updated": 1, "unchanged": 3}
     current, answers, _version, response = answers_of("G1", "grassroots", "U01")
-    assert current == 2 and answers == {"g01": 4.0, "g02": 87.5}
-    assert [len(v.answers) for v in response.versions] == [2, 2]
+    assert current == 2 and answers == {"g01": 4.0, "g02": 87.5, "g03": 4.0, "g04": 3.0}
+    assert [len(v.answers) for v in response.versions] == [4, 4]
     assert count(ResponseVersion) == 5
 
 
@@ -117,18 +121,20 @@ def test_responses_bad_answers(city, tmp_path):
             "rater_code,instrument,unit_code,question,answer",
             "G1,grassroots,U01,g01,6",
             "G1,grassroots,U01,g02,101",
-            "G1,grassroots,U01,g03,5",
+            "G1,grassroots,U01,g09,5",
             "G1,grassroots,U01,g01,4",
             "X9,grassroots,U01,g01,4",
             "G1,survey,U01,g01,4",
             "D1,self,U01,s01,na",
             "G1,grassroots,U02,g01,",
             "G1,grassroots,U03,g01,5",
+            "G1,grassroots,U01,g03,5",
+            "G1,grassroots,U01,g04,5",
         ],
     ) == [
         "line 2, column answer: '6' is not a likert5 answer (1-5, or na)",
         "line 3, column answer: '101' is not a score100 answer (0-100, or na)",
-        "line 4, column question: instrument 'grassroots' has no question 'g03'",
+        "line 4, column question: instrument 'grassroots' has no question 'g09'",
         ("line 5, column question: question 'g01' is answered twice by rater G1 for this unit (first on line 2)"),
         "line 6, column rater_code: unknown rater code 'X9'",
         "line 7, column instrument: unknown instrument 'survey' (known: grassroots, peer, self)",
@@ -136,11 +142,11 @@ def test_responses_bad_answers(city, tmp_path):
         "line 9, column answer: a value is required (write na for don't know)",
         (
             "line 9, column question: the response of rater G1 about unit U02 (grassroots) has no answer to "
-            "g02; every question needs a row (na for don't know)"
+            "g02, g03, g04; every question needs a row (na for don't know)"
         ),
         (
             "line 10, column question: the response of rater G1 about unit U03 (grassroots) has no answer to "
-            "g02; every question needs a row (na for don't know)"
+            "g02, g03, g04; every question needs a row (na for don't know)"
         ),
     ]
 

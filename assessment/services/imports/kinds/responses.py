@@ -4,7 +4,6 @@ instrument make one response, stored as a new submitted version only when its an
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import yaml
 from sqlalchemy import and_, select
 
 from surveys import ANSWER_TYPES
@@ -24,6 +23,7 @@ from ....models import (
     Unit,
 )
 from ...bulk import bulk_insert, bulk_update, insert_ids
+from ...responses import definition as stored_definition
 from ..spool import CHUNK
 from .base import Kind
 
@@ -371,10 +371,7 @@ def _stored_instruments():
     newest = {row.key: row for row in rows}
     result = {}
     for key, row in newest.items():
-        try:
-            allow_na = bool((yaml.safe_load(row.definition) or {}).get("allow_na", True))
-        except (yaml.YAMLError, AttributeError):
-            allow_na = True
+        allow_na = stored_definition(row).allow_na
         questions = dict(
             db.session.execute(
                 select(Question.qid, Question.type).where(Question.instrument_id == row.id).order_by(Question.position)
