@@ -6,7 +6,7 @@ deputy (两代表一委员评价) and expert (专家评价). No Flask and no dat
 read definitions through this package and store them as instrument versions.
 """
 
-from .answers import ANSWER_TYPES, NA_TOKENS, AnswerType, parse_answer
+from .answers import ANSWER_TYPES, NA_TOKENS, AnswerError, AnswerType, parse_answer
 from .definition import (
     CSV_COLUMNS,
     GRASSROOTS_THEMES,
@@ -31,6 +31,7 @@ __all__ = [
     "NA_TOKENS",
     "RATER_GROUPS",
     "TARGETS",
+    "AnswerError",
     "AnswerType",
     "DefinitionError",
     "InstrumentDefinition",

@@ -18,6 +18,15 @@ from scoring.scheme import LIKERT_POINTS
 NA_TOKENS = frozenset({"na", "n/a", "不了解"})
 
 
+class AnswerError(ValueError):
+    """An answer that its type (or its questionnaire) refuses: `message_en` for the command line and imports,
+    `message_zh` for the rater's page; str() is "English (中文)" as before."""
+
+    def __init__(self, message_en: str, message_zh: str):
+        super().__init__(f"{message_en} ({message_zh})")
+        self.message_en, self.message_zh = message_en, message_zh
+
+
 @dataclass(frozen=True)
 class AnswerType:
     """A kind of answer: its range, whether it must be whole, its default labels and its points rule."""
@@ -39,10 +48,10 @@ class AnswerType:
 
         Accepts strings (surrounding spaces ignored), ints and floats such as XLSX cells give
         (``4.0`` is a valid likert5 answer). Raises ValueError with a message that names the
-        answer and the type, in English and Chinese.
+        answer and the type, in English and Chinese (AnswerError, a ValueError).
         """
         if raw is None or (isinstance(raw, str) and not raw.strip()):
-            raise ValueError(f"answer is empty for {self.name} (答案为空；不了解请填 na)")
+            raise AnswerError(f"answer is empty for {self.name}", "答案为空；不了解请填 na")
         text = raw.strip() if isinstance(raw, str) else str(raw)
         if text.lower() in NA_TOKENS:
             return None
@@ -57,13 +66,15 @@ class AnswerType:
                 value = math.nan
         expected = f"{self.min}-{self.max}"
         if not math.isfinite(value):
-            raise ValueError(
-                f"answer '{text}' is not a number for {self.name} (答案不是有效数字，应为 {expected}，不了解请填 na)"
+            raise AnswerError(
+                f"answer '{text}' is not a number for {self.name}", f"答案不是有效数字，应为 {expected}，不了解请填 na"
             )
         if not self.min <= value <= self.max:
-            raise ValueError(f"answer '{text}' out of range {expected} for {self.name} (答案超出范围，应为 {expected})")
+            raise AnswerError(
+                f"answer '{text}' out of range {expected} for {self.name}", f"答案超出范围，应为 {expected}"
+            )
         if self.whole and not value.is_integer():
-            raise ValueError(f"answer '{text}' is not a whole number for {self.name} (答案应为 {expected} 的整数)")
+            raise AnswerError(f"answer '{text}' is not a whole number for {self.name}", f"答案应为 {expected} 的整数")
         return value
 
     def points(self, value: float) -> float:
@@ -103,5 +114,5 @@ def parse_answer(type_name: str, raw: object) -> float | None:
         answer_type = ANSWER_TYPES[type_name]
     except KeyError:
         known = ", ".join(ANSWER_TYPES)
-        raise ValueError(f"unknown answer type '{type_name}' (expected {known}) (未知的题型)") from None
+        raise AnswerError(f"unknown answer type '{type_name}' (expected {known})", "未知的题型") from None
     return answer_type.parse(raw)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .answers import ANSWER_TYPES
+from .answers import ANSWER_TYPES, AnswerError
 
 #: Instruments of the default scheme, in the order they are listed and exported.
 INSTRUMENT_ORDER = ("grassroots", "leader", "peer", "self", "deputy", "expert")
@@ -175,14 +175,14 @@ class InstrumentDefinition:
         try:
             question = self.question(question_id)
         except KeyError:
-            raise ValueError(
-                f"instrument '{self.key}' has no question '{question_id}' (问卷中没有题目 {question_id})"
+            raise AnswerError(
+                f"instrument '{self.key}' has no question '{question_id}'", f"问卷中没有题目 {question_id}"
             ) from None
         value = ANSWER_TYPES[question.type].parse(raw)
         if value is None and not self.allow_na:
-            raise ValueError(
-                f"instrument '{self.key}' does not allow na for question '{question_id}' "
-                f"(该问卷不设“{self.na_label}”选项)"
+            raise AnswerError(
+                f"instrument '{self.key}' does not allow na for question '{question_id}'",
+                f"该问卷不设“{self.na_label}”选项",
             )
         return value
 

@@ -29,6 +29,8 @@ from functools import lru_cache
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from surveys import AnswerError
+
 from ..extensions import db
 from ..models import (
     Answer,
@@ -88,15 +90,13 @@ def parse_answers(defn, raw: dict) -> dict[str, float | None]:
     for qid, value in raw.items():
         try:
             parsed[qid] = defn.parse_answer(qid, value)
-        except ValueError as exc:
+        except AnswerError as exc:
             try:
                 q = defn.question(qid)
                 where = f"第 {defn.questions.index(q) + 1} 题（{q.text[:20]}…）"
             except KeyError:
                 where = f"题目 {qid}"
-            message = str(exc)
-            zh = message[message.rfind("(") + 1 : -1] if message.endswith(")") else message
-            raise ResponseError("invalid_answer", f"{where}：{zh}", question=qid) from None
+            raise ResponseError("invalid_answer", f"{where}：{exc.message_zh}", question=qid) from None
     return parsed
 
 
