@@ -7,7 +7,7 @@ never disagree on a digit; times go through `timefmt` (China time); labels come 
 from scoring.rounding import format_half_up
 
 from . import labels
-from .timefmt import format_cst
+from .timefmt import format_cst, zh_date
 
 
 def decimals(value, digits: int = 2, sign: bool = False) -> str:
@@ -56,6 +56,7 @@ def register_template_helpers(app):
     app.jinja_env.filters["pct"] = pct
     app.jinja_env.filters["ratio"] = ratio
     app.jinja_env.filters["cst"] = cst
+    app.jinja_env.filters["zh_date"] = zh_date
     app.jinja_env.filters["rank_text"] = rank_text
     app.jinja_env.filters["grade_text"] = labels.grade_text
     app.jinja_env.filters["action_text"] = labels.action_text

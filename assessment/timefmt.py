@@ -1,6 +1,6 @@
 """China time for people: every stored moment is UTC; whatever a person reads is shown in UTC+8 (北京时间)."""
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 #: China Standard Time, UTC+8 (no daylight saving).
 CST = timezone(timedelta(hours=8), "CST")
@@ -19,3 +19,10 @@ def format_cst(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M", empty: str 
     """A stored moment written in China time, e.g. ``2026-03-01 08:30``; ``empty`` when there is none."""
     local = china_time(moment)
     return empty if local is None else local.strftime(fmt)
+
+
+def zh_date(day: date | None, empty: str = "—") -> str:
+    """A calendar date as people write it in Chinese: 2026年12月31日 (no leading zeros)."""
+    if day is None:
+        return empty
+    return f"{day.year}年{day.month}月{day.day}日"

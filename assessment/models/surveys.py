@@ -88,6 +88,15 @@ class Assignment(db.Model):
     instrument = relationship("Instrument")
     response = relationship("Response", back_populates="assignment", uselist=False)
 
+    @property
+    def returned(self) -> bool:
+        """Sent back by the office (退回) and not yet submitted again: the rater is asked to look again."""
+        return (
+            self.response is not None
+            and self.response.returned_at is not None
+            and self.state is not AssignmentState.SUBMITTED
+        )
+
     __table_args__ = (UniqueConstraint("period_id", "rater_id", "unit_id", "instrument_id"),)
 
 

@@ -132,11 +132,7 @@ def rater_home():
         )
     total = len(assignments)
     done = sum(a.state is AssignmentState.SUBMITTED for a in assignments)
-    returned = [
-        a
-        for a in assignments
-        if a.response is not None and a.response.returned_at is not None and a.state is not AssignmentState.SUBMITTED
-    ]
+    returned = [a for a in assignments if a.returned]
     days_left = (g.period.ends_on - china_today()).days  # the deadline is a China date
     return render_template(
         "web/rater/home.html",

@@ -274,3 +274,10 @@ def test_review_command_acknowledges_a_flagged_unit(app, runner, ties):
     assert published.exit_code == 0, published.output
     refused = runner.invoke(args=["review", "--period", "2026", "--unit", "T1", "--note", "x"])
     assert refused.exit_code != 0 and "published" in refused.output
+
+
+def test_chinese_dates_are_written_one_way():
+    """Is a date shown as 2026年1月5日 (no leading zeros) by the one zh_date, and a missing one as a dash?"""
+    from assessment.timefmt import zh_date
+
+    assert zh_date(date(2026, 1, 5)) == "2026年1月5日" and zh_date(None) == "—"

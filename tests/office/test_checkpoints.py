@@ -373,3 +373,13 @@ def test_a_waiver_from_a_stale_read_is_refused(app, city):
         db.session.rollback()
         kept = db.session.get(CheckPoint, point.id)
         assert kept.status is CheckPointStatus.ON_TIME and kept.waive_reason is None
+
+
+def test_badge_follows_the_scored_status():
+    """Is an item's badge the colour of what the engine counts (a pending item past due is not done)?"""
+    point = CheckPoint(item="x", due=date(2026, 6, 30), status=CheckPointStatus.PENDING)
+    assert point.badge(date(2026, 6, 30)) == "" and point.badge(date(2026, 7, 1)) == "closed"
+    point.status = CheckPointStatus.LATE
+    assert point.badge(date(2026, 7, 1)) == "published"
+    point.status = CheckPointStatus.WAIVED
+    assert point.badge(date(2026, 7, 1)) == ""
