@@ -9,6 +9,7 @@ it raises (including click's exits with a non-zero code).
 import functools
 
 import click
+from flask import flash, redirect
 
 from .extensions import db
 
@@ -53,11 +54,18 @@ def transactional(func):
     return wrapper
 
 
-def discard_refused_work():
-    """Roll back what a service flushed before it refused, in a view that then answers with a redirect.
+def refusal_text(exc: Exception) -> str:
+    """The Chinese message of a service's refusal (`Refused.message_zh`; `message` or str() for the others)."""
+    return getattr(exc, "message_zh", None) or getattr(exc, "message", None) or str(exc)
 
-    A refusal shown on the next page (post/redirect/get: a flash message and a 302) is not an error status,
-    so the commit point would otherwise store whatever the service had flushed before it raised. Views that
-    answer a refusal with a 4xx status do not need this: the commit point rolls those back.
+
+def refused(exc: Exception, to: str, message: str | None = None):
+    """Answer a refused form with a redirect to `to`, showing why (`message`, else the refusal's own text).
+
+    A refusal shown on the next page (post/redirect/get: a flash message and a 302) is not an error status, so
+    the commit point would store whatever the service flushed before it refused: the session is rolled back
+    here, first. Views that answer a refusal with a 4xx page need nothing: the commit point rolls those back.
     """
     db.session.rollback()
+    flash(message or refusal_text(exc), "error")
+    return redirect(to)

@@ -1,7 +1,7 @@
-"""What many console pages need, written once: the period a page shows, the signed-in user's name and unit, and
-the answer to a service's refusal after a form (post/redirect/get)."""
+"""What many console pages need, written once: the period a page shows and the signed-in user's name and unit.
+(A refused form's answer is transactions.refused.)"""
 
-from flask import abort, flash, redirect, request
+from flask import abort, request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -49,20 +49,3 @@ def own_unit() -> Unit | None:
     if unit is None:
         abort(403)
     return unit
-
-
-def refusal_text(exc: Exception) -> str:
-    """The Chinese message of a service's refusal (`Refused.message_zh`; the older names until every service
-    error is a Refused)."""
-    return getattr(exc, "message_zh", None) or getattr(exc, "message", None) or str(exc)
-
-
-def refused(exc: Exception, to: str, message: str | None = None):
-    """Answer a refused form with a redirect to `to`, showing why (`message`, else the refusal's own text).
-
-    A redirect is not an error status, so the commit point would store whatever the service flushed before it
-    refused: the session is rolled back here, first.
-    """
-    db.session.rollback()
-    flash(message or refusal_text(exc), "error")
-    return redirect(to)

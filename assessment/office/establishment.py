@@ -9,6 +9,7 @@ from ..extensions import db
 from ..models import Period, PeriodState, Unit
 from ..models.establishment import FIGURES
 from ..services import establishment as service
+from ..transactions import refused
 from . import bp
 from .auth import may_open, section_required
 
@@ -97,13 +98,11 @@ def vacancy_confirm():
             period, request.form.get("unit", ""), current_user.username, request.form.get("note")
         )
     except service.EstablishmentError as exc:
-        db.session.rollback()
-        flash(exc.message_zh, "error")
-    else:
-        flash(
-            f"已确认核减 {entry.unit.name} 编制 {entry.amount} 名，收回空编池；空编池现有 {entry.balance_after} 名。",
-            "success",
-        )
+        return refused(exc, url_for("office.vacancy_pool"))
+    flash(
+        f"已确认核减 {entry.unit.name} 编制 {entry.amount} 名，收回空编池；空编池现有 {entry.balance_after} 名。",
+        "success",
+    )
     return redirect(url_for("office.vacancy_pool"))
 
 
@@ -116,15 +115,14 @@ def vacancy_allocate():
             raise service.EstablishmentError("调剂单位：请选择单位。")
         entry = service.allocate(unit, request.form.get("amount", ""), request.form.get("note"), current_user.username)
     except service.EstablishmentError as exc:
-        db.session.rollback()
-        flash(exc.message_zh, "error")
-        return redirect(
+        return refused(
+            exc,
             url_for(
                 "office.vacancy_pool",
                 unit=request.form.get("unit", ""),
                 amount=request.form.get("amount", ""),
                 note=request.form.get("note", ""),
-            )
+            ),
         )
     flash(f"已从空编池调剂 {entry.amount} 名编制给 {unit.name}；空编池现有 {entry.balance_after} 名。", "success")
     return redirect(url_for("office.vacancy_pool"))

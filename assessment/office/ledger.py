@@ -26,6 +26,7 @@ from ..models import (
 from ..models.ledger import ESCALATION_STEPS
 from ..services import ledger, ledger_lists, uploads
 from ..services.ledger import LedgerError, ProblemInput
+from ..transactions import refused
 from . import bp
 from .auth import may_open, section_required
 from .common import actor_name, period_arg, periods
@@ -185,10 +186,8 @@ def ledger_action(problem_id, action):
     try:
         step = ACTIONS[action](problem, actor_name(), request.form, request.files.getlist("files"))
     except LedgerError as exc:
-        db.session.rollback()
-        flash(exc.message_zh, "error")
-    else:
-        flash(f"问题 {problem.number}：{step.action.label}已记录。", "success")
+        return refused(exc, url_for("office.ledger_problem", problem_id=problem_id))
+    flash(f"问题 {problem.number}：{step.action.label}已记录。", "success")
     return redirect(url_for("office.ledger_problem", problem_id=problem_id))
 
 

@@ -14,6 +14,7 @@ from ..services import access, network, uploads
 from ..services.imports import ImportFailed, run_import
 from ..services.ledger import LedgerError
 from ..services.workdays import china_today
+from ..transactions import refused
 from ..urls import calendar_year, positive_int
 from . import bp
 from .auth import may_open, section_required
@@ -55,14 +56,13 @@ def _suggestion(suggestion_id) -> Suggestion:
 def network_screen(suggestion_id):
     suggestion = _suggestion(suggestion_id)
     verdict = {"valid": True, "invalid": False}.get(request.form.get("verdict"))
+    back = url_for("office.network_suggestions", period=request.args.get("period")) + f"#s{suggestion_id}"
     try:
         network.screen(suggestion, current_user.username, valid=verdict, note=request.form.get("note"))
     except LedgerError as exc:
-        db.session.rollback()
-        flash(exc.message_zh, "error")
-    else:
-        flash(f"第 {suggestion.id} 条已甄别为“{suggestion.status.label}”。", "success")
-    return redirect(url_for("office.network_suggestions", period=request.args.get("period")) + f"#s{suggestion_id}")
+        return refused(exc, back)
+    flash(f"第 {suggestion.id} 条已甄别为“{suggestion.status.label}”。", "success")
+    return redirect(back)
 
 
 @bp.route("/network/suggestions/<id:suggestion_id>/problem", methods=["POST"])
@@ -72,9 +72,7 @@ def network_to_problem(suggestion_id):
     try:
         problem = network.to_problem(suggestion, current_user.username, _form_input(request.form))
     except LedgerError as exc:
-        db.session.rollback()
-        flash(exc.message_zh, "error")
-        return redirect(url_for("office.network_suggestions") + f"#s{suggestion_id}")
+        return refused(exc, url_for("office.network_suggestions") + f"#s{suggestion_id}")
     flash(f"已转为问题 {problem.number}。", "success")
     return redirect(url_for("office.ledger_problem", problem_id=problem.id))
 
@@ -182,10 +180,8 @@ def network_linkage_import():
             options={"reporter": department.id},
         )
     except ImportFailed as exc:
-        db.session.rollback()
         lines = "；".join(e.chinese() for e in exc.errors[:10])
-        flash(f"导入失败，未写入任何数据：{lines}", "error")
-        return back
+        return refused(exc, back, f"导入失败，未写入任何数据：{lines}")
     c = report.counts
     flash(
         f"{department.name}：新增 {c['created']} 个问题，更新 {c['updated']} 个，未变 {c['unchanged']} 个。", "success"

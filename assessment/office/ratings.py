@@ -14,10 +14,11 @@ from ..services import workdays
 from ..services.ratings import cases as case_service
 from ..services.ratings import devices as device_service
 from ..services.ratings import exclusions, flags, stats
+from ..transactions import refused
 from ..urls import calendar_year, positive_int, safe_next
 from . import bp
 from .auth import may_open, section_required
-from .common import own_unit, period_arg, periods, refused
+from .common import own_unit, period_arg, periods
 
 
 def _is_writer():

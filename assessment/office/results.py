@@ -13,7 +13,7 @@ from ..models import PeriodStateError, Result, ResultRow, ResultState, Role, Sch
 from ..services import exports, reports
 from ..services import scoring as scoring_service
 from ..services.periods import move_period
-from ..transactions import discard_refused_work
+from ..transactions import refusal_text, refused
 from ..urls import positive_int
 from . import bp, scheme_editor, scheme_messages
 from .auth import may_open, section_required
@@ -84,9 +84,7 @@ def score(name):
     try:
         run = scoring_service.score_period(period.name, actor=current_user.username)
     except (scoring_service.ScoringError, scoring.SchemeError) as exc:
-        discard_refused_work()
-        flash(f"无法计算：{getattr(exc, 'message_zh', None) or exc}", "error")
-        return redirect(url_for("office.results", name=period.name))
+        return refused(exc, url_for("office.results", name=period.name), f"无法计算：{refusal_text(exc)}")
     message = f"已生成第 {run.result.version} 版评价结果。"
     if run.changes:
         message += f"与已发布版本相比，{len(run.changes)} 个单位的得分、排名或等次有变化。"
@@ -104,9 +102,7 @@ def publish(name):
     try:
         move_period(period.name, "publish", actor=current_user.username)
     except (scoring_service.ScoringError, PeriodStateError) as exc:
-        discard_refused_work()
-        flash(f"无法发布：{_publish_reason_zh(exc)}", "error")
-        return redirect(url_for("office.results", name=period.name))
+        return refused(exc, url_for("office.results", name=period.name), f"无法发布：{_publish_reason_zh(exc)}")
     flash("评价结果已发布并冻结。之后如再计算，将生成新的版本。", "success")
     return redirect(url_for("office.results", name=period.name))
 
@@ -127,14 +123,13 @@ def result_unit(name, version, code):
         abort(404)
     form = ReviewForm()
     if form.validate_on_submit():
+        back = url_for("office.result_unit", name=name, version=version, code=code)
         try:
             scoring_service.acknowledge_review(row, current_user.username, form.note.data)
         except scoring_service.ScoringError as exc:
-            discard_refused_work()
-            flash(exc.message_zh, "error")
-        else:
-            flash("已记录复核意见。", "success")
-        return redirect(url_for("office.result_unit", name=name, version=version, code=code))
+            return refused(exc, back)
+        flash("已记录复核意见。", "success")
+        return redirect(back)
     scheme = scoring.load_scheme(result.scheme.text)
     page = reports.unit_page(result, row, scheme)
     return render_template(
@@ -209,7 +204,6 @@ def scheme(name):
             try:
                 saved = scoring_service.save_scheme(period, new_text, current_user.username, note=note)
             except scoring.SchemeError as exc:
-                discard_refused_work()
                 problems = list(
                     zip(
                         scheme_messages.messages_zh(exc.messages, data if editor else exc.data),
@@ -247,7 +241,7 @@ def scheme(name):
         previous=previous,
         weight_total=sum(w for w in weights if isinstance(w, (int, float))),
         can_write=may_open(current_user, "results_write") and (shown is current),
-    )
+    ), (400 if problems else 200)  # a refused save: the commit point rolls back whatever was flushed
 
 
 def _yaml_posted(form):

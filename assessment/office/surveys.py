@@ -32,10 +32,11 @@ from ..services import periods as period_service
 from ..services import progress as progress_service
 from ..services import responses as response_service
 from ..services.scoring import ScoringError
+from ..transactions import refusal_text, refused
 from ..urls import positive_int
 from . import bp
 from .auth import may_open, section_required
-from .common import period_or_404, refusal_text, refused
+from .common import period_or_404
 
 #: The moves the console offers, in the order of the period's life: target -> (button, done message).
 MOVES = {

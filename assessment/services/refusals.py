@@ -2,7 +2,7 @@
 
 A refusal carries a Chinese message for people (`message_zh`, naming the field: "整改期限：不能早于发现日期。")
 and optionally the field. Nothing has been committed when it is raised; the request's commit point (a 4xx answer)
-or `transactions.discard_refused_work()` (a redirect) drops whatever the service had flushed.
+or `transactions.refused()` (a redirect) drops whatever the service had flushed.
 """
 
 

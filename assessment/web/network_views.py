@@ -116,11 +116,10 @@ def participant_comment(problem_id):
     problem = db.session.get(Problem, problem_id)
     if problem is None or problem.period_id != g.period.id:
         abort(404)
+    back = url_for("web.participant_home") + f"#p{problem_id}"
     try:
         ledger.comment(problem, g.participant, request.form.get("text"))
     except LedgerError as exc:
-        transactions.discard_refused_work()
-        flash(exc.message_zh, "error")
-    else:
-        flash(f"对问题 {problem.number} 的点评已提交。", "success")
-    return redirect(url_for("web.participant_home") + f"#p{problem_id}")
+        return transactions.refused(exc, back)
+    flash(f"对问题 {problem.number} 的点评已提交。", "success")
+    return redirect(back)
