@@ -45,12 +45,9 @@ PROBLEM_FIELDS = (
 )
 
 
-def _form_input(form) -> ProblemInput:
+def problem_input(form) -> ProblemInput:
+    """The ledger fields a problem form posted (the office's new-problem form, a suggestion turned into a problem)."""
     return ProblemInput(**{f: form.get(f) for f in PROBLEM_FIELDS if form.get(f) is not None})
-
-
-def form_choices() -> dict:
-    return ledger_lists.form_options()
 
 
 # --------------------------------------------------------------------------------------------- lists
@@ -122,7 +119,7 @@ def ledger_new():
     if request.method == "POST":
         values = request.form.to_dict()
         try:
-            problem = ledger.file_problem(period, _form_input(request.form), actor_name())
+            problem = ledger.file_problem(period, problem_input(request.form), actor_name())
         except LedgerError as exc:
             db.session.rollback()
             error = exc
@@ -130,7 +127,7 @@ def ledger_new():
             flash(f"问题 {problem.number} 已登记。", "success")
             return redirect(url_for("office.ledger_problem", problem_id=problem.id))
     return render_template(
-        "office/ledger/new.html", period=period, values=values, error=error, **form_choices()
+        "office/ledger/new.html", period=period, values=values, error=error, **ledger_lists.form_options()
     ), 400 if error else 200
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Participant, ParticipantKind, Suggestion, SuggestionStatus
-from ..services import access, network, uploads
+from ..services import access, ledger_lists, network, uploads
 from ..services.imports import ImportFailed, run_import
 from ..services.ledger import LedgerError
 from ..services.workdays import china_today
@@ -19,7 +19,7 @@ from ..urls import calendar_year, positive_int
 from . import bp
 from .auth import may_open, section_required
 from .common import period_arg, periods
-from .ledger import _form_input, form_choices
+from .ledger import problem_input
 
 
 @bp.route("/network")
@@ -40,7 +40,7 @@ def network_suggestions():
         statuses=list(SuggestionStatus),
         counts=network.informant_counts(period),
         may_write=may_open(current_user, "network_write"),
-        **form_choices(),
+        **ledger_lists.form_options(),
     )
 
 
@@ -70,7 +70,7 @@ def network_screen(suggestion_id):
 def network_to_problem(suggestion_id):
     suggestion = _suggestion(suggestion_id)
     try:
-        problem = network.to_problem(suggestion, current_user.username, _form_input(request.form))
+        problem = network.to_problem(suggestion, current_user.username, problem_input(request.form))
     except LedgerError as exc:
         return refused(exc, url_for("office.network_suggestions") + f"#s{suggestion_id}")
     flash(f"已转为问题 {problem.number}。", "success")
