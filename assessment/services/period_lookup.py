@@ -6,6 +6,7 @@ from datetime import date
 
 from ..extensions import db
 from ..models import Period
+from .workdays import china_today
 
 
 class NotFound(LookupError):
@@ -13,9 +14,10 @@ class NotFound(LookupError):
 
 
 def default_dates(name: str):
-    """A period named by a year runs over that calendar year, judged as of 31 December."""
+    """A period named by a year runs over that calendar year, judged as of 31 December; any other name, over
+    this year in China."""
     match = re.fullmatch(r"(\d{4})", name.strip())
-    year = int(match.group(1)) if match else date.today().year
+    year = int(match.group(1)) if match else china_today().year
     return date(year, 1, 1), date(year, 12, 31)
 
 
