@@ -18,6 +18,7 @@ from assessment.models import (
     ProblemAction,
     ProblemClass,
     ProblemState,
+    ProblemStep,
     StepFile,
 )
 from assessment.services import ledger, ledger_lists
@@ -121,16 +122,19 @@ def test_office_class_is_not_pushed_and_bad_file_leaves_nothing(net, ctx, app):
         ledger.push(office, "office")
     p = _file(net, title="b")
     ledger.push(p, "office")
-    steps_before = len(p.steps)
+    assert len(p.steps) == 2  # filed, pushed
+    state_before = p.state
     with pytest.raises(LedgerError, match="不接受此类型"):
         ledger.report_rectification(
             p, "liaison:liaison1", note="整改", files=[upload(PDF, "ok.pdf"), upload(b"MZ", "x.exe")]
         )
-    db.session.rollback()
+    # Before any rollback: the refusal flushed no step and no file row, and the state did not move.
+    db.session.flush()
     assert db.session.scalar(select(func.count(StepFile.id))) == 0
+    assert db.session.scalar(select(func.count(ProblemStep.id)).filter_by(problem_id=p.id)) == 2
+    assert p.state is state_before
     folder = __import__("pathlib").Path(app.instance_path) / "uploads" / "problems"
     assert not folder.exists() or not any(folder.iterdir())
-    assert steps_before == 2
 
 
 def test_escalation_steps_with_dates(net, ctx):
@@ -192,6 +196,9 @@ def test_expert_comment_in_any_state(net, ctx):
     assert step.participant_id == expert.id and p.state is ProblemState.OPEN
     with pytest.raises(LedgerError, match="点评意见"):
         ledger.comment(p, expert, "")
+    ledger.close(p, "office", note="已整改", on="2026-04-01", files=[upload(PDF, "a.pdf")])
+    step = ledger.comment(p, expert, "销号后仍需回头看")
+    assert step.participant_id == expert.id and p.state is ProblemState.CLOSED
 
 
 def test_import_numbers_class_and_reporter(net, app, tmp_path):
