@@ -257,14 +257,9 @@ def _check(data: ProblemInput, period: Period) -> dict:
     }
 
 
-def file_problem(period: Period, data: ProblemInput, actor: str, *, reporter: Participant | None = None) -> Problem:
-    """登记: a new ledger problem with the next number of its year; the deadline defaults to three months.
-
-    Refuses (LedgerError) a missing unit or title, a deadline before the finding, an unknown category and the
-    same title for the same unit found the same day (the ledger's natural key).
-    """
-    values = _check(data, period)
-    duplicate = db.session.scalar(
+def _same_problem(period: Period, values: dict) -> int | None:
+    """The id of a problem already filed with this natural key (unit, title, day found) in the period."""
+    return db.session.scalar(
         select(Problem.id).where(
             Problem.period_id == period.id,
             Problem.unit_id == values["unit_id"],
@@ -272,7 +267,16 @@ def file_problem(period: Period, data: ProblemInput, actor: str, *, reporter: Pa
             Problem.found_on == values["found_on"],
         )
     )
-    if duplicate is not None:
+
+
+def file_problem(period: Period, data: ProblemInput, actor: str, *, reporter: Participant | None = None) -> Problem:
+    """登记: a new ledger problem with the next number of its year; the deadline defaults to three months.
+
+    Refuses (LedgerError) a missing unit or title, a deadline before the finding, an unknown category and the
+    same title for the same unit found the same day (the ledger's natural key).
+    """
+    values = _check(data, period)
+    if _same_problem(period, values) is not None:
         raise LedgerError(DUPLICATE_ZH, "问题标题")
     problem = Problem(**values, state=ProblemState.OPEN, reporter_id=reporter.id if reporter else None)
     db.session.add(problem)

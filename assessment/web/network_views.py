@@ -54,7 +54,12 @@ def _load_participant():
 
 def _home(values=None, error=None, status=200):
     """The participant's home page: what they sent (informants, linkage departments) or the problems to comment
-    on (experts); with the refused form's values and message when a send was refused."""
+    on (experts); with the refused form's values and message when a send was refused.
+
+    A refused send is rolled back first: its flush may have failed (a double-clicked report meeting the UNIQUE
+    key), and the page is read from a clean session; the 400 then has nothing left to roll back."""
+    if error is not None:
+        db.session.rollback()
     p = g.participant
     context = {"me": p, "period": g.period, "values": values or {}, "error": error, **ledger_lists.form_options()}
     if p.kind is ParticipantKind.INFORMANT:
@@ -87,7 +92,7 @@ def participant_suggest():
             happened_on=request.form.get("happened_on"),
             file=request.files.get("file"),
         )
-    except LedgerError as exc:  # the 400 rolls back whatever was flushed
+    except LedgerError as exc:
         return _home(request.form.to_dict(), exc.message_zh, 400)
     flash("已报送，感谢您的反映。编办甄别后会在此显示结果。", "success")
     return redirect(url_for("web.participant_home"))
@@ -102,7 +107,7 @@ def participant_report():
     data = ProblemInput(**{f: request.form.get(f) for f in fields if request.form.get(f) is not None})
     try:
         problem = network.linkage_file(g.period, g.participant, data)
-    except LedgerError as exc:  # the 400 rolls back whatever was flushed
+    except LedgerError as exc:
         return _home(request.form.to_dict(), exc.message_zh, 400)
     flash(f"已报送，台账编号 {problem.number}。", "success")
     return redirect(url_for("web.participant_home"))

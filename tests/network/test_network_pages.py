@@ -308,3 +308,18 @@ def test_the_informant_is_named_nowhere_in_the_history(app, net):
         assert all("王信息" not in note for note in notes)
         assert [st.action for st in ledger.visible_steps(p, "unit")] == [ProblemAction.PUSH]
         assert [st.action for st in ledger.visible_steps(p, "expert")] == [ProblemAction.COMMENT]
+
+
+def test_a_double_clicked_linkage_report_is_refused_not_a_500(app, net, monkeypatch):
+    """Does a second identical report that raced past the duplicate check get the Chinese refusal (400) and its
+    page, with one problem stored, instead of a 500 from the failed flush?"""
+    from assessment.services import ledger
+
+    k1 = _participant(app, "K1")
+    data = {"unit_id": str(net.units["U03"]), "title": "同一问题", "severity": "general", "found_on": "2026-11-02"}
+    assert k1.post("/p/report", data=data).status_code == 302
+    monkeypatch.setattr(ledger, "_same_problem", lambda period, values: None)  # as if the first had not committed
+    again = k1.post("/p/report", data=data)
+    assert again.status_code == 400 and "本单位同日已登记同一问题" in again.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Problem.id))) == 1
