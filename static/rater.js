@@ -25,6 +25,22 @@
     if (!QUEUE_KEY) { return; }
     try { window.localStorage.setItem(QUEUE_KEY, JSON.stringify(queue)); } catch (e) { /* private mode: online only */ }
   }
+  /* Answers queued before the queue belonged to a key (one browser-wide "v1" queue) move into this key's queue
+     once and the old entry is removed: the rater's own answers are then sent; any other rater's are refused by
+     the server (not this rater's assignment) and dropped, never stored under this rater. */
+  (function adoptOldQueue() {
+    var OLD_KEY = "assessment-rater-queue-v1";
+    if (!QUEUE_KEY) { return; }
+    try {
+      var old = JSON.parse(window.localStorage.getItem(OLD_KEY) || "null");
+      if (old && typeof old === "object") {
+        var queue = loadQueue();
+        Object.keys(old).forEach(function (k) { if (!(k in queue)) { queue[k] = old[k]; } });
+        storeQueue(queue);
+      }
+      window.localStorage.removeItem(OLD_KEY);
+    } catch (e) { /* private mode or a damaged entry: nothing to adopt */ }
+  })();
   function showStatus(text) {
     if (!statusBox) { return; }
     statusBox.textContent = text || "";

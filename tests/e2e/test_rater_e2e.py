@@ -118,6 +118,28 @@ def test_rater_fills_a_matrix_on_a_phone_and_submits_once(app, live_server, page
     assert after == before + 1
 
 
+def test_answers_queued_before_the_per_key_queue_are_sent_once_and_the_old_queue_goes(app, live_server, page):
+    """Is an answer left in the old browser-wide queue (v1, before queues belonged to a key) sent under this
+    rater's session and stored, while another rater's queued answer is refused and dropped, and v1 removed?"""
+    period_id = build_city(app, extra_grassroots=1)
+    token, _ = issue(app, period_id, "G01")
+    mine = assignments_of(app, "G01", "grassroots")[0][0]
+    theirs = assignments_of(app, "G02", "grassroots")[0][0]
+    page.goto(f"{live_server}/r/{token}")
+    old = {
+        f"{mine}:g03": {"a": mine, "q": "g03", "v": "4", "t": 1},
+        f"{theirs}:g03": {"a": theirs, "q": "g03", "v": "1", "t": 1},
+    }
+    page.evaluate("q => localStorage.setItem('assessment-rater-queue-v1', JSON.stringify(q))", old)
+    page.goto(f"{live_server}/rater/grassroots/q/3")
+    page.wait_for_function(f"({QUEUED}) === 0", timeout=10000)
+    assert page.evaluate("localStorage.getItem('assessment-rater-queue-v1')") is None
+    with app.app_context():
+        drafts = dict(db.session.execute(sa.select(Response.assignment_id, Response.draft)).all())
+    assert drafts[mine] == {"g03": 4.0}
+    assert theirs not in drafts or "g03" not in (drafts[theirs] or {})
+
+
 def test_screens_of_the_single_unit_page_and_wide_screens(app, live_server, browser):
     """Do the home, matrix and single-unit pages render at 390 and 1280 px with every control labelled?"""
     period_id = build_city(app)
