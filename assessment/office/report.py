@@ -68,6 +68,7 @@ def _stored_or_pending(result, period, name, download_name, mimetype):
             progress=job_progress(job),
             form=ActionForm(),
             can_retry=may_open(current_user, "results_write"),
+            wanted=name,
         ),
         202,
     )
@@ -127,7 +128,9 @@ def results_report_retry(name, version):
     if not ActionForm().validate_on_submit():
         abort(400)
     jobs.enqueue_report(result, actor=current_user.username, retry=True)
-    return redirect(url_for("office.results_pdf", name=period.name, version=result.version))
+    # Back to the file the person was waiting for (the report or the units' zip), which shows the progress.
+    endpoint = "office.results_units_zip" if request.form.get("file") == jobs.UNITS_ZIP else "office.results_pdf"
+    return redirect(url_for(endpoint, name=period.name, version=result.version))
 
 
 @bp.route("/periods/<name>/results/assessment.xlsx")

@@ -193,9 +193,13 @@ def test_pages_reloaded_on_a_failed_job_never_queue_it_again(app, client, auth, 
     assert client.post(f"/office/periods/2026/results/{version}/report").status_code == 403
     auth.logout()
     auth.login("operator")
+    zip_page = client.get(f"/office/periods/2026/results/units.zip?version={version}").get_data(as_text=True)
+    assert 'name="file" value="units.zip"' in zip_page  # the retry form says which file was awaited
     retry = client.post(f"/office/periods/2026/results/{version}/report")
     assert retry.status_code == 302 and retry.headers["Location"].endswith(f"results.pdf?version={version}")
     assert _job_of(app, version) == (JobState.QUEUED, 0)
+    retry = client.post(f"/office/periods/2026/results/{version}/report", data={"file": "units.zip"})
+    assert retry.status_code == 302 and retry.headers["Location"].endswith(f"units.zip?version={version}")
 
 
 def _job_of(app, version):
