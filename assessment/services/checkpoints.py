@@ -9,9 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import (
@@ -26,6 +24,7 @@ from ..models import (
 from ..models.base import utcnow
 from ..models.checkpoints import scored_status
 from . import audit, refusals, uploads
+from .claims import claim
 from .refusals import Refused
 from .workdays import china_today
 
@@ -52,22 +51,6 @@ def _writable(period: Period):
 
 def _text(value, field_zh, max_len, required=True):
     return refusals.text(value, field_zh, max_len, required, error=CheckPointError)
-
-
-def _claim(point: CheckPoint) -> None:
-    """Claim the item at the version this request read (CheckPoint.version): one UPDATE … WHERE version = read,
-    so of two reports or waivers made from one read the second finds no row and is refused instead of
-    overwriting the first. On PostgreSQL the second UPDATE waits for the first to commit."""
-    read = point.version
-    claimed = db.session.execute(
-        update(CheckPoint)
-        .where(CheckPoint.id == point.id, CheckPoint.version == read)
-        .values(version=read + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
-        raise CheckPointError(STALE_ZH, "状态")
-    set_committed_value(point, "version", read + 1)
 
 
 def file_check_point(period: Period, unit: Unit, item: str, due: date | None, actor: str) -> CheckPoint:
@@ -156,7 +139,7 @@ def report_outcome(
             point.move_to(target)
         except CheckPointStateError as exc:
             raise CheckPointError(exc.message) from None
-        _claim(point)
+        claim(point, CheckPointError(STALE_ZH, "状态"))
     except CheckPointError:
         uploads.remove_all(UPLOAD_AREA, stored)
         raise
@@ -198,7 +181,7 @@ def waive(point: CheckPoint, reason: str, actor: str) -> CheckPoint:
         point.move_to(CheckPointStatus.WAIVED)
     except CheckPointStateError as exc:
         raise CheckPointError(exc.message) from None
-    _claim(point)
+    claim(point, CheckPointError(STALE_ZH, "状态"))
     point.waive_reason = reason
     point.updated_at, point.updated_by = utcnow(), actor
     db.session.flush()

@@ -15,9 +15,8 @@ import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import labels
 from ..extensions import db
@@ -38,6 +37,7 @@ from ..models import (
 from ..models.ledger import ESCALATION_STEPS
 from ..urls import positive_int
 from . import audit, refusals, uploads
+from .claims import claim
 from .refusals import Refused
 from .workdays import china_today
 
@@ -126,29 +126,13 @@ def _choice(enum_cls, value, field_zh, table):
     return enum_cls(raw)
 
 
-def _claim(problem: Problem) -> None:
-    """Claim the problem at the version this request read (Problem.version): one UPDATE … WHERE version = read,
-    so when two clerks act on one read (two closes at once) the second finds no row and is refused, and records
-    no step, audit entry or file. On PostgreSQL the second UPDATE waits for the first to commit."""
-    read = problem.version
-    claimed = db.session.execute(
-        update(Problem)
-        .where(Problem.id == problem.id, Problem.version == read)
-        .values(version=read + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
-        raise LedgerError(STALE_ZH, "状态")
-    set_committed_value(problem, "version", read + 1)
-
-
 def _step(problem, action, actor, *, on=None, note=None, participant=None) -> ProblemStep:
     """Move the problem by ``action`` (refusing a wrong state) and record the step and the audit entry."""
     try:
         problem.move(action)
     except ProblemTransitionError as exc:
         raise LedgerError(exc.message, "状态") from None
-    _claim(problem)
+    claim(problem, LedgerError(STALE_ZH, "状态"))
     step = ProblemStep(
         problem=problem,
         action=action,
