@@ -78,7 +78,7 @@ class CheckPoint(db.Model):
     #: Office user name or "liaison:<user>".
     updated_by: Mapped[str | None] = mapped_column(String(64))
 
-    #: Optimistic lock: a report or waiver claims the version it read (services/checkpoints._claim), so of two
+    #: Optimistic lock: a report or waiver claims the version it read (services/claims.claim), so of two
     #: written from the same read the second is refused instead of overwriting the first.
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
 
