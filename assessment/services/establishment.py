@@ -190,10 +190,13 @@ def _append(
         period_id=period.id if period else None,
         result_row_id=row.id if row else None,
     )
+    db.session.add(entry)
     try:
-        with db.session.begin_nested():
-            db.session.add(entry)
+        db.session.flush()
     except IntegrityError:
+        # Another clerk took this pool number or confirmed this reduction a moment ago. Not in a savepoint: on
+        # SQLite a SAVEPOINT opened before any write commits when released, past the commit point; the refusal
+        # rolls the whole request back instead.
         raise EstablishmentError("空编池：有人刚刚修改了空编池或已确认过这项核减，请刷新页面后重试。") from None
     return entry
 
