@@ -44,9 +44,7 @@ format: venv
 	$(BIN)/ruff check --fix .
 
 test: test-deps venv lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider
-	ASSESSMENT_TEST_DATABASE_URL=$$(bash scripts/postgres.sh assessment_test | tail -n 1) \
-		$(BIN)/python -m pytest -q -p no:cacheprovider -m "not e2e"
+	BIN=$(BIN) bash scripts/test-both.sh
 
 bench: venv
 	$(BIN)/python bench/score.py
