@@ -357,8 +357,12 @@ def load(url: str, instance: str, n_ratings: int, seed: int, vacuum: bool, force
     print(f"  {'load total':<26} {time.perf_counter() - t0:8.1f} s   (setup, not scoring; database {size})", flush=True)
 
 
-def score(url: str, instance: str) -> dict:
-    """Run score_period once in this process and return the stage timings (seconds)."""
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def score(url: str, instance: str) -> tuple[dict, dict]:
+    """Run score_period once in this process; the stage timings (seconds): wall clock, and CPU of this process."""
     import sqlalchemy.orm as sa_orm
 
     import scoring
@@ -368,44 +372,35 @@ def score(url: str, instance: str) -> dict:
 
     app = make_app(url, instance)
     t: dict[str, float] = defaultdict(float)
-    stamps: dict[str, float] = {}
+    c: dict[str, float] = defaultdict(float)
+    stamps: dict[str, tuple[float, float]] = {}
+
+    def add(name, start):
+        wall, cpu = _clock()
+        t[name] += wall - start[0]
+        c[name] += cpu - start[1]
 
     def frame(query, columns):
-        start = time.perf_counter()
+        start = _clock()
         out = orig_frame(query, columns)
         if columns[-1] == "answer":
             return out  # the plain answers query inside _answer_arrays, timed there
-        if columns[-1] == "n":
-            kind = "gather.ratings"
-        elif "town" in columns:
-            kind = "gather.assignments"
-        else:
-            kind = "gather.other"
-        t[kind] += time.perf_counter() - start
+        add("gather.ratings" if columns[-1] == "n" else "gather.other", start)
         return out
 
     def wrap(name, fn):
         def timed(*args, **kwargs):
-            start = time.perf_counter()
+            start = _clock()
             try:
                 return fn(*args, **kwargs)
             finally:
-                t[name] += time.perf_counter() - start
+                add(name, start)
 
         return timed
 
     orig_frame, orig_compute, orig_print = gather._frame, svc.scoring.compute, svc.data_fingerprint
     orig_answers, orig_inputs, orig_driver = gather._answer_arrays, scoring.Inputs, gather._driver_frame
-
-    def driver_frame(query, columns):
-        start = time.perf_counter()
-        try:
-            return orig_driver(query, columns)
-        finally:
-            t["gather.assignments"] += time.perf_counter() - start
-
-    gather._driver_frame = driver_frame
-
+    gather._driver_frame = wrap("gather.assignments", orig_driver)
     gather._answer_arrays = wrap("gather.answers", orig_answers)
     gather._frame = frame
     scoring.Inputs = wrap("inputs", orig_inputs)
@@ -417,58 +412,63 @@ def score(url: str, instance: str) -> dict:
             # before anyone clicks 计算 (the first query of a fresh process pays ~0.3-0.6 s for the mappers).
             db.session.execute(db.select(1))
             sa_orm.configure_mappers()
-            start = time.perf_counter()
-            cpu = time.process_time()
+            start = _clock()
             run = svc.score_period(
                 PERIOD,
                 actor="bench",
-                progress=lambda done, total, label="": stamps.setdefault(label, time.perf_counter()),
+                progress=lambda done, total, label="": stamps.setdefault(label, _clock()),
             )
-            end_score = time.perf_counter()
+            end_score = _clock()
             db.session.commit()
-            t["commit"] = time.perf_counter() - end_score
-            t["cpu"] = time.process_time() - cpu
-            t["score_period"] = end_score - start
-            t["gather"] = stamps["score"] - stamps["gather"]
-            t["compute"] = stamps["store"] - stamps["score"]
-            t["store"] = stamps["compare"] - stamps["store"]
-            t["compare"] = stamps["done"] - stamps["compare"]
+            add("commit", end_score)
+            for name, a, b in [
+                ("score_period", start, end_score),
+                ("gather", stamps["gather"], stamps["score"]),
+                ("compute", stamps["score"], stamps["store"]),
+                ("store", stamps["store"], stamps["compare"]),
+                ("compare", stamps["compare"], stamps["done"]),
+            ]:
+                t[name], c[name] = b[0] - a[0], b[1] - a[1]
             t["flags"] = int(run.engine.units["review_flag"].sum())
             db.engine.dispose()
     finally:
         gather._frame, svc.scoring.compute, svc.data_fingerprint = orig_frame, orig_compute, orig_print
         gather._answer_arrays, scoring.Inputs, gather._driver_frame = orig_answers, orig_inputs, orig_driver
     assert scoring.compute is orig_compute
-    return dict(t)
+    return dict(t), dict(c)
 
 
-def report(t: dict):
-    parts = ("gather.answers", "gather.ratings", "gather.assignments", "gather.other")
-    rest = t["gather"] - sum(t.get(p, 0.0) for p in parts)
+def report(t: dict, c: dict):
+    parts = ("gather.answers", "gather.ratings", "gather.assignments", "gather.other", "inputs")
     lines = [
-        ("gather_inputs", t["gather"], ""),
-        ("  answers query", t.get("gather.answers", 0.0), "binary COPY (PostgreSQL), per-version text (SQLite)"),
-        ("  rating counts", t.get("gather.ratings", 0.0), "rating_counts (kept by triggers), per unit"),
-        ("  assignments query", t.get("gather.assignments", 0.0), "with each one's counted version"),
-        ("  other queries", t.get("gather.other", 0.0), "units, questions, ledger"),
-        ("  input checks", t.get("inputs", 0.0), "scoring.Inputs: the engine's contract, checked"),
-        ("  pandas fix-ups", rest - t.get("inputs", 0.0), "answers in order, categorical columns"),
-        ("compute", t["compute"], "current scheme + load + scoring.compute"),
-        ("  scoring.compute", t["scoring.compute"], ""),
-        ("store", t["store"], "fingerprint + result + rows"),
-        ("  fingerprint", t["fingerprint"], "data_fingerprint (hashes typed columns, sorts row hashes)"),
-        ("compare", t["compare"], ""),
-        ("score_period", t["score_period"], "the whole call"),
-        ("commit", t["commit"], ""),
+        ("gather_inputs", "gather", ""),
+        ("  answers query", "gather.answers", "one bytea of records (PostgreSQL), text per version (SQLite)"),
+        ("  rating counts", "gather.ratings", "rating_counts (kept by triggers), per unit"),
+        ("  assignments query", "gather.assignments", "with each one's counted version"),
+        ("  other queries", "gather.other", "units, questions, ledger"),
+        ("  input checks", "inputs", "scoring.Inputs: the engine's contract, checked"),
+        ("  pandas fix-ups", None, "answers in order, categorical columns"),
+        ("compute", "compute", "current scheme + load + scoring.compute"),
+        ("  scoring.compute", "scoring.compute", ""),
+        ("store", "store", "fingerprint + result + rows"),
+        ("  fingerprint", "fingerprint", "data_fingerprint (hashes typed columns, sorts row hashes)"),
+        ("compare", "compare", ""),
+        ("score_period", "score_period", "the whole call"),
+        ("commit", "commit", ""),
     ]
-    for label, seconds, note in lines:
-        print(f"{label:<20} {seconds:8.3f} s   {note}".rstrip())
+    print(f"{'':<20} {'wall':>9}   {'CPU':>7}   (CPU: this process; on PostgreSQL the server's work is not in it)")
+    for label, key, note in lines:
+        if key is None:
+            wall = t["gather"] - sum(t.get(p, 0.0) for p in parts)
+            cpu = c["gather"] - sum(c.get(p, 0.0) for p in parts)
+        else:
+            wall, cpu = t.get(key, 0.0), c.get(key, 0.0)
+        print(f"{label:<20} {wall:8.3f} s {cpu:7.3f} s   {note}".rstrip())
     total = t["score_period"] + t["commit"]
     print(
-        f"{'total':<20} {total:8.3f} s   score_period + commit = {total / AIM_SECONDS:.2f} x the "
-        f"{AIM_SECONDS:.0f} s aim"
+        f"{'total':<20} {total:8.3f} s {c['score_period'] + c['commit']:7.3f} s   score_period + commit = "
+        f"{total / AIM_SECONDS:.2f} x the {AIM_SECONDS:.0f} s aim"
     )
-    print(f"{'  CPU (this process)':<20} {t['cpu']:8.3f} s   the database server's CPU not included")
 
 
 def bench_engine(url: str, tmp: str, args) -> float:
@@ -492,8 +492,8 @@ def bench_engine(url: str, tmp: str, args) -> float:
     total = math.nan
     for run in range(1, args.runs + 1):
         print(f"score_period run {run}:")
-        t = score(url, tmp)
-        report(t)
+        t, c = score(url, tmp)
+        report(t, c)
         print(f"review flags: {t['flags']} of 80 units")
         total = t["score_period"] + t["commit"]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

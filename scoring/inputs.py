@@ -73,7 +73,9 @@ def _empty(name: str):
 class Inputs:
     """Everything one scoring run reads: the frames above and ``as_of``; checked and normalised when built.
 
-    The frames are normalised copies; treat them as read-only afterwards (``answer_index`` indexes them)."""
+    The frames are normalised copies; treat them as read-only afterwards (``answer_index`` indexes them). The
+    text columns of ``answers`` (rater, group, instrument, unit, question) are categoricals of str: a million
+    answers hold a few hundred distinct values."""
 
     units: pd.DataFrame
     as_of: dt.date
@@ -151,6 +153,14 @@ def _flags(s: pd.Series) -> pd.Series:
     return pd.Series(out, index=s.index, dtype=bool)
 
 
+def _joined(frame: pd.DataFrame, *cols: str) -> pd.Series:
+    """The text of ``cols`` joined with "/" per row (error examples; works on categorical columns too)."""
+    out = frame[cols[0]].astype(str)
+    for col in cols[1:]:
+        out = out + "/" + frame[col].astype(str)
+    return out
+
+
 def _text_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     """(codes, distinct values) of a column holding only str values (missing: code -1), distinct values in order
     of first appearance as pd.factorize gives them; None for any other column (the caller goes the long way).
@@ -196,10 +206,11 @@ class _Normaliser:
             rows = f"{count} row{'s' if count > 1 else ''}"
             self.errors.append(f"{name}: {rows} {what} (e.g. {_sample(examples)})")
 
-    def keys(self, name: str, frame: pd.DataFrame, cols: tuple[str, ...]) -> pd.DataFrame:
-        """Key columns: none missing, each as str. Also keeps each column's integer codes (``self.factors``:
-        codes and distinct values in order of first appearance, as pd.factorize of the str column gives them), so
-        the checks below hash the strings of a million answers once, or not at all for a categorical column."""
+    def keys(self, name: str, frame: pd.DataFrame, cols: tuple[str, ...], categorical: bool = False) -> pd.DataFrame:
+        """Key columns: none missing, each as str (``categorical``: as a categorical of str, categories in order
+        of first appearance). Also keeps each column's integer codes (``self.factors``: codes and distinct values
+        in order of first appearance, as pd.factorize of the str column gives them), so the checks below hash
+        the strings of a million answers once, or not at all for a categorical column."""
         frame = frame.copy()
         self.factors: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = getattr(self, "factors", {})
         for col in cols:
@@ -211,13 +222,18 @@ class _Normaliser:
                     frame[col] = frame[col].astype(str)
                     codes, uniques = pd.factorize(frame[col])
                     self.factors[name, col] = codes, np.asarray(uniques, dtype=object)
+                    if categorical:
+                        frame[col] = pd.Categorical.from_codes(codes, categories=uniques)
                 continue
             codes, uniques = found
             missing = codes < 0
             self.bad(name, missing, f"without {col}")
             if not missing.any():
                 text = pd.Series(uniques, dtype=object).astype(str).array
-                frame[col] = pd.Series(text.take(codes), index=frame.index)
+                if categorical:
+                    frame[col] = pd.Categorical.from_codes(codes, categories=pd.Index(text))
+                else:
+                    frame[col] = pd.Series(text.take(codes), index=frame.index)
                 self.factors[name, col] = codes, uniques
         return frame
 
@@ -318,7 +334,7 @@ class _Normaliser:
 
     def answers(self, a: pd.DataFrame, questions: pd.DataFrame) -> pd.DataFrame:
         # Up to millions of rows: checks work on integer codes, never row-wise on strings.
-        a = self.keys("answers", a, ("rater", "group", "instrument", "unit", "question"))
+        a = self.keys("answers", a, ("rater", "group", "instrument", "unit", "question"), categorical=True)
         self.numbers("answers", a, "answer", required=False)
         if self.errors:
             return a
@@ -335,7 +351,7 @@ class _Normaliser:
             "answers",
             mismatch[instrument, group] & known[instrument],
             "from a rater group that does not answer the instrument",
-            lambda: a["instrument"] + "/" + a["group"],
+            lambda: _joined(a, "instrument", "group"),
         )
         rater, raters = self.factor("answers", a, "rater")
         question, question_ids = self.factor("answers", a, "question")
@@ -360,7 +376,7 @@ class _Normaliser:
             "answers",
             dup,
             "answer the same question twice in one response",
-            lambda: a["rater"] + "/" + a["instrument"] + "/" + a["unit"] + "/" + a["question"],
+            lambda: _joined(a, "rater", "instrument", "unit", "question"),
         )
         # Row of each answer's question in `questions` (-1: not defined there).
         table = np.full((len(instruments), len(question_ids)), -1, dtype=np.int64)
@@ -370,7 +386,7 @@ class _Normaliser:
         table[q_inst[found], q_id[found]] = np.flatnonzero(found)
         qpos = table[instrument, question] if len(a) else np.zeros(0, dtype=np.int64)
         self.bad(
-            "answers", qpos < 0, "refer to questions not in questions", lambda: a["instrument"] + "/" + a["question"]
+            "answers", qpos < 0, "refer to questions not in questions", lambda: _joined(a, "instrument", "question")
         )
         # Each question's type compared once, then looked up per answer.
         qtype = questions["type"].to_numpy(dtype=object)

@@ -326,6 +326,14 @@ def gather_inputs(period: Period) -> scoring.Inputs:
     )
 
 
+def _dtype_name(column: pd.Series) -> str:
+    # A categorical column is named by its values' dtype: pandas hashes it as those values, so the print does
+    # not depend on how the engine stores a text column (the answers' text columns are categorical).
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return str(column.cat.categories.dtype)
+    return str(column.dtype)
+
+
 def data_fingerprint(inputs: scoring.Inputs) -> str:
     """sha256 over every input frame, independent of row order: the same data always gives the same print.
 
@@ -339,7 +347,7 @@ def data_fingerprint(inputs: scoring.Inputs) -> str:
     for name in ("units", "questions", "answers", "ratings", "checkpoints", "problems", "bonuses", "institution"):
         frame = getattr(inputs, name)
         columns = sorted(frame.columns)
-        dtypes = ",".join(str(frame[c].dtype) for c in columns)
+        dtypes = ",".join(_dtype_name(frame[c]) for c in columns)
         digest.update(f"{name}:{len(frame)}:{','.join(columns)}:{dtypes}".encode())
         if len(frame):
             rows = np.sort(pd.util.hash_pandas_object(frame[columns], index=False).to_numpy())
