@@ -163,10 +163,14 @@ def _answers_sqlite(connection, counted):
         "CASE WHEN value IS NULL THEN -1 WHEN value = CAST(value AS INTEGER) THEN CAST(value AS INTEGER)"
         " ELSE printf('%!.17g', value) END"
     )
-    rows = connection.exec_driver_sql(
-        f"SELECT version_id, count(*), group_concat(question, char(31)), group_concat({value}, ',')"
-        f" FROM answers WHERE version_id IN ({_literal_sql(connection, counted)}) GROUP BY version_id"
-    ).fetchall()
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        rows = cursor.execute(
+            f"SELECT version_id, count(*), group_concat(question, char(31)), group_concat({value}, ',')"
+            f" FROM answers WHERE version_id IN ({_literal_sql(connection, counted)}) GROUP BY version_id"
+        ).fetchall()
+    finally:
+        cursor.close()
     if not rows:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, dtype=object), np.zeros(0)
     version, count, questions, values = zip(*rows, strict=True)
@@ -215,8 +219,10 @@ def _answers(period: Period, latest, questions: pd.DataFrame, assignments: pd.Da
     response = pd.to_numeric(assignments["response_id"]).fillna(-1).to_numpy(dtype=np.int64)[position]
     rank = np.empty(len(qid_values), dtype=np.int64)
     rank[np.argsort(qid_values.astype(str), kind="stable")] = np.arange(len(qid_values))
-    order = np.lexsort((rank[code], response))
-    position, code, value = position[order], code[order], value[order]
+    key = response * len(qid_values) + rank[code]
+    if len(key) > 1 and not (key[1:] > key[:-1]).all():  # mostly they come in that order already
+        order = np.argsort(key, kind="stable")
+        position, code, value = position[order], code[order], value[order]
 
     def categorical(column):
         codes, values = pd.factorize(assignments[column].astype(object))
