@@ -1,9 +1,9 @@
 """Gathering a period's input frames from the database in the engine's contract (scoring/inputs.py).
 
 Heavy aggregation happens in the database: ratings are counted per unit, level and default flag by triggers into
-rating_counts, so millions of ratings never travel into Python one by one; answers arrive as text that pandas
-parses. Only the latest valid submitted version of each response is read (versions the office marked invalid are
-left out). The data fingerprint identifies what a result version was computed from.
+rating_counts, so millions of ratings never travel into Python one by one; answers arrive in a shape numpy reads
+at once (see _answer_arrays). Only the latest valid submitted version of each response is read (versions the
+office marked invalid are left out). The data fingerprint identifies what a result version was computed from.
 """
 
 import hashlib
