@@ -73,7 +73,9 @@ def _empty(name: str):
 class Inputs:
     """Everything one scoring run reads: the frames above and ``as_of``; checked and normalised when built.
 
-    The frames are normalised copies; treat them as read-only afterwards (``answer_index`` indexes them)."""
+    The frames are normalised copies; treat them as read-only afterwards (``answer_index`` indexes them). The
+    text columns of ``answers`` (rater, group, instrument, unit, question) are categoricals of str: a million
+    answers hold a few hundred distinct values."""
 
     units: pd.DataFrame
     as_of: dt.date
@@ -131,12 +133,54 @@ class AnswerIndex:
 
 def _text(s: pd.Series) -> pd.Series:
     """Optional text column as Python str objects, missing values as None."""
-    return pd.Series([None if pd.isna(v) else str(v) for v in s], index=s.index, dtype=object)
+    values = s.to_numpy(dtype=object, copy=True)
+    missing = pd.isna(values)
+    values[missing] = None
+    present = ~missing
+    if pd.api.types.infer_dtype(values[present], skipna=False) not in ("string", "empty"):
+        values[present] = [str(v) for v in values[present]]
+    return pd.Series(values, index=s.index, dtype=object)
 
 
 def _flags(s: pd.Series) -> pd.Series:
     """Boolean column with missing values as False."""
-    return pd.Series([False if pd.isna(v) else bool(v) for v in s], index=s.index, dtype=bool)
+    if s.dtype == bool:
+        return pd.Series(s.to_numpy(dtype=bool, copy=True), index=s.index, dtype=bool)
+    values = s.to_numpy(dtype=object)
+    present = ~pd.isna(values)
+    out = np.zeros(len(values), dtype=bool)
+    out[present] = values[present].astype(bool)  # each value's truth, as bool(v)
+    return pd.Series(out, index=s.index, dtype=bool)
+
+
+def _joined(frame: pd.DataFrame, *cols: str) -> pd.Series:
+    """The text of ``cols`` joined with "/" per row (error examples; works on categorical columns too)."""
+    out = frame[cols[0]].astype(str)
+    for col in cols[1:]:
+        out = out + "/" + frame[col].astype(str)
+    return out
+
+
+def _text_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """(codes, distinct values) of a column holding only str values (missing: code -1), distinct values in order
+    of first appearance as pd.factorize gives them; None for any other column (the caller goes the long way).
+
+    A categorical column of str categories costs one pass over its integer codes, whatever its length."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        categories = s.cat.categories.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(categories, skipna=False) not in ("string", "empty"):
+            return None
+        raw = s.cat.codes.to_numpy()
+        if (raw < 0).any():  # missing values: only where they are counts (the codes are not used then)
+            return np.where(raw < 0, -1, 0), categories[:0]
+        codes, first = pd.factorize(raw)
+        return codes, categories[first]
+    if s.dtype != object and not isinstance(s.dtype, pd.StringDtype):
+        return None
+    if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+        return None
+    codes, uniques = pd.factorize(s)
+    return codes, np.asarray(uniques, dtype=object)
 
 
 def _sample(values) -> str:
@@ -162,14 +206,43 @@ class _Normaliser:
             rows = f"{count} row{'s' if count > 1 else ''}"
             self.errors.append(f"{name}: {rows} {what} (e.g. {_sample(examples)})")
 
-    def keys(self, name: str, frame: pd.DataFrame, cols: tuple[str, ...]) -> pd.DataFrame:
+    def keys(self, name: str, frame: pd.DataFrame, cols: tuple[str, ...], categorical: bool = False) -> pd.DataFrame:
+        """Key columns: none missing, each as str (``categorical``: as a categorical of str, categories in order
+        of first appearance). Also keeps each column's integer codes (``self.factors``: codes and distinct values
+        in order of first appearance, as pd.factorize of the str column gives them), so the checks below hash
+        the strings of a million answers once, or not at all for a categorical column."""
         frame = frame.copy()
+        self.factors: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = getattr(self, "factors", {})
         for col in cols:
-            missing = frame[col].isna()
+            found = _text_codes(frame[col])
+            if found is None:
+                missing = frame[col].isna()
+                self.bad(name, missing, f"without {col}")
+                if not missing.any():
+                    frame[col] = frame[col].astype(str)
+                    codes, uniques = pd.factorize(frame[col])
+                    self.factors[name, col] = codes, np.asarray(uniques, dtype=object)
+                    if categorical:
+                        frame[col] = pd.Categorical.from_codes(codes, categories=uniques)
+                continue
+            codes, uniques = found
+            missing = codes < 0
             self.bad(name, missing, f"without {col}")
             if not missing.any():
-                frame[col] = frame[col].astype(str)
+                text = pd.Series(uniques, dtype=object).astype(str).array
+                if categorical:
+                    frame[col] = pd.Categorical.from_codes(codes, categories=pd.Index(text))
+                else:
+                    frame[col] = pd.Series(text.take(codes), index=frame.index)
+                self.factors[name, col] = codes, uniques
         return frame
+
+    def factor(self, name: str, frame: pd.DataFrame, col: str) -> tuple[np.ndarray, pd.Index]:
+        """pd.factorize(frame[col]) of a key column, from the codes ``keys`` kept."""
+        codes, uniques = self.factors[name, col]
+        if len(codes) != len(frame):  # not the frame keys saw
+            return pd.factorize(frame[col])
+        return codes, pd.Index(pd.Series(uniques, dtype=object).astype(str))
 
     def numbers(self, name: str, frame: pd.DataFrame, col: str, *, required: bool) -> None:
         values = pd.to_numeric(frame[col], errors="coerce")
@@ -261,26 +334,27 @@ class _Normaliser:
 
     def answers(self, a: pd.DataFrame, questions: pd.DataFrame) -> pd.DataFrame:
         # Up to millions of rows: checks work on integer codes, never row-wise on strings.
-        a = self.keys("answers", a, ("rater", "group", "instrument", "unit", "question"))
+        a = self.keys("answers", a, ("rater", "group", "instrument", "unit", "question"), categorical=True)
         self.numbers("answers", a, "answer", required=False)
         if self.errors:
             return a
-        unit = pd.Index(self.x.units["code"]).get_indexer(a["unit"])
+        unit_codes, unit_values = self.factor("answers", a, "unit")
+        unit = pd.Index(self.x.units["code"]).get_indexer(unit_values)[unit_codes]
         self.bad("answers", unit < 0, "refer to unknown units", lambda: a["unit"])
-        instrument, instruments = pd.factorize(a["instrument"])
+        instrument, instruments = self.factor("answers", a, "instrument")
         known = np.isin(instruments, list(INSTRUMENT_GROUP))
         self.bad("answers", ~known[instrument], "with an unknown instrument", lambda: a["instrument"])
-        group, groups = pd.factorize(a["group"])
+        group, groups = self.factor("answers", a, "group")
         expected = np.array([INSTRUMENT_GROUP.get(i) for i in instruments], dtype=object)
         mismatch = expected[:, None] != np.asarray(groups, dtype=object)[None, :]
         self.bad(
             "answers",
             mismatch[instrument, group] & known[instrument],
             "from a rater group that does not answer the instrument",
-            lambda: a["instrument"] + "/" + a["group"],
+            lambda: _joined(a, "instrument", "group"),
         )
-        rater, raters = pd.factorize(a["rater"])
-        question, question_ids = pd.factorize(a["question"])
+        rater, raters = self.factor("answers", a, "rater")
+        question, question_ids = self.factor("answers", a, "question")
         # One int64 per (rater, instrument, unit, question) and per response (rater, instrument, unit).
         response = (rater.astype(np.int64) * len(instruments) + instrument) * (len(self.codes) + 1) + unit + 1
         if "version" in a.columns:
@@ -302,7 +376,7 @@ class _Normaliser:
             "answers",
             dup,
             "answer the same question twice in one response",
-            lambda: a["rater"] + "/" + a["instrument"] + "/" + a["unit"] + "/" + a["question"],
+            lambda: _joined(a, "rater", "instrument", "unit", "question"),
         )
         # Row of each answer's question in `questions` (-1: not defined there).
         table = np.full((len(instruments), len(question_ids)), -1, dtype=np.int64)
@@ -312,13 +386,16 @@ class _Normaliser:
         table[q_inst[found], q_id[found]] = np.flatnonzero(found)
         qpos = table[instrument, question] if len(a) else np.zeros(0, dtype=np.int64)
         self.bad(
-            "answers", qpos < 0, "refer to questions not in questions", lambda: a["instrument"] + "/" + a["question"]
+            "answers", qpos < 0, "refer to questions not in questions", lambda: _joined(a, "instrument", "question")
         )
-        qtype = questions["type"].to_numpy(dtype=object)[np.maximum(qpos, 0)] if len(questions) else qpos
+        # Each question's type compared once, then looked up per answer.
+        qtype = questions["type"].to_numpy(dtype=object)
+        likert = (qtype == "likert5")[np.maximum(qpos, 0)] if len(questions) else np.zeros(len(qpos), dtype=bool)
+        score = (qtype == "score100")[np.maximum(qpos, 0)] if len(questions) else np.zeros(len(qpos), dtype=bool)
         answer = a["answer"].to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
-            bad_likert = (qtype == "likert5") & ~np.isnan(answer) & ~np.isin(answer, [1, 2, 3, 4, 5])
-            bad_score = (qtype == "score100") & ((answer < 0) | (answer > 100))
+            bad_likert = likert & ~np.isnan(answer) & ~np.isin(answer, [1, 2, 3, 4, 5])
+            bad_score = score & ((answer < 0) | (answer > 100))
         known_question = qpos >= 0
         self.bad("answers", bad_likert & known_question, "with a likert5 answer outside 1-5", lambda: a["answer"])
         self.bad("answers", bad_score & known_question, "with a score100 answer outside 0-100", lambda: a["answer"])

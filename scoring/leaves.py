@@ -79,15 +79,20 @@ def prepare(inputs: Inputs, scheme: Scheme) -> Prepared:
 # -- questionnaires ------------------------------------------------------------------------------------------
 
 
-def answer_points(answers: np.ndarray, qtype: np.ndarray, scheme: Scheme) -> np.ndarray:
-    """Points 0-100 of each answer: likert5 through the scheme's table ((answer - 1) x 25 by default),
-    score100 as given; NaN for don't know / unanswered."""
+def answer_points(answers: np.ndarray, likert: np.ndarray, scheme: Scheme) -> np.ndarray:
+    """Points 0-100 of each answer: likert5 (``likert`` true: the answer's question is likert5) through the
+    scheme's table ((answer - 1) x 25 by default), score100 as given; NaN for don't know / unanswered."""
     answers = np.asarray(answers, dtype=float)
     table = np.full(6, np.nan)
     for level, points in scheme.answer_points.items():
         table[level] = points
-    likert = table[np.where(np.isin(answers, [1, 2, 3, 4, 5]), answers, 0).astype(int)]
-    return np.where(np.asarray(qtype) == "likert5", likert, answers)
+    likert_points = table[np.where(np.isin(answers, [1, 2, 3, 4, 5]), answers, 0).astype(int)]
+    return np.where(np.asarray(likert, dtype=bool), likert_points, answers)
+
+
+def is_likert(questions: pd.DataFrame, question: np.ndarray) -> np.ndarray:
+    """Per answer (``question``: its row in ``questions``): is the question likert5? Compared once per question."""
+    return (questions["type"].to_numpy(dtype=object) == "likert5")[question]
 
 
 def leaf_questions(questions: pd.DataFrame, leaf: Leaf) -> np.ndarray:
@@ -123,7 +128,7 @@ def rater_scores(inputs: Inputs, scheme: Scheme) -> pd.DataFrame:
     answer = inputs.answers["answer"].to_numpy(dtype=float)
     if answer.size == 0:
         return _RATER_SCORES_EMPTY.copy()
-    points = answer_points(answer, q["type"].to_numpy(dtype=object)[idx.question], scheme)
+    points = answer_points(answer, is_likert(q, idx.question), scheme)
     weight = q["weight"].to_numpy(dtype=float)[idx.question]
     answered = ~np.isnan(points)
     n_units = len(inputs.units)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .inputs import Inputs
-from .leaves import answer_points
+from .leaves import answer_points, is_likert
 from .scheme import INSTRUMENTS, Scheme
 
 
@@ -87,8 +87,8 @@ def alpha_by_instrument(inputs: Inputs, scheme: Scheme) -> pd.DataFrame:
     """Krippendorff's alpha (ordinal) of each instrument that has answers: raters are the coders, each
     (target unit, question) an item, answer points (0-100) the values. Columns: instrument, alpha."""
     idx = inputs.answer_index
-    qtype = inputs.questions["type"].to_numpy(dtype=object)[idx.question] if len(idx.question) else []
-    points = answer_points(inputs.answers["answer"].to_numpy(dtype=float), qtype, scheme)
+    likert = is_likert(inputs.questions, idx.question) if len(idx.question) else np.zeros(0, dtype=bool)
+    points = answer_points(inputs.answers["answer"].to_numpy(dtype=float), likert, scheme)
     item = idx.unit.astype(np.int64) * max(len(inputs.questions), 1) + idx.question
     answered = ~np.isnan(points)
     rows = []

@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import labels
@@ -172,4 +172,7 @@ class Answer(db.Model):
     __table_args__ = (
         UniqueConstraint("version_id", "question"),
         CheckConstraint("value IS NULL OR (value >= 0 AND value <= 100)", name="value_range"),
+        # Covers scoring's read of a version's answers (services/gather.py): SQLite answers it from the index
+        # alone instead of one table look-up per answer.
+        Index("ix_answers_version_id_question_value", "version_id", "question", "value"),
     )

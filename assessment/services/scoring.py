@@ -1,10 +1,10 @@
 """Scoring a period: gather frames from the database, run `scoring/`, store a result version.
 
 Heavy aggregation happens in the database (ratings are counted per unit, level and default flag by triggers
-into rating_counts), so millions of ratings never travel into Python one by one; answers arrive as text that
-pandas parses. Only the latest valid submitted version of each response is read (versions the office marked
-invalid are left out). A result version keeps the scheme it used and a fingerprint of its input data; a
-published version is never changed: scoring again makes a new version.
+into rating_counts), so millions of ratings never travel into Python one by one; answers arrive in a shape numpy
+reads at once (services/gather.py). Only the latest valid submitted version of each response is read (versions
+the office marked invalid are left out). A result version keeps the scheme it used and a fingerprint of its
+input data; a published version is never changed: scoring again makes a new version.
 """
 
 import hashlib

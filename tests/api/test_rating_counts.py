@@ -143,7 +143,9 @@ def _reference_gather(period):
             (ResponseVersion.response_id == Response.id) & (ResponseVersion.version == Response.current_version),
         )
         .join(Assignment, Response.assignment_id == Assignment.id)
-        .where(Assignment.period_id == period.id),
+        .where(Assignment.period_id == period.id)
+        # The order gather_inputs gives (by response, then question id); unordered, PostgreSQL's varies by plan.
+        .order_by(Response.id, Answer.question),
         ["assignment", "question", "answer"],
     )
     answers = answer_rows.merge(
