@@ -9,8 +9,9 @@ header (`@page :first { counter-reset: page N }`). If a part still comes out lon
 laid out again with the real page counts (up to LAYOUT_ATTEMPTS layouts; if the counts never settle the build
 fails rather than print wrong numbers), so the numbering is never wrong — only slower.
 
-The charts are `assessment.charts` (the same SVG the console shows); the data of a unit's page is
-`reports.unit_page`, the function the console's unit page calls.
+The charts are `assessment.charts` (the same SVG the console shows), embedded as images, and the unit page's
+contribution chart is one picture (`pdf_charts`, shapes chosen for WeasyPrint's cost); the data of a unit's page
+is `reports.unit_page`, the function the console's unit page calls.
 """
 
 import io
@@ -27,6 +28,7 @@ from ...charts import heat_map, ranking_chart
 from ...extensions import db
 from ...models import Period, Result
 from .. import reports
+from .pdf_charts import ROW_MM, contribution_bars, contribution_chart, level1_runs, picture
 
 log = logging.getLogger(__name__)
 
@@ -87,38 +89,14 @@ def method_summary(result: Result, scheme: scoring.Scheme) -> dict:
     }
 
 
-def contribution_bars(leaf_rows) -> dict[str, tuple[float, bool]]:
-    """The unit page's contribution chart, drawn in the indicator table beside each number: per weighted leaf
-    its bar length (% of the half-cell; the largest contribution fills it) and whether it lifts (True) or sinks
-    the unit. Bars in table cells carry no text of their own, so the chart costs the page no extra text boxes
-    (an SVG chart repeating the indicator names was a quarter of a unit page's layout time)."""
-    values = {
-        leaf.id: data.get("contribution")
-        for leaf, data in leaf_rows
-        if not leaf.is_deduction and data.get("contribution") is not None
-    }
-    span = max((abs(v) for v in values.values()), default=0.0) or 1.0
-    return {leaf: (round(min(100.0, abs(v) / span * 100), 1), v >= 0) for leaf, v in values.items()}
-
-
-def level1_runs(leaves) -> dict[int, int]:
-    """Where each run of consecutive leaves with the same level-1 indicator starts, and its length: the unit
-    page writes the level-1 name once per run (rowspan), not once per row."""
-    runs: dict[int, int] = {}
-    start = 0
-    for i, leaf in enumerate(leaves):
-        if i and leaf.level1 != leaves[i - 1].level1:
-            start = i
-        runs[start] = runs.get(start, 0) + 1
-    return runs
-
-
 def unit_sheet(result: Result, row, scheme: scoring.Scheme, problems: list) -> dict:
     """A unit's printed page: `reports.unit_page` (what the console's unit page shows) and how it is printed —
     the contribution bars, the level-1 runs, the open or overdue problems listed (at most UNIT_PROBLEMS)."""
     unit = reports.unit_page(result, row, scheme, problems)
     unit["bars"] = contribution_bars(unit["leaf_rows"])
     unit["level1_runs"] = level1_runs([leaf for leaf, _ in unit["leaf_rows"]])
+    unit["chart"] = contribution_chart(unit["leaf_rows"], unit["bars"], unit["level1_runs"])
+    unit["chart_mm"] = round(len(unit["leaf_rows"]) * ROW_MM, 2)
     listed = [line for line in unit["problems"] if line.overdue or line.problem.closed_on is None]
     unit["listed_problems"] = listed[:UNIT_PROBLEMS]
     unit["more_problems"] = len(listed) - len(unit["listed_problems"])
@@ -172,7 +150,7 @@ def summary_pages(context: dict) -> list[dict]:
                     "kind": "ranking",
                     "category": category,
                     "count": len(members),
-                    "chart": ranking_chart(members, title=f"{category}排名", **chart_size),
+                    "chart": picture(ranking_chart(members, title=f"{category}排名", **chart_size)),
                     "table": members,
                     "first": True,
                 }
@@ -185,7 +163,7 @@ def summary_pages(context: dict) -> list[dict]:
                     "category": category,
                     "count": len(members),
                     "first": i == 0,
-                    "chart": ranking_chart(chunk, title=f"{category}排名", **chart_size),
+                    "chart": picture(ranking_chart(chunk, title=f"{category}排名", **chart_size)),
                     "table": None,
                 }
             )
@@ -212,7 +190,9 @@ def summary_pages(context: dict) -> list[dict]:
                 {
                     "category": category,
                     "part": part,
-                    "chart": heat_map(chunk, context["scheme"].leaves, title=f"{category}指标得分", **heat_size),
+                    "chart": picture(
+                        heat_map(chunk, context["scheme"].leaves, title=f"{category}指标得分", **heat_size)
+                    ),
                 }
             )
             used += cost
@@ -228,7 +208,13 @@ def _part_html(context: dict, pages: list[dict], first_page: int, total: int, ti
     from flask import render_template
 
     return render_template(
-        "report/report.html", pages=pages, first_page=first_page, total_pages=total, doc_title=title, **context
+        "report/report.html",
+        pages=pages,
+        first_page=first_page,
+        total_pages=total,
+        doc_title=title,
+        row_mm=ROW_MM,
+        **context,
     )
 
 
@@ -322,8 +308,9 @@ def _join(parts: list[bytes], outline: list[tuple[str, int]], title: str) -> byt
     return buffer.getvalue()
 
 
-#: Relative layout cost of a page by kind (measured: a heat-map page of 40 rows costs about three unit pages).
-PAGE_COST = {"overview": 2.0, "samples": 1.5, "ranking": 2.0, "heat": 3.0, "unit": 1.0}
+#: Relative layout cost of a page by kind, in unit pages (measured as WeasyPrint's Python calls per page of the
+#: demo city, since charts are images: a heat-map page of 40 rows 2.6, the overview 1.6, a ranking page 1.3).
+PAGE_COST = {"overview": 1.6, "samples": 1.2, "ranking": 1.3, "heat": 2.6, "unit": 1.0}
 
 
 def _plan(pages: list[dict], processes: int) -> list[list[dict]]:
