@@ -99,6 +99,17 @@ def test_a_retried_batch_stores_nothing_new(app, make_device, post):
     assert (count(app, PublicRating), count(app, BadRatingCase)) == (ratings, cases)
 
 
+def test_single_ratings_answered_accepted_are_all_stored(app, make_device, post):
+    """Is every single rating answered `accepted` stored, also when nothing but its insert touched the database?"""
+    _, key = make_device()
+    at = daytime(hour=9)
+    # Levels 3-4 read no neighbours, the periods are cached and the device's counters are not due: the insert
+    # is the request's only statement (on SQLite it runs on the driver's cursor).
+    answers = [statuses(post(key, rating(f"s{i}", level=3 + i % 2, at=at + timedelta(minutes=i)))) for i in range(6)]
+    assert answers == [[(f"s{i}", "accepted", None)] for i in range(6)]
+    assert sorted(r.event_id for r in stored(app)) == [f"s{i}" for i in range(6)]
+
+
 def test_a_conflict_keeps_the_stored_rating(app, make_device, post):
     """Is a reused event id with other content refused, the first rating kept as it was?"""
     _, key = make_device()

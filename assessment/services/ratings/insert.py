@@ -126,6 +126,11 @@ def insert_one(connection, params: dict) -> list[tuple[int, str]]:
         done = statement.compile(dialect=connection.dialect, column_keys=list(key))
         compiled = _DRIVER_SQL[key] = (str(done), tuple(done.positiontup))
     sql, order = compiled
+    if not connection.in_transaction():
+        # The cursor is the driver's: without this, SQLAlchemy would not know a transaction is open, its
+        # commit() would do nothing and the pool would roll the insert back (a rating answered "accepted" but
+        # lost, when nothing else in the unit of work went through SQLAlchemy).
+        connection.begin()
     cursor = connection.connection.driver_connection.cursor()
     try:
         cursor.execute(sql, [params[name] for name in order])
