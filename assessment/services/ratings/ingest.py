@@ -296,6 +296,13 @@ def _prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> _
 
 def _write(plan: _Plan) -> list[dict]:
     """Store a prepared batch: the bulk insert, the answers to what it skipped, cases, flags, the device."""
+    answers = _store(plan)
+    _touch(plan)
+    return answers
+
+
+def _store(plan: _Plan) -> list[dict]:
+    """_write without the device's counters: the ratings, the answers, cases and flags."""
     device, now, items, rows, top = plan.device, plan.now, plan.items, plan.rows, plan.top
     origin = device.origin
     inserted = {}
@@ -363,14 +370,17 @@ def _write(plan: _Plan) -> list[dict]:
         else:
             marked = plan.marked
         flag_bursts({key for key in marked if not isinstance(key, tuple)})
+    return [_answer(it) for it in items]
 
-    committed = _record_answers(device, items, now)
+
+def _touch(plan: _Plan) -> None:
+    """Write the device's counters for a stored plan (when due) and register what to do once committed."""
+    committed = _record_answers(plan.device, plan.items, plan.now)
     callbacks = _after_commit.get(None)
     if callbacks is None:
         committed()  # not in submit(): the caller commits, soon
     else:
         callbacks.append(committed)
-    return [_answer(it) for it in items]
 
 
 def _answer(item: _Item) -> dict:
@@ -470,7 +480,28 @@ def submit(device: DeviceAuth, ratings: list[dict], attempts: int = 3) -> list[d
     as one batch, which is what lets many devices post at once. Retries when the database picks this
     transaction as a deadlock victim or times out waiting for a lock (nothing was stored then, so a retry is
     safe).
+
+    A single rating to store is committed together with the single ratings that other threads of this process
+    are storing at the same moment (_GroupCommits): one transaction and one commit for several requests, each
+    answered from its own insert. If that shared transaction fails, nothing of it was stored and each request
+    is stored again on its own, as below.
     """
+    if len(ratings) == 1 and not isinstance(ratings[0], Malformed):
+        plan = _prepare_apart(device, ratings)
+        if len(plan.rows) != 1:  # rejected before writing: its answer and the device's counters, alone
+            return _submit_alone(device, ratings, attempts, plan)
+        app = current_app._get_current_object()
+        group = app.extensions.get("rating_group_commits")
+        if group is None:
+            group = app.extensions.setdefault("rating_group_commits", _GroupCommits())
+        answers = group.write(plan)
+        if answers is not None:
+            return answers
+    return _submit_alone(device, ratings, attempts)
+
+
+def _submit_alone(device: DeviceAuth, ratings: list, attempts: int, plan: _Plan | None = None) -> list[dict]:
+    """submit() for one request on its own: prepare (unless `plan` is given), write, commit, retry."""
     engine = db.engine
     sqlite_file = (engine.url.database or "") if engine.dialect.name == "sqlite" else None
     for attempt in range(attempts):
@@ -479,7 +510,8 @@ def submit(device: DeviceAuth, ratings: list[dict], attempts: int = 3) -> list[d
             with engine.connect() as db_connection:
                 token, later = current_connection.set(db_connection), _after_commit.set(callbacks)
                 try:
-                    plan = _prepare(device, ratings, None)
+                    if plan is None or attempt > 0:
+                        plan = _prepare(device, ratings, None)
                     # Only the writing takes turns (SQLite has one writer at a time); preparing runs in
                     # parallel.
                     with _SQLITE_WRITERS(sqlite_file) if sqlite_file is not None else nullcontext():
@@ -498,3 +530,106 @@ def submit(device: DeviceAuth, ratings: list[dict], attempts: int = 3) -> list[d
                 raise
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def _prepare_apart(device: DeviceAuth, ratings: list) -> _Plan:
+    """_prepare on a connection of its own that is given back at once: its reads (the burst neighbours) are
+    single statements in autocommit on PostgreSQL (no BEGIN and ROLLBACK round trips); the write comes later,
+    in a transaction that may be shared (_GroupCommits)."""
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        token = current_connection.set(connection)
+        try:
+            return _prepare(device, ratings, None)
+        finally:
+            current_connection.reset(token)
+
+
+@dataclass
+class _Queued:
+    """A prepared single rating waiting for a shared commit: its answers once committed, or failed."""
+
+    plan: _Plan
+    answers: list | None = None
+    failed: bool = False
+
+
+class _GroupCommits:
+    """Group commit of single ratings, per server process: requests whose rating is ready while another
+    thread is writing queue up, and the next writer stores them all in one transaction with one commit.
+
+    Why: a commit is the expensive part of a single rating — a WAL flush (fsync) on PostgreSQL, where the
+    rating_counts row of the unit and level is also locked from the insert until the commit is on disk, so
+    that concurrent singles of one unit would otherwise wait for each other's fsync one by one; SQLite has
+    one writer at a time anyway. No thread waits on purpose: a group is whatever queued while the previous
+    group was being written (at most the process's request threads).
+
+    What stays exact: each rating is its own INSERT … ON CONFLICT DO NOTHING RETURNING in the shared
+    transaction, so UNIQUE(origin, event_id) and UNIQUE(case_no, stage) decide as before (a second post of
+    the same event in the same group sees the first and is a duplicate) and each request is answered from its
+    own statements, only after the commit. If anything in the group fails, the transaction is rolled back
+    (nothing of it is stored) and every request of the group is stored again on its own (submit).
+
+    Lock order (PostgreSQL): the ratings are inserted in the order of their rating_counts key, and only then
+    the devices' counters are written, in device order; two groups (or a group and a batch) thus take the
+    rows they share in the same order and cannot deadlock on them.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._queue: list[_Queued] = []
+        self._writing = False
+
+    def write(self, plan: _Plan) -> list[dict] | None:
+        """The plan's answers once committed with the others queued, or None when the group failed."""
+        queued = _Queued(plan)
+        with self._cond:
+            self._queue.append(queued)
+            while self._writing and queued.answers is None and not queued.failed:
+                self._cond.wait()
+            if queued.answers is not None or queued.failed:
+                return queued.answers
+            self._writing = True
+            group, self._queue = self._queue, []
+        try:
+            _write_group(group)
+        except BaseException as exc:
+            for each in group:
+                each.answers, each.failed = None, True
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+        return queued.answers
+
+
+def _counts_key(queued: _Queued):
+    row = queued.plan.rows[0]
+    return (row["period_id"], row["unit_id"], row["level"], row["is_default"], row["origin"], row["event_id"])
+
+
+def _write_group(group: list[_Queued]) -> None:
+    """Store the queued single ratings in one transaction and set each one's answers once committed."""
+    engine = db.engine
+    sqlite_file = (engine.url.database or "") if engine.dialect.name == "sqlite" else None
+    callbacks = []
+    answers = {}
+    with engine.connect() as connection:
+        token, later = current_connection.set(connection), _after_commit.set(callbacks)
+        try:
+            with _SQLITE_WRITERS(sqlite_file) if sqlite_file is not None else nullcontext():
+                for queued in sorted(group, key=_counts_key):
+                    answers[id(queued)] = _store(queued.plan)
+                for queued in sorted(group, key=lambda each: each.plan.device.id):
+                    _touch(queued.plan)
+                connection.commit()
+        finally:
+            current_connection.reset(token)
+            _after_commit.reset(later)
+    for callback in callbacks:
+        callback()
+    for queued in group:
+        queued.answers = answers[id(queued)]
