@@ -313,7 +313,7 @@ def _store(plan: _Plan) -> list[dict]:
         if isinstance(params, list) and len(params) == 1:
             params = params[0]  # one row: a plain execute, not an executemany
         connection = current_connection.get()
-        if connection is not None and isinstance(params, dict) and connection.dialect.name == "sqlite":
+        if connection is not None and len(rows) == 1:
             returned = insert_one(connection, params)  # the single-rating post, on the driver's cursor
         else:
             returned = run(insert_statement(len(rows)), params)
