@@ -369,6 +369,23 @@ def test_401_for_a_missing_unknown_or_disabled_key(app, client, make_device, pos
     assert count(app, PublicRating) == 0
 
 
+def test_a_key_disabled_by_another_server_process_is_refused_once_the_cache_expires(
+    app, make_device, post, monkeypatch
+):
+    """Is a key disabled elsewhere (no event in this process) refused once API_AUTH_CACHE_SECONDS have passed?"""
+    from assessment.services.ratings import devices
+
+    device_id, key = make_device()
+    assert statuses(post(key, rating("e1"))) == [("e1", "accepted", None)]  # the key is now cached
+    with app.app_context():  # as another worker would: plain SQL, so this process's cache is not told
+        db.session.execute(sa.text("UPDATE devices SET enabled = :no WHERE id = :id"), {"no": False, "id": device_id})
+        db.session.commit()
+    clock = devices.time.monotonic()
+    monkeypatch.setattr(devices.time, "monotonic", lambda: clock + app.config["API_AUTH_CACHE_SECONDS"] + 0.5)
+    assert error_of(post(key, rating("e2")), 401)["code"] == "disabled_key"
+    assert [r.event_id for r in stored(app)] == ["e1"]
+
+
 def test_a_rotated_key_replaces_the_old_one(app, make_device, post):
     """After a key rotation, does the old key get 401 and the new one work?"""
     device_id, old = make_device()

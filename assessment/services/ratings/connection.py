@@ -7,6 +7,7 @@ commits.
 """
 
 from contextvars import ContextVar
+from datetime import UTC, datetime
 
 from ...extensions import db
 
@@ -27,26 +28,46 @@ def dialect_name() -> str:
 
 
 _DRIVER_SQL = {}
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite
+
+
+def _sqlite_value(value):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime(_SQLITE_TIME)
+    return value
 
 
 def rows_on_driver(statement, params: dict) -> list[tuple]:
-    """The rows of a Core SELECT run straight on the PostgreSQL driver's cursor, as the driver gives them.
+    """The rows of a Core SELECT run straight on the driver's cursor, as the driver gives them.
 
     For the hot path's small reads: SQLAlchemy's per-execute work costs more than the query. The statement is
     compiled once per set of parameter names; its literal values (e.g. `level == 5`) come from the compiled
-    form. PostgreSQL only: psycopg converts the values both ways (SQLite would give times back as text), and
-    no parameter may be an expanding IN list.
+    form. No parameter may be an expanding IN list. Values: aware datetimes are sent as SQLAlchemy stores
+    them (UTC text on SQLite); what comes back is the driver's (SQLite gives times back as that text, see
+    `utc_of`).
     """
     connection = current.get() or db.session.connection()
+    sqlite = connection.dialect.name == "sqlite"
     key = (statement, tuple(params))
     compiled = _DRIVER_SQL.get(key)
     if compiled is None:
         done = statement.compile(dialect=connection.dialect)
-        compiled = _DRIVER_SQL[key] = (str(done), {name: value for name, value in done.params.items()})
-    sql, literals = compiled
+        order = tuple(done.positiontup) if sqlite else None
+        compiled = _DRIVER_SQL[key] = (str(done), dict(done.params), order)
+    sql, literals, order = compiled
+    values = {**literals, **params}
+    if sqlite:
+        values = [_sqlite_value(values[name]) for name in order]
     cursor = connection.connection.driver_connection.cursor()
     try:
-        cursor.execute(sql, {**literals, **params})
+        cursor.execute(sql, values)
         return cursor.fetchall()
     finally:
         cursor.close()
+
+
+def utc_of(value) -> datetime:
+    """A time as rows_on_driver gives it back (aware datetime, or SQLite's UTC text), as an aware datetime."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value
