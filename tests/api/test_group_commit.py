@@ -1,4 +1,4 @@
-"""Single ratings that arrive while another is being written share one commit (ingest._GroupCommits)."""
+"""Single ratings that arrive while another is being written share one commit (unit_of_work._GroupCommits)."""
 
 import threading
 import time
@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from assessment.extensions import db
 from assessment.models import BadRatingCase, Device, PublicRating
-from assessment.services.ratings import ingest
+from assessment.services.ratings import unit_of_work
 from tests.api.helpers import daytime, rating
 
 
@@ -16,7 +16,7 @@ def post_together(app, monkeypatch, posts):
     are queued: they are then written as one group. Returns (answers in order of `posts`, group sizes)."""
     app.config.update(API_RATE_PER_SECOND=10_000, API_RATE_BURST=10_000, API_DEVICE_TOUCH_SECONDS=0)
     sizes = []
-    real = ingest._write_group
+    real = unit_of_work._write_group
 
     def held_first(group):
         sizes.append(len(group))
@@ -27,7 +27,7 @@ def post_together(app, monkeypatch, posts):
                 time.sleep(0.01)
         real(group)
 
-    monkeypatch.setattr(ingest, "_write_group", held_first)
+    monkeypatch.setattr(unit_of_work, "_write_group", held_first)
     answers = [None] * len(posts)
 
     def send(i):
@@ -105,7 +105,7 @@ def test_a_failed_group_is_stored_again_request_by_request(app, make_device, mon
     posts = [(a, rating("first", level=4, at=at))] + [
         (a if i % 2 else b, rating(f"e{i}", level=1 + i % 5, at=at.replace(minute=5 * i))) for i in range(1, 6)
     ]
-    real_touch = ingest._touch
+    real_touch = unit_of_work.touch
     calls = []
 
     def failing_once(plan):
@@ -114,7 +114,7 @@ def test_a_failed_group_is_stored_again_request_by_request(app, make_device, mon
             raise sa.exc.OperationalError("UPDATE devices", {}, Exception("could not serialize access"))
         real_touch(plan)
 
-    monkeypatch.setattr(ingest, "_touch", failing_once)
+    monkeypatch.setattr(unit_of_work, "touch", failing_once)
     answers, sizes = post_together(app, monkeypatch, posts)
     assert sizes == [1, 5]  # then each of the five alone (submit → _submit_alone)
     assert [x["status"] for x in answers] == ["accepted"] * 6

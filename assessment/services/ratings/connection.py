@@ -1,6 +1,6 @@
 """The connection the ratings code writes on: the API's own unit of work, or else the session's.
 
-The device API does not need the ORM: `ingest.submit` opens a connection of its own and sets it here for the
+The device API does not need the ORM: `unit_of_work.submit` opens a connection of its own and sets it here for the
 length of one batch, so that ingest, flags and cases all run their statements in that one transaction.
 Everywhere else (console, imports, commands) the request's or command's session is used, and its owner
 commits.
@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from ...extensions import db
 
-#: The connection of the API's unit of work (see ingest.submit); None elsewhere (then the session's is used).
+#: The connection of the API's unit of work (see unit_of_work.submit); None elsewhere (then the session's is used).
 current = ContextVar("ratings_connection", default=None)
 
 

@@ -212,7 +212,7 @@ def authenticate(header: str | None, cache: dict | None = None, ttl: float = 0.0
         hit = cache.get(digest)
         if hit is not None and hit[1] == _generation[0] and now - hit[2] <= ttl:
             return hit[0]
-    # A connection of its own, given back at once: the API's unit of work takes another (see ingest.submit).
+    # A connection of its own, given back at once: the API's unit of work takes another (see unit_of_work.submit).
     # One statement in autocommit on PostgreSQL: no BEGIN and ROLLBACK round trips around it.
     with db.engine.connect() as connection:
         if connection.dialect.name == "postgresql":

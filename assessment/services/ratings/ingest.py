@@ -8,25 +8,16 @@ conflict, no such event → the case number was taken (rejected). Level 1-2 rati
 """
 
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-try:
-    import fcntl
-except ImportError:  # not on Unix: the threads of each process still take turns
-    fcntl = None
-
 from flask import current_app
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.exc import OperationalError
 
-from ...extensions import db
 from ...models import Device, Period, PublicRating, Unit
 from ..workdays import CST
 from .cases import insert_cases
@@ -84,7 +75,7 @@ _TOUCH_ERROR = (
 )
 
 #: What to do once the unit of work has committed (in-process bookkeeping that must not run on a rollback).
-_after_commit = ContextVar("ratings_after_commit")
+after_commit = ContextVar("ratings_after_commit")
 
 
 @dataclass(frozen=True)
@@ -123,15 +114,15 @@ def ingest(device: DeviceAuth, ratings: list[dict], now: datetime | None = None)
     `conflict` (same event_id, other content; the stored rating is kept) or `rejected` with a reason code and
     an English message. Rejections (a future date, no open period, a unit or channel the key may not post for,
     a case already rated) never stop the other ratings. Accepted level 1-2 ratings that are not system
-    defaults open their bad-rating case here, in the same transaction. (The API goes through submit(), which
-    commits.)
+    defaults open their bad-rating case here, in the same transaction. (The API goes through
+    unit_of_work.submit(), which commits.)
     """
-    return _write(_prepare(device, ratings, now))
+    return write(prepare(device, ratings, now))
 
 
 @dataclass
-class _Plan:
-    """What _prepare decided without writing, for _write to store."""
+class Plan:
+    """What prepare() decided without writing, for write() to store."""
 
     device: DeviceAuth
     now: datetime
@@ -145,7 +136,7 @@ class _Plan:
     burst_window: timedelta
 
 
-def _prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> _Plan:
+def prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> Plan:
     """Validate, classify and flag the ratings, reading (never writing) what that needs."""
     now = now or datetime.now(UTC)
     skew, burst_min, burst_window = _settings()
@@ -291,18 +282,18 @@ def _prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> _
             row["flags"] = (row["flags"] or []) + ["burst"]
             row["flagged"] = True
 
-    return _Plan(device, now, items, rows, top, neighbours, marked, burst_origin, burst_min, burst_window)
+    return Plan(device, now, items, rows, top, neighbours, marked, burst_origin, burst_min, burst_window)
 
 
-def _write(plan: _Plan) -> list[dict]:
+def write(plan: Plan) -> list[dict]:
     """Store a prepared batch: the bulk insert, the answers to what it skipped, cases, flags, the device."""
-    answers = _store(plan)
-    _touch(plan)
+    answers = store(plan)
+    touch(plan)
     return answers
 
 
-def _store(plan: _Plan) -> list[dict]:
-    """_write without the device's counters: the ratings, the answers, cases and flags."""
+def store(plan: Plan) -> list[dict]:
+    """write() without the device's counters: the ratings, the answers, cases and flags."""
     device, now, items, rows, top = plan.device, plan.now, plan.items, plan.rows, plan.top
     origin = device.origin
     inserted = {}
@@ -373,12 +364,12 @@ def _store(plan: _Plan) -> list[dict]:
     return [_answer(it) for it in items]
 
 
-def _touch(plan: _Plan) -> None:
+def touch(plan: Plan) -> None:
     """Write the device's counters for a stored plan (when due) and register what to do once committed."""
     committed = _record_answers(plan.device, plan.items, plan.now)
-    callbacks = _after_commit.get(None)
+    callbacks = after_commit.get(None)
     if callbacks is None:
-        committed()  # not in submit(): the caller commits, soon
+        committed()  # not in unit_of_work.submit(): the caller commits, soon
     else:
         callbacks.append(committed)
 
@@ -435,201 +426,3 @@ def _record_answers(device: DeviceAuth, items, now) -> Callable[[], None]:
                 entry[1] += accepted
 
     return committed
-
-
-class _SQLiteWriters:
-    """Writers to one SQLite file take turns here: threads on a lock, server processes on a file lock beside
-    the database. SQLite allows one writing transaction at a time and makes the others sleep and retry (1 ms,
-    then longer); a waiter on these locks instead wakes as soon as the writer before it is done."""
-
-    def __init__(self):
-        self._thread_lock = threading.Lock()
-        self._files = {}
-
-    @contextmanager
-    def __call__(self, database: str | None):
-        with self._thread_lock:
-            handle = self._file(database)
-            if handle is not None:
-                fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                if handle is not None:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def _file(self, database):
-        if fcntl is None or not database or database == ":memory:" or database.startswith("file:"):
-            return None
-        handle = self._files.get(database)
-        if handle is None:  # kept open for the life of the process, one per database file
-            handle = self._files[database] = os.open(database + ".writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
-        return handle
-
-
-_SQLITE_WRITERS = _SQLiteWriters()
-
-
-def submit(device: DeviceAuth, ratings: list[dict], attempts: int = 3) -> list[dict]:
-    """Ingest one posted batch and commit it, as one unit of work on a connection of its own.
-
-    This is the one service that commits itself (everything else flushes and lets the request or command
-    commit): a device's batch is its own unit of work, answered only once it is durable, and the hot path runs
-    on a bare connection with no ORM session, so there is no request transaction for it to join. Committing
-    per batch keeps each transaction (and SQLite's single writer lock, the row locks on PostgreSQL) as short
-    as one batch, which is what lets many devices post at once. Retries when the database picks this
-    transaction as a deadlock victim or times out waiting for a lock (nothing was stored then, so a retry is
-    safe).
-
-    A single rating to store is committed together with the single ratings that other threads of this process
-    are storing at the same moment (_GroupCommits): one transaction and one commit for several requests, each
-    answered from its own insert. If that shared transaction fails, nothing of it was stored and each request
-    is stored again on its own, as below.
-    """
-    if len(ratings) == 1 and not isinstance(ratings[0], Malformed):
-        plan = _prepare_apart(device, ratings)
-        if len(plan.rows) != 1:  # rejected before writing: its answer and the device's counters, alone
-            return _submit_alone(device, ratings, attempts, plan)
-        app = current_app._get_current_object()
-        group = app.extensions.get("rating_group_commits")
-        if group is None:
-            group = app.extensions.setdefault("rating_group_commits", _GroupCommits())
-        answers = group.write(plan)
-        if answers is not None:
-            return answers
-    return _submit_alone(device, ratings, attempts)
-
-
-def _submit_alone(device: DeviceAuth, ratings: list, attempts: int, plan: _Plan | None = None) -> list[dict]:
-    """submit() for one request on its own: prepare (unless `plan` is given), write, commit, retry."""
-    engine = db.engine
-    sqlite_file = (engine.url.database or "") if engine.dialect.name == "sqlite" else None
-    for attempt in range(attempts):
-        try:
-            callbacks = []
-            with engine.connect() as db_connection:
-                token, later = current_connection.set(db_connection), _after_commit.set(callbacks)
-                try:
-                    if plan is None or attempt > 0:
-                        plan = _prepare(device, ratings, None)
-                    # Only the writing takes turns (SQLite has one writer at a time); preparing runs in
-                    # parallel.
-                    with _SQLITE_WRITERS(sqlite_file) if sqlite_file is not None else nullcontext():
-                        answers = _write(plan)
-                        db_connection.commit()
-                finally:
-                    current_connection.reset(token)
-                    _after_commit.reset(later)
-            for callback in callbacks:
-                callback()
-            return answers
-        except OperationalError as exc:
-            code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-            retryable = code in ("40P01", "40001") or "database is locked" in str(exc)
-            if not retryable or attempt == attempts - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1))
-    raise AssertionError("unreachable")
-
-
-def _prepare_apart(device: DeviceAuth, ratings: list) -> _Plan:
-    """_prepare on a connection of its own that is given back at once: its reads (the burst neighbours) are
-    single statements in autocommit on PostgreSQL (no BEGIN and ROLLBACK round trips); the write comes later,
-    in a transaction that may be shared (_GroupCommits)."""
-    with db.engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execution_options(isolation_level="AUTOCOMMIT")
-        token = current_connection.set(connection)
-        try:
-            return _prepare(device, ratings, None)
-        finally:
-            current_connection.reset(token)
-
-
-@dataclass
-class _Queued:
-    """A prepared single rating waiting for a shared commit: its answers once committed, or failed."""
-
-    plan: _Plan
-    answers: list | None = None
-    failed: bool = False
-
-
-class _GroupCommits:
-    """Group commit of single ratings, per server process: requests whose rating is ready while another
-    thread is writing queue up, and the next writer stores them all in one transaction with one commit.
-
-    Why: a commit is the expensive part of a single rating — a WAL flush (fsync) on PostgreSQL, where the
-    rating_counts row of the unit and level is also locked from the insert until the commit is on disk, so
-    that concurrent singles of one unit would otherwise wait for each other's fsync one by one; SQLite has
-    one writer at a time anyway. No thread waits on purpose: a group is whatever queued while the previous
-    group was being written (at most the process's request threads).
-
-    What stays exact: each rating is its own INSERT … ON CONFLICT DO NOTHING RETURNING in the shared
-    transaction, so UNIQUE(origin, event_id) and UNIQUE(case_no, stage) decide as before (a second post of
-    the same event in the same group sees the first and is a duplicate) and each request is answered from its
-    own statements, only after the commit. If anything in the group fails, the transaction is rolled back
-    (nothing of it is stored) and every request of the group is stored again on its own (submit).
-
-    Lock order (PostgreSQL): the ratings are inserted in the order of their rating_counts key, and only then
-    the devices' counters are written, in device order; two groups (or a group and a batch) thus take the
-    rows they share in the same order and cannot deadlock on them.
-    """
-
-    def __init__(self):
-        self._cond = threading.Condition()
-        self._queue: list[_Queued] = []
-        self._writing = False
-
-    def write(self, plan: _Plan) -> list[dict] | None:
-        """The plan's answers once committed with the others queued, or None when the group failed."""
-        queued = _Queued(plan)
-        with self._cond:
-            self._queue.append(queued)
-            while self._writing and queued.answers is None and not queued.failed:
-                self._cond.wait()
-            if queued.answers is not None or queued.failed:
-                return queued.answers
-            self._writing = True
-            group, self._queue = self._queue, []
-        try:
-            _write_group(group)
-        except BaseException as exc:
-            for each in group:
-                each.answers, each.failed = None, True
-            if not isinstance(exc, Exception):
-                raise
-        finally:
-            with self._cond:
-                self._writing = False
-                self._cond.notify_all()
-        return queued.answers
-
-
-def _counts_key(queued: _Queued):
-    row = queued.plan.rows[0]
-    return (row["period_id"], row["unit_id"], row["level"], row["is_default"], row["origin"], row["event_id"])
-
-
-def _write_group(group: list[_Queued]) -> None:
-    """Store the queued single ratings in one transaction and set each one's answers once committed."""
-    engine = db.engine
-    sqlite_file = (engine.url.database or "") if engine.dialect.name == "sqlite" else None
-    callbacks = []
-    answers = {}
-    with engine.connect() as connection:
-        token, later = current_connection.set(connection), _after_commit.set(callbacks)
-        try:
-            with _SQLITE_WRITERS(sqlite_file) if sqlite_file is not None else nullcontext():
-                for queued in sorted(group, key=_counts_key):
-                    answers[id(queued)] = _store(queued.plan)
-                for queued in sorted(group, key=lambda each: each.plan.device.id):
-                    _touch(queued.plan)
-                connection.commit()
-        finally:
-            current_connection.reset(token)
-            _after_commit.reset(later)
-    for callback in callbacks:
-        callback()
-    for queued in group:
-        queued.answers = answers[id(queued)]
