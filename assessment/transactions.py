@@ -19,6 +19,8 @@ def register_commit_point(app):
 
     @app.after_request
     def _commit_or_roll_back(response):
+        if not db.session.registry.has():  # no session was opened (the device API commits on its own connection)
+            return response
         if response.status_code < 400:
             db.session.commit()
         else:

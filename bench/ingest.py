@@ -393,8 +393,9 @@ def wrk_rate(port, path, seconds, connections, threads, script=None):
     return float(line.split()[1])
 
 
-def request_rates(port, keys, base, args, folder, use_wrk, round_no):
-    """(trivial endpoint, single ratings) in requests per second, one run each."""
+def request_rates(port, keys, base, args, folder, use_wrk, round_no, cpu=None):
+    """(trivial endpoint, single ratings) in requests per second, one run each; with the Python client, `cpu`
+    gets the server's CPU ms per request of each run (health, then single)."""
     single_base = base + timedelta(days=200 + 20 * round_no)
     if use_wrk:
         script = folder / f"single{round_no}.lua"
@@ -411,31 +412,54 @@ def request_rates(port, keys, base, args, folder, use_wrk, round_no):
         trivial = wrk_rate(port, "/api/v1/health", args.seconds, args.connections, 2)
         single = wrk_rate(port, "/api/v1/ratings", args.seconds, args.connections, 2, str(script))
         return trivial, single
+    # The single ratings' bodies are built before the clock starts (as the batches' are): the client shares
+    # the cores with the server, and building JSON per request would be counted against the posts only.
     rnd = random.Random(3)
-    counters = {}
-
-    def one(t, k):
+    per_thread = 150 * args.seconds  # more than a thread can send in the run
+    bodies = {}
+    for t in range(args.connections):
         device = t % len(keys)
-        n = counters[device] = counters.get(device, 0) + 1
-        rating = rating_body(device, 30_000_000 + 1_000_000 * round_no + n, n, single_base, rnd)
-        body = json.dumps(rating).encode()
-        return (
-            "POST",
-            "/api/v1/ratings",
-            body,
-            {"Authorization": f"Bearer {keys[device]}", "Content-Type": "application/json"},
-            1,
-        )
+        headers = {"Authorization": f"Bearer {keys[device]}", "Content-Type": "application/json"}
+        first = sum(1 for u in range(t) if u % len(keys) == device) * per_thread
+        for k in range(per_thread):
+            n = first + k + 1
+            rating = rating_body(device, 30_000_000 + 1_000_000 * round_no + n, n, single_base, rnd)
+            bodies[t, k] = ("POST", "/api/v1/ratings", json.dumps(rating).encode(), headers, 1)
 
     health = lambda t, k: ("GET", "/api/v1/health", None, {}, 1)  # noqa: E731
-    trivial = python_rate(port, health, args.seconds, args.connections)
-    single = python_rate(port, one, args.seconds, args.connections)
+    trivial = python_rate(port, health, args.seconds, args.connections, cpu)
+    single = python_rate(port, lambda t, k: bodies[t, k], args.seconds, args.connections, cpu, max_requests=len(bodies))
     return trivial, single
 
 
-def python_rate(port, make, seconds, n_threads):
-    done, elapsed = run_threads(port, n_threads, seconds, 10_000_000, make)
+def python_rate(port, make, seconds, n_threads, cpu=None, max_requests=10_000_000):
+    """Requests per second from n_threads Python clients; `cpu` (a list) gets the server's CPU ms per request."""
+    before = cpu_seconds(cpu_group[0]) if cpu is not None and cpu_group else None
+    done, elapsed = run_threads(port, n_threads, seconds, max_requests, make)
+    if before is not None:
+        cpu.append(1000 * (cpu_seconds(cpu_group[0]) - before) / max(done, 1))
     return done / elapsed
+
+
+#: The process group of the gunicorn being measured (its CPU time is read from /proc, Linux only).
+cpu_group = []
+
+
+def cpu_seconds(group: int) -> float:
+    """User + system CPU seconds of the live processes of one process group (0.0 where /proc is missing)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 DEFAULT_PG_URL = "postgresql+psycopg://assessment:assessment@127.0.0.1/assessment_api_bench"
@@ -452,6 +476,7 @@ def bench_engine(url, args) -> dict:
         engine_name = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         port = free_port()
         process = start_server(url, folder, port, args.workers, args.threads)
+        cpu_group[:] = [process.pid]  # start_new_session: the group's id is gunicorn's pid
         base = datetime.now(CST).replace(microsecond=0) - timedelta(days=690)
         use_wrk = shutil.which("wrk") and not args.python_client
         print(
@@ -480,8 +505,9 @@ def bench_engine(url, args) -> dict:
 
         # The machines are shared: the runs alternate, round after round, and the medians are compared.
         rates = {"batch": [], "raw": [], "single": [], "trivial": []}
+        cpu = []  # server CPU ms per request: health, single, health, single, ...
         for round_no in range(args.rounds):
-            trivial, single = request_rates(port, keys, base, args, folder, use_wrk, round_no)
+            trivial, single = request_rates(port, keys, base, args, folder, use_wrk, round_no, cpu)
             rates["trivial"].append(trivial)
             rates["single"].append(single)
             done, elapsed = bench_batches(port, keys, args.seconds, args.batch_clients, base, round_no)
@@ -499,6 +525,12 @@ def bench_engine(url, args) -> dict:
         print(f"raw executemany, same rows, same engine: {medians['raw']:10.0f} rows/s")
         print(f"single ratings (POST /api/v1/ratings):   {medians['single']:10.0f} requests/s")
         print(f"trivial endpoint (GET /api/v1/health):   {medians['trivial']:10.0f} requests/s", flush=True)
+        if cpu:
+            print(
+                f"gunicorn CPU per request (median): single {statistics.median(cpu[1::2]):.2f} ms, "
+                f"health {statistics.median(cpu[0::2]):.2f} ms (the database server's own CPU not included)",
+                flush=True,
+            )
         return {"engine": engine_name, **medians}
     finally:
         if process is not None:

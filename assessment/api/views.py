@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from ..errors import api_error
 from ..extensions import db
-from ..services.ratings import devices, ingest
+from ..services.ratings import devices, unit_of_work
 from . import bp
 from .openapi import document
 from .parsing import BodyError, TooManyRatings, parse_body
@@ -88,7 +88,7 @@ def post_ratings():
     wait = buckets.take(device.id, 1 + max(0, len(posted) - 1) / 100)
     if wait:
         return _too_many(wait)
-    answers = ingest.submit(device, posted)
+    answers = unit_of_work.submit(device, posted)
     counts = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0}
     for answer in answers:
         counts[answer["status"]] += 1

@@ -99,6 +99,17 @@ def test_a_retried_batch_stores_nothing_new(app, make_device, post):
     assert (count(app, PublicRating), count(app, BadRatingCase)) == (ratings, cases)
 
 
+def test_single_ratings_answered_accepted_are_all_stored(app, make_device, post):
+    """Is every single rating answered `accepted` stored, also when nothing but its insert touched the database?"""
+    _, key = make_device()
+    at = daytime(hour=9)
+    # Levels 3-4 read no neighbours, the periods are cached and the device's counters are not due: the insert
+    # is the request's only statement (on SQLite it runs on the driver's cursor).
+    answers = [statuses(post(key, rating(f"s{i}", level=3 + i % 2, at=at + timedelta(minutes=i)))) for i in range(6)]
+    assert answers == [[(f"s{i}", "accepted", None)] for i in range(6)]
+    assert sorted(r.event_id for r in stored(app)) == [f"s{i}" for i in range(6)]
+
+
 def test_a_conflict_keeps_the_stored_rating(app, make_device, post):
     """Is a reused event id with other content refused, the first rating kept as it was?"""
     _, key = make_device()
@@ -356,6 +367,23 @@ def test_401_for_a_missing_unknown_or_disabled_key(app, client, make_device, pos
         db.session.commit()
     assert error_of(post(key, rating("e")), 401)["code"] == "disabled_key"
     assert count(app, PublicRating) == 0
+
+
+def test_a_key_disabled_by_another_server_process_is_refused_once_the_cache_expires(
+    app, make_device, post, monkeypatch
+):
+    """Is a key disabled elsewhere (no event in this process) refused once API_AUTH_CACHE_SECONDS have passed?"""
+    from assessment.services.ratings import devices
+
+    device_id, key = make_device()
+    assert statuses(post(key, rating("e1"))) == [("e1", "accepted", None)]  # the key is now cached
+    with app.app_context():  # as another worker would: plain SQL, so this process's cache is not told
+        db.session.execute(sa.text("UPDATE devices SET enabled = :no WHERE id = :id"), {"no": False, "id": device_id})
+        db.session.commit()
+    clock = devices.time.monotonic()
+    monkeypatch.setattr(devices.time, "monotonic", lambda: clock + app.config["API_AUTH_CACHE_SECONDS"] + 0.5)
+    assert error_of(post(key, rating("e2")), 401)["code"] == "disabled_key"
+    assert [r.event_id for r in stored(app)] == ["e1"]
 
 
 def test_a_rotated_key_replaces_the_old_one(app, make_device, post):

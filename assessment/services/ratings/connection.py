@@ -1,16 +1,17 @@
 """The connection the ratings code writes on: the API's own unit of work, or else the session's.
 
-The device API does not need the ORM: `ingest.submit` opens a connection of its own and sets it here for the
+The device API does not need the ORM: `unit_of_work.submit` opens a connection of its own and sets it here for the
 length of one batch, so that ingest, flags and cases all run their statements in that one transaction.
 Everywhere else (console, imports, commands) the request's or command's session is used, and its owner
 commits.
 """
 
 from contextvars import ContextVar
+from datetime import UTC, datetime
 
 from ...extensions import db
 
-#: The connection of the API's unit of work (see ingest.submit); None elsewhere (then the session's is used).
+#: The connection of the API's unit of work (see unit_of_work.submit); None elsewhere (then the session's is used).
 current = ContextVar("ratings_connection", default=None)
 
 
@@ -24,3 +25,49 @@ def dialect_name() -> str:
     """The database dialect of that connection: "sqlite" or "postgresql"."""
     connection = current.get()
     return connection.dialect.name if connection is not None else db.session.get_bind().dialect.name
+
+
+_DRIVER_SQL = {}
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite
+
+
+def _sqlite_value(value):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime(_SQLITE_TIME)
+    return value
+
+
+def rows_on_driver(statement, params: dict) -> list[tuple]:
+    """The rows of a Core SELECT run straight on the driver's cursor, as the driver gives them.
+
+    For the hot path's small reads: SQLAlchemy's per-execute work costs more than the query. The statement is
+    compiled once per set of parameter names; its literal values (e.g. `level == 5`) come from the compiled
+    form. No parameter may be an expanding IN list. Values: aware datetimes are sent as SQLAlchemy stores
+    them (UTC text on SQLite); what comes back is the driver's (SQLite gives times back as that text, see
+    `utc_of`).
+    """
+    connection = current.get() or db.session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    key = (statement, tuple(params))
+    compiled = _DRIVER_SQL.get(key)
+    if compiled is None:
+        done = statement.compile(dialect=connection.dialect)
+        order = tuple(done.positiontup) if sqlite else None
+        compiled = _DRIVER_SQL[key] = (str(done), dict(done.params), order)
+    sql, literals, order = compiled
+    values = {**literals, **params}
+    if sqlite:
+        values = [_sqlite_value(values[name]) for name in order]
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql, values)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def utc_of(value) -> datetime:
+    """A time as rows_on_driver gives it back (aware datetime, or SQLite's UTC text), as an aware datetime."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value

@@ -182,10 +182,12 @@ _AUTH_QUERY = (
 )
 
 
-#: A device that posts often is looked up at most every `ttl` seconds (API_AUTH_CACHE_SECONDS) per process:
-#: a disabled or rotated
-#: key stops working in every worker within that time, and at once in the process that made the change.
-#: Bumped whenever this process writes a device or a unit.
+#: A device that posts often is looked up at most every `ttl` seconds (API_AUTH_CACHE_SECONDS, 2 s) per
+#: process. How quickly a revocation takes effect: a disabled or rotated key (or a device moved to another
+#: unit) is refused at once by the process that made the change (this generation counter, bumped whenever
+#: this process writes a device or a unit, drops its cache), and by every other server process within `ttl`
+#: seconds of the change, as if the office had clicked that much later. Ratings already accepted in that
+#: window stay stored (they came from a key that was valid when the device was last checked).
 _generation = [0]
 
 
@@ -210,8 +212,11 @@ def authenticate(header: str | None, cache: dict | None = None, ttl: float = 0.0
         hit = cache.get(digest)
         if hit is not None and hit[1] == _generation[0] and now - hit[2] <= ttl:
             return hit[0]
-    # A connection of its own, given back at once: the API's unit of work takes another (see ingest.submit).
+    # A connection of its own, given back at once: the API's unit of work takes another (see unit_of_work.submit).
+    # One statement in autocommit on PostgreSQL: no BEGIN and ROLLBACK round trips around it.
     with db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="AUTOCOMMIT")
         row = connection.execute(_AUTH_QUERY, {"prefix": key[:KEY_PREFIX_LEN]}).first()
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         raise AuthError("invalid_key", "unknown device key")

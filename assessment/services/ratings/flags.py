@@ -15,7 +15,7 @@ from ...extensions import db
 from ...models import Channel, Device, Period, PublicRating
 from ..bulk import CHUNK
 from ..workdays import CST
-from .connection import run
+from .connection import rows_on_driver, run, utc_of
 
 #: A burst: at least RATING_BURST_MIN top ratings (level 5) from one device or staff code within
 #: RATING_BURST_SECONDS (settings in create_app).
@@ -127,8 +127,12 @@ def stored_neighbours(top: list[dict], burst_origin: str | None, window: timedel
         "staff": staff,
         "one_staff": staff[0] if staff else None,
     }
-    query = _NEIGHBOURS[burst_origin is not None, min(len(staff), 2)]
-    found = {row[0]: row for row in run(query, params)}
+    shape = (burst_origin is not None, min(len(staff), 2))
+    query = _NEIGHBOURS[shape]
+    if shape[1] < 2:  # a single rating's read (no IN list): on the driver
+        found = {row[0]: (*row[:5], utc_of(row[5])) for row in rows_on_driver(query, params)}
+    else:
+        found = {row[0]: row for row in run(query, params)}
     return [TopRating(*row) for row in found.values()]
 
 

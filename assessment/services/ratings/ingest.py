@@ -8,25 +8,16 @@ conflict, no such event → the case number was taken (rejected). Level 1-2 rati
 """
 
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-try:
-    import fcntl
-except ImportError:  # not on Unix: the threads of each process still take turns
-    fcntl = None
-
 from flask import current_app
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.exc import OperationalError
 
-from ...extensions import db
 from ...models import Device, Period, PublicRating, Unit
 from ..workdays import CST
 from .cases import insert_cases
@@ -84,7 +75,7 @@ _TOUCH_ERROR = (
 )
 
 #: What to do once the unit of work has committed (in-process bookkeeping that must not run on a rollback).
-_after_commit = ContextVar("ratings_after_commit")
+after_commit = ContextVar("ratings_after_commit")
 
 
 @dataclass(frozen=True)
@@ -123,15 +114,15 @@ def ingest(device: DeviceAuth, ratings: list[dict], now: datetime | None = None)
     `conflict` (same event_id, other content; the stored rating is kept) or `rejected` with a reason code and
     an English message. Rejections (a future date, no open period, a unit or channel the key may not post for,
     a case already rated) never stop the other ratings. Accepted level 1-2 ratings that are not system
-    defaults open their bad-rating case here, in the same transaction. (The API goes through submit(), which
-    commits.)
+    defaults open their bad-rating case here, in the same transaction. (The API goes through
+    unit_of_work.submit(), which commits.)
     """
-    return _write(_prepare(device, ratings, now))
+    return write(prepare(device, ratings, now))
 
 
 @dataclass
-class _Plan:
-    """What _prepare decided without writing, for _write to store."""
+class Plan:
+    """What prepare() decided without writing, for write() to store."""
 
     device: DeviceAuth
     now: datetime
@@ -145,7 +136,7 @@ class _Plan:
     burst_window: timedelta
 
 
-def _prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> _Plan:
+def prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> Plan:
     """Validate, classify and flag the ratings, reading (never writing) what that needs."""
     now = now or datetime.now(UTC)
     skew, burst_min, burst_window = _settings()
@@ -291,11 +282,18 @@ def _prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> _
             row["flags"] = (row["flags"] or []) + ["burst"]
             row["flagged"] = True
 
-    return _Plan(device, now, items, rows, top, neighbours, marked, burst_origin, burst_min, burst_window)
+    return Plan(device, now, items, rows, top, neighbours, marked, burst_origin, burst_min, burst_window)
 
 
-def _write(plan: _Plan) -> list[dict]:
+def write(plan: Plan) -> list[dict]:
     """Store a prepared batch: the bulk insert, the answers to what it skipped, cases, flags, the device."""
+    answers = store(plan)
+    touch(plan)
+    return answers
+
+
+def store(plan: Plan) -> list[dict]:
+    """write() without the device's counters: the ratings, the answers, cases and flags."""
     device, now, items, rows, top = plan.device, plan.now, plan.items, plan.rows, plan.top
     origin = device.origin
     inserted = {}
@@ -306,7 +304,7 @@ def _write(plan: _Plan) -> list[dict]:
         if isinstance(params, list) and len(params) == 1:
             params = params[0]  # one row: a plain execute, not an executemany
         connection = current_connection.get()
-        if connection is not None and isinstance(params, dict) and connection.dialect.name == "sqlite":
+        if connection is not None and len(rows) == 1:
             returned = insert_one(connection, params)  # the single-rating post, on the driver's cursor
         else:
             returned = run(insert_statement(len(rows)), params)
@@ -363,14 +361,17 @@ def _write(plan: _Plan) -> list[dict]:
         else:
             marked = plan.marked
         flag_bursts({key for key in marked if not isinstance(key, tuple)})
+    return [_answer(it) for it in items]
 
-    committed = _record_answers(device, items, now)
-    callbacks = _after_commit.get(None)
+
+def touch(plan: Plan) -> None:
+    """Write the device's counters for a stored plan (when due) and register what to do once committed."""
+    committed = _record_answers(plan.device, plan.items, plan.now)
+    callbacks = after_commit.get(None)
     if callbacks is None:
-        committed()  # not in submit(): the caller commits, soon
+        committed()  # not in unit_of_work.submit(): the caller commits, soon
     else:
         callbacks.append(committed)
-    return [_answer(it) for it in items]
 
 
 def _answer(item: _Item) -> dict:
@@ -425,76 +426,3 @@ def _record_answers(device: DeviceAuth, items, now) -> Callable[[], None]:
                 entry[1] += accepted
 
     return committed
-
-
-class _SQLiteWriters:
-    """Writers to one SQLite file take turns here: threads on a lock, server processes on a file lock beside
-    the database. SQLite allows one writing transaction at a time and makes the others sleep and retry (1 ms,
-    then longer); a waiter on these locks instead wakes as soon as the writer before it is done."""
-
-    def __init__(self):
-        self._thread_lock = threading.Lock()
-        self._files = {}
-
-    @contextmanager
-    def __call__(self, database: str | None):
-        with self._thread_lock:
-            handle = self._file(database)
-            if handle is not None:
-                fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                if handle is not None:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def _file(self, database):
-        if fcntl is None or not database or database == ":memory:" or database.startswith("file:"):
-            return None
-        handle = self._files.get(database)
-        if handle is None:  # kept open for the life of the process, one per database file
-            handle = self._files[database] = os.open(database + ".writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
-        return handle
-
-
-_SQLITE_WRITERS = _SQLiteWriters()
-
-
-def submit(device: DeviceAuth, ratings: list[dict], attempts: int = 3) -> list[dict]:
-    """Ingest one posted batch and commit it, as one unit of work on a connection of its own.
-
-    This is the one service that commits itself (everything else flushes and lets the request or command
-    commit): a device's batch is its own unit of work, answered only once it is durable, and the hot path runs
-    on a bare connection with no ORM session, so there is no request transaction for it to join. Committing
-    per batch keeps each transaction (and SQLite's single writer lock, the row locks on PostgreSQL) as short
-    as one batch, which is what lets many devices post at once. Retries when the database picks this
-    transaction as a deadlock victim or times out waiting for a lock (nothing was stored then, so a retry is
-    safe).
-    """
-    engine = db.engine
-    sqlite_file = (engine.url.database or "") if engine.dialect.name == "sqlite" else None
-    for attempt in range(attempts):
-        try:
-            callbacks = []
-            with engine.connect() as db_connection:
-                token, later = current_connection.set(db_connection), _after_commit.set(callbacks)
-                try:
-                    plan = _prepare(device, ratings, None)
-                    # Only the writing takes turns (SQLite has one writer at a time); preparing runs in
-                    # parallel.
-                    with _SQLITE_WRITERS(sqlite_file) if sqlite_file is not None else nullcontext():
-                        answers = _write(plan)
-                        db_connection.commit()
-                finally:
-                    current_connection.reset(token)
-                    _after_commit.reset(later)
-            for callback in callbacks:
-                callback()
-            return answers
-        except OperationalError as exc:
-            code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-            retryable = code in ("40P01", "40001") or "database is locked" in str(exc)
-            if not retryable or attempt == attempts - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1))
-    raise AssertionError("unreachable")

@@ -112,23 +112,35 @@ _DRIVER_SQL = {}
 
 
 def insert_one(connection, params: dict) -> list[tuple[int, str]]:
-    """Insert one rating (SQLite, driver-level `params` from insert_params) straight on the driver's cursor.
+    """Insert one rating (`params` from insert_params) straight on the driver's cursor, in the unit of work's
+    transaction.
 
     The single-rating post is the API's most frequent request; SQLAlchemy's per-execute work (cache key,
-    parameter processing, result wrapping) costs more than SQLite's insert itself, so the statement is
-    compiled once to SQL text with its parameter order and run in the unit of work's transaction. Returns [(id,
-    event_id)] when inserted, [] when the row was already stored (ON CONFLICT DO NOTHING).
+    parameter processing, result wrapping) costs more than the database's insert itself, so the statement is
+    compiled once per dialect to SQL text (SQLite: with its parameter order; PostgreSQL: named parameters,
+    flags sent as JSON text). Returns [(id, event_id)] when inserted, [] when the row was already stored (ON
+    CONFLICT DO NOTHING).
     """
-    key = tuple(params)
+    sqlite_ = connection.dialect.name == "sqlite"
+    key = (connection.dialect.name, tuple(params))
     compiled = _DRIVER_SQL.get(key)
     if compiled is None:
         statement = insert_statement(1)
-        done = statement.compile(dialect=connection.dialect, column_keys=list(key))
-        compiled = _DRIVER_SQL[key] = (str(done), tuple(done.positiontup))
+        done = statement.compile(dialect=connection.dialect, column_keys=list(params))
+        compiled = _DRIVER_SQL[key] = (str(done), tuple(done.positiontup) if sqlite_ else None)
     sql, order = compiled
+    if sqlite_:
+        values = [params[name] for name in order]
+    else:
+        values = {**params, "flags": json.dumps(params["flags"]) if params["flags"] else None}
+    if not connection.in_transaction():
+        # The cursor is the driver's: without this, SQLAlchemy would not know a transaction is open, its
+        # commit() would do nothing and the pool would roll the insert back (a rating answered "accepted" but
+        # lost, when nothing else in the unit of work went through SQLAlchemy).
+        connection.begin()
     cursor = connection.connection.driver_connection.cursor()
     try:
-        cursor.execute(sql, [params[name] for name in order])
+        cursor.execute(sql, values)
         return [(rating_id, event_id) for rating_id, event_id in cursor.fetchall()]
     finally:
         cursor.close()

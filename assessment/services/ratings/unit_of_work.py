@@ -1,0 +1,223 @@
+"""The device API's unit of work: one posted batch stored and committed on a connection of its own.
+
+`submit` is the one service that commits itself (see its docstring). Writers to one SQLite file take turns
+(_SQLiteWriters); single ratings of one server process that are ready at the same moment share a
+transaction and its commit (_GroupCommits). What is stored and answered is decided in ingest.py.
+"""
+
+import os
+import threading
+import time
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+
+try:
+    import fcntl
+except ImportError:  # not on Unix: the threads of each process still take turns
+    fcntl = None
+
+from flask import current_app
+from sqlalchemy.exc import OperationalError
+
+from ...extensions import db
+from .connection import current as current_connection
+from .devices import DeviceAuth
+from .ingest import Malformed, Plan, after_commit, prepare, store, touch, write
+
+
+class _SQLiteWriters:
+    """Writers to one SQLite file take turns here: threads on a lock, server processes on a file lock beside
+    the database. SQLite allows one writing transaction at a time and makes the others sleep and retry (1 ms,
+    then longer); a waiter on these locks instead wakes as soon as the writer before it is done."""
+
+    def __init__(self):
+        self._thread_lock = threading.Lock()
+        self._files = {}
+
+    @contextmanager
+    def __call__(self, database: str | None):
+        with self._thread_lock:
+            handle = self._file(database)
+            if handle is not None:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if handle is not None:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _file(self, database):
+        if fcntl is None or not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        handle = self._files.get(database)
+        if handle is None:  # kept open for the life of the process, one per database file
+            handle = self._files[database] = os.open(database + ".writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        return handle
+
+
+_SQLITE_WRITERS = _SQLiteWriters()
+
+
+def submit(device: DeviceAuth, ratings: list[dict], attempts: int = 3) -> list[dict]:
+    """Ingest one posted batch and commit it, as one unit of work on a connection of its own.
+
+    This is the one service that commits itself (everything else flushes and lets the request or command
+    commit): a device's batch is its own unit of work, answered only once it is durable, and the hot path runs
+    on a bare connection with no ORM session, so there is no request transaction for it to join. Committing
+    per batch keeps each transaction (and SQLite's single writer lock, the row locks on PostgreSQL) as short
+    as one batch, which is what lets many devices post at once. Retries when the database picks this
+    transaction as a deadlock victim or times out waiting for a lock (nothing was stored then, so a retry is
+    safe).
+
+    A single rating to store is committed together with the single ratings that other threads of this process
+    are storing at the same moment (_GroupCommits): one transaction and one commit for several requests, each
+    answered from its own insert. If that shared transaction fails, nothing of it was stored and each request
+    is stored again on its own, as below.
+    """
+    if len(ratings) == 1 and not isinstance(ratings[0], Malformed):
+        plan = _prepare_apart(device, ratings)
+        if len(plan.rows) != 1:  # rejected before writing: its answer and the device's counters, alone
+            return _submit_alone(device, ratings, attempts, plan)
+        app = current_app._get_current_object()
+        group = app.extensions.get("rating_group_commits")
+        if group is None:
+            group = app.extensions.setdefault("rating_group_commits", _GroupCommits())
+        answers = group.write(plan)
+        if answers is not None:
+            return answers
+    return _submit_alone(device, ratings, attempts)
+
+
+def _submit_alone(device: DeviceAuth, ratings: list, attempts: int, plan: Plan | None = None) -> list[dict]:
+    """submit() for one request on its own: prepare (unless `plan` is given), write, commit, retry."""
+    engine = db.engine
+    sqlite_file = (engine.url.database or "") if engine.dialect.name == "sqlite" else None
+    for attempt in range(attempts):
+        try:
+            callbacks = []
+            with engine.connect() as db_connection:
+                token, later = current_connection.set(db_connection), after_commit.set(callbacks)
+                try:
+                    if plan is None or attempt > 0:
+                        plan = prepare(device, ratings, None)
+                    # Only the writing takes turns (SQLite has one writer at a time); preparing runs in
+                    # parallel.
+                    with _SQLITE_WRITERS(sqlite_file) if sqlite_file is not None else nullcontext():
+                        answers = write(plan)
+                        db_connection.commit()
+                finally:
+                    current_connection.reset(token)
+                    after_commit.reset(later)
+            for callback in callbacks:
+                callback()
+            return answers
+        except OperationalError as exc:
+            code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+            retryable = code in ("40P01", "40001") or "database is locked" in str(exc)
+            if not retryable or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _prepare_apart(device: DeviceAuth, ratings: list) -> Plan:
+    """_prepare on a connection of its own that is given back at once: its reads (the burst neighbours) are
+    single statements in autocommit on PostgreSQL (no BEGIN and ROLLBACK round trips); the write comes later,
+    in a transaction that may be shared (_GroupCommits)."""
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        token = current_connection.set(connection)
+        try:
+            return prepare(device, ratings, None)
+        finally:
+            current_connection.reset(token)
+
+
+@dataclass
+class _Queued:
+    """A prepared single rating waiting for a shared commit: its answers once committed, or failed."""
+
+    plan: Plan
+    answers: list | None = None
+    failed: bool = False
+
+
+class _GroupCommits:
+    """Group commit of single ratings, per server process: requests whose rating is ready while another
+    thread is writing queue up, and the next writer stores them all in one transaction with one commit.
+
+    Why: a commit is the expensive part of a single rating — a WAL flush (fsync) on PostgreSQL, where the
+    rating_counts row of the unit and level is also locked from the insert until the commit is on disk, so
+    that concurrent singles of one unit would otherwise wait for each other's fsync one by one; SQLite has
+    one writer at a time anyway. No thread waits on purpose: a group is whatever queued while the previous
+    group was being written (at most the process's request threads).
+
+    What stays exact: each rating is its own INSERT … ON CONFLICT DO NOTHING RETURNING in the shared
+    transaction, so UNIQUE(origin, event_id) and UNIQUE(case_no, stage) decide as before (a second post of
+    the same event in the same group sees the first and is a duplicate) and each request is answered from its
+    own statements, only after the commit. If anything in the group fails, the transaction is rolled back
+    (nothing of it is stored) and every request of the group is stored again on its own (submit).
+
+    Lock order (PostgreSQL): the ratings are inserted in the order of their rating_counts key, and only then
+    the devices' counters are written, in device order; two groups (or a group and a batch) thus take the
+    rows they share in the same order and cannot deadlock on them.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._queue: list[_Queued] = []
+        self._writing = False
+
+    def write(self, plan: Plan) -> list[dict] | None:
+        """The plan's answers once committed with the others queued, or None when the group failed."""
+        queued = _Queued(plan)
+        with self._cond:
+            self._queue.append(queued)
+            while self._writing and queued.answers is None and not queued.failed:
+                self._cond.wait()
+            if queued.answers is not None or queued.failed:
+                return queued.answers
+            self._writing = True
+            group, self._queue = self._queue, []
+        try:
+            _write_group(group)
+        except BaseException as exc:
+            for each in group:
+                each.answers, each.failed = None, True
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+        return queued.answers
+
+
+def _counts_key(queued: _Queued):
+    row = queued.plan.rows[0]
+    return (row["period_id"], row["unit_id"], row["level"], row["is_default"], row["origin"], row["event_id"])
+
+
+def _write_group(group: list[_Queued]) -> None:
+    """Store the queued single ratings in one transaction and set each one's answers once committed."""
+    engine = db.engine
+    sqlite_file = (engine.url.database or "") if engine.dialect.name == "sqlite" else None
+    callbacks = []
+    answers = {}
+    with engine.connect() as connection:
+        token, later = current_connection.set(connection), after_commit.set(callbacks)
+        try:
+            with _SQLITE_WRITERS(sqlite_file) if sqlite_file is not None else nullcontext():
+                for queued in sorted(group, key=_counts_key):
+                    answers[id(queued)] = store(queued.plan)
+                for queued in sorted(group, key=lambda each: each.plan.device.id):
+                    touch(queued.plan)
+                connection.commit()
+        finally:
+            current_connection.reset(token)
+            after_commit.reset(later)
+    for callback in callbacks:
+        callback()
+    for queued in group:
+        queued.answers = answers[id(queued)]
