@@ -1,13 +1,16 @@
 """好差评 ratings imported from a file: stored exactly once by event_id, as the device API stores them; a bad
 rating opens its case (差评工单), and the period's suspicion flags are scanned again."""
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, date, datetime
+from itertools import repeat
 
-from sqlalchemy import select
+from sqlalchemy import String, any_, func, literal, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 
 from ....extensions import db
 from ....models import Channel, CodeSystem, PublicRating, Unit
-from ...bulk import bulk_insert
 from ...ratings.cases import open_cases_for_ratings
 from ...ratings.flags import rescan_flags
 from ...ratings.hashing import content_hash
@@ -16,6 +19,7 @@ from ..cells import column_length
 from ..reading import show
 from ..report import file_error
 from .base import Kind
+from .rating_block import db_times, plain_rows, to_micros
 
 #: The columns `_plain_fields` reads, in its order.
 _PLAIN_COLUMNS = (
@@ -35,8 +39,10 @@ _CHANNELS = {member.value: member for member in Channel}
 _FLAGS = {"": False, "0": False, "1": True}
 #: The flags of a default rating: marked, not suspected (`flagged` stays false).
 _DEFAULT_FLAGS = ["default"]
-#: The columns written from each checked record (the rest are the import's constants).
-_WRITTEN = (
+#: A checked rating, as a tuple (compact in the spool): the fields in this order. `channel` is the code,
+#: `rated_at` whole microseconds since 1970 UTC (`rating_block.to_micros`).
+_RECORD = (
+    "line",
     "event_id",
     "unit_id",
     "level",
@@ -49,9 +55,10 @@ _WRITTEN = (
     "service_item",
     "staff_code",
     "content_hash",
-    "flags",
-    "real_name",
 )
+LINE, EVENT_ID, UNIT_ID, LEVEL, RAW, CHANNEL, RATED_AT, DEFAULT, CASE_NO, WINDOW, SERVICE_ITEM, STAFF, HASH = range(13)
+#: The columns written from each record (after the import's constants), then `flags` and `real_name`.
+_WRITTEN = _RECORD[1:]
 
 
 class Ratings(Kind):
@@ -68,11 +75,14 @@ class Ratings(Kind):
             )
         self.units = self.code_map(Unit)
         self.inactive = set(db.session.execute(select(Unit.code).where(Unit.active.is_(False))).scalars())
-        #: event_id -> (first 16 bytes of its content hash, line), for repeats within the file.
+        #: event_id -> (its content hash, line), for repeats within the file.
         self.seen = {}
         #: case_no -> event_id, for one rating per case within the file.
         self.cases = {}
         self.starts, self.ends = self.period.starts_on, self.period.ends_on
+        #: The period's first and last day as days since 1970-01-01 (for `rating_block`).
+        self.first_day = (self.starts - date(1970, 1, 1)).days
+        self.last_day = (self.ends - date(1970, 1, 1)).days
         self.max = {
             c: column_length(PublicRating, c) for c in ("event_id", "case_no", "window", "service_item", "staff_code")
         }
@@ -85,24 +95,22 @@ class Ratings(Kind):
         event_id, unit_code, unit_id, raw, channel, rated_at, is_default, case_no, window, service_item = fields[:10]
         staff_code = fields[10]
         level = self.code_system.to_level(raw)
-        digest = bytes.fromhex(
-            content_hash(
-                event_id,
-                unit_code,
-                level,
-                channel.value,
-                rated_at,
-                case_no=case_no,
-                service_item=service_item,
-                staff_code=staff_code,
-                is_default=is_default,
-                window=window,
-            )
+        digest = content_hash(
+            event_id,
+            unit_code,
+            level,
+            channel.value,
+            rated_at,
+            case_no=case_no,
+            service_item=service_item,
+            staff_code=staff_code,
+            is_default=is_default,
+            window=window,
         )
         before = self.seen.get(event_id)
         if before is not None:
             first_digest, first_line = before
-            if first_digest == digest[:16]:
+            if first_digest == digest:
                 # A row written twice is a clerk's slip (a copied block): named, so the file is put right.
                 row.bad(
                     "event_id",
@@ -118,7 +126,7 @@ class Ratings(Kind):
                 "事件编号“{v}”在文件前面已出现且内容不同",
             )
             return None
-        self.seen[event_id] = (digest[:16], row.line)
+        self.seen[event_id] = (digest, row.line)
         if case_no is not None:
             other = self.cases.get(case_no)
             if other is not None:
@@ -130,21 +138,25 @@ class Ratings(Kind):
                 )
                 return None
             self.cases[case_no] = event_id
-        return {
-            "line": row.line,
-            "event_id": event_id,
-            "unit_id": unit_id,
-            "level": level,
-            "raw_code": raw,
-            "channel": channel,
-            "rated_at": rated_at,
-            "is_default": is_default,
-            "case_no": case_no,
-            "window": window,
-            "service_item": service_item,
-            "staff_code": staff_code,
-            "content_hash": digest.hex(),
-        }
+        return (
+            row.line,
+            event_id,
+            unit_id,
+            level,
+            raw,
+            channel.value,
+            to_micros(rated_at),
+            is_default,
+            case_no,
+            window,
+            service_item,
+            staff_code,
+            digest,
+        )
+
+    def check_block(self, block):
+        """The records of the block's plainly valid rows, checked a column at a time (`rating_block`)."""
+        return plain_rows(self, block)
 
     def _plain_fields(self, row):
         """The fields of a row whose cells are all plainly valid text, without the getters; None for any other
@@ -257,59 +269,62 @@ class Ratings(Kind):
             for r in db.session.execute(
                 select(PublicRating.event_id, PublicRating.content_hash, PublicRating.period_id).where(
                     PublicRating.origin == "import",
-                    PublicRating.event_id.in_([r["event_id"] for r in records]),
+                    _among(PublicRating.event_id, [r[EVENT_ID] for r in records]),
                 )
             )
         }
-        kept = []
-        for record in records:
-            found = stored.get(record["event_id"])
-            if found is None:
-                kept.append(record)
-            elif found.content_hash == record["content_hash"] and found.period_id == self.period.id:
-                self.counts["duplicates"] += 1
-            elif found.period_id != self.period.id:
-                self._bad(
-                    record,
-                    "event_id",
-                    record["event_id"],
-                    "event_id '{v}' was imported into another period before; a rating is never moved",
-                    "事件编号“{v}”此前已导入其他评价周期，已导入的评价不会被移动",
-                )
-            else:
-                self._bad(
-                    record,
-                    "event_id",
-                    record["event_id"],
-                    "event_id '{v}' was imported before with different content (conflict); "
-                    "a rating is never overwritten",
-                    "事件编号“{v}”此前已导入且内容不同（冲突），已导入的评价不会被覆盖",
-                )
-        with_case = [r for r in kept if r["case_no"] is not None]
+        if stored:
+            kept = []
+            for record in records:
+                found = stored.get(record[EVENT_ID])
+                if found is None:
+                    kept.append(record)
+                elif found.content_hash == record[HASH] and found.period_id == self.period.id:
+                    self.counts["duplicates"] += 1
+                elif found.period_id != self.period.id:
+                    self._bad(
+                        record,
+                        "event_id",
+                        record[EVENT_ID],
+                        "event_id '{v}' was imported into another period before; a rating is never moved",
+                        "事件编号“{v}”此前已导入其他评价周期，已导入的评价不会被移动",
+                    )
+                else:
+                    self._bad(
+                        record,
+                        "event_id",
+                        record[EVENT_ID],
+                        "event_id '{v}' was imported before with different content (conflict); "
+                        "a rating is never overwritten",
+                        "事件编号“{v}”此前已导入且内容不同（冲突），已导入的评价不会被覆盖",
+                    )
+        else:
+            kept = records
+        with_case = [r[CASE_NO] for r in kept if r[CASE_NO] is not None]
         if with_case:
             taken = set(
                 db.session.execute(
                     select(PublicRating.case_no).where(
-                        PublicRating.stage == "", PublicRating.case_no.in_([r["case_no"] for r in with_case])
+                        PublicRating.stage == "", _among(PublicRating.case_no, with_case)
                     )
                 ).scalars()
             )
             if taken:
-                for record in with_case:
-                    if record["case_no"] in taken:
+                for record in kept:
+                    if record[CASE_NO] in taken:
                         self._bad(
                             record,
                             "case_no",
-                            record["case_no"],
+                            record[CASE_NO],
                             "case '{v}' already has a rating; one rating per case",
                             "办件编号“{v}”已有评价，每个办件只能评价一次",
                         )
-                kept = [r for r in kept if r["case_no"] not in taken]
+                kept = [r for r in kept if r[CASE_NO] not in taken]
         return kept
 
     def _bad(self, record, column, value, en, zh):
         shown = show(value)  # as Row.bad shows a value: cut to 80 characters
-        self.errors.add(record["line"], column, shown, en.replace("{v}", shown), zh.replace("{v}", shown))
+        self.errors.add(record[LINE], column, shown, en.replace("{v}", shown), zh.replace("{v}", shown))
 
     def write(self, spool, tick):
         """Insert the ratings in bulk, then open the cases (差评工单) of level 1-2 ratings, defaults aside.
@@ -321,28 +336,16 @@ class Ratings(Kind):
         """
         now = datetime.now(UTC)
         table = PublicRating.__table__
-        constants = {
-            "period_id": self.period.id,
-            "origin": "import",
-            "device_id": None,
-            "code_system": self.code_system,
-            "stage": "",
-            "received_at": now,
-            "flagged": False,
-            "excluded": False,
-        }
+        writer = _Writer(self.period.id, self.code_system, now)
         done = 0
         bad_ids = []
         for chunk in spool.chunks():
-            for r in chunk:
-                r["flags"] = _DEFAULT_FLAGS if r["is_default"] else None
-                r["real_name"] = r["case_no"] is not None
-            bulk_insert(PublicRating, chunk, _WRITTEN, constants)
-            bad = [r["event_id"] for r in chunk if r["level"] <= 2 and not r["is_default"]]
+            writer.insert(chunk)
+            bad = [r[EVENT_ID] for r in chunk if r[LEVEL] <= 2 and not r[DEFAULT]]
             if bad:
                 bad_ids.extend(
                     db.session.execute(
-                        select(table.c.id).where(table.c.origin == "import", table.c.event_id.in_(bad))
+                        select(table.c.id).where(table.c.origin == "import", _among(table.c.event_id, bad))
                     ).scalars()
                 )
             self.counts["created"] += len(chunk)
@@ -356,3 +359,124 @@ class Ratings(Kind):
             flagged = sum(rescan_flags(self.period).values())
             if flagged:
                 self.counts["flagged"] = flagged
+
+
+def _among(column, values):
+    """`column IN (values)` with one parameter, however many values: an array on PostgreSQL, a JSON list read
+    by json_each on SQLite (an IN list of thousands of parameters costs more to build than to run)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(list(values), ARRAY(String)))
+    listed = select(literal_column("value")).select_from(func.json_each(literal(json.dumps(list(values)))))
+    return column.in_(listed.scalar_subquery())
+
+
+class _Writer:
+    """Inserts checked records into public_ratings on the driver, a chunk at a time: COPY on PostgreSQL, one
+    executemany on SQLite. Every value is what the columns' own conversions make of it (as services/bulk.py
+    stores rows), built a column at a time."""
+
+    def __init__(self, period_id, code_system, now):
+        conn = db.session.connection()
+        self.conn = conn
+        self.dialect = dialect = conn.dialect
+        table = PublicRating.__table__
+        self.table = table
+
+        def bind(name, value):
+            process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            return value if value is None or process is None else process(value)
+
+        constants = {
+            "period_id": period_id,
+            "origin": "import",
+            "device_id": None,
+            "code_system": code_system,
+            "stage": "",
+            "received_at": now,
+            "flagged": False,
+            "excluded": False,
+        }
+        self.names = (*constants, *_WRITTEN, "flags", "real_name")
+        self.copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
+        if self.copy:
+            text = {None: "\\N", True: "t", False: "f"}
+            values = {**constants, "code_system": code_system.value, "received_at": now.isoformat()}
+            self.constants = tuple(text[v] if v is None or v is True or v is False else str(v) for v in values.values())
+            self.booleans = {True: "t", False: "f"}
+            self.default_flags = json.dumps(_DEFAULT_FLAGS)
+            self.null = "\\N"
+        else:
+            self.constants = tuple(bind(name, value) for name, value in constants.items())
+            self.booleans = {True: bind("is_default", True), False: bind("is_default", False)}
+            self.default_flags = bind("flags", _DEFAULT_FLAGS)
+            self.null = None
+            self.channels = {m.value: bind("channel", m) for m in Channel}
+        quote = dialect.identifier_preparer
+        self.target = f"{quote.format_table(table)} ({', '.join(quote.quote(name) for name in self.names)})"
+
+    def insert(self, chunk):
+        """Insert one chunk of records."""
+        n = len(chunk)
+        columns = list(zip(*chunk, strict=True))
+        booleans, null = self.booleans, self.null
+        defaults = columns[DEFAULT]
+        flags = [self.default_flags if d else null for d in defaults]
+        real_name = [booleans[c is not None] for c in columns[CASE_NO]]
+        times = db_times(columns[RATED_AT], self.dialect.name)
+        if self.copy:
+            self._copy(columns, times, flags, real_name, n)
+            return
+        written = [
+            columns[EVENT_ID],
+            columns[UNIT_ID],
+            columns[LEVEL],
+            columns[RAW],
+            [self.channels[c] for c in columns[CHANNEL]],
+            times,
+            [booleans[d] for d in defaults],
+            *columns[CASE_NO : HASH + 1],
+            flags,
+            real_name,
+        ]
+        marks = ", ".join("?" * len(self.names))
+        rows = list(zip(*(repeat(c, n) for c in self.constants), *written, strict=True))
+        self.conn.exec_driver_sql(f"INSERT INTO {self.target} VALUES ({marks})", rows)
+
+    def _copy(self, columns, times, flags, real_name, n):
+        """COPY the chunk as text (tab-separated, \\N for NULL, backslash escapes)."""
+        null, booleans = self.null, self.booleans
+        written = [
+            _copy_text(columns[EVENT_ID], null),
+            map(str, columns[UNIT_ID]),
+            map(str, columns[LEVEL]),
+            map(str, columns[RAW]),
+            columns[CHANNEL],
+            times,
+            [booleans[d] for d in columns[DEFAULT]],
+            *(_copy_text(columns[i], null) for i in range(CASE_NO, STAFF + 1)),
+            columns[HASH],
+            flags,
+            real_name,
+        ]
+        prefix = "\t".join(self.constants) + "\t"
+        body = "".join(prefix + "\t".join(row) + "\n" for row in zip(*written, strict=True))
+        statement = f"COPY {self.target} FROM STDIN"
+        try:
+            with self.conn.connection.driver_connection.cursor() as cursor:
+                with cursor.copy(statement) as copy:
+                    copy.write(body)
+        except self.dialect.dbapi.IntegrityError as exc:
+            raise IntegrityError(statement, None, exc) from exc
+
+
+#: What COPY's text format escapes.
+_COPY_SPECIAL = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(values, null):
+    """Text values for COPY: escaped where needed, None as NULL."""
+    values = [null if v is None else v for v in values]
+    joined = "".join(v for v in values if v is not null)
+    if any(c in joined for c in "\\\t\n\r"):
+        values = [v if v is null else v.translate(_COPY_SPECIAL) for v in values]
+    return values
