@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ....extensions import db
 from ....models import Channel, CodeSystem, PublicRating, Unit
-from ...ratings.cases import open_cases_for_ratings
+from ...ratings.cases import open_cases_where
 from ...ratings.flags import rescan_flags
 from ...ratings.hashing import content_hash
 from ...workdays import CST
@@ -338,22 +338,17 @@ class Ratings(Kind):
         table = PublicRating.__table__
         writer = _Writer(self.period.id, self.code_system, now)
         done = 0
-        bad_ids = []
         for chunk in spool.chunks():
             writer.insert(chunk)
             bad = [r[EVENT_ID] for r in chunk if r[LEVEL] <= 2 and not r[DEFAULT]]
             if bad:
-                bad_ids.extend(
-                    db.session.execute(
-                        select(table.c.id).where(table.c.origin == "import", _among(table.c.event_id, bad))
-                    ).scalars()
+                # Every one of these ratings is new, so each gets its case.
+                self.counts["cases"] += open_cases_where(
+                    (table.c.origin == "import") & _among(table.c.event_id, bad), opened_at=now
                 )
             self.counts["created"] += len(chunk)
             done += len(chunk)
             tick(done)
-        open_cases_for_ratings(bad_ids, opened_at=now)
-        # Every one of these ratings is new, so each got its case (psycopg's executemany rowcount is -1).
-        self.counts["cases"] = len(bad_ids)
         if self.counts["created"]:
             # The same suspicion flags as ratings posted by devices (odd hours, bursts): flags, not drops.
             flagged = sum(rescan_flags(self.period).values())
