@@ -1,15 +1,9 @@
 """好差评 ratings imported from a file: stored exactly once by event_id, as the device API stores them; a bad
 rating opens its case (差评工单), and the period's suspicion flags are scanned again."""
 
-import json
-from collections import Counter
-from contextlib import suppress
 from datetime import UTC, date, datetime
-from itertools import repeat
 
-from sqlalchemy import String, any_, func, literal, literal_column, select
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import select
 
 from ....extensions import db
 from ....models import Channel, CodeSystem, PublicRating, Unit
@@ -21,7 +15,8 @@ from ..cells import column_length
 from ..reading import show
 from ..report import file_error
 from .base import Kind
-from .rating_block import db_times, plain_rows, to_micros
+from .rating_block import plain_rows, to_micros
+from .rating_write import CASE_NO, DEFAULT, EVENT_ID, HASH, LEVEL, LINE, RatingWriter, among
 
 #: The columns `_plain_fields` reads, in its order.
 _PLAIN_COLUMNS = (
@@ -39,28 +34,6 @@ _PLAIN_COLUMNS = (
 _LEVELS = {str(code): code for code in range(1, 6)}
 _CHANNELS = {member.value: member for member in Channel}
 _FLAGS = {"": False, "0": False, "1": True}
-#: The flags of a default rating: marked, not suspected (`flagged` stays false).
-_DEFAULT_FLAGS = ["default"]
-#: A checked rating, as a tuple (compact in the spool): the fields in this order. `channel` is the code,
-#: `rated_at` whole microseconds since 1970 UTC (`rating_block.to_micros`).
-_RECORD = (
-    "line",
-    "event_id",
-    "unit_id",
-    "level",
-    "raw_code",
-    "channel",
-    "rated_at",
-    "is_default",
-    "case_no",
-    "window",
-    "service_item",
-    "staff_code",
-    "content_hash",
-)
-LINE, EVENT_ID, UNIT_ID, LEVEL, RAW, CHANNEL, RATED_AT, DEFAULT, CASE_NO, WINDOW, SERVICE_ITEM, STAFF, HASH = range(13)
-#: The columns written from each record (after the import's constants), then `flags` and `real_name`.
-_WRITTEN = _RECORD[1:]
 
 
 class Ratings(Kind):
@@ -271,7 +244,7 @@ class Ratings(Kind):
             for r in db.session.execute(
                 select(PublicRating.event_id, PublicRating.content_hash, PublicRating.period_id).where(
                     PublicRating.origin == "import",
-                    _among(PublicRating.event_id, [r[EVENT_ID] for r in records]),
+                    among(PublicRating.event_id, [r[EVENT_ID] for r in records]),
                 )
             )
         }
@@ -306,9 +279,7 @@ class Ratings(Kind):
         if with_case:
             taken = set(
                 db.session.execute(
-                    select(PublicRating.case_no).where(
-                        PublicRating.stage == "", _among(PublicRating.case_no, with_case)
-                    )
+                    select(PublicRating.case_no).where(PublicRating.stage == "", among(PublicRating.case_no, with_case))
                 ).scalars()
             )
             if taken:
@@ -338,7 +309,7 @@ class Ratings(Kind):
         """
         now = datetime.now(UTC)
         table = PublicRating.__table__
-        writer = _Writer(self.period.id, self.code_system, now)
+        writer = RatingWriter(self.period.id, self.code_system, now)
         done = 0
         with writer:
             for chunk in spool.chunks():
@@ -347,7 +318,7 @@ class Ratings(Kind):
                 if bad:
                     # Every one of these ratings is new, so each gets its case.
                     self.counts["cases"] += open_cases_where(
-                        (table.c.origin == "import") & _among(table.c.event_id, bad), opened_at=now
+                        (table.c.origin == "import") & among(table.c.event_id, bad), opened_at=now
                     )
                 self.counts["created"] += len(chunk)
                 done += len(chunk)
@@ -357,169 +328,3 @@ class Ratings(Kind):
             flagged = sum(rescan_flags(self.period).values())
             if flagged:
                 self.counts["flagged"] = flagged
-
-
-def _among(column, values):
-    """`column IN (values)` with one parameter, however many values: an array on PostgreSQL, a JSON list read
-    by json_each on SQLite (an IN list of thousands of parameters costs more to build than to run)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(list(values), ARRAY(String)))
-    listed = select(literal_column("value")).select_from(func.json_each(literal(json.dumps(list(values)))))
-    return column.in_(listed.scalar_subquery())
-
-
-#: The SQLite trigger that keeps rating_counts one upsert per inserted rating (migration 0005).
-_COUNT_TRIGGER = "public_ratings_count_insert"
-
-
-class _Writer:
-    """Inserts checked records into public_ratings on the driver, a chunk at a time: COPY on PostgreSQL, one
-    executemany on SQLite. Every value is what the columns' own conversions make of it (as services/bulk.py
-    stores rows), built a column at a time.
-
-    Used as a context manager. On SQLite, whose count trigger runs once per row (about a third of the cost of
-    an insert), the trigger is dropped for the import's own inserts and created again from its stored text
-    at the end, in the same transaction, and rating_counts gets one upsert per key instead: the import holds
-    SQLite's one write lock from the first statement on, so no other writer inserts meanwhile, and a failure
-    rolls the drop back with everything else. PostgreSQL's trigger already runs once per statement.
-    """
-
-    def __enter__(self):
-        self.keys = Counter()
-        self.trigger = None
-        if self.dialect.name == "sqlite":
-            self.trigger = self.conn.exec_driver_sql(
-                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (_COUNT_TRIGGER,)
-            ).scalar()
-            if self.trigger is not None:
-                self.conn.exec_driver_sql(f"DROP TRIGGER {_COUNT_TRIGGER}")
-        return self
-
-    def __exit__(self, kind, error, traceback):
-        if self.trigger is None:
-            return
-        if kind is not None:
-            # The import failed and its transaction is being given up: put the trigger back if the connection
-            # still can, and let the import's own error through.
-            with suppress(DBAPIError):
-                self.conn.exec_driver_sql(self.trigger)
-            return
-        self.conn.exec_driver_sql(self.trigger)
-        if self.keys:
-            period_id = self.constants[0]
-            self.conn.exec_driver_sql(
-                "INSERT INTO rating_counts (period_id, unit_id, level, is_default, n) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (period_id, unit_id, level, is_default) DO UPDATE SET n = n + excluded.n",
-                [
-                    (period_id, unit, level, self.booleans[default], n)
-                    for (unit, level, default), n in self.keys.items()
-                ],
-            )
-
-    def __init__(self, period_id, code_system, now):
-        conn = db.session.connection()
-        self.conn = conn
-        self.dialect = dialect = conn.dialect
-        table = PublicRating.__table__
-        self.table = table
-
-        def bind(name, value):
-            process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-            return value if value is None or process is None else process(value)
-
-        constants = {
-            "period_id": period_id,
-            "origin": "import",
-            "device_id": None,
-            "code_system": code_system,
-            "stage": "",
-            "received_at": now,
-            "flagged": False,
-            "excluded": False,
-        }
-        self.names = (*constants, *_WRITTEN, "flags", "real_name")
-        self.copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
-        if self.copy:
-            text = {None: "\\N", True: "t", False: "f"}
-            values = {**constants, "code_system": code_system.value, "received_at": now.isoformat()}
-            self.constants = tuple(text[v] if v is None or v is True or v is False else str(v) for v in values.values())
-            self.booleans = {True: "t", False: "f"}
-            self.default_flags = json.dumps(_DEFAULT_FLAGS)
-            self.null = "\\N"
-        else:
-            self.constants = tuple(bind(name, value) for name, value in constants.items())
-            self.booleans = {True: bind("is_default", True), False: bind("is_default", False)}
-            self.default_flags = bind("flags", _DEFAULT_FLAGS)
-            self.null = None
-            self.channels = {m.value: bind("channel", m) for m in Channel}
-        quote = dialect.identifier_preparer
-        self.target = f"{quote.format_table(table)} ({', '.join(quote.quote(name) for name in self.names)})"
-
-    def insert(self, chunk):
-        """Insert one chunk of records."""
-        n = len(chunk)
-        columns = list(zip(*chunk, strict=True))
-        booleans, null = self.booleans, self.null
-        defaults = columns[DEFAULT]
-        flags = [self.default_flags if d else null for d in defaults]
-        real_name = [booleans[c is not None] for c in columns[CASE_NO]]
-        times = db_times(columns[RATED_AT], self.dialect.name)
-        if self.copy:
-            self._copy(columns, times, flags, real_name, n)
-            return
-        written = [
-            columns[EVENT_ID],
-            columns[UNIT_ID],
-            columns[LEVEL],
-            columns[RAW],
-            [self.channels[c] for c in columns[CHANNEL]],
-            times,
-            [booleans[d] for d in defaults],
-            *columns[CASE_NO : HASH + 1],
-            flags,
-            real_name,
-        ]
-        marks = ", ".join("?" * len(self.names))
-        rows = list(zip(*(repeat(c, n) for c in self.constants), *written, strict=True))
-        self.conn.exec_driver_sql(f"INSERT INTO {self.target} VALUES ({marks})", rows)
-        if self.trigger is not None:  # what the trigger would have counted (none is excluded)
-            self.keys.update(zip(columns[UNIT_ID], columns[LEVEL], defaults, strict=True))
-
-    def _copy(self, columns, times, flags, real_name, n):
-        """COPY the chunk as text (tab-separated, \\N for NULL, backslash escapes)."""
-        null, booleans = self.null, self.booleans
-        written = [
-            _copy_text(columns[EVENT_ID], null),
-            map(str, columns[UNIT_ID]),
-            map(str, columns[LEVEL]),
-            map(str, columns[RAW]),
-            columns[CHANNEL],
-            times,
-            [booleans[d] for d in columns[DEFAULT]],
-            *(_copy_text(columns[i], null) for i in range(CASE_NO, STAFF + 1)),
-            columns[HASH],
-            flags,
-            real_name,
-        ]
-        prefix = "\t".join(self.constants) + "\t"
-        body = "".join(prefix + "\t".join(row) + "\n" for row in zip(*written, strict=True))
-        statement = f"COPY {self.target} FROM STDIN"
-        try:
-            with self.conn.connection.driver_connection.cursor() as cursor:
-                with cursor.copy(statement) as copy:
-                    copy.write(body)
-        except self.dialect.dbapi.IntegrityError as exc:
-            raise IntegrityError(statement, None, exc) from exc
-
-
-#: What COPY's text format escapes.
-_COPY_SPECIAL = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(values, null):
-    """Text values for COPY: escaped where needed, None as NULL."""
-    values = [null if v is None else v for v in values]
-    joined = "".join(v for v in values if v is not null)
-    if any(c in joined for c in "\\\t\n\r"):
-        values = [v if v is null else v.translate(_COPY_SPECIAL) for v in values]
-    return values
