@@ -115,30 +115,38 @@ def run_import(kind, source, period_name, actor="system", progress=None, filenam
         total, rows, batch = table.total, 0, []
         example_skipped = False
         report_progress(0, total, "Checking")
-        for line, cells in table.rows():
-            if rows == 0 and line == EXAMPLE_LINE and not example_skipped and is_example(kind, cols, cells):
-                example_skipped = True  # the template's example row, left as it was: not data
-                continue
-            row = Row(line, cells, cols, errors)
-            if _HIDDEN_ANY.search("".join(c for c in cells if c.__class__ is str)) and not _hidden(row, names):
-                rows += 1  # a NUL byte, or a hidden character in a code: named, the row not checked further
-                continue
-            if len(cells) > len(cols) and any(c != "" for c in cells[len(cols) :]):
-                row.bad(
-                    None,
-                    next(c for c in cells[len(cols) :] if c != ""),
-                    "value '{v}' is outside the header's columns",
-                    "“{v}”所在的列没有表头",
-                )
-            record = handler.check(row)
-            rows += 1
-            if record is not None and row.ok:
-                batch.append(record)
-            if len(batch) >= CHUNK:
-                _keep(spool, handler.check_chunk(batch), errors)
-                batch = []
-            if rows % CHUNK == 0:
-                report_progress(rows, max(total, rows), "Checking")
+        for block in _blocks(table.rows(), CHUNK):
+            # A kind may check a whole block of rows at once (column by column): `plain` holds the record of
+            # each row it found plainly valid, None for any other row, which is checked on its own below.
+            plain = handler.check_block(block)
+            for i, (line, cells) in enumerate(block):
+                if rows == 0 and line == EXAMPLE_LINE and not example_skipped and is_example(kind, cols, cells):
+                    example_skipped = True  # the template's example row, left as it was: not data
+                    continue
+                record = plain[i] if plain is not None else None
+                if record is None:
+                    row = Row(line, cells, cols, errors)
+                    if _HIDDEN_ANY.search("".join(c for c in cells if c.__class__ is str)) and not _hidden(row, names):
+                        rows += 1  # a NUL byte, or a hidden character in a code: named, the row not checked further
+                        continue
+                    if len(cells) > len(cols) and any(c != "" for c in cells[len(cols) :]):
+                        row.bad(
+                            None,
+                            next(c for c in cells[len(cols) :] if c != ""),
+                            "value '{v}' is outside the header's columns",
+                            "“{v}”所在的列没有表头",
+                        )
+                    record = handler.check(row)
+                    if not row.ok:
+                        record = None
+                rows += 1
+                if record is not None:
+                    batch.append(record)
+                if len(batch) >= CHUNK:
+                    _keep(spool, handler.check_chunk(batch), errors)
+                    batch = []
+                if rows % CHUNK == 0:
+                    report_progress(rows, max(total, rows), "Checking")
         if batch:
             _keep(spool, handler.check_chunk(batch), errors)
         handler.finish()
@@ -197,6 +205,18 @@ def _hidden(row, names) -> bool:
         else:
             row.cells[i] = _INVISIBLE.sub("", value).strip()
     return row.ok
+
+
+def _blocks(rows, size):
+    """The (line, cells) pairs of `rows` in lists of `size`."""
+    block = []
+    for item in rows:
+        block.append(item)
+        if len(block) >= size:
+            yield block
+            block = []
+    if block:
+        yield block
 
 
 def _keep(spool, records, errors):

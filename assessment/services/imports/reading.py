@@ -49,6 +49,11 @@ def _calamine_cell(value):
     return value
 
 
+def _calamine_norm(value):
+    """A python-calamine cell normalised as `norm` does it (text trimmed at once: most cells are text)."""
+    return value.strip() if value.__class__ is str else norm(_calamine_cell(value))
+
+
 _CELL_REF_RE = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br=\"([A-Z]+)(\d+)\"")
 _ROW_RE = re.compile(rb"<(?:\w+:)?row[\s>/]")
 _REF_RE = re.compile(r"([A-Z]+)(\d+)")
@@ -261,7 +266,7 @@ class Table:
     def rows(self):
         """(line, list of normalised cells) for each non-blank data row."""
         if self.is_xlsx:
-            convert = (lambda v: norm(_calamine_cell(v))) if self._calamine else norm
+            convert = _calamine_norm if self._calamine else norm
             for line, values in self._iter:
                 if len(values) > (self.max_columns or len(values)) or line - 1 > (self.max_rows or line):
                     self._refuse_past_caps(line, len(values))  # the last backstop: stop reading past the caps
@@ -270,7 +275,7 @@ class Table:
                     yield line, cells
             return
         while (cells := self._next_csv()) is not None:
-            cells = [c.strip() for c in cells]
+            cells = list(map(str.strip, cells))  # csv gives text only
             if any(cells):
                 yield self._line, cells
 

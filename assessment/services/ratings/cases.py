@@ -9,7 +9,7 @@ office reviews (复核): an upheld appeal excludes the rating from scoring, with
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ...extensions import db
@@ -141,6 +141,38 @@ def open_cases_for_ratings(rating_ids, opened_at: datetime | None = None, from_r
             }
         )
     return _insert(rows)
+
+
+def open_cases_where(condition, opened_at: datetime) -> int:
+    """Open the bad-rating cases of the stored ratings matching `condition` (a clause on public_ratings), in
+    one INSERT … SELECT on the session's connection; returns how many were opened.
+
+    The rules of `open_cases_for_ratings`: only non-default ratings at level 1-2, none twice, due the setting's
+    number of working days after `opened_at`'s China date; cases take the ratings' id order. For the import,
+    which knows its new ratings by event id and need not read their ids back.
+    """
+    cases = BadRatingCase.__table__
+    ratings = PublicRating.__table__
+    due = due_on(china_date(opened_at))
+    chosen = (
+        select(
+            ratings.c.id,
+            ratings.c.unit_id,
+            literal(CaseState.OPEN, cases.c.state.type),
+            literal(due, cases.c.due_on.type),
+            literal(opened_at, cases.c.opened_at.type),
+        )
+        .where(
+            condition,
+            ratings.c.level <= 2,
+            ratings.c.is_default.is_(False),
+            ~exists().where(cases.c.rating_id == ratings.c.id),
+        )
+        .order_by(ratings.c.id)
+    )
+    statement = insert(cases).from_select(["rating_id", "unit_id", "state", "due_on", "opened_at"], chosen)
+    # RETURNING counts what was inserted (psycopg gives no rowcount for an INSERT … SELECT here).
+    return len(db.session.connection().execute(statement.returning(cases.c.id)).all())
 
 
 # --- the workflow -----------------------------------------------------------------------------------------

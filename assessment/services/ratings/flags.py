@@ -8,14 +8,16 @@ escaped that (imported files, the demo city, bursts posted concurrently by sever
 from collections import namedtuple
 from datetime import timedelta
 
+import numpy as np
+import pandas as pd
 from flask import current_app
-from sqlalchemy import bindparam, select, union_all, update
+from sqlalchemy import String, bindparam, func, or_, select, type_coerce, union_all, update
 
 from ...extensions import db
 from ...models import Channel, Device, Period, PublicRating
 from ..bulk import CHUNK
 from ..workdays import CST
-from .connection import rows_on_driver, run, utc_of
+from .connection import dialect_name, rows_on_driver, run, utc_of
 
 #: A burst: at least RATING_BURST_MIN top ratings (level 5) from one device or staff code within
 #: RATING_BURST_SECONDS (settings in create_app).
@@ -168,10 +170,13 @@ def rescan_flags(period: Period) -> dict:
 
     For ratings that escaped the checks at arrival: imported files, the demo city, bursts posted concurrently.
     Flags are only ever added (the office may have excluded or kept a rating after looking at it); returns the
-    number of ratings newly flagged, by flag. Reads the period's window and top ratings once.
+    number of ratings newly flagged, by flag. Reads only the window ratings whose UTC hour can be an odd China
+    hour, and the top ratings that can be in a burst.
     """
     rows = run(
-        select(_R.c.id, _R.c.rated_at, _R.c.flags).where(_R.c.period_id == period.id, _R.c.channel == Channel.WINDOW)
+        select(_R.c.id, _R.c.rated_at, _R.c.flags).where(
+            _R.c.period_id == period.id, _R.c.channel == Channel.WINDOW, _utc_hour_in(_ODD_UTC_HOURS)
+        )
     ).all()
     changes = [
         {"b_id": row.id, "b_flags": (row.flags or []) + ["odd_hour"]}
@@ -183,25 +188,76 @@ def rescan_flags(period: Period) -> dict:
     return {"odd_hour": len(changes), "burst": rescan_bursts(period)}
 
 
+#: The UTC hours of the odd China hours (China time has no daylight saving: a fixed offset).
+_ODD_UTC_HOURS = sorted({(hour - CST.utcoffset(None) // timedelta(hours=1)) % 24 for hour in range(*ODD_HOURS)})
+
+
+def _utc_hour_in(hours):
+    """rated_at's UTC hour is one of `hours` (a prefilter: the rows found are checked again in Python)."""
+    if dialect_name() == "sqlite":  # stored as "YYYY-MM-DD HH:MM:SS.ffffff" in UTC
+        return func.substr(_R.c.rated_at, 12, 2).in_([f"{h:02d}" for h in hours])
+    return func.extract("hour", func.timezone("UTC", _R.c.rated_at)).in_(hours)
+
+
 def rescan_bursts(period: Period) -> int:
-    """Look for bursts again over a whole period; returns how many ratings were newly flagged."""
+    """Look for bursts again over a whole period; returns how many ratings were newly flagged.
+
+    The groups are those of `_in_bursts` (a device's top ratings, integrations aside; a unit's staff code's),
+    each swept a whole column at a time (numpy): a rating is in a burst when `need` or more of its group's fall
+    within `window` ending at one of them. Only ratings that can be in a group are read.
+    """
     need, window = burst_settings()
     integrations = _integration_origins()
-    top = [
-        TopRating(*row)
-        for row in run(
-            select(_R.c.id, _R.c.origin, _R.c.event_id, _R.c.unit_id, _R.c.staff_code, _R.c.rated_at).where(
-                _R.c.period_id == period.id, _R.c.level == 5, _R.c.is_default.is_(False)
-            )
+    at = _R.c.rated_at
+    if dialect_name() == "sqlite":
+        at = type_coerce(at, String)  # the stored UTC text, read as times below in one go
+    found = run(
+        select(_R.c.id, _R.c.origin, _R.c.unit_id, _R.c.staff_code, at).where(
+            _R.c.period_id == period.id,
+            _R.c.level == 5,
+            _R.c.is_default.is_(False),
+            or_(_R.c.origin.like("d%"), _R.c.staff_code.is_not(None)),
         )
+    ).all()
+    if len(found) < need:
+        return 0
+    ids, origins, units, staff, times = zip(*found, strict=True)
+    ids = np.array(ids, dtype=np.int64)
+    times = pd.to_datetime(pd.Series(times), utc=True, format="ISO8601").to_numpy("datetime64[us]").astype(np.int64)
+    origins = pd.Series(origins, dtype=object)
+    staff = pd.Series(staff, dtype=object)
+    device = (origins.str.startswith("d") & ~origins.isin(integrations)).to_numpy()
+    by_staff = (staff.notna() & (staff != "")).to_numpy()
+    groups = [
+        (ids[device], times[device], origins[device].to_numpy()),
+        (
+            ids[by_staff],
+            times[by_staff],
+            pd.Series(units)[by_staff].astype(str).to_numpy() + "|" + staff[by_staff].to_numpy(),
+        ),
     ]
-    groups = {}
-    for row in top:
-        if row.origin.startswith("d") and row.origin not in integrations:
-            groups.setdefault(("d", row.origin), []).append(row)
-        if row.staff_code:
-            groups.setdefault(("s", row.unit_id, row.staff_code), []).append(row)
-    return flag_bursts(_in_bursts(groups, need, window))
+    marked = set()
+    span = window // timedelta(microseconds=1)
+    for member_ids, member_times, keys in groups:
+        if not len(member_ids):
+            continue
+        codes = pd.factorize(keys)[0]
+        order = np.lexsort((member_times, codes))
+        codes, member_times, member_ids = codes[order], member_times[order], member_ids[order]
+        bounds = np.flatnonzero(np.diff(codes)) + 1
+        for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(codes)], strict=True):
+            if hi - lo < need:
+                continue
+            t = member_times[lo:hi]
+            first = np.searchsorted(t, t - span, side="left")  # the earliest rating within `window` of each
+            ends = np.flatnonzero(np.arange(len(t)) - first + 1 >= need)
+            if not len(ends):
+                continue
+            cover = np.zeros(len(t) + 1, dtype=np.int64)
+            np.add.at(cover, first[ends], 1)
+            np.add.at(cover, ends + 1, -1)
+            marked.update(member_ids[lo:hi][np.cumsum(cover[:-1]) > 0].tolist())
+    return flag_bursts(marked)
 
 
 def _integration_origins() -> set:

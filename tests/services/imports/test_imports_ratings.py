@@ -263,3 +263,41 @@ def test_ratings_xlsx_cells_lines_and_date_cells(city):
     with pytest.raises(ImportFailed) as info:
         run_import("ratings", io.BytesIO(bad), "2026", filename="r.xlsx")
     assert [(e.line, e.column) for e in info.value.errors] == [(4, "level")]
+
+
+def _count_trigger():
+    """The text of SQLite's per-row count trigger (None on PostgreSQL, whose trigger runs per statement)."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        return None
+    return db.session.execute(
+        db.text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'public_ratings_count_insert'")
+    ).scalar_one()
+
+
+def test_ratings_import_keeps_rating_counts_and_the_count_trigger(city, tmp_path, monkeypatch):
+    """Does an import (which on SQLite counts its own rows instead of the per-row trigger) leave
+    rating_counts equal to a recount and the trigger as it was, also when its write fails half way?"""
+    from assessment.services.bulk import bulk_insert
+    from assessment.services.imports.kinds import ratings as kind
+    from assessment.services.ratings.counts import mismatches
+
+    trigger = _count_trigger()
+    lines = [RATINGS_HEADER] + [
+        f"t{i},U0{i % 3 + 1},{i % 5 + 1},sms,2026-05-01T08:{i:02d}:00+08:00,{i % 2}" for i in range(40)
+    ]
+    imported("ratings", tmp_path, lines)
+    assert mismatches() == [] and _count_trigger() == trigger
+    stored = db.session.execute(select(PublicRating).where(PublicRating.event_id == "t1")).scalar_one()
+    row = {c.name: getattr(stored, c.name) for c in PublicRating.__table__.c if c.name != "id"}
+    bulk_insert(PublicRating, [{**row, "origin": "d9"}])  # a write after the import: counted by the trigger
+    assert mismatches() == []
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(kind, "open_cases_where", broken)
+    with pytest.raises(RuntimeError):
+        imported("ratings", tmp_path, [RATINGS_HEADER, "t99,U01,1,sms,2026-05-02T08:00:00+08:00,0"])
+    assert _count_trigger() == trigger  # back before the caller rolls back
+    db.session.rollback()
+    assert _count_trigger() == trigger

@@ -31,6 +31,13 @@ class Kind:
         """Check one row; return the record to write, or None to skip it (bad rows record errors)."""
         raise NotImplementedError
 
+    def check_block(self, block):
+        """Check a block of rows ((line, cells) pairs) at once: a list with the record of each row found plainly
+        valid, and None for every other row, which `check` then checks on its own (for its exact messages); or
+        None when the kind checks every row on its own. A row's record here must be what `check` would return,
+        and the kind's state (rows seen so far) must end up as `check` would leave it."""
+        return None
+
     def check_chunk(self, records):
         """Checks against the database done a chunk at a time; return the records to write."""
         return records

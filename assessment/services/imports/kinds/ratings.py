@@ -1,14 +1,13 @@
 """好差评 ratings imported from a file: stored exactly once by event_id, as the device API stores them; a bad
 rating opens its case (差评工单), and the period's suspicion flags are scanned again."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
 from ....extensions import db
 from ....models import Channel, CodeSystem, PublicRating, Unit
-from ...bulk import bulk_insert
-from ...ratings.cases import open_cases_for_ratings
+from ...ratings.cases import open_cases_where
 from ...ratings.flags import rescan_flags
 from ...ratings.hashing import content_hash
 from ...workdays import CST
@@ -16,6 +15,8 @@ from ..cells import column_length
 from ..reading import show
 from ..report import file_error
 from .base import Kind
+from .rating_block import plain_rows, to_micros
+from .rating_write import CASE_NO, DEFAULT, EVENT_ID, HASH, LEVEL, LINE, RatingWriter, among
 
 #: The columns `_plain_fields` reads, in its order.
 _PLAIN_COLUMNS = (
@@ -33,25 +34,6 @@ _PLAIN_COLUMNS = (
 _LEVELS = {str(code): code for code in range(1, 6)}
 _CHANNELS = {member.value: member for member in Channel}
 _FLAGS = {"": False, "0": False, "1": True}
-#: The flags of a default rating: marked, not suspected (`flagged` stays false).
-_DEFAULT_FLAGS = ["default"]
-#: The columns written from each checked record (the rest are the import's constants).
-_WRITTEN = (
-    "event_id",
-    "unit_id",
-    "level",
-    "raw_code",
-    "channel",
-    "rated_at",
-    "is_default",
-    "case_no",
-    "window",
-    "service_item",
-    "staff_code",
-    "content_hash",
-    "flags",
-    "real_name",
-)
 
 
 class Ratings(Kind):
@@ -68,11 +50,14 @@ class Ratings(Kind):
             )
         self.units = self.code_map(Unit)
         self.inactive = set(db.session.execute(select(Unit.code).where(Unit.active.is_(False))).scalars())
-        #: event_id -> (first 16 bytes of its content hash, line), for repeats within the file.
+        #: event_id -> (its content hash, line), for repeats within the file.
         self.seen = {}
         #: case_no -> event_id, for one rating per case within the file.
         self.cases = {}
         self.starts, self.ends = self.period.starts_on, self.period.ends_on
+        #: The period's first and last day as days since 1970-01-01 (for `rating_block`).
+        self.first_day = (self.starts - date(1970, 1, 1)).days
+        self.last_day = (self.ends - date(1970, 1, 1)).days
         self.max = {
             c: column_length(PublicRating, c) for c in ("event_id", "case_no", "window", "service_item", "staff_code")
         }
@@ -85,24 +70,22 @@ class Ratings(Kind):
         event_id, unit_code, unit_id, raw, channel, rated_at, is_default, case_no, window, service_item = fields[:10]
         staff_code = fields[10]
         level = self.code_system.to_level(raw)
-        digest = bytes.fromhex(
-            content_hash(
-                event_id,
-                unit_code,
-                level,
-                channel.value,
-                rated_at,
-                case_no=case_no,
-                service_item=service_item,
-                staff_code=staff_code,
-                is_default=is_default,
-                window=window,
-            )
+        digest = content_hash(
+            event_id,
+            unit_code,
+            level,
+            channel.value,
+            rated_at,
+            case_no=case_no,
+            service_item=service_item,
+            staff_code=staff_code,
+            is_default=is_default,
+            window=window,
         )
         before = self.seen.get(event_id)
         if before is not None:
             first_digest, first_line = before
-            if first_digest == digest[:16]:
+            if first_digest == digest:
                 # A row written twice is a clerk's slip (a copied block): named, so the file is put right.
                 row.bad(
                     "event_id",
@@ -118,7 +101,7 @@ class Ratings(Kind):
                 "事件编号“{v}”在文件前面已出现且内容不同",
             )
             return None
-        self.seen[event_id] = (digest[:16], row.line)
+        self.seen[event_id] = (digest, row.line)
         if case_no is not None:
             other = self.cases.get(case_no)
             if other is not None:
@@ -130,21 +113,25 @@ class Ratings(Kind):
                 )
                 return None
             self.cases[case_no] = event_id
-        return {
-            "line": row.line,
-            "event_id": event_id,
-            "unit_id": unit_id,
-            "level": level,
-            "raw_code": raw,
-            "channel": channel,
-            "rated_at": rated_at,
-            "is_default": is_default,
-            "case_no": case_no,
-            "window": window,
-            "service_item": service_item,
-            "staff_code": staff_code,
-            "content_hash": digest.hex(),
-        }
+        return (
+            row.line,
+            event_id,
+            unit_id,
+            level,
+            raw,
+            channel.value,
+            to_micros(rated_at),
+            is_default,
+            case_no,
+            window,
+            service_item,
+            staff_code,
+            digest,
+        )
+
+    def check_block(self, block):
+        """The records of the block's plainly valid rows, checked a column at a time (`rating_block`)."""
+        return plain_rows(self, block)
 
     def _plain_fields(self, row):
         """The fields of a row whose cells are all plainly valid text, without the getters; None for any other
@@ -257,59 +244,60 @@ class Ratings(Kind):
             for r in db.session.execute(
                 select(PublicRating.event_id, PublicRating.content_hash, PublicRating.period_id).where(
                     PublicRating.origin == "import",
-                    PublicRating.event_id.in_([r["event_id"] for r in records]),
+                    among(PublicRating.event_id, [r[EVENT_ID] for r in records]),
                 )
             )
         }
-        kept = []
-        for record in records:
-            found = stored.get(record["event_id"])
-            if found is None:
-                kept.append(record)
-            elif found.content_hash == record["content_hash"] and found.period_id == self.period.id:
-                self.counts["duplicates"] += 1
-            elif found.period_id != self.period.id:
-                self._bad(
-                    record,
-                    "event_id",
-                    record["event_id"],
-                    "event_id '{v}' was imported into another period before; a rating is never moved",
-                    "事件编号“{v}”此前已导入其他评价周期，已导入的评价不会被移动",
-                )
-            else:
-                self._bad(
-                    record,
-                    "event_id",
-                    record["event_id"],
-                    "event_id '{v}' was imported before with different content (conflict); "
-                    "a rating is never overwritten",
-                    "事件编号“{v}”此前已导入且内容不同（冲突），已导入的评价不会被覆盖",
-                )
-        with_case = [r for r in kept if r["case_no"] is not None]
+        if stored:
+            kept = []
+            for record in records:
+                found = stored.get(record[EVENT_ID])
+                if found is None:
+                    kept.append(record)
+                elif found.content_hash == record[HASH] and found.period_id == self.period.id:
+                    self.counts["duplicates"] += 1
+                elif found.period_id != self.period.id:
+                    self._bad(
+                        record,
+                        "event_id",
+                        record[EVENT_ID],
+                        "event_id '{v}' was imported into another period before; a rating is never moved",
+                        "事件编号“{v}”此前已导入其他评价周期，已导入的评价不会被移动",
+                    )
+                else:
+                    self._bad(
+                        record,
+                        "event_id",
+                        record[EVENT_ID],
+                        "event_id '{v}' was imported before with different content (conflict); "
+                        "a rating is never overwritten",
+                        "事件编号“{v}”此前已导入且内容不同（冲突），已导入的评价不会被覆盖",
+                    )
+        else:
+            kept = records
+        with_case = [r[CASE_NO] for r in kept if r[CASE_NO] is not None]
         if with_case:
             taken = set(
                 db.session.execute(
-                    select(PublicRating.case_no).where(
-                        PublicRating.stage == "", PublicRating.case_no.in_([r["case_no"] for r in with_case])
-                    )
+                    select(PublicRating.case_no).where(PublicRating.stage == "", among(PublicRating.case_no, with_case))
                 ).scalars()
             )
             if taken:
-                for record in with_case:
-                    if record["case_no"] in taken:
+                for record in kept:
+                    if record[CASE_NO] in taken:
                         self._bad(
                             record,
                             "case_no",
-                            record["case_no"],
+                            record[CASE_NO],
                             "case '{v}' already has a rating; one rating per case",
                             "办件编号“{v}”已有评价，每个办件只能评价一次",
                         )
-                kept = [r for r in kept if r["case_no"] not in taken]
+                kept = [r for r in kept if r[CASE_NO] not in taken]
         return kept
 
     def _bad(self, record, column, value, en, zh):
         shown = show(value)  # as Row.bad shows a value: cut to 80 characters
-        self.errors.add(record["line"], column, shown, en.replace("{v}", shown), zh.replace("{v}", shown))
+        self.errors.add(record[LINE], column, shown, en.replace("{v}", shown), zh.replace("{v}", shown))
 
     def write(self, spool, tick):
         """Insert the ratings in bulk, then open the cases (差评工单) of level 1-2 ratings, defaults aside.
@@ -321,36 +309,20 @@ class Ratings(Kind):
         """
         now = datetime.now(UTC)
         table = PublicRating.__table__
-        constants = {
-            "period_id": self.period.id,
-            "origin": "import",
-            "device_id": None,
-            "code_system": self.code_system,
-            "stage": "",
-            "received_at": now,
-            "flagged": False,
-            "excluded": False,
-        }
+        writer = RatingWriter(self.period.id, self.code_system, now)
         done = 0
-        bad_ids = []
-        for chunk in spool.chunks():
-            for r in chunk:
-                r["flags"] = _DEFAULT_FLAGS if r["is_default"] else None
-                r["real_name"] = r["case_no"] is not None
-            bulk_insert(PublicRating, chunk, _WRITTEN, constants)
-            bad = [r["event_id"] for r in chunk if r["level"] <= 2 and not r["is_default"]]
-            if bad:
-                bad_ids.extend(
-                    db.session.execute(
-                        select(table.c.id).where(table.c.origin == "import", table.c.event_id.in_(bad))
-                    ).scalars()
-                )
-            self.counts["created"] += len(chunk)
-            done += len(chunk)
-            tick(done)
-        open_cases_for_ratings(bad_ids, opened_at=now)
-        # Every one of these ratings is new, so each got its case (psycopg's executemany rowcount is -1).
-        self.counts["cases"] = len(bad_ids)
+        with writer:
+            for chunk in spool.chunks():
+                writer.insert(chunk)
+                bad = [r[EVENT_ID] for r in chunk if r[LEVEL] <= 2 and not r[DEFAULT]]
+                if bad:
+                    # Every one of these ratings is new, so each gets its case.
+                    self.counts["cases"] += open_cases_where(
+                        (table.c.origin == "import") & among(table.c.event_id, bad), opened_at=now
+                    )
+                self.counts["created"] += len(chunk)
+                done += len(chunk)
+                tick(done)
         if self.counts["created"]:
             # The same suspicion flags as ratings posted by devices (odd hours, bursts): flags, not drops.
             flagged = sum(rescan_flags(self.period).values())
