@@ -29,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from assessment.services.imports.kinds.rating_block import COLUMNS  # noqa: E402  (after the path)
+
 DEFAULT_PG_URL = "postgresql+psycopg://assessment:assessment@127.0.0.1/assessment_import_bench"
 PERIOD = "2026"
 AIM = 0.5
@@ -37,18 +39,7 @@ CHANNELS = ("window", "online", "app", "hotline", "sms")
 
 def make_file(folder: Path, n: int, fmt: str) -> Path:
     """A ratings file of `n` rows over 80 units in 2026 (about 1 in 10 bad, 1 in 20 default, some case numbers)."""
-    header = [
-        "event_id",
-        "unit_code",
-        "level",
-        "channel",
-        "rated_at",
-        "is_default",
-        "case_no",
-        "window",
-        "service_item",
-        "staff_code",
-    ]
+    header = list(COLUMNS)  # the rating file's columns, as the import reads them
     start = dt.datetime(2026, 1, 1, 8, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     rows = []
     for i in range(n):

@@ -15,22 +15,9 @@ from ..cells import column_length
 from ..reading import show
 from ..report import file_error
 from .base import Kind
-from .rating_block import plain_rows, to_micros
+from .rating_block import COLUMNS, plain_rows, to_micros
 from .rating_write import CASE_NO, DEFAULT, EVENT_ID, HASH, LEVEL, LINE, RatingWriter, among
 
-#: The columns `_plain_fields` reads, in its order.
-_PLAIN_COLUMNS = (
-    "event_id",
-    "unit_code",
-    "level",
-    "channel",
-    "rated_at",
-    "is_default",
-    "case_no",
-    "window",
-    "service_item",
-    "staff_code",
-)
 _LEVELS = {str(code): code for code in range(1, 6)}
 _CHANNELS = {member.value: member for member in Channel}
 _FLAGS = {"": False, "0": False, "1": True}
@@ -141,7 +128,7 @@ class Ratings(Kind):
         cells, cols, limits = row.cells, row.cols, self.max
         count = len(cells)
         values = []
-        for name in _PLAIN_COLUMNS:
+        for name in COLUMNS:
             i = cols.get(name)
             value = "" if i is None or i >= count else cells[i]
             if value.__class__ is not str:
