@@ -14,7 +14,7 @@ def _state(app, name="2026"):
 
 
 def _flash(page):
-    return " ".join(re.findall(r'<div class="flash [a-z]+">(.*?)</div>', page))
+    return " ".join(re.findall(r'<div class="flash [a-z]+"[^>]*>(.*?)</div>', page))
 
 
 @pytest.mark.parametrize("role", ["viewer", "operator", "data_admin", "admin"])
