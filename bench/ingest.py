@@ -106,12 +106,16 @@ def prepare_database(url: str | None, folder: Path) -> tuple[str, list[str]]:
     return url, keys
 
 
-def start_server(url: str, folder: Path, port: int, workers: int, threads: int) -> subprocess.Popen:
+def start_server(
+    url: str, folder: Path, port: int, workers: int, threads: int, secret: str = "bench"
+) -> subprocess.Popen:
+    """gunicorn (gthread) on HOST:port serving the app on `url`, once /api/v1/health answers; shared by the
+    benches that need a live server (ingest, survey_load, export). The API's rate brake is opened wide."""
     env = dict(
         os.environ,
         ASSESSMENT_DATABASE_URL=url,
         ASSESSMENT_INSTANCE_PATH=str(folder),
-        ASSESSMENT_SECRET_KEY="bench",
+        ASSESSMENT_SECRET_KEY=secret,
         ASSESSMENT_API_RATE_PER_SECOND="1000000",
         ASSESSMENT_API_RATE_BURST="1000000",
     )

@@ -28,10 +28,7 @@ import http.client
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -45,15 +42,10 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-HOST = "127.0.0.1"
+from ingest import HOST, free_port, start_server, stop_server  # noqa: E402  (bench/ingest.py: the one gunicorn starter)
+
 SECRET = "bench-survey-load"
 INSTRUMENT = "grassroots"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 # --- the city ------------------------------------------------------------------------------------------------
@@ -173,53 +165,6 @@ def stored_figures(url: str, folder: Path, rater_codes: list[str]) -> dict:
 
 
 # --- the server ----------------------------------------------------------------------------------------------
-
-
-def start_server(url: str, folder: Path, port: int, workers: int, threads: int) -> subprocess.Popen:
-    env = dict(
-        os.environ, ASSESSMENT_DATABASE_URL=url, ASSESSMENT_INSTANCE_PATH=str(folder), ASSESSMENT_SECRET_KEY=SECRET
-    )
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    command = [
-        str(gunicorn),
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--worker-class",
-        "gthread",
-        "--bind",
-        f"{HOST}:{port}",
-        "--keep-alive",
-        "30",
-        "--log-level",
-        "warning",
-        "--backlog",
-        "2048",
-        "assessment:create_app()",
-    ]
-    process = subprocess.Popen(command, cwd=str(ROOT), env=env, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection(HOST, port, timeout=2)
-            conn.request("GET", "/api/v1/health")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return process
-        except OSError:
-            time.sleep(0.2)
-    stop_server(process)
-    sys.exit("gunicorn did not start")
-
-
-def stop_server(process: subprocess.Popen):
-    """Stop the gunicorn we started (its own process group), and nothing else."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 # --- a simulated rater ---------------------------------------------------------------------------------------
@@ -342,7 +287,7 @@ def main():
     try:
         url, raters, questions = prepare_database(url, folder, args.raters, args.units)
         port = free_port()
-        process = start_server(url, folder, port, args.workers, args.threads)
+        process = start_server(url, folder, port, args.workers, args.threads, secret=SECRET)
         recorder = Recorder()
         deadline = time.monotonic() + args.time_limit
         started, finished = [], []
