@@ -62,7 +62,7 @@ def device_add_command(unit_code, window, location, integration, channel, code_s
 def device_list_command():
     """List devices: id, unit, window, channel, state, last contact, stored ratings and answer counts."""
     from ..services.ratings.devices import device_rows
-    from ..services.workdays import CST
+    from ..timefmt import CST
 
     click.echo(
         f"{'id':>4}  {'kind':<11} {'unit':<8} {'window':<16} {'channel':<8} {'state':<8} "

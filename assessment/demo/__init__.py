@@ -37,7 +37,7 @@ from sqlalchemy import func
 from ..extensions import db
 from ..models import Period, Rater, Unit
 from ..services import audit
-from ..services.workdays import CST
+from ..timefmt import CST
 from . import city as _city
 from . import ledger as _ledger
 from . import ratings as _ratings

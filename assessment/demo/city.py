@@ -29,7 +29,8 @@ from ..models import (
     UnitKind,
 )
 from ..services.instruments import current_instruments, sync_instruments
-from ..services.workdays import CST, load_calendar
+from ..services.workdays import load_calendar
+from ..timefmt import CST
 from . import names
 
 #: Sizes of the rater pool and the network.

@@ -27,7 +27,7 @@ from ..services.ratings import cases
 from ..services.ratings.devices import hash_key
 from ..services.ratings.flags import rescan_flags
 from ..services.ratings.hashing import content_hash
-from ..services.workdays import CST
+from ..timefmt import CST
 from . import names
 from .city import City
 

@@ -25,13 +25,14 @@ from ..models import (
     ResponseVersion,
 )
 from ..models.org import PERIOD_TRANSITIONS
-from ..services import access, response_admin, workdays
+from ..services import access, response_admin
 from ..services import assignments as assignment_service
 from ..services import invitations as invitation_service
 from ..services import periods as period_service
 from ..services import progress as progress_service
 from ..services import responses as response_service
 from ..services.scoring import ScoringError
+from ..timefmt import CST
 from ..transactions import refusal_text, refused
 from ..urls import positive_int
 from . import bp
@@ -191,7 +192,7 @@ def survey_progress(name):
         figures=figures,
         instrument_chart=_bars([(i["name"], i["tally"].rate) for i in figures.instruments]),
         town_chart=_bars([(t["name"], t["total"].rate) for t in grassroots]),
-        now=datetime.now(workdays.CST),
+        now=datetime.now(CST),
         can_write=_is_writer(),
     )
 

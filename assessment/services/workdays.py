@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import CalendarDay, Setting
-from ..timefmt import CST  # noqa: F401  (China time has one definition; re-exported for callers)
+from ..timefmt import CST
 from . import audit
 
 #: The setting that holds the bad-rating case deadline, in working days (5 in some cities, 15 in others).

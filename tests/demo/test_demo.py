@@ -28,7 +28,7 @@ from assessment.models import (
     Unit,
 )
 from assessment.models.base import UTCDateTime
-from assessment.services.workdays import CST
+from assessment.timefmt import CST
 
 N_RATINGS = 2000
 #: The day the shared city is generated: mid-year, so the current year's compressed calendar is what the

@@ -23,8 +23,7 @@ from assessment.models import (
 )
 from assessment.services import workdays
 from assessment.services.ratings import cases
-
-CST = workdays.CST
+from assessment.timefmt import CST
 
 
 @pytest.fixture

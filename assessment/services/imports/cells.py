@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 
 from ...labels import IMPORT_FLAG_ZH, IMPORT_SYNONYMS_ZH
-from ..workdays import CST
+from ...timefmt import CST
 from .reading import as_text, show
 
 _DATE_RE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")

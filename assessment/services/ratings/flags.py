@@ -15,8 +15,8 @@ from sqlalchemy import String, bindparam, func, or_, select, type_coerce, union_
 
 from ...extensions import db
 from ...models import Channel, Device, Period, PublicRating
+from ...timefmt import CST
 from ..bulk import CHUNK
-from ..workdays import CST
 from .connection import dialect_name, rows_on_driver, run, utc_of
 
 #: A burst: at least RATING_BURST_MIN top ratings (level 5) from one device or staff code within

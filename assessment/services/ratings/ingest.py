@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import bindparam, select, update
 
 from ...models import Device, Period, PublicRating, Unit
-from ..workdays import CST
+from ...timefmt import CST
 from .cases import insert_cases
 from .connection import current as current_connection
 from .connection import run

@@ -11,7 +11,7 @@ from scoring.wilson import wilson_bounds
 
 from ...extensions import db
 from ...models import Channel, Period, PeriodState, PublicRating, Unit
-from ..workdays import CST
+from ...timefmt import CST
 
 
 def wilson_interval(good: int, n: int, z: float = 1.96) -> tuple[float, float] | None:

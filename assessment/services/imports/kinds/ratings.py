@@ -7,10 +7,10 @@ from sqlalchemy import select
 
 from ....extensions import db
 from ....models import Channel, CodeSystem, PublicRating, Unit
+from ....timefmt import CST
 from ...ratings.cases import open_cases_where
 from ...ratings.flags import rescan_flags
 from ...ratings.hashing import content_hash
-from ...workdays import CST
 from ..cells import column_length
 from ..reading import show
 from ..report import file_error
