@@ -5,8 +5,8 @@ The reference below is written from scoring.md alone, row by row with plain Pyth
 are restated from the spec). Random small cities (seeded) are scored by both and every per-unit number the
 spec defines is compared: leaf values and n, base, deduction, bonus, composite, coverage, rank, grade,
 assessment points, establishment action, suggested reduction, approval linkage and contributions; the
-sensitivity analysis is redone with the reference. The xfail tests at the end are minimal reproductions of
-the discrepancies found (engine floats vs the exact arithmetic of the spec); remove their markers once fixed.
+sensitivity analysis is redone with the reference. The tests at the end reproduce the discrepancies the
+cross-check once found (engine floats vs the exact arithmetic of the spec), fixed since, so they stay fixed.
 
 Assumptions where scoring.md is silent (see the report of the cross-check):
 - ``round(x, 2)`` is applied to the exact value, ties away from zero (四舍五入, the engine's documented
