@@ -18,14 +18,14 @@ def post_together(app, monkeypatch, posts):
     sizes = []
     real = unit_of_work._write_group
 
-    def held_first(group):
+    def held_first(group, connection):
         sizes.append(len(group))
         if len(sizes) == 1:
             deadline = time.monotonic() + 30
             queue = app.extensions["rating_group_commits"]._queue
             while len(queue) < len(posts) - 1 and time.monotonic() < deadline:
                 time.sleep(0.01)
-        real(group)
+        real(group, connection)
 
     monkeypatch.setattr(unit_of_work, "_write_group", held_first)
     answers = [None] * len(posts)

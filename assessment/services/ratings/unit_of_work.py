@@ -75,16 +75,21 @@ def submit(device: DeviceAuth, ratings: list[dict], attempts: int = 3) -> list[d
     is stored again on its own, as below.
     """
     if len(ratings) == 1 and not isinstance(ratings[0], Malformed):
-        plan = _prepare_apart(device, ratings)
-        if len(plan.rows) != 1:  # rejected before writing: its answer and the device's counters, alone
-            return _submit_alone(device, ratings, attempts, plan)
-        app = current_app._get_current_object()
-        group = app.extensions.get("rating_group_commits")
-        if group is None:
-            group = app.extensions.setdefault("rating_group_commits", _GroupCommits())
-        answers = group.write(plan)
-        if answers is not None:
-            return answers
+        # One connection for the whole request: its read (prepare) and, when this thread writes the group,
+        # the shared transaction. A second checkout from the pool costs about as much as the insert.
+        with db.engine.connect() as connection:
+            plan = _prepare_apart(connection, device, ratings)
+            if len(plan.rows) == 1:
+                app = current_app._get_current_object()
+                group = app.extensions.get("rating_group_commits")
+                if group is None:
+                    group = app.extensions.setdefault("rating_group_commits", _GroupCommits())
+                answers = group.write(plan, connection)
+                if answers is not None:
+                    return answers
+                plan = None  # the group failed: stored again on its own, from a fresh read
+        # Rejected before writing (its answer and the device's counters, alone), or the group failed.
+        return _submit_alone(device, ratings, attempts, plan)
     return _submit_alone(device, ratings, attempts)
 
 
@@ -120,18 +125,17 @@ def _submit_alone(device: DeviceAuth, ratings: list, attempts: int, plan: Plan |
     raise AssertionError("unreachable")
 
 
-def _prepare_apart(device: DeviceAuth, ratings: list) -> Plan:
-    """_prepare on a connection of its own that is given back at once: its reads (the burst neighbours) are
-    single statements in autocommit on PostgreSQL (no BEGIN and ROLLBACK round trips); the write comes later,
-    in a transaction that may be shared (_GroupCommits)."""
-    with db.engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execution_options(isolation_level="AUTOCOMMIT")
-        token = current_connection.set(connection)
-        try:
-            return prepare(device, ratings, None)
-        finally:
-            current_connection.reset(token)
+def _prepare_apart(connection, device: DeviceAuth, ratings: list) -> Plan:
+    """prepare() outside any write transaction: its reads (the burst neighbours) are single statements, in
+    autocommit on PostgreSQL (no BEGIN and ROLLBACK round trips); the write comes later, in a transaction that
+    may be shared (_GroupCommits), on this connection or on the group writer's."""
+    if connection.dialect.name == "postgresql":
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+    token = current_connection.set(connection)
+    try:
+        return prepare(device, ratings, None)
+    finally:
+        current_connection.reset(token)
 
 
 @dataclass
@@ -169,8 +173,9 @@ class _GroupCommits:
         self._queue: list[_Queued] = []
         self._writing = False
 
-    def write(self, plan: Plan) -> list[dict] | None:
-        """The plan's answers once committed with the others queued, or None when the group failed."""
+    def write(self, plan: Plan, connection) -> list[dict] | None:
+        """The plan's answers once committed with the others queued, or None when the group failed. When this
+        thread writes the group, it does so on `connection` (its own, outside any transaction)."""
         queued = _Queued(plan)
         with self._cond:
             self._queue.append(queued)
@@ -181,7 +186,7 @@ class _GroupCommits:
             self._writing = True
             group, self._queue = self._queue, []
         try:
-            _write_group(group)
+            _write_group(group, connection)
         except BaseException as exc:
             for each in group:
                 each.answers, each.failed = None, True
@@ -199,14 +204,16 @@ def _counts_key(queued: _Queued):
     return (row["period_id"], row["unit_id"], row["level"], row["is_default"], row["origin"], row["event_id"])
 
 
-def _write_group(group: list[_Queued]) -> None:
-    """Store the queued single ratings in one transaction and set each one's answers once committed."""
-    engine = db.engine
-    sqlite_file = (engine.url.database or "") if engine.dialect.name == "sqlite" else None
+def _write_group(group: list[_Queued], connection) -> None:
+    """Store the queued single ratings in one transaction on `connection` and set each one's answers once
+    committed."""
+    if connection.dialect.name == "postgresql":  # out of prepare's autocommit, into a transaction
+        connection.execution_options(isolation_level=connection.default_isolation_level)
+    sqlite_file = (connection.engine.url.database or "") if connection.dialect.name == "sqlite" else None
     callbacks = []
     answers = {}
-    with engine.connect() as connection:
-        token, later = current_connection.set(connection), after_commit.set(callbacks)
+    token, later = current_connection.set(connection), after_commit.set(callbacks)
+    try:
         try:
             with _SQLITE_WRITERS(sqlite_file) if sqlite_file is not None else nullcontext():
                 for queued in sorted(group, key=_counts_key):
@@ -214,9 +221,12 @@ def _write_group(group: list[_Queued]) -> None:
                 for queued in sorted(group, key=lambda each: each.plan.device.id):
                     touch(queued.plan)
                 connection.commit()
-        finally:
-            current_connection.reset(token)
-            after_commit.reset(later)
+        except BaseException:
+            connection.rollback()
+            raise
+    finally:
+        current_connection.reset(token)
+        after_commit.reset(later)
     for callback in callbacks:
         callback()
     for queued in group:
