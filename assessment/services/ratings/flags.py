@@ -165,14 +165,17 @@ def bursts_among(
     return _in_bursts(groups, need, window)
 
 
-def rescan_flags(period: Period) -> dict:
+def rescan_flags(period: Period, odd_hours: bool = True) -> dict:
     """Flag a whole period again: window ratings at impossible hours and bursts of top ratings.
 
     For ratings that escaped the checks at arrival: imported files, the demo city, bursts posted concurrently.
     Flags are only ever added (the office may have excluded or kept a rating after looking at it); returns the
     number of ratings newly flagged, by flag. Reads only the window ratings whose UTC hour can be an odd China
-    hour, and the top ratings that can be in a burst.
+    hour, and the top ratings that can be in a burst. `odd_hours=False` looks for bursts only (an import
+    writes its ratings with their odd-hour flags, as the device API does).
     """
+    if not odd_hours:
+        return {"odd_hour": 0, "burst": rescan_bursts(period)}
     rows = run(
         select(_R.c.id, _R.c.rated_at, _R.c.flags).where(
             _R.c.period_id == period.id, _R.c.channel == Channel.WINDOW, _utc_hour_in(_ODD_UTC_HOURS)

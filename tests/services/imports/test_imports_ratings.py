@@ -301,3 +301,47 @@ def test_ratings_import_keeps_rating_counts_and_the_count_trigger(city, tmp_path
     assert _count_trigger() == trigger  # back before the caller rolls back
     db.session.rollback()
     assert _count_trigger() == trigger
+
+
+def _rating_indexes():
+    """The index definitions of public_ratings: SQLite's stored text, PostgreSQL's pg_indexes."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        query = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'public_ratings'"
+    else:
+        query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'public_ratings'"
+    return sorted(map(tuple, db.session.execute(db.text(query)).all()))
+
+
+def test_a_large_import_rebuilds_the_indexes_it_set_aside(city, tmp_path, monkeypatch):
+    """When an import is large enough to set the plain indexes aside (SQLite), are they all back afterwards,
+    also after a failed write, with the ratings, counts and odd-hour flags right?"""
+    from assessment.services.imports.kinds import rating_write
+    from assessment.services.imports.kinds import ratings as kind
+    from assessment.services.ratings.counts import mismatches
+
+    monkeypatch.setattr(rating_write, "REBUILD_FROM_ROWS", 1)
+    indexes = _rating_indexes()
+    assert any("staff_code" in (sql or "") for _, sql in indexes)
+    lines = [RATINGS_HEADER] + [
+        f"x{i},U0{i % 3 + 1},5,window,2026-05-01T0{i % 10}:{i:02d}:00+08:00,{i % 2}" for i in range(30)
+    ]
+    report = imported("ratings", tmp_path, lines)
+    assert report.counts["created"] == 30 and _rating_indexes() == indexes and mismatches() == []
+    # Window ratings at 0-5 China time are odd-hour (18 rows), whether default or not.
+    night = db.session.execute(
+        select(PublicRating.event_id, PublicRating.flags, PublicRating.flagged).where(PublicRating.event_id == "x3")
+    ).one()
+    assert night == ("x3", ["default", "odd_hour"], True)
+    odd = db.session.scalar(select(db.func.count()).select_from(PublicRating).where(PublicRating.flagged))
+    assert odd == 18 and report.counts["flagged"] == 18
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(kind, "open_cases_where", broken)
+    bad = [RATINGS_HEADER] + [f"y{i},U01,1,sms,2026-05-02T08:{i:02d}:00+08:00,0" for i in range(40)]
+    with pytest.raises(RuntimeError):
+        imported("ratings", tmp_path, bad)
+    assert _rating_indexes() == indexes  # back before the caller rolls back
+    db.session.rollback()
+    assert _rating_indexes() == indexes and mismatches() == []

@@ -296,7 +296,7 @@ class Ratings(Kind):
         """
         now = datetime.now(UTC)
         table = PublicRating.__table__
-        writer = RatingWriter(self.period.id, self.code_system, now)
+        writer = RatingWriter(self.period.id, self.code_system, now, rows=spool.count)
         done = 0
         with writer:
             for chunk in spool.chunks():
@@ -311,7 +311,8 @@ class Ratings(Kind):
                 done += len(chunk)
                 tick(done)
         if self.counts["created"]:
-            # The same suspicion flags as ratings posted by devices (odd hours, bursts): flags, not drops.
-            flagged = sum(rescan_flags(self.period).values())
+            # The same suspicion flags as ratings posted by devices: odd hours as they were written, then the
+            # bursts, which need the whole period. Flags, not drops.
+            flagged = writer.flagged + rescan_flags(self.period, odd_hours=False)["burst"]
             if flagged:
                 self.counts["flagged"] = flagged
