@@ -54,8 +54,15 @@ def _calamine_norm(value):
     return value.strip() if value.__class__ is str else norm(_calamine_cell(value))
 
 
-_CELL_REF_RE = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br=\"([A-Z]+)(\d+)\"")
-_ROW_RE = re.compile(rb"<(?:\w+:)?row[\s>/]")
+#: A reference attribute, r="B7" on a cell or r="7" on a row (a row's has no letters and is left out). The
+#: pattern starts with a literal, which the regex engine finds fast; after another white-space character than
+#: a space (a rare writer) the slower _ANY_REF_RE is used instead.
+_SPACE_REF_RE = re.compile(rb' r="([A-Z]*)(\d+)"')
+_ANY_REF_RE = re.compile(rb'\sr="([A-Z]*)(\d+)"')
+_OTHER_SPACE_REF = (b'\nr="', b'\tr="', b'\rr="')
+#: A <row> element; with a namespace prefix (rare) the slower _ANY_ROW_RE.
+_ROW_RE = re.compile(rb"<row[\s>/]")
+_ANY_ROW_RE = re.compile(rb"<(?:\w+:)?row[\s>/]")
 _REF_RE = re.compile(r"([A-Z]+)(\d+)")
 #: Bytes, uncompressed, of the workbook parts read whole to find the first sheet (a real one is a few KB).
 _PART_MAX = 1 << 20
@@ -107,8 +114,9 @@ def xlsx_extent(fh) -> tuple[int, int] | None:
                     text = tail + block
                     cut = text.rfind(b">") + 1  # a tag never straddles two pieces: the rest waits for the next
                     text, tail = text[:cut], text[cut:][-(1 << 16) :]
-                    row_elements += len(_ROW_RE.findall(text))
-                    found = _CELL_REF_RE.findall(text)
+                    row_elements += len((_ANY_ROW_RE if b":row" in text else _ROW_RE).findall(text))
+                    refs = _ANY_REF_RE if any(s in text for s in _OTHER_SPACE_REF) else _SPACE_REF_RE
+                    found = [ref for ref in refs.findall(text) if ref[0]]  # cells only
                     if found:
                         rows = max(rows, max(map(int, {digits for _, digits in found})))
                         letters = max({letters for letters, _ in found}, key=lambda v: (len(v), v))

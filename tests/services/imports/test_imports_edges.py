@@ -182,6 +182,26 @@ def test_extent_without_a_dimension_scans_cell_references(tmp_path):
     assert xlsx_extent(io.BytesIO(path.read_bytes())) == (40, 70)
 
 
+def test_extent_reads_prefixed_elements_and_other_white_space(tmp_path):
+    """Is a sheet written with namespace prefixes, rows without r and a line break before r measured right
+    (the fast scan's patterns cover only the usual spelling)?"""
+    path = _sheet(tmp_path / "p.xlsx", {(1, 1): "a", (3, 2): "b"})
+    source, out = zipfile.ZipFile(path), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb"<dimension [^>]*/>", b"", data)
+                cells = b"".join(
+                    b'<x:row><x:c\nr="%s%d" t="n"><x:v>1</x:v></x:c></x:row>' % (b"C", i) for i in range(1, 6)
+                )
+                cells += b'<x:row><x:c\tr="AB9" t="n"><x:v>1</x:v></x:c></x:row>' + b"<x:row/>" * 14
+                data = re.sub(rb"<sheetData>.*</sheetData>", b"<sheetData>" + cells + b"</sheetData>", data, flags=re.S)
+            target.writestr(item, data)
+    out.seek(0)
+    assert xlsx_extent(out) == (20, 28)  # 20 row elements; AB is column 28
+
+
 def _lying(path, dimension=b'<dimension ref="A1:B2"/>'):
     """The XLSX at `path` with its sheet's <dimension> rewritten to `dimension` (the uploader writes it)."""
     source, out = zipfile.ZipFile(path), io.BytesIO()
