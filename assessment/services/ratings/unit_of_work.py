@@ -133,9 +133,14 @@ def _prepare_apart(connection, device: DeviceAuth, ratings: list) -> Plan:
         connection.execution_options(isolation_level="AUTOCOMMIT")
     token = current_connection.set(connection)
     try:
-        return prepare(device, ratings, None)
+        plan = prepare(device, ratings, None)
     finally:
         current_connection.reset(token)
+    if connection.in_transaction():
+        # A read through SQLAlchemy (the periods when their cache is stale, an integration's units) begins a
+        # transaction even in autocommit: end it, or the isolation level could not be set for the write.
+        connection.commit()
+    return plan
 
 
 @dataclass
