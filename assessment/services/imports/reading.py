@@ -54,15 +54,17 @@ def _calamine_norm(value):
     return value.strip() if value.__class__ is str else norm(_calamine_cell(value))
 
 
-#: A reference attribute, r="B7" on a cell or r="7" on a row (a row's has no letters and is left out). The
-#: pattern starts with a literal, which the regex engine finds fast; after another white-space character than
-#: a space (a rare writer) the slower _ANY_REF_RE is used instead.
-_SPACE_REF_RE = re.compile(rb' r="([A-Z]*)(\d+)"')
-_ANY_REF_RE = re.compile(rb'\sr="([A-Z]*)(\d+)"')
-_OTHER_SPACE_REF = (b'\nr="', b'\tr="', b'\rr="')
+#: A cell's reference, r="B7": wherever an `r` is followed by `=` and a quoted reference with column letters,
+#: whatever comes before it (XML parsers accept attributes with no space between them) and with either quote.
+#: A false match (text that happens to read r="A9") can only make a sheet look larger, never smaller. The
+#: pattern starts with a literal, which the regex engine finds fast.
+_CELL_REF_RE = re.compile(rb"r\s*=\s*[\"']([A-Z]+)(\d+)[\"']")
 #: A <row> element; with a namespace prefix (rare) the slower _ANY_ROW_RE.
 _ROW_RE = re.compile(rb"<row[\s>/]")
 _ANY_ROW_RE = re.compile(rb"<(?:\w+:)?row[\s>/]")
+#: A row's own number, r="7", when it has one (cells without a reference sit in their row).
+_ROW_NUMBER_RE = re.compile(rb"<row(?=[\s>/])[^>]*?(?<![\w.-])r\s*=\s*[\"'](\d+)[\"']")
+_ANY_ROW_NUMBER_RE = re.compile(rb"<(?:\w+:)?row(?=[\s>/])[^>]*?(?<![\w.-])r\s*=\s*[\"'](\d+)[\"']")
 _REF_RE = re.compile(r"([A-Z]+)(\d+)")
 #: Bytes, uncompressed, of the workbook parts read whole to find the first sheet (a real one is a few KB).
 _PART_MAX = 1 << 20
@@ -113,10 +115,15 @@ def xlsx_extent(fh) -> tuple[int, int] | None:
                 while block := sheet.read(1 << 20):
                     text = tail + block
                     cut = text.rfind(b">") + 1  # a tag never straddles two pieces: the rest waits for the next
-                    text, tail = text[:cut], text[cut:][-(1 << 16) :]
-                    row_elements += len((_ANY_ROW_RE if b":row" in text else _ROW_RE).findall(text))
-                    refs = _ANY_REF_RE if any(s in text for s in _OTHER_SPACE_REF) else _SPACE_REF_RE
-                    found = [ref for ref in refs.findall(text) if ref[0]]  # cells only
+                    text, tail = text[:cut], text[cut:]
+                    if len(tail) > _PART_MAX:  # no '>' in a megabyte: not a sheet (a cell holds 32,767 characters)
+                        file_error("not a readable XLSX file (a tag is too long)", "不是有效的XLSX文件")
+                    prefixed = b":row" in text
+                    row_elements += len((_ANY_ROW_RE if prefixed else _ROW_RE).findall(text))
+                    numbers = (_ANY_ROW_NUMBER_RE if prefixed else _ROW_NUMBER_RE).findall(text)
+                    if numbers:
+                        rows = max(rows, max(map(int, numbers)))
+                    found = _CELL_REF_RE.findall(text)
                     if found:
                         rows = max(rows, max(map(int, {digits for _, digits in found})))
                         letters = max({letters for letters, _ in found}, key=lambda v: (len(v), v))

@@ -182,24 +182,35 @@ def test_extent_without_a_dimension_scans_cell_references(tmp_path):
     assert xlsx_extent(io.BytesIO(path.read_bytes())) == (40, 70)
 
 
-def test_extent_reads_prefixed_elements_and_other_white_space(tmp_path):
-    """Is a sheet written with namespace prefixes, rows without r and a line break before r measured right
-    (the fast scan's patterns cover only the usual spelling)?"""
-    path = _sheet(tmp_path / "p.xlsx", {(1, 1): "a", (3, 2): "b"})
+def _with_sheet_data(path, cells: bytes):
+    """The XLSX at `path` with its sheet's <sheetData> replaced by `cells` and no <dimension>."""
     source, out = zipfile.ZipFile(path), io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         for item in source.infolist():
             data = source.read(item)
             if item.filename == "xl/worksheets/sheet1.xml":
                 data = re.sub(rb"<dimension [^>]*/>", b"", data)
-                cells = b"".join(
-                    b'<x:row><x:c\nr="%s%d" t="n"><x:v>1</x:v></x:c></x:row>' % (b"C", i) for i in range(1, 6)
-                )
-                cells += b'<x:row><x:c\tr="AB9" t="n"><x:v>1</x:v></x:c></x:row>' + b"<x:row/>" * 14
                 data = re.sub(rb"<sheetData>.*</sheetData>", b"<sheetData>" + cells + b"</sheetData>", data, flags=re.S)
             target.writestr(item, data)
     out.seek(0)
-    assert xlsx_extent(out) == (20, 28)  # 20 row elements; AB is column 28
+    return out
+
+
+def test_extent_reads_every_spelling_of_a_reference(tmp_path):
+    """Is a sheet measured right however its references are spelled — namespace prefixes, rows without r,
+    any white space or none before r, single quotes, spaces around =, cells placed only by their row's r —
+    so that no crafted spelling makes a large sheet look small (the scan's patterns are tuned for speed)?"""
+    path = _sheet(tmp_path / "p.xlsx", {(1, 1): "a", (3, 2): "b"})
+    cases = [
+        (b'<x:row><x:c\nr="C1"><x:v>1</x:v></x:c></x:row><x:row><x:c\tr="AB9"/></x:row>' + b"<x:row/>" * 18, (20, 28)),
+        (b'<row r="1"><c t="n"r="C500"><v>1</v></c></row>', (500, 3)),
+        (b"<row r='1'><c r = 'XFD1048576'><v>1</v></c></row>", (1048576, 16384)),
+        (b'<row r="1"><c \x0cr="D7"/></row>', (7, 4)),
+        (b'<row spans="1:3" r="500"><c t="n"><v>1</v></c></row>', (500, 0)),
+        (b'<row customHeight="1"r="70000"><c><v>1</v></c></row>', (70000, 0)),
+    ]
+    for cells, extent in cases:
+        assert xlsx_extent(_with_sheet_data(path, cells)) == extent, cells
 
 
 def _lying(path, dimension=b'<dimension ref="A1:B2"/>'):
