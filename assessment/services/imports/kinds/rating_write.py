@@ -96,8 +96,10 @@ class RatingWriter:
             if not self.conn.connection.driver_connection.in_transaction:
                 # Python's sqlite3 opens a transaction before an INSERT, never before a DROP: without this, a
                 # drop made before the import's first insert would be committed at once, and a failed import
-                # would roll back only the statements that put the trigger and indexes back.
-                self.conn.exec_driver_sql("BEGIN")
+                # would roll back only the statements that put the trigger and indexes back. IMMEDIATE: the
+                # write lock is taken now (waiting busy_timeout for it), not by the DROP after a read, which
+                # SQLite would refuse at once if another writer had committed in between.
+                self.conn.exec_driver_sql("BEGIN IMMEDIATE")
             self.trigger = self.conn.exec_driver_sql(
                 "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (_COUNT_TRIGGER,)
             ).scalar()
