@@ -166,9 +166,8 @@ def test_xlsx_row_cap_is_a_setting_and_a_sheet_within_it_imports(app, city, tmp_
     assert errors and errors[0].startswith("the sheet has 2 rows; at most 1 can be imported at once")
 
 
-def test_extent_without_a_dimension_scans_cell_references(tmp_path):
-    """Is a sheet without a <dimension> measured from its largest cell reference?"""
-    path = _sheet(tmp_path / "d.xlsx", {(1, 1): "a", (40, 70): "b"})
+def _without_dimension(path, cells: bytes | None = None):
+    """The XLSX at `path` with no <dimension> in its sheet, and its <sheetData> replaced by `cells` if given."""
     source, out = zipfile.ZipFile(path), io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         for item in source.infolist():
@@ -176,24 +175,20 @@ def test_extent_without_a_dimension_scans_cell_references(tmp_path):
             if item.filename == "xl/worksheets/sheet1.xml":
                 data = re.sub(rb"<dimension [^>]*/>", b"", data)
                 assert b"dimension" not in data
-            target.writestr(item, data)
-    out.seek(0)
-    assert xlsx_extent(out) == (40, 70)
-    assert xlsx_extent(io.BytesIO(path.read_bytes())) == (40, 70)
-
-
-def _with_sheet_data(path, cells: bytes):
-    """The XLSX at `path` with its sheet's <sheetData> replaced by `cells` and no <dimension>."""
-    source, out = zipfile.ZipFile(path), io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = re.sub(rb"<dimension [^>]*/>", b"", data)
-                data = re.sub(rb"<sheetData>.*</sheetData>", b"<sheetData>" + cells + b"</sheetData>", data, flags=re.S)
+                if cells is not None:
+                    data = re.sub(
+                        rb"<sheetData>.*</sheetData>", b"<sheetData>" + cells + b"</sheetData>", data, flags=re.S
+                    )
             target.writestr(item, data)
     out.seek(0)
     return out
+
+
+def test_extent_without_a_dimension_scans_cell_references(tmp_path):
+    """Is a sheet without a <dimension> measured from its largest cell reference?"""
+    path = _sheet(tmp_path / "d.xlsx", {(1, 1): "a", (40, 70): "b"})
+    assert xlsx_extent(_without_dimension(path)) == (40, 70)
+    assert xlsx_extent(io.BytesIO(path.read_bytes())) == (40, 70)
 
 
 def test_extent_reads_every_spelling_of_a_reference(tmp_path):
@@ -210,7 +205,7 @@ def test_extent_reads_every_spelling_of_a_reference(tmp_path):
         (b'<row customHeight="1"r="70000"><c><v>1</v></c></row>', (70000, 0)),
     ]
     for cells, extent in cases:
-        assert xlsx_extent(_with_sheet_data(path, cells)) == extent, cells
+        assert xlsx_extent(_without_dimension(path, cells)) == extent, cells
 
 
 def _lying(path, dimension=b'<dimension ref="A1:B2"/>'):
