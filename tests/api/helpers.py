@@ -1,8 +1,10 @@
-"""Helpers shared by the API tests: China-time moments and rating objects."""
+"""Helpers shared by the API tests: China-time moments, rating objects, a stored questionnaire."""
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 
-CST = timezone(timedelta(hours=8))
+from assessment.extensions import db
+from assessment.models import Instrument, Question
+from assessment.timefmt import CST
 
 
 def daytime(days_ago=0, hour=10, minute=0, second=0):
@@ -20,3 +22,21 @@ def rating(event_id, level=5, at=None, **extra):
     body = {"event_id": event_id, "level": level, "rated_at": (at or daytime()).isoformat()}
     body.update(extra)
     return body
+
+
+def stored_instrument(qids):
+    """A grassroots questionnaire with score questions `qids` (in that order), added and flushed."""
+    instrument = Instrument(
+        key="grassroots",
+        version=1,
+        title="g",
+        rater_group="grassroots",
+        targets="all_units",
+        definition="key: grassroots\n",
+        fingerprint="x" * 64,
+    )
+    for position, qid in enumerate(qids):
+        instrument.questions.append(Question(qid=qid, position=position, theme="t", type="score100", text=qid))
+    db.session.add(instrument)
+    db.session.flush()
+    return instrument

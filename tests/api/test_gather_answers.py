@@ -11,9 +11,7 @@ from assessment.extensions import db
 from assessment.models import (
     Answer,
     Assignment,
-    Instrument,
     Period,
-    Question,
     Rater,
     RaterGroup,
     Response,
@@ -22,23 +20,7 @@ from assessment.models import (
     Unit,
 )
 from assessment.services.gather import gather_inputs
-
-
-def _instrument(qids):
-    instrument = Instrument(
-        key="grassroots",
-        version=1,
-        title="g",
-        rater_group="grassroots",
-        targets="all_units",
-        definition="key: grassroots\n",
-        fingerprint="x" * 64,
-    )
-    for position, qid in enumerate(qids):
-        instrument.questions.append(Question(qid=qid, position=position, theme="t", type="score100", text=qid))
-    db.session.add(instrument)
-    db.session.flush()
-    return instrument
+from tests.api.helpers import stored_instrument
 
 
 def _response(period, rater_code, unit, instrument, versions):
@@ -72,7 +54,7 @@ def test_answers_come_exactly_and_in_response_then_question_order(app, city):
         units = {u.code: u for u in db.session.scalars(sa.select(Unit))}
         # A unit separator inside an id: SQLite's per-version text cannot be split, so it reads row by row.
         qids = ["g2", "b\x1fx", "g10", "a"]
-        instrument = _instrument(qids)
+        instrument = stored_instrument(qids)
         first = _response(period, "G1", units["U01"], instrument, [1, 2])
         second = _response(period, "G2", units["U01"], instrument, [1])
         _submit(first, 1, dict.fromkeys(qids, 1.0))
@@ -97,7 +79,7 @@ def test_an_answer_to_a_question_no_longer_listed_reaches_the_engine_check(app, 
     with app.app_context():
         period = db.session.scalar(sa.select(Period).filter_by(name="P1"))
         unit = db.session.scalar(sa.select(Unit).filter_by(code="U01"))
-        instrument = _instrument(["g01", "g02"])
+        instrument = stored_instrument(["g01", "g02"])
         response = _response(period, "G1", unit, instrument, [1])
         _submit(response, 1, {"g01": 4.0, "g99": 3.0})
         db.session.commit()

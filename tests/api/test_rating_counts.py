@@ -17,7 +17,6 @@ from assessment.models import (
     Instrument,
     Period,
     PublicRating,
-    Question,
     Rater,
     RaterGroup,
     RatingCount,
@@ -33,7 +32,7 @@ from assessment.services.gather import gather_inputs
 from assessment.services.imports import run_import
 from assessment.services.ratings.counts import mismatches
 from assessment.services.ratings.exclusions import set_excluded
-from tests.api.helpers import daytime, rating
+from tests.api.helpers import daytime, rating, stored_instrument
 
 
 def _counts(app):
@@ -186,19 +185,7 @@ def test_the_gather_reads_the_same_frames_as_row_by_row_queries(app, city, make_
         units = {u.code: u for u in db.session.scalars(sa.select(Unit))}
         town = Town(code="T1", name="密州街道")
         db.session.add(town)
-        instrument = Instrument(
-            key="grassroots",
-            version=1,
-            title="g",
-            rater_group="grassroots",
-            targets="all_units",
-            definition="key: grassroots\n",
-            fingerprint="x" * 64,
-        )
-        for position, qid in enumerate(["g01", "g02", "nan", "null"]):
-            instrument.questions.append(Question(qid=qid, position=position, theme="t", type="score100", text=qid))
-        db.session.add(instrument)
-        db.session.flush()
+        instrument = stored_instrument(["g01", "g02", "nan", "null"])
         # Values that only survive a round trip through text if it is written exactly.
         values = [1.0, None, 0.30000000000000004, 33.333333333333336, 100.0, 0.0, 87.5, 1e-7]
         n = 0
