@@ -1,27 +1,22 @@
 """The period-wide rescan of suspicion flags (services/ratings/flags.py) against the per-row rules."""
 
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from assessment.extensions import db
-from assessment.models import Channel, CodeSystem, Period, PeriodState, PublicRating, Unit, UnitKind
+from assessment.models import Channel, CodeSystem, PublicRating, Unit, UnitKind
 from assessment.services.bulk import bulk_insert
+from assessment.services.periods import get_or_create_period
 from assessment.services.ratings.flags import TopRating, _in_bursts, burst_settings, is_odd_hour, rescan_flags
 
 
 def _ratings(n=3000, seed=11):
     """A period with n ratings from devices and imports, clustered in time so that some form bursts."""
-    period = Period(
-        name="2026",
-        state=PeriodState.OPEN,
-        starts_on=date(2026, 1, 1),
-        ends_on=date(2026, 12, 31),
-        as_of=date(2026, 12, 31),
-    )
+    period = get_or_create_period("2026", actor="test")  # over its calendar year (the rescan ignores its state)
     units = [Unit(code=f"U{i}", name=f"单位{i}", kind=UnitKind.GOVERNMENT, category="政府部门") for i in range(3)]
-    db.session.add_all([period, *units])
+    db.session.add_all(units)
     db.session.flush()
     rng = random.Random(seed)
     start = datetime(2026, 3, 1, tzinfo=UTC)
