@@ -31,10 +31,13 @@ _DRIVER_SQL = {}
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite
 
 
+def sqlite_time(moment: datetime) -> str:
+    """An aware datetime as SQLAlchemy stores it in SQLite: UTC text, with microseconds."""
+    return moment.astimezone(UTC).strftime(_SQLITE_TIME)
+
+
 def _sqlite_value(value):
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime(_SQLITE_TIME)
-    return value
+    return sqlite_time(value) if isinstance(value, datetime) else value
 
 
 def rows_on_driver(statement, params: dict) -> list[tuple]:

@@ -6,7 +6,7 @@ inserted, in the API's own transaction, at the cost of a few microseconds per ro
 """
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     JSON,
@@ -29,12 +29,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ...models import PublicRating
 from ...models.base import UTCDateTime
-from .connection import dialect_name
+from .connection import dialect_name, sqlite_time
 
 _R = PublicRating.__table__
 
 _INSERTS = {}
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite
 
 
 def _plain_type(column_type, dialect):
@@ -150,11 +149,11 @@ def insert_params(rows: list[dict], now: datetime):
     """The rows as `insert_statement` binds them: driver-level rows (SQLite), arrays by column
     (PostgreSQL)."""
     if dialect_name() == "sqlite":
-        received = now.astimezone(UTC).strftime(_SQLITE_TIME)
+        received = sqlite_time(now)
         return [
             {
                 **row,
-                "rated_at": row["rated_at"].astimezone(UTC).strftime(_SQLITE_TIME),
+                "rated_at": sqlite_time(row["rated_at"]),
                 "received_at": received,
                 "code_system": row["code_system"].value,
                 "channel": row["channel"].value,
