@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from assessment.services import ratings
-from assessment.services.ratings.hashing import content_hash
+from assessment.services.ratings.hashing import content_hash, content_hashes
 from assessment.services.ratings.stats import wilson_interval
 from scoring.leaves import wilson_lower
 
@@ -27,6 +27,18 @@ def test_a_rating_without_window_hashes_as_the_api_stored_it():
     full = content_hash("e2", "U02", 1, "hotline", at, "C001", "办证", "S01", "态度差", False, "受理", True)
     assert full == ("201d87cfe7e95d0e56059a7c1d6968d6119e877df011364a6ba49d8e3f0b3ded")
     assert content_hash("e1", "U01", 5, "window", at.astimezone(UTC)) == content_hash("e1", "U01", 5, "window", at)
+
+
+def test_an_imports_column_of_hashes_is_content_hash_row_by_row():
+    """Does content_hashes (the import's columns) give content_hash's hash for each row, empty cells as none?"""
+    at = [datetime(2026, 3, 5, 9, 30, tzinfo=CST), datetime(2026, 3, 6, 1, 0, 0, 250, tzinfo=UTC)]
+    columns = (["e1", "e2"], ["U01", "U02"], [5, 1], ["window", "sms"], [t.astimezone(UTC).isoformat() for t in at])
+    optional = (["", "C9"], ["", "办证"], ["S1", ""], [True, False], ["1号窗口", ""])
+    expected = [
+        content_hash("e1", "U01", 5, "window", at[0], None, None, "S1", None, True, window="1号窗口"),
+        content_hash("e2", "U02", 1, "sms", at[1], "C9", "办证", None, None, False),
+    ]
+    assert content_hashes(*columns, *optional) == expected
 
 
 def test_the_window_is_part_of_the_content_when_given():

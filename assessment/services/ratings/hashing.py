@@ -29,13 +29,72 @@ def content_hash(
     an explicit real_name and a window are appended only when given, so the text matches the demo city's and
     the hashes the API stored before `window` existed (window=None hashes exactly as before).
     """
+    utc = rated_at.astimezone(UTC).isoformat()
+    return _digest(
+        _text(
+            event_id,
+            unit_code,
+            level,
+            channel,
+            utc,
+            case_no,
+            service_item,
+            staff_code,
+            comment,
+            is_default,
+            stage,
+            real_name,
+            window,
+        )
+    )
+
+
+def content_hashes(
+    event_ids, unit_codes, levels, channels, utc_isos, case_nos, service_items, staff_codes, defaults, windows
+):
+    """content_hash of many imported ratings at once (columns of equal length; an import has no comment, stage or
+    real_name): `utc_isos` are the times as content_hash writes them (`datetime.isoformat()` in UTC), and an
+    empty case number, service item, staff code or window counts as none."""
+    return [
+        _digest(_text(e, u, lv, c, t, k, si, sc, None, d, "", None, w or None))
+        for e, u, lv, c, t, k, si, sc, d, w in zip(
+            event_ids,
+            unit_codes,
+            levels,
+            channels,
+            utc_isos,
+            case_nos,
+            service_items,
+            staff_codes,
+            defaults,
+            windows,
+            strict=True,
+        )
+    ]
+
+
+def _text(
+    event_id,
+    unit_code,
+    level,
+    channel,
+    utc_iso,
+    case_no,
+    service_item,
+    staff_code,
+    comment,
+    is_default,
+    stage,
+    real_name,
+    window,
+) -> str:
     text = "|".join(
         (
             event_id,
             unit_code or "",
             str(level),
             channel,
-            rated_at.astimezone(UTC).isoformat(),
+            utc_iso,
             case_no or "",
             service_item or "",
             staff_code or "",
@@ -49,4 +108,8 @@ def content_hash(
         text += "|real_name=" + ("1" if real_name else "0")
     if window is not None:
         text += "|window=" + window
+    return text
+
+
+def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

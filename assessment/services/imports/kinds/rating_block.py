@@ -11,7 +11,6 @@ A time is kept in a record as whole microseconds since 1970-01-01 UTC (an int), 
 stores only when written (`db_times`).
 """
 
-import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +19,7 @@ import pandas as pd
 from pandas.api.types import infer_dtype
 
 from ....models import Channel
+from ...ratings.hashing import content_hashes
 from ..guide import EXAMPLE_LINE
 
 #: The columns of a rating file, in the order `plain_rows` reads them.
@@ -190,28 +190,9 @@ def plain_rows(kind, block):
     default = default.to_numpy()[index].astype(bool).tolist()
     micros = micros[index]
     unit_id = unit_id.to_numpy()[index].astype(np.int64).tolist()
-    texts = list(
-        map(
-            "|".join,
-            zip(
-                event_id,
-                unit_code,
-                map(str, levels),
-                channel,
-                _utc_iso(micros),
-                case_no,
-                service_item,
-                staff_code,
-                [""] * len(index),
-                ["1" if d else "0" for d in default],
-                strict=True,
-            ),
-        )
+    digests = content_hashes(
+        event_id, unit_code, levels, channel, _utc_iso(micros), case_no, service_item, staff_code, default, window
     )
-    for i, value in enumerate(window):
-        if value:
-            texts[i] += "|window=" + value
-    digests = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
     line = lines[index].tolist()
     records = list(
         zip(
