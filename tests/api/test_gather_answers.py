@@ -19,6 +19,7 @@ from assessment.models import (
     ResponseVersion,
     Unit,
 )
+from assessment.services import gather
 from assessment.services.gather import gather_inputs
 from tests.api.helpers import stored_instrument
 
@@ -47,31 +48,38 @@ def _submit(response, number, answers):
     db.session.flush()
 
 
-def test_answers_come_exactly_and_in_response_then_question_order(app, city):
-    """Are odd question ids, 不了解 and non-whole values read exactly, a corrected response in its own place?"""
+@pytest.mark.parametrize("odd", ["b\x1fx", "b|x"], ids=["row-by-row", "per-version-text"])
+def test_answers_come_exactly_and_in_response_then_question_order(app, city, odd, monkeypatch):
+    """Are odd question ids, 不了解 and non-whole values read exactly, a corrected response in its own place —
+    by SQLite's per-version text and by its row-by-row fallback alike?"""
+    fast = []
+    real = gather._answers_sqlite
+    monkeypatch.setattr(gather, "_answers_sqlite", lambda *args: fast.append(real(*args)) or fast[-1])
     with app.app_context():
         period = db.session.scalar(sa.select(Period).filter_by(name="P1"))
         units = {u.code: u for u in db.session.scalars(sa.select(Unit))}
         # A unit separator inside an id: SQLite's per-version text cannot be split, so it reads row by row.
-        qids = ["g2", "b\x1fx", "g10", "a"]
+        qids = ["g2", odd, "g10", "a"]
         instrument = stored_instrument(qids)
         first = _response(period, "G1", units["U01"], instrument, [1, 2])
         second = _response(period, "G2", units["U01"], instrument, [1])
         _submit(first, 1, dict.fromkeys(qids, 1.0))
-        _submit(second, 1, {"g2": 0.30000000000000004, "b\x1fx": None, "g10": 1e-7, "a": 87.5})
-        _submit(first, 2, {"g2": 100.0, "b\x1fx": 0.0, "g10": 33.333333333333336, "a": None})  # a correction
+        _submit(second, 1, {"g2": 0.30000000000000004, odd: None, "g10": 1e-7, "a": 87.5})
+        _submit(first, 2, {"g2": 100.0, odd: 0.0, "g10": 33.333333333333336, "a": None})  # a correction
         db.session.commit()
 
         answers = gather_inputs(period).answers
         got = list(zip(answers["rater"], answers["question"], answers["answer"], strict=True))
-        order = sorted(qids)  # as the unique index sorts them: "a", "b\x1fx", "g10", "g2"
-        expected = [("G1", q, {"g2": 100.0, "b\x1fx": 0.0, "g10": 33.333333333333336}.get(q)) for q in order] + [
+        order = sorted(qids)  # as the unique index sorts them: "a", odd, "g10", "g2"
+        expected = [("G1", q, {"g2": 100.0, odd: 0.0, "g10": 33.333333333333336}.get(q)) for q in order] + [
             ("G2", q, {"g2": 0.30000000000000004, "g10": 1e-7, "a": 87.5}.get(q)) for q in order
         ]
         assert len(got) == len(expected)
         for (rater, question, value), (want_rater, want_question, want_value) in zip(got, expected, strict=True):
             assert (rater, question) == (want_rater, want_question)
             assert math.isnan(value) if want_value is None else value == want_value
+        if db.engine.dialect.name == "sqlite":  # which SQLite read ran: the text, unless an id holds its separator
+            assert [found is not None for found in fast] == [odd == "b|x"]
 
 
 def test_an_answer_to_a_question_no_longer_listed_reaches_the_engine_check(app, city):
