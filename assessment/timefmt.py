@@ -4,6 +4,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 #: China Standard Time, UTC+8 (no daylight saving).
 CST = timezone(timedelta(hours=8), "CST")
+#: China time's fixed offset from UTC (no daylight saving), for code that works on whole columns of numbers.
+CST_HOURS = CST.utcoffset(None) // timedelta(hours=1)
+CST_MICROSECONDS = CST.utcoffset(None) // timedelta(microseconds=1)
 
 
 def china_time(moment: datetime | None) -> datetime | None:

@@ -15,7 +15,7 @@ from sqlalchemy import String, bindparam, func, or_, select, type_coerce, union_
 
 from ...extensions import db
 from ...models import Channel, Device, Period, PublicRating
-from ...timefmt import CST
+from ...timefmt import CST, CST_HOURS
 from ..bulk import CHUNK
 from .connection import dialect_name, rows_on_driver, run, utc_of
 
@@ -165,17 +165,14 @@ def bursts_among(
     return _in_bursts(groups, need, window)
 
 
-def rescan_flags(period: Period, odd_hours: bool = True) -> dict:
+def rescan_flags(period: Period) -> dict:
     """Flag a whole period again: window ratings at impossible hours and bursts of top ratings.
 
     For ratings that escaped the checks at arrival: imported files, the demo city, bursts posted concurrently.
     Flags are only ever added (the office may have excluded or kept a rating after looking at it); returns the
     number of ratings newly flagged, by flag. Reads only the window ratings whose UTC hour can be an odd China
-    hour, and the top ratings that can be in a burst. `odd_hours=False` looks for bursts only (an import
-    writes its ratings with their odd-hour flags, as the device API does).
+    hour, and the top ratings that can be in a burst.
     """
-    if not odd_hours:
-        return {"odd_hour": 0, "burst": rescan_bursts(period)}
     rows = run(
         select(_R.c.id, _R.c.rated_at, _R.c.flags).where(
             _R.c.period_id == period.id, _R.c.channel == Channel.WINDOW, _utc_hour_in(_ODD_UTC_HOURS)
@@ -192,7 +189,7 @@ def rescan_flags(period: Period, odd_hours: bool = True) -> dict:
 
 
 #: The UTC hours of the odd China hours (China time has no daylight saving: a fixed offset).
-_ODD_UTC_HOURS = sorted({(hour - CST.utcoffset(None) // timedelta(hours=1)) % 24 for hour in range(*ODD_HOURS)})
+_ODD_UTC_HOURS = sorted({(hour - CST_HOURS) % 24 for hour in range(*ODD_HOURS)})
 
 
 def _utc_hour_in(hours):

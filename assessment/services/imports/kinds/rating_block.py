@@ -19,6 +19,7 @@ import pandas as pd
 from pandas.api.types import infer_dtype
 
 from ....models import Channel
+from ....timefmt import CST_MICROSECONDS
 from ...ratings.hashing import content_hashes
 from ..guide import EXAMPLE_LINE
 
@@ -44,8 +45,6 @@ _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|
 _OFFSET = re.compile(r".*(?:Z|[+-]\d{2}:\d{2})")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
-#: Beijing time (UTC+8, no daylight saving) in microseconds.
-_CST_US = 8 * 3600 * 1_000_000
 
 
 def to_micros(moment: datetime) -> int:
@@ -104,7 +103,7 @@ def _moments(values: np.ndarray, ok: np.ndarray):
     index, text = index[known], text[known]
     at = parsed[known].dt.tz_localize(None).to_numpy().astype("datetime64[us]").astype(np.int64)
     naive = np.fromiter((_OFFSET.fullmatch(t) is None for t in text), dtype=bool, count=len(text))
-    at[naive] -= _CST_US  # read as UTC above: Beijing time is 8 hours ahead
+    at[naive] -= CST_MICROSECONDS  # read as UTC above: Beijing time is 8 hours ahead
     micros[index] = at
     valid[index] = True
     return micros, valid
@@ -162,7 +161,7 @@ def plain_rows(kind, block):
     ok &= default.notna().to_numpy()
     micros, valid = _moments(rated_at, ok)
     ok &= valid
-    local_day = (micros + _CST_US) // 86_400_000_000
+    local_day = (micros + CST_MICROSECONDS) // 86_400_000_000
     ok &= (local_day >= kind.first_day) & (local_day <= kind.last_day)
     # An event id or a case number met before, or twice in this block, is the per-row check's to name.
     ids = pd.Series(_column(columns, cols, "event_id", n), dtype=object)

@@ -4,7 +4,6 @@
 import json
 from collections import Counter
 from contextlib import suppress
-from datetime import timedelta
 from itertools import repeat
 
 import numpy as np
@@ -14,11 +13,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ....extensions import db
 from ....models import Channel, PublicRating
-from ....timefmt import CST
+from ....timefmt import CST_HOURS
 from ...ratings.flags import ODD_HOURS
 from .rating_block import db_times
-
-_CST_HOURS = CST.utcoffset(None) // timedelta(hours=1)
 
 #: The flags a rating is written with, by (is_default, at an odd hour): "default" marks a rating without
 #: suspecting it; "odd_hour" (a window rating while the halls are closed, flags.is_odd_hour) is a suspicion.
@@ -255,7 +252,7 @@ class RatingWriter:
 def odd_hours(channels, micros) -> list:
     """Which ratings (channel codes, times in microseconds since 1970 UTC) are window ratings at an odd China
     hour: flags.is_odd_hour, a column at a time."""
-    hours = (np.asarray(micros, dtype=np.int64) // 3_600_000_000 + _CST_HOURS) % 24
+    hours = (np.asarray(micros, dtype=np.int64) // 3_600_000_000 + CST_HOURS) % 24
     odd = (np.asarray(channels, dtype=object) == Channel.WINDOW.value) & (hours >= ODD_HOURS[0])
     return (odd & (hours < ODD_HOURS[1])).tolist()
 

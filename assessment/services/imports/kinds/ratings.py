@@ -9,7 +9,7 @@ from ....extensions import db
 from ....models import Channel, CodeSystem, PublicRating, Unit
 from ....timefmt import CST
 from ...ratings.cases import open_cases_where
-from ...ratings.flags import rescan_flags
+from ...ratings.flags import rescan_bursts
 from ...ratings.hashing import content_hash
 from ..cells import column_length
 from ..reading import show
@@ -313,6 +313,6 @@ class Ratings(Kind):
         if self.counts["created"]:
             # The same suspicion flags as ratings posted by devices: odd hours as they were written, then the
             # bursts, which need the whole period. Flags, not drops.
-            flagged = writer.flagged + rescan_flags(self.period, odd_hours=False)["burst"]
+            flagged = writer.flagged + rescan_bursts(self.period)
             if flagged:
                 self.counts["flagged"] = flagged
