@@ -9,7 +9,7 @@ office reviews (复核): an upheld appeal excludes the rating from scoring, with
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import exists, insert, literal, select
+from sqlalchemy import and_, exists, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ...extensions import db
@@ -96,6 +96,11 @@ def insert_cases(ratings: list[tuple[int, int]], opened_at: datetime, connection
     )
 
 
+def _gets_a_case():
+    """The one rule for which stored ratings get a bad-rating case: level 1-2, not a system default."""
+    return and_(PublicRating.level <= 2, PublicRating.is_default.is_(False))
+
+
 def open_cases_for_ratings(rating_ids, opened_at: datetime | None = None, from_rated_at: bool = False) -> int:
     """Open the bad-rating cases of stored ratings (for imports and the demo city), in bulk; returns how many.
 
@@ -114,9 +119,7 @@ def open_cases_for_ratings(rating_ids, opened_at: datetime | None = None, from_r
         found.extend(
             db.session.execute(
                 select(PublicRating.id, PublicRating.unit_id, PublicRating.rated_at).where(
-                    PublicRating.id.in_(ids[start : start + CHUNK]),
-                    PublicRating.level <= 2,
-                    PublicRating.is_default.is_(False),
+                    PublicRating.id.in_(ids[start : start + CHUNK]), _gets_a_case()
                 )
             ).all()
         )
@@ -147,7 +150,7 @@ def open_cases_where(condition, opened_at: datetime) -> int:
     """Open the bad-rating cases of the stored ratings matching `condition` (a clause on public_ratings), in
     one INSERT … SELECT on the session's connection; returns how many were opened.
 
-    The rules of `open_cases_for_ratings`: only non-default ratings at level 1-2, none twice, due the setting's
+    The rules of `open_cases_for_ratings`: `_gets_a_case`, none twice, due the setting's
     number of working days after `opened_at`'s China date; cases take the ratings' id order. For the import,
     which knows its new ratings by event id and need not read their ids back.
     """
@@ -162,12 +165,7 @@ def open_cases_where(condition, opened_at: datetime) -> int:
             literal(due, cases.c.due_on.type),
             literal(opened_at, cases.c.opened_at.type),
         )
-        .where(
-            condition,
-            ratings.c.level <= 2,
-            ratings.c.is_default.is_(False),
-            ~exists().where(cases.c.rating_id == ratings.c.id),
-        )
+        .where(condition, _gets_a_case(), ~exists().where(cases.c.rating_id == ratings.c.id))
         .order_by(ratings.c.id)
     )
     statement = insert(cases).from_select(["rating_id", "unit_id", "state", "due_on", "opened_at"], chosen)
