@@ -15,12 +15,8 @@ from ..cells import column_length
 from ..reading import show
 from ..report import file_error
 from .base import Kind
-from .rating_block import COLUMNS, plain_rows, to_micros
+from .rating_block import plain_rows, to_micros
 from .rating_write import CASE_NO, DEFAULT, EVENT_ID, HASH, LEVEL, LINE, RatingWriter, among
-
-_LEVELS = {str(code): code for code in range(1, 6)}
-_CHANNELS = {member.value: member for member in Channel}
-_FLAGS = {"": False, "0": False, "1": True}
 
 
 class Ratings(Kind):
@@ -51,7 +47,7 @@ class Ratings(Kind):
 
     def check(self, row):
         """Check one rating; an event_id repeated within the file is a row error (whatever its content)."""
-        fields = self._plain_fields(row) or self._fields(row)
+        fields = self._fields(row)  # the rows `check_block` did not find plainly valid
         if fields is None:
             return None
         event_id, unit_code, unit_id, raw, channel, rated_at, is_default, case_no, window, service_item = fields[:10]
@@ -119,66 +115,6 @@ class Ratings(Kind):
     def check_block(self, block):
         """The records of the block's plainly valid rows, checked a column at a time (`rating_block`)."""
         return plain_rows(self, block)
-
-    def _plain_fields(self, row):
-        """The fields of a row whose cells are all plainly valid text, without the getters; None for any other
-        row (XLSX objects, spellings the getters also accept, anything bad), which `_fields` then checks cell
-        by cell with its exact messages. Most rows of a big file are plain, and the getters cost more than the
-        rest of the import's checks."""
-        cells, cols, limits = row.cells, row.cols, self.max
-        count = len(cells)
-        values = []
-        for name in COLUMNS:
-            i = cols.get(name)
-            value = "" if i is None or i >= count else cells[i]
-            if value.__class__ is not str:
-                return None
-            values.append(value)
-        event_id, unit_code, level, channel, moment, flag, case_no, window, service_item, staff_code = values
-        unit_id = self.units.get(unit_code)
-        raw = _LEVELS.get(level)
-        channel = _CHANNELS.get(channel)
-        is_default = _FLAGS.get(flag)
-        if (
-            unit_id is None
-            or raw is None
-            or channel is None
-            or is_default is None
-            or not 0 < len(event_id) <= limits["event_id"]
-            or unit_code in self.inactive
-            or len(case_no) > limits["case_no"]
-            or len(window) > limits["window"]
-            or len(service_item) > limits["service_item"]
-            or len(staff_code) > limits["staff_code"]
-            or len(moment) <= 10
-        ):
-            return None
-        try:
-            rated_at = datetime.fromisoformat(moment)
-        except ValueError:
-            return None
-        if rated_at.tzinfo is None:
-            rated_at = rated_at.replace(tzinfo=CST)
-        try:
-            rated_at = rated_at.astimezone(UTC)
-            local = rated_at.astimezone(CST).date()
-        except OverflowError:  # near year 1 or 9999: `_fields` names it
-            return None
-        if not self.starts <= local <= self.ends:
-            return None
-        return (
-            event_id,
-            unit_code,
-            unit_id,
-            raw,
-            channel,
-            rated_at,
-            is_default,
-            case_no or None,
-            window or None,
-            service_item or None,
-            staff_code or None,
-        )
 
     def _fields(self, row):
         """The fields of one row through the cell getters (each bad cell recorded); None when any is bad."""
