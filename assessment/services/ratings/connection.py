@@ -51,7 +51,7 @@ def rows_on_driver(statement, params: dict) -> list[tuple]:
     """
     connection = current.get() or db.session.connection()
     sqlite = connection.dialect.name == "sqlite"
-    key = (statement, tuple(params))
+    key = (connection.dialect.name, statement, tuple(params))
     compiled = _DRIVER_SQL.get(key)
     if compiled is None:
         done = statement.compile(dialect=connection.dialect)

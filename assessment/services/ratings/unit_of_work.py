@@ -46,6 +46,12 @@ class _SQLiteWriters:
                 if handle is not None:
                     fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def turn(self, connection):
+        """Wait for the writers' turn of `connection`'s database when it is SQLite (else nothing to wait for)."""
+        if connection.dialect.name != "sqlite":
+            return nullcontext()
+        return self(connection.engine.url.database or "")
+
     def _file(self, database):
         if fcntl is None or not database or database == ":memory:" or database.startswith("file:"):
             return None
@@ -56,6 +62,17 @@ class _SQLiteWriters:
 
 
 _SQLITE_WRITERS = _SQLiteWriters()
+
+
+@contextmanager
+def _working_on(connection, callbacks: list):
+    """Run the ratings code on `connection`, collecting in `callbacks` what to do once it has committed."""
+    token, later = current_connection.set(connection), after_commit.set(callbacks)
+    try:
+        yield
+    finally:
+        current_connection.reset(token)
+        after_commit.reset(later)
 
 
 def submit(device: DeviceAuth, ratings: list[dict], attempts: int = 3) -> list[dict]:
@@ -95,24 +112,16 @@ def submit(device: DeviceAuth, ratings: list[dict], attempts: int = 3) -> list[d
 
 def _submit_alone(device: DeviceAuth, ratings: list, attempts: int, plan: Plan | None = None) -> list[dict]:
     """submit() for one request on its own: prepare (unless `plan` is given), write, commit, retry."""
-    engine = db.engine
-    sqlite_file = (engine.url.database or "") if engine.dialect.name == "sqlite" else None
     for attempt in range(attempts):
         try:
             callbacks = []
-            with engine.connect() as db_connection:
-                token, later = current_connection.set(db_connection), after_commit.set(callbacks)
-                try:
-                    if plan is None or attempt > 0:
-                        plan = prepare(device, ratings, None)
-                    # Only the writing takes turns (SQLite has one writer at a time); preparing runs in
-                    # parallel.
-                    with _SQLITE_WRITERS(sqlite_file) if sqlite_file is not None else nullcontext():
-                        answers = write(plan)
-                        db_connection.commit()
-                finally:
-                    current_connection.reset(token)
-                    after_commit.reset(later)
+            with db.engine.connect() as db_connection, _working_on(db_connection, callbacks):
+                if plan is None or attempt > 0:
+                    plan = prepare(device, ratings, None)
+                # Only the writing takes turns (SQLite has one writer at a time); preparing runs in parallel.
+                with _SQLITE_WRITERS.turn(db_connection):
+                    answers = write(plan)
+                    db_connection.commit()
             for callback in callbacks:
                 callback()
             return answers
@@ -131,11 +140,8 @@ def _prepare_apart(connection, device: DeviceAuth, ratings: list) -> Plan:
     may be shared (_GroupCommits), on this connection or on the group writer's."""
     if connection.dialect.name == "postgresql":
         connection.execution_options(isolation_level="AUTOCOMMIT")
-    token = current_connection.set(connection)
-    try:
+    with _working_on(connection, []):
         plan = prepare(device, ratings, None)
-    finally:
-        current_connection.reset(token)
     if connection.in_transaction():
         # A read through SQLAlchemy (the periods when their cache is stale, an integration's units) begins a
         # transaction even in autocommit: end it, or the isolation level could not be set for the write.
@@ -214,13 +220,11 @@ def _write_group(group: list[_Queued], connection) -> None:
     committed."""
     if connection.dialect.name == "postgresql":  # out of prepare's autocommit, into a transaction
         connection.execution_options(isolation_level=connection.default_isolation_level)
-    sqlite_file = (connection.engine.url.database or "") if connection.dialect.name == "sqlite" else None
     callbacks = []
     answers = {}
-    token, later = current_connection.set(connection), after_commit.set(callbacks)
-    try:
+    with _working_on(connection, callbacks):
         try:
-            with _SQLITE_WRITERS(sqlite_file) if sqlite_file is not None else nullcontext():
+            with _SQLITE_WRITERS.turn(connection):
                 for queued in sorted(group, key=_counts_key):
                     answers[id(queued)] = store(queued.plan)
                 for queued in sorted(group, key=lambda each: each.plan.device.id):
@@ -229,9 +233,6 @@ def _write_group(group: list[_Queued], connection) -> None:
         except BaseException:
             connection.rollback()
             raise
-    finally:
-        current_connection.reset(token)
-        after_commit.reset(later)
     for callback in callbacks:
         callback()
     for queued in group:
