@@ -30,23 +30,8 @@ def content_hash(
     the hashes the API stored before `window` existed (window=None hashes exactly as before).
     """
     utc = rated_at.astimezone(UTC).isoformat()
-    return _digest(
-        _text(
-            event_id,
-            unit_code,
-            level,
-            channel,
-            utc,
-            case_no,
-            service_item,
-            staff_code,
-            comment,
-            is_default,
-            stage,
-            real_name,
-            window,
-        )
-    )
+    fields = (event_id, unit_code, level, channel, utc, case_no, service_item, staff_code, comment, is_default)
+    return _digest(_text(fields, stage, real_name, window))
 
 
 def content_hashes(
@@ -55,39 +40,27 @@ def content_hashes(
     """content_hash of many imported ratings at once (columns of equal length; an import has no comment, stage or
     real_name): `utc_isos` are the times as content_hash writes them (`datetime.isoformat()` in UTC), and an
     empty case number, service item, staff code or window counts as none."""
-    return [
-        _digest(_text(e, u, lv, c, t, k, si, sc, None, d, "", None, w or None))
-        for e, u, lv, c, t, k, si, sc, d, w in zip(
-            event_ids,
-            unit_codes,
-            levels,
-            channels,
-            utc_isos,
-            case_nos,
-            service_items,
-            staff_codes,
-            defaults,
-            windows,
-            strict=True,
-        )
-    ]
+    comments = [None] * len(event_ids)
+    rows = zip(
+        event_ids,
+        unit_codes,
+        levels,
+        channels,
+        utc_isos,
+        case_nos,
+        service_items,
+        staff_codes,
+        comments,
+        defaults,
+        strict=True,
+    )
+    return [_digest(_text(fields, "", None, window or None)) for fields, window in zip(rows, windows, strict=True)]
 
 
-def _text(
-    event_id,
-    unit_code,
-    level,
-    channel,
-    utc_iso,
-    case_no,
-    service_item,
-    staff_code,
-    comment,
-    is_default,
-    stage,
-    real_name,
-    window,
-) -> str:
+def _text(fields, stage, real_name, window) -> str:
+    """The canonical text: the ten fields (event_id, unit_code, level, channel, UTC ISO time, case_no,
+    service_item, staff_code, comment, is_default) joined by "|", then stage, real_name and window when given."""
+    event_id, unit_code, level, channel, utc_iso, case_no, service_item, staff_code, comment, is_default = fields
     text = "|".join(
         (
             event_id,
