@@ -182,9 +182,17 @@ def rating_body(device: int, n: int, slot: int, base: datetime, rnd: random.Rand
 # --- load from Python threads (batches, and the fallback for the request-rate runs) -----------------------
 
 
+#: Requests per client connection before it is closed and opened again. A keep-alive connection stays with
+#: the gunicorn worker that accepted it, and a handful of connections held for a whole run can leave one
+#: worker with twice the other's share (seen here: one worker 3.5 s of CPU, the other 1.7 s, and the run's
+#: rate down by a quarter). Hundreds of devices, each posting now and then, spread over the workers; so do
+#: connections opened again every so often. The connect itself (loopback) is a small fraction of 50 requests.
+REQUESTS_PER_CONNECTION = 50
+
+
 def run_threads(port, n_threads, seconds, max_requests, make_request):
-    """Send requests from n_threads keep-alive connections until time runs out or each thread has sent its
-    share of max_requests; returns (done, elapsed)."""
+    """Send requests from n_threads keep-alive connections (each opened again every REQUESTS_PER_CONNECTION
+    requests) until time runs out or each thread has sent its share of max_requests; returns (done, elapsed)."""
     stop_at = time.monotonic() + seconds
     done = [0] * n_threads
     per_thread = max_requests // n_threads
@@ -195,6 +203,9 @@ def run_threads(port, n_threads, seconds, max_requests, make_request):
         k = 0
         while time.monotonic() < stop_at and k < per_thread:
             method, path, body, headers, weight = make_request(t, k)
+            if k and k % REQUESTS_PER_CONNECTION == 0:
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, port, timeout=120)
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
             payload = response.read()
@@ -437,11 +448,15 @@ def request_rates(port, keys, base, args, folder, use_wrk, round_no, cpu=None):
 
 
 def python_rate(port, make, seconds, n_threads, cpu=None, max_requests=10_000_000):
-    """Requests per second from n_threads Python clients; `cpu` (a list) gets the server's CPU ms per request."""
-    before = cpu_seconds(cpu_group[0]) if cpu is not None and cpu_group else None
+    """Requests per second from n_threads Python clients; `cpu` (a list) gets the run's CPU ms per request
+    (a dict: gunicorn, database, client) and how busy the machine's cores were."""
+    before = cpu_snapshot() if cpu is not None and cpu_group else None
     done, elapsed = run_threads(port, n_threads, seconds, max_requests, make)
     if before is not None:
-        cpu.append(1000 * (cpu_seconds(cpu_group[0]) - before) / max(done, 1))
+        after = cpu_snapshot()
+        used = {name: 1000 * (after[name] - before[name]) / max(done, 1) for name in before}
+        used["busy"] = sum(after[name] - before[name] for name in before) / (elapsed * (os.cpu_count() or 1))
+        cpu.append(used)
     return done / elapsed
 
 
@@ -449,21 +464,26 @@ def python_rate(port, make, seconds, n_threads, cpu=None, max_requests=10_000_00
 cpu_group = []
 
 
-def cpu_seconds(group: int) -> float:
-    """User + system CPU seconds of the live processes of one process group (0.0 where /proc is missing)."""
-    total = 0.0
+def cpu_snapshot() -> dict:
+    """CPU seconds so far of gunicorn (its process group), the database server (processes named postgres;
+    SQLite runs inside gunicorn) and this client process (all its threads)."""
+    gunicorn = database = 0.0
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if not pid.isdigit():
             continue
         try:
             with open(f"/proc/{pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
+                name, fields = fh.read().rsplit(")", 1)
         except OSError:
             continue
-        if int(fields[2]) == group:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        fields = fields.split()
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if int(fields[2]) == cpu_group[0]:
+            gunicorn += seconds
+        elif name.endswith("(postgres"):
+            database += seconds
+    return {"gunicorn": gunicorn, "database": database, "client": time.process_time()}
 
 
 DEFAULT_PG_URL = "postgresql+psycopg://assessment:assessment@127.0.0.1/assessment_api_bench"
@@ -530,11 +550,13 @@ def bench_engine(url, args) -> dict:
         print(f"single ratings (POST /api/v1/ratings):   {medians['single']:10.0f} requests/s")
         print(f"trivial endpoint (GET /api/v1/health):   {medians['trivial']:10.0f} requests/s", flush=True)
         if cpu:
-            print(
-                f"gunicorn CPU per request (median): single {statistics.median(cpu[1::2]):.2f} ms, "
-                f"health {statistics.median(cpu[0::2]):.2f} ms (the database server's own CPU not included)",
-                flush=True,
-            )
+            for label, runs in (("single", cpu[1::2]), ("health", cpu[0::2])):
+                median = {name: statistics.median(run[name] for run in runs) for name in runs[0]}
+                print(
+                    f"CPU ms per request, {label} (medians): gunicorn {median['gunicorn']:.2f}, database server "
+                    f"{median['database']:.2f}, client {median['client']:.2f}; cores busy {median['busy']:.0%}",
+                    flush=True,
+                )
         return {"engine": engine_name, **medians}
     finally:
         if process is not None:
