@@ -40,6 +40,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from procstat import processes  # noqa: E402  (bench/procstat.py)
 
 CST = timezone(timedelta(hours=8))
 HOST = "127.0.0.1"
@@ -468,21 +471,11 @@ def cpu_snapshot() -> dict:
     """CPU seconds so far of gunicorn (its process group), the database server (processes named postgres;
     SQLite runs inside gunicorn) and this client process (all its threads)."""
     gunicorn = database = 0.0
-    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                name, fields = fh.read().rsplit(")", 1)
-        except OSError:
-            continue
-        fields = fields.split()
-        seconds = (int(fields[11]) + int(fields[12])) / tick
-        if int(fields[2]) == cpu_group[0]:
-            gunicorn += seconds
-        elif name.endswith("(postgres"):
-            database += seconds
+    for found in processes():
+        if found.group == cpu_group[0]:
+            gunicorn += found.seconds
+        elif found.name == "postgres":
+            database += found.seconds
     return {"gunicorn": gunicorn, "database": database, "client": time.process_time()}
 
 

@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
+import procstat  # bench/procstat.py: CPU of the PostgreSQL backend
 from score import make_city  # bench/score.py: the same synthetic city
 
 DEFAULT_PG_URL = "postgresql+psycopg://assessment:assessment@127.0.0.1/assessment_bench"
@@ -367,12 +368,9 @@ def _clock() -> tuple[float, float]:
 
 
 def _server_cpu(pid: int | None) -> float | None:
-    """CPU seconds (user + system) of a local PostgreSQL backend from /proc, or None when it cannot be read."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, TypeError):
-        return None
+    """CPU seconds (user + system) of a local PostgreSQL backend, or None when it cannot be read."""
+    found = procstat.process(pid)
+    return found.seconds if found is not None else None
 
 
 def score(url: str, instance: str) -> tuple[dict, dict]:
