@@ -85,7 +85,8 @@ def _latest_valid_versions():
 
 
 #: Separates the question ids of one version in SQLite's per-version group_concat (a unit separator, not
-#: expected in an id; the count of parts is checked against the count of answers anyway).
+#: expected in an id; the count of parts is checked against the count of answers anyway). The SQL writes it
+#: as char(ord(_SEP)).
 _SEP = "\x1f"
 
 
@@ -166,7 +167,7 @@ def _answers_sqlite(connection, counted):
     cursor = connection.connection.driver_connection.cursor()
     try:
         rows = cursor.execute(
-            f"SELECT version_id, count(*), group_concat(question, char(31)), group_concat({value}, ',')"
+            f"SELECT version_id, count(*), group_concat(question, char({ord(_SEP)})), group_concat({value}, ',')"
             f" FROM answers WHERE version_id IN ({_literal_sql(connection, counted)}) GROUP BY version_id"
         ).fetchall()
     finally:
