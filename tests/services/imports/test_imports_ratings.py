@@ -266,12 +266,16 @@ def test_ratings_xlsx_cells_lines_and_date_cells(city):
 
 
 def _count_trigger():
-    """The text of SQLite's per-row count trigger (None on PostgreSQL, whose trigger runs per statement)."""
-    if db.session.get_bind().dialect.name != "sqlite":
-        return None
-    return db.session.execute(
-        db.text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'public_ratings_count_insert'")
-    ).scalar_one()
+    """The definition of the count trigger on inserts: SQLite's stored text of its per-row trigger,
+    PostgreSQL's pg_get_triggerdef of its per-statement one (None when there is none)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        query = "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'public_ratings_count_insert'"
+    else:
+        query = (
+            "SELECT pg_get_triggerdef(oid) FROM pg_trigger"
+            " WHERE tgrelid = 'public_ratings'::regclass AND tgname = 'public_ratings_count_insert'"
+        )
+    return db.session.execute(db.text(query)).scalar_one_or_none()
 
 
 def test_ratings_import_keeps_rating_counts_and_the_count_trigger(city, tmp_path, monkeypatch):
@@ -282,6 +286,7 @@ def test_ratings_import_keeps_rating_counts_and_the_count_trigger(city, tmp_path
     from assessment.services.ratings.counts import mismatches
 
     trigger = _count_trigger()
+    assert trigger is not None and "public_ratings_count_insert" in trigger
     lines = [RATINGS_HEADER] + [
         f"t{i},U0{i % 3 + 1},{i % 5 + 1},sms,2026-05-01T08:{i:02d}:00+08:00,{i % 2}" for i in range(40)
     ]
