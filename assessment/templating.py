@@ -7,6 +7,7 @@ never disagree on a digit; times go through `timefmt` (China time); labels come 
 from scoring.rounding import format_half_up
 
 from . import labels
+from .models.checkpoints import scored_status
 from .timefmt import format_cst, zh_date
 
 
@@ -42,6 +43,33 @@ def cst(moment, fmt="%Y-%m-%d %H:%M"):
     return format_cst(moment, fmt)
 
 
+def kilobytes(size) -> str:
+    """A file size in bytes as KB with one decimal (四舍五入)."""
+    return decimals(size / 1024, 1)
+
+
+#: The badge colour classes of app.css, where a badge's colour follows a status: green done, grey closed or
+#: failed, blue still open.
+SUGGESTION_BADGES = {"valid": "published", "invalid": "closed", "pending": "open"}
+CHECKPOINT_BADGES = {"on_time": "published", "late": "published", "not_done": "closed"}
+
+
+def suggestion_badge(status) -> str:
+    """The badge class of a suggestion's status (SuggestionStatus): valid green, invalid grey, pending blue."""
+    return SUGGESTION_BADGES[status.value]
+
+
+def problem_badge(state) -> str:
+    """The badge class of a ledger problem's state (ProblemState): closed green, any other state blue."""
+    return "published" if state.value == "closed" else "open"
+
+
+def checkpoint_badge(point, today) -> str:
+    """The badge class of a check point on `today`, by what the engine counts (models.scored_status): done on
+    time or late green, not done (including pending past its due date) grey, still pending plain."""
+    return CHECKPOINT_BADGES.get(scored_status(point.status, point.due, today), "")
+
+
 def rank_text(row) -> str:
     """A result row's rank as shown (labels.rank_text: 无数据 for a unit without data)."""
     return str(labels.rank_text(row))
@@ -51,6 +79,11 @@ def register_template_helpers(app):
     from .office.auth import may_open, navigation  # the console's roles; imported late: office imports services
     from .services.ratings.cases import is_overdue as case_is_overdue
 
+    app.jinja_env.filters["decimals"] = decimals
+    app.jinja_env.filters["kilobytes"] = kilobytes
+    app.jinja_env.filters["suggestion_badge"] = suggestion_badge
+    app.jinja_env.filters["problem_badge"] = problem_badge
+    app.jinja_env.filters["checkpoint_badge"] = checkpoint_badge
     app.jinja_env.filters["fmt2"] = fmt2
     app.jinja_env.filters["signed2"] = signed2
     app.jinja_env.filters["pct"] = pct

@@ -93,12 +93,6 @@ class CheckPoint(db.Model):
             raise CheckPointStateError(self.status, target)
         self.status = target
 
-    def badge(self, today: date) -> str:
-        """The badge colour class of app.css for this item on `today`: done (on time or late) green, not done
-        (including pending past its due date, as scored) grey, otherwise plain."""
-        counted = scored_status(self.status, self.due, today)
-        return {"on_time": "published", "late": "published", "not_done": "closed"}.get(counted, "")
-
 
 def scored_status(status: CheckPointStatus, due: date, as_of: date) -> str | None:
     """The one rule turning a stored status into what the engine counts (scoring.md, unchanged): a pending item

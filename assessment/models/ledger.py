@@ -260,11 +260,6 @@ class SuggestionStatus(enum.Enum):
     def label(self):
         return labels.SUGGESTION_STATUS_ZH[self.value]
 
-    @property
-    def badge(self) -> str:
-        """The badge colour class of app.css a status is shown with: valid green, invalid grey, pending blue."""
-        return {"valid": "published", "invalid": "closed"}.get(self.value, "open")
-
 
 class SuggestionKind(enum.Enum):
     SUGGESTION = "suggestion"  # 意见建议

@@ -153,3 +153,26 @@ def test_case_rates_round_as_every_other_share():
 
     assert ratio((1, 400)) == "1 / 400（0.3%）"
     assert ratio((3, 0)) == "3 / 0（—）"
+
+
+def test_shares_and_sizes_shown_are_rounded_half_up():
+    """Are a completion rate and a file size on a page rounded 四舍五入 (62.5% -> 63%, 2.25 KB -> 2.3 KB), as
+    the engine rounds, not half to even as printf would?"""
+    from assessment.templating import kilobytes, pct
+
+    assert pct(0.625, 0) == "63%" and pct(0.0625, 1) == "6.3%" and pct(None, 0) == "—"
+    assert kilobytes(2304) == "2.3" and kilobytes(2560) == "2.5"
+
+
+def test_every_status_has_its_badge_colour():
+    """Does every suggestion status and problem state have a badge colour, closed and valid ones green?"""
+    from assessment.models import ProblemState, SuggestionStatus
+    from assessment.templating import problem_badge, suggestion_badge
+
+    assert {s: suggestion_badge(s) for s in SuggestionStatus} == {
+        SuggestionStatus.PENDING: "open",
+        SuggestionStatus.VALID: "published",
+        SuggestionStatus.INVALID: "closed",
+    }
+    assert {problem_badge(s) for s in ProblemState if s.value != "closed"} == {"open"}
+    assert problem_badge(ProblemState("closed")) == "published"
