@@ -124,3 +124,22 @@ def test_services_never_import_the_api_and_ratings_modules_import_one_way():
 
     for name in sorted(graph):
         visit(name, [])
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 3, 5, 9, 30, tzinfo=CST),
+        datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(999, 1, 1, 8, 0, 0, 5, tzinfo=CST),
+    ],
+)
+def test_sqlite_time_is_the_text_sqlalchemy_stores(moment):
+    """Does the driver-level path write a time to SQLite as the same text SQLAlchemy's DateTime writes (UTC,
+    four-digit year, microseconds always), so that both compare and sort alike?"""
+    from sqlalchemy.dialects.sqlite import DATETIME
+
+    from assessment.services.ratings.connection import sqlite_time
+
+    stored = DATETIME().bind_processor(None)(moment.astimezone(UTC).replace(tzinfo=None))
+    assert sqlite_time(moment) == stored

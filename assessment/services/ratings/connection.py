@@ -28,12 +28,12 @@ def dialect_name() -> str:
 
 
 _DRIVER_SQL = {}
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite
 
 
 def sqlite_time(moment: datetime) -> str:
-    """An aware datetime as SQLAlchemy stores it in SQLite: UTC text, with microseconds."""
-    return moment.astimezone(UTC).strftime(_SQLITE_TIME)
+    """An aware datetime as SQLAlchemy stores it in SQLite: UTC text "YYYY-MM-DD HH:MM:SS.ffffff", the year
+    always four digits (strftime's %Y would write year 999 as "999") and the microseconds always there."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _sqlite_value(value):
