@@ -7,7 +7,7 @@ never disagree on a digit; times go through `timefmt` (China time); labels come 
 from scoring.rounding import format_half_up
 
 from . import labels
-from .models.checkpoints import scored_status
+from .models.checkpoints import is_overdue, scored_status
 from .timefmt import format_cst, zh_date
 
 
@@ -44,12 +44,18 @@ def cst(moment, fmt="%Y-%m-%d %H:%M"):
 
 
 def kilobytes(size) -> str:
-    """A file size in bytes as KB with one decimal (四舍五入)."""
-    return decimals(size / 1024, 1)
+    """A file size in bytes as KB with one decimal (四舍五入); a dash when there is none."""
+    return decimals(None if size is None else size / 1024, 1)
 
 
-#: The badge colour classes of app.css, where a badge's colour follows a status: green done, grey closed or
-#: failed, blue still open.
+def setting_pct(share) -> str:
+    """A share the scheme sets (0.15, 0.125) as the percentage it is, up to two decimals (四舍五入) and without
+    trailing zeros: "15%", "12.5%"."""
+    return format_half_up(100 * float(share), 2).rstrip("0").rstrip(".") + "%"
+
+
+#: The badge colour classes of app.css, where a badge's colour follows a status: green done, grey failed or
+#: not done, blue still open.
 SUGGESTION_BADGES = {"valid": "published", "invalid": "closed", "pending": "open"}
 CHECKPOINT_BADGES = {"on_time": "published", "late": "published", "not_done": "closed"}
 
@@ -59,8 +65,9 @@ def suggestion_badge(status) -> str:
     return SUGGESTION_BADGES[status.value]
 
 
-def problem_badge(state) -> str:
-    """The badge class of a ledger problem's state (ProblemState): closed green, any other state blue."""
+def state_badge(state) -> str:
+    """The badge class of a ledger problem's or a bad-rating case's state (ProblemState, CaseState): closed
+    green, any other state blue (still being worked on)."""
     return "published" if state.value == "closed" else "open"
 
 
@@ -68,6 +75,11 @@ def checkpoint_badge(point, today) -> str:
     """The badge class of a check point on `today`, by what the engine counts (models.scored_status): done on
     time or late green, not done (including pending past its due date) grey, still pending plain."""
     return CHECKPOINT_BADGES.get(scored_status(point.status, point.due, today), "")
+
+
+def checkpoint_overdue(point, today) -> bool:
+    """Is a check point overdue on `today` (models.checkpoints.is_overdue): pending after its due date."""
+    return is_overdue(point.status, point.due, today)
 
 
 def rank_text(row) -> str:
@@ -82,7 +94,9 @@ def register_template_helpers(app):
     app.jinja_env.filters["decimals"] = decimals
     app.jinja_env.filters["kilobytes"] = kilobytes
     app.jinja_env.filters["suggestion_badge"] = suggestion_badge
-    app.jinja_env.filters["problem_badge"] = problem_badge
+    app.jinja_env.filters["state_badge"] = state_badge
+    app.jinja_env.filters["checkpoint_overdue"] = checkpoint_overdue
+    app.jinja_env.filters["setting_pct"] = setting_pct
     app.jinja_env.filters["checkpoint_badge"] = checkpoint_badge
     app.jinja_env.filters["fmt2"] = fmt2
     app.jinja_env.filters["signed2"] = signed2

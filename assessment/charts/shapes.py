@@ -99,7 +99,7 @@ def trend_chart(series, width=500, height=250):
             whiskers.append({"x": x, "y1": y_rate(max(lo, floor)), "y2": y_rate(hi)})
     count_ticks = [{"y": top + plot_h * (1 - k / 4), "text": f"{top_n * k / 4:g}"} for k in range(5)]
     rate_values = [floor + (1 - floor) * k / 4 for k in range(5)]
-    rate_ticks = [{"y": y_rate(v), "text": f"{100 * v:.0f}%"} for v in rate_values]
+    rate_ticks = [{"y": y_rate(v), "text": format_half_up(100 * v, 0) + "%"} for v in rate_values]
     line = " ".join(f"{p['x']:.1f},{p['y']:.1f}" for p in points)
     return {
         "width": width,

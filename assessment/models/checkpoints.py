@@ -99,8 +99,14 @@ def scored_status(status: CheckPointStatus, due: date, as_of: date) -> str | Non
     counts as not done once its due date is before `as_of` and is left out before that; every other status counts
     as it is."""
     if status is CheckPointStatus.PENDING:
-        return CheckPointStatus.NOT_DONE.value if due < as_of else None
+        return CheckPointStatus.NOT_DONE.value if is_overdue(status, due, as_of) else None
     return status.value
+
+
+def is_overdue(status: CheckPointStatus, due: date, today: date) -> bool:
+    """Is an item overdue on `today`: still pending (nothing reported) after its due date? It then counts as not
+    done (scored_status) and is shown 已到期."""
+    return status is CheckPointStatus.PENDING and due < today
 
 
 class CheckPointFile(db.Model):

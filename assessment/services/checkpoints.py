@@ -22,7 +22,7 @@ from ..models import (
     Unit,
 )
 from ..models.base import utcnow
-from ..models.checkpoints import scored_status
+from ..models.checkpoints import is_overdue, scored_status
 from . import audit, refusals, uploads
 from .claims import claim
 from .refusals import Refused
@@ -238,7 +238,7 @@ class Tally:
 
     def add(self, point_status: CheckPointStatus, due: date, today: date):
         self.counts[point_status] += 1
-        if point_status is CheckPointStatus.PENDING and due < today:
+        if is_overdue(point_status, due, today):
             self.overdue += 1
 
     @property

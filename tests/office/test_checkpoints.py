@@ -375,13 +375,20 @@ def test_a_waiver_from_a_stale_read_is_refused(app, city):
         assert kept.status is CheckPointStatus.ON_TIME and kept.waive_reason is None
 
 
-def test_badge_follows_the_scored_status():
-    """Is an item's badge the colour of what the engine counts (a pending item past due is not done)?"""
-    from assessment.templating import checkpoint_badge
+@pytest.mark.parametrize(
+    "status, on_due_day, day_after",
+    [
+        ("pending", ("", False), ("closed", True)),
+        ("on_time", ("published", False), ("published", False)),
+        ("late", ("published", False), ("published", False)),
+        ("not_done", ("closed", False), ("closed", False)),
+        ("waived", ("", False), ("", False)),
+    ],
+)
+def test_badge_follows_the_scored_status(status, on_due_day, day_after):
+    """Is an item's badge the colour of what the engine counts, and overdue only when pending past its due?"""
+    from assessment.templating import checkpoint_badge, checkpoint_overdue
 
-    point = CheckPoint(item="x", due=date(2026, 6, 30), status=CheckPointStatus.PENDING)
-    assert checkpoint_badge(point, date(2026, 6, 30)) == "" and checkpoint_badge(point, date(2026, 7, 1)) == "closed"
-    point.status = CheckPointStatus.LATE
-    assert checkpoint_badge(point, date(2026, 7, 1)) == "published"
-    point.status = CheckPointStatus.WAIVED
-    assert checkpoint_badge(point, date(2026, 7, 1)) == ""
+    point = CheckPoint(item="x", due=date(2026, 6, 30), status=CheckPointStatus(status))
+    for today, expected in ((date(2026, 6, 30), on_due_day), (date(2026, 7, 1), day_after)):
+        assert (checkpoint_badge(point, today), checkpoint_overdue(point, today)) == expected

@@ -156,23 +156,24 @@ def test_case_rates_round_as_every_other_share():
 
 
 def test_shares_and_sizes_shown_are_rounded_half_up():
-    """Are a completion rate and a file size on a page rounded 四舍五入 (62.5% -> 63%, 2.25 KB -> 2.3 KB), as
-    the engine rounds, not half to even as printf would?"""
-    from assessment.templating import kilobytes, pct
+    """Are rates, file sizes and the scheme's shares shown 四舍五入 (62.5% -> 63%), not half to even?"""
+    from assessment.templating import kilobytes, pct, setting_pct
 
     assert pct(0.625, 0) == "63%" and pct(0.0625, 1) == "6.3%" and pct(None, 0) == "—"
-    assert kilobytes(2304) == "2.3" and kilobytes(2560) == "2.5"
+    assert kilobytes(2304) == "2.3" and kilobytes(None) == "—"
+    assert setting_pct(0.15) == "15%" and setting_pct(0.125) == "12.5%" and setting_pct(0.80005) == "80.01%"
 
 
 def test_every_status_has_its_badge_colour():
-    """Does every suggestion status and problem state have a badge colour, closed and valid ones green?"""
-    from assessment.models import ProblemState, SuggestionStatus
-    from assessment.templating import problem_badge, suggestion_badge
+    """Does every suggestion status, problem state and case state have a badge colour, closed ones green?"""
+    from assessment.models import CaseState, ProblemState, SuggestionStatus
+    from assessment.templating import state_badge, suggestion_badge
 
     assert {s: suggestion_badge(s) for s in SuggestionStatus} == {
         SuggestionStatus.PENDING: "open",
         SuggestionStatus.VALID: "published",
         SuggestionStatus.INVALID: "closed",
     }
-    assert {problem_badge(s) for s in ProblemState if s.value != "closed"} == {"open"}
-    assert problem_badge(ProblemState("closed")) == "published"
+    for states in (ProblemState, CaseState):
+        assert {state_badge(s) for s in states if s.value != "closed"} == {"open"}
+        assert state_badge(states("closed")) == "published"

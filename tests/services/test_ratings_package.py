@@ -135,8 +135,7 @@ def test_services_never_import_the_api_and_ratings_modules_import_one_way():
     ],
 )
 def test_sqlite_time_is_the_text_sqlalchemy_stores(moment):
-    """Does the driver-level path write a time to SQLite as the same text SQLAlchemy's DateTime writes (UTC,
-    four-digit year, microseconds always), so that both compare and sort alike?"""
+    """Does sqlite_time write a time as SQLAlchemy's SQLite DateTime does (UTC, 4-digit year, microseconds)?"""
     from sqlalchemy.dialects.sqlite import DATETIME
 
     from assessment.services.ratings.connection import sqlite_time

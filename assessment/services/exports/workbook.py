@@ -19,6 +19,7 @@ from ... import labels
 from ...extensions import db
 from ...models import BadRatingCase, Period, PublicRating, Result, Unit
 from ...spreadsheets import FORMULA_START
+from ...templating import setting_pct
 from ...timefmt import format_cst
 from .. import reports
 from .contract import FIXED_COLUMNS, TAIL_COLUMNS, result_table
@@ -130,8 +131,8 @@ def explanation_sheet(scheme: scoring.Scheme) -> Sheet:
         (
             "等次",
             (
-                f"组内排名前 {g.excellent_share:.0%} 为优秀；综合得分低于 {g.poor_below:g} 分或排名后 "
-                f"{g.poor_share:.0%} 为较差；其余 {g.good_from:g} 分及以上为良好，否则为一般。"
+                f"组内排名前 {setting_pct(g.excellent_share)} 为优秀；综合得分低于 {g.poor_below:g} 分或排名后 "
+                f"{setting_pct(g.poor_share)} 为较差；其余 {g.good_from:g} 分及以上为良好，否则为一般。"
             ),
         ),
         (
@@ -149,7 +150,8 @@ def explanation_sheet(scheme: scoring.Scheme) -> Sheet:
         ("加分", f"加分项之和，最多 {scheme.bonus_cap:g} 分。"),
         (
             "需人工复核",
-            f"敏感性分析中等次保持概率低于 {scheme.sensitivity.review_below:.0%} 的单位，发布前须逐一人工复核。",
+            f"敏感性分析中等次保持概率低于 {setting_pct(scheme.sensitivity.review_below)} 的单位，"
+            "发布前须逐一人工复核。",
         ),
         (labels.TOO_FEW_ZH, "评价人数少于该群体的最低样本量：该指标不计分、不单独显示（保护评价人匿名）。"),
         ("数字", "所有得分四舍五入保留两位小数，与系统页面、打印报告和 CSV 文件一致。"),
