@@ -452,29 +452,37 @@ def request_rates(port, keys, base, args, folder, use_wrk, round_no, cpu=None):
 
 def python_rate(port, make, seconds, n_threads, cpu=None, max_requests=10_000_000):
     """Requests per second from n_threads Python clients; `cpu` (a list) gets the run's CPU ms per request
-    (a dict: gunicorn, database, client) and how busy the machine's cores were."""
+    (a dict: gunicorn, database, client) and "used": their CPU time as a share of the cores' time in the run."""
     before = cpu_snapshot() if cpu is not None and cpu_group else None
     done, elapsed = run_threads(port, n_threads, seconds, max_requests, make)
     if before is not None:
         after = cpu_snapshot()
         used = {name: 1000 * (after[name] - before[name]) / max(done, 1) for name in before}
-        used["busy"] = sum(after[name] - before[name] for name in before) / (elapsed * (os.cpu_count() or 1))
+        used["used"] = sum(after[name] - before[name] for name in before) / (elapsed * cores())
         cpu.append(used)
     return done / elapsed
 
 
-#: The process group of the gunicorn being measured (its CPU time is read from /proc, Linux only).
+#: What is measured: the process group of the gunicorn (its CPU time is read from /proc, Linux only) and
+#: whether the database is PostgreSQL (whose server's processes are then measured too).
 cpu_group = []
 
 
+def cores() -> int:
+    """The cores this bench (and the server it starts) may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def cpu_snapshot() -> dict:
-    """CPU seconds so far of gunicorn (its process group), the database server (processes named postgres;
-    SQLite runs inside gunicorn) and this client process (all its threads)."""
+    """CPU seconds so far of gunicorn (its process group), the database server (on PostgreSQL: the local
+    server's processes, named postgres; SQLite works inside gunicorn) and this client process (all its
+    threads)."""
     gunicorn = database = 0.0
+    group, postgresql = cpu_group
     for found in processes():
-        if found.group == cpu_group[0]:
+        if found.group == group:
             gunicorn += found.seconds
-        elif found.name == "postgres":
+        elif postgresql and found.name == "postgres":
             database += found.seconds
     return {"gunicorn": gunicorn, "database": database, "client": time.process_time()}
 
@@ -493,7 +501,7 @@ def bench_engine(url, args) -> dict:
         engine_name = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         port = free_port()
         process = start_server(url, folder, port, args.workers, args.threads)
-        cpu_group[:] = [process.pid]  # start_new_session: the group's id is gunicorn's pid
+        cpu_group[:] = [process.pid, engine_name == "PostgreSQL"]  # start_new_session: group id = gunicorn's pid
         base = datetime.now(CST).replace(microsecond=0) - timedelta(days=690)
         use_wrk = shutil.which("wrk") and not args.python_client
         print(
@@ -547,7 +555,8 @@ def bench_engine(url, args) -> dict:
                 median = {name: statistics.median(run[name] for run in runs) for name in runs[0]}
                 print(
                     f"CPU ms per request, {label} (medians): gunicorn {median['gunicorn']:.2f}, database server "
-                    f"{median['database']:.2f}, client {median['client']:.2f}; cores busy {median['busy']:.0%}",
+                    f"{median['database']:.2f}, client {median['client']:.2f}; their CPU {median['used']:.0%} of the "
+                    f"{cores()} cores' time",
                     flush=True,
                 )
         return {"engine": engine_name, **medians}
