@@ -40,21 +40,24 @@ def _sqlite_value(value):
     return sqlite_time(value) if isinstance(value, datetime) else value
 
 
-def rows_on_driver(statement, params: dict) -> list[tuple]:
-    """The rows of a Core SELECT run straight on the driver's cursor, as the driver gives them.
+def rows_on_driver(statement, params: dict, connection=None, column_keys: list | None = None) -> list[tuple]:
+    """The rows a Core statement returns, run straight on the driver's cursor, as the driver gives them.
 
-    For the hot path's small reads: SQLAlchemy's per-execute work costs more than the query. The statement is
-    compiled once per set of parameter names; its literal values (e.g. `level == 5`) come from the compiled
-    form. No parameter may be an expanding IN list. Values: aware datetimes are sent as SQLAlchemy stores
-    them (UTC text on SQLite); what comes back is the driver's (SQLite gives times back as that text, see
-    `utc_of`).
+    For the hot path's small statements (the burst-neighbour read, the single rating's insert): SQLAlchemy's
+    per-execute work (cache key, parameter processing, result wrapping) costs more than the query. The
+    statement is compiled once per dialect and set of parameter names (`column_keys`: the columns an INSERT
+    sets); its literal values (e.g. `level == 5`) come from the compiled form. No parameter may be an
+    expanding IN list. Values: aware datetimes are sent as SQLAlchemy stores them (UTC text on SQLite); what
+    comes back is the driver's (SQLite gives times back as that text, see `utc_of`). Runs on `connection`,
+    else the unit of work's, else the session's; a write joins that connection's transaction only if the
+    caller has begun one through SQLAlchemy (see insert.insert_one).
     """
-    connection = current.get() or db.session.connection()
+    connection = connection or current.get() or db.session.connection()
     sqlite = connection.dialect.name == "sqlite"
     key = (connection.dialect.name, statement, tuple(params))
     compiled = _DRIVER_SQL.get(key)
     if compiled is None:
-        done = statement.compile(dialect=connection.dialect)
+        done = statement.compile(dialect=connection.dialect, column_keys=column_keys)
         order = tuple(done.positiontup) if sqlite else None
         compiled = _DRIVER_SQL[key] = (str(done), dict(done.params), order)
     sql, literals, order = compiled

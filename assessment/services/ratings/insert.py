@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ...models import PublicRating
 from ...models.base import UTCDateTime
-from .connection import dialect_name, sqlite_time
+from .connection import dialect_name, rows_on_driver, sqlite_time
 
 _R = PublicRating.__table__
 
@@ -107,42 +107,23 @@ def insert_statement(n_rows: int = 1):
     return statement
 
 
-_DRIVER_SQL = {}
-
-
 def insert_one(connection, params: dict) -> list[tuple[int, str]]:
-    """Insert one rating (`params` from insert_params) straight on the driver's cursor, in the unit of work's
-    transaction.
+    """Insert one rating (`params` from insert_params) straight on the driver's cursor (rows_on_driver), in the
+    unit of work's transaction.
 
-    The single-rating post is the API's most frequent request; SQLAlchemy's per-execute work (cache key,
-    parameter processing, result wrapping) costs more than the database's insert itself, so the statement is
-    compiled once per dialect to SQL text (SQLite: with its parameter order; PostgreSQL: named parameters,
-    flags sent as JSON text). Returns [(id, event_id)] when inserted, [] when the row was already stored (ON
-    CONFLICT DO NOTHING).
+    The single-rating post is the API's most frequent request, and SQLAlchemy's per-execute work costs more
+    than the database's insert itself. PostgreSQL gets the flags as JSON text. Returns [(id, event_id)] when
+    inserted, [] when the row was already stored (ON CONFLICT DO NOTHING).
     """
-    sqlite_ = connection.dialect.name == "sqlite"
-    key = (connection.dialect.name, tuple(params))
-    compiled = _DRIVER_SQL.get(key)
-    if compiled is None:
-        statement = insert_statement(1)
-        done = statement.compile(dialect=connection.dialect, column_keys=list(params))
-        compiled = _DRIVER_SQL[key] = (str(done), tuple(done.positiontup) if sqlite_ else None)
-    sql, order = compiled
-    if sqlite_:
-        values = [params[name] for name in order]
-    else:
-        values = {**params, "flags": json.dumps(params["flags"]) if params["flags"] else None}
+    if connection.dialect.name != "sqlite":
+        params = {**params, "flags": json.dumps(params["flags"]) if params["flags"] else None}
     if not connection.in_transaction():
         # The cursor is the driver's: without this, SQLAlchemy would not know a transaction is open, its
         # commit() would do nothing and the pool would roll the insert back (a rating answered "accepted" but
         # lost, when nothing else in the unit of work went through SQLAlchemy).
         connection.begin()
-    cursor = connection.connection.driver_connection.cursor()
-    try:
-        cursor.execute(sql, values)
-        return [(rating_id, event_id) for rating_id, event_id in cursor.fetchall()]
-    finally:
-        cursor.close()
+    rows = rows_on_driver(insert_statement(1), params, connection, column_keys=list(params))
+    return [(rating_id, event_id) for rating_id, event_id in rows]
 
 
 def insert_params(rows: list[dict], now: datetime):
