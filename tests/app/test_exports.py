@@ -204,6 +204,8 @@ def test_chinese_and_contract_sheets_read_back_as_the_stored_results(app, runner
         assert not re.search(r"[a-z]_[a-z]", " ".join(str(c) for c in sheets[name].columns)), name
     explained = sheets["指标说明"]
     assert {"综合得分", "等次", "综合考核分值", "样本不足"} <= set(explained["名称"])
+    grades = explained.set_index("名称").loc["等次"].iloc[-1]
+    assert "组内排名前 20% 为优秀" in grades and "排名后 10% 为较差" in grades  # the default scheme's shares
     assert set(explained.loc[explained["类型"] == "指标", "编号"]) >= {"checkpoints", "public", "overdue"}
     book = load_workbook(out)
     assert book["评价结果"].freeze_panes == "E2" and book["results"]["E2"].number_format == "0.00"
@@ -282,6 +284,8 @@ def test_pdf_is_the_summary_then_one_page_per_unit_with_the_csv_digits(app, runn
     assert summary >= 3  # 概况, 样本与回收, the rankings and the heat maps
     text = _pdf_text(out, 1, summary)
     assert "评价怎样进行" in text and "样本与回收" in text and "单位 × 指标得分" in text
+    flat = re.sub(r"\s", "", text)
+    assert "排名前20%为优秀" in flat and "排名后10%为较差" in flat  # the default scheme's shares, as set
     for page, line in enumerate(csv_rows, start=summary + 1):
         one = _pdf_text(out, page)
         assert f"（{line['unit_code']}）" in one and line["composite"] in one
