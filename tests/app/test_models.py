@@ -14,7 +14,6 @@ from assessment.models import (
     Channel,
     CodeSystem,
     InstitutionScore,
-    Instrument,
     Period,
     PeriodState,
     PeriodStateError,
@@ -30,6 +29,7 @@ from assessment.models import (
     Unit,
     UnitKind,
 )
+from tests.api.helpers import stored_instrument
 
 
 @pytest.fixture
@@ -137,17 +137,8 @@ def test_problem_deadline_cannot_precede_finding(base):
 
 def _assignment(period, unit):
     rater = Rater(code="G0001", name="张伟", group=RaterGroup.GRASSROOTS)
-    instrument = Instrument(
-        key="grassroots",
-        version=1,
-        title="t",
-        rater_group="grassroots",
-        targets="all_units",
-        definition="x",
-        fingerprint="f",
-    )
-    db.session.add_all([rater, instrument])
-    db.session.flush()
+    db.session.add(rater)
+    instrument = stored_instrument([])
     assignment = Assignment(period_id=period.id, rater_id=rater.id, unit_id=unit.id, instrument_id=instrument.id)
     db.session.add(assignment)
     db.session.flush()
