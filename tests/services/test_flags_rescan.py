@@ -9,7 +9,14 @@ from assessment.extensions import db
 from assessment.models import Channel, CodeSystem, PublicRating, Unit, UnitKind
 from assessment.services.bulk import bulk_insert
 from assessment.services.periods import get_or_create_period
-from assessment.services.ratings.flags import TopRating, _in_bursts, burst_settings, is_odd_hour, rescan_flags
+from assessment.services.ratings.flags import (
+    TopRating,
+    _in_bursts,
+    burst_settings,
+    is_odd_hour,
+    odd_hours,
+    rescan_flags,
+)
 
 
 def _ratings(n=3000, seed=11):
@@ -91,3 +98,16 @@ def test_the_rescan_flags_what_the_per_row_rules_flag(ctx):
     assert {i for i, f in flags.items() if f and "odd_hour" in f} == odd
     assert {i for i, f in flags.items() if f and "burst" in f} == bursts
     assert rescan_flags(period) == {"odd_hour": 0, "burst": 0}  # flags are added once
+
+
+def test_odd_hours_of_a_column_agree_with_the_per_row_rule():
+    """Does the import's column-wise odd_hours flag exactly the ratings is_odd_hour flags, at every hour edge?"""
+    rng = random.Random(5)
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    moments = [start + timedelta(hours=h, microseconds=edge) for h in range(48) for edge in (-1, 0, 1)]
+    moments += [start + timedelta(seconds=rng.randrange(0, 400 * 86_400)) for _ in range(2000)]
+    channels = [rng.choice(list(Channel)) for _ in moments]
+    micros = [(at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) for at in moments]
+    expected = [is_odd_hour(channel, at) for channel, at in zip(channels, moments, strict=True)]
+    assert odd_hours([c.value for c in channels], micros) == expected
+    assert any(expected) and not all(expected)

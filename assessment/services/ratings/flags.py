@@ -31,6 +31,14 @@ def is_odd_hour(channel, rated_at) -> bool:
     return channel is Channel.WINDOW and ODD_HOURS[0] <= rated_at.astimezone(CST).hour < ODD_HOURS[1]
 
 
+def odd_hours(channels, micros) -> list[bool]:
+    """is_odd_hour of many ratings at once: channel codes (e.g. "window") and times in whole microseconds since
+    1970 UTC, a column at a time (the import's records)."""
+    hours = (np.asarray(micros, dtype=np.int64) // 3_600_000_000 + CST_HOURS) % 24
+    odd = (np.asarray(channels, dtype=object) == Channel.WINDOW.value) & (hours >= ODD_HOURS[0])
+    return (odd & (hours < ODD_HOURS[1])).tolist()
+
+
 def is_flagged(flags) -> bool:
     """Is a rating with these flags suspected? Any flag but "default", which marks a rating without suspecting it."""
     return any(f != "default" for f in flags or ())

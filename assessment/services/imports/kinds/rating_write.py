@@ -6,15 +6,13 @@ from collections import Counter
 from contextlib import suppress
 from itertools import repeat
 
-import numpy as np
 from sqlalchemy import String, any_, func, literal, literal_column, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ....extensions import db
 from ....models import Channel, PublicRating
-from ....timefmt import CST_HOURS
-from ...ratings.flags import ODD_HOURS
+from ...ratings.flags import odd_hours
 from .rating_block import db_times
 
 #: The flags a rating is written with, by (is_default, at an odd hour): "default" marks a rating without
@@ -247,14 +245,6 @@ class RatingWriter:
                     copy.write(body)
         except self.dialect.dbapi.IntegrityError as exc:
             raise IntegrityError(statement, None, exc) from exc
-
-
-def odd_hours(channels, micros) -> list:
-    """Which ratings (channel codes, times in microseconds since 1970 UTC) are window ratings at an odd China
-    hour: flags.is_odd_hour, a column at a time."""
-    hours = (np.asarray(micros, dtype=np.int64) // 3_600_000_000 + CST_HOURS) % 24
-    odd = (np.asarray(channels, dtype=object) == Channel.WINDOW.value) & (hours >= ODD_HOURS[0])
-    return (odd & (hours < ODD_HOURS[1])).tolist()
 
 
 #: What COPY's text format escapes.
