@@ -83,6 +83,9 @@ HANDLERS = {
 }
 
 
+# Every checked record stays alive until the write: the cycle collector would go over them again and again for
+# nothing (collector.paused).
+@collector.paused()
 def run_import(kind, source, period_name, actor="system", progress=None, filename=None, options=None):
     """Import one CSV or XLSX file of `kind` into the period called `period_name` (created if new).
 
@@ -107,64 +110,59 @@ def run_import(kind, source, period_name, actor="system", progress=None, filenam
     table = Table(source, filename, config["IMPORT_MAX_ROWS"], config["IMPORT_MAX_COLUMNS"])
     filename = filename or table.name
     spool = Spool()
-    # Every checked record stays alive until the write: the cycle collector would go over them again and
-    # again for nothing (collector.paused).
-    with collector.paused():
-        try:
-            cols = read_columns(kind, table.header)
-            handler = HANDLERS[kind](period, cols, errors, actor, filename, options)
-            handler.prepare()
-            names = {i: name for name, i in cols.items()}
-            total, rows, batch = table.total, 0, []
-            example_skipped = False
-            report_progress(0, total, "Checking")
-            for block in _blocks(table.rows(), CHUNK):
-                # A kind may check a whole block of rows at once (column by column): `plain` holds the record of
-                # each row it found plainly valid, None for any other row, which is checked on its own below.
-                plain = handler.check_block(block)
-                for i, (line, cells) in enumerate(block):
-                    if rows == 0 and line == EXAMPLE_LINE and not example_skipped and is_example(kind, cols, cells):
-                        example_skipped = True  # the template's example row, left as it was: not data
+    try:
+        cols = read_columns(kind, table.header)
+        handler = HANDLERS[kind](period, cols, errors, actor, filename, options)
+        handler.prepare()
+        names = {i: name for name, i in cols.items()}
+        total, rows, batch = table.total, 0, []
+        example_skipped = False
+        report_progress(0, total, "Checking")
+        for block in _blocks(table.rows(), CHUNK):
+            # A kind may check a whole block of rows at once (column by column): `plain` holds the record of
+            # each row it found plainly valid, None for any other row, which is checked on its own below.
+            plain = handler.check_block(block)
+            for i, (line, cells) in enumerate(block):
+                if rows == 0 and line == EXAMPLE_LINE and not example_skipped and is_example(kind, cols, cells):
+                    example_skipped = True  # the template's example row, left as it was: not data
+                    continue
+                record = plain[i] if plain is not None else None
+                if record is None:
+                    row = Row(line, cells, cols, errors)
+                    if _HIDDEN_ANY.search("".join(c for c in cells if c.__class__ is str)) and not _hidden(row, names):
+                        rows += 1  # a NUL byte, or a hidden character in a code: named, the row not checked further
                         continue
-                    record = plain[i] if plain is not None else None
-                    if record is None:
-                        row = Row(line, cells, cols, errors)
-                        if _HIDDEN_ANY.search("".join(c for c in cells if c.__class__ is str)) and not _hidden(
-                            row, names
-                        ):
-                            rows += 1  # a NUL byte, or a hidden character in a code: named, the row not checked further
-                            continue
-                        if len(cells) > len(cols) and any(c != "" for c in cells[len(cols) :]):
-                            row.bad(
-                                None,
-                                next(c for c in cells[len(cols) :] if c != ""),
-                                "value '{v}' is outside the header's columns",
-                                "“{v}”所在的列没有表头",
-                            )
-                        record = handler.check(row)
-                        if not row.ok:
-                            record = None
-                    rows += 1
-                    if record is not None:
-                        batch.append(record)
-                    if len(batch) >= CHUNK:
-                        _keep(spool, handler.check_chunk(batch), errors)
-                        batch = []
-                    if rows % CHUNK == 0:
-                        report_progress(rows, max(total, rows), "Checking")
-            if batch:
-                _keep(spool, handler.check_chunk(batch), errors)
-            handler.finish()
-            report_progress(rows, rows, "Checking")
-            if errors:
-                errors.fail()
+                    if len(cells) > len(cols) and any(c != "" for c in cells[len(cols) :]):
+                        row.bad(
+                            None,
+                            next(c for c in cells[len(cols) :] if c != ""),
+                            "value '{v}' is outside the header's columns",
+                            "“{v}”所在的列没有表头",
+                        )
+                    record = handler.check(row)
+                    if not row.ok:
+                        record = None
+                rows += 1
+                if record is not None:
+                    batch.append(record)
+                if len(batch) >= CHUNK:
+                    _keep(spool, handler.check_chunk(batch), errors)
+                    batch = []
+                if rows % CHUNK == 0:
+                    report_progress(rows, max(total, rows), "Checking")
+        if batch:
+            _keep(spool, handler.check_chunk(batch), errors)
+        handler.finish()
+        report_progress(rows, rows, "Checking")
+        if errors:
+            errors.fail()
 
-            report_progress(0, spool.count, "Writing")
-            handler.write(spool, lambda done: report_progress(min(done, spool.count), spool.count, "Writing"))
-            report_progress(spool.count, spool.count, "Writing")
-        finally:
-            spool.close()
-            table.close()
+        report_progress(0, spool.count, "Writing")
+        handler.write(spool, lambda done: report_progress(min(done, spool.count), spool.count, "Writing"))
+        report_progress(spool.count, spool.count, "Writing")
+    finally:
+        spool.close()
+        table.close()
     audit.record(actor, "import", "period", period.id, kind=kind, file=filename, rows=rows, **handler.counts)
     db.session.flush()
     return ImportReport(

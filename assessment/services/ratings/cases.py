@@ -96,8 +96,14 @@ def insert_cases(ratings: list[tuple[int, int]], opened_at: datetime, connection
     )
 
 
+def gets_a_case(level: int, is_default: bool) -> bool:
+    """The one rule for which ratings get a bad-rating case: level 1-2, not a system default (`_gets_a_case`
+    is the same rule as SQL)."""
+    return level <= 2 and not is_default
+
+
 def _gets_a_case():
-    """The one rule for which stored ratings get a bad-rating case: level 1-2, not a system default."""
+    """gets_a_case as a clause on public_ratings."""
     return and_(PublicRating.level <= 2, PublicRating.is_default.is_(False))
 
 

@@ -39,6 +39,13 @@ def odd_hours(channels, micros) -> list[bool]:
     return (odd & (hours < ODD_HOURS[1])).tolist()
 
 
+def flags_of(is_default: bool, odd_hour: bool) -> list[str] | None:
+    """The flags a rating is stored with on arrival (None for none): "default" for a system default, "odd_hour"
+    for a window rating in the odd hours (is_odd_hour). Bursts are added once known (flag_bursts)."""
+    flags = (["default"] if is_default else []) + (["odd_hour"] if odd_hour else [])
+    return flags or None
+
+
 def is_flagged(flags) -> bool:
     """Is a rating with these flags suspected? Any flag but "default", which marks a rating without suspecting it."""
     return any(f != "default" for f in flags or ())

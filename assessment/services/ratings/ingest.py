@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, select, update
 
 from ...models import Device, Period, PublicRating, Unit
 from ...timefmt import CST
-from .cases import insert_cases
+from .cases import gets_a_case, insert_cases
 from .connection import current as current_connection
 from .connection import run
 from .devices import DeviceAuth
@@ -28,6 +28,7 @@ from .flags import (
     burst_settings,
     bursts_among,
     flag_bursts,
+    flags_of,
     is_flagged,
     is_odd_hour,
     set_flags,
@@ -237,11 +238,7 @@ def prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> Pl
             elif reason in ("unknown_unit", "unit_inactive"):
                 item.message = f"{REASONS[reason]}: '{unit_code}'"
             continue
-        flags = []
-        if r["is_default"]:
-            flags.append("default")
-        if is_odd_hour(channel, rated_at):
-            flags.append("odd_hour")
+        flags = flags_of(r["is_default"], is_odd_hour(channel, rated_at))
         rows.append(
             {
                 "period_id": period.id,
@@ -263,7 +260,7 @@ def prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> Pl
                 "received_at": now,
                 "is_default": r["is_default"],
                 "content_hash": item.hash,
-                "flags": flags or None,
+                "flags": flags,
                 "flagged": is_flagged(flags),
                 "real_name": r["real_name"] if r["real_name"] is not None else r["case_no"] is not None,
                 "excluded": False,
@@ -340,7 +337,7 @@ def store(plan: Plan) -> list[dict]:
     accepted_rows = [row for row in rows if row["event_id"] in inserted]
     for row in accepted_rows:
         row["id"] = inserted[row["event_id"]]
-    bad = [(row["id"], row["unit_id"]) for row in accepted_rows if row["level"] <= 2 and not row["is_default"]]
+    bad = [(row["id"], row["unit_id"]) for row in accepted_rows if gets_a_case(row["level"], row["is_default"])]
     if bad:
         insert_cases(bad, now, connection=current_connection.get(), due=case_due(now))
     if top:

@@ -12,17 +12,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ....extensions import db
 from ....models import Channel, PublicRating
-from ...ratings.flags import odd_hours
+from ...ratings.flags import flags_of, is_flagged, odd_hours
 from .rating_block import db_times
 
-#: The flags a rating is written with, by (is_default, at an odd hour): "default" marks a rating without
-#: suspecting it; "odd_hour" (a window rating while the halls are closed, flags.is_odd_hour) is a suspicion.
-_FLAGS = {
-    (False, False): None,
-    (True, False): ["default"],
-    (False, True): ["odd_hour"],
-    (True, True): ["default", "odd_hour"],
-}
+#: The flags a rating is written with, by (is_default, at an odd hour), and whether they make it suspected.
+_FLAGS = {(d, o): flags_of(d, o) for d in (False, True) for o in (False, True)}
 #: A checked rating, as a tuple (compact in the spool): the fields in this order. `channel` is the code,
 #: `rated_at` whole microseconds since 1970 UTC (`rating_block.to_micros`).
 _RECORD = (
@@ -193,7 +187,7 @@ class RatingWriter:
         odd = odd_hours(columns[CHANNEL], columns[RATED_AT])
         flag_values = self.flag_values
         flags = [flag_values[key] for key in zip(defaults, odd, strict=True)]
-        flagged = [booleans[o] for o in odd]
+        flagged = [booleans[is_flagged(_FLAGS[key])] for key in zip(defaults, odd, strict=True)]
         self.flagged += sum(odd)
         real_name = [booleans[c is not None] for c in columns[CASE_NO]]
         times = db_times(columns[RATED_AT], self.dialect.name)

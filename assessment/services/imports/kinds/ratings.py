@@ -8,7 +8,7 @@ from sqlalchemy import select
 from ....extensions import db
 from ....models import Channel, CodeSystem, PublicRating, Unit
 from ....timefmt import CST
-from ...ratings.cases import open_cases_where
+from ...ratings.cases import gets_a_case, open_cases_where
 from ...ratings.flags import rescan_bursts
 from ...ratings.hashing import content_hash
 from ..cells import column_length
@@ -237,7 +237,7 @@ class Ratings(Kind):
         with writer:
             for chunk in spool.chunks():
                 writer.insert(chunk)
-                bad = [r[EVENT_ID] for r in chunk if r[LEVEL] <= 2 and not r[DEFAULT]]
+                bad = [r[EVENT_ID] for r in chunk if gets_a_case(r[LEVEL], r[DEFAULT])]
                 if bad:
                     # Every one of these ratings is new, so each gets its case.
                     self.counts["cases"] += open_cases_where(
