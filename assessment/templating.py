@@ -4,7 +4,7 @@ Numbers are rounded by the engine's rule (四舍五入, `scoring.rounding`), so 
 never disagree on a digit; times go through `timefmt` (China time); labels come from `labels`.
 """
 
-from scoring.rounding import format_half_up
+from scoring.rounding import format_half_up, format_percent
 
 from . import labels
 from .models.checkpoints import is_overdue, scored_status
@@ -28,8 +28,7 @@ def signed2(value):
 
 def pct(value, digits=1):
     """A share 0-1 as a percentage with ``digits`` decimals (四舍五入); a dash when there is no value."""
-    text = decimals(value, 6)
-    return text if text == "—" or isinstance(value, str) else f"{decimals(100 * float(value), digits)}%"
+    return format_percent(value, digits, empty="—")
 
 
 def ratio(pair):
@@ -51,7 +50,7 @@ def kilobytes(size) -> str:
 def setting_pct(share) -> str:
     """A share the scheme sets (0.15, 0.125) as the percentage it is, up to two decimals (四舍五入) and without
     trailing zeros: "15%", "12.5%"."""
-    return format_half_up(100 * float(share), 2).rstrip("0").rstrip(".") + "%"
+    return format_percent(share, 2, trim=True)
 
 
 #: The badge colour classes of app.css, where a badge's colour follows a status: green done, grey failed or

@@ -47,3 +47,17 @@ def format_half_up(value, digits: int = 2, sign: bool = False, empty: str = "") 
         return empty
     rounded = round_half_up(number, digits) + 0.0  # + 0.0: no "-0.00"
     return f"{rounded:+.{digits}f}" if sign else f"{rounded:.{digits}f}"
+
+
+def format_percent(share, digits: int = 1, empty: str = "", trim: bool = False) -> str:
+    """A share (0-1) as a percentage with ``digits`` decimals after 四舍五入 (0.625 -> "63%" with 0 digits);
+    ``trim`` drops trailing zeros, for a setting shown as set (0.125 -> "12.5%", 0.2 -> "20%"). ``empty`` for
+    None / NaN / infinity; text is kept."""
+    if isinstance(share, str):
+        return share
+    if share is None or isinstance(share, bool) or not np.isfinite(float(share)):
+        return empty
+    text = format_half_up(100 * float(share), digits)
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text + "%"

@@ -1,6 +1,6 @@
 """Chart geometry for templates: the page draws the shapes these functions compute (no JavaScript)."""
 
-from scoring.rounding import format_half_up
+from scoring.rounding import format_percent
 
 
 def diverging_bars(items, label_width=150, half=170, bar_height=22, gap=6):
@@ -99,7 +99,7 @@ def trend_chart(series, width=500, height=250):
             whiskers.append({"x": x, "y1": y_rate(max(lo, floor)), "y2": y_rate(hi)})
     count_ticks = [{"y": top + plot_h * (1 - k / 4), "text": f"{top_n * k / 4:g}"} for k in range(5)]
     rate_values = [floor + (1 - floor) * k / 4 for k in range(5)]
-    rate_ticks = [{"y": y_rate(v), "text": format_half_up(100 * v, 0) + "%"} for v in rate_values]
+    rate_ticks = [{"y": y_rate(v), "text": format_percent(v, 0)} for v in rate_values]
     line = " ".join(f"{p['x']:.1f},{p['y']:.1f}" for p in points)
     return {
         "width": width,
@@ -158,7 +158,7 @@ def completion_chart(months, width=440, height=230):
                 {
                     "x": left + step * i + step / 2,
                     "y": y - 5,
-                    "text": format_half_up(100 * tally.rate, 0) + "%" if tally.rate is not None else "",
+                    "text": format_percent(tally.rate, 0),
                 }
             )
     ticks = [{"y": top + plot_h * (1 - k / 4), "text": str(top_n * k // 4)} for k in range(5)]

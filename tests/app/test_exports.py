@@ -367,3 +367,20 @@ def test_console_unit_page_prints_no_sample_size_for_a_group_under_its_minimum(c
     cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
     assert cells[4] == "样本不足" and cells[5] == "—" and cells[6] == "—", cells
     assert "61.5" not in page
+
+
+def test_notes_sheet_states_the_schemes_grade_shares_as_set():
+    """Does 指标说明 state a 12.5% excellent share and an 82.5% review threshold as set (not 12% / 82%)?"""
+    import dataclasses
+
+    import scoring
+    from assessment.services.exports.workbook import explanation_sheet
+
+    scheme = scoring.default_scheme()
+    scheme = dataclasses.replace(
+        scheme,
+        grades=dataclasses.replace(scheme.grades, excellent_share=0.125),
+        sensitivity=dataclasses.replace(scheme.sensitivity, review_below=0.825),
+    )
+    notes = {row[1]: row[-1] for row in explanation_sheet(scheme).rows}
+    assert "组内排名前 12.5% 为优秀" in notes["等次"] and "低于 82.5% 的单位" in notes["需人工复核"]

@@ -13,13 +13,12 @@ from datetime import date
 from itertools import pairwise
 
 import scoring
-from scoring.rounding import round2
+from scoring.rounding import format_percent, round2
 
 from ... import labels
 from ...extensions import db
 from ...models import BadRatingCase, Period, PublicRating, Result, Unit
 from ...spreadsheets import FORMULA_START
-from ...templating import setting_pct
 from ...timefmt import format_cst
 from .. import reports
 from .contract import FIXED_COLUMNS, TAIL_COLUMNS, result_table
@@ -121,6 +120,10 @@ def explanation_sheet(scheme: scoring.Scheme) -> Sheet:
     """指标说明: what each column of 评价结果 means, then each indicator: where it comes from and how it scores."""
     header = ["类型", "名称", "编号", "一级指标", "二级指标", "来源", "权重（分）", "最低样本量", "说明"]
     g = scheme.grades
+    excellent, poor, review = (
+        format_percent(share, 2, trim=True)  # a setting, shown as set
+        for share in (g.excellent_share, g.poor_share, scheme.sensitivity.review_below)
+    )
     columns = [
         ("分类", "排名分组（被评价单位的类别）；排名、等次在组内计算。"),
         ("排名", "组内排名，不出现并列：综合得分（两位小数）高者在前，相同时加权基础分高者在前，再相同按单位编码。"),
@@ -131,8 +134,8 @@ def explanation_sheet(scheme: scoring.Scheme) -> Sheet:
         (
             "等次",
             (
-                f"组内排名前 {setting_pct(g.excellent_share)} 为优秀；综合得分低于 {g.poor_below:g} 分或排名后 "
-                f"{setting_pct(g.poor_share)} 为较差；其余 {g.good_from:g} 分及以上为良好，否则为一般。"
+                f"组内排名前 {excellent} 为优秀；综合得分低于 {g.poor_below:g} 分或排名后 "
+                f"{poor} 为较差；其余 {g.good_from:g} 分及以上为良好，否则为一般。"
             ),
         ),
         (
@@ -150,8 +153,7 @@ def explanation_sheet(scheme: scoring.Scheme) -> Sheet:
         ("加分", f"加分项之和，最多 {scheme.bonus_cap:g} 分。"),
         (
             "需人工复核",
-            f"敏感性分析中等次保持概率低于 {setting_pct(scheme.sensitivity.review_below)} 的单位，"
-            "发布前须逐一人工复核。",
+            f"敏感性分析中等次保持概率低于 {review} 的单位，发布前须逐一人工复核。",
         ),
         (labels.TOO_FEW_ZH, "评价人数少于该群体的最低样本量：该指标不计分、不单独显示（保护评价人匿名）。"),
         ("数字", "所有得分四舍五入保留两位小数，与系统页面、打印报告和 CSV 文件一致。"),
