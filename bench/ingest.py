@@ -35,7 +35,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +44,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from procstat import processes  # noqa: E402  (bench/procstat.py)
 
-CST = timezone(timedelta(hours=8))
+from assessment.timefmt import CST  # noqa: E402
+
 HOST = "127.0.0.1"
 N_DEVICES = 64
 SPACING = 37  # seconds between two ratings of one device: no burst is flagged, as in real traffic

@@ -3,7 +3,7 @@
 import ast
 import importlib
 import pkgutil
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +12,9 @@ import pytest
 from assessment.services import ratings
 from assessment.services.ratings.hashing import content_hash, content_hashes
 from assessment.services.ratings.stats import wilson_interval
+from assessment.timefmt import CST
 from scoring.leaves import wilson_lower
 
-CST = timezone(timedelta(hours=8))
 SERVICES = Path(ratings.__file__).resolve().parents[1]
 
 
