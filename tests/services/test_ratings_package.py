@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from assessment.services import ratings
+from assessment.services.imports.kinds.rating_block import to_micros
 from assessment.services.ratings.hashing import content_hash, content_hashes
 from assessment.services.ratings.stats import wilson_interval
 from assessment.timefmt import CST
@@ -32,7 +33,7 @@ def test_a_rating_without_window_hashes_as_the_api_stored_it():
 def test_an_imports_column_of_hashes_is_content_hash_row_by_row():
     """Does content_hashes (the import's columns) give content_hash's hash for each row, empty cells as none?"""
     at = [datetime(2026, 3, 5, 9, 30, tzinfo=CST), datetime(2026, 3, 6, 1, 0, 0, 250, tzinfo=UTC)]
-    columns = (["e1", "e2"], ["U01", "U02"], [5, 1], ["window", "sms"], [t.astimezone(UTC).isoformat() for t in at])
+    columns = (["e1", "e2"], ["U01", "U02"], [5, 1], ["window", "sms"], [to_micros(t) for t in at])
     optional = (["", "C9"], ["", "办证"], ["S1", ""], [True, False], ["1号窗口", ""])
     expected = [
         content_hash("e1", "U01", 5, "window", at[0], None, None, "S1", None, True, window="1号窗口"),
@@ -135,10 +136,10 @@ def test_services_never_import_the_api_and_ratings_modules_import_one_way():
     ],
 )
 def test_sqlite_time_is_the_text_sqlalchemy_stores(moment):
-    """Does sqlite_time write a time as SQLAlchemy's SQLite DateTime does (UTC, 4-digit year, microseconds)?"""
+    """Do sqlite_time and sqlite_times write a time as SQLAlchemy's SQLite DateTime does (UTC, 4-digit year)?"""
     from sqlalchemy.dialects.sqlite import DATETIME
 
-    from assessment.services.ratings.connection import sqlite_time
+    from assessment.services.ratings.connection import sqlite_time, sqlite_times
 
     stored = DATETIME().bind_processor(None)(moment.astimezone(UTC).replace(tzinfo=None))
-    assert sqlite_time(moment) == stored
+    assert sqlite_time(moment) == stored and sqlite_times([to_micros(moment)]) == [stored]

@@ -9,6 +9,8 @@ commits.
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+import numpy as np
+
 from ...extensions import db
 
 #: The connection of the API's unit of work (see unit_of_work.submit); None elsewhere (then the session's is used).
@@ -34,6 +36,12 @@ def sqlite_time(moment: datetime) -> str:
     """An aware datetime as SQLAlchemy stores it in SQLite: UTC text "YYYY-MM-DD HH:MM:SS.ffffff", the year
     always four digits (strftime's %Y would write year 999 as "999") and the microseconds always there."""
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def sqlite_times(micros) -> list[str]:
+    """sqlite_time of a column of times in whole microseconds since 1970 UTC (the import's records)."""
+    text = np.datetime_as_string(np.asarray(micros, dtype="datetime64[us]"), unit="us")
+    return [t[:10] + " " + t[11:] for t in text.tolist()]
 
 
 def _sqlite_value(value):

@@ -7,6 +7,8 @@ as "the same content" is this hash, so every path that stores ratings must compu
 import hashlib
 from datetime import UTC
 
+import numpy as np
+
 
 def content_hash(
     event_id,
@@ -35,11 +37,12 @@ def content_hash(
 
 
 def content_hashes(
-    event_ids, unit_codes, levels, channels, utc_isos, case_nos, service_items, staff_codes, defaults, windows
+    event_ids, unit_codes, levels, channels, micros, case_nos, service_items, staff_codes, defaults, windows
 ):
     """content_hash of many imported ratings at once (columns of equal length; an import has no comment, stage or
-    real_name): `utc_isos` are the times as content_hash writes them (`datetime.isoformat()` in UTC), and an
-    empty case number, service item, staff code or window counts as none."""
+    real_name): `micros` are the times in whole microseconds since 1970 UTC, and an empty case number, service
+    item, staff code or window counts as none."""
+    utc_isos = _utc_isos(np.asarray(micros, dtype=np.int64))
     comments = [None] * len(event_ids)
     rows = zip(
         event_ids,
@@ -55,6 +58,17 @@ def content_hashes(
         strict=True,
     )
     return [_digest(_text(fields, "", None, window or None)) for fields, window in zip(rows, windows, strict=True)]
+
+
+def _utc_isos(micros: np.ndarray) -> list:
+    """content_hash's time text for a column of times: `datetime.isoformat()` in UTC, with seconds, and
+    microseconds only when there are any."""
+    at = micros.astype("datetime64[us]")
+    text = np.datetime_as_string(at, unit="s").astype(object)
+    fraction = (micros % 1_000_000) != 0
+    if fraction.any():
+        text[fraction] = np.datetime_as_string(at[fraction], unit="us").astype(object)
+    return (text + "+00:00").tolist()
 
 
 def _text(fields, stage, real_name, window) -> str:

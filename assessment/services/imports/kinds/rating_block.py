@@ -20,6 +20,7 @@ from pandas.api.types import infer_dtype
 
 from ....models import Channel
 from ....timefmt import CST_MICROSECONDS
+from ...ratings.connection import sqlite_times
 from ...ratings.hashing import content_hashes
 from ..guide import EXAMPLE_LINE
 
@@ -55,20 +56,10 @@ def to_micros(moment: datetime) -> int:
 def db_times(micros, dialect: str) -> list:
     """Times (microseconds since 1970, UTC) as the engine takes them: on SQLite the text SQLAlchemy stores
     ("YYYY-MM-DD HH:MM:SS.ffffff", UTC), on PostgreSQL timestamptz text for COPY."""
-    text = np.datetime_as_string(np.asarray(micros, dtype="datetime64[us]"), unit="us")
     if dialect == "sqlite":
-        return [t[:10] + " " + t[11:] for t in text.tolist()]
+        return sqlite_times(micros)
+    text = np.datetime_as_string(np.asarray(micros, dtype="datetime64[us]"), unit="us")
     return [t + "+00" for t in text.tolist()]
-
-
-def _utc_iso(micros: np.ndarray) -> list:
-    """`datetime.isoformat()` of UTC times: seconds, and microseconds only when there are any."""
-    at = micros.astype("datetime64[us]")
-    text = np.datetime_as_string(at, unit="s").astype(object)
-    fraction = (micros % 1_000_000) != 0
-    if fraction.any():
-        text[fraction] = np.datetime_as_string(at[fraction], unit="us").astype(object)
-    return (text + "+00:00").tolist()
 
 
 def _column(columns, cols, name, n):
@@ -190,7 +181,7 @@ def plain_rows(kind, block):
     micros = micros[index]
     unit_id = unit_id.to_numpy()[index].astype(np.int64).tolist()
     digests = content_hashes(
-        event_id, unit_code, levels, channel, _utc_iso(micros), case_no, service_item, staff_code, default, window
+        event_id, unit_code, levels, channel, micros, case_no, service_item, staff_code, default, window
     )
     line = lines[index].tolist()
     records = list(
