@@ -34,8 +34,14 @@ class _SQLiteWriters:
         self._thread_lock = threading.Lock()
         self._files = {}
 
+    def turn(self, connection):
+        """Wait for the writers' turn of `connection`'s database when it is SQLite (else nothing to wait for)."""
+        if connection.dialect.name != "sqlite":
+            return nullcontext()
+        return self._turn(connection.engine.url.database or "")
+
     @contextmanager
-    def __call__(self, database: str | None):
+    def _turn(self, database: str):
         with self._thread_lock:
             handle = self._file(database)
             if handle is not None:
@@ -45,12 +51,6 @@ class _SQLiteWriters:
             finally:
                 if handle is not None:
                     fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def turn(self, connection):
-        """Wait for the writers' turn of `connection`'s database when it is SQLite (else nothing to wait for)."""
-        if connection.dialect.name != "sqlite":
-            return nullcontext()
-        return self(connection.engine.url.database or "")
 
     def _file(self, database):
         if fcntl is None or not database or database == ":memory:" or database.startswith("file:"):
