@@ -59,12 +59,19 @@ def _calamine_norm(value):
 #: A false match (text that happens to read r="A9") can only make a sheet look larger, never smaller. The
 #: pattern starts with a literal, which the regex engine finds fast.
 _CELL_REF_RE = re.compile(rb"r\s*=\s*[\"']([A-Z]+)(\d+)[\"']")
-#: A <row> element; with a namespace prefix (rare) the slower _ANY_ROW_RE.
-_ROW_RE = re.compile(rb"<row[\s>/]")
-_ANY_ROW_RE = re.compile(rb"<(?:\w+:)?row[\s>/]")
-#: A row's own number, r="7", when it has one (cells without a reference sit in their row).
-_ROW_NUMBER_RE = re.compile(rb"<row(?=[\s>/])[^>]*?(?<![\w.-])r\s*=\s*[\"'](\d+)[\"']")
-_ANY_ROW_NUMBER_RE = re.compile(rb"<(?:\w+:)?row(?=[\s>/])[^>]*?(?<![\w.-])r\s*=\s*[\"'](\d+)[\"']")
+
+
+def _row_patterns(tag: bytes) -> tuple[re.Pattern, re.Pattern]:
+    """(a <row> element, a row's own number r="7" when it has one: cells without a reference sit in their row)
+    for the row tag as written: b"<row", or with any namespace prefix (rare, and slower to search)."""
+    return (
+        re.compile(tag + rb"[\s>/]"),
+        re.compile(tag + rb"(?=[\s>/])[^>]*?(?<![\w.-])r\s*=\s*[\"'](\d+)[\"']"),
+    )
+
+
+_ROW_RE, _ROW_NUMBER_RE = _row_patterns(rb"<row")
+_ANY_ROW_RE, _ANY_ROW_NUMBER_RE = _row_patterns(rb"<(?:\w+:)?row")
 _REF_RE = re.compile(r"([A-Z]+)(\d+)")
 #: Bytes, uncompressed, of the workbook parts read whole to find the first sheet (a real one is a few KB).
 _PART_MAX = 1 << 20
