@@ -19,7 +19,17 @@ def _empty_target(tmp_path):
     name = f"{url.database}_restore"
     admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        # Not DROP ... WITH (FORCE): a non-superuser may not terminate an autovacuum worker that a previous
+        # restore woke in that database, and FORCE then fails. Our own sessions go first (waiting up to 5 s
+        # each); a plain DROP asks autovacuum to stop by itself.
+        conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+                " WHERE datname = :name AND usename = current_user AND pid <> pg_backend_pid()"
+            ),
+            {"name": name},
+        )
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
