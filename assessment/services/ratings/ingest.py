@@ -361,9 +361,15 @@ def store(plan: Plan) -> list[dict]:
     return [_answer(it) for it in items]
 
 
-def touch(plan: Plan) -> None:
-    """Write the device's counters for a stored plan (when due) and register what to do once committed."""
-    committed = _record_answers(plan.device, plan.items, plan.now)
+def touch(plan: Plan, accepted_later: bool = False) -> None:
+    """Write the device's counters for a stored plan (when due) and register what to do once committed.
+
+    With `accepted_later` a plan whose ratings were all accepted writes nothing now, however long since the
+    device's last write: its count waits in this process for the device's next write (as it does anyway
+    between two due writes). For a rating committed on its own before this runs (unit_of_work), a failing
+    counter write must not turn a stored rating's answer into an error.
+    """
+    committed = _record_answers(plan.device, plan.items, plan.now, accepted_later)
     callbacks = after_commit.get(None)
     if callbacks is None:
         committed()  # not in unit_of_work.submit(): the caller commits, soon
@@ -391,8 +397,17 @@ def _answer(item: _Item) -> dict:
 _touch_lock = threading.Lock()
 
 
-def _record_answers(device: DeviceAuth, items, now) -> Callable[[], None]:
-    """Write the device's last contact and answer counters when due; returns what to do once committed."""
+def counters_due(device: DeviceAuth) -> bool:
+    """Whether this process is due to write the device's last contact and counters (API_DEVICE_TOUCH_SECONDS
+    since it last did), whatever the answers."""
+    app = current_app._get_current_object()
+    entry = app.extensions.setdefault("device_touch", {}).get(device.id)
+    return entry is None or time.monotonic() - entry[0] >= app.config["API_DEVICE_TOUCH_SECONDS"]
+
+
+def _record_answers(device: DeviceAuth, items, now, accepted_later: bool = False) -> Callable[[], None]:
+    """Write the device's last contact and answer counters when due (see touch); returns what to do once
+    committed."""
     counts = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0}
     last_error = None
     for it in items:
@@ -405,7 +420,12 @@ def _record_answers(device: DeviceAuth, items, now) -> Callable[[], None]:
     moment = time.monotonic()
     with _touch_lock:
         entry = state.setdefault(device.id, [-math.inf, 0])
-        due = counts["duplicate"] or counts["conflict"] or counts["rejected"] or moment - entry[0] >= interval
+        due = (
+            counts["duplicate"]
+            or counts["conflict"]
+            or counts["rejected"]
+            or (not accepted_later and moment - entry[0] >= interval)
+        )
         taken = entry[1] if due else 0
     accepted = counts["accepted"]
     if due:

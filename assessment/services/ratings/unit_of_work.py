@@ -20,9 +20,10 @@ from flask import current_app
 from sqlalchemy.exc import OperationalError
 
 from ...extensions import db
+from .cases import gets_a_case
 from .connection import current as current_connection
 from .devices import DeviceAuth
-from .ingest import Malformed, Plan, after_commit, prepare, store, touch, write
+from .ingest import Malformed, Plan, after_commit, counters_due, prepare, store, touch, write
 
 
 class _SQLiteWriters:
@@ -86,17 +87,27 @@ def submit(device: DeviceAuth, ratings: list[dict], attempts: int = 3) -> list[d
     transaction as a deadlock victim or times out waiting for a lock (nothing was stored then, so a retry is
     safe).
 
-    A single rating to store is committed together with the single ratings that other threads of this process
+    A single rating whose storing is its insert and nothing else (_stands_alone) is one INSERT in autocommit
+    (_write_alone): on PostgreSQL straight away, on SQLite when no other thread of this process is writing.
+    Any other single rating is committed together with the single ratings that other threads of this process
     are storing at the same moment (_GroupCommits): one transaction and one commit for several requests, each
-    answered from its own insert. If that shared transaction fails, nothing of it was stored and each request
-    is stored again on its own, as below.
+    answered from its own insert. If that write fails, nothing of it was stored and each request is stored
+    again on its own, as below.
     """
     if len(ratings) == 1 and not isinstance(ratings[0], Malformed):
         # One connection for the whole request: its read (prepare) and, when this thread writes the group,
         # the shared transaction. A second checkout from the pool costs about as much as the insert.
         with db.engine.connect() as connection:
             plan = _prepare_apart(connection, device, ratings)
-            if len(plan.rows) == 1:
+            if len(plan.rows) == 1 and connection.dialect.name == "postgresql" and _stands_alone(plan):
+                # PostgreSQL: no queue. Concurrent commits share their WAL flush there anyway, and every request
+                # thread can have its insert in flight.
+                try:
+                    return _write_alone(plan, connection)
+                except Exception as exc:  # nothing of it was stored (see _write_alone): again on its own, below
+                    current_app.logger.warning("single rating written again in a transaction of its own: %s", exc)
+                    plan = None
+            elif len(plan.rows) == 1:
                 app = current_app._get_current_object()
                 group = app.extensions.get("rating_group_commits")
                 if group is None:
@@ -165,8 +176,10 @@ class _GroupCommits:
     Why: a commit is the expensive part of a single rating — a WAL flush (fsync) on PostgreSQL, where the
     rating_counts row of the unit and level is also locked from the insert until the commit is on disk, so
     that concurrent singles of one unit would otherwise wait for each other's fsync one by one; SQLite has
-    one writer at a time anyway. No thread waits on purpose: a group is whatever queued while the previous
-    group was being written (at most the process's request threads).
+    one writer at a time anyway. On PostgreSQL only singles that do more than their insert come here (a case
+    to open, burst flags, the device's counters); a lone insert in autocommit (_write_alone) holds that row
+    only from the end of its statement to its flush. No thread waits on purpose: a group is whatever queued
+    while the previous group was being written (at most the process's request threads).
 
     What stays exact: each rating is its own INSERT … ON CONFLICT DO NOTHING RETURNING in the shared
     transaction, so UNIQUE(origin, event_id) and UNIQUE(case_no, stage) decide as before (a second post of
@@ -215,9 +228,46 @@ def _counts_key(queued: _Queued):
     return (row["period_id"], row["unit_id"], row["level"], row["is_default"], row["origin"], row["event_id"])
 
 
+def _stands_alone(plan: Plan) -> bool:
+    """Whether storing this single rating is its insert and nothing else: no bad-rating case to open, no burst
+    flag to set on stored ratings, the device's counters not due (ingest.counters_due)."""
+    row = plan.rows[0]
+    return not plan.marked and not gets_a_case(row["level"], row["is_default"]) and not counters_due(plan.device)
+
+
+def _write_alone(plan: Plan, connection) -> list[dict]:
+    """Store a lone single rating that stands alone as one INSERT … RETURNING in autocommit: the statement is
+    its own transaction, so there is no BEGIN or COMMIT to send and SQLite's writer lock is held for one
+    statement. Exactly once is still UNIQUE(origin, event_id); the answer comes from that statement, after
+    it has committed. Only a duplicate or conflict then writes the device's counters, in a statement of its
+    own (nothing was stored, so a failure there can safely store the request again)."""
+    # PostgreSQL is in autocommit since _prepare_apart. SQLite: the driver's own autocommit switch, for the
+    # length of this write (SQLAlchemy's isolation level would run a PRAGMA when the connection goes back).
+    driver = connection.connection.driver_connection if connection.dialect.name == "sqlite" else None
+    if driver is not None:
+        level, driver.isolation_level = driver.isolation_level, None
+    callbacks = []
+    with _working_on(connection, callbacks):
+        try:
+            with _SQLITE_WRITERS.turn(connection):
+                answers = store(plan)
+                touch(plan, accepted_later=True)
+        finally:
+            if connection.in_transaction():  # SQLAlchemy's bookkeeping only: the database has committed
+                connection.commit()
+            if driver is not None:
+                driver.isolation_level = level
+    for callback in callbacks:
+        callback()
+    return answers
+
+
 def _write_group(group: list[_Queued], connection) -> None:
     """Store the queued single ratings in one transaction on `connection` and set each one's answers once
-    committed."""
+    committed (a lone rating that stands alone: _write_alone)."""
+    if len(group) == 1 and _stands_alone(group[0].plan):
+        group[0].answers = _write_alone(group[0].plan, connection)
+        return
     if connection.dialect.name == "postgresql":  # out of prepare's autocommit, into a transaction
         connection.execution_options(isolation_level=connection.default_isolation_level)
     callbacks = []

@@ -1,0 +1,109 @@
+"""A single rating whose storing is its insert and nothing else is one INSERT in autocommit
+(unit_of_work._write_alone), on both engines."""
+
+import sqlalchemy as sa
+
+from assessment.extensions import db
+from assessment.models import BadRatingCase, Device, PublicRating
+from assessment.services.ratings import unit_of_work
+from tests.api.helpers import daytime, rating
+
+
+def _spy(monkeypatch, name):
+    """Record each call of unit_of_work.`name` (then call it)."""
+    calls = []
+    real = getattr(unit_of_work, name)
+
+    def spied(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(unit_of_work, name, spied)
+    return calls
+
+
+def _counters(app, device_id):
+    with app.app_context():
+        device = db.session.get(Device, device_id)
+        return device.n_accepted, device.n_duplicate, device.last_seen_at
+
+
+def test_a_plain_single_rating_is_stored_alone_and_committed(app, make_device, post, monkeypatch):
+    """Is a top rating of a device whose counters are not due stored by _write_alone, committed, counted in
+    rating_counts, and its accepted count kept for the device's next write?"""
+    app.config["API_DEVICE_TOUCH_SECONDS"] = 3600
+    device_id, key = make_device()
+    at = daytime(days_ago=1, hour=9)
+    assert post(key, rating("first", at=at)).get_json()["accepted"] == 1  # first contact: counters due
+    alone = _spy(monkeypatch, "_write_alone")
+    answer = post(key, rating("plain", level=4, at=at.replace(minute=30))).get_json()
+    assert answer["results"] == [{"event_id": "plain", "status": "accepted"}] and len(alone) == 1
+    with app.app_context():  # another connection sees it: committed
+        stored = db.session.execute(sa.select(PublicRating.event_id, PublicRating.level)).all()
+        counts = db.session.execute(sa.text("SELECT level, sum(n) FROM rating_counts GROUP BY level")).all()
+    assert sorted(stored) == [("first", 5), ("plain", 4)] and sorted(map(tuple, counts)) == [(4, 1), (5, 1)]
+    assert _counters(app, device_id)[:2] == (1, 0)  # not written yet: waiting in this process
+    assert app.extensions["device_touch"][device_id][1] == 1
+
+
+def test_a_resent_single_rating_is_a_duplicate_counted_at_once(app, make_device, post, monkeypatch):
+    """Is the same single rating sent again answered duplicate, stored once, and the duplicate written to the
+    device's counters at once, with the accepted count that waited?"""
+    app.config["API_DEVICE_TOUCH_SECONDS"] = 3600
+    device_id, key = make_device()
+    at = daytime(days_ago=1, hour=9)
+    post(key, rating("first", at=at))
+    alone = _spy(monkeypatch, "_write_alone")
+    body = rating("again", level=3, at=at.replace(minute=20))
+    assert post(key, body).get_json()["results"][0]["status"] == "accepted"
+    assert post(key, body).get_json()["results"][0]["status"] == "duplicate"
+    assert len(alone) == 2
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PublicRating)) == 2
+    assert _counters(app, device_id)[:2] == (2, 1)
+
+
+def test_what_needs_more_than_an_insert_is_not_written_alone(app, make_device, post, monkeypatch):
+    """Do a bad rating (its case), a device whose counters are due, and a rating that completes a burst go
+    through the shared transaction instead, each stored with what it needs?"""
+    app.config.update(API_DEVICE_TOUCH_SECONDS=3600, RATING_BURST_MIN=3)
+    device_id, key = make_device()
+    at = daytime(days_ago=1, hour=9)
+    post(key, rating("first", level=3, at=at))
+    alone = _spy(monkeypatch, "_write_alone")
+    post(key, rating("bad", level=1, at=at.replace(minute=10)))
+    assert alone == []
+    post(key, rating("b1", at=at.replace(minute=20)))
+    post(key, rating("b2", at=at.replace(minute=20, second=10)))
+    assert len(alone) == 2
+    post(key, rating("b3", at=at.replace(minute=20, second=20)))  # the third top rating within the window
+    assert len(alone) == 2
+    app.config["API_DEVICE_TOUCH_SECONDS"] = 0
+    post(key, rating("due", level=4, at=at.replace(minute=40)))
+    assert len(alone) == 2
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(BadRatingCase)) == 1
+        flags = dict(db.session.execute(sa.select(PublicRating.event_id, PublicRating.flags)).all())
+    assert all(flags[e] == ["burst"] for e in ("b1", "b2", "b3")) and flags["due"] is None
+    assert _counters(app, device_id)[:2] == (6, 0)
+
+
+def test_a_failed_write_alone_is_stored_again_once(app, make_device, post, monkeypatch):
+    """When the lone insert fails (nothing stored), is the rating stored again in a transaction of its own,
+    exactly once, and answered accepted?"""
+    app.config["API_DEVICE_TOUCH_SECONDS"] = 3600
+    _, key = make_device()
+    at = daytime(days_ago=1, hour=9)
+    post(key, rating("first", at=at))
+    failures = []
+
+    def failing(plan, connection):
+        failures.append(plan)
+        raise sa.exc.OperationalError("INSERT INTO public_ratings", {}, Exception("the server closed the connection"))
+
+    monkeypatch.setattr(unit_of_work, "_write_alone", failing)
+    answer = post(key, rating("retried", level=4, at=at.replace(minute=30))).get_json()
+    assert answer["results"] == [{"event_id": "retried", "status": "accepted"}] and len(failures) == 1
+    with app.app_context():
+        events = db.session.execute(sa.select(PublicRating.event_id)).scalars().all()
+    assert sorted(events) == ["first", "retried"]
