@@ -146,8 +146,7 @@ def test_overlapping_single_ratings_from_many_threads_store_each_rating_once(app
 
 
 def test_racing_single_ratings_written_alone_store_each_rating_once(app, server, make_device, monkeypatch):
-    """With the device counters not due, so that plain singles are each one INSERT in autocommit while bad
-    ratings share transactions, do 12 racing threads still store every rating and case exactly once?"""
+    """Do 12 threads racing singles, most written alone in autocommit, store every rating and case once?"""
     app.config["API_DEVICE_TOUCH_SECONDS"] = 3600
     alone = []
     real = unit_of_work._write_alone

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from assessment.extensions import db
 from assessment.models import BadRatingCase, Device, PublicRating
 from assessment.services.ratings import unit_of_work
+from assessment.services.ratings.connection import current as current_connection
 from tests.api.helpers import daytime, rating
 
 
@@ -22,6 +23,13 @@ def _spy(monkeypatch, name):
     return calls
 
 
+def _autocommit() -> bool:
+    """Whether the unit of work's connection is in the driver's autocommit mode right now."""
+    connection = current_connection.get()
+    driver = connection.connection.driver_connection
+    return driver.isolation_level is None if connection.dialect.name == "sqlite" else driver.autocommit
+
+
 def _counters(app, device_id):
     with app.app_context():
         device = db.session.get(Device, device_id)
@@ -29,15 +37,18 @@ def _counters(app, device_id):
 
 
 def test_a_plain_single_rating_is_stored_alone_and_committed(app, make_device, post, monkeypatch):
-    """Is a top rating of a device whose counters are not due stored by _write_alone, committed, counted in
-    rating_counts, and its accepted count kept for the device's next write?"""
+    """Is a plain single rating one INSERT in autocommit, committed, counted, its accepted count kept for later?"""
     app.config["API_DEVICE_TOUCH_SECONDS"] = 3600
     device_id, key = make_device()
     at = daytime(days_ago=1, hour=9)
     assert post(key, rating("first", at=at)).get_json()["accepted"] == 1  # first contact: counters due
     alone = _spy(monkeypatch, "_write_alone")
+    modes = []
+    real_store = unit_of_work.store
+    monkeypatch.setattr(unit_of_work, "store", lambda plan: modes.append(_autocommit()) or real_store(plan))
     answer = post(key, rating("plain", level=4, at=at.replace(minute=30))).get_json()
     assert answer["results"] == [{"event_id": "plain", "status": "accepted"}] and len(alone) == 1
+    assert modes == [True]  # the driver itself in autocommit: no BEGIN, no COMMIT
     with app.app_context():  # another connection sees it: committed
         stored = db.session.execute(sa.select(PublicRating.event_id, PublicRating.level)).all()
         counts = db.session.execute(sa.text("SELECT level, sum(n) FROM rating_counts GROUP BY level")).all()
@@ -47,8 +58,7 @@ def test_a_plain_single_rating_is_stored_alone_and_committed(app, make_device, p
 
 
 def test_a_resent_single_rating_is_a_duplicate_counted_at_once(app, make_device, post, monkeypatch):
-    """Is the same single rating sent again answered duplicate, stored once, and the duplicate written to the
-    device's counters at once, with the accepted count that waited?"""
+    """Is a plain single rating sent again a duplicate, stored once, and counted on the device at once?"""
     app.config["API_DEVICE_TOUCH_SECONDS"] = 3600
     device_id, key = make_device()
     at = daytime(days_ago=1, hour=9)
@@ -64,8 +74,7 @@ def test_a_resent_single_rating_is_a_duplicate_counted_at_once(app, make_device,
 
 
 def test_what_needs_more_than_an_insert_is_not_written_alone(app, make_device, post, monkeypatch):
-    """Do a bad rating (its case), a device whose counters are due, and a rating that completes a burst go
-    through the shared transaction instead, each stored with what it needs?"""
+    """Do a bad rating, a burst's last rating and due counters go through a transaction, stored with all they need?"""
     app.config.update(API_DEVICE_TOUCH_SECONDS=3600, RATING_BURST_MIN=3)
     device_id, key = make_device()
     at = daytime(days_ago=1, hour=9)
@@ -89,8 +98,7 @@ def test_what_needs_more_than_an_insert_is_not_written_alone(app, make_device, p
 
 
 def test_a_failed_write_alone_is_stored_again_once(app, make_device, post, monkeypatch):
-    """When the lone insert fails (nothing stored), is the rating stored again in a transaction of its own,
-    exactly once, and answered accepted?"""
+    """When the lone insert fails, is the rating stored again in a transaction of its own, once, and accepted?"""
     app.config["API_DEVICE_TOUCH_SECONDS"] = 3600
     _, key = make_device()
     at = daytime(days_ago=1, hour=9)
@@ -107,3 +115,21 @@ def test_a_failed_write_alone_is_stored_again_once(app, make_device, post, monke
     with app.app_context():
         events = db.session.execute(sa.select(PublicRating.event_id)).scalars().all()
     assert sorted(events) == ["first", "retried"]
+
+
+def test_a_failure_after_the_lone_insert_keeps_its_answer(app, make_device, post, monkeypatch):
+    """When something fails after the lone insert went through, is the rating still answered accepted, once?"""
+    app.config["API_DEVICE_TOUCH_SECONDS"] = 3600
+    device_id, key = make_device()
+    at = daytime(days_ago=1, hour=9)
+    post(key, rating("first", at=at))
+
+    def failing(plan, accepted_later=False):
+        raise sa.exc.OperationalError("UPDATE devices", {}, Exception("the server closed the connection"))
+
+    monkeypatch.setattr(unit_of_work, "touch", failing)
+    answer = post(key, rating("kept", level=4, at=at.replace(minute=30))).get_json()
+    assert answer["results"] == [{"event_id": "kept", "status": "accepted"}]
+    with app.app_context():
+        events = db.session.execute(sa.select(PublicRating.event_id)).scalars().all()
+    assert sorted(events) == ["first", "kept"] and _counters(app, device_id)[:2] == (1, 0)

@@ -1,7 +1,8 @@
 """The connection the ratings code writes on: the API's own unit of work, or else the session's.
 
 The device API does not need the ORM: `unit_of_work.submit` opens a connection of its own and sets it here for the
-length of one batch, so that ingest, flags and cases all run their statements in that one transaction.
+length of one batch, so that ingest, flags and cases all run their statements in that one transaction (or, for
+a single rating that needs only its insert, that one statement in autocommit: unit_of_work._write_alone).
 Everywhere else (console, imports, commands) the request's or command's session is used, and its owner
 commits.
 """

@@ -109,7 +109,7 @@ def insert_statement(n_rows: int = 1):
 
 def insert_one(connection, params: dict) -> list[tuple[int, str]]:
     """Insert one rating (`params` from insert_params) straight on the driver's cursor (rows_on_driver), in the
-    unit of work's transaction.
+    unit of work's transaction (or as a statement of its own when the driver is in autocommit).
 
     The single-rating post is the API's most frequent request, and SQLAlchemy's per-execute work costs more
     than the database's insert itself. PostgreSQL gets the flags as JSON text. Returns [(id, event_id)] when
@@ -120,7 +120,8 @@ def insert_one(connection, params: dict) -> list[tuple[int, str]]:
     if not connection.in_transaction():
         # The cursor is the driver's: without this, SQLAlchemy would not know a transaction is open, its
         # commit() would do nothing and the pool would roll the insert back (a rating answered "accepted" but
-        # lost, when nothing else in the unit of work went through SQLAlchemy).
+        # lost, when nothing else in the unit of work went through SQLAlchemy). In autocommit it is only
+        # SQLAlchemy's bookkeeping.
         connection.begin()
     rows = rows_on_driver(insert_statement(1), params, connection, column_keys=list(params))
     return [(rating_id, event_id) for rating_id, event_id in rows]

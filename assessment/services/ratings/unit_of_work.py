@@ -1,8 +1,9 @@
 """The device API's unit of work: one posted batch stored and committed on a connection of its own.
 
 `submit` is the one service that commits itself (see its docstring). Writers to one SQLite file take turns
-(_SQLiteWriters); single ratings of one server process that are ready at the same moment share a
-transaction and its commit (_GroupCommits). What is stored and answered is decided in ingest.py.
+(_SQLiteWriters); a single rating that needs only its insert is that one INSERT in autocommit (_write_alone);
+other single ratings of one server process that are ready at the same moment share a transaction and its
+commit (_GroupCommits). What is stored and answered is decided in ingest.py.
 """
 
 import os
@@ -17,7 +18,7 @@ except ImportError:  # not on Unix: the threads of each process still take turns
     fcntl = None
 
 from flask import current_app
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ...extensions import db
 from .cases import gets_a_case
@@ -91,8 +92,8 @@ def submit(device: DeviceAuth, ratings: list[dict], attempts: int = 3) -> list[d
     (_write_alone): on PostgreSQL straight away, on SQLite when no other thread of this process is writing.
     Any other single rating is committed together with the single ratings that other threads of this process
     are storing at the same moment (_GroupCommits): one transaction and one commit for several requests, each
-    answered from its own insert. If that write fails, nothing of it was stored and each request is stored
-    again on its own, as below.
+    answered from its own insert. If either write fails before anything of it was stored, each request is
+    stored again on its own, as below.
     """
     if len(ratings) == 1 and not isinstance(ratings[0], Malformed):
         # One connection for the whole request: its read (prepare) and, when this thread writes the group,
@@ -100,11 +101,11 @@ def submit(device: DeviceAuth, ratings: list[dict], attempts: int = 3) -> list[d
         with db.engine.connect() as connection:
             plan = _prepare_apart(connection, device, ratings)
             if len(plan.rows) == 1 and connection.dialect.name == "postgresql" and _stands_alone(plan):
-                # PostgreSQL: no queue. Concurrent commits share their WAL flush there anyway, and every request
-                # thread can have its insert in flight.
+                # PostgreSQL: no queue, so every request thread can have its insert in flight (the server's WAL
+                # flush serves the commits that wait for it together).
                 try:
                     return _write_alone(plan, connection)
-                except Exception as exc:  # nothing of it was stored (see _write_alone): again on its own, below
+                except Exception as exc:  # the insert did not go through: stored again on its own, below
                     current_app.logger.warning("single rating written again in a transaction of its own: %s", exc)
                     plan = None
             elif len(plan.rows) == 1:
@@ -178,7 +179,8 @@ class _GroupCommits:
     that concurrent singles of one unit would otherwise wait for each other's fsync one by one; SQLite has
     one writer at a time anyway. On PostgreSQL only singles that do more than their insert come here (a case
     to open, burst flags, the device's counters); a lone insert in autocommit (_write_alone) holds that row
-    only from the end of its statement to its flush. No thread waits on purpose: a group is whatever queued
+    from its trigger's upsert at the end of the statement to its flush (a bench run with that trigger
+    disabled was no faster, bench/README.md, session 6). No thread waits on purpose: a group is whatever queued
     while the previous group was being written (at most the process's request threads).
 
     What stays exact: each rating is its own INSERT … ON CONFLICT DO NOTHING RETURNING in the shared
@@ -239,26 +241,37 @@ def _write_alone(plan: Plan, connection) -> list[dict]:
     """Store a lone single rating that stands alone as one INSERT … RETURNING in autocommit: the statement is
     its own transaction, so there is no BEGIN or COMMIT to send and SQLite's writer lock is held for one
     statement. Exactly once is still UNIQUE(origin, event_id); the answer comes from that statement, after
-    it has committed. Only a duplicate or conflict then writes the device's counters, in a statement of its
-    own (nothing was stored, so a failure there can safely store the request again)."""
+    it has committed.
+
+    Raises only when the insert did not go through (nothing stored: the caller may store the request again).
+    Once it has, the answer stands: a rating that was not stored (duplicate, conflict, a case already rated)
+    then writes the device's counters in a statement of its own, and if that fails, only the counters miss
+    this request (logged).
+    """
     # PostgreSQL is in autocommit since _prepare_apart. SQLite: the driver's own autocommit switch, for the
     # length of this write (SQLAlchemy's isolation level would run a PRAGMA when the connection goes back).
     driver = connection.connection.driver_connection if connection.dialect.name == "sqlite" else None
     if driver is not None:
         level, driver.isolation_level = driver.isolation_level, None
     callbacks = []
-    with _working_on(connection, callbacks):
-        try:
-            with _SQLITE_WRITERS.turn(connection):
-                answers = store(plan)
+    try:
+        with _working_on(connection, callbacks), _SQLITE_WRITERS.turn(connection):
+            answers = store(plan)
+            try:
                 touch(plan, accepted_later=True)
-        finally:
-            if connection.in_transaction():  # SQLAlchemy's bookkeeping only: the database has committed
-                connection.commit()
-            if driver is not None:
-                driver.isolation_level = level
+            except Exception as exc:
+                current_app.logger.warning("device %s: counters not written for one answer: %s", plan.device.id, exc)
+    finally:
+        if driver is not None:
+            driver.isolation_level = level
     for callback in callbacks:
         callback()
+    if connection.in_transaction():
+        # SQLAlchemy's bookkeeping (insert_one began a transaction it knows of); the database has committed.
+        try:
+            connection.commit()
+        except DBAPIError:  # a connection lost since: the pool discards it, nothing is left to commit
+            pass
     return answers
 
 
