@@ -130,10 +130,10 @@ def test_overlapping_batches_from_many_threads_store_each_rating_once(app, serve
     assert_stored_once(app, devices, race(server, devices, posts))
 
 
-def test_overlapping_single_ratings_from_many_threads_store_each_rating_once(app, server, make_device):
-    """Do 12 threads racing overlapping single ratings (3 devices) store every rating and case exactly once?"""
+def race_singles(app, server, make_device, days_ago):
+    """Race overlapping single ratings from 12 threads (3 devices) and check that each was stored once."""
     devices = [make_device("U01", f"{n}号窗口") for n in (1, 2, 3)]
-    body = racing_ratings("s", daytime(days_ago=4, hour=9))
+    body = racing_ratings("s", daytime(days_ago=days_ago, hour=9))
     n_events = 90
 
     def posts(rnd):
@@ -145,21 +145,16 @@ def test_overlapping_single_ratings_from_many_threads_store_each_rating_once(app
     assert_stored_once(app, devices, race(server, devices, posts))
 
 
+def test_overlapping_single_ratings_from_many_threads_store_each_rating_once(app, server, make_device):
+    """Do 12 threads racing overlapping single ratings (3 devices) store every rating and case exactly once?"""
+    race_singles(app, server, make_device, days_ago=4)
+
+
 def test_racing_single_ratings_written_alone_store_each_rating_once(app, server, make_device, monkeypatch):
     """Do 12 threads racing singles, most written alone in autocommit, store every rating and case once?"""
     app.config["API_DEVICE_TOUCH_SECONDS"] = 3600
     alone = []
     real = unit_of_work._write_alone
     monkeypatch.setattr(unit_of_work, "_write_alone", lambda *args: alone.append(1) or real(*args))
-    devices = [make_device("U01", f"{n}号窗口") for n in (1, 2, 3)]
-    body = racing_ratings("s", daytime(days_ago=3, hour=9))
-    n_events = 90
-
-    def posts(rnd):
-        first = rnd.randrange(0, n_events // 2)
-        events = list(range(first, first + n_events // 3))
-        rnd.shuffle(events)
-        return [body(i) for i in events + events[:5]]
-
-    assert_stored_once(app, devices, race(server, devices, posts))
+    race_singles(app, server, make_device, days_ago=3)
     assert alone
