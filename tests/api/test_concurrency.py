@@ -151,7 +151,7 @@ def test_overlapping_single_ratings_from_many_threads_store_each_rating_once(app
 
 
 def test_racing_single_ratings_written_alone_store_each_rating_once(app, server, make_device, monkeypatch):
-    """Do 12 threads racing singles, most written alone in autocommit, store every rating and case once?"""
+    """Do 12 threads racing singles, written alone in autocommit where they can be, store each rating once?"""
     app.config["API_DEVICE_TOUCH_SECONDS"] = 3600
     alone = []
     real = unit_of_work._write_alone

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from assessment.extensions import db
 from assessment.models import BadRatingCase, Device, PublicRating
-from assessment.services.ratings import unit_of_work
+from assessment.services.ratings import ingest, unit_of_work
 from assessment.services.ratings.connection import current as current_connection
 from tests.api.helpers import daytime, rating
 
@@ -103,15 +103,21 @@ def test_a_failed_write_alone_is_stored_again_once(app, make_device, post, monke
     _, key = make_device()
     at = daytime(days_ago=1, hour=9)
     post(key, rating("first", at=at))
+    alone = _spy(monkeypatch, "_write_alone")
     failures = []
+    real_insert = ingest.insert_one
 
-    def failing(plan, connection):
-        failures.append(plan)
-        raise sa.exc.OperationalError("INSERT INTO public_ratings", {}, Exception("the server closed the connection"))
+    def failing_once(connection, params):
+        if not failures:
+            failures.append(params["event_id"])
+            connection.begin()  # as the real one does, before its statement fails
+            raise sa.exc.OperationalError("INSERT INTO public_ratings", {}, Exception("server closed the connection"))
+        return real_insert(connection, params)
 
-    monkeypatch.setattr(unit_of_work, "_write_alone", failing)
+    monkeypatch.setattr(ingest, "insert_one", failing_once)
     answer = post(key, rating("retried", level=4, at=at.replace(minute=30))).get_json()
-    assert answer["results"] == [{"event_id": "retried", "status": "accepted"}] and len(failures) == 1
+    assert answer["results"] == [{"event_id": "retried", "status": "accepted"}]
+    assert failures == ["retried"] and len(alone) == 1
     with app.app_context():
         events = db.session.execute(sa.select(PublicRating.event_id)).scalars().all()
     assert sorted(events) == ["first", "retried"]

@@ -18,7 +18,7 @@ except ImportError:  # not on Unix: the threads of each process still take turns
     fcntl = None
 
 from flask import current_app
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ...extensions import db
 from .cases import gets_a_case
@@ -243,10 +243,11 @@ def _write_alone(plan: Plan, connection) -> list[dict]:
     statement. Exactly once is still UNIQUE(origin, event_id); the answer comes from that statement, after
     it has committed.
 
-    Raises only when the insert did not go through (nothing stored: the caller may store the request again).
-    Once it has, the answer stands: a rating that was not stored (duplicate, conflict, a case already rated)
-    then writes the device's counters in a statement of its own, and if that fails, only the counters miss
-    this request (logged).
+    Raises only from the insert, which then stored nothing (the caller may store the request again; as for any
+    answer lost on the way, a connection lost just after the server committed makes that retry a duplicate).
+    Once the insert has gone through, the answer stands: a rating that was not stored (duplicate, conflict, a
+    case already rated) then writes the device's counters in a statement of its own, and if that fails, only
+    the counters miss this answer (logged).
     """
     # PostgreSQL is in autocommit since _prepare_apart. SQLite: the driver's own autocommit switch, for the
     # length of this write (SQLAlchemy's isolation level would run a PRAGMA when the connection goes back).
@@ -264,15 +265,21 @@ def _write_alone(plan: Plan, connection) -> list[dict]:
     finally:
         if driver is not None:
             driver.isolation_level = level
+        _end_bookkeeping(connection)
     for callback in callbacks:
         callback()
-    if connection.in_transaction():
-        # SQLAlchemy's bookkeeping (insert_one began a transaction it knows of); the database has committed.
-        try:
-            connection.commit()
-        except DBAPIError:  # a connection lost since: the pool discards it, nothing is left to commit
-            pass
     return answers
+
+
+def _end_bookkeeping(connection) -> None:
+    """End the transaction SQLAlchemy believes open on an autocommit connection (insert.insert_one began it):
+    every statement has committed by itself, so this sends nothing; a connection lost meanwhile is left for
+    the pool to discard."""
+    if connection.in_transaction():
+        try:
+            connection.rollback()
+        except SQLAlchemyError:
+            pass
 
 
 def _write_group(group: list[_Queued], connection) -> None:
