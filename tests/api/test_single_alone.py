@@ -36,12 +36,19 @@ def _counters(app, device_id):
         return device.n_accepted, device.n_duplicate, device.last_seen_at
 
 
-def test_a_plain_single_rating_is_stored_alone_and_committed(app, make_device, post, monkeypatch):
-    """Is a plain single rating one INSERT in autocommit, committed, counted, its accepted count kept for later?"""
+def _seen_device(app, make_device, post, first_level=5):
+    """A device whose counters are not due for an hour and that has posted once (first contact writes them):
+    (device id, key, the morning it rates)."""
     app.config["API_DEVICE_TOUCH_SECONDS"] = 3600
     device_id, key = make_device()
     at = daytime(days_ago=1, hour=9)
-    assert post(key, rating("first", at=at)).get_json()["accepted"] == 1  # first contact: counters due
+    post(key, rating("first", level=first_level, at=at))
+    return device_id, key, at
+
+
+def test_a_plain_single_rating_is_stored_alone_and_committed(app, make_device, post, monkeypatch):
+    """Is a plain single rating one INSERT in autocommit, committed, counted, its accepted count kept for later?"""
+    device_id, key, at = _seen_device(app, make_device, post)
     alone = _spy(monkeypatch, "_write_alone")
     modes = []
     real_store = unit_of_work.store
@@ -59,10 +66,7 @@ def test_a_plain_single_rating_is_stored_alone_and_committed(app, make_device, p
 
 def test_a_resent_single_rating_is_a_duplicate_counted_at_once(app, make_device, post, monkeypatch):
     """Is a plain single rating sent again a duplicate, stored once, and counted on the device at once?"""
-    app.config["API_DEVICE_TOUCH_SECONDS"] = 3600
-    device_id, key = make_device()
-    at = daytime(days_ago=1, hour=9)
-    post(key, rating("first", at=at))
+    device_id, key, at = _seen_device(app, make_device, post)
     alone = _spy(monkeypatch, "_write_alone")
     body = rating("again", level=3, at=at.replace(minute=20))
     assert post(key, body).get_json()["results"][0]["status"] == "accepted"
@@ -75,10 +79,8 @@ def test_a_resent_single_rating_is_a_duplicate_counted_at_once(app, make_device,
 
 def test_what_needs_more_than_an_insert_is_not_written_alone(app, make_device, post, monkeypatch):
     """Do a bad rating, a burst's last rating and due counters go through a transaction, stored with all they need?"""
-    app.config.update(API_DEVICE_TOUCH_SECONDS=3600, RATING_BURST_MIN=3)
-    device_id, key = make_device()
-    at = daytime(days_ago=1, hour=9)
-    post(key, rating("first", level=3, at=at))
+    app.config["RATING_BURST_MIN"] = 3
+    device_id, key, at = _seen_device(app, make_device, post, first_level=3)
     alone = _spy(monkeypatch, "_write_alone")
     post(key, rating("bad", level=1, at=at.replace(minute=10)))
     assert alone == []
@@ -99,10 +101,7 @@ def test_what_needs_more_than_an_insert_is_not_written_alone(app, make_device, p
 
 def test_a_failed_write_alone_is_stored_again_once(app, make_device, post, monkeypatch):
     """When the lone insert fails, is the rating stored again in a transaction of its own, once, and accepted?"""
-    app.config["API_DEVICE_TOUCH_SECONDS"] = 3600
-    _, key = make_device()
-    at = daytime(days_ago=1, hour=9)
-    post(key, rating("first", at=at))
+    _, key, at = _seen_device(app, make_device, post)
     alone = _spy(monkeypatch, "_write_alone")
     failures = []
     real_insert = ingest.insert_one
@@ -125,10 +124,7 @@ def test_a_failed_write_alone_is_stored_again_once(app, make_device, post, monke
 
 def test_a_failure_after_the_lone_insert_keeps_its_answer(app, make_device, post, monkeypatch):
     """When something fails after the lone insert went through, is the rating still answered accepted, once?"""
-    app.config["API_DEVICE_TOUCH_SECONDS"] = 3600
-    device_id, key = make_device()
-    at = daytime(days_ago=1, hour=9)
-    post(key, rating("first", at=at))
+    device_id, key, at = _seen_device(app, make_device, post)
 
     def failing(plan, accepted_later=False):
         raise sa.exc.OperationalError("UPDATE devices", {}, Exception("the server closed the connection"))
