@@ -4,7 +4,7 @@ Numbers are rounded by the engine's rule (四舍五入, `scoring.rounding`), so 
 never disagree on a digit; times go through `timefmt` (China time); labels come from `labels`.
 """
 
-from scoring.rounding import format_half_up, format_percent
+from scoring.rounding import format_half_up, format_percent, format_setting_percent
 
 from . import labels
 from .models.checkpoints import is_overdue, scored_status
@@ -48,9 +48,8 @@ def kilobytes(size) -> str:
 
 
 def setting_pct(share) -> str:
-    """A share the scheme sets (0.15, 0.125) as the percentage it is, up to two decimals (四舍五入) and without
-    trailing zeros: "15%", "12.5%"."""
-    return format_percent(share, 2, trim=True)
+    """A share the scheme sets, as the percentage it is (scoring.rounding.format_setting_percent)."""
+    return format_setting_percent(share)
 
 
 #: The badge colour classes of app.css, where a badge's colour follows a status: green done, grey failed or

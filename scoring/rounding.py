@@ -61,3 +61,9 @@ def format_percent(share, digits: int = 1, empty: str = "", trim: bool = False) 
     if trim and "." in text:
         text = text.rstrip("0").rstrip(".")
     return text + "%"
+
+
+def format_setting_percent(share) -> str:
+    """A share a scheme sets (0.15, 0.125) as the percentage it is, up to two decimals (四舍五入) and without
+    trailing zeros: "15%", "12.5%"."""
+    return format_percent(share, 2, trim=True)

@@ -13,7 +13,7 @@ from datetime import date
 from itertools import pairwise
 
 import scoring
-from scoring.rounding import format_percent, round2
+from scoring.rounding import format_setting_percent, round2
 
 from ... import labels
 from ...extensions import db
@@ -121,8 +121,7 @@ def explanation_sheet(scheme: scoring.Scheme) -> Sheet:
     header = ["类型", "名称", "编号", "一级指标", "二级指标", "来源", "权重（分）", "最低样本量", "说明"]
     g = scheme.grades
     excellent, poor, review = (
-        format_percent(share, 2, trim=True)  # a setting, shown as set
-        for share in (g.excellent_share, g.poor_share, scheme.sensitivity.review_below)
+        format_setting_percent(share) for share in (g.excellent_share, g.poor_share, scheme.sensitivity.review_below)
     )
     columns = [
         ("分类", "排名分组（被评价单位的类别）；排名、等次在组内计算。"),

@@ -39,10 +39,14 @@ def sqlite_time(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+def utc_isos(micros) -> list[str]:
+    """Times in whole microseconds since 1970 UTC as ISO text "YYYY-MM-DDTHH:MM:SS.ffffff" (UTC, no offset)."""
+    return np.datetime_as_string(np.asarray(micros, dtype="datetime64[us]"), unit="us").tolist()
+
+
 def sqlite_times(micros) -> list[str]:
     """sqlite_time of a column of times in whole microseconds since 1970 UTC (the import's records)."""
-    text = np.datetime_as_string(np.asarray(micros, dtype="datetime64[us]"), unit="us")
-    return [t[:10] + " " + t[11:] for t in text.tolist()]
+    return [t[:10] + " " + t[11:] for t in utc_isos(micros)]
 
 
 def _sqlite_value(value):

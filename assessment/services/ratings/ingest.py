@@ -397,12 +397,21 @@ def _answer(item: _Item) -> dict:
 _touch_lock = threading.Lock()
 
 
+def _touch_state(app) -> tuple[dict, float]:
+    """This process's [last write (monotonic s), accepted not yet written] per device id, and the interval."""
+    return app.extensions.setdefault("device_touch", {}), app.config["API_DEVICE_TOUCH_SECONDS"]
+
+
+def _time_due(entry, moment: float, interval: float) -> bool:
+    """The one rule for a write that is due by time alone: none yet from this process, or `interval` since."""
+    return entry is None or moment - entry[0] >= interval
+
+
 def counters_due(device: DeviceAuth) -> bool:
     """Whether this process is due to write the device's last contact and counters (API_DEVICE_TOUCH_SECONDS
     since it last did), whatever the answers."""
-    app = current_app._get_current_object()
-    entry = app.extensions.setdefault("device_touch", {}).get(device.id)
-    return entry is None or time.monotonic() - entry[0] >= app.config["API_DEVICE_TOUCH_SECONDS"]
+    state, interval = _touch_state(current_app._get_current_object())
+    return _time_due(state.get(device.id), time.monotonic(), interval)
 
 
 def _record_answers(device: DeviceAuth, items, now, accepted_later: bool = False) -> Callable[[], None]:
@@ -414,9 +423,7 @@ def _record_answers(device: DeviceAuth, items, now, accepted_later: bool = False
         counts[it.status] += 1
         if it.status == "rejected":
             last_error = f"{it.reason}: {it.message or REASONS[it.reason]}"[:200]
-    app = current_app._get_current_object()
-    interval = app.config["API_DEVICE_TOUCH_SECONDS"]
-    state = app.extensions.setdefault("device_touch", {})
+    state, interval = _touch_state(current_app._get_current_object())
     moment = time.monotonic()
     with _touch_lock:
         entry = state.setdefault(device.id, [-math.inf, 0])
@@ -424,7 +431,7 @@ def _record_answers(device: DeviceAuth, items, now, accepted_later: bool = False
             counts["duplicate"]
             or counts["conflict"]
             or counts["rejected"]
-            or (not accepted_later and moment - entry[0] >= interval)
+            or (not accepted_later and _time_due(entry, moment, interval))
         )
         taken = entry[1] if due else 0
     accepted = counts["accepted"]

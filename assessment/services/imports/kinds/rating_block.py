@@ -20,7 +20,7 @@ from pandas.api.types import infer_dtype
 
 from ....models import Channel
 from ....timefmt import CST_MICROSECONDS
-from ...ratings.connection import sqlite_times
+from ...ratings.connection import sqlite_times, utc_isos
 from ...ratings.hashing import content_hashes
 from ..guide import EXAMPLE_LINE
 
@@ -58,8 +58,7 @@ def db_times(micros, dialect: str) -> list:
     ("YYYY-MM-DD HH:MM:SS.ffffff", UTC), on PostgreSQL timestamptz text for COPY."""
     if dialect == "sqlite":
         return sqlite_times(micros)
-    text = np.datetime_as_string(np.asarray(micros, dtype="datetime64[us]"), unit="us")
-    return [t + "+00" for t in text.tolist()]
+    return [t + "+00" for t in utc_isos(micros)]
 
 
 def _column(columns, cols, name, n):

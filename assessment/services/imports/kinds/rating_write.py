@@ -17,6 +17,7 @@ from .rating_block import db_times
 
 #: The flags a rating is written with, by (is_default, at an odd hour), and whether they make it suspected.
 _FLAGS = {(d, o): flags_of(d, o) for d in (False, True) for o in (False, True)}
+_FLAGGED = {key: is_flagged(flags) for key, flags in _FLAGS.items()}
 #: A checked rating, as a tuple (compact in the spool): the fields in this order. `channel` is the code,
 #: `rated_at` whole microseconds since 1970 UTC (`rating_block.to_micros`).
 _RECORD = (
@@ -187,7 +188,7 @@ class RatingWriter:
         odd = odd_hours(columns[CHANNEL], columns[RATED_AT])
         flag_values = self.flag_values
         flags = [flag_values[key] for key in zip(defaults, odd, strict=True)]
-        flagged = [booleans[is_flagged(_FLAGS[key])] for key in zip(defaults, odd, strict=True)]
+        flagged = [booleans[_FLAGGED[key]] for key in zip(defaults, odd, strict=True)]
         self.flagged += sum(odd)
         real_name = [booleans[c is not None] for c in columns[CASE_NO]]
         times = db_times(columns[RATED_AT], self.dialect.name)
