@@ -58,7 +58,7 @@ def test_answers_come_exactly_and_in_response_then_question_order(app, city, odd
     with app.app_context():
         period = db.session.scalar(sa.select(Period).filter_by(name="P1"))
         units = {u.code: u for u in db.session.scalars(sa.select(Unit))}
-        # A unit separator inside an id: SQLite's per-version text cannot be split, so it reads row by row.
+        # `odd` with a unit separator inside: SQLite's per-version text cannot be split, so it reads row by row.
         qids = ["g2", odd, "g10", "a"]
         instrument = stored_instrument(qids)
         first = _response(period, "G1", units["U01"], instrument, [1, 2])

@@ -129,9 +129,10 @@ def test_a_failure_after_the_lone_insert_keeps_its_answer(app, make_device, post
     def failing(plan, accepted_later=False):
         raise sa.exc.OperationalError("UPDATE devices", {}, Exception("the server closed the connection"))
 
+    alone = _spy(monkeypatch, "_write_alone")
     monkeypatch.setattr(unit_of_work, "touch", failing)
     answer = post(key, rating("kept", level=4, at=at.replace(minute=30))).get_json()
-    assert answer["results"] == [{"event_id": "kept", "status": "accepted"}]
+    assert answer["results"] == [{"event_id": "kept", "status": "accepted"}] and len(alone) == 1
     with app.app_context():
         events = db.session.execute(sa.select(PublicRating.event_id)).scalars().all()
     assert sorted(events) == ["first", "kept"] and _counters(app, device_id)[:2] == (1, 0)

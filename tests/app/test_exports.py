@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+import scoring
 from assessment.extensions import db
 from assessment.models import (
     CheckPoint,
@@ -144,6 +145,13 @@ def _pages(path):
     return int(re.search(r"Pages:\s+(\d+)", info).group(1))
 
 
+def _default_shares():
+    """The default scheme's excellent and poor shares as the percentages they are ("20%"), written here with
+    Python's %g, not the app's formatter."""
+    grades = scoring.default_scheme().grades
+    return tuple(f"{share * 100:g}%" for share in (grades.excellent_share, grades.poor_share))
+
+
 def test_chinese_and_contract_sheets_read_back_as_the_stored_results(app, runner, scored, tmp_path):
     """Do 评价结果 and results, read back with pandas, equal the stored results to two decimals, in the contract's
     column order, with Chinese labels on the people's sheet?"""
@@ -205,7 +213,8 @@ def test_chinese_and_contract_sheets_read_back_as_the_stored_results(app, runner
     explained = sheets["指标说明"]
     assert {"综合得分", "等次", "综合考核分值", "样本不足"} <= set(explained["名称"])
     grades = explained.set_index("名称").loc["等次"].iloc[-1]
-    assert "组内排名前 20% 为优秀" in grades and "排名后 10% 为较差" in grades  # the default scheme's shares
+    top, bottom = _default_shares()
+    assert f"组内排名前 {top} 为优秀" in grades and f"排名后 {bottom} 为较差" in grades
     assert set(explained.loc[explained["类型"] == "指标", "编号"]) >= {"checkpoints", "public", "overdue"}
     book = load_workbook(out)
     assert book["评价结果"].freeze_panes == "E2" and book["results"]["E2"].number_format == "0.00"
@@ -285,7 +294,8 @@ def test_pdf_is_the_summary_then_one_page_per_unit_with_the_csv_digits(app, runn
     text = _pdf_text(out, 1, summary)
     assert "评价怎样进行" in text and "样本与回收" in text and "单位 × 指标得分" in text
     flat = re.sub(r"\s", "", text)
-    assert "排名前20%为优秀" in flat and "排名后10%为较差" in flat  # the default scheme's shares, as set
+    top, bottom = _default_shares()
+    assert f"排名前{top}为优秀" in flat and f"排名后{bottom}为较差" in flat  # as set
     for page, line in enumerate(csv_rows, start=summary + 1):
         one = _pdf_text(out, page)
         assert f"（{line['unit_code']}）" in one and line["composite"] in one

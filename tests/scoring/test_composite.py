@@ -198,8 +198,9 @@ def test_rounding_is_si_she_wu_ru_on_the_decimal_value():
 
 def test_a_share_is_written_as_a_percentage_rounded_half_up():
     """Is a share written 四舍五入 as a percentage (0.625 -> 63%), a setting as set (0.125 -> 12.5%)?"""
-    from scoring.rounding import format_percent
+    from scoring.rounding import format_percent, format_setting_percent
 
     assert format_percent(0.625, 0) == "63%" and format_percent(0.0625) == "6.3%"
+    assert format_setting_percent(0.125) == "12.5%" and format_setting_percent(0.15) == "15%"
     assert format_percent(0.125, 2, trim=True) == "12.5%" and format_percent(0.2, 2, trim=True) == "20%"
     assert format_percent(None, 0, empty="—") == "—" and format_percent(float("nan"), 0) == ""

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from assessment.extensions import db
 from assessment.models import Channel, CodeSystem, PublicRating, Unit, UnitKind
 from assessment.services.bulk import bulk_insert
+from assessment.services.imports.kinds.rating_block import to_micros
 from assessment.services.periods import get_or_create_period
 from assessment.services.ratings.flags import (
     TopRating,
@@ -107,7 +108,7 @@ def test_odd_hours_of_a_column_agree_with_the_per_row_rule():
     moments = [start + timedelta(hours=h, microseconds=edge) for h in range(48) for edge in (-1, 0, 1)]
     moments += [start + timedelta(seconds=rng.randrange(0, 400 * 86_400)) for _ in range(2000)]
     channels = [rng.choice(list(Channel)) for _ in moments]
-    micros = [(at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) for at in moments]
+    micros = [to_micros(at) for at in moments]
     expected = [is_odd_hour(channel, at) for channel, at in zip(channels, moments, strict=True)]
     assert odd_hours([c.value for c in channels], micros) == expected
     assert any(expected) and not all(expected)
