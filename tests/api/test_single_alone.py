@@ -11,13 +11,18 @@ from tests.api.helpers import daytime, rating
 
 
 def _spy(monkeypatch, name):
-    """Record each call of unit_of_work.`name` (then call it)."""
+    """Record what each call of unit_of_work.`name` returned (the exception when it raised)."""
     calls = []
     real = getattr(unit_of_work, name)
 
     def spied(*args, **kwargs):
-        calls.append(args)
-        return real(*args, **kwargs)
+        try:
+            result = real(*args, **kwargs)
+        except Exception as exc:
+            calls.append(exc)
+            raise
+        calls.append(result)
+        return result
 
     monkeypatch.setattr(unit_of_work, name, spied)
     return calls
@@ -88,10 +93,10 @@ def test_what_needs_more_than_an_insert_is_not_written_alone(app, make_device, p
     post(key, rating("b2", at=at.replace(minute=20, second=10)))
     assert len(alone) == 2
     post(key, rating("b3", at=at.replace(minute=20, second=20)))  # the third top rating within the window
-    assert len(alone) == 2
+    assert len(alone) == 3 and alone[2] is None  # the burst guard kept it out of the lone insert
     app.config["API_DEVICE_TOUCH_SECONDS"] = 0
     post(key, rating("due", level=4, at=at.replace(minute=40)))
-    assert len(alone) == 2
+    assert len(alone) == 3
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(BadRatingCase)) == 1
         flags = dict(db.session.execute(sa.select(PublicRating.event_id, PublicRating.flags)).all())
@@ -106,12 +111,12 @@ def test_a_failed_write_alone_is_stored_again_once(app, make_device, post, monke
     failures = []
     real_insert = ingest.insert_one
 
-    def failing_once(connection, params):
+    def failing_once(connection, params, guard=None):
         if not failures:
             failures.append(params["event_id"])
             connection.begin()  # as the real one does, before its statement fails
             raise sa.exc.OperationalError("INSERT INTO public_ratings", {}, Exception("server closed the connection"))
-        return real_insert(connection, params)
+        return real_insert(connection, params, guard)
 
     monkeypatch.setattr(ingest, "insert_one", failing_once)
     answer = post(key, rating("retried", level=4, at=at.replace(minute=30))).get_json()

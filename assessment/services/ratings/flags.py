@@ -11,7 +11,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 from flask import current_app
-from sqlalchemy import String, bindparam, func, or_, select, type_coerce, union_all, update
+from sqlalchemy import Interval, String, bindparam, exists, func, or_, select, type_coerce, union_all, update
 
 from ...extensions import db
 from ...models import Channel, Device, Period, PublicRating
@@ -151,6 +151,89 @@ def stored_neighbours(top: list[dict], burst_origin: str | None, window: timedel
     else:
         found = {row[0]: row for row in run(query, params)}
     return [TopRating(*row) for row in found.values()]
+
+
+def _guard_arm(rating, arm: str) -> list:
+    """The top ratings of one burst group (`_in_bursts`) as a filter on `rating` (public_ratings): the
+    device's ("device") or the unit's staff code's ("staff")."""
+    clauses = [rating.c.level == 5, rating.c.is_default.is_(False)]
+    if arm == "device":
+        return clauses + [rating.c.origin == bindparam("g_origin")]
+    return clauses + [rating.c.staff_code == bindparam("g_staff"), rating.c.unit_id == bindparam("g_unit")]
+
+
+def _window_after(moment, dialect: str):
+    """`moment` (a stored rated_at) plus the burst window, comparable with stored times in SQL: on SQLite the
+    stored UTC text "YYYY-MM-DD HH:MM:SS.ffffff" with the whole seconds of :g_window ("+120 seconds") added to
+    its first 19 characters (exact: datetime() counts whole milliseconds) and its fraction kept."""
+    if dialect == "sqlite":
+        return func.datetime(func.substr(moment, 1, 19), bindparam("g_window")).concat(func.substr(moment, 20))
+    return moment + bindparam("g_window", type_=Interval())
+
+
+def burst_guard(dialect: str, arms: tuple[str, ...]):
+    """`_in_bursts` for one new top rating at :g_t, as a SQL condition: true when `need` (:g_more + 1) or more
+    top ratings of one of its groups (`arms`: "device", "staff"), stored ones and it, fall within one window.
+
+    The single rating's insert carries its negation (insert.insert_one), so that the read of its neighbours
+    (stored_neighbours) is needed only when a burst may take it in. The stored top ratings of each group from
+    :g_lo to :g_hi (:g_t minus and plus the window) are read once (a common table expression: one range scan of
+    the group's (key, rated_at) index, with bounds that PostgreSQL's generic plan can see). Any window with
+    `need` members that holds the new rating can be moved to start at its earliest member: either a stored
+    rating at or before :g_t, whose window to its own time plus the window then holds :g_more stored ones
+    (itself included, the new one being inside it), or the new rating itself, with :g_more stored ones from
+    :g_t on. Bounds are inclusive, as in `_in_bursts`. A rating already stored with the same event id is
+    counted among the stored ones; its insert is skipped anyway (ON CONFLICT), and whatever the guard stopped is
+    decided again with the read (tests/api/test_burst_guard.py checks that the two agree).
+    """
+    found = []
+    for arm in arms:
+        near = (
+            select(_R.c.rated_at.label("at"))
+            .where(*_guard_arm(_R, arm), _R.c.rated_at.between(bindparam("g_lo"), bindparam("g_hi")))
+            .cte(f"g_{arm}")
+        )
+        start, other = near.alias(f"g_{arm}_start"), near.alias(f"g_{arm}_other")
+        in_window_of_start = (
+            select(func.count())
+            .select_from(other)
+            .where(other.c.at.between(start.c.at, _window_after(start.c.at, dialect)))
+            .scalar_subquery()
+        )
+        found.append(
+            exists().select_from(start).where(start.c.at <= bindparam("g_t"), in_window_of_start >= bindparam("g_more"))
+        )
+        from_new = select(func.count()).select_from(other).where(other.c.at >= bindparam("g_t")).scalar_subquery()
+        found.append(from_new >= bindparam("g_more"))
+    return or_(*found)
+
+
+def guard_arms(burst_origin: str | None, staff_code: str | None) -> tuple[str, ...]:
+    """The burst groups a new top rating belongs to (see `_in_bursts`): its device's, unless it comes from an
+    integration (burst_origin None), and its staff code's when it has one."""
+    return (("device",) if burst_origin is not None else ()) + (("staff",) if staff_code else ())
+
+
+def guard_params(row: dict, burst_origin: str | None, need: int, window: timedelta, dialect: str) -> dict | None:
+    """The values `burst_guard` binds for the new top rating `row`, or None where the guard cannot say (a window
+    that is not whole seconds, on SQLite): that rating's neighbours are then read as for a batch."""
+    if dialect == "sqlite":
+        if window % timedelta(seconds=1):
+            return None
+        span = f"+{window // timedelta(seconds=1)} seconds"
+    else:
+        span = window
+    at = row["rated_at"]
+    return {
+        "g_origin": burst_origin,
+        "g_staff": row["staff_code"],
+        "g_unit": row["unit_id"],
+        "g_t": at,
+        "g_lo": at - window,
+        "g_hi": at + window,
+        "g_more": need - 1,
+        "g_window": span,
+    }
 
 
 def set_flags(changes: list[dict]) -> None:

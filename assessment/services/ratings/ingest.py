@@ -22,13 +22,15 @@ from ...models import Device, Period, PublicRating, Unit
 from ...timefmt import CST
 from .cases import gets_a_case, insert_cases
 from .connection import current as current_connection
-from .connection import run
+from .connection import dialect_name, run
 from .devices import DeviceAuth
 from .flags import (
     burst_settings,
     bursts_among,
     flag_bursts,
     flags_of,
+    guard_arms,
+    guard_params,
     is_flagged,
     is_odd_hour,
     set_flags,
@@ -130,15 +132,23 @@ class Plan:
     items: list
     rows: list
     top: list
-    neighbours: list
+    #: The stored top ratings near the new ones (flags.stored_neighbours); None while not read (a single top
+    #: rating whose insert carries the burst guard: see decide_bursts).
+    neighbours: list | None
     marked: set
     burst_origin: str | None
     burst_min: int
     burst_window: timedelta
 
 
-def prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> Plan:
-    """Validate, classify and flag the ratings, reading (never writing) what that needs."""
+def prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None, read_neighbours: bool = True) -> Plan:
+    """Validate, classify and flag the ratings, reading (never writing) what that needs.
+
+    With `read_neighbours` false, a lone new top rating's bursts are left undecided (Plan.neighbours None) when
+    its insert can decide them (flags.burst_guard): store() then inserts it only if no burst can take it in, and
+    answers None otherwise, for the caller to decide_bursts() and store it again. The usual single rating is
+    thus one statement instead of a read and an insert.
+    """
     now = now or datetime.now(UTC)
     skew, burst_min, burst_window = _settings()
     origin = device.origin
@@ -268,29 +278,57 @@ def prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None) -> Pl
             }
         )
 
-    # Bursts are decided before writing (the neighbours are read outside the write transaction, which SQLite
-    # holds for the whole database), so that new ratings are stored with their flag.
     top = [row for row in rows if row["level"] == 5 and not row["is_default"]]
     burst_origin = None if device.is_integration else origin
-    neighbours = stored_neighbours(top, burst_origin, burst_window) if top else []
-    marked = bursts_among(top, neighbours, origin, burst_origin, burst_min, burst_window) if top else set()
+    plan = Plan(device, now, items, rows, top, None, set(), burst_origin, burst_min, burst_window)
+    if read_neighbours or _burst_guard(plan) is None:
+        decide_bursts(plan)
+    return plan
+
+
+def decide_bursts(plan: Plan) -> None:
+    """Read the stored top ratings near the plan's new ones and flag the new ones that are in a burst (the
+    stored ones join them when written: Plan.marked).
+
+    Bursts are decided before writing (the neighbours are read outside the write transaction, which SQLite
+    holds for the whole database), so that new ratings are stored with their flag.
+    """
+    top = plan.top
+    plan.neighbours = stored_neighbours(top, plan.burst_origin, plan.burst_window) if top else []
+    plan.marked = (
+        bursts_among(top, plan.neighbours, plan.device.origin, plan.burst_origin, plan.burst_min, plan.burst_window)
+        if top
+        else set()
+    )
     for row in top:
-        if ("new", row["event_id"]) in marked:
+        if ("new", row["event_id"]) in plan.marked:
             row["flags"] = (row["flags"] or []) + ["burst"]
             row["flagged"] = True
 
-    return Plan(device, now, items, rows, top, neighbours, marked, burst_origin, burst_min, burst_window)
+
+def _burst_guard(plan: Plan) -> tuple | None:
+    """(arms, values) of flags.burst_guard for a plan that is one new top rating in at least one burst group,
+    else None (nothing for a guard to decide, or more than one rating: those are read)."""
+    if len(plan.rows) != 1 or len(plan.top) != 1:
+        return None
+    row = plan.top[0]
+    arms = guard_arms(plan.burst_origin, row["staff_code"])
+    values = arms and guard_params(row, plan.burst_origin, plan.burst_min, plan.burst_window, dialect_name())
+    return (arms, values) if values else None
 
 
 def write(plan: Plan) -> list[dict]:
     """Store a prepared batch: the bulk insert, the answers to what it skipped, cases, flags, the device."""
+    if plan.neighbours is None:
+        decide_bursts(plan)
     answers = store(plan)
     touch(plan)
     return answers
 
 
-def store(plan: Plan) -> list[dict]:
-    """write() without the device's counters: the ratings, the answers, cases and flags."""
+def store(plan: Plan) -> list[dict] | None:
+    """write() without the device's counters: the ratings, the answers, cases and flags. None, having stored
+    nothing, for a plan whose bursts are undecided (see prepare) when its guarded insert did not insert."""
     device, now, items, rows, top = plan.device, plan.now, plan.items, plan.rows, plan.top
     origin = device.origin
     inserted = {}
@@ -301,7 +339,11 @@ def store(plan: Plan) -> list[dict]:
         if isinstance(params, list) and len(params) == 1:
             params = params[0]  # one row: a plain execute, not an executemany
         connection = current_connection.get()
-        if connection is not None and len(rows) == 1:
+        if plan.neighbours is None:  # a lone top rating, inserted only if no burst can take it in
+            returned = insert_one(connection, params, guard=_burst_guard(plan))
+            if not returned:
+                return None  # a burst may take it in, or it was stored before: decide_bursts, then again
+        elif connection is not None and len(rows) == 1:
             returned = insert_one(connection, params)  # the single-rating post, on the driver's cursor
         else:
             returned = run(insert_statement(len(rows)), params)

@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ...models import PublicRating
 from ...models.base import UTCDateTime
 from .connection import dialect_name, rows_on_driver, sqlite_time
+from .flags import burst_guard
 
 _R = PublicRating.__table__
 
@@ -107,13 +108,39 @@ def insert_statement(n_rows: int = 1):
     return statement
 
 
-def insert_one(connection, params: dict) -> list[tuple[int, str]]:
+def _guarded_statement(dialect: str, arms: tuple[str, ...]):
+    """The single rating's INSERT … SELECT its values WHERE NOT flags.burst_guard … ON CONFLICT DO NOTHING
+    RETURNING id, event_id: inserted only when no burst can take it in (built once per dialect and arms)."""
+    key = ("guarded", dialect, arms)
+    statement = _INSERTS.get(key)
+    if statement is None:
+        if dialect == "sqlite":
+            table = Table(
+                _R.name,
+                MetaData(),
+                *(Column(c.name, _plain_type(c.type, dialect), primary_key=c.primary_key) for c in _R.c),
+            )
+            values = [bindparam(name) for name in _INSERTED]
+            statement = sqlite.insert(table)
+        else:  # typed, as the columns: a bare parameter in a SELECT list would be text to PostgreSQL
+            table = _R
+            values = [cast(bindparam(c.name), _plain_type(c.type, dialect)) for c in _R.c if c.name != "id"]
+            statement = postgresql.insert(table)
+        source = select(*values).where(~burst_guard(dialect, arms))
+        statement = _INSERTS[key] = (
+            statement.from_select(_INSERTED, source).on_conflict_do_nothing().returning(table.c.id, table.c.event_id)
+        )
+    return statement
+
+
+def insert_one(connection, params: dict, guard: tuple | None = None) -> list[tuple[int, str]]:
     """Insert one rating (`params` from insert_params) straight on the driver's cursor (rows_on_driver), in the
     unit of work's transaction (or as a statement of its own when the driver is in autocommit).
 
     The single-rating post is the API's most frequent request, and SQLAlchemy's per-execute work costs more
     than the database's insert itself. PostgreSQL gets the flags as JSON text. Returns [(id, event_id)] when
-    inserted, [] when the row was already stored (ON CONFLICT DO NOTHING).
+    inserted, [] when the row was already stored (ON CONFLICT DO NOTHING) or, with `guard` ((arms, values) of
+    flags.burst_guard), when a burst may take the rating in: the caller then reads and decides.
     """
     if connection.dialect.name != "sqlite":
         params = {**params, "flags": json.dumps(params["flags"]) if params["flags"] else None}
@@ -123,7 +150,11 @@ def insert_one(connection, params: dict) -> list[tuple[int, str]]:
         # lost, when nothing else in the unit of work went through SQLAlchemy). In autocommit it is only
         # SQLAlchemy's bookkeeping.
         connection.begin()
-    rows = rows_on_driver(insert_statement(1), params, connection, column_keys=list(params))
+    if guard is None:
+        rows = rows_on_driver(insert_statement(1), params, connection, column_keys=list(params))
+    else:
+        arms, values = guard
+        rows = rows_on_driver(_guarded_statement(connection.dialect.name, arms), {**params, **values}, connection)
     return [(rating_id, event_id) for rating_id, event_id in rows]
 
 

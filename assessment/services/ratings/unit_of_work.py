@@ -1,7 +1,8 @@
 """The device API's unit of work: one posted batch stored and committed on a connection of its own.
 
 `submit` is the one service that commits itself (see its docstring). Writers to one SQLite file take turns
-(_SQLiteWriters); a single rating that needs only its insert is that one INSERT in autocommit (_write_alone);
+(_SQLiteWriters); a single rating that needs only its insert is that one INSERT in autocommit (_write_alone,
+its burst check inside it);
 other single ratings of one server process that are ready at the same moment share a transaction and its
 commit (_GroupCommits). What is stored and answered is decided in ingest.py.
 """
@@ -24,7 +25,7 @@ from ...extensions import db
 from .cases import gets_a_case
 from .connection import current as current_connection
 from .devices import DeviceAuth
-from .ingest import Malformed, Plan, after_commit, counters_due, prepare, store, touch, write
+from .ingest import Malformed, Plan, after_commit, counters_due, decide_bursts, prepare, store, touch, write
 
 
 class _SQLiteWriters:
@@ -89,37 +90,53 @@ def submit(device: DeviceAuth, ratings: list[dict], attempts: int = 3) -> list[d
     safe).
 
     A single rating whose storing is its insert and nothing else (_stands_alone) is one INSERT in autocommit
-    (_write_alone): on PostgreSQL straight away, on SQLite when no other thread of this process is writing.
+    (_write_alone): on PostgreSQL straight away, on SQLite when no other thread of this process is writing. A
+    top rating's insert also decides whether a burst takes it in (flags.burst_guard) instead of a read before
+    it; when one may, nothing is inserted, and the rating is read for and written again (ingest.decide_bursts).
     Any other single rating is committed together with the single ratings that other threads of this process
     are storing at the same moment (_GroupCommits): one transaction and one commit for several requests, each
     answered from its own insert. If either write fails before anything of it was stored, each request is
     stored again on its own, as below.
     """
     if len(ratings) == 1 and not isinstance(ratings[0], Malformed):
-        # One connection for the whole request: its read (prepare) and, when this thread writes the group,
-        # the shared transaction. A second checkout from the pool costs about as much as the insert.
+        # One connection for the whole request: its reads and, when this thread writes the group, the shared
+        # transaction. A second checkout from the pool costs about as much as the insert.
         with db.engine.connect() as connection:
-            plan = _prepare_apart(connection, device, ratings)
-            if len(plan.rows) == 1 and connection.dialect.name == "postgresql" and _stands_alone(plan):
-                # PostgreSQL: no queue, so every request thread can have its insert in flight (the server's WAL
-                # flush serves the commits that wait for it together).
-                try:
-                    return _write_alone(plan, connection)
-                except Exception as exc:  # the insert did not go through: stored again on its own, below
-                    current_app.logger.warning("single rating written again in a transaction of its own: %s", exc)
-                    plan = None
-            elif len(plan.rows) == 1:
-                app = current_app._get_current_object()
-                group = app.extensions.get("rating_group_commits")
-                if group is None:
-                    group = app.extensions.setdefault("rating_group_commits", _GroupCommits())
-                answers = group.write(plan, connection)
+            plan = _apart(connection, prepare, device, ratings, None, read_neighbours=False)
+            if len(plan.rows) == 1:
+                answers = _submit_single(plan, connection)
                 if answers is not None:
                     return answers
-                plan = None  # the group failed: stored again on its own, from a fresh read
-        # Rejected before writing (its answer and the device's counters, alone), or the group failed.
+                plan = None  # the write failed: stored again on its own, from a fresh read
+        # Rejected before writing (its answer and the device's counters, alone), or the write failed.
         return _submit_alone(device, ratings, attempts, plan)
     return _submit_alone(device, ratings, attempts)
+
+
+def _submit_single(plan: Plan, connection) -> list[dict] | None:
+    """submit() for one rating to store: its answers once committed, or None when its write failed.
+
+    PostgreSQL: a rating that stands alone is its own INSERT in autocommit (no queue, so every request thread
+    can have its insert in flight, and the server's WAL flush serves the commits that wait for it together).
+    Others, and every single rating on SQLite, go through the process's group commit (_GroupCommits).
+    """
+    if connection.dialect.name == "postgresql" and _stands_alone(plan):
+        try:
+            answers = _write_alone(plan, connection)
+            if answers is None:  # the burst guard stopped it (or it was stored before): read, decide, again
+                _apart(connection, decide_bursts, plan)
+                if _stands_alone(plan):
+                    answers = _write_alone(plan, connection)
+            if answers is not None:
+                return answers
+        except Exception as exc:  # the insert did not go through: stored again on its own
+            current_app.logger.warning("single rating written again in a transaction of its own: %s", exc)
+            return None
+    app = current_app._get_current_object()
+    group = app.extensions.get("rating_group_commits")
+    if group is None:
+        group = app.extensions.setdefault("rating_group_commits", _GroupCommits())
+    return group.write(plan, connection)
 
 
 def _submit_alone(device: DeviceAuth, ratings: list, attempts: int, plan: Plan | None = None) -> list[dict]:
@@ -146,19 +163,20 @@ def _submit_alone(device: DeviceAuth, ratings: list, attempts: int, plan: Plan |
     raise AssertionError("unreachable")
 
 
-def _prepare_apart(connection, device: DeviceAuth, ratings: list) -> Plan:
-    """prepare() outside any write transaction: its reads (the burst neighbours) are single statements, in
-    autocommit on PostgreSQL (no BEGIN and ROLLBACK round trips); the write comes later, in a transaction that
-    may be shared (_GroupCommits), on this connection or on the group writer's."""
+def _apart(connection, work, *args, **kwargs):
+    """Run `work` (prepare, decide_bursts) on `connection` outside any write transaction: its reads (the burst
+    neighbours) are single statements, in autocommit on PostgreSQL (no BEGIN and ROLLBACK round trips); the
+    write comes later, in a transaction that may be shared (_GroupCommits), on this connection or on the group
+    writer's."""
     if connection.dialect.name == "postgresql":
         connection.execution_options(isolation_level="AUTOCOMMIT")
     with _working_on(connection, []):
-        plan = prepare(device, ratings, None)
+        done = work(*args, **kwargs)
     if connection.in_transaction():
         # A read through SQLAlchemy (the periods when their cache is stale, an integration's units) begins a
         # transaction even in autocommit: end it, or the isolation level could not be set for the write.
         connection.commit()
-    return plan
+    return done
 
 
 @dataclass
@@ -203,6 +221,10 @@ class _GroupCommits:
         """The plan's answers once committed with the others queued, or None when the group failed. When this
         thread writes the group, it does so on `connection` (its own, outside any transaction)."""
         queued = _Queued(plan)
+        if plan.neighbours is None and self._writing:
+            # It will be written with others, in a transaction: read its bursts now, in this thread, rather
+            # than in the writer's turn (the test of _writing needs no lock: a stale answer only moves the read).
+            _apart(connection, decide_bursts, plan)
         with self._cond:
             self._queue.append(queued)
             while self._writing and queued.answers is None and not queued.failed:
@@ -237,11 +259,13 @@ def _stands_alone(plan: Plan) -> bool:
     return not plan.marked and not gets_a_case(row["level"], row["is_default"]) and not counters_due(plan.device)
 
 
-def _write_alone(plan: Plan, connection) -> list[dict]:
+def _write_alone(plan: Plan, connection) -> list[dict] | None:
     """Store a lone single rating that stands alone as one INSERT … RETURNING in autocommit: the statement is
     its own transaction, so there is no BEGIN or COMMIT to send and SQLite's writer lock is held for one
     statement. Exactly once is still UNIQUE(origin, event_id); the answer comes from that statement, after
-    it has committed.
+    it has committed. A top rating whose bursts are undecided (ingest.prepare) carries the burst guard in that
+    statement; None when the guard (or a stored rating of the same event) kept it out: nothing was written,
+    and the caller decides its bursts and writes it again.
 
     Raises only from the insert, which then stored nothing (the caller may store the request again; as for any
     answer lost on the way, a connection lost just after the server committed makes that retry a duplicate).
@@ -249,7 +273,7 @@ def _write_alone(plan: Plan, connection) -> list[dict]:
     case already rated) then writes the device's counters in a statement of its own, and if that fails, only
     the counters miss this answer (logged).
     """
-    # PostgreSQL is in autocommit since _prepare_apart. SQLite: the driver's own autocommit switch, for the
+    # PostgreSQL is in autocommit since _apart. SQLite: the driver's own autocommit switch, for the
     # length of this write (SQLAlchemy's isolation level would run a PRAGMA when the connection goes back).
     driver = connection.connection.driver_connection if connection.dialect.name == "sqlite" else None
     if driver is not None:
@@ -258,6 +282,8 @@ def _write_alone(plan: Plan, connection) -> list[dict]:
     try:
         with _working_on(connection, callbacks), _SQLITE_WRITERS.turn(connection):
             answers = store(plan)
+            if answers is None:
+                return None
             try:
                 touch(plan, accepted_later=True)
             except Exception as exc:
@@ -285,6 +311,13 @@ def _end_bookkeeping(connection) -> None:
 def _write_group(group: list[_Queued], connection) -> None:
     """Store the queued single ratings in one transaction on `connection` and set each one's answers once
     committed (a lone rating that stands alone: _write_alone)."""
+    if len(group) == 1 and _stands_alone(group[0].plan):
+        group[0].answers = _write_alone(group[0].plan, connection)
+        if group[0].answers is not None:
+            return
+    for queued in group:  # undecided bursts (ingest.prepare) are read before the writers' turn
+        if queued.plan.neighbours is None:
+            _apart(connection, decide_bursts, queued.plan)
     if len(group) == 1 and _stands_alone(group[0].plan):
         group[0].answers = _write_alone(group[0].plan, connection)
         return

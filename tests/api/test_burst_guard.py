@@ -1,0 +1,109 @@
+"""The single top rating's insert decides its bursts itself (flags.burst_guard) on both engines: one statement
+when no burst can take it in, the read and the usual flags when one may."""
+
+import logging
+import random
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from assessment.extensions import db
+from assessment.models import PublicRating
+from assessment.services.ratings import ingest, unit_of_work
+from tests.api.helpers import daytime, rating
+
+WINDOW = 120  # seconds: RATING_BURST_SECONDS
+
+
+def _spy(monkeypatch, module, name):
+    """Record what each call of module.`name` returned."""
+    calls = []
+    real = getattr(module, name)
+
+    def spied(*args, **kwargs):
+        result = real(*args, **kwargs)
+        calls.append(result)
+        return result
+
+    monkeypatch.setattr(module, name, spied)
+    return calls
+
+
+def _in_a_burst(new, stored, need):
+    """Independent of flags.py: is the new time in `need` or more times (it and the stored ones) that fit within
+    WINDOW seconds? Brute force over every window that starts at one of them."""
+    times = sorted(stored + [new])
+    return any(
+        start <= new <= start + timedelta(seconds=WINDOW)
+        and sum(start <= t <= start + timedelta(seconds=WINDOW) for t in times) >= need
+        for start in times
+    )
+
+
+def test_a_lone_top_rating_is_one_guarded_insert(app, make_device, post, monkeypatch, caplog):
+    """Is a top rating among stored ones that make no burst stored by its insert alone, with no read of them?"""
+    app.config["API_DEVICE_TOUCH_SECONDS"] = 3600
+    _, key = make_device()
+    at = daytime(days_ago=1, hour=9)
+    post(key, {"ratings": [rating(f"s{i}", at=at + timedelta(seconds=37 * i), staff_code="S1") for i in range(4)]})
+    reads = _spy(monkeypatch, ingest, "stored_neighbours")
+    alone = _spy(monkeypatch, unit_of_work, "_write_alone")
+    with caplog.at_level(logging.WARNING):
+        answer = post(key, rating("new", at=at + timedelta(seconds=37 * 4), staff_code="S1")).get_json()
+    assert answer["results"] == [{"event_id": "new", "status": "accepted"}]
+    assert reads == [] and len(alone) == 1 and alone[0] is not None and not caplog.records
+    with app.app_context():
+        flags = dict(db.session.execute(sa.select(PublicRating.event_id, PublicRating.flags)).all())
+    assert flags == {f"s{i}": None for i in range(4)} | {"new": None}
+    assert post(key, rating("new", at=at + timedelta(seconds=37 * 4), staff_code="S1")).get_json()["duplicate"] == 1
+
+
+def test_the_guard_agrees_with_the_burst_rule(app, make_device, post, monkeypatch):
+    """Over random neighbourhoods (times to the microsecond, window edges, both groups, distractors), does the
+    guard keep out exactly the top ratings a burst takes in, and are those then flagged as bursts?"""
+    need = 3
+    app.config.update(API_DEVICE_TOUCH_SECONDS=3600, RATING_BURST_MIN=need, RATING_BURST_SECONDS=WINDOW)
+    rnd = random.Random(11)
+    offsets = [-121, -120, -119.999999, -90, -60.5, -37, -0.000001, 0, 0.000001, 30, 60, 83.25, 119.999999, 120]
+    offsets += [120.000001, 150, -150]
+    #: Hand-picked first: the window's edges to the microsecond (a span of exactly WINDOW is a burst).
+    edges = [[-0.000001, 119.999999], [-0.000002, 119.999999], [-120, -60], [-120.000001, -60], [-60.5, 59.5]]
+    edges += [[-60.5, 59.500001], [30, 120], [30, 120.000001], [-30.25, 89.75], [-30.25, 89.750001]]
+    alone = _spy(monkeypatch, unit_of_work, "_write_alone")
+    expected, guarded, flagged = {}, {}, {}
+    for trial in range(2 * len(edges) + 36):
+        kind = ("device", "staff", "both")[trial % 3] if trial >= 2 * len(edges) else ("device", "staff")[trial % 2]
+        device_id, key = make_device("U01", f"{trial + 1}号窗口")
+        _, other = make_device("U01", f"{trial + 1}号旁窗口")
+        staff = f"T{trial}" if kind != "device" else None
+        new_at = daytime(days_ago=2 + trial // 12, hour=8 + trial % 12)  # whole seconds
+        own = [rating(f"t{trial}-first", level=3, at=new_at - timedelta(hours=1))]  # first contact: counters
+        theirs, device_times, staff_times = [], [], []
+        chosen = edges[trial // 2] if trial < 2 * len(edges) else rnd.sample(offsets, rnd.randint(1, 7))
+        for n, offset in enumerate(chosen):
+            at = new_at + timedelta(seconds=offset)
+            level, default = (5, False)
+            if trial >= 2 * len(edges):
+                level, default = rnd.choice([(5, False), (5, False), (5, False), (4, False), (5, True)])
+            mine = kind == "device" or (kind == "both" and rnd.random() < 0.5)
+            body = rating(f"t{trial}-{n}", level=level, at=at, is_default=default)
+            if mine:
+                own.append(body)
+            else:
+                theirs.append({**body, "staff_code": staff})
+            if level == 5 and not default:
+                (device_times if mine else staff_times).append(at)
+        for sender, bodies in ((key, own), (other, theirs)):
+            if bodies:
+                assert post(sender, {"ratings": bodies}).status_code == 200
+        event = f"new{trial}"
+        expected[event] = _in_a_burst(new_at, device_times, need) or _in_a_burst(new_at, staff_times, need)
+        before = len(alone)
+        extra = {"staff_code": staff} if staff else {}
+        assert post(key, rating(event, at=new_at, **extra)).get_json()["accepted"] == 1
+        guarded[event] = alone[before] is None  # the first lone write: None when the guard kept it out
+    with app.app_context():
+        rows = db.session.execute(sa.select(PublicRating.event_id, PublicRating.flags)).all()
+    flagged = {event: "burst" in (flags or []) for event, flags in rows if event in expected}
+    assert guarded == expected and flagged == expected
+    assert 15 <= sum(expected.values()) <= 40  # both outcomes are well represented
