@@ -107,3 +107,21 @@ def test_the_guard_agrees_with_the_burst_rule(app, make_device, post, monkeypatc
     flagged = {event: "burst" in (flags or []) for event, flags in rows if event in expected}
     assert guarded == expected and flagged == expected
     assert 15 <= sum(expected.values()) <= 40  # both outcomes are well represented
+
+
+def test_an_integration_rating_is_guarded_by_its_staff_code_only(app, make_device, post, monkeypatch):
+    """Is an integration's top rating kept out by a burst of its unit's staff code, and not by its own others?"""
+    app.config.update(API_DEVICE_TOUCH_SECONDS=3600, RATING_BURST_MIN=3)
+    _, hotline = make_device(None, None, integration=True, channel="hotline")
+    _, window = make_device("U01", "9号窗口")
+    at = daytime(days_ago=1, hour=11)
+    other_staff = [rating(f"h{i}", at=at + timedelta(seconds=i), unit_code="U01", staff_code="Z1") for i in range(4)]
+    post(hotline, {"ratings": other_staff})  # four of the hotline's own, for another staff code
+    post(window, {"ratings": [rating(f"w{i}", at=at + timedelta(seconds=10 + i), staff_code="Z2") for i in range(2)]})
+    alone = _spy(monkeypatch, unit_of_work, "_write_alone")
+    post(hotline, rating("h-new", at=at + timedelta(seconds=20), unit_code="U01", staff_code="Z3"))
+    post(hotline, rating("h-z2", at=at + timedelta(seconds=20), unit_code="U01", staff_code="Z2"))
+    assert alone[0] is not None and alone[1] is None  # Z3 has no burst; Z2 makes three within the window
+    with app.app_context():
+        flags = dict(db.session.execute(sa.select(PublicRating.event_id, PublicRating.flags)).all())
+    assert flags["h-new"] is None and flags["h-z2"] == ["burst"] and flags["w0"] == flags["w1"] == ["burst"]

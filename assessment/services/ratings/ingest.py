@@ -139,6 +139,8 @@ class Plan:
     burst_origin: str | None
     burst_min: int
     burst_window: timedelta
+    #: (arms, values) of flags.burst_guard while the bursts are undecided (neighbours None), else None.
+    guard: tuple | None = None
 
 
 def prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None, read_neighbours: bool = True) -> Plan:
@@ -281,7 +283,8 @@ def prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None, read_
     top = [row for row in rows if row["level"] == 5 and not row["is_default"]]
     burst_origin = None if device.is_integration else origin
     plan = Plan(device, now, items, rows, top, None, set(), burst_origin, burst_min, burst_window)
-    if read_neighbours or _burst_guard(plan) is None:
+    plan.guard = None if read_neighbours else _burst_guard(plan)
+    if plan.guard is None:
         decide_bursts(plan)
     return plan
 
@@ -294,6 +297,7 @@ def decide_bursts(plan: Plan) -> None:
     holds for the whole database), so that new ratings are stored with their flag.
     """
     top = plan.top
+    plan.guard = None
     plan.neighbours = stored_neighbours(top, plan.burst_origin, plan.burst_window) if top else []
     plan.marked = (
         bursts_among(top, plan.neighbours, plan.device.origin, plan.burst_origin, plan.burst_min, plan.burst_window)
@@ -340,7 +344,7 @@ def store(plan: Plan) -> list[dict] | None:
             params = params[0]  # one row: a plain execute, not an executemany
         connection = current_connection.get()
         if plan.neighbours is None:  # a lone top rating, inserted only if no burst can take it in
-            returned = insert_one(connection, params, guard=_burst_guard(plan))
+            returned = insert_one(connection, params, guard=plan.guard)
             if not returned:
                 return None  # a burst may take it in, or it was stored before: decide_bursts, then again
         elif connection is not None and len(rows) == 1:
