@@ -5,6 +5,7 @@ import logging
 import random
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from assessment.extensions import db
@@ -42,7 +43,7 @@ def _in_a_burst(new, stored, need):
 
 def test_a_lone_top_rating_is_one_guarded_insert(app, make_device, post, monkeypatch, caplog):
     """Is a top rating among stored ones that make no burst stored by its insert alone, with no read of them?"""
-    app.config["API_DEVICE_TOUCH_SECONDS"] = 3600
+    app.config.update(API_DEVICE_TOUCH_SECONDS=3600, RATING_BURST_MIN=5, RATING_BURST_SECONDS=WINDOW)
     _, key = make_device()
     at = daytime(days_ago=1, hour=9)
     post(key, {"ratings": [rating(f"s{i}", at=at + timedelta(seconds=37 * i), staff_code="S1") for i in range(4)]})
@@ -58,10 +59,10 @@ def test_a_lone_top_rating_is_one_guarded_insert(app, make_device, post, monkeyp
     assert post(key, rating("new", at=at + timedelta(seconds=37 * 4), staff_code="S1")).get_json()["duplicate"] == 1
 
 
-def test_the_guard_agrees_with_the_burst_rule(app, make_device, post, monkeypatch):
+@pytest.mark.parametrize("need", [2, 3])
+def test_the_guard_agrees_with_the_burst_rule(app, make_device, post, monkeypatch, need):
     """Over random neighbourhoods (times to the microsecond, window edges, both groups, distractors), does the
     guard keep out exactly the top ratings a burst takes in, and are those then flagged as bursts?"""
-    need = 3
     app.config.update(API_DEVICE_TOUCH_SECONDS=3600, RATING_BURST_MIN=need, RATING_BURST_SECONDS=WINDOW)
     rnd = random.Random(11)
     offsets = [-121, -120, -119.999999, -90, -60.5, -37, -0.000001, 0, 0.000001, 30, 60, 83.25, 119.999999, 120]
@@ -75,10 +76,13 @@ def test_the_guard_agrees_with_the_burst_rule(app, make_device, post, monkeypatc
         kind = ("device", "staff", "both")[trial % 3] if trial >= 2 * len(edges) else ("device", "staff")[trial % 2]
         device_id, key = make_device("U01", f"{trial + 1}号窗口")
         _, other = make_device("U01", f"{trial + 1}号旁窗口")
+        _, elsewhere = make_device("U02", f"{trial + 1}号窗口")  # the same staff code there is someone else
         staff = f"T{trial}" if kind != "device" else None
-        new_at = daytime(days_ago=2 + trial // 12, hour=8 + trial % 12)  # whole seconds
+        new_at = daytime(days_ago=2 + trial // 12, hour=8 + trial % 12)
+        if trial >= 2 * len(edges):
+            new_at += timedelta(microseconds=rnd.choice([0, 1, 250_000, 999_999]))
         own = [rating(f"t{trial}-first", level=3, at=new_at - timedelta(hours=1))]  # first contact: counters
-        theirs, device_times, staff_times = [], [], []
+        theirs, far, device_times, staff_times = [], [], [], []
         chosen = edges[trial // 2] if trial < 2 * len(edges) else rnd.sample(offsets, rnd.randint(1, 7))
         for n, offset in enumerate(chosen):
             at = new_at + timedelta(seconds=offset)
@@ -89,11 +93,15 @@ def test_the_guard_agrees_with_the_burst_rule(app, make_device, post, monkeypatc
             body = rating(f"t{trial}-{n}", level=level, at=at, is_default=default)
             if mine:
                 own.append(body)
+                if level == 5 and not default:
+                    device_times.append(at)
+            elif trial >= 2 * len(edges) and rnd.random() < 0.25:
+                far.append({**body, "staff_code": staff})
             else:
                 theirs.append({**body, "staff_code": staff})
-            if level == 5 and not default:
-                (device_times if mine else staff_times).append(at)
-        for sender, bodies in ((key, own), (other, theirs)):
+                if level == 5 and not default:
+                    staff_times.append(at)
+        for sender, bodies in ((key, own), (other, theirs), (elsewhere, far)):
             if bodies:
                 assert post(sender, {"ratings": bodies}).status_code == 200
         event = f"new{trial}"
@@ -106,7 +114,7 @@ def test_the_guard_agrees_with_the_burst_rule(app, make_device, post, monkeypatc
         rows = db.session.execute(sa.select(PublicRating.event_id, PublicRating.flags)).all()
     flagged = {event: "burst" in (flags or []) for event, flags in rows if event in expected}
     assert guarded == expected and flagged == expected
-    assert 15 <= sum(expected.values()) <= 40  # both outcomes are well represented
+    assert 5 <= sum(expected.values()) <= len(expected) - 5  # both outcomes are represented
 
 
 def test_an_integration_rating_is_guarded_by_its_staff_code_only(app, make_device, post, monkeypatch):
@@ -125,3 +133,27 @@ def test_an_integration_rating_is_guarded_by_its_staff_code_only(app, make_devic
     with app.app_context():
         flags = dict(db.session.execute(sa.select(PublicRating.event_id, PublicRating.flags)).all())
     assert flags["h-new"] is None and flags["h-z2"] == ["burst"] and flags["w0"] == flags["w1"] == ["burst"]
+
+
+@pytest.mark.parametrize("seconds, need", [(120.5, 2), (WINDOW, 1)])
+def test_settings_the_guard_cannot_serve_are_read_as_before(app, make_device, post, monkeypatch, seconds, need):
+    """With a window that is not whole seconds (SQLite cannot add it to stored text) or a burst of one, is the
+    single top rating flagged exactly as the rule says, by the read where the guard cannot decide?"""
+    app.config.update(API_DEVICE_TOUCH_SECONDS=3600, RATING_BURST_MIN=need, RATING_BURST_SECONDS=seconds)
+    _, key = make_device()
+    at = daytime(days_ago=1, hour=14)
+    post(key, rating("first", level=3, at=at - timedelta(hours=1)))
+    post(key, rating("old", at=at))
+    reads = _spy(monkeypatch, ingest, "stored_neighbours")
+    post(key, rating("edge", at=at + timedelta(seconds=seconds)))  # exactly one window after: a pair
+    post(key, rating("past", at=at + timedelta(seconds=3 * seconds)))
+    with app.app_context():
+        flags = dict(db.session.execute(sa.select(PublicRating.event_id, PublicRating.flags)).all())
+    in_burst = ["burst"]
+    if need == 1:  # every top rating is a burst of one
+        assert flags == {"first": None, "old": in_burst, "edge": in_burst, "past": in_burst} and len(reads) == 2
+    else:
+        assert flags == {"first": None, "old": in_burst, "edge": in_burst, "past": None}
+        with app.app_context():  # PostgreSQL's guard takes the half second; it reads only where it stopped "edge"
+            guarded = db.engine.dialect.name == "postgresql"
+        assert len(reads) == (1 if guarded else 2)

@@ -1,8 +1,11 @@
 """Suspicion flags on public ratings: system defaults, window ratings at night, bursts of top ratings.
 
 A flag never removes a rating: the console lists flagged ratings and the office decides (exclusions.py). The
-ingest path flags what it stores as it stores it; `rescan_flags` flags a whole period again for ratings that
-escaped that (imported files, the demo city, bursts posted concurrently by several workers).
+ingest path flags what it stores as it stores it (a burst the new ratings are in, and the stored ratings it
+takes in); `rescan_flags` flags a whole period again for ratings that escaped that (imported files, the demo
+city, bursts posted concurrently by several workers). A single top rating that no burst can take in
+(`burst_guard`) is stored without reading its neighbours, so a burst that escaped among them is left for the
+rescan too.
 """
 
 from collections import namedtuple
@@ -11,7 +14,19 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 from flask import current_app
-from sqlalchemy import Interval, String, bindparam, exists, func, or_, select, type_coerce, union_all, update
+from sqlalchemy import (
+    BigInteger,
+    String,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+    update,
+)
 
 from ...extensions import db
 from ...models import Channel, Device, Period, PublicRating
@@ -59,10 +74,16 @@ FLAG_LABELS = {
 }
 
 _R = PublicRating.__table__
+
+
+def _is_top(rating) -> list:
+    """A top rating in burst detection, as clauses on `rating` (public_ratings or an alias): level 5, not a
+    system default."""
+    return [rating.c.level == 5, rating.c.is_default.is_(False)]
+
+
 _TOP = select(_R.c.id, _R.c.origin, _R.c.event_id, _R.c.unit_id, _R.c.staff_code, _R.c.rated_at).where(
-    _R.c.level == 5,
-    _R.c.is_default.is_(False),
-    _R.c.rated_at.between(bindparam("lo"), bindparam("hi")),
+    *_is_top(_R), _R.c.rated_at.between(bindparam("lo"), bindparam("hi"))
 )
 #: A top rating in burst detection: `key` is its id when stored, ("new", event_id) for one being posted.
 TopRating = namedtuple("TopRating", "key origin event_id unit_id staff_code rated_at")
@@ -156,7 +177,7 @@ def stored_neighbours(top: list[dict], burst_origin: str | None, window: timedel
 def _guard_arm(rating, arm: str) -> list:
     """The top ratings of one burst group (`_in_bursts`) as a filter on `rating` (public_ratings): the
     device's ("device") or the unit's staff code's ("staff")."""
-    clauses = [rating.c.level == 5, rating.c.is_default.is_(False)]
+    clauses = _is_top(rating)
     if arm == "device":
         return clauses + [rating.c.origin == bindparam("g_origin")]
     return clauses + [rating.c.staff_code == bindparam("g_staff"), rating.c.unit_id == bindparam("g_unit")]
@@ -165,10 +186,12 @@ def _guard_arm(rating, arm: str) -> list:
 def _window_after(moment, dialect: str):
     """`moment` (a stored rated_at) plus the burst window, comparable with stored times in SQL: on SQLite the
     stored UTC text "YYYY-MM-DD HH:MM:SS.ffffff" with the whole seconds of :g_window ("+120 seconds") added to
-    its first 19 characters (exact: datetime() counts whole milliseconds) and its fraction kept."""
+    its first 19 characters (exact: datetime() counts whole milliseconds) and its fraction kept; on PostgreSQL
+    :g_window microseconds as an interval of hours, minutes and seconds only (a "1 day" interval would follow
+    daylight saving in the session's time zone)."""
     if dialect == "sqlite":
         return func.datetime(func.substr(moment, 1, 19), bindparam("g_window")).concat(func.substr(moment, 20))
-    return moment + bindparam("g_window", type_=Interval())
+    return moment + bindparam("g_window", type_=BigInteger()) * literal_column("interval '1 microsecond'")
 
 
 def burst_guard(dialect: str, arms: tuple[str, ...]):
@@ -185,6 +208,9 @@ def burst_guard(dialect: str, arms: tuple[str, ...]):
     :g_t on. Bounds are inclusive, as in `_in_bursts`. A rating already stored with the same event id is
     counted among the stored ones; its insert is skipped anyway (ON CONFLICT), and whatever the guard stopped is
     decided again with the read (tests/api/test_burst_guard.py checks that the two agree).
+
+    Only the new rating's bursts are looked for: a burst among stored ratings alone that escaped its own
+    flagging (module docstring) is not flagged by a rating the guard let in; the read did that by the way.
     """
     found = []
     for arm in arms:
@@ -215,14 +241,17 @@ def guard_arms(burst_origin: str | None, staff_code: str | None) -> tuple[str, .
 
 
 def guard_params(row: dict, burst_origin: str | None, need: int, window: timedelta, dialect: str) -> dict | None:
-    """The values `burst_guard` binds for the new top rating `row`, or None where the guard cannot say (a window
-    that is not whole seconds, on SQLite): that rating's neighbours are then read as for a batch."""
+    """The values `burst_guard` binds for the new top rating `row`, or None where a guard would not save the read
+    of its neighbours (stored_neighbours), which then decides as before: a window that is not whole seconds, on
+    SQLite; a burst of one (every top rating is in one)."""
+    if need <= 1:
+        return None
     if dialect == "sqlite":
         if window % timedelta(seconds=1):
             return None
         span = f"+{window // timedelta(seconds=1)} seconds"
     else:
-        span = window
+        span = window // timedelta(microseconds=1)
     at = row["rated_at"]
     return {
         "g_origin": burst_origin,

@@ -283,7 +283,7 @@ def prepare(device: DeviceAuth, ratings: list[dict], now: datetime | None, read_
     top = [row for row in rows if row["level"] == 5 and not row["is_default"]]
     burst_origin = None if device.is_integration else origin
     plan = Plan(device, now, items, rows, top, None, set(), burst_origin, burst_min, burst_window)
-    plan.guard = None if read_neighbours else _burst_guard(plan)
+    plan.guard = None if read_neighbours else _guard_of(plan)
     if plan.guard is None:
         decide_bursts(plan)
     return plan
@@ -310,7 +310,7 @@ def decide_bursts(plan: Plan) -> None:
             row["flagged"] = True
 
 
-def _burst_guard(plan: Plan) -> tuple | None:
+def _guard_of(plan: Plan) -> tuple | None:
     """(arms, values) of flags.burst_guard for a plan that is one new top rating in at least one burst group,
     else None (nothing for a guard to decide, or more than one rating: those are read)."""
     if len(plan.rows) != 1 or len(plan.top) != 1:

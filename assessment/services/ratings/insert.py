@@ -76,6 +76,13 @@ def _unnest(column):
 _PG_UNNEST_FROM = 20
 
 
+def _plain_table(dialect: str) -> Table:
+    """public_ratings with the plain types a driver-level row binds with (`_plain_type`), for a VALUES insert."""
+    return Table(
+        _R.name, MetaData(), *(Column(c.name, _plain_type(c.type, dialect), primary_key=c.primary_key) for c in _R.c)
+    )
+
+
 def insert_statement(n_rows: int = 1):
     """INSERT … ON CONFLICT DO NOTHING RETURNING id, event_id, in the engine's dialect (SQLite ≥ 3.35,
     PostgreSQL).
@@ -97,11 +104,7 @@ def insert_statement(n_rows: int = 1):
             statement = postgresql.insert(_R).from_select(_INSERTED, source)
             returning = (_R.c.id, _R.c.event_id)
         else:
-            table = Table(
-                _R.name,
-                MetaData(),
-                *(Column(c.name, _plain_type(c.type, name), primary_key=c.primary_key) for c in _R.c),
-            )
+            table = _plain_table(name)
             statement = (sqlite.insert if name == "sqlite" else postgresql.insert)(table)
             returning = (table.c.id, table.c.event_id)
         statement = _INSERTS[name] = statement.on_conflict_do_nothing().returning(*returning)
@@ -115,11 +118,7 @@ def _guarded_statement(dialect: str, arms: tuple[str, ...]):
     statement = _INSERTS.get(key)
     if statement is None:
         if dialect == "sqlite":
-            table = Table(
-                _R.name,
-                MetaData(),
-                *(Column(c.name, _plain_type(c.type, dialect), primary_key=c.primary_key) for c in _R.c),
-            )
+            table = _plain_table(dialect)
             values = [bindparam(name) for name in _INSERTED]
             statement = sqlite.insert(table)
         else:  # typed, as the columns: a bare parameter in a SELECT list would be text to PostgreSQL

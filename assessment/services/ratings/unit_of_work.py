@@ -2,9 +2,8 @@
 
 `submit` is the one service that commits itself (see its docstring). Writers to one SQLite file take turns
 (_SQLiteWriters); a single rating that needs only its insert is that one INSERT in autocommit (_write_alone,
-its burst check inside it);
-other single ratings of one server process that are ready at the same moment share a transaction and its
-commit (_GroupCommits). What is stored and answered is decided in ingest.py.
+its burst check inside it); other single ratings of one server process that are ready at the same moment
+share a transaction and its commit (_GroupCommits). What is stored and answered is decided in ingest.py.
 """
 
 import os
@@ -223,7 +222,7 @@ class _GroupCommits:
         queued = _Queued(plan)
         if plan.neighbours is None and self._writing:
             # It will be written with others, in a transaction: read its bursts now, in this thread, rather
-            # than in the writer's turn (the test of _writing needs no lock: a stale answer only moves the read).
+            # than by the group's writer (the test of _writing needs no lock: a stale answer only moves the read).
             _apart(connection, decide_bursts, plan)
         with self._cond:
             self._queue.append(queued)
@@ -254,7 +253,8 @@ def _counts_key(queued: _Queued):
 
 def _stands_alone(plan: Plan) -> bool:
     """Whether storing this single rating is its insert and nothing else: no bad-rating case to open, no burst
-    flag to set on stored ratings, the device's counters not due (ingest.counters_due)."""
+    flag to set on stored ratings (as far as known: a top rating not yet read for is guarded in its insert,
+    flags.burst_guard), the device's counters not due (ingest.counters_due)."""
     row = plan.rows[0]
     return not plan.marked and not gets_a_case(row["level"], row["is_default"]) and not counters_due(plan.device)
 
@@ -310,12 +310,14 @@ def _end_bookkeeping(connection) -> None:
 
 def _write_group(group: list[_Queued], connection) -> None:
     """Store the queued single ratings in one transaction on `connection` and set each one's answers once
-    committed (a lone rating that stands alone: _write_alone)."""
+    committed (a lone rating that stands alone: _write_alone). A queued top rating whose bursts are undecided
+    (its guarded insert stopped, or queued while no group was being written) is read for first, still as
+    this group's writer; a lone one that then stands alone is written alone again."""
     if len(group) == 1 and _stands_alone(group[0].plan):
         group[0].answers = _write_alone(group[0].plan, connection)
         if group[0].answers is not None:
             return
-    for queued in group:  # undecided bursts (ingest.prepare) are read before the writers' turn
+    for queued in group:  # undecided bursts (ingest.prepare): read before _SQLITE_WRITERS' turn is taken
         if queued.plan.neighbours is None:
             _apart(connection, decide_bursts, queued.plan)
     if len(group) == 1 and _stands_alone(group[0].plan):
