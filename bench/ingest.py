@@ -11,9 +11,11 @@ Prints, from one run (rounds of the four runs below, alternating, then the media
   4. the baseline for 3: requests per second of GET /api/v1/health (a trivial JSON endpoint that asks the
      database one `SELECT 1`), same app, same server, same client;
 and the two ratios (aims: single/health >= 0.7, batches/raw >= 0.8), on SQLite and on PostgreSQL one after the
-other (--engines), ending with one table of the ratios per engine. Every loop is bounded (by seconds and by
-count) and talks only to
-127.0.0.1. The load comes from `wrk` when it is installed (apt-get install wrk), else from Python threads.
+other (--engines), ending with one table of the ratios per engine. With the Python client it also prints the
+CPU milliseconds per request of 3 and 4 (server, database server, client), the single/health ratio that CPU
+alone would give, and the share of the cores each kept busy: the two parts of the measured ratio. Every loop
+is bounded (by seconds and by count) and talks only to 127.0.0.1. The load comes from `wrk` when it is
+installed (apt-get install wrk), else from Python threads.
 
 A PostgreSQL URL must name a database whose name ends in "_bench": its public schema is dropped and rebuilt.
 The per-device rate limit is raised for the run (the bench posts far faster than any one real device).
@@ -552,14 +554,26 @@ def bench_engine(url, args) -> dict:
         print(f"single ratings (POST /api/v1/ratings):   {medians['single']:10.0f} requests/s")
         print(f"trivial endpoint (GET /api/v1/health):   {medians['trivial']:10.0f} requests/s", flush=True)
         if cpu:
+            medians_cpu = {}
             for label, runs in (("single", cpu[1::2]), ("health", cpu[0::2])):
-                median = {name: statistics.median(run[name] for run in runs) for name in runs[0]}
+                median = medians_cpu[label] = {name: statistics.median(run[name] for run in runs) for name in runs[0]}
                 print(
                     f"CPU ms per request, {label} (medians): gunicorn {median['gunicorn']:.2f}, database server "
                     f"{median['database']:.2f}, client {median['client']:.2f}; their CPU {median['used']:.0%} of the "
                     f"{cores()} cores' time",
                     flush=True,
                 )
+            # The ratio split in two: what the CPU per request alone would give, and the share of the cores each
+            # run kept busy (a single post that waits on a lock or the network leaves cores idle).
+            single_cpu, health_cpu = (
+                sum(medians_cpu[label][name] for name in ("gunicorn", "database", "client"))
+                for label in ("single", "health")
+            )
+            print(
+                f"single/health from the CPU per request alone: {health_cpu / single_cpu:.2f}; cores kept busy: "
+                f"single {medians_cpu['single']['used']:.0%}, health {medians_cpu['health']['used']:.0%}",
+                flush=True,
+            )
         return {"engine": engine_name, **medians}
     finally:
         if process is not None:

@@ -135,25 +135,51 @@ def test_an_integration_rating_is_guarded_by_its_staff_code_only(app, make_devic
     assert flags["h-new"] is None and flags["h-z2"] == ["burst"] and flags["w0"] == flags["w1"] == ["burst"]
 
 
-@pytest.mark.parametrize("seconds, need", [(120.5, 2), (WINDOW, 1)])
-def test_settings_the_guard_cannot_serve_are_read_as_before(app, make_device, post, monkeypatch, seconds, need):
-    """With a window that is not whole seconds (SQLite cannot add it to stored text) or a burst of one, is the
-    single top rating flagged exactly as the rule says, by the read where the guard cannot decide?"""
-    app.config.update(API_DEVICE_TOUCH_SECONDS=3600, RATING_BURST_MIN=need, RATING_BURST_SECONDS=seconds)
+def test_the_same_staff_code_in_another_unit_is_another_group(app, make_device, post, monkeypatch):
+    """Do top ratings for the same staff code at another unit stay out of a rating's burst, guard and flags?"""
+    app.config.update(API_DEVICE_TOUCH_SECONDS=3600, RATING_BURST_MIN=3, RATING_BURST_SECONDS=WINDOW)
+    _, here = make_device("U01", "5号窗口")
+    _, there = make_device("U02", "5号窗口")
+    at = daytime(days_ago=1, hour=10)
+    post(here, rating("first", level=3, at=at - timedelta(hours=1)))
+    post(there, {"ratings": [rating(f"u2-{i}", at=at - timedelta(seconds=10 * i), staff_code="Z") for i in (1, 2)]})
+    alone = _spy(monkeypatch, unit_of_work, "_write_alone")
+    post(here, rating("u1", at=at, staff_code="Z"))
+    assert len(alone) == 1 and alone[0] is not None  # let in by the guard: no burst at its own unit
+    with app.app_context():
+        flags = dict(db.session.execute(sa.select(PublicRating.event_id, PublicRating.flags)).all())
+    assert flags == {"first": None, "u2-1": None, "u2-2": None, "u1": None}
+
+
+def test_a_burst_of_one_is_read_as_before(app, make_device, post, monkeypatch):
+    """With RATING_BURST_MIN 1 (every top rating a burst of itself), is no guard made, and each one flagged?"""
+    app.config.update(API_DEVICE_TOUCH_SECONDS=3600, RATING_BURST_MIN=1, RATING_BURST_SECONDS=WINDOW)
     _, key = make_device()
     at = daytime(days_ago=1, hour=14)
     post(key, rating("first", level=3, at=at - timedelta(hours=1)))
-    post(key, rating("old", at=at))
-    reads = _spy(monkeypatch, ingest, "stored_neighbours")
-    post(key, rating("edge", at=at + timedelta(seconds=seconds)))  # exactly one window after: a pair
-    post(key, rating("past", at=at + timedelta(seconds=3 * seconds)))
+    guards = _spy(monkeypatch, ingest, "_guard_of")
+    for n in range(2):
+        post(key, rating(f"top{n}", at=at + timedelta(minutes=10 * n)))
+    assert guards == [None, None]
     with app.app_context():
         flags = dict(db.session.execute(sa.select(PublicRating.event_id, PublicRating.flags)).all())
-    in_burst = ["burst"]
-    if need == 1:  # every top rating is a burst of one
-        assert flags == {"first": None, "old": in_burst, "edge": in_burst, "past": in_burst} and len(reads) == 2
-    else:
-        assert flags == {"first": None, "old": in_burst, "edge": in_burst, "past": None}
-        with app.app_context():  # PostgreSQL's guard takes the half second; it reads only where it stopped "edge"
-            guarded = db.engine.dialect.name == "postgresql"
-        assert len(reads) == (1 if guarded else 2)
+    assert flags == {"first": None, "top0": ["burst"], "top1": ["burst"]}
+
+
+@pytest.mark.parametrize("last, burst", [(120.25, True), (120.26, False)])
+def test_a_window_of_a_half_second_is_exact(app, make_device, post, monkeypatch, last, burst):
+    """With a 120.5 s window and bursts of three, is a rating between ratings 0.25 s before and `last` s after it
+    flagged exactly when the three span at most 120.5 s (guarded on PostgreSQL, read on SQLite)?"""
+    app.config.update(API_DEVICE_TOUCH_SECONDS=3600, RATING_BURST_MIN=3, RATING_BURST_SECONDS=120.5)
+    _, key = make_device()
+    at = daytime(days_ago=1, hour=15)
+    around = [rating("before", at=at - timedelta(seconds=0.25)), rating("after", at=at + timedelta(seconds=last))]
+    post(key, {"ratings": [rating("first", level=3, at=at - timedelta(hours=1))] + around})
+    guards = _spy(monkeypatch, ingest, "_guard_of")
+    assert post(key, rating("new", at=at)).get_json()["accepted"] == 1
+    with app.app_context():
+        flags = dict(db.session.execute(sa.select(PublicRating.event_id, PublicRating.flags)).all())
+        guarded = db.engine.dialect.name == "postgresql"  # SQLite adds whole seconds only to stored text
+    assert (guards[0] is not None) == guarded
+    assert flags["new"] == (["burst"] if burst else None)
+    assert flags["before"] == flags["after"] == (["burst"] if burst else None)

@@ -341,8 +341,7 @@ def rescan_bursts(period: Period) -> int:
     found = run(
         select(_R.c.id, _R.c.origin, _R.c.unit_id, _R.c.staff_code, at).where(
             _R.c.period_id == period.id,
-            _R.c.level == 5,
-            _R.c.is_default.is_(False),
+            *_is_top(_R),
             or_(_R.c.origin.like("d%"), _R.c.staff_code.is_not(None)),
         )
     ).all()
