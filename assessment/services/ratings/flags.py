@@ -234,17 +234,14 @@ def burst_guard(dialect: str, arms: tuple[str, ...]):
     return or_(*found)
 
 
-def guard_arms(burst_origin: str | None, staff_code: str | None) -> tuple[str, ...]:
-    """The burst groups a new top rating belongs to (see `_in_bursts`): its device's, unless it comes from an
-    integration (burst_origin None), and its staff code's when it has one."""
-    return (("device",) if burst_origin is not None else ()) + (("staff",) if staff_code else ())
-
-
-def guard_params(row: dict, burst_origin: str | None, need: int, window: timedelta, dialect: str) -> dict | None:
-    """The values `burst_guard` binds for the new top rating `row`, or None where a guard would not save the read
-    of its neighbours (stored_neighbours), which then decides as before: a window that is not whole seconds, on
-    SQLite; a burst of one (every top rating is in one)."""
-    if need <= 1:
+def guard_for(row: dict, burst_origin: str | None, need: int, window: timedelta, dialect: str) -> tuple | None:
+    """(arms, values) of `burst_guard` for the new top rating `row`: its burst groups (`_in_bursts`: its
+    device's, unless it comes from an integration, burst_origin None; its unit's staff code's when it has one)
+    and the values the guard binds. None where a guard would not save the read of its neighbours
+    (stored_neighbours), which then decides as before: no group to be in; a burst of one (every top rating is
+    in one); a window that is not whole seconds, on SQLite."""
+    arms = (("device",) if burst_origin is not None else ()) + (("staff",) if row["staff_code"] else ())
+    if not arms or need <= 1:
         return None
     if dialect == "sqlite":
         if window % timedelta(seconds=1):
@@ -253,7 +250,7 @@ def guard_params(row: dict, burst_origin: str | None, need: int, window: timedel
     else:
         span = window // timedelta(microseconds=1)
     at = row["rated_at"]
-    return {
+    values = {
         "g_origin": burst_origin,
         "g_staff": row["staff_code"],
         "g_unit": row["unit_id"],
@@ -263,6 +260,7 @@ def guard_params(row: dict, burst_origin: str | None, need: int, window: timedel
         "g_more": need - 1,
         "g_window": span,
     }
+    return arms, values
 
 
 def set_flags(changes: list[dict]) -> None:

@@ -29,8 +29,7 @@ from .flags import (
     bursts_among,
     flag_bursts,
     flags_of,
-    guard_arms,
-    guard_params,
+    guard_for,
     is_flagged,
     is_odd_hour,
     set_flags,
@@ -315,10 +314,7 @@ def _guard_of(plan: Plan) -> tuple | None:
     else None (nothing for a guard to decide, or more than one rating: those are read)."""
     if len(plan.rows) != 1 or len(plan.top) != 1:
         return None
-    row = plan.top[0]
-    arms = guard_arms(plan.burst_origin, row["staff_code"])
-    values = arms and guard_params(row, plan.burst_origin, plan.burst_min, plan.burst_window, dialect_name())
-    return (arms, values) if values else None
+    return guard_for(plan.top[0], plan.burst_origin, plan.burst_min, plan.burst_window, dialect_name())
 
 
 def write(plan: Plan) -> list[dict]:

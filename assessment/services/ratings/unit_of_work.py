@@ -119,18 +119,14 @@ def _submit_single(plan: Plan, connection) -> list[dict] | None:
     can have its insert in flight, and the server's WAL flush serves the commits that wait for it together).
     Others, and every single rating on SQLite, go through the process's group commit (_GroupCommits).
     """
-    if connection.dialect.name == "postgresql" and _stands_alone(plan):
+    if connection.dialect.name == "postgresql":
         try:
-            answers = _write_alone(plan, connection)
-            if answers is None:  # the burst guard stopped it (or it was stored before): read, decide, again
-                _apart(connection, decide_bursts, plan)
-                if _stands_alone(plan):
-                    answers = _write_alone(plan, connection)
-            if answers is not None:
-                return answers
+            answers = _try_alone(plan, connection)
         except Exception as exc:  # the insert did not go through: stored again on its own
             current_app.logger.warning("single rating written again in a transaction of its own: %s", exc)
             return None
+        if answers is not None:
+            return answers
     app = current_app._get_current_object()
     group = app.extensions.get("rating_group_commits")
     if group is None:
@@ -259,6 +255,20 @@ def _stands_alone(plan: Plan) -> bool:
     return not plan.marked and not gets_a_case(row["level"], row["is_default"]) and not counters_due(plan.device)
 
 
+def _try_alone(plan: Plan, connection) -> list[dict] | None:
+    """The single rating's answers when it stands alone and is written so (_write_alone), else None, having
+    written nothing: it needs a transaction (where bursts still undecided are read first). When the burst guard
+    (or a stored rating of the same event) kept it out, its bursts are read and it is tried alone once more."""
+    if not _stands_alone(plan):
+        return None
+    answers = _write_alone(plan, connection)
+    if answers is None:
+        _apart(connection, decide_bursts, plan)
+        if _stands_alone(plan):
+            answers = _write_alone(plan, connection)  # decided: not None
+    return answers
+
+
 def _write_alone(plan: Plan, connection) -> list[dict] | None:
     """Store a lone single rating that stands alone as one INSERT … RETURNING in autocommit: the statement is
     its own transaction, so there is no BEGIN or COMMIT to send and SQLite's writer lock is held for one
@@ -310,19 +320,15 @@ def _end_bookkeeping(connection) -> None:
 
 def _write_group(group: list[_Queued], connection) -> None:
     """Store the queued single ratings in one transaction on `connection` and set each one's answers once
-    committed (a lone rating that stands alone: _write_alone). A queued top rating whose bursts are undecided
-    (its guarded insert stopped, or queued while no group was being written) is read for first, still as
-    this group's writer; a lone one that then stands alone is written alone again."""
-    if len(group) == 1 and _stands_alone(group[0].plan):
-        group[0].answers = _write_alone(group[0].plan, connection)
+    committed (a lone rating that stands alone: _try_alone). A queued top rating whose bursts are still
+    undecided (queued while no group was being written) is read for first, still as this group's writer."""
+    if len(group) == 1:
+        group[0].answers = _try_alone(group[0].plan, connection)
         if group[0].answers is not None:
             return
     for queued in group:  # undecided bursts (ingest.prepare): read before _SQLITE_WRITERS' turn is taken
         if queued.plan.neighbours is None:
             _apart(connection, decide_bursts, queued.plan)
-    if len(group) == 1 and _stands_alone(group[0].plan):
-        group[0].answers = _write_alone(group[0].plan, connection)
-        return
     if connection.dialect.name == "postgresql":  # out of prepare's autocommit, into a transaction
         connection.execution_options(isolation_level=connection.default_isolation_level)
     callbacks = []
