@@ -17,6 +17,25 @@ def daytime(days_ago=0, hour=10, minute=0, second=0):
     return moment
 
 
+def spy_returns(monkeypatch, module, name) -> list:
+    """Replace module.`name` by a spy that calls it and records what each call returned (the exception when it
+    raised, then raised again); returns the record."""
+    calls = []
+    real = getattr(module, name)
+
+    def spied(*args, **kwargs):
+        try:
+            result = real(*args, **kwargs)
+        except Exception as exc:
+            calls.append(exc)
+            raise
+        calls.append(result)
+        return result
+
+    monkeypatch.setattr(module, name, spied)
+    return calls
+
+
 def rating(event_id, level=5, at=None, **extra):
     """A rating object as a device sends it."""
     body = {"event_id": event_id, "level": level, "rated_at": (at or daytime()).isoformat()}

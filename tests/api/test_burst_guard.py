@@ -11,23 +11,9 @@ import sqlalchemy as sa
 from assessment.extensions import db
 from assessment.models import PublicRating
 from assessment.services.ratings import ingest, unit_of_work
-from tests.api.helpers import daytime, rating
+from tests.api.helpers import daytime, rating, spy_returns
 
 WINDOW = 120  # seconds: RATING_BURST_SECONDS
-
-
-def _spy(monkeypatch, module, name):
-    """Record what each call of module.`name` returned."""
-    calls = []
-    real = getattr(module, name)
-
-    def spied(*args, **kwargs):
-        result = real(*args, **kwargs)
-        calls.append(result)
-        return result
-
-    monkeypatch.setattr(module, name, spied)
-    return calls
 
 
 def _in_a_burst(new, stored, need):
@@ -47,8 +33,8 @@ def test_a_lone_top_rating_is_one_guarded_insert(app, make_device, post, monkeyp
     _, key = make_device()
     at = daytime(days_ago=1, hour=9)
     post(key, {"ratings": [rating(f"s{i}", at=at + timedelta(seconds=37 * i), staff_code="S1") for i in range(4)]})
-    reads = _spy(monkeypatch, ingest, "stored_neighbours")
-    alone = _spy(monkeypatch, unit_of_work, "_write_alone")
+    reads = spy_returns(monkeypatch, ingest, "stored_neighbours")
+    alone = spy_returns(monkeypatch, unit_of_work, "_write_alone")
     with caplog.at_level(logging.WARNING):
         answer = post(key, rating("new", at=at + timedelta(seconds=37 * 4), staff_code="S1")).get_json()
     assert answer["results"] == [{"event_id": "new", "status": "accepted"}]
@@ -70,7 +56,7 @@ def test_the_guard_agrees_with_the_burst_rule(app, make_device, post, monkeypatc
     #: Hand-picked first: the window's edges to the microsecond (a span of exactly WINDOW is a burst).
     edges = [[-0.000001, 119.999999], [-0.000002, 119.999999], [-120, -60], [-120.000001, -60], [-60.5, 59.5]]
     edges += [[-60.5, 59.500001], [30, 120], [30, 120.000001], [-30.25, 89.75], [-30.25, 89.750001]]
-    alone = _spy(monkeypatch, unit_of_work, "_write_alone")
+    alone = spy_returns(monkeypatch, unit_of_work, "_write_alone")
     expected, guarded, flagged = {}, {}, {}
     for trial in range(2 * len(edges) + 36):
         kind = ("device", "staff", "both")[trial % 3] if trial >= 2 * len(edges) else ("device", "staff")[trial % 2]
@@ -126,7 +112,7 @@ def test_an_integration_rating_is_guarded_by_its_staff_code_only(app, make_devic
     other_staff = [rating(f"h{i}", at=at + timedelta(seconds=i), unit_code="U01", staff_code="Z1") for i in range(4)]
     post(hotline, {"ratings": other_staff})  # four of the hotline's own, for another staff code
     post(window, {"ratings": [rating(f"w{i}", at=at + timedelta(seconds=10 + i), staff_code="Z2") for i in range(2)]})
-    alone = _spy(monkeypatch, unit_of_work, "_write_alone")
+    alone = spy_returns(monkeypatch, unit_of_work, "_write_alone")
     post(hotline, rating("h-new", at=at + timedelta(seconds=20), unit_code="U01", staff_code="Z3"))
     post(hotline, rating("h-z2", at=at + timedelta(seconds=20), unit_code="U01", staff_code="Z2"))
     assert alone[0] is not None and alone[1] is None  # Z3 has no burst; Z2 makes three within the window
@@ -143,7 +129,7 @@ def test_the_same_staff_code_in_another_unit_is_another_group(app, make_device, 
     at = daytime(days_ago=1, hour=10)
     post(here, rating("first", level=3, at=at - timedelta(hours=1)))
     post(there, {"ratings": [rating(f"u2-{i}", at=at - timedelta(seconds=10 * i), staff_code="Z") for i in (1, 2)]})
-    alone = _spy(monkeypatch, unit_of_work, "_write_alone")
+    alone = spy_returns(monkeypatch, unit_of_work, "_write_alone")
     post(here, rating("u1", at=at, staff_code="Z"))
     assert len(alone) == 1 and alone[0] is not None  # let in by the guard: no burst at its own unit
     with app.app_context():
@@ -157,7 +143,7 @@ def test_a_burst_of_one_is_read_as_before(app, make_device, post, monkeypatch):
     _, key = make_device()
     at = daytime(days_ago=1, hour=14)
     post(key, rating("first", level=3, at=at - timedelta(hours=1)))
-    guards = _spy(monkeypatch, ingest, "_guard_of")
+    guards = spy_returns(monkeypatch, ingest, "_guard_of")
     for n in range(2):
         post(key, rating(f"top{n}", at=at + timedelta(minutes=10 * n)))
     assert guards == [None, None]
@@ -175,7 +161,7 @@ def test_a_window_of_a_half_second_is_exact(app, make_device, post, monkeypatch,
     at = daytime(days_ago=1, hour=15)
     around = [rating("before", at=at - timedelta(seconds=0.25)), rating("after", at=at + timedelta(seconds=last))]
     post(key, {"ratings": [rating("first", level=3, at=at - timedelta(hours=1))] + around})
-    guards = _spy(monkeypatch, ingest, "_guard_of")
+    guards = spy_returns(monkeypatch, ingest, "_guard_of")
     assert post(key, rating("new", at=at)).get_json()["accepted"] == 1
     with app.app_context():
         flags = dict(db.session.execute(sa.select(PublicRating.event_id, PublicRating.flags)).all())

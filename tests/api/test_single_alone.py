@@ -7,25 +7,7 @@ from assessment.extensions import db
 from assessment.models import BadRatingCase, Device, PublicRating
 from assessment.services.ratings import ingest, unit_of_work
 from assessment.services.ratings.connection import current as current_connection
-from tests.api.helpers import daytime, rating
-
-
-def _spy(monkeypatch, name):
-    """Record what each call of unit_of_work.`name` returned (the exception when it raised)."""
-    calls = []
-    real = getattr(unit_of_work, name)
-
-    def spied(*args, **kwargs):
-        try:
-            result = real(*args, **kwargs)
-        except Exception as exc:
-            calls.append(exc)
-            raise
-        calls.append(result)
-        return result
-
-    monkeypatch.setattr(unit_of_work, name, spied)
-    return calls
+from tests.api.helpers import daytime, rating, spy_returns
 
 
 def _autocommit() -> bool:
@@ -54,7 +36,7 @@ def _seen_device(app, make_device, post, first_level=5):
 def test_a_plain_single_rating_is_stored_alone_and_committed(app, make_device, post, monkeypatch):
     """Is a plain single rating one INSERT in autocommit, committed, counted, its accepted count kept for later?"""
     device_id, key, at = _seen_device(app, make_device, post)
-    alone = _spy(monkeypatch, "_write_alone")
+    alone = spy_returns(monkeypatch, unit_of_work, "_write_alone")
     modes = []
     real_store = unit_of_work.store
     monkeypatch.setattr(unit_of_work, "store", lambda plan: modes.append(_autocommit()) or real_store(plan))
@@ -72,7 +54,7 @@ def test_a_plain_single_rating_is_stored_alone_and_committed(app, make_device, p
 def test_a_resent_single_rating_is_a_duplicate_counted_at_once(app, make_device, post, monkeypatch):
     """Is a plain single rating sent again a duplicate, stored once, and counted on the device at once?"""
     device_id, key, at = _seen_device(app, make_device, post)
-    alone = _spy(monkeypatch, "_write_alone")
+    alone = spy_returns(monkeypatch, unit_of_work, "_write_alone")
     body = rating("again", level=3, at=at.replace(minute=20))
     assert post(key, body).get_json()["results"][0]["status"] == "accepted"
     assert post(key, body).get_json()["results"][0]["status"] == "duplicate"
@@ -86,7 +68,7 @@ def test_what_needs_more_than_an_insert_is_not_written_alone(app, make_device, p
     """Do a bad rating, a burst's last rating and due counters go through a transaction, stored with all they need?"""
     app.config["RATING_BURST_MIN"] = 3
     device_id, key, at = _seen_device(app, make_device, post, first_level=3)
-    alone = _spy(monkeypatch, "_write_alone")
+    alone = spy_returns(monkeypatch, unit_of_work, "_write_alone")
     post(key, rating("bad", level=1, at=at.replace(minute=10)))
     assert alone == []
     post(key, rating("b1", at=at.replace(minute=20)))
@@ -107,7 +89,7 @@ def test_what_needs_more_than_an_insert_is_not_written_alone(app, make_device, p
 def test_a_failed_write_alone_is_stored_again_once(app, make_device, post, monkeypatch):
     """When the lone insert fails, is the rating stored again in a transaction of its own, once, and accepted?"""
     _, key, at = _seen_device(app, make_device, post)
-    alone = _spy(monkeypatch, "_write_alone")
+    alone = spy_returns(monkeypatch, unit_of_work, "_write_alone")
     failures = []
     real_insert = ingest.insert_one
 
@@ -134,7 +116,7 @@ def test_a_failure_after_the_lone_insert_keeps_its_answer(app, make_device, post
     def failing(plan, accepted_later=False):
         raise sa.exc.OperationalError("UPDATE devices", {}, Exception("the server closed the connection"))
 
-    alone = _spy(monkeypatch, "_write_alone")
+    alone = spy_returns(monkeypatch, unit_of_work, "_write_alone")
     monkeypatch.setattr(unit_of_work, "touch", failing)
     answer = post(key, rating("kept", level=4, at=at.replace(minute=30))).get_json()
     assert answer["results"] == [{"event_id": "kept", "status": "accepted"}] and len(alone) == 1
