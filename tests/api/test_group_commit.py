@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from assessment.extensions import db
 from assessment.models import BadRatingCase, Device, PublicRating
-from assessment.services.ratings import unit_of_work
-from tests.api.helpers import daytime, rating
+from assessment.services.ratings import ingest, unit_of_work
+from tests.api.helpers import daytime, rating, spy_returns
 
 
 def post_together(app, monkeypatch, posts):
@@ -129,4 +129,24 @@ def test_a_failed_group_is_stored_again_request_by_request(app, make_device, mon
         bad = db.session.scalar(sa.select(sa.func.count()).select_from(PublicRating).where(PublicRating.level <= 2))
         cases = db.session.scalar(sa.select(sa.func.count()).select_from(BadRatingCase))
     assert sorted(events) == sorted(["first"] + [f"e{i}" for i in range(1, 6)]) and cases == bad
+    assert recount_matches(app)
+
+
+def test_a_burst_formed_inside_a_group_is_flagged_with_one_read(app, make_device, monkeypatch):
+    """Are queued top ratings inserted under their burst guard, with one read only for the one a burst takes in,
+    and is the burst formed inside the group flagged on all of its ratings?"""
+    app.config.update(RATING_BURST_MIN=3, RATING_BURST_SECONDS=120)
+    _, a = make_device("U01", "1号窗口")
+    at = daytime(days_ago=2, hour=9)
+    posts = [(a, rating("first", at=at))] + [
+        (a, rating(event, at=at.replace(minute=minute, second=second)))
+        for event, minute, second in (("g1", 10, 0), ("g2", 10, 30), ("g3", 11, 0), ("g4", 20, 0))
+    ]
+    reads = spy_returns(monkeypatch, ingest, "stored_neighbours")
+    answers, sizes = post_together(app, monkeypatch, posts)
+    assert sizes == [1, 4] and [x["status"] for x in answers] == ["accepted"] * 5
+    assert len(reads) == 1  # the third of g1-g3 in the group's order, kept out by its guard
+    with app.app_context():
+        flags = dict(db.session.execute(sa.select(PublicRating.event_id, PublicRating.flags)).all())
+    assert flags == {"first": None, "g1": ["burst"], "g2": ["burst"], "g3": ["burst"], "g4": None}
     assert recount_matches(app)

@@ -216,10 +216,6 @@ class _GroupCommits:
         """The plan's answers once committed with the others queued, or None when the group failed. When this
         thread writes the group, it does so on `connection` (its own, outside any transaction)."""
         queued = _Queued(plan)
-        if plan.neighbours is None and self._writing:
-            # It will be written with others, in a transaction: read its bursts now, in this thread, rather
-            # than by the group's writer (the test of _writing needs no lock: a stale answer only moves the read).
-            _apart(connection, decide_bursts, plan)
         with self._cond:
             self._queue.append(queued)
             while self._writing and queued.answers is None and not queued.failed:
@@ -321,14 +317,11 @@ def _end_bookkeeping(connection) -> None:
 def _write_group(group: list[_Queued], connection) -> None:
     """Store the queued single ratings in one transaction on `connection` and set each one's answers once
     committed (a lone rating that stands alone: _try_alone). A queued top rating whose bursts are still
-    undecided (queued while no group was being written) is read for first, still as this group's writer."""
+    undecided is inserted under its burst guard in the transaction (_store_in_group), as a lone one is."""
     if len(group) == 1:
         group[0].answers = _try_alone(group[0].plan, connection)
         if group[0].answers is not None:
             return
-    for queued in group:  # undecided bursts (ingest.prepare): read before _SQLITE_WRITERS' turn is taken
-        if queued.plan.neighbours is None:
-            _apart(connection, decide_bursts, queued.plan)
     if connection.dialect.name == "postgresql":  # out of prepare's autocommit, into a transaction
         connection.execution_options(isolation_level=connection.default_isolation_level)
     callbacks = []
@@ -337,7 +330,7 @@ def _write_group(group: list[_Queued], connection) -> None:
         try:
             with _SQLITE_WRITERS.turn(connection):
                 for queued in sorted(group, key=_counts_key):
-                    answers[id(queued)] = store(queued.plan)
+                    answers[id(queued)] = _store_in_group(queued.plan)
                 for queued in sorted(group, key=lambda each: each.plan.device.id):
                     touch(queued.plan)
                 connection.commit()
@@ -348,3 +341,14 @@ def _write_group(group: list[_Queued], connection) -> None:
         callback()
     for queued in group:
         queued.answers = answers[id(queued)]
+
+
+def _store_in_group(plan: Plan) -> list[dict]:
+    """store() in a group's transaction. A rating whose bursts are undecided goes in under its burst guard
+    (no read before it); when the guard keeps it out, its bursts are read in this transaction (which sees the
+    group's ratings stored before it) and it is stored again, decided."""
+    answers = store(plan)
+    if answers is None:
+        decide_bursts(plan)
+        answers = store(plan)
+    return answers
