@@ -138,15 +138,42 @@ def test_a_burst_formed_inside_a_group_is_flagged_with_one_read(app, make_device
     app.config.update(RATING_BURST_MIN=3, RATING_BURST_SECONDS=120)
     _, a = make_device("U01", "1号窗口")
     at = daytime(days_ago=2, hour=9)
+    # Written in event order: g3, the earliest, comes third and starts the burst's window (the guard's
+    # "windows that start at the new rating").
     posts = [(a, rating("first", at=at))] + [
         (a, rating(event, at=at.replace(minute=minute, second=second)))
-        for event, minute, second in (("g1", 10, 0), ("g2", 10, 30), ("g3", 11, 0), ("g4", 20, 0))
+        for event, minute, second in (("g1", 10, 30), ("g2", 11, 0), ("g3", 10, 0), ("g4", 20, 0))
     ]
     reads = spy_returns(monkeypatch, ingest, "stored_neighbours")
     answers, sizes = post_together(app, monkeypatch, posts)
     assert sizes == [1, 4] and [x["status"] for x in answers] == ["accepted"] * 5
-    assert len(reads) == 1  # the third of g1-g3 in the group's order, kept out by its guard
+    # One read: g3's, kept out by its guard, in the group's transaction (which already holds g1 and g2).
+    assert len(reads) == 1 and sorted(row.event_id for row in reads[0]) == ["g1", "g2"]
     with app.app_context():
         flags = dict(db.session.execute(sa.select(PublicRating.event_id, PublicRating.flags)).all())
     assert flags == {"first": None, "g1": ["burst"], "g2": ["burst"], "g3": ["burst"], "g4": None}
+    assert recount_matches(app)
+
+
+def test_a_failed_group_of_top_ratings_keeps_none_of_them(app, make_device, monkeypatch):
+    """When the shared commit of top ratings (inserted under their burst guard) fails, is none of them kept,
+    so that each, stored again alone, is answered accepted and stored once?"""
+    _, a = make_device("U01", "1号窗口")
+    at = daytime(days_ago=2, hour=9)
+    posts = [(a, rating(f"t{i}", level=5, at=at.replace(minute=5 * i))) for i in range(6)]
+    real_touch = unit_of_work.touch
+    calls = []
+
+    def failing_once(plan):
+        calls.append(plan)
+        if len(calls) == 3:  # inside the group of five, after all its ratings were inserted
+            raise sa.exc.OperationalError("UPDATE devices", {}, Exception("could not serialize access"))
+        real_touch(plan)
+
+    monkeypatch.setattr(unit_of_work, "touch", failing_once)
+    answers, sizes = post_together(app, monkeypatch, posts)
+    assert sizes == [1, 5] and [x["status"] for x in answers] == ["accepted"] * 6
+    with app.app_context():
+        events = db.session.execute(sa.select(PublicRating.event_id)).scalars().all()
+    assert sorted(events) == [f"t{i}" for i in range(6)]
     assert recount_matches(app)

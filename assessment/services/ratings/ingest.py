@@ -292,12 +292,14 @@ def decide_bursts(plan: Plan) -> None:
     """Read the stored top ratings near the plan's new ones and flag the new ones that are in a burst (the
     stored ones join them when written: Plan.marked).
 
-    Bursts are decided before writing (the neighbours are read outside the write transaction, which SQLite
-    holds for the whole database), so that new ratings are stored with their flag.
+    Bursts are decided before writing, so that new ratings are stored with their flag: for a batch or a lone
+    single outside the write transaction (which SQLite holds for the whole database); for a single its burst
+    guard kept out of a group's transaction, inside it (unit_of_work._store_in_group), seeing the group's
+    ratings stored before it.
     """
     top = plan.top
-    plan.guard = None
     plan.neighbours = stored_neighbours(top, plan.burst_origin, plan.burst_window) if top else []
+    plan.guard = None
     plan.marked = (
         bursts_among(top, plan.neighbours, plan.device.origin, plan.burst_origin, plan.burst_min, plan.burst_window)
         if top

@@ -253,8 +253,9 @@ def _stands_alone(plan: Plan) -> bool:
 
 def _try_alone(plan: Plan, connection) -> list[dict] | None:
     """The single rating's answers when it stands alone and is written so (_write_alone), else None, having
-    written nothing: it needs a transaction (where bursts still undecided are read first). When the burst guard
-    (or a stored rating of the same event) kept it out, its bursts are read and it is tried alone once more."""
+    written nothing: it needs a transaction (_write_group; undecided bursts go in under the guard there too,
+    _store_in_group). When the burst guard (or a stored rating of the same event) kept it out, its bursts are
+    read and it is tried alone once more."""
     if not _stands_alone(plan):
         return None
     answers = _write_alone(plan, connection)
@@ -329,6 +330,11 @@ def _write_group(group: list[_Queued], connection) -> None:
     with _working_on(connection, callbacks):
         try:
             with _SQLITE_WRITERS.turn(connection):
+                if connection.dialect.name == "sqlite" and not connection.connection.driver_connection.in_transaction:
+                    # Python's sqlite3 begins a transaction by itself only before INSERT, UPDATE, DELETE and
+                    # REPLACE; a guarded insert begins with WITH (insert._guarded_statement) and would commit on
+                    # its own. IMMEDIATE: the write lock now (this is the writers' turn), not at the first write.
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
                 for queued in sorted(group, key=_counts_key):
                     answers[id(queued)] = _store_in_group(queued.plan)
                 for queued in sorted(group, key=lambda each: each.plan.device.id):
