@@ -152,6 +152,12 @@ def insert_one(connection, params: dict, guard: tuple | None = None) -> list[tup
     if guard is None:
         rows = rows_on_driver(insert_statement(1), params, connection, column_keys=list(params))
     else:
+        driver = connection.connection.driver_connection
+        if connection.dialect.name == "sqlite" and driver.isolation_level is not None and not driver.in_transaction:
+            # Python's sqlite3 begins a transaction by itself before INSERT, UPDATE, DELETE and REPLACE only; the
+            # guarded insert starts with WITH, and without this would commit on its own in the caller's
+            # transaction (a group's, unit_of_work._write_group). The driver's own BEGIN, as it would have sent.
+            driver.execute(f"BEGIN {driver.isolation_level}")
         arms, values = guard
         rows = rows_on_driver(_guarded_statement(connection.dialect.name, arms), {**params, **values}, connection)
     return [(rating_id, event_id) for rating_id, event_id in rows]

@@ -330,11 +330,6 @@ def _write_group(group: list[_Queued], connection) -> None:
     with _working_on(connection, callbacks):
         try:
             with _SQLITE_WRITERS.turn(connection):
-                if connection.dialect.name == "sqlite" and not connection.connection.driver_connection.in_transaction:
-                    # Python's sqlite3 begins a transaction by itself only before INSERT, UPDATE, DELETE and
-                    # REPLACE; a guarded insert begins with WITH (insert._guarded_statement) and would commit on
-                    # its own. IMMEDIATE: the write lock now (this is the writers' turn), not at the first write.
-                    connection.exec_driver_sql("BEGIN IMMEDIATE")
                 for queued in sorted(group, key=_counts_key):
                     answers[id(queued)] = _store_in_group(queued.plan)
                 for queued in sorted(group, key=lambda each: each.plan.device.id):
