@@ -19,7 +19,8 @@ def _setting(name, app=None):
     return (app or current_app).config[name]
 
 
-def _buckets(app) -> TokenBuckets:
+def device_buckets(app) -> TokenBuckets:
+    """This process's token buckets of the devices (ratelimit.py), made on first use."""
     buckets = app.extensions.get("rating_buckets")
     if buckets is None:
         buckets = app.extensions.setdefault(
@@ -56,18 +57,16 @@ def openapi():
 
 @bp.post("/ratings")
 def post_ratings():
+    """The ratings post as Flask answers it: every answer but a plain 200 (a 200 is usually answered before
+    Flask, by hot_path.RatingsHotPath, with the same steps in the same order)."""
     app = current_app._get_current_object()  # looked up once: this runs for every rating a device sends
     try:
-        device = devices.authenticate(
-            request.headers.get("Authorization"),
-            cache=app.extensions.setdefault("device_auth", {}),
-            ttl=float(_setting("API_AUTH_CACHE_SECONDS", app)),
-        )
+        device = _authenticate(request.headers.get("Authorization"), app)
     except devices.AuthError as exc:
         response, status = api_error(401, exc.code, exc.message)
         response.headers["WWW-Authenticate"] = 'Bearer realm="ratings"'
         return response, status
-    buckets = _buckets(app)
+    buckets = device_buckets(app)
     # A device that is already over its rate is refused before its body is even read.
     wait = buckets.retry_after(device.id)
     if wait:
@@ -85,12 +84,36 @@ def post_ratings():
         return api_error(413, "batch_too_large", str(exc), limit=exc.limit)
     except BodyError as exc:
         return api_error(400, exc.code, exc.message, field=exc.field)
-    wait = buckets.take(device.id, 1 + max(0, len(posted) - 1) / 100)
+    wait = buckets.take(device.id, cost(posted))
     if wait:
         return _too_many(wait)
+    return app.response_class(store_posted(device, posted), mimetype="application/json")
+
+
+def _authenticate(header, app) -> devices.DeviceAuth:
+    """The device of an Authorization header (devices.AuthError when none), through this process's cache."""
+    return devices.authenticate(
+        header, cache=app.extensions.setdefault("device_auth", {}), ttl=float(_setting("API_AUTH_CACHE_SECONDS", app))
+    )
+
+
+def authenticated(header, app) -> devices.DeviceAuth | None:
+    """_authenticate, None instead of the error (hot_path: Flask's view then answers the 401)."""
+    try:
+        return _authenticate(header, app)
+    except devices.AuthError:
+        return None
+
+
+def cost(posted: list) -> float:
+    """The tokens a post of these ratings takes from its device's bucket (ratelimit.py)."""
+    return 1 + max(0, len(posted) - 1) / 100
+
+
+def store_posted(device, posted: list) -> bytes:
+    """Store a device's parsed post (unit_of_work.submit) and return the 200 answer's JSON body."""
     answers = unit_of_work.submit(device, posted)
     counts = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0}
     for answer in answers:
         counts[answer["status"]] += 1
-    body = json.dumps({"results": answers, **counts}, ensure_ascii=False, separators=(",", ":"))
-    return app.response_class(body, mimetype="application/json")
+    return json.dumps({"results": answers, **counts}, ensure_ascii=False, separators=(",", ":")).encode()
