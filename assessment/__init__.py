@@ -92,12 +92,10 @@ def create_app(test_config=None):
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
-    from .api.hot_path import RatingsHotPath
+    from .api import hot_path
     from .security import register_security
 
-    # The device API's ratings post is answered before Flask when it is a plain 200 (api/hot_path.py); beneath
-    # the proxy fix that register_security may put in front, so that it sees the client's scheme.
-    app.wsgi_app = RatingsHotPath(app, app.wsgi_app)
+    hot_path.install(app)  # the ratings post before Flask (api/hot_path.py), beneath the proxy fix
     register_security(app)
 
     from . import models  # noqa: F401  (registers the tables)

@@ -1,32 +1,47 @@
 """The device API's ratings post, answered beneath Flask's request machinery when the answer is a plain 200.
 
 Devices post one rating at a time all day long: it is the app's most frequent request. Flask's per-request work
-(the request context, URL routing, the session cookie, the sign-in, CSRF and limiter hooks, the after-request
-hooks) is built for browsers; under gunicorn it took about 0.8 ms of CPU of a single rating's 2.2 (bench/README.md,
+(the request context, URL routing, the session cookie, the CSRF and limiter hooks, the after-request hooks) is
+built for browsers; under gunicorn it took about 0.8 ms of CPU of a single rating's 2.2 (bench/README.md,
 session 9), more than storing the rating. The device API uses none of it: no cookie, no session, a bearer key,
 JSON in and out.
 
 So the app's WSGI callable answers `POST /api/v1/ratings` itself, in an app context (settings, the database
-engine, the logger), with the view's steps in the view's order: the key (views.authenticated), the device's
-rate (views.device_buckets), the body's size and parse (parsing.parse_body), the rate's tokens (views.cost),
-then views.store_posted (unit_of_work.submit and the JSON answer), with the headers that Flask's hooks give a 200
-of that route (learned from those hooks, see _headers). Whenever the answer would not be a 200 (no key or a
-wrong one, too fast, too large, not JSON, a chunked body), nothing has been taken or stored yet, and the request
-goes on to Flask with the body read here handed back: Flask's view (views.post_ratings) answers it exactly as
-before. An error while storing is answered by Flask's own error handling (logged; the API's JSON 500). Every
-other request, and every other method on this path, goes straight to Flask.
+engine, the logger), with the view's steps in the view's order: the key (views.authenticate), the device's rate
+(views.device_buckets), the body's size and parse (parsing.parse_body), the rate's tokens (views.cost), then
+views.store_posted (unit_of_work.submit and the JSON answer), with the headers that Flask's hooks give a 200 of
+that route (learned from those hooks, see _headers). Whenever the answer would be anything else (no key or a
+wrong one, too fast, too large, not JSON), or the request is one this layer does not read (a chunked body, a
+Content-Length it does not trust, a body shorter than it, a Flask check it does not make: TRUSTED_HOSTS),
+nothing has been taken or stored yet and the request goes on to Flask, with the body read here handed back and
+what was found out in views.FOUND (nothing is looked up or parsed twice): Flask's view (views.post_ratings)
+answers it as it did without this layer. An error while storing is answered by Flask's own error handling
+(logged; the API's JSON 500). Every other request, and every other method on this path, goes straight to Flask.
+What the hot path does not do for these requests: Flask's signals, and refreshing a session or remember-me
+cookie a device might send (devices send none).
+
+tests/api/test_hot_path.py checks the answers and headers against Flask's, and that the before-request hooks
+that apply to this route are the known ones that exempt the device API (CSRF, the limiter): a new hook there
+must be made here too, or this layer must hand its requests to Flask.
 """
 
 import io
 
+from ..services.ratings.devices import AuthError
 from . import views
 from .parsing import BodyError, TooManyRatings, parse_body
 
 PATH = "/api/v1/ratings"
 
 
+def install(app) -> None:
+    """Put the hot path in front of the app's own WSGI callable (create_app does, before the proxy fix goes in
+    front of both, so that the hot path sees the client's scheme)."""
+    app.wsgi_app = RatingsHotPath(app, app.wsgi_app)
+
+
 class RatingsHotPath:
-    """WSGI middleware in front of the Flask app's own WSGI callable (beneath the proxy fix, if any)."""
+    """WSGI middleware in front of the Flask app's own WSGI callable (see the module docstring)."""
 
     def __init__(self, app, flask_wsgi):
         self.app = app
@@ -38,13 +53,11 @@ class RatingsHotPath:
             return self.flask_wsgi(environ, start_response)
         with self.app.app_context():
             try:
+                headers = self._headers(environ.get("wsgi.url_scheme") == "https")
                 body = self._store(environ)
-            except Exception as exc:  # answered as Flask answers any error of a view
-                with self.app.request_context(environ):
-                    failed = self.app.handle_exception(exc)  # logs it; re-raises when testing, as Flask does
+            except Exception as exc:
+                failed = self._failed(environ, exc)
                 return failed(environ, start_response)
-            if body is not None:
-                headers = self._headers(environ.get("wsgi.url_scheme", "http"))
         if body is None:
             return self.flask_wsgi(environ, start_response)
         start_response("200 OK", [*headers, ("Content-Length", str(len(body)))])
@@ -53,39 +66,56 @@ class RatingsHotPath:
     def _store(self, environ) -> bytes | None:
         """The 200 answer's body once stored; None, having taken and stored nothing, for Flask to answer."""
         app = self.app
-        device = views.authenticated(environ.get("HTTP_AUTHORIZATION"), app)
-        if device is None:
+        if app.config.get("TRUSTED_HOSTS"):
+            return None  # Flask's own check of the Host header
+        found = environ[views.FOUND] = {}
+        try:
+            device = found["auth"] = views.authenticate(environ.get("HTTP_AUTHORIZATION"), app)
+        except AuthError as exc:
+            found["auth"] = exc
             return None
         buckets = views.device_buckets(app)
         if buckets.retry_after(device.id):
             return None
-        if "HTTP_TRANSFER_ENCODING" in environ:  # a chunked body: its length is not known before it is read
-            return None
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or "")
-        except ValueError:
-            return None
+        declared = environ.get("CONTENT_LENGTH", "")
+        if "HTTP_TRANSFER_ENCODING" in environ or not (declared.isascii() and declared.isdigit()):
+            return None  # chunked, or a length that Werkzeug would not take either
+        length = int(declared)
         largest = int(app.config["API_MAX_BODY_BYTES"])
-        if not 0 <= length <= min(largest, app.config.get("MAX_CONTENT_LENGTH") or largest):
+        if length > min(largest, app.config.get("MAX_CONTENT_LENGTH") or largest):
             return None
         raw = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(raw)  # read again by Flask when it answers instead
+        if len(raw) != length:
+            return None  # the client went away: Flask's stream says so (400)
         try:
-            posted = parse_body(raw, int(app.config["API_BATCH_LIMIT"]))
-        except (TooManyRatings, BodyError):
+            posted = found["posted"] = parse_body(raw, int(app.config["API_BATCH_LIMIT"]))
+        except (TooManyRatings, BodyError) as exc:
+            found["posted"] = exc
             return None
         if buckets.take(device.id, views.cost(posted)):
             return None
         return views.store_posted(device, posted)
 
-    def _headers(self, scheme: str) -> list[tuple[str, str]]:
+    def _failed(self, environ, exc):
+        """The response Flask gives when a view raises `exc` (its handlers, logged, after-request hooks)."""
+        app = self.app
+        with app.request_context(environ):
+            try:
+                answer = app.handle_user_exception(exc)
+            except Exception as unhandled:
+                return app.handle_exception(unhandled)  # logs it; re-raises when testing, as Flask does
+            return app.finalize_request(answer)
+
+    def _headers(self, secure: bool) -> list[tuple[str, str]]:
         """The headers Flask gives a 200 of this route (its after-request hooks: security headers, no-store),
-        learned once per URL scheme from those hooks on an empty response, so there is one source for them."""
-        found = self._learned.get(scheme)
+        learned once per scheme (http, https) from those hooks on an empty response: one source for them."""
+        found = self._learned.get(secure)
         if found is None:
-            with self.app.test_request_context(PATH, method="POST", base_url=f"{scheme}://device.invalid"):
+            base = "https://device.invalid" if secure else "http://device.invalid"
+            with self.app.test_request_context(PATH, method="POST", base_url=base):
                 response = self.app.process_response(self.app.response_class(b"", mimetype="application/json"))
-            found = self._learned[scheme] = [
+            found = self._learned[secure] = [
                 (name, value) for name, value in response.headers.items() if name.lower() != "content-length"
             ]
         return found

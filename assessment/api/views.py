@@ -55,13 +55,28 @@ def openapi():
     return jsonify(document(int(_setting("API_BATCH_LIMIT"))))
 
 
+#: What the hot path (hot_path.py) found out before it handed a request on to this view: {"auth": the device or
+#: its AuthError, "posted": the parsed ratings or the parse's error}, so that nothing is looked up or parsed twice.
+FOUND = "assessment.ratings_found"
+
+
+def _found(key, compute):
+    """The hot path's result for `key` (raised again when it was an error), else compute()."""
+    found = request.environ.get(FOUND)
+    if found is None or key not in found:
+        return compute()
+    if isinstance(found[key], Exception):
+        raise found[key]
+    return found[key]
+
+
 @bp.post("/ratings")
 def post_ratings():
-    """The ratings post as Flask answers it: every answer but a plain 200 (a 200 is usually answered before
-    Flask, by hot_path.RatingsHotPath, with the same steps in the same order)."""
+    """The ratings post as Flask answers it: every answer but a plain 200, which hot_path.RatingsHotPath gives
+    before Flask with the same steps in the same order (and whatever it found out, FOUND)."""
     app = current_app._get_current_object()  # looked up once: this runs for every rating a device sends
     try:
-        device = _authenticate(request.headers.get("Authorization"), app)
+        device = _found("auth", lambda: authenticate(request.headers.get("Authorization"), app))
     except devices.AuthError as exc:
         response, status = api_error(401, exc.code, exc.message)
         response.headers["WWW-Authenticate"] = 'Bearer realm="ratings"'
@@ -79,7 +94,7 @@ def post_ratings():
     if len(raw) > max_body:
         return api_error(413, "body_too_large", f"the body is larger than {max_body} bytes")
     try:
-        posted = parse_body(raw, limit)
+        posted = _found("posted", lambda: parse_body(raw, limit))
     except TooManyRatings as exc:
         return api_error(413, "batch_too_large", str(exc), limit=exc.limit)
     except BodyError as exc:
@@ -90,19 +105,11 @@ def post_ratings():
     return app.response_class(store_posted(device, posted), mimetype="application/json")
 
 
-def _authenticate(header, app) -> devices.DeviceAuth:
+def authenticate(header, app) -> devices.DeviceAuth:
     """The device of an Authorization header (devices.AuthError when none), through this process's cache."""
     return devices.authenticate(
         header, cache=app.extensions.setdefault("device_auth", {}), ttl=float(_setting("API_AUTH_CACHE_SECONDS", app))
     )
-
-
-def authenticated(header, app) -> devices.DeviceAuth | None:
-    """_authenticate, None instead of the error (hot_path: Flask's view then answers the 401)."""
-    try:
-        return _authenticate(header, app)
-    except devices.AuthError:
-        return None
 
 
 def cost(posted: list) -> float:

@@ -59,8 +59,8 @@ def test_a_plain_post_is_answered_before_flask_with_flasks_headers(app, make_dev
     [
         (None, rating("x1"), 401, "missing_key"),
         ("k" * 40, rating("x1"), 401, "invalid_key"),
-        ("good", b"{not json", 400, None),
-        ("good", [], 400, None),
+        ("good", b"{not json", 400, "invalid_json"),
+        ("good", [], 400, "invalid_body"),
     ],
 )
 def test_anything_but_a_200_is_left_to_flasks_view(app, make_device, post, flask_view_calls, key, body, status, code):
@@ -68,8 +68,7 @@ def test_anything_but_a_200_is_left_to_flasks_view(app, make_device, post, flask
     _, good = make_device()
     response = post(good if key == "good" else key, body)
     assert response.status_code == status and flask_view_calls == [1]
-    error = response.get_json()["error"]
-    assert code is None or error["code"] == code
+    assert response.get_json()["error"]["code"] == code
     if status == 401:
         assert response.headers["WWW-Authenticate"] == 'Bearer realm="ratings"'
     assert _stored(app) == []
@@ -112,8 +111,8 @@ def test_an_error_while_storing_is_answered_by_flasks_error_handling(app, make_d
     assert any("disk on fire" in str(record.exc_info) for record in caplog.records if record.exc_info)
 
 
-def test_behind_a_proxy_the_hot_path_sees_https(app, make_device, client, tmp_path, monkeypatch):
-    """Is the hot path beneath the proxy fix, so that its 200 behind an https proxy has Strict-Transport-Security?"""
+def test_behind_a_proxy_the_hot_path_sees_https(app, make_device, client, tmp_path, monkeypatch, flask_view_calls):
+    """Is the hot path beneath the proxy fix, so that its 200 behind an https proxy has Flask's https headers?"""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from assessment.api.hot_path import RatingsHotPath
@@ -123,13 +122,66 @@ def test_behind_a_proxy_the_hot_path_sees_https(app, make_device, client, tmp_pa
     assert isinstance(proxied.wsgi_app, ProxyFix) and isinstance(proxied.wsgi_app.app, RatingsHotPath)
 
     _, key = make_device()
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # as create_app puts it, on this test's database
+    hot_path = app.wsgi_app
+    headers = {"Authorization": f"Bearer {key}", "X-Forwarded-Proto": "https", "X-Forwarded-For": "10.0.0.9"}
+    app.wsgi_app = ProxyFix(hot_path, x_for=1, x_proto=1)  # as create_app puts it, on this test's database
+    fast = client.post("/api/v1/ratings", data=json.dumps(rating("s1")), headers=headers)
+    plain = client.post("/api/v1/ratings", data=json.dumps(rating("s2")), headers={"Authorization": f"Bearer {key}"})
+    assert fast.status_code == plain.status_code == 200 and flask_view_calls == []
+    app.wsgi_app = ProxyFix(hot_path.flask_wsgi, x_for=1, x_proto=1)  # Flask alone
+    slow = client.post("/api/v1/ratings", data=json.dumps(rating("s3")), headers=headers)
+    assert slow.status_code == 200 and flask_view_calls == [1]
+    assert fast.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "Strict-Transport-Security" not in plain.headers
+    assert _headers(fast) == _headers(slow)
+
+
+def test_a_batch_over_the_rate_is_refused_once(app, make_device, post, flask_view_calls):
+    """Is a batch that costs more tokens than are left answered 429 by Flask, leaving the tokens for a single?"""
+    app.config.update(API_RATE_PER_SECOND=0.001, API_RATE_BURST=3)
+    _, key = make_device()
+    assert post(key, rating("t1")).status_code == 200  # 2 tokens left
+    batch = post(key, {"ratings": [rating(f"b{i}") for i in range(300)]})  # costs 3
+    assert batch.status_code == 429 and batch.get_json()["error"]["code"] == "rate_limited"
+    assert flask_view_calls == [1]
+    assert [post(key, rating(f"t{i}")).status_code for i in (2, 3, 4)] == [200, 200, 429]
+    assert _stored(app) == ["t1", "t2", "t3"]
+
+
+@pytest.mark.parametrize("declared", ["+{n}", "{tens}_{ones}", "-1", ""])
+def test_a_length_werkzeug_would_not_take_goes_to_flask(app, make_device, client, flask_view_calls, declared):
+    """Is a Content-Length that Werkzeug does not take (even one Python's int() reads as the body's length) left
+    to Flask, which then reads no body (400), nothing stored?"""
+    _, key = make_device()
+    body = json.dumps(rating("l1"))
+    length = declared.format(n=len(body), tens=len(body) // 10, ones=len(body) % 10)
     response = client.post(
         "/api/v1/ratings",
-        data=json.dumps(rating("s1")),
-        headers={"Authorization": f"Bearer {key}", "X-Forwarded-Proto": "https", "X-Forwarded-For": "10.0.0.9"},
+        data=body,
+        headers={"Authorization": f"Bearer {key}"},
+        environ_overrides={"CONTENT_LENGTH": length},
     )
-    assert response.status_code == 200 and response.get_json()["accepted"] == 1
-    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
-    plain = client.post("/api/v1/ratings", data=json.dumps(rating("s2")), headers={"Authorization": f"Bearer {key}"})
-    assert plain.status_code == 200 and "Strict-Transport-Security" not in plain.headers
+    assert response.status_code == 400 and flask_view_calls == [1]
+    assert _stored(app) == []
+
+
+def test_flasks_own_limits_and_host_check_still_hold(app, make_device, post, flask_view_calls):
+    """Do MAX_CONTENT_LENGTH below the API's limit and TRUSTED_HOSTS still refuse, as Flask does?"""
+    _, key = make_device()
+    app.config["MAX_CONTENT_LENGTH"] = 50
+    assert post(key, rating("m1")).status_code == 413
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
+    app.config["TRUSTED_HOSTS"] = ["assess.example"]
+    assert post(key, rating("m2")).status_code == 400  # the test client's host is localhost
+    assert post(key, rating("m3"), headers={"Host": "assess.example"}).status_code == 200
+    assert flask_view_calls == [1, 1]  # the refused host never reaches a view
+    assert _stored(app) == ["m3"]
+
+
+def test_the_hooks_that_apply_to_the_route_are_the_known_exempt_ones(tmp_path, monkeypatch):
+    """Are CSRF and the limiter (both exempting the API) the only before-request hooks of the ratings route?"""
+    monkeypatch.setenv("ASSESSMENT_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "RATELIMIT_ENABLED": True})
+    hooks = [*app.before_request_funcs.get(None, []), *app.before_request_funcs.get("api", [])]
+    assert sorted(hook.__name__ for hook in hooks) == ["_check_request_limit", "csrf_protect"]
+    assert not app.url_value_preprocessors.get(None) and not app.url_value_preprocessors.get("api")
