@@ -32,6 +32,7 @@ from . import views
 from .parsing import BodyError, TooManyRatings, parse_body
 
 PATH = "/api/v1/ratings"
+_SCHEMES = ("http", "https")
 
 
 def install(app) -> None:
@@ -49,11 +50,12 @@ class RatingsHotPath:
         self._learned = {}
 
     def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
-            return self.flask_wsgi(environ, start_response)
+        scheme = environ.get("wsgi.url_scheme")
+        if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST" or scheme not in _SCHEMES:
+            return self.flask_wsgi(environ, start_response)  # (Flask refuses ws and wss on this route: 400)
         with self.app.app_context():
             try:
-                headers = self._headers(environ.get("wsgi.url_scheme") == "https")
+                headers = self._headers(scheme == "https")
                 body = self._store(environ)
             except Exception as exc:
                 failed = self._failed(environ, exc)
@@ -66,13 +68,13 @@ class RatingsHotPath:
     def _store(self, environ) -> bytes | None:
         """The 200 answer's body once stored; None, having taken and stored nothing, for Flask to answer."""
         app = self.app
-        if app.config.get("TRUSTED_HOSTS"):
+        if app.config.get("TRUSTED_HOSTS") is not None:
             return None  # Flask's own check of the Host header
         found = environ[views.FOUND] = {}
         try:
             device = found["auth"] = views.authenticate(environ.get("HTTP_AUTHORIZATION"), app)
         except AuthError as exc:
-            found["auth"] = exc
+            found["auth"] = exc.with_traceback(None)  # not this frame: it holds the environ
             return None
         buckets = views.device_buckets(app)
         if buckets.retry_after(device.id):
@@ -91,7 +93,7 @@ class RatingsHotPath:
         try:
             posted = found["posted"] = parse_body(raw, int(app.config["API_BATCH_LIMIT"]))
         except (TooManyRatings, BodyError) as exc:
-            found["posted"] = exc
+            found["posted"] = exc.with_traceback(None)
             return None
         if buckets.take(device.id, views.cost(posted)):
             return None
@@ -101,11 +103,12 @@ class RatingsHotPath:
         """The response Flask gives when a view raises `exc` (its handlers, logged, after-request hooks)."""
         app = self.app
         with app.request_context(environ):
+            # As Flask's full_dispatch_request and wsgi_app do; called while `exc` is being handled (the
+            # handlers re-raise it with a bare raise).
             try:
-                answer = app.handle_user_exception(exc)
+                return app.finalize_request(app.handle_user_exception(exc))
             except Exception as unhandled:
                 return app.handle_exception(unhandled)  # logs it; re-raises when testing, as Flask does
-            return app.finalize_request(answer)
 
     def _headers(self, secure: bool) -> list[tuple[str, str]]:
         """The headers Flask gives a 200 of this route (its after-request hooks: security headers, no-store),

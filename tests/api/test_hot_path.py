@@ -134,6 +134,11 @@ def test_behind_a_proxy_the_hot_path_sees_https(app, make_device, client, tmp_pa
     assert fast.headers["Strict-Transport-Security"] == "max-age=31536000"
     assert "Strict-Transport-Security" not in plain.headers
     assert _headers(fast) == _headers(slow)
+    app.wsgi_app = ProxyFix(hot_path, x_for=1, x_proto=1)
+    wss = {**headers, "X-Forwarded-Proto": "wss"}
+    websocket = client.post("/api/v1/ratings", data=json.dumps(rating("s4")), headers=wss)
+    assert websocket.status_code == 400 and flask_view_calls == [1]  # Flask's answer: not a websocket route
+    assert _stored(app) == ["s1", "s2", "s3"]
 
 
 def test_a_batch_over_the_rate_is_refused_once(app, make_device, post, flask_view_calls):
@@ -185,3 +190,73 @@ def test_the_hooks_that_apply_to_the_route_are_the_known_exempt_ones(tmp_path, m
     hooks = [*app.before_request_funcs.get(None, []), *app.before_request_funcs.get("api", [])]
     assert sorted(hook.__name__ for hook in hooks) == ["_check_request_limit", "csrf_protect"]
     assert not app.url_value_preprocessors.get(None) and not app.url_value_preprocessors.get("api")
+    # Both exempt the device API in this app (CSRF on, as in production): Flask's view answers a keyless post.
+    answer = app.test_client().post("/api/v1/ratings", data=b"{}", headers={"Content-Type": "application/json"})
+    assert answer.status_code == 401 and answer.get_json()["error"]["code"] == "missing_key"
+
+
+def test_a_refused_request_is_looked_up_and_parsed_once(app, make_device, post, monkeypatch):
+    """Does Flask's view reuse what the hot path found (the key's device or error, the parse), doing neither twice?"""
+    from assessment.api import hot_path, views
+    from assessment.services.ratings import devices
+
+    calls = {"auth": 0, "parse": 0}
+    real_auth, real_parse = devices.authenticate, hot_path.parse_body
+
+    def auth(*args, **kwargs):
+        calls["auth"] += 1
+        return real_auth(*args, **kwargs)
+
+    def parse(*args, **kwargs):
+        calls["parse"] += 1
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(devices, "authenticate", auth)
+    monkeypatch.setattr(hot_path, "parse_body", parse)
+    monkeypatch.setattr(views, "parse_body", parse)
+    _, key = make_device()
+    assert post("k" * 40, rating("x1")).status_code == 401 and calls == {"auth": 1, "parse": 0}
+    assert post(key, [1, 2]).status_code == 400 and calls == {"auth": 2, "parse": 1}
+
+
+def test_a_body_shorter_than_its_length_is_not_stored(app, make_device, client):
+    """Is a body shorter than its Content-Length (a client that went away) answered 400, nothing stored?"""
+    _, key = make_device()
+    body = json.dumps(rating("s1"))
+    response = client.post(
+        "/api/v1/ratings",
+        data=body,
+        headers={"Authorization": f"Bearer {key}"},
+        environ_overrides={"CONTENT_LENGTH": str(len(body) + 5)},
+    )
+    assert response.status_code == 400 and _stored(app) == []
+
+
+def test_headers_that_cannot_be_learned_stop_the_post_before_it_is_stored(app, make_device, post, monkeypatch):
+    """When learning the headers fails, is the answer the API's JSON 500 with nothing stored?"""
+    _, key = make_device()
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    def unlearnable(secure):
+        raise ValueError("no headers")
+
+    monkeypatch.setattr(app.wsgi_app, "_headers", unlearnable)
+    response = post(key, rating("u1"))
+    assert response.status_code == 500 and response.get_json()["error"]["code"] == "internal_server_error"
+    assert _stored(app) == []
+
+
+def test_an_http_error_while_storing_keeps_its_status(app, make_device, post, monkeypatch):
+    """Is an HTTP error raised while storing (e.g. 503) answered with its own status, as Flask's view would be?"""
+    from werkzeug.exceptions import ServiceUnavailable
+
+    from assessment.services.ratings import unit_of_work
+
+    _, key = make_device()
+
+    def unavailable(device, ratings):
+        raise ServiceUnavailable("database is being restored")
+
+    monkeypatch.setattr(unit_of_work, "submit", unavailable)
+    response = post(key, rating("e1"))
+    assert response.status_code == 503 and response.get_json()["error"]["code"] == "service_unavailable"
