@@ -16,7 +16,8 @@ Content-Length it does not trust, a body shorter than it, a Flask check it does 
 nothing has been taken or stored yet and the request goes on to Flask, with the body read here handed back and
 what was found out in views.FOUND (nothing is looked up or parsed twice): Flask's view (views.post_ratings)
 answers it as it did without this layer. An error while storing is answered by Flask's own error handling
-(logged; the API's JSON 500). Every other request, and every other method on this path, goes straight to Flask.
+(the API's JSON error; logged when it is a 500). Every other request, every other method on this path, and ws
+or wss (which Flask refuses here) go straight to Flask.
 What the hot path does not do for these requests: Flask's signals, and refreshing a session or remember-me
 cookie a device might send (devices send none).
 
