@@ -7,17 +7,16 @@ session 9), more than storing the rating. The device API uses none of it: no coo
 JSON in and out.
 
 So the app's WSGI callable answers `POST /api/v1/ratings` itself, in an app context (settings, the database
-engine, the logger), with the view's steps in the view's order: the key (views.authenticate), the device's rate
-(views.device_buckets), the body's size and parse (parsing.parse_body), the rate's tokens (views.cost), then
-views.store_posted (unit_of_work.submit and the JSON answer), with the headers that Flask's hooks give a 200 of
-that route (learned from those hooks, see _headers). Whenever the answer would be anything else (no key or a
-wrong one, too fast, too large, not JSON), or the request is one this layer does not read (a chunked body, a
-Content-Length it does not trust, a body shorter than it, a Flask check it does not make: TRUSTED_HOSTS),
-nothing has been taken or stored yet and the request goes on to Flask, with the body read here handed back and
-what was found out in views.FOUND (nothing is looked up or parsed twice): Flask's view (views.post_ratings)
-answers it as it did without this layer. An error while storing is answered by Flask's own error handling
-(the API's JSON error; logged when it is a 500). Every other request, every other method on this path, and ws
-or wss (which Flask refuses here) go straight to Flask.
+engine, the logger), with the view's own steps (views.ratings_answer: key, rate, size, parse, tokens, storing)
+and the headers that Flask's hooks give a 200 of that route (learned from those hooks, see _headers). Any other
+answer (no key or a wrong one, too fast, too large, not JSON) is handed to Flask's view with the request, in
+views.ANSWER, so that Flask gives it as it always did (its hooks, its headers) without a second look-up or
+parse. A request this layer does not read (a chunked body, a Content-Length Werkzeug would not take either, one
+over Flask's MAX_CONTENT_LENGTH, a body shorter than its length, a Flask check it does not make:
+TRUSTED_HOSTS) goes on to Flask untouched but for the body read here, handed back; nothing was taken or stored.
+An error while storing is answered by Flask's own error handling (the API's JSON error; logged when it is a
+500). Every other request, every other method on this path, and ws or wss (which Flask refuses here) go
+straight to Flask.
 What the hot path does not do for these requests: Flask's signals, and refreshing a session or remember-me
 cookie a device might send (devices send none).
 
@@ -28,12 +27,14 @@ must be made here too, or this layer must hand its requests to Flask.
 
 import io
 
-from ..services.ratings.devices import AuthError
 from . import views
-from .parsing import BodyError, TooManyRatings, parse_body
 
 PATH = "/api/v1/ratings"
 _SCHEMES = ("http", "https")
+
+
+class _ShortBody(Exception):
+    """The client sent less than its Content-Length (it went away): Flask's stream answers that (400)."""
 
 
 def install(app) -> None:
@@ -57,48 +58,40 @@ class RatingsHotPath:
         with self.app.app_context():
             try:
                 headers = self._headers(scheme == "https")
-                body = self._store(environ)
+                answer = self._answer(environ)
             except Exception as exc:
                 failed = self._failed(environ, exc)
                 return failed(environ, start_response)
-        if body is None:
+        if not isinstance(answer, bytes):
+            if answer is not None:
+                environ[views.ANSWER] = answer
             return self.flask_wsgi(environ, start_response)
-        start_response("200 OK", [*headers, ("Content-Length", str(len(body)))])
-        return [body]
+        start_response("200 OK", [*headers, ("Content-Length", str(len(answer)))])
+        return [answer]
 
-    def _store(self, environ) -> bytes | None:
-        """The 200 answer's body once stored; None, having taken and stored nothing, for Flask to answer."""
+    def _answer(self, environ):
+        """views.ratings_answer for this request, or None for a request Flask must read itself."""
         app = self.app
         if app.config.get("TRUSTED_HOSTS") is not None:
             return None  # Flask's own check of the Host header
-        found = environ[views.FOUND] = {}
-        try:
-            device = found["auth"] = views.authenticate(environ.get("HTTP_AUTHORIZATION"), app)
-        except AuthError as exc:
-            found["auth"] = exc.with_traceback(None)  # not this frame: it holds the environ
-            return None
-        buckets = views.device_buckets(app)
-        if buckets.retry_after(device.id):
-            return None
         declared = environ.get("CONTENT_LENGTH", "")
         if "HTTP_TRANSFER_ENCODING" in environ or not (declared.isascii() and declared.isdigit()):
             return None  # chunked, or a length that Werkzeug would not take either
         length = int(declared)
-        largest = int(app.config["API_MAX_BODY_BYTES"])
-        if length > min(largest, app.config.get("MAX_CONTENT_LENGTH") or largest):
-            return None
-        raw = environ["wsgi.input"].read(length)
-        environ["wsgi.input"] = io.BytesIO(raw)  # read again by Flask when it answers instead
-        if len(raw) != length:
-            return None  # the client went away: Flask's stream says so (400)
+        if length > (app.config.get("MAX_CONTENT_LENGTH") or length):
+            return None  # Flask's own limit (413)
+
+        def read_body():
+            raw = environ["wsgi.input"].read(length)
+            environ["wsgi.input"] = io.BytesIO(raw)  # read again by Flask when it answers instead
+            if len(raw) != length:
+                raise _ShortBody
+            return raw
+
         try:
-            posted = found["posted"] = parse_body(raw, int(app.config["API_BATCH_LIMIT"]))
-        except (TooManyRatings, BodyError) as exc:
-            found["posted"] = exc.with_traceback(None)
-            return None
-        if buckets.take(device.id, views.cost(posted)):
-            return None
-        return views.store_posted(device, posted)
+            return views.ratings_answer(app, environ.get("HTTP_AUTHORIZATION"), length, read_body)
+        except _ShortBody:
+            return None  # nothing taken or stored yet: the body is read before the tokens are taken
 
     def _failed(self, environ, exc):
         """The response Flask gives when a view raises `exc` (its handlers, logged, after-request hooks)."""

@@ -19,8 +19,7 @@ def _setting(name, app=None):
     return (app or current_app).config[name]
 
 
-def device_buckets(app) -> TokenBuckets:
-    """This process's token buckets of the devices (ratelimit.py), made on first use."""
+def _buckets(app) -> TokenBuckets:
     buckets = app.extensions.get("rating_buckets")
     if buckets is None:
         buckets = app.extensions.setdefault(
@@ -55,70 +54,62 @@ def openapi():
     return jsonify(document(int(_setting("API_BATCH_LIMIT"))))
 
 
-#: What the hot path (hot_path.py) found out before it handed a request on to this view: {"auth": the device or
-#: its AuthError, "posted": the parsed ratings or the parse's error}, so that nothing is looked up or parsed twice.
-FOUND = "assessment.ratings_found"
-
-
-def _found(key, compute):
-    """The hot path's result for `key` (raised again when it was an error), else compute()."""
-    found = request.environ.get(FOUND)
-    if found is None or key not in found:
-        return compute()
-    if isinstance(found[key], Exception):
-        raise found[key]
-    return found[key]
+#: The answer hot_path.RatingsHotPath worked out for a request it hands on to this view (any answer but a 200):
+#: api_error's (response, status), so that nothing is looked up, parsed or refused twice.
+ANSWER = "assessment.ratings_answer"
 
 
 @bp.post("/ratings")
 def post_ratings():
-    """The ratings post as Flask answers it: every answer but a plain 200, which hot_path.RatingsHotPath gives
-    before Flask with the same steps in the same order (and whatever it found out, FOUND)."""
-    app = current_app._get_current_object()  # looked up once: this runs for every rating a device sends
+    """The ratings post as Flask answers it (a 200 is usually given before Flask, by hot_path.RatingsHotPath,
+    from the same ratings_answer)."""
+    answer = request.environ.pop(ANSWER, None)
+    if answer is None:
+        app = current_app._get_current_object()
+        answer = ratings_answer(
+            app, request.headers.get("Authorization"), request.content_length, lambda: request.get_data(cache=False)
+        )
+    if isinstance(answer, bytes):
+        return current_app.response_class(answer, mimetype="application/json")
+    return answer
+
+
+def ratings_answer(app, authorization: str | None, content_length: int | None, read_body):
+    """A device's ratings post answered, in an app context: the 200's JSON body (bytes) once stored, or an
+    error's (response, status). The one order of the steps: the key, the device's rate (before the body is
+    read), the body's size, read_body() and its parse, the rate's tokens, then storing (unit_of_work.submit).
+    Nothing is taken from the device's bucket or stored before the last two."""
     try:
-        device = _found("auth", lambda: authenticate(request.headers.get("Authorization"), app))
+        device = devices.authenticate(
+            authorization,
+            cache=app.extensions.setdefault("device_auth", {}),
+            ttl=float(_setting("API_AUTH_CACHE_SECONDS", app)),
+        )
     except devices.AuthError as exc:
         response, status = api_error(401, exc.code, exc.message)
         response.headers["WWW-Authenticate"] = 'Bearer realm="ratings"'
         return response, status
-    buckets = device_buckets(app)
+    buckets = _buckets(app)
     # A device that is already over its rate is refused before its body is even read.
     wait = buckets.retry_after(device.id)
     if wait:
         return _too_many(wait)
     limit = int(_setting("API_BATCH_LIMIT", app))
     max_body = int(_setting("API_MAX_BODY_BYTES", app))
-    if (request.content_length or 0) > max_body:
+    if (content_length or 0) > max_body:
         return api_error(413, "body_too_large", f"the body is larger than {max_body} bytes")
-    raw = request.get_data(cache=False)
+    raw = read_body()
     if len(raw) > max_body:
         return api_error(413, "body_too_large", f"the body is larger than {max_body} bytes")
     try:
-        posted = _found("posted", lambda: parse_body(raw, limit))
+        posted = parse_body(raw, limit)
     except TooManyRatings as exc:
         return api_error(413, "batch_too_large", str(exc), limit=exc.limit)
     except BodyError as exc:
         return api_error(400, exc.code, exc.message, field=exc.field)
-    wait = buckets.take(device.id, cost(posted))
+    wait = buckets.take(device.id, 1 + max(0, len(posted) - 1) / 100)
     if wait:
         return _too_many(wait)
-    return app.response_class(store_posted(device, posted), mimetype="application/json")
-
-
-def authenticate(header, app) -> devices.DeviceAuth:
-    """The device of an Authorization header (devices.AuthError when none), through this process's cache."""
-    return devices.authenticate(
-        header, cache=app.extensions.setdefault("device_auth", {}), ttl=float(_setting("API_AUTH_CACHE_SECONDS", app))
-    )
-
-
-def cost(posted: list) -> float:
-    """The tokens a post of these ratings takes from its device's bucket (ratelimit.py)."""
-    return 1 + max(0, len(posted) - 1) / 100
-
-
-def store_posted(device, posted: list) -> bytes:
-    """Store a device's parsed post (unit_of_work.submit) and return the 200 answer's JSON body."""
     answers = unit_of_work.submit(device, posted)
     counts = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0}
     for answer in answers:

@@ -8,7 +8,7 @@ import pytest
 from assessment import create_app
 from assessment.extensions import db
 from assessment.models import PublicRating
-from tests.api.helpers import rating
+from tests.api.helpers import rating, spy_returns
 
 
 @pytest.fixture
@@ -195,28 +195,17 @@ def test_the_hooks_that_apply_to_the_route_are_the_known_exempt_ones(tmp_path, m
     assert answer.status_code == 401 and answer.get_json()["error"]["code"] == "missing_key"
 
 
-def test_a_refused_request_is_looked_up_and_parsed_once(app, make_device, post, monkeypatch):
-    """Does Flask's view reuse what the hot path found (the key's device or error, the parse), doing neither twice?"""
-    from assessment.api import hot_path, views
+def test_a_refused_request_is_looked_up_and_parsed_once(app, make_device, post, monkeypatch, flask_view_calls):
+    """Does Flask's view give the hot path's refusal (a wrong key, a bad body) without looking up or parsing again?"""
+    from assessment.api import views
     from assessment.services.ratings import devices
 
-    calls = {"auth": 0, "parse": 0}
-    real_auth, real_parse = devices.authenticate, hot_path.parse_body
-
-    def auth(*args, **kwargs):
-        calls["auth"] += 1
-        return real_auth(*args, **kwargs)
-
-    def parse(*args, **kwargs):
-        calls["parse"] += 1
-        return real_parse(*args, **kwargs)
-
-    monkeypatch.setattr(devices, "authenticate", auth)
-    monkeypatch.setattr(hot_path, "parse_body", parse)
-    monkeypatch.setattr(views, "parse_body", parse)
+    lookups = spy_returns(monkeypatch, devices, "authenticate")
+    parses = spy_returns(monkeypatch, views, "parse_body")
     _, key = make_device()
-    assert post("k" * 40, rating("x1")).status_code == 401 and calls == {"auth": 1, "parse": 0}
-    assert post(key, [1, 2]).status_code == 400 and calls == {"auth": 2, "parse": 1}
+    assert post("k" * 40, rating("x1")).status_code == 401 and len(lookups) == 1 and parses == []
+    assert post(key, [1, 2]).status_code == 400 and len(lookups) == 2 and len(parses) == 1
+    assert flask_view_calls == [1, 1]
 
 
 def test_a_body_shorter_than_its_length_is_not_stored(app, make_device, client):
